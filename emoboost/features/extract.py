@@ -1,0 +1,226 @@
+"""Feature extraction: video -> decode -> faces -> visual + speech encoders -> :class:`FeatureRecord`.
+
+:class:`FeatureExtractor` holds the models and turns one file into one record;
+:func:`extract_many` runs it over many files into a :class:`FeatureStore`, skipping files
+whose record exists (resume) and reporting each failure by name without stopping the batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import emoboost
+from emoboost import errors
+from emoboost.cache import fingerprint, sha256_file
+from emoboost.config import ExtractConfig, to_dict
+from emoboost.encoders import build_speech_encoder, build_visual_encoder
+from emoboost.encoders.speech import SpeechEmotionEncoder
+from emoboost.encoders.visual import FaceEmotionEncoder
+from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaReader, VideoChunk, check_file
+from emoboost.media.faces import FaceDetector, FaceTracker, crop_faces
+
+logger = logging.getLogger(__name__)
+SILENCE_FLOOR_DB = -100.0
+
+
+class Stopwatch:
+    """Accumulates wall time per named stage."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    def timed(self, stage: str, items: Iterable[VideoChunk]) -> Iterator[VideoChunk]:
+        """Iterate ``items`` counting the time spent producing each one under ``stage``."""
+        iterator = iter(items)
+        while True:
+            with self(stage):
+                item = next(iterator, None)
+            if item is None:
+                return
+            yield item
+
+
+def frame_levels_db(audio: np.ndarray, n_frames: int) -> np.ndarray:
+    """RMS level of each grid frame's 640 samples in dBFS, floored at -100. ``[T]``."""
+    frames = audio[: n_frames * SAMPLES_PER_FRAME].reshape(n_frames, SAMPLES_PER_FRAME).astype(np.float64)
+    rms = np.sqrt(np.mean(frames**2, axis=1))
+    return np.maximum(20 * np.log10(np.maximum(rms, 1e-10)), SILENCE_FLOOR_DB).astype(np.float32)
+
+
+class FeatureExtractor:
+    """Turns one video into one :class:`FeatureRecord` (see DESIGN section 2)."""
+
+    def __init__(
+        self,
+        config: ExtractConfig | None = None,
+        visual: FaceEmotionEncoder | None = None,
+        speech: SpeechEmotionEncoder | None = None,
+    ):
+        self.config = config or ExtractConfig()
+        self.config.validate()
+        runtime, encoders = self.config.runtime, self.config.encoders
+        if runtime.threads:
+            torch.set_num_threads(runtime.threads)
+        self.visual = visual or build_visual_encoder(encoders.visual, runtime.device, encoders.local_files_only)
+        self.speech = speech or build_speech_encoder(encoders.speech, runtime.device, encoders.local_files_only)
+        self.tracker = FaceTracker(FaceDetector(self.config.faces, runtime.device), self.config.faces)
+
+    @property
+    def key(self) -> str:
+        """Fingerprint of everything the features depend on (part of the record's cache key)."""
+        return fingerprint(
+            {
+                "visual": [self.visual.id, self.visual.version],
+                "speech": [self.speech.id, self.speech.version],
+                "faces": to_dict(self.config.faces),
+                "max_side": self.config.media.max_side,
+                "grid": [FPS, SAMPLE_RATE],
+            }
+        )
+
+    def extract(self, path: str | Path, sha256: str | None = None, require_face: bool = True) -> FeatureRecord:
+        """Features of one file. Raises a :class:`~emoboost.errors.MediaError` for unusable input."""
+        watch = Stopwatch()
+        with watch("decode"):
+            reader = MediaReader(path, self.config.media, require_audio=True)
+        info = reader.info
+        n_frames = info.n_frames
+        visual = np.zeros((n_frames, self.visual.dim), np.float32)  # [T, Dv]
+        expressions = np.zeros((n_frames, len(self.visual.labels)), np.float32)  # [T, C]
+        boxes = np.full((n_frames, 4), np.nan, np.float32)  # [T, 4]
+        face_scores = np.zeros(n_frames, np.float32)  # [T]
+        face_mask = np.zeros(n_frames, bool)  # [T]
+        batch_size = self.config.encoders.batch_size
+
+        tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_chunks()))
+        while True:
+            with watch("faces"):
+                tracked = next(tracked_chunks, None)
+                if tracked is None:
+                    break
+                rows = np.flatnonzero(tracked.mask)
+                crops = crop_faces(
+                    tracked.frames[rows], tracked.boxes[rows], tracked.landmarks[rows], [self.visual.input_size], self.config.faces.margin
+                )[self.visual.input_size]
+            index = tracked.start + rows
+            boxes[tracked.start : tracked.start + len(tracked.mask)] = tracked.boxes
+            face_scores[tracked.start : tracked.start + len(tracked.mask)] = tracked.scores
+            face_mask[index] = True
+            with watch("visual"):
+                for begin in range(0, len(crops), batch_size):
+                    embedding, probabilities = self.visual.encode(crops[begin : begin + batch_size])
+                    visual[index[begin : begin + batch_size]] = embedding
+                    expressions[index[begin : begin + batch_size]] = probabilities
+        if require_face and not face_mask.any():
+            raise errors.NoFaceError(info.path, f"no face found in any of {n_frames} frames")
+        with watch("speech"):
+            speech = self.speech.encode(reader.audio, n_frames)  # [T, Da]
+        levels = frame_levels_db(reader.audio, n_frames)
+        meta = {
+            "sha256": sha256 or sha256_file(info.path),
+            "source_path": str(info.path),
+            "n_frames": n_frames,
+            "fps": FPS,
+            "sample_rate": SAMPLE_RATE,
+            "duration_s": info.duration_s,
+            "width": info.width,
+            "height": info.height,
+            "source_width": info.source_width,
+            "source_height": info.source_height,
+            "source_fps": info.source_fps,
+            "audio_duration_s": info.audio_duration_s,
+            "face_fraction": float(face_mask.mean()),
+            "face_stride": self.config.faces.stride,
+            "visual_encoder": self.visual.id,
+            "visual_encoder_version": self.visual.version,
+            "speech_encoder": self.speech.id,
+            "speech_encoder_version": self.speech.version,
+            "expression_labels": list(self.visual.labels),
+            "extraction_key": self.key,
+            "emoboost_version": emoboost.__version__,
+            "timings_s": {stage: round(seconds, 4) for stage, seconds in watch.seconds.items()},
+        }
+        arrays = {
+            "visual": visual,
+            "speech": speech,
+            "face_mask": face_mask,
+            "expressions": expressions,
+            "boxes": boxes,
+            "face_scores": face_scores,
+            "audio_rms_db": levels,
+        }
+        return FeatureRecord(arrays, meta)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractOutcome:
+    """What happened to one input."""
+
+    path: Path
+    status: str  # "done", "skipped" (record already there) or "failed"
+    message: str = ""  # the one-line problem when failed
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractSummary:
+    outcomes: tuple[ExtractOutcome, ...]
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> list[ExtractOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+    def line(self) -> str:
+        return f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+
+
+def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) -> ExtractOutcome:
+    """Extract one file into ``store`` unless its record exists; failures become outcomes, not exceptions."""
+    start = time.perf_counter()
+    try:
+        check_file(path)
+        sha256 = store.content_hash(path)
+        if store.has(sha256, extractor.key):
+            return ExtractOutcome(path, "skipped")
+        store.put(extractor.extract(path, sha256=sha256), extractor.key)
+    except errors.MediaError as exc:
+        return ExtractOutcome(path, "failed", str(exc), time.perf_counter() - start)
+    return ExtractOutcome(path, "done", "", time.perf_counter() - start)
+
+
+def extract_many(
+    paths: Sequence[Path],
+    store: FeatureStore,
+    extractor: FeatureExtractor,
+    on_outcome: Callable[[ExtractOutcome], None] | None = None,
+) -> ExtractSummary:
+    """Extract every path into ``store`` (resumable); ``on_outcome`` is called after each file."""
+    outcomes = []
+    for path in paths:
+        outcome = extract_one(Path(path), store, extractor)
+        outcomes.append(outcome)
+        if outcome.status == "failed":
+            logger.info("%s", outcome.message)
+        if on_outcome is not None:
+            on_outcome(outcome)
+    return ExtractSummary(tuple(outcomes))

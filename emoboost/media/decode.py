@@ -1,0 +1,341 @@
+"""Stage 1: decoding. Any container decord reads -> RGB uint8 frames on a 25 fps grid + 16 kHz mono audio.
+
+The time base of the whole package is defined here:
+
+- grid frame ``i`` covers ``[i / FPS, (i + 1) / FPS)`` seconds and shows the source frame on
+  screen at the middle of that interval (so 30/60 fps and variable-frame-rate sources map by
+  their timestamps, not by their index);
+- audio is float32 mono at ``SAMPLE_RATE``; grid frame ``i`` owns samples
+  ``[i * SAMPLES_PER_FRAME, (i + 1) * SAMPLES_PER_FRAME)``. Audio is trimmed or zero-padded to
+  the video's length, so ``len(audio) == n_frames * SAMPLES_PER_FRAME`` always holds.
+
+Video is decoded in chunks of grid frames (:meth:`MediaReader.iter_chunks`) so memory does not
+grow with the length of the video. Audio at 16 kHz mono is small (3.8 MB a minute) and is
+decoded whole.
+
+decord prints FFmpeg and C++ log lines on bad files; they are captured here at the file
+descriptor level, used to classify the failure, and never shown raw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from emoboost import errors
+from emoboost.config import MediaConfig
+
+FPS = 25
+SAMPLE_RATE = 16_000
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp", ".ts")
+
+# FFmpeg error codes that decord reports inside its messages.
+_AVERROR_STREAM_NOT_FOUND = "-1381258232"
+_AVERROR_DECODER_NOT_FOUND = "-1128613112"
+
+logger = logging.getLogger(__name__)
+_stderr_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def captured_native_stderr() -> Iterator[list[str]]:
+    """Redirect file descriptor 2 (where decord's C++ and FFmpeg logs go) into a buffer.
+
+    Yields a list that receives the captured lines when the block exits.
+    """
+    lines: list[str] = []
+    with _stderr_lock, tempfile.TemporaryFile(mode="w+b") as sink:
+        saved = os.dup(2)
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+
+
+def _quiet_decord():
+    import decord
+
+    decord.logging.set_level(decord.logging.QUIET)
+    return decord
+
+
+def check_file(path: str | Path) -> Path:
+    """Fail early, with a precise cause, on paths that are not readable non-empty files."""
+    path = Path(path)
+    if not path.exists():
+        raise errors.MissingFileError(path)
+    if path.is_dir():
+        raise errors.NotAFileError(path, "is a directory, expected a video file")
+    if not path.is_file():
+        raise errors.NotAFileError(path)
+    if not os.access(path, os.R_OK):
+        raise errors.UnreadableFileError(path)
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except PermissionError as exc:
+        raise errors.UnreadableFileError(path) from exc
+    if path.stat().st_size == 0:
+        raise errors.EmptyFileError(path)
+    return path
+
+
+def _probe_codec(path: Path) -> str | None:
+    """Name of the first video stream's codec, through ffprobe when it is installed."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    try:
+        result = subprocess.run(
+            [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    name = result.stdout.strip().splitlines()
+    return name[0] if name else None
+
+
+def _classify_open_error(path: Path, exc: Exception, log: list[str], stream: str) -> errors.MediaError:
+    text = " ".join([str(exc), *log])
+    if "No such file" in text:
+        return errors.MissingFileError(path)
+    if "Permission denied" in text:
+        return errors.UnreadableFileError(path)
+    if _AVERROR_DECODER_NOT_FOUND in text:
+        codec = _probe_codec(path) if stream == "video" else None
+        what = f"{stream} codec {codec!r}" if codec else f"{stream} codec"
+        return errors.UnsupportedCodecError(path, f"unsupported {what} (no decoder for it in the bundled FFmpeg)")
+    if _AVERROR_STREAM_NOT_FOUND in text or "Can't find audio stream" in text or "cannot find video stream" in text:
+        return errors.NoAudioError(path) if stream == "audio" else errors.NoVideoStreamError(path)
+    container = sniff_container(path)
+    if container is None:
+        return errors.CorruptMediaError(path, "not a video file (content is not a known container format)")
+    if container == "MP4/MOV" and not mp4_has_moov(path):
+        return errors.CorruptMediaError(path, "truncated or corrupt MP4/MOV container (no moov atom: the file index is missing)")
+    return errors.CorruptMediaError(path, f"corrupt {container} container (cannot be decoded)")
+
+
+def mp4_has_moov(path: Path) -> bool:
+    """Whether an MP4/MOV file has a complete top-level ``moov`` box (its index)."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        offset = 0
+        while offset + 8 <= size:
+            handle.seek(offset)
+            header = handle.read(16)
+            box_size, box_type = int.from_bytes(header[:4], "big"), header[4:8]
+            if box_size == 1:
+                box_size = int.from_bytes(header[8:16], "big")
+            elif box_size == 0:
+                box_size = size - offset
+            if box_size < 8:
+                return False
+            if box_type == b"moov":
+                return offset + box_size <= size
+            offset += box_size
+    return False
+
+
+def sniff_container(path: Path) -> str | None:
+    """Container family from the file's first bytes, or None when it looks like no video container."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "MP4/MOV"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "Matroska/WebM"
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return "AVI"
+    if head.startswith(b"FLV"):
+        return "FLV"
+    if head.startswith(b"\x00\x00\x01\xba"):
+        return "MPEG-PS"
+    if head.startswith(b"\x47"):
+        return "MPEG-TS"
+    if head.startswith(b"\x30\x26\xb2\x75"):
+        return "ASF/WMV"
+    if head.startswith(b"OggS"):
+        return "Ogg"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaInfo:
+    """What is known about a file once it is open."""
+
+    path: Path
+    n_frames: int  # T, grid frames
+    duration_s: float
+    width: int  # decoded frame size (after ``max_side`` scaling)
+    height: int
+    source_width: int
+    source_height: int
+    source_fps: float
+    source_frames: int
+    has_audio: bool
+    audio_duration_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoChunk:
+    """Consecutive grid frames ``[start, start + len(frames))``."""
+
+    start: int
+    frames: np.ndarray  # [t, H, W, 3] uint8
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.frames)
+
+
+def grid_source_indices(frame_starts: np.ndarray, n_frames: int) -> np.ndarray:
+    """For each grid frame, the source frame on screen at the grid frame's centre.
+
+    ``frame_starts`` are source presentation times in seconds (any order of rates, VFR included).
+    """
+    starts = np.asarray(frame_starts, dtype=np.float64)
+    starts = starts - starts[0]
+    centres = (np.arange(n_frames) + 0.5) / FPS
+    index = np.searchsorted(starts, centres, side="right") - 1
+    return np.clip(index, 0, len(starts) - 1).astype(np.int64)
+
+
+def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    if max_side <= 0 or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    # even sizes keep swscale happy
+    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+
+
+class MediaReader:
+    """An opened media file: ``info``, streamed video chunks and the whole audio track.
+
+    Raises a :class:`~emoboost.errors.MediaError` subclass on open for every kind of bad input.
+    ``require_audio=False`` accepts files without an audio track (their audio is silence and
+    ``info.has_audio`` is False).
+    """
+
+    def __init__(self, path: str | Path, config: MediaConfig | None = None, require_audio: bool = True):
+        self.config = config or MediaConfig()
+        self.path = check_file(path)
+        decord = _quiet_decord()
+        with captured_native_stderr() as log:
+            try:
+                probe = decord.VideoReader(str(self.path), ctx=decord.cpu(0))
+                first = probe[0].asnumpy()
+                timestamps = probe.get_frame_timestamp(range(len(probe)))
+                source_fps = float(probe.get_avg_fps())
+            except Exception as exc:  # decord raises RuntimeError or DECORDError
+                error = exc
+            else:
+                error = None
+        if error is not None:
+            raise _classify_open_error(self.path, error, log, "video") from error
+        source_height, source_width = first.shape[:2]
+        source_frames = len(timestamps)
+        duration = float(timestamps[-1, 1] - timestamps[0, 0])
+        n_frames = int(round(duration * FPS))
+        if n_frames < 1 or duration < self.config.min_duration_s:
+            raise errors.TooShortError(
+                self.path, f"clip too short ({duration:.2f} s; at least {self.config.min_duration_s:g} s needed)"
+            )
+        width, height = _scaled_size(source_width, source_height, self.config.max_side)
+        if (width, height) == (source_width, source_height):
+            self._video = probe
+        else:
+            with captured_native_stderr():
+                self._video = decord.VideoReader(str(self.path), ctx=decord.cpu(0), width=width, height=height)
+            del probe
+        self._source_index = grid_source_indices(timestamps[:, 0], n_frames)
+        self._audio, audio_duration = self._read_audio(n_frames, require_audio)
+        self.info = MediaInfo(
+            path=self.path,
+            n_frames=n_frames,
+            duration_s=n_frames / FPS,
+            width=width,
+            height=height,
+            source_width=source_width,
+            source_height=source_height,
+            source_fps=source_fps,
+            source_frames=source_frames,
+            has_audio=self._audio is not None,
+            audio_duration_s=audio_duration,
+        )
+
+    def _read_audio(self, n_frames: int, require_audio: bool) -> tuple[np.ndarray | None, float]:
+        decord = _quiet_decord()
+        with captured_native_stderr() as log:
+            try:
+                reader = decord.AudioReader(str(self.path), ctx=decord.cpu(0), sample_rate=SAMPLE_RATE, mono=True)
+                samples = reader[:].asnumpy()
+            except Exception as exc:
+                error = exc
+            else:
+                error = None
+        if error is not None:
+            classified = _classify_open_error(self.path, error, log, "audio")
+            if isinstance(classified, errors.NoAudioError) and not require_audio:
+                return None, 0.0
+            raise classified from error
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        audio_duration = len(samples) / SAMPLE_RATE
+        wanted = n_frames * SAMPLES_PER_FRAME
+        if len(samples) >= wanted:
+            samples = samples[:wanted]
+        else:
+            samples = np.pad(samples, (0, wanted - len(samples)))
+        return np.ascontiguousarray(samples), audio_duration
+
+    @property
+    def audio(self) -> np.ndarray:
+        """Mono float32 audio at 16 kHz, exactly ``n_frames * 640`` samples (silence if there is no track)."""
+        if self._audio is None:
+            return np.zeros(self.info.n_frames * SAMPLES_PER_FRAME, dtype=np.float32)
+        return self._audio
+
+    def read_frames(self, start: int, stop: int) -> np.ndarray:
+        """Grid frames ``[start, stop)`` as uint8 ``[t, H, W, 3]``."""
+        start, stop = max(0, start), min(stop, self.info.n_frames)
+        wanted = self._source_index[start:stop]
+        unique, inverse = np.unique(wanted, return_inverse=True)
+        with captured_native_stderr() as log:
+            try:
+                batch = self._video.get_batch(unique.tolist()).asnumpy()
+            except Exception as exc:
+                error = exc
+            else:
+                error = None
+        if error is not None:
+            logger.debug("decord log for %s: %s", self.path, log)
+            raise errors.CorruptMediaError(
+                self.path, f"corrupt video stream (decoding failed near {start / FPS:.2f} s)"
+            ) from error
+        return batch[inverse.reshape(-1)]
+
+    def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[VideoChunk]:
+        """Stream the whole video as consecutive chunks of grid frames."""
+        size = chunk_frames or self.config.chunk_frames
+        for start in range(0, self.info.n_frames, size):
+            yield VideoChunk(start, self.read_frames(start, start + size))

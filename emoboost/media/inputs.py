@@ -1,0 +1,56 @@
+"""Turning command-line inputs into a sorted list of video paths.
+
+An input is a video file, a folder (searched recursively for video extensions), a manifest
+CSV with a ``path`` column (relative paths resolved against ``root``, default the CSV's
+folder), or ``@list.txt`` (one path per line, ``#`` comments). Paths that do not exist are
+kept, so that each one is reported as a failure by name instead of vanishing silently.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from emoboost.errors import ConfigError
+from emoboost.media.decode import VIDEO_EXTENSIONS
+
+
+def _videos_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
+
+
+def read_manifest_paths(csv_path: Path, root: Path | None = None) -> list[Path]:
+    """Video paths of a manifest CSV's ``path`` column, resolved against ``root`` (default: the CSV's folder)."""
+    base = root or csv_path.parent
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "path" not in reader.fieldnames:
+            raise ConfigError(f"{csv_path}: a manifest needs a 'path' column")
+        return [p if (p := Path(row["path"])).is_absolute() else base / p for row in reader]
+
+
+def expand_inputs(items: Sequence[str | Path], root: str | Path | None = None) -> list[Path]:
+    """Expand files, folders, manifest CSVs and ``@lists`` into video paths (order kept, duplicates dropped)."""
+    root_path = Path(root) if root is not None else None
+    found: list[Path] = []
+    for item in items:
+        text = str(item)
+        if text.startswith("@"):
+            listing = Path(text[1:])
+            if not listing.is_file():
+                raise ConfigError(f"{listing}: list file not found")
+            lines = [line.strip() for line in listing.read_text(encoding="utf-8").splitlines()]
+            found.extend(Path(line) for line in lines if line and not line.startswith("#"))
+            continue
+        path = Path(text)
+        if path.is_dir():
+            found.extend(_videos_under(path))
+        elif path.suffix.lower() == ".csv" and path.is_file():
+            found.extend(read_manifest_paths(path, root_path))
+        else:
+            found.append(path)
+    unique: dict[str, Path] = {}
+    for path in found:
+        unique.setdefault(str(path), path)
+    return list(unique.values())

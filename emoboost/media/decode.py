@@ -40,6 +40,8 @@ FPS = 25
 SAMPLE_RATE = 16_000
 SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
 
+TIMESTAMP_TOLERANCE_S = 1e-6
+
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp", ".ts")
 
 # FFmpeg error codes that decord reports inside its messages.
@@ -217,7 +219,8 @@ def grid_source_indices(frame_starts: np.ndarray, n_frames: int) -> np.ndarray:
     starts = np.asarray(frame_starts, dtype=np.float64)
     starts = starts - starts[0]
     centres = (np.arange(n_frames) + 0.5) / FPS
-    index = np.searchsorted(starts, centres, side="right") - 1
+    # a frame starting exactly at a centre is on screen there; 1 us absorbs float noise in timestamps
+    index = np.searchsorted(starts, centres + TIMESTAMP_TOLERANCE_S, side="right") - 1
     return np.clip(index, 0, len(starts) - 1).astype(np.int64)
 
 

@@ -9,11 +9,14 @@ kept, so that each one is reported as a failure by name instead of vanishing sil
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from emoboost.errors import ConfigError
 from emoboost.media.decode import VIDEO_EXTENSIONS
+
+logger = logging.getLogger(__name__)
 
 
 def _videos_under(folder: Path) -> list[Path]:
@@ -45,7 +48,10 @@ def expand_inputs(items: Sequence[str | Path], root: str | Path | None = None) -
             continue
         path = Path(text)
         if path.is_dir():
-            found.extend(_videos_under(path))
+            videos = _videos_under(path)
+            if not videos:
+                logger.warning("%s: no video files in this folder", path)
+            found.extend(videos)
         elif path.suffix.lower() == ".csv" and path.is_file():
             found.extend(read_manifest_paths(path, root_path))
         else:

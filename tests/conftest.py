@@ -1,0 +1,47 @@
+"""Shared fixtures: generated media (session-scoped, made once) and the loaded extractor."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
+
+import factory  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    torch.manual_seed(0)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    yield
+    torch.use_deterministic_algorithms(False)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def talking_clip(media_dir) -> Path:
+    """3 s, 25 fps, 320x240, a real face photo drifting, espeak-ng speech."""
+    return factory.talking_clip(media_dir / "talking.mp4", seconds=3.0)
+
+
+@pytest.fixture(scope="session")
+def faceless_clip(media_dir) -> Path:
+    return factory.talking_clip(media_dir / "faceless.mp4", seconds=2.0, face=False)
+
+
+@pytest.fixture(scope="session")
+def extractor():
+    from emoboost.features.extract import FeatureExtractor
+
+    return FeatureExtractor()

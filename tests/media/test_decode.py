@@ -1,0 +1,154 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import factory
+from emoboost import errors
+from emoboost.config import MediaConfig
+from emoboost.media.decode import FPS, SAMPLES_PER_FRAME, MediaReader, grid_source_indices
+
+MARK_S = 1.6  # flash + beep start; grid frame 40
+
+
+def _flash_and_beep_frames(reader: MediaReader) -> tuple[np.ndarray, np.ndarray]:
+    frames = np.concatenate([chunk.frames for chunk in reader.iter_chunks()])
+    bright = np.flatnonzero(frames.mean(axis=(1, 2, 3)) > 128)
+    level = np.sqrt((reader.audio.reshape(-1, SAMPLES_PER_FRAME) ** 2).mean(axis=1))
+    loud = np.flatnonzero(level > 0.1)
+    return bright, loud
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"fps": 25, "sample_rate": 16_000, "channels": 1},
+        {"fps": 30, "sample_rate": 44_100, "channels": 2},
+        {"fps": 60, "sample_rate": 48_000, "channels": 2},
+        {"fps": 30, "sample_rate": 48_000, "channels": 1, "vfr": True},
+    ],
+    ids=["25fps-16k", "30fps-44k-stereo", "60fps-48k-stereo", "vfr"],
+)
+def test_grid_length_and_audio_video_alignment(tmp_path, source):
+    path = factory.sync_clip(tmp_path / "sync.mp4", MARK_S, seconds=4.0, **source)
+    reader = MediaReader(path)
+    assert abs(reader.info.n_frames - 4.0 * FPS) <= 1
+    assert reader.audio.dtype == np.float32 and reader.audio.ndim == 1
+    assert len(reader.audio) == reader.info.n_frames * SAMPLES_PER_FRAME
+    bright, loud = _flash_and_beep_frames(reader)
+    # the flash and the beep start on the same grid frame (within one), at MARK_S
+    assert abs(bright[0] - MARK_S * FPS) <= 1
+    assert abs(loud[0] - MARK_S * FPS) <= 1
+    assert abs(int(bright[0]) - int(loud[0])) <= 1
+
+
+def test_source_frames_map_by_timestamp_not_index():
+    # 10 fps source: grid frame i shows the source frame on screen at its centre (i + 0.5) / 25
+    starts = np.arange(10) / 10
+    expected = [min(9, int(np.floor((i + 0.5) / FPS * 10 + 1e-9))) for i in range(25)]
+    assert grid_source_indices(starts, 25).tolist() == expected
+    assert expected[:6] == [0, 0, 1, 1, 1, 2]
+    # irregular (VFR) timestamps: a long-held frame fills every grid frame it covers
+    irregular = np.array([0.0, 0.5, 0.52, 0.54])
+    assert grid_source_indices(irregular, 15).tolist() == [0] * 12 + [1, 3, 3]
+    # timestamps starting late are measured from the first frame
+    assert grid_source_indices(starts + 3.0, 25).tolist() == grid_source_indices(starts, 25).tolist()
+
+
+def test_chunks_stream_the_same_frames_as_one_read(talking_clip):
+    reader = MediaReader(talking_clip, MediaConfig(chunk_frames=7))
+    chunks = list(reader.iter_chunks())
+    assert [c.start for c in chunks] == list(range(0, reader.info.n_frames, 7))
+    assert max(len(c.frames) for c in chunks) == 7
+    streamed = np.concatenate([c.frames for c in chunks])
+    assert streamed.shape == (reader.info.n_frames, 240, 320, 3)
+    np.testing.assert_array_equal(streamed, reader.read_frames(0, reader.info.n_frames))
+
+
+def test_large_frames_are_scaled_to_max_side(tmp_path):
+    path = factory.talking_clip(tmp_path / "big.mp4", seconds=1.2, size=(1280, 720), audio=True)
+    reader = MediaReader(path, MediaConfig(max_side=640))
+    assert (reader.info.width, reader.info.height) == (640, 360)
+    assert (reader.info.source_width, reader.info.source_height) == (1280, 720)
+    assert next(reader.iter_chunks()).frames.shape[1:] == (360, 640, 3)
+
+
+def _bad_inputs(tmp_path: Path, good: Path) -> dict[str, tuple[Path, type]]:
+    cases: dict[str, tuple[Path, type]] = {}
+    cases["missing"] = (tmp_path / "missing.mp4", errors.MissingFileError)
+    (tmp_path / "folder.mp4").mkdir()
+    cases["directory"] = (tmp_path / "folder.mp4", errors.NotAFileError)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    cases["empty"] = (tmp_path / "empty.mp4", errors.EmptyFileError)
+    (tmp_path / "text.mp4").write_text("this is not a video\n" * 50)
+    cases["text"] = (tmp_path / "text.mp4", errors.CorruptMediaError)
+    (tmp_path / "truncated.mp4").write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    cases["truncated"] = (tmp_path / "truncated.mp4", errors.CorruptMediaError)
+    cases["no audio"] = (factory.talking_clip(tmp_path / "silent film.mp4", seconds=1.5, audio=False), errors.NoAudioError)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(good), "-vn", "-c:a", "copy", str(tmp_path / "voice.m4a")], check=True)
+    cases["audio only"] = (tmp_path / "voice.m4a", errors.NoVideoStreamError)
+    cases["too short"] = (factory.talking_clip(tmp_path / "short.mp4", seconds=0.2), errors.TooShortError)
+    av1 = tmp_path / "av1.mkv"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "1.5", "-c:v", "libaom-av1", "-cpu-used", "8", str(av1)], check=True)
+    cases["unsupported codec"] = (av1, errors.UnsupportedCodecError)
+    return cases
+
+
+def test_each_bad_input_raises_its_own_error(tmp_path, talking_clip):
+    for name, (path, error) in _bad_inputs(tmp_path, talking_clip).items():
+        with pytest.raises(error) as info:
+            MediaReader(path)
+        assert info.value.path == path, name
+        assert str(info.value).startswith(f"{path}: "), name
+
+
+def test_messages_say_what_is_wrong(tmp_path, talking_clip):
+    cases = _bad_inputs(tmp_path, talking_clip)
+    def message(name):
+        with pytest.raises(errors.MediaError) as info:
+            MediaReader(cases[name][0])
+        return info.value.cause
+    assert "not a video file" in message("text")
+    assert "truncated" in message("truncated") and "moov" in message("truncated")
+    assert "'av1'" in message("unsupported codec")
+    assert "0.20 s" in message("too short")
+
+
+def test_unreadable_file(tmp_path, talking_clip, monkeypatch):
+    # CI runs as root, who reads anything: make the permission check itself say no
+    path = tmp_path / "locked.mp4"
+    path.write_bytes(talking_clip.read_bytes())
+    monkeypatch.setattr("emoboost.media.decode.os.access", lambda p, mode: Path(p) != path)
+    with pytest.raises(errors.UnreadableFileError, match="locked.mp4: permission denied"):
+        MediaReader(path)
+
+
+def test_audio_track_optional_when_asked(tmp_path):
+    path = factory.talking_clip(tmp_path / "mute.mp4", seconds=1.5, audio=False)
+    reader = MediaReader(path, require_audio=False)
+    assert not reader.info.has_audio
+    assert not reader.audio.any() and len(reader.audio) == reader.info.n_frames * SAMPLES_PER_FRAME
+
+
+def test_cli_shows_one_clean_line_per_bad_file(tmp_path, talking_clip):
+    cases = _bad_inputs(tmp_path, talking_clip)
+    del cases["directory"]  # a folder given to extract is searched for videos, not decoded
+    paths = [str(path) for path, _ in cases.values()]
+    result = subprocess.run(
+        [sys.executable, "-m", "emoboost.cli", "extract", *paths, "--out", str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == len(cases), result.stderr
+    for line, path in zip(sorted(lines), sorted(paths)):
+        assert line.startswith(f"error {path}: ")
+    for noise in ("[mov", ".cc:", "Traceback", "moov atom not found\n", "DECORDError"):
+        assert noise not in result.stderr + result.stdout
+    assert "0 done, 0 skipped, 8 failed" in result.stdout
+    assert not list((tmp_path / "store").rglob("*.safetensors"))

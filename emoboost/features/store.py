@@ -114,13 +114,13 @@ class FeatureRecord:
     @classmethod
     def load(cls, path: str | Path) -> FeatureRecord:
         """Read a record written by :meth:`save` (no pickle involved)."""
-        from safetensors import safe_open
+        from safetensors import SafetensorError, safe_open
 
         try:
             with safe_open(str(path), framework="numpy") as handle:
                 meta = {name: json.loads(value) for name, value in (handle.metadata() or {}).items()}
                 arrays = {name: handle.get_tensor(name) for name in handle.keys()}
-        except (OSError, ValueError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, SafetensorError) as exc:
             raise StoreError(f"{path}: unreadable feature record ({exc})") from exc
         return cls(arrays, meta)
 

@@ -107,6 +107,51 @@ def extract(
         raise typer.Exit(1)
 
 
+manifest_app = typer.Typer(help="Build dataset manifests and leave-one-category-out folds.", no_args_is_help=True)
+app.add_typer(manifest_app, name="manifest")
+
+
+def _print_folds(folds) -> None:
+    from rich.table import Table
+
+    from emoboost.data.protocols import FOLD_TABLE_HEADER, fold_table
+
+    table = Table(title="leave-one-category-out folds (clips)")
+    for column in FOLD_TABLE_HEADER:
+        table.add_column(column, justify="left" if column == "held out" else "right")
+    for row in fold_table(folds):
+        table.add_row(*row)
+    out.print(table)
+
+
+@manifest_app.command("fakeavceleb")
+def manifest_fakeavceleb(
+    root: Annotated[Path, typer.Argument(help="The FakeAVCeleb_v1.2 folder (holds meta_data.csv).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where manifest.csv, folds/ and report.txt go.")],
+    protocol: Annotated[Optional[Path], typer.Option(help="Protocol YAML (default: the shipped leave-one-category-out protocol).")] = None,
+    verify: Annotated[bool, typer.Option(help="Check every file's container (reads a few bytes per file).")] = True,
+) -> None:
+    """Cross-check FakeAVCeleb's meta_data.csv with its folder tree; write the manifest and the folds."""
+    from emoboost.cache import write_text_atomic
+    from emoboost.data.fakeavceleb import read_fakeavceleb
+    from emoboost.data.manifest import count_by, write_manifest
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+
+    with err.status("reading meta_data.csv and the folder tree"):
+        rows, report = read_fakeavceleb(root, verify=verify)
+    folds = make_folds(rows, load_protocol(protocol))
+    for fold in folds:
+        check_fold(fold)
+    write_manifest(out_dir / "manifest.csv", rows)
+    write_folds(folds, out_dir / "folds")
+    write_text_atomic(out_dir / "report.txt", "\n".join(report.lines()) + "\n")
+    out.print(f"{len(rows)} videos: " + ", ".join(f"{k} {v}" for k, v in count_by(rows, "category").items()))
+    _print_folds(folds)
+    out.print(f"{report.problems} problems (left out of the manifest; see {out_dir / 'report.txt'})")
+    for line in report.lines()[1:6]:
+        out.print(f"  {line}")
+
+
 @app.command("fetch-weights")
 def fetch_weights() -> None:
     """Fetch and convert the embedded encoders' weights into the user cache (for offline use later)."""
@@ -135,10 +180,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:
+        # usage errors from click (typer vendors its own copy, so match by shape, not class)
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(2)
         raise

@@ -29,9 +29,9 @@ class MediaConfig:
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
 
     def validate(self) -> None:
-        _check(self.max_side >= 0, "media.max_side must be >= 0")
-        _check(self.chunk_frames >= 1, "media.chunk_frames must be >= 1")
-        _check(self.min_duration_s >= 0, "media.min_duration_s must be >= 0")
+        require(self.max_side >= 0, "media.max_side must be >= 0")
+        require(self.chunk_frames >= 1, "media.chunk_frames must be >= 1")
+        require(self.min_duration_s >= 0, "media.min_duration_s must be >= 0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +49,13 @@ class FaceConfig:
     batch_size: int = 16  # keyframes per MTCNN call
 
     def validate(self) -> None:
-        _check(self.stride >= 1, "faces.stride must be >= 1")
-        _check(self.detect_max_side >= 64, "faces.detect_max_side must be >= 64")
-        _check(0 < self.min_prob <= 1, "faces.min_prob must be in (0, 1]")
-        _check(0 <= self.iou_min < 1, "faces.iou_min must be in [0, 1)")
-        _check(self.margin >= 0, "faces.margin must be >= 0")
-        _check(self.batch_size >= 1, "faces.batch_size must be >= 1")
-        _check(all(0 < t < 1 for t in self.thresholds), "faces.thresholds must be in (0, 1)")
+        require(self.stride >= 1, "faces.stride must be >= 1")
+        require(self.detect_max_side >= 64, "faces.detect_max_side must be >= 64")
+        require(0 < self.min_prob <= 1, "faces.min_prob must be in (0, 1]")
+        require(0 <= self.iou_min < 1, "faces.iou_min must be in [0, 1)")
+        require(self.margin >= 0, "faces.margin must be >= 0")
+        require(self.batch_size >= 1, "faces.batch_size must be >= 1")
+        require(all(0 < t < 1 for t in self.thresholds), "faces.thresholds must be in (0, 1)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,9 +68,9 @@ class EncoderConfig:
     local_files_only: bool = False  # never touch the network for ``hf:`` models (also: HF_HUB_OFFLINE=1)
 
     def validate(self) -> None:
-        _check(bool(self.visual), "encoders.visual must name an encoder")
-        _check(bool(self.speech), "encoders.speech must name an encoder")
-        _check(self.batch_size >= 1, "encoders.batch_size must be >= 1")
+        require(bool(self.visual), "encoders.visual must name an encoder")
+        require(bool(self.speech), "encoders.speech must name an encoder")
+        require(self.batch_size >= 1, "encoders.batch_size must be >= 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +79,7 @@ class RuntimeConfig:
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
 
     def validate(self) -> None:
-        _check(self.threads >= 0, "runtime.threads must be >= 0")
+        require(self.threads >= 0, "runtime.threads must be >= 0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +96,7 @@ class ExtractConfig:
             getattr(self, field.name).validate()
 
 
-def _check(condition: bool, message: str) -> None:
+def require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
 

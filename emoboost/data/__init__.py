@@ -1,0 +1,1 @@
+"""Datasets and protocols: FakeAVCeleb manifests, leave-one-category-out folds, SynthAV."""

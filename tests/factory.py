@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import shutil
 import subprocess
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +28,14 @@ def grace_hopper() -> np.ndarray:
 
 def speech(text: str, sample_rate: int = 16_000, pitch: int = 50, speed: int = 160, amplitude: int = 100) -> np.ndarray:
     """espeak-ng speech as float32 mono at ``sample_rate``."""
-    binary = shutil.which("espeak-ng")
-    assert binary, "espeak-ng is required for the tests (apt-get install espeak-ng)"
-    wav = subprocess.run([binary, "--stdout", "-p", str(pitch), "-s", str(speed), "-a", str(amplitude), text], capture_output=True, check=True).stdout
-    with wave.open(io.BytesIO(wav)) as handle:
-        rate = handle.getframerate()
-        samples = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
-    if rate != sample_rate:
+    from emoboost.data.tts import espeak
+
+    samples = espeak(text, pitch=pitch, speed=speed, amplitude=amplitude)
+    if sample_rate != 16_000:
         from scipy.signal import resample_poly
 
-        divisor = np.gcd(rate, sample_rate)
-        samples = resample_poly(samples, sample_rate // divisor, rate // divisor).astype(np.float32)
+        divisor = np.gcd(16_000, sample_rate)
+        samples = resample_poly(samples, sample_rate // divisor, 16_000 // divisor).astype(np.float32)
     return samples
 
 

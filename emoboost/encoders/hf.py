@@ -8,6 +8,7 @@ make it available.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -45,3 +46,23 @@ def load_pretrained(loader: Any, name: str, local_files_only: bool, what: str) -
             f"`hf download {name}` and copy the cache (HF_HOME) here, or save the model to a "
             f"directory and pass hf:<directory>."
         ) from exc
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedModel:
+    """A preprocessor and an eval-mode model on ``device``, with the id and version used in cache keys."""
+
+    preprocessor: Any
+    model: Any
+    id: str
+    version: str
+
+
+def load_model(preprocessor_cls: Any, model_cls: Any, name: str, device: Any, local_files_only: bool, what: str) -> LoadedModel:
+    """Load ``hf:<name>``'s preprocessor and model (offline-aware) for inference."""
+    repo = strip_prefix(name)
+    preprocessor = load_pretrained(preprocessor_cls, repo, local_files_only, what)
+    model = load_pretrained(model_cls, repo, local_files_only, what)
+    model.eval().to(device)
+    config = model.config
+    return LoadedModel(preprocessor, model, f"{PREFIX}{repo}", str(getattr(config, "_commit_hash", None) or config.model_type))

@@ -106,15 +106,10 @@ class HFSpeechEmotionEncoder(SpeechEmotionEncoder):
     def __init__(self, name: str, device: str = "cpu", local_files_only: bool = False):
         from transformers import AutoFeatureExtractor, AutoModel
 
-        repo = hf.strip_prefix(name)
-        self.feature_extractor = hf.load_pretrained(AutoFeatureExtractor, repo, local_files_only, "speech-emotion")
-        self.model = hf.load_pretrained(AutoModel, repo, local_files_only, "speech-emotion")
         self.device = torch.device(device)
-        self.model.eval().to(self.device)
-        config = self.model.config
-        self.id = f"hf:{repo}"
-        self.version = str(getattr(config, "_commit_hash", None) or config.model_type)
-        self.dim = int(config.hidden_size)
+        loaded = hf.load_model(AutoFeatureExtractor, AutoModel, name, self.device, local_files_only, "speech-emotion")
+        self.feature_extractor, self.model, self.id, self.version = loaded.preprocessor, loaded.model, loaded.id, loaded.version
+        self.dim = int(self.model.config.hidden_size)
 
     @torch.inference_mode()
     def encode(self, audio: np.ndarray, n_frames: int) -> np.ndarray:

@@ -75,14 +75,10 @@ class HFFaceEmotionEncoder(FaceEmotionEncoder):
     def __init__(self, name: str, device: str = "cpu", local_files_only: bool = False):
         from transformers import AutoImageProcessor, AutoModelForImageClassification
 
-        repo = hf.strip_prefix(name)
-        self.processor = hf.load_pretrained(AutoImageProcessor, repo, local_files_only, "face-expression")
-        self.model = hf.load_pretrained(AutoModelForImageClassification, repo, local_files_only, "face-expression")
         self.device = torch.device(device)
-        self.model.eval().to(self.device)
+        loaded = hf.load_model(AutoImageProcessor, AutoModelForImageClassification, name, self.device, local_files_only, "face-expression")
+        self.processor, self.model, self.id, self.version = loaded.preprocessor, loaded.model, loaded.id, loaded.version
         config = self.model.config
-        self.id = f"hf:{repo}"
-        self.version = str(getattr(config, "_commit_hash", None) or config.model_type)
         self.labels = tuple(config.id2label[i] for i in range(config.num_labels))
         size = getattr(self.processor, "size", None) or {}
         self.input_size = int(size.get("height") or size.get("shortest_edge") or getattr(config, "image_size", 224))

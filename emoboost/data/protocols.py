@@ -1,7 +1,7 @@
 """Leave-one-category-out folds over the five FakeAVCeleb manipulation categories.
 
-One identity partition (train / val / test identities, drawn with a fixed seed) serves every
-fold. A clip belongs to a split only when **every** identity token it carries (folder id and
+One identity partition (train / val / test identities, drawn with a fixed seed, keeping
+identities that share clips together where it can) serves every fold. A clip belongs to a split only when **every** identity token it carries (folder id and
 the ids in its file name) lies in that split's identities; clips that straddle splits are
 left out and counted. So a test clip shares no identity with any training or validation
 clip, real or fake, and the real clips of train, val and test come from disjoint people.
@@ -28,6 +28,7 @@ from emoboost.data.manifest import CATEGORIES, REAL, ManifestRow, write_manifest
 from emoboost.errors import ConfigError
 
 SPLITS = ("train", "val", "test")
+MAX_WHOLE_COMPONENT = 0.25  # components up to this share of all identities are never cut
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,23 +56,57 @@ def load_protocol(path: str | Path | None) -> ProtocolConfig:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-def partition_identities(rows: Sequence[ManifestRow], config: ProtocolConfig) -> dict[str, str]:
-    """Identity -> split. Real identities are shuffled and cut by the fractions; the same seed gives the same partition.
+def identity_components(rows: Sequence[ManifestRow]) -> list[list[str]]:
+    """Groups of identities linked by clips (a clip links all of its ids), each sorted, largest first."""
+    parent: dict[str, str] = {}
 
-    Identities that appear only in fakes (voice or face sources) are partitioned the same way.
+    def find(identity: str) -> str:
+        parent.setdefault(identity, identity)
+        while parent[identity] != identity:
+            parent[identity] = parent[parent[identity]]
+            identity = parent[identity]
+        return identity
+
+    for row in rows:
+        roots = [find(i) for i in row.ids]
+        for root in roots[1:]:
+            parent[find(root)] = find(roots[0])
+    groups: dict[str, list[str]] = {}
+    for identity in sorted(parent):
+        groups.setdefault(find(identity), []).append(identity)
+    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+
+
+def partition_identities(rows: Sequence[ManifestRow], config: ProtocolConfig) -> dict[str, str]:
+    """Identity -> split, deterministic for a seed.
+
+    Identities linked by clips (connected components of the identity graph) are kept
+    together where possible, so few clips straddle splits: components are shuffled and each
+    goes whole (largest first) to the split furthest below its share of identities. A component holding more
+    than ``MAX_WHOLE_COMPONENT`` of all identities (FakeAVCeleb's cross-identity fakes may link
+    most people) is cut identity by identity at the same fractions; the clips it loses are
+    counted in the fold table.
     """
     rng = np.random.default_rng(config.seed)
+    components = identity_components(rows)
+    total = sum(len(c) for c in components)
+    fractions = np.asarray(config.identity_fractions)
     assignment: dict[str, str] = {}
-    real_ids = sorted({i for row in rows if row.category == REAL for i in row.ids})
-    other_ids = sorted({i for row in rows for i in row.ids} - set(real_ids))
-    for group in (real_ids, other_ids):
-        order = [group[i] for i in rng.permutation(len(group))]
-        cuts = np.round(np.cumsum(config.identity_fractions) * len(order)).astype(int)
-        start = 0
-        for split, stop in zip(SPLITS, cuts):
-            for identity in order[start:stop]:
-                assignment[identity] = split
-            start = stop
+    whole = [c for c in components if len(c) <= MAX_WHOLE_COMPONENT * total]
+    for component in components:
+        if len(component) > MAX_WHOLE_COMPONENT * total:
+            order = [component[i] for i in rng.permutation(len(component))]
+            cuts = np.round(np.cumsum(fractions) * len(order)).astype(int)
+            for split, start, stop in zip(SPLITS, [0, *cuts[:-1]], cuts):
+                assignment.update({identity: split for identity in order[start:stop]})
+    counts = np.array([sum(1 for s in assignment.values() if s == split) for split in SPLITS], float)
+    tie_break = rng.permutation(len(whole))
+    for index in sorted(range(len(whole)), key=lambda i: (-len(whole[i]), tie_break[i])):  # largest first packs best
+        component = whole[index]
+        deficit = fractions * total - counts
+        split = int(np.argmax(deficit))
+        assignment.update({identity: SPLITS[split] for identity in component})
+        counts[split] += len(component)
     return assignment
 
 

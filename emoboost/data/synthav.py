@@ -360,6 +360,19 @@ def make_clip(
     return render(identity, expression, expression, fake_voice.mouth_open, camera, composite), fake_audio, strength
 
 
+def partner(index: int, count: int) -> int:
+    """Identities come in pairs (0-1, 2-3, ...; an odd last one joins the pair before it as a trio).
+
+    Face and voice sources of an identity's fakes are its partner(s), as in a swap between two
+    people, so the identity graph splits into small groups a protocol can keep together.
+    """
+    if count < 2:
+        return index
+    group_start = min(index - index % 2, count - 3 if count % 2 else count - 2)
+    group = list(range(group_start, min(count, group_start + (3 if count % 2 and group_start == count - 3 else 2))))
+    return group[(group.index(index) + 1) % len(group)]
+
+
 def generate(out: str | Path, config: SynthConfig, on_clip: Callable[[ManifestRow], None] | None = None) -> list[ManifestRow]:
     """Write every clip under ``out`` (skipping clips already there) and ``out/manifest.csv``."""
     out = Path(out)
@@ -368,12 +381,10 @@ def generate(out: str | Path, config: SynthConfig, on_clip: Callable[[ManifestRo
     for i, identity in enumerate(identities):
         for k in range(config.clips_per_identity):
             base_seed = _seed(config.seed, identity.name, k)
-            pick = np.random.default_rng(base_seed)
             real = None
             for category in (REAL, *CATEGORIES):
                 kind, method = CATEGORY_TYPE_METHOD[category]
-                offset = int(pick.integers(1, len(identities))) if len(identities) > 1 else 0
-                other = identities[(i + offset) % len(identities)]
+                other = identities[partner(i, len(identities))]
                 second = "" if category == REAL else f"_{other.name}"
                 name = f"{k:05d}{second}_{method}.mp4"
                 relative = f"{TYPE_FOLDER[kind]}/{identity.gender}/{identity.name}/{name}"

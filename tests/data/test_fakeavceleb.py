@@ -89,9 +89,9 @@ def test_folds_are_identity_disjoint_and_hold_out_one_category(tree):
         test_ids = {i for r in test for i in r.ids}
         assert not test_ids & {i for r in fold.rows if r.split != "test" for i in r.ids}
         assert not {r.category for r in fold.rows} & {"faceswap", "fsgan"}
-    # the same seed gives the same folds, another seed other folds
+    # the same seed gives the same folds; seeds give different partitions
     assert make_folds(rows, ProtocolConfig(seed=3))[0].rows == folds[0].rows
-    assert make_folds(rows, ProtocolConfig(seed=4))[0].rows != folds[0].rows
+    assert len({make_folds(rows, ProtocolConfig(seed=seed))[0].rows for seed in range(6)}) > 1
 
 
 def test_missing_category_is_an_error(tree):
@@ -118,3 +118,39 @@ def test_cli_writes_manifest_folds_and_report(tree, tmp_path):
 def test_not_a_fakeavceleb_folder(tmp_path):
     with pytest.raises(ConfigError, match="no meta_data.csv"):
         read_fakeavceleb(tmp_path)
+
+
+def _row(path, *ids, category="FVFA-FS"):
+    from emoboost.data.manifest import ManifestRow
+
+    return ManifestRow(path, int(category != "real"), "RVRA" if category == "real" else "FVFA", category, "", ids[0], tuple(ids))
+
+
+def test_identities_linked_by_clips_stay_together():
+    from emoboost.data.protocols import identity_components, partition_identities
+
+    rows = []
+    for pair in range(10):  # people swapped in pairs: ten small components
+        a, b = f"id{2 * pair:05d}", f"id{2 * pair + 1:05d}"
+        rows += [_row(f"{a}.mp4", a, category="real"), _row(f"{b}.mp4", b, category="real"), _row(f"{a}_{b}.mp4", a, b)]
+    assert len(identity_components(rows)) == 10
+    assignment = partition_identities(rows, ProtocolConfig(seed=1))
+    for pair in range(10):
+        assert assignment[f"id{2 * pair:05d}"] == assignment[f"id{2 * pair + 1:05d}"]
+    sizes = {s: sum(v == s for v in assignment.values()) for s in ("train", "val", "test")}
+    targets = {"train": 11, "val": 3, "test": 6}  # 55 / 15 / 30 % of 20 identities
+    assert all(abs(sizes[s] - targets[s]) <= 2 for s in targets), sizes  # within one pair of the target
+    assert all(sizes.values())
+
+
+def test_a_giant_component_is_cut_by_identity_and_stays_disjoint():
+    from emoboost.data.protocols import partition_identities, split_of
+
+    ids = [f"id{i:05d}" for i in range(40)]
+    rows = [_row(f"{a}.mp4", a, category="real") for a in ids]
+    rows += [_row(f"{a}_{b}.mp4", a, b) for a, b in zip(ids, ids[1:])]  # a chain links everyone
+    assignment = partition_identities(rows, ProtocolConfig(seed=0))
+    assert {s: sum(v == s for v in assignment.values()) for s in ("train", "val", "test")} == {"train": 22, "val": 6, "test": 12}
+    for row in rows:
+        split = split_of(row, assignment)
+        assert split is None or all(assignment[i] == split for i in row.ids)

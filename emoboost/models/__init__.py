@@ -1,0 +1,1 @@
+"""Networks: EmoForensics (emotion consistency), later the low-level detectors and the fusion."""

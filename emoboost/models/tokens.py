@@ -1,0 +1,88 @@
+"""From 25 fps feature records to the transformer's inputs: 5 Hz tokens, cut into windows.
+
+A token is the mean of ``token_frames`` consecutive grid frames (5 by default: 5 Hz). The visual
+mean is taken over frames **with a face** only; a token with no face frame is masked, never
+filled with zeros that would look like a face. Windows of ``window_tokens`` tokens (40: 8 s)
+start every ``hop_tokens`` tokens (20: 4 s); the last window is aligned to the clip's end so
+every token is covered, and clips shorter than one window give one padded window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from emoboost.features.store import FeatureRecord
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipTokens:
+    """Token sequences of one clip (N tokens)."""
+
+    visual: np.ndarray  # [N, Dv]
+    speech: np.ndarray  # [N, Da]
+    visual_mask: np.ndarray  # [N] bool, True where the token has at least one face frame
+    speech_mask: np.ndarray  # [N] bool, True for every real (not padding) token
+
+    def __len__(self) -> int:
+        return len(self.visual)
+
+
+def tokenize(visual: np.ndarray, speech: np.ndarray, face_mask: np.ndarray, token_frames: int) -> ClipTokens:
+    """``[T, D]`` frame features -> ``[N, D]`` tokens, ``N = ceil(T / token_frames)``."""
+    n_frames = len(visual)
+    n_tokens = -(-n_frames // token_frames)
+    pad = n_tokens * token_frames - n_frames
+    face = np.pad(face_mask.astype(np.float32), (0, pad)).reshape(n_tokens, token_frames)
+    present = np.pad(np.ones(n_frames, np.float32), (0, pad)).reshape(n_tokens, token_frames)
+    v = np.pad(visual, ((0, pad), (0, 0))).reshape(n_tokens, token_frames, -1)
+    a = np.pad(speech, ((0, pad), (0, 0))).reshape(n_tokens, token_frames, -1)
+    face_count = face.sum(axis=1)
+    visual_tokens = (v * face[..., None]).sum(axis=1) / np.maximum(face_count, 1)[:, None]
+    speech_tokens = (a * present[..., None]).sum(axis=1) / present.sum(axis=1)[:, None]
+    return ClipTokens(visual_tokens.astype(np.float32), speech_tokens.astype(np.float32), face_count > 0, np.ones(n_tokens, bool))
+
+
+def tokenize_record(record: FeatureRecord, token_frames: int) -> ClipTokens:
+    return tokenize(record.visual, record.speech, record.face_mask, token_frames)
+
+
+def window_starts(n_tokens: int, window_tokens: int, hop_tokens: int) -> list[int]:
+    """Start token of every window; the last window ends at the clip's end."""
+    if n_tokens <= window_tokens:
+        return [0]
+    starts = list(range(0, n_tokens - window_tokens + 1, hop_tokens))
+    if starts[-1] + window_tokens < n_tokens:
+        starts.append(n_tokens - window_tokens)
+    return starts
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowBatch:
+    """Windows stacked for the model (W windows of L tokens)."""
+
+    visual: np.ndarray  # [W, L, Dv]
+    speech: np.ndarray  # [W, L, Da]
+    visual_mask: np.ndarray  # [W, L]
+    speech_mask: np.ndarray  # [W, L]
+    starts: np.ndarray  # [W] first token of each window
+
+
+def cut_window(tokens: ClipTokens, start: int, window_tokens: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One window ``[L, D]`` (zero-padded and masked past the clip's end)."""
+    stop = min(start + window_tokens, len(tokens))
+    pad = window_tokens - (stop - start)
+
+    def take(array: np.ndarray) -> np.ndarray:
+        part = array[start:stop]
+        return np.pad(part, ((0, pad),) + ((0, 0),) * (part.ndim - 1))
+
+    return take(tokens.visual), take(tokens.speech), take(tokens.visual_mask), take(tokens.speech_mask)
+
+
+def windows(tokens: ClipTokens, window_tokens: int, hop_tokens: int) -> WindowBatch:
+    """All windows of a clip."""
+    starts = window_starts(len(tokens), window_tokens, hop_tokens)
+    parts = [cut_window(tokens, start, window_tokens) for start in starts]
+    return WindowBatch(*(np.stack(column) for column in zip(*parts)), starts=np.asarray(starts))

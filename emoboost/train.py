@@ -1,0 +1,260 @@
+"""Training (the task): EmoForensics on the train / val splits of a manifest, from a feature store.
+
+:func:`fit` is the one training loop (AdamW, linear warm-up then cosine decay, gradient
+clipping, early stopping on validation AUC, fixed seeds); the low-level detectors reuse it.
+:func:`train_emoforensics` supplies EmoForensics' batches and losses:
+
+- each epoch, ``windows_per_video`` random windows per training clip (label = the clip's);
+- BCE on the window logit with the fake class weighted by n_real / n_fake of the training set;
+- + ``modality_loss_weight`` x BCE of the face / voice logits against ``video_fake`` /
+  ``audio_fake`` (FakeAVCeleb's type says which modality is fake);
+- + ``token_loss_weight`` x BCE of every unmasked token's logit against the clip label;
+- + ``alignment_loss_weight`` x a contrastive face-voice alignment loss on real clips only
+  (aligned tokens pulled together, tokens of another real clip pushed below a margin).
+
+Validation scores whole clips: all windows, window logits aggregated as the config says.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from emoboost.config import require
+from emoboost.data.manifest import ManifestRow
+from emoboost.errors import StoreError
+from emoboost.features.store import FeatureStore
+from emoboost.metrics import auc
+from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
+from emoboost.models.tokens import ClipTokens, cut_window, tokenize_record, windows
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_epochs: int = 2
+    patience: int = 6  # epochs without a better validation score before stopping
+    grad_clip: float = 1.0
+    seed: int = 0
+    windows_per_video: int = 2
+    modality_loss_weight: float = 0.5
+    token_loss_weight: float = 0.25
+    alignment_loss_weight: float = 0.1
+    alignment_margin: float = 0.2
+
+    def validate(self) -> None:
+        require(self.epochs >= 1 and self.batch_size >= 1 and self.windows_per_video >= 1, "train: epochs, batch_size, windows_per_video must be >= 1")
+        require(self.lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0, "train: lr, grad_clip must be > 0, weight_decay >= 0")
+        require(self.warmup_epochs >= 0 and self.patience >= 1, "train: warmup_epochs >= 0, patience >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledClip:
+    key: str  # the manifest path
+    tokens: ClipTokens
+    label: int
+    video_fake: bool
+    audio_fake: bool
+
+
+@dataclasses.dataclass
+class FitResult:
+    model: torch.nn.Module
+    history: list[dict]
+    best_epoch: int
+    best_score: float
+
+
+def fit(
+    model: torch.nn.Module,
+    batches: Callable[[int, np.random.Generator], Iterable[object]],
+    loss: Callable[[object], torch.Tensor],
+    validate: Callable[[], float],
+    config: TrainConfig,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> FitResult:
+    """The training loop shared by every detector. ``validate`` returns a score, higher is better (AUC)."""
+    config.validate()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = max(1, sum(1 for _ in batches(0, np.random.default_rng(config.seed))))
+    warmup, total = config.warmup_epochs * steps_per_epoch, config.epochs * steps_per_epoch
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
+    history, best_score, best_epoch, best_state = [], -math.inf, 0, copy.deepcopy(model.state_dict())
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        model.train()
+        losses = []
+        for batch in batches(epoch, rng):
+            optimiser.zero_grad(set_to_none=True)
+            value = loss(batch)
+            value.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimiser.step()
+            scheduler.step()
+            losses.append(float(value.detach()))
+        model.eval()
+        score = validate()
+        improved = score > best_score + 1e-6
+        if improved:
+            best_score, best_epoch, best_state = score, epoch, copy.deepcopy(model.state_dict())
+        row = {
+            "epoch": epoch,
+            "train_loss": float(np.mean(losses)) if losses else float("nan"),
+            "val_score": score,
+            "lr": optimiser.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - started,
+            "best": improved,
+        }
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        if epoch - best_epoch >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(model, history, best_epoch, best_score)
+
+
+def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int) -> tuple[list[LabelledClip], list[str]]:
+    """Token sequences of the manifest rows that have a feature record; the paths without one."""
+    clips, missing = [], []
+    for row in rows:
+        try:
+            record = store.get(root / row.path)
+        except StoreError:
+            missing.append(row.path)
+            continue
+        clips.append(LabelledClip(row.path, tokenize_record(record, token_frames), row.label, row.video_fake, row.audio_fake))
+    return clips, missing
+
+
+@torch.no_grad()
+def predict_clip(model: EmoForensics, tokens: ClipTokens) -> dict[str, np.ndarray | float]:
+    """Scores of one clip: video logit, window logits, and per-token logits / mismatch (overlaps averaged)."""
+    config = model.config
+    batch = windows(tokens, config.window_tokens, config.hop_tokens)
+    out = model(*(torch.from_numpy(a) for a in (batch.visual, batch.speech, batch.visual_mask, batch.speech_mask)))
+    n = len(tokens)
+    token_sum, token_count = np.zeros(n), np.zeros(n)
+    mismatch_sum = np.zeros(n)
+    for w, start in enumerate(batch.starts):
+        stop = min(start + config.window_tokens, n)
+        token_sum[start:stop] += out["token_logits"][w, : stop - start].numpy()
+        if "mismatch" in out:
+            mismatch_sum[start:stop] += out["mismatch"][w, : stop - start].numpy()
+        token_count[start:stop] += 1
+    result: dict[str, np.ndarray | float] = {
+        "logit": float(aggregate(out["logit"], config.aggregation)),
+        "window_logits": out["logit"].numpy(),
+        "window_starts": batch.starts,
+        "token_logits": token_sum / token_count,
+    }
+    if "mismatch" in out:
+        result["mismatch"] = mismatch_sum / token_count
+    for name in model.modalities:
+        result[f"{name}_logit"] = float(aggregate(out[f"{name}_logit"], config.aggregation))
+    return result
+
+
+def predict_logits(model: EmoForensics, clips: Sequence[LabelledClip]) -> np.ndarray:
+    return np.array([predict_clip(model, clip.tokens)["logit"] for clip in clips])
+
+
+def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig, train: TrainConfig):
+    def batches(epoch: int, rng: np.random.Generator):
+        items = []
+        for index, clip in enumerate(clips):
+            for _ in range(train.windows_per_video):
+                start = int(rng.integers(0, max(0, len(clip.tokens) - config.window_tokens) + 1))
+                items.append((index, start))
+        order = rng.permutation(len(items))
+        for begin in range(0, len(order), train.batch_size):
+            chosen = [items[i] for i in order[begin : begin + train.batch_size]]
+            parts = [cut_window(clips[i].tokens, start, config.window_tokens) for i, start in chosen]
+            arrays = [torch.from_numpy(np.stack(column)) for column in zip(*parts)]
+            labels = torch.tensor([[clips[i].label, clips[i].video_fake, clips[i].audio_fake] for i, _ in chosen], dtype=torch.float32)
+            yield arrays, labels
+
+    return batches
+
+
+def _alignment_loss(out: dict[str, torch.Tensor], real: torch.Tensor, both: torch.Tensor, margin: float) -> torch.Tensor:
+    """Pull aligned face/voice tokens of real clips together; push a real face against another real clip's voice below ``margin``."""
+    face, voice = out["face_alignment"][real], out["voice_alignment"][real]
+    valid = both[real]
+    if len(face) < 2 or not valid.any():
+        return face.sum() * 0
+    positive = (face * voice).sum(-1)
+    negative = (face * voice.roll(1, dims=0)).sum(-1)
+    valid_negative = valid & valid.roll(1, dims=0)
+    pull = (1 - positive)[valid].mean()
+    push = F.relu(negative - margin)[valid_negative].mean() if valid_negative.any() else positive.sum() * 0
+    return pull + push
+
+
+def train_emoforensics(
+    train_clips: Sequence[LabelledClip],
+    val_clips: Sequence[LabelledClip],
+    model_config: EmoForensicsConfig,
+    train_config: TrainConfig,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> FitResult:
+    """Train EmoForensics; returns the model at its best validation AUC."""
+    if not train_clips or not val_clips:
+        raise StoreError(f"training needs clips in both splits (train {len(train_clips)}, val {len(val_clips)})")
+    torch.manual_seed(train_config.seed)
+    visual_dim, speech_dim = train_clips[0].tokens.visual.shape[1], train_clips[0].tokens.speech.shape[1]
+    model = EmoForensics(model_config, visual_dim, speech_dim)
+    face_tokens = np.concatenate([c.tokens.visual[c.tokens.visual_mask] for c in train_clips])
+    speech_tokens = np.concatenate([c.tokens.speech[c.tokens.speech_mask] for c in train_clips])
+    model.fit_normaliser(torch.from_numpy(face_tokens), torch.from_numpy(speech_tokens))
+    labels = np.array([c.label for c in train_clips])
+    pos_weight = torch.tensor(max(1.0, (labels == 0).sum()) / max(1.0, (labels == 1).sum()))
+    weights = train_config
+
+    def loss(batch) -> torch.Tensor:
+        (visual, speech, visual_mask, speech_mask), target = batch
+        out = model(visual, speech, visual_mask, speech_mask)
+        label = target[:, 0]
+        total = F.binary_cross_entropy_with_logits(out["logit"], label, pos_weight=pos_weight)
+        modality_targets = {"visual": target[:, 1], "speech": target[:, 2]}
+        for name in model.modalities:
+            total = total + weights.modality_loss_weight * F.binary_cross_entropy_with_logits(out[f"{name}_logit"], modality_targets[name])
+        any_token = torch.zeros_like(visual_mask, dtype=torch.bool)
+        for name, mask in (("visual", visual_mask), ("speech", speech_mask)):
+            if name in model.modalities:
+                any_token |= mask.bool()
+        token_targets = label[:, None].expand_as(out["token_logits"])
+        total = total + weights.token_loss_weight * F.binary_cross_entropy_with_logits(out["token_logits"][any_token], token_targets[any_token])
+        if "face_alignment" in out and weights.alignment_loss_weight > 0:
+            both = visual_mask.bool() & speech_mask.bool()
+            total = total + weights.alignment_loss_weight * _alignment_loss(out, label == 0, both, weights.alignment_margin)
+        return total
+
+    val_labels = np.array([c.label for c in val_clips])
+
+    def validate() -> float:
+        score = auc(val_labels, predict_logits(model, val_clips))
+        return -1.0 if math.isnan(score) else score
+
+    return fit(model, _training_batches(train_clips, model_config, train_config), loss, validate, train_config, on_epoch)

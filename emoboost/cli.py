@@ -178,6 +178,84 @@ def synth(
     _print_folds(folds)
 
 
+def _dataset_root(manifest: Path, root: Path | None) -> Path:
+    """Where manifest paths are relative to: --root, else the manifest's folder (its parent for folds/<category>.csv)."""
+    if root is not None:
+        return root
+    folder = manifest.resolve().parent
+    return folder.parent if folder.name == "folds" else folder
+
+
+@app.command()
+def train(
+    manifest: Annotated[Path, typer.Option(help="Fold CSV with a split column (train / val / test), from `emoboost manifest` or `emoboost synth`.")],
+    store: Annotated[Path, typer.Option(help="Feature store filled by `emoboost extract`.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint directory to write.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML with model and train sections (configs/emoforensics/*.yaml).")] = Path("configs/emoforensics/full.yaml"),
+    root: Annotated[Optional[Path], typer.Option(help="Folder the manifest paths are relative to (default: next to the manifest).")] = None,
+) -> None:
+    """Train EmoForensics on a fold's train split, early-stopping on its val split."""
+    import csv as csv_module
+
+    from emoboost.cache import sha256_file, write_text_atomic
+    from emoboost.checkpoints import save_emoforensics
+    from emoboost.config import load_section, to_dict
+    from emoboost.data.manifest import read_manifest
+    from emoboost.features.store import FeatureStore
+    from emoboost.models.emoforensics import EmoForensicsConfig
+    from emoboost.train import TrainConfig, load_clips, train_emoforensics
+
+    model_config = load_section(EmoForensicsConfig, config, "model")
+    train_config = load_section(TrainConfig, config, "train")
+    rows = read_manifest(manifest)
+    if not any(row.split for row in rows):
+        raise ConfigError(f"{manifest}: no split column; train on a fold file (folds/<category>.csv)")
+    base = _dataset_root(manifest, root)
+    feature_store = FeatureStore(store)
+    with err.status("loading features"):
+        sets = {split: load_clips([r for r in rows if r.split == split], feature_store, base, model_config.token_frames) for split in ("train", "val")}
+    missing = sets["train"].missing + sets["val"].missing
+    if missing:
+        err.print(f"[yellow]warning[/yellow] {len(missing)} clips have no features and are skipped (first: {missing[0]})", soft_wrap=True)
+    held_out = sorted({r.category for r in rows if r.split == "test" and r.label == 1})
+    log_rows: list[dict] = []
+
+    def log_csv() -> str:
+        import io
+
+        buffer = io.StringIO()
+        writer = csv_module.DictWriter(buffer, fieldnames=list(log_rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(log_rows)
+        return buffer.getvalue()
+
+    with _progress() as progress:
+        task = progress.add_task("train", total=train_config.epochs, current="")
+
+        def on_epoch(row: dict) -> None:
+            log_rows.append(row)
+            write_text_atomic(out_dir / "train_log.csv", log_csv())
+            progress.update(task, advance=1, current=f"loss {row['train_loss']:.3f}  val AUC {row['val_score']:.3f}")
+
+        result = train_emoforensics(sets["train"].clips, sets["val"].clips, model_config, train_config, on_epoch)
+        progress.update(task, total=len(log_rows))
+    meta = {
+        "train": to_dict(train_config),
+        "encoders": sets["train"].encoders,
+        "data": {
+            "manifest": str(manifest),
+            "manifest_sha256": sha256_file(manifest),
+            "held_out": ", ".join(held_out),
+            "train_clips": len(sets["train"].clips),
+            "val_clips": len(sets["val"].clips),
+            "missing": len(missing),
+        },
+        "metrics": {"val_auc": result.best_score, "best_epoch": result.best_epoch, "epochs_run": len(result.history)},
+    }
+    save_emoforensics(out_dir, result.model, meta)
+    out.print(f"best validation AUC {result.best_score:.4f} at epoch {result.best_epoch} -> {out_dir}")
+
+
 @app.command("fetch-weights")
 def fetch_weights() -> None:
     """Fetch and convert the embedded encoders' weights into the user cache (for offline use later)."""

@@ -202,3 +202,14 @@ def load_extract_config(path: str | Path | None = None) -> ExtractConfig:
         return from_dict(ExtractConfig, subset)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load_section(cls: type[T], path: str | Path | None, section: str) -> T:
+    """One top-level ``section`` of a YAML file as dataclass ``cls`` (defaults for a missing section or path)."""
+    if path is None:
+        return cls()
+    data = load_yaml(path).get(section) or {}
+    try:
+        return from_dict(cls, data, section)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -135,17 +135,33 @@ def fit(
     return FitResult(model, history, best_epoch, best_score)
 
 
-def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int) -> tuple[list[LabelledClip], list[str]]:
-    """Token sequences of the manifest rows that have a feature record; the paths without one."""
-    clips, missing = [], []
+@dataclasses.dataclass(frozen=True)
+class ClipSet:
+    clips: list[LabelledClip]
+    missing: list[str]  # manifest paths with no feature record (failed or not extracted)
+    encoders: dict[str, str]  # ids and versions of the encoders that made the features
+
+
+def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int) -> ClipSet:
+    """Token sequences of the manifest rows that have a feature record (all from the same encoders)."""
+    clips, missing, encoders = [], [], {}
     for row in rows:
         try:
             record = store.get(root / row.path)
         except StoreError:
             missing.append(row.path)
             continue
+        made_by = {
+            "visual": record.visual_encoder,
+            "visual_version": record.visual_encoder_version,
+            "speech": record.speech_encoder,
+            "speech_version": record.speech_encoder_version,
+        }
+        if encoders and made_by != encoders:
+            raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({encoders})")
+        encoders = made_by
         clips.append(LabelledClip(row.path, tokenize_record(record, token_frames), row.label, row.video_fake, row.audio_fake))
-    return clips, missing
+    return ClipSet(clips, missing, encoders)
 
 
 @torch.no_grad()

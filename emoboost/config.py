@@ -74,6 +74,20 @@ class EncoderConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class LowLevelConfig:
+    """Inputs kept for the low-level (artefact) detectors: face crops at a few fps, a log-mel spectrogram."""
+
+    crop_size: int = 112  # aligned RGB face crops, pixels
+    crop_stride: int = 10  # keep a crop every k-th grid frame (10: 2.5 fps)
+    n_mels: int = 64  # log-mel bands of the 16 kHz track (25 ms window, 10 ms hop)
+
+    def validate(self) -> None:
+        require(self.crop_size >= 16, "lowlevel.crop_size must be >= 16")
+        require(self.crop_stride >= 1, "lowlevel.crop_stride must be >= 1")
+        require(self.n_mels >= 8, "lowlevel.n_mels must be >= 8")
+
+
+@dataclasses.dataclass(frozen=True)
 class RuntimeConfig:
     device: str = "cpu"
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
@@ -89,6 +103,7 @@ class ExtractConfig:
     media: MediaConfig = MediaConfig()
     faces: FaceConfig = FaceConfig()
     encoders: EncoderConfig = EncoderConfig()
+    lowlevel: LowLevelConfig = LowLevelConfig()
     runtime: RuntimeConfig = RuntimeConfig()
 
     def validate(self) -> None:

@@ -64,6 +64,21 @@ def frame_levels_db(audio: np.ndarray, n_frames: int) -> np.ndarray:
     return np.maximum(20 * np.log10(np.maximum(rms, 1e-10)), SILENCE_FLOOR_DB).astype(np.float32)
 
 
+MEL_WINDOW = 400  # 25 ms at 16 kHz
+MEL_HOP = 160  # 10 ms: 4 mel frames per grid frame
+
+
+def log_mel(audio: np.ndarray, n_mels: int) -> np.ndarray:
+    """Log-mel spectrogram ``[F, n_mels]`` float16 at 100 Hz (``F = len(audio) / 160``), natural log of power + 1e-6."""
+    import torchaudio
+
+    transform = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=512, win_length=MEL_WINDOW, hop_length=MEL_HOP, n_mels=n_mels, center=True)
+    with torch.inference_mode():
+        power = transform(torch.from_numpy(np.ascontiguousarray(audio)))  # [n_mels, F + 1]
+    frames = len(audio) // MEL_HOP
+    return torch.log(power[:, :frames] + 1e-6).T.contiguous().numpy().astype(np.float16)
+
+
 class FeatureExtractor:
     """Turns one video into one :class:`FeatureRecord` (see DESIGN section 2)."""
 
@@ -92,6 +107,7 @@ class FeatureExtractor:
                 "faces": to_dict(self.config.faces),
                 "max_side": self.config.media.max_side,
                 "grid": [FPS, SAMPLE_RATE],
+                "lowlevel": to_dict(self.config.lowlevel),
             }
         )
 
@@ -108,6 +124,9 @@ class FeatureExtractor:
         face_scores = np.zeros(n_frames, np.float32)  # [T]
         face_mask = np.zeros(n_frames, bool)  # [T]
         batch_size = self.config.encoders.batch_size
+        lowlevel = self.config.lowlevel
+        rgb_crops: list[np.ndarray] = []  # [k, S, S, 3] per chunk
+        crop_frames: list[np.ndarray] = []  # grid frame of each crop
 
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_chunks()))
         while True:
@@ -116,10 +135,13 @@ class FeatureExtractor:
                 if tracked is None:
                     break
                 rows = np.flatnonzero(tracked.mask)
-                crops = crop_faces(
-                    tracked.frames[rows], tracked.boxes[rows], tracked.landmarks[rows], [self.visual.input_size], self.config.faces.margin
-                )[self.visual.input_size]
+                sizes = [self.visual.input_size, lowlevel.crop_size]
+                all_crops = crop_faces(tracked.frames[rows], tracked.boxes[rows], tracked.landmarks[rows], sizes, self.config.faces.margin)
+                crops = all_crops[self.visual.input_size]
             index = tracked.start + rows
+            keep = index % lowlevel.crop_stride == 0
+            rgb_crops.append(all_crops[lowlevel.crop_size][keep])
+            crop_frames.append(index[keep])
             boxes[tracked.start : tracked.start + len(tracked.mask)] = tracked.boxes
             face_scores[tracked.start : tracked.start + len(tracked.mask)] = tracked.scores
             face_mask[index] = True
@@ -133,6 +155,8 @@ class FeatureExtractor:
         with watch("speech"):
             speech = self.speech.encode(reader.audio, n_frames)  # [T, Da]
         levels = frame_levels_db(reader.audio, n_frames)
+        with watch("lowlevel"):
+            logmel = log_mel(reader.audio, lowlevel.n_mels)  # [F, n_mels], 100 Hz
         meta = {
             "sha256": sha256 or sha256_file(info.path),
             "source_path": str(info.path),
@@ -165,6 +189,9 @@ class FeatureExtractor:
             "boxes": boxes,
             "face_scores": face_scores,
             "audio_rms_db": levels,
+            "face_crops": np.concatenate(rgb_crops) if rgb_crops else np.zeros((0, lowlevel.crop_size, lowlevel.crop_size, 3), np.uint8),
+            "crop_frames": np.concatenate(crop_frames).astype(np.int64) if crop_frames else np.zeros(0, np.int64),
+            "logmel": logmel,
         }
         return FeatureRecord(arrays, meta)
 

@@ -71,6 +71,21 @@ class FeatureRecord:
         return self.arrays["audio_rms_db"]
 
     @property
+    def face_crops(self) -> np.ndarray:
+        """Aligned RGB face crops for the low-level detector, uint8 ``[K, S, S, 3]`` (a few per second)."""
+        return self.arrays["face_crops"]
+
+    @property
+    def crop_frames(self) -> np.ndarray:
+        """Grid frame of each face crop ``[K]``."""
+        return self.arrays["crop_frames"]
+
+    @property
+    def logmel(self) -> np.ndarray:
+        """Log-mel spectrogram of the audio, ``[F, n_mels]`` at 100 Hz (4 rows per grid frame)."""
+        return self.arrays["logmel"]
+
+    @property
     def n_frames(self) -> int:
         return int(self.meta["n_frames"])
 

@@ -47,7 +47,61 @@ def eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     from sklearn.metrics import roc_curve
 
-    fpr, tpr, thresholds = roc_curve(labels, scores)
+    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)  # keep every point: the EER may sit on a dropped one
     fnr = 1 - tpr
     index = int(np.nanargmin(np.abs(fnr - fpr)))
     return float((fpr[index] + fnr[index]) / 2), float(thresholds[index])
+
+
+def accuracy(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> float:
+    """Fraction of clips on the right side of ``threshold`` (fake when probability >= threshold)."""
+    labels, probabilities = _check(labels, probabilities)
+    return float(np.mean((probabilities >= threshold) == (labels == 1))) if len(labels) else float("nan")
+
+
+def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> float:
+    """ECE: mean |fraction fake - mean probability| over equal-width probability bins, weighted by bin size."""
+    labels, probabilities = _check(labels, probabilities)
+    if not len(labels):
+        return float("nan")
+    index = np.minimum((probabilities * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            total += members.sum() * abs(labels[members].mean() - probabilities[members].mean())
+    return float(total / len(labels))
+
+
+def bootstrap_interval(labels: np.ndarray, scores: np.ndarray, metric, samples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric(labels, scores)``, resampling real and fake clips separately."""
+    labels, scores = _check(labels, scores)
+    if not both_classes(labels) or samples <= 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    real, fake = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)
+    values = []
+    for _ in range(samples):
+        chosen = np.concatenate([rng.choice(real, len(real)), rng.choice(fake, len(fake))])
+        values.append(metric(labels[chosen], scores[chosen]))
+    low, high = np.nanpercentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return float(low), float(high)
+
+
+def evaluate(labels: np.ndarray, probabilities: np.ndarray, threshold: float, bootstrap: int = 1000, seed: int = 0) -> dict[str, float]:
+    """The benchmark's metrics for one detector on one test set (probabilities are the detector's calibrated outputs)."""
+    labels, probabilities = _check(labels, probabilities)
+    equal_error, _ = eer(labels, probabilities)
+    result = {
+        "auc": auc(labels, probabilities),
+        "ap": average_precision(labels, probabilities),
+        "eer": equal_error,
+        "acc": accuracy(labels, probabilities, threshold),
+        "ece": expected_calibration_error(labels, probabilities),
+        "n_real": int((labels == 0).sum()),
+        "n_fake": int((labels == 1).sum()),
+    }
+    for name, metric in (("auc", auc), ("ap", average_precision)):
+        low, high = bootstrap_interval(labels, probabilities, metric, bootstrap, seed)
+        result[f"{name}_ci"] = [low, high]
+    return result

@@ -1,0 +1,128 @@
+"""Training the low-level detectors (RGB crops, log-mel audio) with the shared :func:`emoboost.train.fit` loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from emoboost.data.manifest import ManifestRow
+from emoboost.errors import StoreError
+from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.metrics import auc
+from emoboost.models.lowlevel import (
+    AcousticConfig,
+    AcousticDetector,
+    RGBConfig,
+    RGBDetector,
+    acoustic_video_logit,
+    cut_segment,
+    rgb_video_logit,
+)
+from emoboost.train import FitResult, TrainConfig, fit
+
+
+@dataclasses.dataclass(frozen=True)
+class LowLevelClip:
+    key: str
+    crops: np.ndarray  # [K, S, S, 3] uint8
+    logmel: np.ndarray  # [F, n_mels] float16
+    label: int
+
+
+def lowlevel_clip(key: str, record: FeatureRecord, label: int) -> LowLevelClip:
+    return LowLevelClip(key, record.face_crops, record.logmel, label)
+
+
+def _score(labels: np.ndarray, logits: np.ndarray) -> float:
+    known = ~np.isnan(logits)
+    score = auc(labels[known], logits[known])
+    return -1.0 if math.isnan(score) else score
+
+
+def _pos_weight(clips: Sequence[LowLevelClip]) -> torch.Tensor:
+    labels = np.array([c.label for c in clips])
+    return torch.tensor(max(1.0, (labels == 0).sum()) / max(1.0, (labels == 1).sum()))
+
+
+def _train(
+    model: torch.nn.Module,
+    clips: Sequence[LowLevelClip],
+    val: Sequence[LowLevelClip],
+    draw: Callable[[LowLevelClip, np.random.Generator], np.ndarray],
+    per_video: int,
+    predict: Callable[[LowLevelClip], float],
+    config: TrainConfig,
+    on_epoch: Callable[[dict], None] | None,
+) -> FitResult:
+    pos_weight = _pos_weight(clips)
+    val_labels = np.array([c.label for c in val])
+
+    def batches(epoch: int, rng: np.random.Generator):
+        items = [(i, draw(clips[i], rng)) for i in range(len(clips)) for _ in range(per_video)]
+        order = rng.permutation(len(items))
+        for begin in range(0, len(order), config.batch_size):
+            chosen = [items[j] for j in order[begin : begin + config.batch_size]]
+            inputs = torch.from_numpy(np.stack([sample for _, sample in chosen]))
+            labels = torch.tensor([float(clips[i].label) for i, _ in chosen])
+            yield inputs, labels
+
+    def loss(batch) -> torch.Tensor:
+        inputs, labels = batch
+        return F.binary_cross_entropy_with_logits(model(inputs), labels, pos_weight=pos_weight)
+
+    return fit(model, batches, loss, lambda: _score(val_labels, np.array([predict(c) for c in val])), config, on_epoch)
+
+
+def train_rgb(
+    train: Sequence[LowLevelClip],
+    val: Sequence[LowLevelClip],
+    config: RGBConfig,
+    train_config: TrainConfig,
+    imagenet_state: dict[str, torch.Tensor] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> FitResult:
+    """Train the RGB detector on clips that have face crops."""
+    with_faces = [c for c in train if len(c.crops)]
+    if not with_faces:
+        raise StoreError("no training clip has face crops")
+    torch.manual_seed(train_config.seed)
+    model = RGBDetector(config, imagenet_state)
+    return _train(
+        model, with_faces, val, lambda clip, rng: clip.crops[rng.integers(len(clip.crops))], config.crops_per_video,
+        lambda clip: rgb_video_logit(model, clip.crops), train_config, on_epoch,
+    )  # fmt: skip
+
+
+def train_acoustic(
+    train: Sequence[LowLevelClip],
+    val: Sequence[LowLevelClip],
+    config: AcousticConfig,
+    train_config: TrainConfig,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> FitResult:
+    """Train the acoustic detector on log-mel segments."""
+    torch.manual_seed(train_config.seed)
+    model = AcousticDetector(config, train[0].logmel.shape[1])
+    model.fit_normaliser(torch.from_numpy(np.concatenate([c.logmel for c in train]).astype(np.float32)))
+
+    def draw(clip: LowLevelClip, rng: np.random.Generator) -> np.ndarray:
+        start = int(rng.integers(0, max(0, len(clip.logmel) - config.segment_frames) + 1))
+        return cut_segment(clip.logmel, start, config.segment_frames)
+
+    return _train(model, train, val, draw, config.segments_per_video, lambda clip: acoustic_video_logit(model, clip.logmel), train_config, on_epoch)
+
+
+def load_lowlevel_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path) -> tuple[list[LowLevelClip], list[str]]:
+    clips, missing = [], []
+    for row in rows:
+        try:
+            clips.append(lowlevel_clip(row.path, store.get(root / row.path), row.label))
+        except StoreError:
+            missing.append(row.path)
+    return clips, missing

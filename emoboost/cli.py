@@ -256,6 +256,54 @@ def train(
     out.print(f"best validation AUC {result.best_score:.4f} at epoch {result.best_epoch} -> {out_dir}")
 
 
+ABLATION_CONFIGS = tuple(f"configs/emoforensics/{name}.yaml" for name in ("visual_only", "speech_only", "intra_only", "inter_only"))
+
+
+@app.command()
+def benchmark(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Benchmark YAML (configs/benchmark/*.yaml).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results.json/.csv/.md, PNGs, folds/).")],
+    folds: Annotated[Optional[Path], typer.Option(help="Override: folder of fold CSVs.")] = None,
+    store: Annotated[Optional[Path], typer.Option(help="Override: feature store.")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Override: folder the manifest paths are relative to.")] = None,
+    ablations: Annotated[bool, typer.Option("--ablations", help="Also run the shipped EmoForensics ablations (visual/speech only, intra/inter only).")] = False,
+    target_fpr: Annotated[Optional[float], typer.Option(help="Thresholds at this validation FPR instead of the EER point.")] = None,
+) -> None:
+    """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
+    import dataclasses
+
+    from emoboost.benchmark import load_benchmark_config, run_benchmark
+
+    settings = load_benchmark_config(config)
+    overrides = {"folds": folds, "store": store, "root": root}
+    settings = dataclasses.replace(settings, **{k: str(v) for k, v in overrides.items() if v is not None})
+    if ablations:
+        settings = dataclasses.replace(settings, ablations=tuple(dict.fromkeys((*settings.ablations, *ABLATION_CONFIGS))))
+    if target_fpr is not None:
+        settings = dataclasses.replace(settings, target_fpr=target_fpr)
+    _run_benchmark(settings, out_dir)
+
+
+def _run_benchmark(settings, out_dir: Path) -> dict:
+    from emoboost.benchmark import run_benchmark
+    from emoboost.report import markdown
+
+    with _progress() as progress:
+        task = progress.add_task("benchmark", total=len(settings.categories), current="")
+
+        def on_fold(category: str, stage: str) -> None:
+            if stage.startswith("done"):
+                progress.update(task, advance=1, current=f"{category}: {stage}")
+            else:
+                progress.update(task, current=f"{category}: {stage}")
+
+        results = run_benchmark(settings, out_dir, on_fold)
+    table = markdown(results).split("## AP")[0]
+    out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
+    out.print(f"report: {out_dir / 'results.md'}")
+    return results
+
+
 @app.command("fetch-weights")
 def fetch_weights() -> None:
     """Fetch and convert the embedded encoders' weights into the user cache (for offline use later)."""

@@ -108,7 +108,7 @@ class Identity:
 
 def make_identity(index: int, seed: int) -> Identity:
     rng = np.random.default_rng([seed, 1, index])
-    tone = rng.uniform(0.35, 1.0)
+    tone = rng.uniform(0.5, 1.0)  # darker drawn faces lack the contrast MTCNN needs (no shading)
     skin = tuple(int(v) for v in np.array([235, 195, 165]) * tone + rng.integers(-10, 10, 3))
     voice = VOICES[index % len(VOICES)]
     return Identity(
@@ -218,7 +218,7 @@ def draw_face(identity: Identity, upper: np.ndarray, lower: np.ndarray, mouth_op
         brow_y = eye_y - unit * (0.2 + 0.1 * brow_raise)
         inner = (ex - side * rx * 1.3, brow_y + unit * 0.07 * brow_inner)
         outer = (ex + side * rx * 1.3, brow_y - unit * 0.03 * brow_inner)
-        draw.line([inner, outer], fill=tuple(max(0, c - 40) for c in identity.hair), width=max(2, int(unit * 0.05)))
+        draw.line([inner, outer], fill=tuple(int(c * 0.35) for c in identity.hair), width=max(2, int(unit * 0.05)))
     nose_top, nose_bottom = eye_y + unit * 0.05, eye_y + unit * (0.05 + identity.nose)
     draw.line([(cx, nose_top), (cx - unit * 0.05, nose_bottom), (cx + unit * 0.03, nose_bottom)], fill=tuple(int(c * 0.7) for c in identity.skin), width=2)
     for side in (-1, 1):  # nostrils
@@ -350,7 +350,7 @@ def make_clip(
     def composite(t: int, image: Image.Image, centre: tuple[float, float]) -> Image.Image:
         face = draw_face(swapped, source_expression[t], source_expression[t], float(fake_voice.mouth_open[t]), centre, image.size)
         if gan:
-            face = _degrade(face, 1 + 3 * strength, 2.0 * strength, shift * 0.3)
+            face = _degrade(face, 1 + 2 * strength, 1.2 * strength, shift * 0.3)
         else:
             face = _degrade(face, 1.0, 0.0, shift)
         cx, cy = centre

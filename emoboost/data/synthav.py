@@ -14,9 +14,9 @@ From each real scenario five fakes are made, as the FakeAVCeleb methods make the
   still follow the original speech;
 - FVRA-WL: the mouth is re-synthesised from the (real) audio with the mouth shape of another
   trajectory and the upper face frozen at neutral, pasted back with a blending boundary;
-- FVFA-FS: the inner face of another identity (its geometry and skin), with that source
-  clip's expressions, is swapped in inside an elliptic mask (colour mismatch at the boundary),
-  over a fake voice;
+- FVFA-FS: the inner face of another identity (its geometry; its skin colour-corrected towards
+  the target's with a residual mismatch), with that source clip's expressions, is swapped in
+  inside an elliptic mask (colour shift at the boundary), over a fake voice;
 - FVFA-GAN: as FS, with an upsampling / smoothing artefact family instead of a hard boundary;
 - FVFA-WL: the mouth follows a fake voice with its own trajectory (lip-sync), the upper face
   keeps the real trajectory, pasted with a blending boundary.
@@ -344,7 +344,10 @@ def make_clip(
     # face swaps: the inner face of `other`, with the expressions of another of its clips, over a fake voice
     source = perform(other, rng, config.seconds)
     source_expression = expression_of(source.weights)
-    swapped = dataclasses.replace(other, background=identity.background, hair=identity.hair)
+    # face-swap pipelines colour-correct the swapped face to the target's skin; a residual mismatch remains
+    residual = 0.15 + 0.35 * strength
+    skin = tuple(int(round((1 - residual) * a + residual * b)) for a, b in zip(identity.skin, other.skin))
+    swapped = dataclasses.replace(other, background=identity.background, hair=identity.hair, skin=skin)
     gan = category == "FVFA-GAN"
 
     def composite(t: int, image: Image.Image, centre: tuple[float, float]) -> Image.Image:

@@ -257,3 +257,62 @@ def run_benchmark(
 
     write_report(results, fold_results, out_dir, Path(config.anchors) if config.anchors else None)
     return results
+
+
+def train_detector(manifest: Path, config: BenchmarkConfig, root: Path | None = None, on_stage: Callable[[str], None] = lambda stage: None):
+    """The shipped detector: every category, identity-disjoint train / validation (the protocol's val + test identities validate).
+
+    Returns an :class:`emoboost.api.Detector`; ``save_pretrained`` writes it.
+    """
+    from emoboost.api import Detector
+    from emoboost.cache import sha256_file
+    from emoboost.data.protocols import ProtocolConfig, partition_identities, split_of
+
+    rows = [r for r in read_manifest(manifest) if r.category == "real" or r.category in config.categories]
+    assignment = partition_identities(rows, ProtocolConfig(categories=config.categories, seed=config.seed))
+    splits = {"train": [], "val": []}
+    for row in rows:
+        split = split_of(row, assignment)
+        if split is not None:
+            splits["train" if split == "train" else "val"].append(dataclasses.replace(row, split="train" if split == "train" else "val"))
+    store = FeatureStore(config.store)
+    base = root or manifest.resolve().parent
+    model_config = load_section(EmoForensicsConfig, config.emo_config, "model")
+    on_stage("loading features")
+    loaded, _ = load_fold(splits["train"] + splits["val"], store, base, model_config.token_frames, config.silence_db)
+    train, val = loaded["train"], loaded["val"]
+    val_labels = _labels(val)
+    on_stage("training emo")
+    emo = train_emoforensics([c.emo for c in train], [c.emo for c in val], model_config, load_section(TrainConfig, config.emo_config, "train"))
+    lowlevel_train = dataclasses.replace(config.lowlevel_train, seed=config.seed)
+    on_stage("training rgb")
+    rgb = train_rgb([c.lowlevel for c in train], [c.lowlevel for c in val], config.rgb, lowlevel_train)
+    on_stage("training audio")
+    audio = train_acoustic([c.lowlevel for c in train], [c.lowlevel for c in val], config.acoustic, lowlevel_train)
+    on_stage("fitting the fusion")
+    val_logits = np.stack(
+        [
+            predict_logits(emo.model, [c.emo for c in val]),
+            np.array([rgb_video_logit(rgb.model, c.lowlevel.crops) for c in val]),
+            np.array([acoustic_video_logit(audio.model, c.lowlevel.logmel) for c in val]),
+        ],
+        axis=1,
+    )
+    fusion = Fusion.fit(val_logits, val_labels, FUSED["fusion"], config.target_fpr)
+    store_records = [store.get(base / train[0].row.path)]
+    extract_config = _extract_config_of(store_records[0])
+    meta = {
+        "model_id": f"{config.name}-emoboost",
+        "encoders": {"visual": store_records[0].visual_encoder, "speech": store_records[0].speech_encoder},
+        "data": {"dataset": config.name, "manifest": str(manifest), "manifest_sha256": sha256_file(manifest), "train_clips": len(train), "val_clips": len(val)},
+        "metrics": {"emo": emo.best_score, "rgb": rgb.best_score, "audio": audio.best_score},
+    }
+    return Detector(emo.model, rgb.model, audio.model, fusion, extract_config, meta)
+
+
+def _extract_config_of(record: FeatureRecord):
+    """The extraction settings a record was made with (its store's extractor must match at inference)."""
+    from emoboost.config import ExtractConfig
+
+    settings = record.meta.get("extract_config")
+    return from_dict(ExtractConfig, settings, "extract") if settings else ExtractConfig()

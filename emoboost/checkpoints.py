@@ -23,10 +23,34 @@ EMOFORENSICS_FORMAT = "emoboost.emoforensics/1"
 WEIGHTS = "emoforensics.safetensors"
 
 
-def save_emoforensics(folder: str | Path, model: EmoForensics, meta: dict[str, Any]) -> Path:
-    """Write ``model`` and ``meta`` (training data, config, metrics) to ``folder``."""
+def save_state(path: str | Path, module: torch.nn.Module, tag: str) -> Path:
+    """A module's state dict as safetensors (atomic)."""
     from safetensors.torch import save_file
 
+    state = {name: tensor.detach().contiguous() for name, tensor in module.state_dict().items()}
+    with atomic_path(path) as part:
+        save_file(state, str(part), metadata={"format": tag})
+    return Path(path)
+
+
+def load_state(path: str | Path, module: torch.nn.Module) -> torch.nn.Module:
+    """Load safetensors weights into ``module`` strictly; a clear error when they are unreadable or do not fit."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path))
+    except (OSError, SafetensorError) as exc:
+        raise ConfigError(f"{path}: unreadable weights ({exc})") from exc
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ConfigError(f"{path}: weights do not match config.json ({str(exc).splitlines()[0]})") from exc
+    return module.eval()
+
+
+def save_emoforensics(folder: str | Path, model: EmoForensics, meta: dict[str, Any]) -> Path:
+    """Write ``model`` and ``meta`` (training data, config, metrics) to ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = {
@@ -37,9 +61,7 @@ def save_emoforensics(folder: str | Path, model: EmoForensics, meta: dict[str, A
         "speech_dim": model.speech_dim,
         **meta,
     }
-    state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
-    with atomic_path(folder / WEIGHTS) as part:
-        save_file(state, str(part), metadata={"format": EMOFORENSICS_FORMAT})
+    save_state(folder / WEIGHTS, model, EMOFORENSICS_FORMAT)
     write_json_atomic(folder / "config.json", config)
     write_text_atomic(folder / "README.md", model_card(config))
     return folder
@@ -61,22 +83,9 @@ def read_config(folder: str | Path, expected_format: str) -> dict[str, Any]:
 
 def load_emoforensics(folder: str | Path) -> tuple[EmoForensics, dict[str, Any]]:
     """The model (in eval mode) and its ``config.json``."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     config = read_config(folder, EMOFORENSICS_FORMAT)
     model = EmoForensics(from_dict(EmoForensicsConfig, config["model"], "model"), int(config["visual_dim"]), int(config["speech_dim"]))
-    weights = Path(folder) / WEIGHTS
-    try:
-        state = load_file(str(weights))
-    except (OSError, SafetensorError) as exc:
-        raise ConfigError(f"{weights}: unreadable weights ({exc})") from exc
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise ConfigError(f"{weights}: weights do not match config.json ({str(exc).splitlines()[0]})") from exc
-    model.eval()
-    return model, config
+    return load_state(Path(folder) / WEIGHTS, model), config
 
 
 def model_card(config: dict[str, Any]) -> str:

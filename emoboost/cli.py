@@ -79,8 +79,6 @@ def extract(
     import dataclasses
 
     from emoboost.config import load_extract_config
-    from emoboost.features.extract import FeatureExtractor, extract_many
-    from emoboost.features.store import FeatureStore
     from emoboost.media.inputs import expand_inputs
 
     settings = load_extract_config(config)
@@ -90,6 +88,14 @@ def extract(
     paths = expand_inputs(inputs, root)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
+    if _extract(paths, out_dir, settings).failed:
+        raise typer.Exit(1)
+
+
+def _extract(paths, out_dir: Path, settings):
+    from emoboost.features.extract import FeatureExtractor, extract_many
+    from emoboost.features.store import FeatureStore
+
     store = FeatureStore(out_dir)
     with err.status("loading models"):
         extractor = FeatureExtractor(settings)
@@ -103,8 +109,7 @@ def extract(
 
         summary = extract_many(paths, store, extractor, on_outcome=report)
     out.print(f"{summary.line()} -> {store.root}")
-    if summary.failed:
-        raise typer.Exit(1)
+    return summary
 
 
 manifest_app = typer.Typer(help="Build dataset manifests and leave-one-category-out folds.", no_args_is_help=True)
@@ -162,11 +167,17 @@ def synth(
     protocol: Annotated[Optional[Path], typer.Option(help="Protocol YAML for the folds (default: leave-one-category-out).")] = None,
 ) -> None:
     """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not FakeAVCeleb results)."""
-    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
-    from emoboost.data.synthav import CATEGORIES, SynthConfig, generate
+    from emoboost.data.synthav import SynthConfig
 
     config = SynthConfig(identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed)
-    total = identities * clips_per_identity * (1 + len(CATEGORIES))
+    _synth(out_dir, config, protocol)
+
+
+def _synth(out_dir: Path, config, protocol: Optional[Path] = None) -> None:
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+    from emoboost.data.synthav import CATEGORIES, generate
+
+    total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
     with _progress() as progress:
         task = progress.add_task("synth", total=total, current="")
         rows = generate(out_dir, config, on_clip=lambda row: progress.update(task, advance=1, current=row.path.rsplit("/", 1)[-1]))
@@ -302,6 +313,106 @@ def _run_benchmark(settings, out_dir: Path) -> dict:
     out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
     out.print(f"report: {out_dir / 'results.md'}")
     return results
+
+
+DEFAULT_MODEL = Path("runs/quickstart/detector")
+
+
+@app.command()
+def detect(
+    inputs: Annotated[list[str], typer.Argument(help="Video files, folders or @list.txt.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Detector directory (default: the one the quickstart trained).")] = DEFAULT_MODEL,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    threshold: Annotated[Optional[float], typer.Option(help="Override the detector's threshold (probability of fake).")] = None,
+    allow_audio_only: Annotated[bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")] = False,
+) -> None:
+    """Say whether videos are real or fake, with per-modality scores and a timeline."""
+    import json
+
+    from emoboost.api import Detector
+    from emoboost.errors import MediaError
+    from emoboost.media.inputs import expand_inputs
+
+    if output_format not in ("table", "json"):
+        raise ConfigError(f"--format must be table or json, not {output_format!r}")
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise ConfigError("no video files found in the given inputs")
+    with err.status("loading the detector"):
+        detector = Detector.from_pretrained(model)
+    verdicts, failed = [], 0
+    for path in paths:
+        try:
+            verdict = detector.predict(path, allow_audio_only=allow_audio_only, threshold=threshold)
+        except MediaError as exc:
+            failed += 1
+            err.print(f"[red]error[/red] {exc}", soft_wrap=True)
+            continue
+        verdicts.append(verdict)
+        if output_format == "json":
+            out.print(json.dumps(verdict.to_dict(), sort_keys=True), soft_wrap=True, highlight=False)
+    if output_format == "table" and verdicts:
+        _print_verdicts(verdicts)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_verdicts(verdicts) -> None:
+    from rich.table import Table
+
+    table = Table(title="emoboost verdicts")
+    for column in ("file", "verdict", "P(fake)", "threshold", "face", "voice", "emo", "rgb", "audio", "most suspicious stretch", "warnings"):
+        table.add_column(column, justify="left" if column in ("file", "verdict", "most suspicious stretch", "warnings") else "right")
+
+    def number(value) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    for v in verdicts:
+        worst = max(v.segments, key=lambda s: s.probability) if v.segments else None
+        stretch = f"{worst.start_s:.1f}-{worst.end_s:.1f} s ({worst.probability:.2f})" if worst else "-"
+        colour = "red" if v.label == "fake" else "green"
+        table.add_row(
+            Path(v.path).name, f"[{colour}]{v.label}[/{colour}]", f"{v.probability:.3f}", f"{v.threshold:.3f}",
+            number(v.modalities.get("face")), number(v.modalities.get("voice")),
+            number(v.scores.get("emo")), number(v.scores.get("rgb")), number(v.scores.get("audio")), stretch, "; ".join(v.warnings),
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def quickstart(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Everything goes here (synthav/, features/, benchmark/, detector/).")] = Path("runs/quickstart"),
+) -> None:
+    """SynthAV -> features -> cross-manipulation benchmark -> detector -> verdicts on held-out clips (about 15 minutes on 2 cores)."""
+    import time
+
+    from emoboost.api import Detector
+    from emoboost.benchmark import train_detector
+    from emoboost.config import ExtractConfig
+    from emoboost.media.inputs import read_manifest_paths
+    from emoboost.quickstart import QUICKSTART_SET, held_out_examples, quickstart_settings
+
+    started = time.perf_counter()
+    out.rule("1/5 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
+    _synth(out_dir / "synthav", QUICKSTART_SET)
+    out.rule("2/5 features")
+    summary = _extract(read_manifest_paths(out_dir / "synthav" / "manifest.csv"), out_dir / "features", ExtractConfig())
+    if summary.failed:
+        err.print(f"[yellow]warning[/yellow] {len(summary.failed)} clips without features are left out of the benchmark")
+    out.rule("3/5 leave-one-category-out benchmark")
+    settings = quickstart_settings(out_dir)
+    _run_benchmark(settings, out_dir / "benchmark")
+    out.rule("4/5 detector trained on every category")
+    detector_dir = out_dir / "detector"
+    if not (detector_dir / "config.json").exists():
+        with err.status("training the detector"):
+            train_detector(out_dir / "synthav" / "manifest.csv", settings).save_pretrained(detector_dir)
+    out.print(f"detector -> {detector_dir}")
+    out.rule("5/5 emoboost detect on held-out clips")
+    detector = Detector.from_pretrained(detector_dir)
+    _print_verdicts([detector.predict(path) for path in held_out_examples(out_dir)])
+    out.print(f"done in {time.perf_counter() - started:.0f} s. Report: {out_dir / 'benchmark' / 'results.md'}  Detector: {detector_dir}")
+    out.print("SynthAV numbers check the pipeline; they are not FakeAVCeleb results.")
 
 
 @app.command("fetch-weights")

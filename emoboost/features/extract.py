@@ -178,6 +178,7 @@ class FeatureExtractor:
             "speech_encoder_version": self.speech.version,
             "expression_labels": list(self.visual.labels),
             "extraction_key": self.key,
+            "extract_config": to_dict(self.config),
             "emoboost_version": emoboost.__version__,
             "timings_s": {stage: round(seconds, 4) for stage, seconds in watch.seconds.items()},
         }

@@ -27,7 +27,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
-def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, target_fpr: float | None = None) -> tuple[float, dict[str, float]]:
+def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, target_fpr: float | None = None) -> tuple[float, dict[str, Any]]:
     """Threshold on ``probabilities`` (EER point, or the lowest threshold with FPR <= target) and its operating point."""
     labels, probabilities = np.asarray(labels).astype(int), np.asarray(probabilities, np.float64)
     if not both_classes(labels):
@@ -41,6 +41,7 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, target_fpr: 
     threshold = float(min(max(threshold, 0.0), 1.0))
     predicted = probabilities >= threshold
     point = {
+        "rule": "EER point" if target_fpr is None else f"FPR <= {target_fpr:g}",
         "fpr": float(predicted[labels == 0].mean()),
         "tpr": float(predicted[labels == 1].mean()),
         "val_clips": int(len(labels)),
@@ -56,7 +57,7 @@ class Fusion:
     weights: tuple[float, ...]
     bias: float
     threshold: float
-    operating_point: dict[str, float]  # validation FPR / TPR at the threshold
+    operating_point: dict[str, Any]  # rule, validation FPR / TPR at the threshold, clips
     method: str = "logistic"  # or "mean" (baseline)
 
     @classmethod

@@ -1,0 +1,112 @@
+"""The benchmark end to end on a small SynthAV set, and the rule that the fusion never sees the held-out category."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import bench_fixture
+from emoboost import benchmark as bench
+from emoboost.data.manifest import CATEGORIES, read_manifest
+from emoboost.features.store import FeatureStore
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, extractor):
+    folder = tmp_path_factory.mktemp("bench")
+    return folder, bench_fixture.build(folder, extractor)
+
+
+def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
+    folder, config = setup
+    category = "FVFA-GAN"
+    rows = read_manifest(folder / "synthav" / "folds" / f"{category}.csv")
+    store, root = FeatureStore(config.store), folder / "synthav"
+    clean = bench.run_fold(category, rows, store, root, config)
+
+    original = bench.fold_clip
+
+    def poisoned(row, record, token_frames, silence_db):
+        clip = original(row, record, token_frames, silence_db)
+        if row.split != "test":
+            return clip
+        rng = np.random.default_rng(0)  # garbage features for every test clip, real and held-out fake
+        tokens = dataclasses.replace(clip.emo.tokens, visual=rng.normal(size=clip.emo.tokens.visual.shape).astype(np.float32) * 50)
+        lowlevel = dataclasses.replace(clip.lowlevel, logmel=np.full_like(clip.lowlevel.logmel, 9.0))
+        return dataclasses.replace(clip, emo=dataclasses.replace(clip.emo, tokens=tokens), lowlevel=lowlevel)
+
+    monkeypatch.setattr(bench, "fold_clip", poisoned)
+    dirty = bench.run_fold(category, rows, store, root, config)
+    assert dirty["fusions"] == clean["fusions"]  # weights, bias, threshold, operating point: unchanged
+    assert dirty["training"] == clean["training"]
+    assert dirty["metrics"]["fusion"]["probabilities"] != clean["metrics"]["fusion"]["probabilities"]  # the test data did change
+
+
+def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
+    folder, config = setup
+    config = bench_fixture.with_ablation(config, folder)
+    results = bench.run_benchmark(config, tmp_path / "out")
+    assert set(results["folds"]) == set(CATEGORIES)
+    for category, detectors in results["folds"].items():
+        assert set(detectors) == {"emo", "emo:visual_only", "rgb", "audio", "lowlevel", "fusion", "mean"}
+        for scores in detectors.values():
+            assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
+            assert 0 <= scores["auc"] <= 1 and 0 <= scores["acc"] <= 1
+    assert set(results["average"]) == set(results["folds"]["RVFA"]) and set(results["avg_fv"]["fusion"]) >= {"auc", "ap"}
+    assert "auc_average" in results["gain"] and set(results["trimmed"]["folds"]) == set(CATEGORIES)
+    out = tmp_path / "out"
+    stored = json.loads((out / "results.json").read_text())
+    assert stored["folds"]["RVFA"]["fusion"]["auc"] == results["folds"]["RVFA"]["fusion"]["auc"]
+    for name in ["results.md", "results.csv", *(f"roc_{c}.png" for c in CATEGORIES), *(f"scores_{c}.png" for c in CATEGORIES)]:
+        assert (out / name).stat().st_size > 0, name
+    table = (out / "results.md").read_text()
+    assert "not FakeAVCeleb results" in table and "EMO-BOOST" in table and "AVG-FV" in table
+    # a rerun skips finished folds
+    monkeypatch.setattr(bench, "run_fold", lambda *a, **k: pytest.fail("finished fold run again"))
+    again = bench.run_benchmark(config, out)
+    assert again["folds"] == results["folds"]
+
+
+def test_detector_trained_on_everything_round_trips(setup, tmp_path):
+    from emoboost.api import Detector, Verdict
+
+    folder, config = setup
+    detector = bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav")
+    detector.save_pretrained(tmp_path / "detector")
+    assert sorted(p.name for p in (tmp_path / "detector").iterdir()) == [
+        "README.md", "audio.safetensors", "config.json", "emoforensics.safetensors", "fusion.json", "rgb.safetensors",
+    ]
+    loaded = Detector.from_pretrained(tmp_path / "detector")
+    clip = folder / "synthav" / read_manifest(folder / "synthav" / "manifest.csv")[0].path
+    first, second = loaded.predict(clip), loaded.predict(clip)
+    assert isinstance(first, Verdict) and first == second  # deterministic
+    assert first.label in ("real", "fake") and 0 <= first.probability <= 1
+    assert first.label == ("fake" if first.probability >= first.threshold else "real")
+    assert set(first.scores) == {"emo", "rgb", "audio", "fused"} and set(first.modalities) == {"face", "voice"}
+    assert first.segments and all(0 <= s.start_s < s.end_s <= first.duration_s + 1e-6 for s in first.segments)
+    assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "EER point"
+    data = json.loads(json.dumps(first.to_dict()))
+    assert set(data) == {"path", "sha256", "label", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
+    # the same verdict as the in-memory detector
+    assert detector.predict(clip).probability == pytest.approx(first.probability, abs=1e-6)
+
+
+def test_loading_a_detector_never_unpickles(setup, tmp_path, monkeypatch):
+    import pickle
+
+    import torch
+
+    from emoboost.api import Detector
+
+    folder, config = setup
+    bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav").save_pretrained(tmp_path / "d")
+    for name in ("load", "loads"):
+        monkeypatch.setattr(pickle, name, lambda *a, **k: pytest.fail("pickle used"))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load used"))
+    Detector.from_pretrained(tmp_path / "d")
+    (tmp_path / "d" / "rgb.safetensors").write_bytes(b"\x80\x04 pickled?")
+    with pytest.raises(Exception, match="unreadable weights|do not match"):
+        Detector.from_pretrained(tmp_path / "d")

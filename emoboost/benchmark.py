@@ -299,15 +299,14 @@ def train_detector(manifest: Path, config: BenchmarkConfig, root: Path | None = 
         axis=1,
     )
     fusion = Fusion.fit(val_logits, val_labels, FUSED["fusion"], config.target_fpr)
-    store_records = [store.get(base / train[0].row.path)]
-    extract_config = _extract_config_of(store_records[0])
+    example = store.get(base / train[0].row.path)  # every record of the store was made with the same settings
     meta = {
         "model_id": f"{config.name}-emoboost",
-        "encoders": {"visual": store_records[0].visual_encoder, "speech": store_records[0].speech_encoder},
+        "encoders": {"visual": example.visual_encoder, "speech": example.speech_encoder},
         "data": {"dataset": config.name, "manifest": str(manifest), "manifest_sha256": sha256_file(manifest), "train_clips": len(train), "val_clips": len(val)},
         "metrics": {"emo": emo.best_score, "rgb": rgb.best_score, "audio": audio.best_score},
     }
-    return Detector(emo.model, rgb.model, audio.model, fusion, extract_config, meta)
+    return Detector(emo.model, rgb.model, audio.model, fusion, _extract_config_of(example), meta)
 
 
 def _extract_config_of(record: FeatureRecord):

@@ -358,24 +358,34 @@ def detect(
 
 
 def _print_verdicts(verdicts) -> None:
+    """One compact row per file (the JSON output carries every field)."""
     from rich.table import Table
 
-    table = Table(title="emoboost verdicts")
-    for column in ("file", "verdict", "P(fake)", "threshold", "face", "voice", "emo", "rgb", "audio", "most suspicious stretch", "warnings"):
-        table.add_column(column, justify="left" if column in ("file", "verdict", "most suspicious stretch", "warnings") else "right")
+    table = Table(title="emoboost verdicts", title_justify="left")
+    table.add_column("file", overflow="fold")
+    table.add_column("verdict")
+    table.add_column("P(fake) / thr", justify="right")
+    table.add_column("face / voice", justify="right")
+    table.add_column("emo / rgb / audio", justify="right")
+    table.add_column("most fake stretch", overflow="fold")
+    table.add_column("warnings", overflow="fold")
 
     def number(value) -> str:
         return "-" if value is None else f"{value:.2f}"
 
     for v in verdicts:
         worst = max(v.segments, key=lambda s: s.probability) if v.segments else None
-        stretch = f"{worst.start_s:.1f}-{worst.end_s:.1f} s ({worst.probability:.2f})" if worst else "-"
+        stretch = f"{worst.start_s:.1f}-{worst.end_s:.1f}s {worst.probability:.2f}" if worst else "-"
         colour = "red" if v.label == "fake" else "green"
         table.add_row(
-            Path(v.path).name, f"[{colour}]{v.label}[/{colour}]", f"{v.probability:.3f}", f"{v.threshold:.3f}",
-            number(v.modalities.get("face")), number(v.modalities.get("voice")),
-            number(v.scores.get("emo")), number(v.scores.get("rgb")), number(v.scores.get("audio")), stretch, "; ".join(v.warnings),
-        )  # fmt: skip
+            Path(v.path).name,
+            f"[{colour}]{v.label}[/{colour}]",
+            f"{v.probability:.2f} / {v.threshold:.2f}",
+            f"{number(v.modalities.get('face'))} / {number(v.modalities.get('voice'))}",
+            " / ".join(number(v.scores.get(k)) for k in ("emo", "rgb", "audio")),
+            stretch,
+            "; ".join(v.warnings) or "-",
+        )
     out.print(table)
 
 

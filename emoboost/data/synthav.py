@@ -10,8 +10,8 @@ Every clip gets camera jitter, slow lighting changes, sensor noise and H.264 at 
 From each real scenario five fakes are made, as the FakeAVCeleb methods make them:
 
 - RVFA: the voice is replaced by another identity's voice speaking with its own, unrelated
-  trajectory, through a Griffin-Lim vocoder (fewer iterations = stronger artefact); the lips
-  still follow the original speech;
+  trajectory, through a Griffin-Lim vocoder (fewer iterations = stronger artefact; the weakest
+  third of clips are left clean); the lips still follow the original speech;
 - FVRA-WL: the mouth is re-synthesised from the (real) audio with the mouth shape of another
   trajectory and the upper face frozen at neutral, pasted back with a blending boundary;
 - FVFA-FS: the inner face of another identity (its geometry; its skin colour-corrected towards
@@ -286,10 +286,21 @@ def _degrade(image: Image.Image, factor: float, blur: float, shift: np.ndarray) 
     return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
 
 
+CLEAN_VOICE_BELOW = 0.35  # weaker artefacts than this: the cloned voice is left clean (no vocoder trace)
+
+
 def vocode(audio: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
-    """Vocoder-like artefact: Griffin-Lim phase reconstruction (fewer iterations when stronger) and a low-pass."""
+    """Vocoder-like artefact: Griffin-Lim phase reconstruction (fewer iterations when stronger) and a low-pass.
+
+    Below ``CLEAN_VOICE_BELOW`` the voice is returned untouched, as a good voice clone would be,
+    so some fake voices carry no acoustic artefact at all, only a voice and an emotion that do
+    not belong to the face.
+    """
     import librosa
 
+    if strength < CLEAN_VOICE_BELOW:
+        return audio
+    strength = (strength - CLEAN_VOICE_BELOW) / (1 - CLEAN_VOICE_BELOW)
     n_iter = int(round(48 - 44 * strength))
     magnitude = np.abs(librosa.stft(audio, n_fft=512, hop_length=128))
     rebuilt = librosa.griffinlim(magnitude, n_iter=n_iter, hop_length=128, n_fft=512, length=len(audio), random_state=int(rng.integers(1 << 31)))

@@ -30,11 +30,12 @@ import numpy as np
 
 from emoboost.cache import write_json_atomic
 from emoboost.config import from_dict, load_section, load_yaml, require, to_dict
-from emoboost.data.manifest import CATEGORIES, ManifestRow, read_manifest
+from emoboost.data.manifest import CATEGORIES, ManifestRow, read_manifest, write_manifest
 from emoboost.errors import ConfigError, StoreError
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.metrics import evaluate
 from emoboost.models.emoforensics import EmoForensicsConfig
+from emoboost.models.external import ExternalScores
 from emoboost.models.fusion import Fusion
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig, acoustic_video_logit, rgb_video_logit
 from emoboost.models.tokens import tokenize
@@ -59,6 +60,7 @@ class BenchmarkConfig:
     categories: tuple[str, ...] = CATEGORIES
     emo_config: str = "configs/emoforensics/full.yaml"
     ablations: tuple[str, ...] = ()  # more EmoForensics configs, each becomes a row "emo:<file stem>"
+    external: tuple[str, ...] = ()  # path,score CSVs of other detectors: rows "ext:<file stem>", and inputs of the fusion
     rgb: RGBConfig = RGBConfig()
     acoustic: AcousticConfig = AcousticConfig()
     lowlevel_train: TrainConfig = TrainConfig(epochs=15, lr=1e-3, patience=4)
@@ -172,8 +174,17 @@ def run_fold(
         clips = [getattr(c, attribute) for c in splits[split]]
         logits[key]["rgb"] = np.array([rgb_video_logit(rgb.model, c.crops) for c in clips])
         logits[key]["audio"] = np.array([acoustic_video_logit(audio.model, c.logmel) for c in clips])
+    externals = [ExternalScores(path) for path in config.external]
+    for scores in externals:
+        for key, split in (("val", "val"), ("test", "test"), ("test_trimmed", "test")):
+            logits[key][f"ext:{scores.name}"] = np.array([scores.logit(c.row.path) for c in splits[split]])
+    external_names = tuple(f"ext:{scores.name}" for scores in externals)
     on_stage("fusing and evaluating")
-    rows_to_fuse = {**{name: (name,) for name in emo_configs}, **{k: v for k, v in FUSED.items() if k != "emo"}}
+    rows_to_fuse = {
+        **{name: (name,) for name in (*emo_configs, *external_names)},
+        **{k: v for k, v in FUSED.items() if k not in ("emo", "fusion")},
+        "fusion": (*FUSED["fusion"], *external_names),
+    }
     val_labels, test_labels = _labels(splits["val"]), _labels(splits["test"])
     fusions: dict[str, Fusion] = {}
     for name, inputs in rows_to_fuse.items():
@@ -222,8 +233,10 @@ def run_benchmark(
     config: BenchmarkConfig,
     out_dir: Path,
     on_fold: Callable[[str, str], None] = lambda category, stage: None,
+    detector_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Every fold (resumable), then ``results.json``; returns the results."""
+    """Every fold (resumable), ``results.json`` and the report; with ``detector_dir``, also the
+    detector trained on every category (skipped when that directory already holds one)."""
     config.validate()
     folds_dir = Path(config.folds)
     root = Path(config.root) if config.root else folds_dir.resolve().parent
@@ -236,6 +249,7 @@ def run_benchmark(
             fold_results[category] = json.loads(done.read_text())
             continue
         rows = read_manifest(folds_dir / f"{category}.csv")
+        write_manifest(out_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
         result = run_fold(category, rows, store, root, config, lambda stage, c=category: on_fold(c, stage))
         write_json_atomic(done, result)
         fold_results[category] = result
@@ -256,6 +270,9 @@ def run_benchmark(
     from emoboost.report import write_report
 
     write_report(results, fold_results, out_dir, Path(config.anchors) if config.anchors else None)
+    if detector_dir is not None and not (detector_dir / "config.json").exists():
+        on_fold("all categories", "training the detector")
+        train_detector(folds_dir.resolve().parent / "manifest.csv", config, root).save_pretrained(detector_dir)
     return results
 
 

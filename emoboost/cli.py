@@ -278,6 +278,7 @@ def benchmark(
     store: Annotated[Optional[Path], typer.Option(help="Override: feature store.")] = None,
     root: Annotated[Optional[Path], typer.Option(help="Override: folder the manifest paths are relative to.")] = None,
     ablations: Annotated[bool, typer.Option("--ablations", help="Also run the shipped EmoForensics ablations (visual/speech only, intra/inter only).")] = False,
+    external: Annotated[Optional[list[Path]], typer.Option(help="path,score CSV of another detector (repeatable): scored alone and fused.")] = None,
     target_fpr: Annotated[Optional[float], typer.Option(help="Thresholds at this validation FPR instead of the EER point.")] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
@@ -292,10 +293,12 @@ def benchmark(
         settings = dataclasses.replace(settings, ablations=tuple(dict.fromkeys((*settings.ablations, *ABLATION_CONFIGS))))
     if target_fpr is not None:
         settings = dataclasses.replace(settings, target_fpr=target_fpr)
-    _run_benchmark(settings, out_dir)
+    if external:
+        settings = dataclasses.replace(settings, external=(*settings.external, *(str(p) for p in external)))
+    _run_benchmark(settings, out_dir, out_dir / "detector")
 
 
-def _run_benchmark(settings, out_dir: Path) -> dict:
+def _run_benchmark(settings, out_dir: Path, detector_dir: Path) -> dict:
     from emoboost.benchmark import run_benchmark
     from emoboost.report import markdown
 
@@ -308,10 +311,10 @@ def _run_benchmark(settings, out_dir: Path) -> dict:
             else:
                 progress.update(task, current=f"{category}: {stage}")
 
-        results = run_benchmark(settings, out_dir, on_fold)
+        results = run_benchmark(settings, out_dir, on_fold, detector_dir)
     table = markdown(results).split("## AP")[0]
     out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
-    out.print(f"report: {out_dir / 'results.md'}")
+    out.print(f"report: {out_dir / 'results.md'}" + (f"  detector: {detector_dir}" if (detector_dir / "config.json").exists() else ""))
     return results
 
 
@@ -397,28 +400,22 @@ def quickstart(
     import time
 
     from emoboost.api import Detector
-    from emoboost.benchmark import train_detector
     from emoboost.config import ExtractConfig
     from emoboost.media.inputs import read_manifest_paths
     from emoboost.quickstart import QUICKSTART_SET, held_out_examples, quickstart_settings
 
     started = time.perf_counter()
-    out.rule("1/5 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
+    out.rule("1/4 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
     _synth(out_dir / "synthav", QUICKSTART_SET)
-    out.rule("2/5 features")
+    out.rule("2/4 features")
     summary = _extract(read_manifest_paths(out_dir / "synthav" / "manifest.csv"), out_dir / "features", ExtractConfig())
     if summary.failed:
         err.print(f"[yellow]warning[/yellow] {len(summary.failed)} clips without features are left out of the benchmark")
-    out.rule("3/5 leave-one-category-out benchmark")
+    out.rule("3/4 leave-one-category-out benchmark, then a detector trained on every category")
     settings = quickstart_settings(out_dir)
-    _run_benchmark(settings, out_dir / "benchmark")
-    out.rule("4/5 detector trained on every category")
     detector_dir = out_dir / "detector"
-    if not (detector_dir / "config.json").exists():
-        with err.status("training the detector"):
-            train_detector(out_dir / "synthav" / "manifest.csv", settings).save_pretrained(detector_dir)
-    out.print(f"detector -> {detector_dir}")
-    out.rule("5/5 emoboost detect on held-out clips")
+    _run_benchmark(settings, out_dir / "benchmark", detector_dir)
+    out.rule("4/4 emoboost detect on held-out clips")
     detector = Detector.from_pretrained(detector_dir)
     _print_verdicts([detector.predict(path) for path in held_out_examples(out_dir)])
     out.print(f"done in {time.perf_counter() - started:.0f} s. Report: {out_dir / 'benchmark' / 'results.md'}  Detector: {detector_dir}")

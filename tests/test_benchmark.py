@@ -48,10 +48,21 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
 def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     folder, config = setup
     config = bench_fixture.with_ablation(config, folder)
-    results = bench.run_benchmark(config, tmp_path / "out")
+    # another detector's scores (probabilities that know the label, with noise): a row of their own and a fusion input
+    rows = read_manifest(folder / "synthav" / "manifest.csv")
+    rng = np.random.default_rng(0)
+    lines = ["path,score"] + [f"/elsewhere/{r.path},{min(1.0, max(0.0, 0.3 + 0.4 * r.label + rng.normal(0, 0.1))):.4f}" for r in rows]
+    (tmp_path / "avad.csv").write_text("\n".join(lines) + "\n")
+    config = dataclasses.replace(config, external=(str(tmp_path / "avad.csv"),))
+    results = bench.run_benchmark(config, tmp_path / "out", detector_dir=tmp_path / "out" / "detector")
     assert set(results["folds"]) == set(CATEGORIES)
+    assert (tmp_path / "out" / "detector" / "config.json").exists()
+    assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(folder / "synthav" / "folds" / "RVFA.csv")
+    fold = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())
+    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "audio", "ext:avad"]
+    assert results["folds"]["RVFA"]["ext:avad"]["auc"] > 0.9
     for category, detectors in results["folds"].items():
-        assert set(detectors) == {"emo", "emo:visual_only", "rgb", "audio", "lowlevel", "fusion", "mean"}
+        assert set(detectors) == {"emo", "emo:visual_only", "ext:avad", "rgb", "audio", "lowlevel", "fusion", "mean"}
         for scores in detectors.values():
             assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
             assert 0 <= scores["auc"] <= 1 and 0 <= scores["acc"] <= 1

@@ -284,7 +284,7 @@ def benchmark(
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
     import dataclasses
 
-    from emoboost.benchmark import load_benchmark_config, run_benchmark
+    from emoboost.benchmark import load_benchmark_config
 
     settings = load_benchmark_config(config)
     overrides = {"folds": folds, "store": store, "root": root}

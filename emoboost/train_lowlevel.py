@@ -5,15 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emoboost.data.manifest import ManifestRow
 from emoboost.errors import StoreError
-from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.features.store import FeatureRecord
 from emoboost.metrics import auc
 from emoboost.models.lowlevel import (
     AcousticConfig,
@@ -116,13 +114,3 @@ def train_acoustic(
         return cut_segment(clip.logmel, start, config.segment_frames)
 
     return _train(model, train, val, draw, config.segments_per_video, lambda clip: acoustic_video_logit(model, clip.logmel), train_config, on_epoch)
-
-
-def load_lowlevel_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path) -> tuple[list[LowLevelClip], list[str]]:
-    clips, missing = [], []
-    for row in rows:
-        try:
-            clips.append(lowlevel_clip(row.path, store.get(root / row.path), row.label))
-        except StoreError:
-            missing.append(row.path)
-    return clips, missing

@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import re
 import shutil
 import subprocess
 import tempfile

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emoboost.config import require
+from emoboost.models.tokens import window_starts
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -128,16 +129,6 @@ class AcousticDetector(nn.Module):
         return self.head(self.features(x)).squeeze(-1)
 
 
-def segment_starts(n_frames: int, segment: int, hop: int) -> list[int]:
-    """Start rows of the log-mel segments covering a clip (the last one ends at the clip's end)."""
-    if n_frames <= segment:
-        return [0]
-    starts = list(range(0, n_frames - segment + 1, hop))
-    if starts[-1] + segment < n_frames:
-        starts.append(n_frames - segment)
-    return starts
-
-
 def cut_segment(logmel: np.ndarray, start: int, segment: int) -> np.ndarray:
     """One ``[segment, n_mels]`` slice, padded by repeating the clip when it is shorter."""
     piece = logmel[start : start + segment].astype(np.float32)
@@ -160,6 +151,6 @@ def rgb_video_logit(model: RGBDetector, crops: np.ndarray, batch_size: int = 64)
 def acoustic_video_logit(model: AcousticDetector, logmel: np.ndarray) -> float:
     """Mean segment logit of one clip."""
     config = model.config
-    starts = segment_starts(len(logmel), config.segment_frames, config.hop_frames)
+    starts = window_starts(len(logmel), config.segment_frames, config.hop_frames)  # same covering rule as token windows
     segments = torch.from_numpy(np.stack([cut_segment(logmel, s, config.segment_frames) for s in starts]))
     return float(model(segments).mean())

@@ -31,7 +31,7 @@ import numpy as np
 from emoboost.cache import write_json_atomic
 from emoboost.config import from_dict, load_section, load_yaml, require, to_dict
 from emoboost.data.manifest import CATEGORIES, ManifestRow, read_manifest, write_manifest
-from emoboost.errors import ConfigError, StoreError
+from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.metrics import evaluate
 from emoboost.models.emoforensics import EmoForensicsConfig
@@ -122,12 +122,11 @@ def load_fold(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, toke
     splits: dict[str, list[FoldClip]] = {"train": [], "val": [], "test": []}
     missing = []
     for row in rows:
-        try:
-            record = store.get(root / row.path)
-        except StoreError:
+        record = store.find(root / row.path)
+        if record is None:
             missing.append(row.path)
-            continue
-        splits[row.split].append(fold_clip(row, record, token_frames, silence_db))
+        else:
+            splits[row.split].append(fold_clip(row, record, token_frames, silence_db))
     return splits, missing
 
 

@@ -146,9 +146,8 @@ def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, tok
     """Token sequences of the manifest rows that have a feature record (all from the same encoders)."""
     clips, missing, encoders = [], [], {}
     for row in rows:
-        try:
-            record = store.get(root / row.path)
-        except StoreError:
+        record = store.find(root / row.path)
+        if record is None:
             missing.append(row.path)
             continue
         made_by = {

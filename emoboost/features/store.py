@@ -198,6 +198,13 @@ class FeatureStore:
             raise StoreError(f"{video_path}: file not found")
         return self.get_by_hash(self.content_hash(video_path), key, label=str(video_path))
 
+    def find(self, video_path: str | Path, key: str | None = None) -> FeatureRecord | None:
+        """The record of ``video_path``, or None when the file or its features are missing."""
+        try:
+            return self.get(video_path, key)
+        except StoreError:
+            return None
+
     def get_by_hash(self, sha256: str, key: str | None = None, label: str | None = None) -> FeatureRecord:
         label = label or sha256
         if key is None:

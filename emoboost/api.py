@@ -59,6 +59,35 @@ class Segment:
     emotion_mismatch: float | None  # mean face-voice emotion distance (0 agree .. 2 opposite); None with one modality
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Tracks:
+    """Token-rate (5 Hz) series behind a verdict, for timelines and plots. Not part of ``to_dict()``."""
+
+    time_s: np.ndarray  # [N] token centres
+    emo_probability: np.ndarray  # [N] EmoForensics' per-token probability of fake (uncalibrated)
+    mismatch: np.ndarray | None  # [N] face-voice emotion distance (0 agree .. 2 opposite); None with one modality
+    face_fraction: np.ndarray  # [N] share of the token's frames with a tracked face
+    expressions: np.ndarray  # [N, C] mean facial-expression probabilities over frames with a face
+    expression_labels: tuple[str, ...]
+    voice_level_db: np.ndarray  # [N] mean RMS level in dBFS
+    prosody: dict[str, np.ndarray]  # name -> [N] clip z-scores (loudness, pitch) when the speech encoder is egemaps
+
+    def to_dict(self) -> dict[str, Any]:
+        def plain(value):
+            return None if value is None else np.round(np.asarray(value, np.float64), 5).tolist()
+
+        return {
+            "time_s": plain(self.time_s),
+            "emo_probability": plain(self.emo_probability),
+            "mismatch": plain(self.mismatch),
+            "face_fraction": plain(self.face_fraction),
+            "expressions": plain(self.expressions),
+            "expression_labels": list(self.expression_labels),
+            "voice_level_db": plain(self.voice_level_db),
+            "prosody": {name: plain(values) for name, values in self.prosody.items()},
+        }
+
+
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """The detector's answer for one file. ``label`` is "fake" when ``probability >= threshold``."""
@@ -75,12 +104,14 @@ class Verdict:
     model_id: str
     warnings: tuple[str, ...]
     provenance: dict[str, Any]
+    tracks: Tracks | None = dataclasses.field(default=None, compare=False, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (stable key order when dumped with ``sort_keys``)."""
-        data = dataclasses.asdict(self)
-        data["segments"] = [dataclasses.asdict(s) for s in self.segments]
-        data["warnings"] = list(self.warnings)
+    def to_dict(self, tracks: bool = False) -> dict[str, Any]:
+        """Plain JSON-ready data (stable key order when dumped with ``sort_keys``); ``tracks=True`` adds the 5 Hz series."""
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "tracks"}
+        data = json.loads(json.dumps(data, default=_plain))
+        if tracks and self.tracks is not None:
+            data["tracks"] = self.tracks.to_dict()
         return data
 
 
@@ -154,6 +185,11 @@ class Detector:
         return detector
 
     @property
+    def weights_sha256(self) -> str | None:
+        """SHA-256 over the weight files and fusion.json (None until saved or loaded)."""
+        return self._weights_sha256
+
+    @property
     def model_id(self) -> str:
         return str(self.meta.get("model_id", "emoboost-detector"))
 
@@ -190,7 +226,7 @@ class Detector:
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(math.log(max(probability, 1e-12) / max(1 - probability, 1e-12)), 6)
         modalities = {
-            "face": round(_sigmoid(emo["visual_logit"]), 6) if "visual_logit" in emo else None,
+            "face": round(_sigmoid(emo["visual_logit"]), 6) if "visual_logit" in emo and record.face_mask.any() else None,
             "voice": round(_sigmoid(emo["speech_logit"]), 6) if "speech_logit" in emo else None,
         }
         return Verdict(
@@ -205,6 +241,7 @@ class Detector:
             duration_s=round(record.duration_s, 3),
             model_id=self.model_id,
             warnings=self._warnings(record, math.isnan(rgb_logit)),
+            tracks=record_tracks(record, emo, emo_config.token_frames),
             provenance={
                 "weights_sha256": self._weights_sha256,
                 "operating_point": self.fusion.operating_point,
@@ -251,6 +288,39 @@ class Detector:
         if record.duration_s < window_s:
             warnings.append(f"clip ({record.duration_s:.1f} s) shorter than one analysis window ({window_s:g} s)")
         return tuple(warnings)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int) -> Tracks:
+    """The 5 Hz series of one record and EmoForensics' per-token outputs."""
+    from emoboost.encoders.speech import EGEMAPS_PROSODY
+    from emoboost.models.tokens import token_means
+
+    everywhere = np.ones(record.n_frames, bool)
+    expressions, face_count = token_means(record.expressions, record.face_mask, token_frames)
+    level, frames = token_means(record.audio_rms_db[:, None], everywhere, token_frames)
+    n = len(frames)
+    prosody = {}
+    if record.speech_encoder == "egemaps":
+        means, _ = token_means(record.speech, everywhere, token_frames)
+        prosody = {name: means[:, column] for name, (column, _) in EGEMAPS_PROSODY.items()}
+    return Tracks(
+        time_s=(np.arange(n) * token_frames + frames / 2) / FPS,
+        emo_probability=1.0 / (1.0 + np.exp(-np.clip(np.asarray(emo["token_logits"], np.float64), -60, 60))),
+        mismatch=np.asarray(emo["mismatch"]) if "mismatch" in emo else None,
+        face_fraction=face_count / frames,
+        expressions=np.where(face_count[:, None] > 0, expressions, np.nan),
+        expression_labels=tuple(record.meta.get("expression_labels", ())),
+        voice_level_db=level[:, 0],
+        prosody=prosody,
+    )
 
 
 def _weights_hash(folder: Path) -> str:

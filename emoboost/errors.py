@@ -21,6 +21,7 @@ class ConfigError(EmoboostError):
 class MediaError(EmoboostError):
     """A media file cannot be used. ``path`` names it, ``cause`` says why in a few words."""
 
+    code = "unreadable_media"  # stable identifier for tools (JSON / CSV ``error_type``)
     kind = "unreadable media"
 
     def __init__(self, path: str | Path, cause: str | None = None):
@@ -30,42 +31,52 @@ class MediaError(EmoboostError):
 
 
 class MissingFileError(MediaError):
+    code = "missing_file"
     kind = "file not found"
 
 
 class NotAFileError(MediaError):
+    code = "not_a_file"
     kind = "not a regular file"
 
 
 class UnreadableFileError(MediaError):
+    code = "permission_denied"
     kind = "permission denied"
 
 
 class EmptyFileError(MediaError):
+    code = "empty_file"
     kind = "empty file (0 bytes)"
 
 
 class CorruptMediaError(MediaError):
+    code = "corrupt_media"
     kind = "not a readable video (corrupt or truncated container, or not a video file)"
 
 
 class UnsupportedCodecError(MediaError):
+    code = "unsupported_codec"
     kind = "unsupported codec"
 
 
 class NoVideoStreamError(MediaError):
+    code = "no_video_stream"
     kind = "no video track (audio-only file?)"
 
 
 class NoAudioError(MediaError):
+    code = "no_audio"
     kind = "no audio track"
 
 
 class TooShortError(MediaError):
+    code = "too_short"
     kind = "clip too short"
 
 
 class NoFaceError(MediaError):
+    code = "no_face"
     kind = "no face found"
 
 

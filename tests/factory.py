@@ -85,11 +85,12 @@ def talking_clip(
     audio: bool = True,
     face_from_s: float = 0.0,
     text: str = "Hello there, this is a short test clip for the emotion toolkit.",
+    face_side: int = 150,
     **write_args,
 ) -> Path:
     """A clip of a real face photo with espeak-ng speech."""
     if face:
-        frames, _ = face_frames(seconds, fps, size, face_from_s=face_from_s)
+        frames, _ = face_frames(seconds, fps, size, face_from_s=face_from_s, face_side=face_side)
     else:
         frames = np.random.default_rng(1).integers(60, 200, (int(round(seconds * fps)), size[1], size[0], 3), dtype=np.uint8)
     track = None
@@ -120,10 +121,20 @@ def sync_clip(path: Path, mark_s: float, seconds: float = 4.0, fps: float = 30, 
     tmp = path.with_suffix(".cfr.mp4")
     write_video(tmp, frames[keep], fps, track, sample_rate)
     slow = half // 2 + half % 2  # frames kept from the first half
-    expression = f"if(lt(N\\,{slow})\\,2*N\\,N+{half - slow})"
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(tmp), "-vf", f"setpts={expression}/({fps}*TB)", "-fps_mode", "vfr", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "copy", str(path)],
-        check=True,
-    )
+    retime(tmp, path, f"if(lt(N\\,{slow})\\,2*N\\,N+{half - slow})", fps)
     tmp.unlink()
     return path
+
+
+def retime(source: Path, path: Path, expression: str, fps: float) -> Path:
+    """Give frame ``N`` of ``source`` the time ``expression / fps`` (ffmpeg setpts; audio copied): a VFR file."""
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), "-vf", f"setpts={expression}/({fps}*TB)", "-fps_mode", "vfr", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "copy", str(path)],
+        check=True,
+    )
+    return path
+
+
+def variable_frame_rate(source: Path, path: Path, slow_frames: int = 20) -> Path:
+    """Re-time a 25 fps ``source`` so its first ``slow_frames`` frames last twice as long."""
+    return retime(source, path, f"if(lt(N\\,{slow_frames})\\,2*N\\,N+{slow_frames})", 25)

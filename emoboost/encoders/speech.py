@@ -29,6 +29,9 @@ from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 
 EGEMAPS_LLD = 25
 EGEMAPS_WINDOW_S = 0.020  # openSMILE's reported window for the eGeMAPS LLD frames
+# columns of the clip-standardised block of the egemaps embedding that analysts read as prosody
+# (z-scores within the clip); tests check them against openSMILE's feature names
+EGEMAPS_PROSODY = {"loudness": (0, "Loudness_sma3"), "pitch": (10, "F0semitoneFrom27.5Hz_sma3nz")}
 DELTA_WIDTH = 2
 STD_FLOOR = 1e-3
 HF_WINDOW_S = 20.0

@@ -264,12 +264,9 @@ class MediaReader:
                 self.path, f"clip too short ({duration:.2f} s; at least {self.config.min_duration_s:g} s needed)"
             )
         width, height = _scaled_size(source_width, source_height, self.config.max_side)
-        if (width, height) == (source_width, source_height):
-            self._video = probe
-        else:
-            with captured_native_stderr():
-                self._video = decord.VideoReader(str(self.path), ctx=decord.cpu(0), width=width, height=height)
-            del probe
+        self._size = None if (width, height) == (source_width, source_height) else (width, height)
+        self._video = probe if self._size is None else self._open_video(threads=0)
+        self._single_threaded = False
         self._source_index = grid_source_indices(timestamps[:, 0], n_frames)
         self._audio, audio_duration = self._read_audio(n_frames, require_audio)
         self.info = MediaInfo(
@@ -317,6 +314,12 @@ class MediaReader:
             return np.zeros(self.info.n_frames * SAMPLES_PER_FRAME, dtype=np.float32)
         return self._audio
 
+    def _open_video(self, threads: int):
+        decord = _quiet_decord()
+        size = {} if self._size is None else {"width": self._size[0], "height": self._size[1]}
+        with captured_native_stderr():
+            return decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=threads, **size)
+
     def read_frames(self, start: int, stop: int) -> np.ndarray:
         """Grid frames ``[start, stop)`` as uint8 ``[t, H, W, 3]``."""
         start, stop = max(0, start), min(stop, self.info.n_frames)
@@ -329,6 +332,13 @@ class MediaReader:
                 error = exc
             else:
                 error = None
+        if error is not None and not self._single_threaded:
+            # decord's threaded decoder rejects some streams (VP9 profile 1 / RGB WebM: "Error sending
+            # packet"); a fresh single-threaded decoder reads them, so retry once before calling it corrupt
+            logger.debug("decord log for %s: %s; retrying with one decoder thread", self.path, log)
+            self._single_threaded = True
+            self._video = self._open_video(threads=1)
+            return self.read_frames(start, stop)
         if error is not None:
             logger.debug("decord log for %s: %s", self.path, log)
             raise errors.CorruptMediaError(

@@ -29,19 +29,26 @@ class ClipTokens:
         return len(self.visual)
 
 
-def tokenize(visual: np.ndarray, speech: np.ndarray, face_mask: np.ndarray, token_frames: int) -> ClipTokens:
-    """``[T, D]`` frame features -> ``[N, D]`` tokens, ``N = ceil(T / token_frames)``."""
-    n_frames = len(visual)
+def token_means(values: np.ndarray, weights: np.ndarray, token_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted means of ``[T, D]`` frame values over tokens of ``token_frames`` frames.
+
+    Returns ``(means [N, D], weight sums [N])`` with ``N = ceil(T / token_frames)``; a token whose
+    weights sum to 0 gets zeros (callers mask it with the weight sums).
+    """
+    n_frames = len(values)
     n_tokens = -(-n_frames // token_frames)
     pad = n_tokens * token_frames - n_frames
-    face = np.pad(face_mask.astype(np.float32), (0, pad)).reshape(n_tokens, token_frames)
-    present = np.pad(np.ones(n_frames, np.float32), (0, pad)).reshape(n_tokens, token_frames)
-    v = np.pad(visual, ((0, pad), (0, 0))).reshape(n_tokens, token_frames, -1)
-    a = np.pad(speech, ((0, pad), (0, 0))).reshape(n_tokens, token_frames, -1)
-    face_count = face.sum(axis=1)
-    visual_tokens = (v * face[..., None]).sum(axis=1) / np.maximum(face_count, 1)[:, None]
-    speech_tokens = (a * present[..., None]).sum(axis=1) / present.sum(axis=1)[:, None]
-    return ClipTokens(visual_tokens.astype(np.float32), speech_tokens.astype(np.float32), face_count > 0, np.ones(n_tokens, bool))
+    w = np.pad(weights.astype(np.float32), (0, pad)).reshape(n_tokens, token_frames)
+    v = np.pad(values, ((0, pad), (0, 0))).reshape(n_tokens, token_frames, -1)
+    total = w.sum(axis=1)
+    return ((v * w[..., None]).sum(axis=1) / np.maximum(total, 1e-12)[:, None]).astype(np.float32), total
+
+
+def tokenize(visual: np.ndarray, speech: np.ndarray, face_mask: np.ndarray, token_frames: int) -> ClipTokens:
+    """``[T, D]`` frame features -> ``[N, D]`` tokens, ``N = ceil(T / token_frames)``."""
+    visual_tokens, face_count = token_means(visual, face_mask, token_frames)
+    speech_tokens, _ = token_means(speech, np.ones(len(speech), bool), token_frames)
+    return ClipTokens(visual_tokens, speech_tokens, face_count > 0, np.ones(len(speech_tokens), bool))
 
 
 def tokenize_record(record: FeatureRecord, token_frames: int) -> ClipTokens:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import factory
+import media_matrix
 from emoboost import errors
 from emoboost.config import MediaConfig
 from emoboost.media.decode import FPS, SAMPLES_PER_FRAME, MediaReader, grid_source_indices
@@ -77,44 +78,16 @@ def test_large_frames_are_scaled_to_max_side(tmp_path):
 
 
 def _bad_inputs(tmp_path: Path, good: Path) -> dict[str, tuple[Path, type]]:
-    cases: dict[str, tuple[Path, type]] = {}
-    cases["missing"] = (tmp_path / "missing.mp4", errors.MissingFileError)
-    (tmp_path / "folder.mp4").mkdir()
-    cases["directory"] = (tmp_path / "folder.mp4", errors.NotAFileError)
-    (tmp_path / "empty.mp4").write_bytes(b"")
-    cases["empty"] = (tmp_path / "empty.mp4", errors.EmptyFileError)
-    (tmp_path / "text.mp4").write_text("this is not a video\n" * 50)
-    cases["text"] = (tmp_path / "text.mp4", errors.CorruptMediaError)
-    (tmp_path / "truncated.mp4").write_bytes(good.read_bytes()[: good.stat().st_size // 3])
-    cases["truncated"] = (tmp_path / "truncated.mp4", errors.CorruptMediaError)
-    cases["no audio"] = (factory.talking_clip(tmp_path / "silent film.mp4", seconds=1.5, audio=False), errors.NoAudioError)
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(good), "-vn", "-c:a", "copy", str(tmp_path / "voice.m4a")], check=True)
-    cases["audio only"] = (tmp_path / "voice.m4a", errors.NoVideoStreamError)
-    cases["too short"] = (factory.talking_clip(tmp_path / "short.mp4", seconds=0.2), errors.TooShortError)
-    av1 = tmp_path / "av1.mkv"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "1.5", "-c:v", "libaom-av1", "-cpu-used", "8", str(av1)], check=True)
-    cases["unsupported codec"] = (av1, errors.UnsupportedCodecError)
-    return cases
+    return {case.name: (case.path, case.error) for case in media_matrix.broken(tmp_path, good)}
 
 
 def test_each_bad_input_raises_its_own_error(tmp_path, talking_clip):
-    for name, (path, error) in _bad_inputs(tmp_path, talking_clip).items():
-        with pytest.raises(error) as info:
-            MediaReader(path)
-        assert info.value.path == path, name
-        assert str(info.value).startswith(f"{path}: "), name
-
-
-def test_messages_say_what_is_wrong(tmp_path, talking_clip):
-    cases = _bad_inputs(tmp_path, talking_clip)
-    def message(name):
-        with pytest.raises(errors.MediaError) as info:
-            MediaReader(cases[name][0])
-        return info.value.cause
-    assert "not a video file" in message("text")
-    assert "truncated" in message("truncated") and "moov" in message("truncated")
-    assert "'av1'" in message("unsupported codec")
-    assert "0.20 s" in message("too short")
+    for case in media_matrix.broken(tmp_path, talking_clip):
+        with pytest.raises(case.error) as info:
+            MediaReader(case.path)
+        assert info.value.path == case.path, case.name
+        assert str(info.value).startswith(f"{case.path}: "), case.name
+        assert case.says in info.value.cause, (case.name, info.value.cause)
 
 
 def test_unreadable_file(tmp_path, talking_clip, monkeypatch):
@@ -135,7 +108,7 @@ def test_audio_track_optional_when_asked(tmp_path):
 
 def test_cli_shows_one_clean_line_per_bad_file(tmp_path, talking_clip):
     cases = _bad_inputs(tmp_path, talking_clip)
-    del cases["directory"]  # a folder given to extract is searched for videos, not decoded
+    del cases["directory where a file was expected"]  # a folder given to extract is searched for videos, not decoded
     paths = [str(path) for path, _ in cases.values()]
     result = subprocess.run(
         [sys.executable, "-m", "emoboost.cli", "extract", *paths, "--out", str(tmp_path / "store")],
@@ -150,5 +123,5 @@ def test_cli_shows_one_clean_line_per_bad_file(tmp_path, talking_clip):
         assert line.startswith(f"error {path}: ")
     for noise in ("[mov", ".cc:", "Traceback", "moov atom not found\n", "DECORDError"):
         assert noise not in result.stderr + result.stdout
-    assert "0 done, 0 skipped, 8 failed" in result.stdout
+    assert "0 done, 0 skipped, 9 failed" in result.stdout
     assert not list((tmp_path / "store").rglob("*.safetensors"))

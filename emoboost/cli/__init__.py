@@ -1,0 +1,66 @@
+"""The ``emoboost`` command: a thin layer over the functions users call from Python.
+
+Exit codes: 0 every input succeeded, 1 some inputs failed (the rest were processed),
+2 usage or configuration errors. Problems with an input are one line naming the file.
+Commands live in submodules (data, research, detect, quick) and register on one Typer app.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from emoboost import __version__
+from emoboost.cli import data, detect, quick, research  # noqa: F401  (registers the commands)
+from emoboost.cli.common import app, err, out, setup_logging
+from emoboost.errors import ConfigError, EmoboostError
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"emoboost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    setup_logging(verbose)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return its exit code."""
+    try:
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err.print("aborted")
+        return 130
+    except ConfigError as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+        return 2
+    except EmoboostError as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except Exception as exc:
+        # usage errors from click (typer vendors its own copy, so match by shape, not class)
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return 2
+        raise
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())

@@ -1,0 +1,3 @@
+from emoboost.cli import main
+
+main()

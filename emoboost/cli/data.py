@@ -1,0 +1,134 @@
+"""Data commands: extract features, build FakeAVCeleb manifests, generate SynthAV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from emoboost.cli.common import app, err, out, progress
+from emoboost.errors import ConfigError
+
+@app.command()
+def extract(
+    inputs: Annotated[list[str], typer.Argument(help="Video files, folders, manifest CSVs (path column) or @list.txt.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Feature store directory.")],
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (media, faces, encoders, runtime).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
+    visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (fer-minixception or hf:<name>).")] = None,
+    speech_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
+) -> None:
+    """Extract emotion features of videos into a feature store (cached, resumable)."""
+    import dataclasses
+
+    from emoboost.config import load_extract_config
+    from emoboost.media.inputs import expand_inputs
+
+    settings = load_extract_config(config)
+    overrides = {k: v for k, v in {"visual": visual_encoder, "speech": speech_encoder}.items() if v}
+    if overrides:
+        settings = dataclasses.replace(settings, encoders=dataclasses.replace(settings.encoders, **overrides))
+    paths = expand_inputs(inputs, root)
+    if not paths:
+        raise ConfigError("no video files found in the given inputs")
+    if extract_files(paths, out_dir, settings).failed:
+        raise typer.Exit(1)
+
+
+def extract_files(paths, out_dir: Path, settings):
+    from emoboost.features.extract import FeatureExtractor, extract_many
+    from emoboost.features.store import FeatureStore
+
+    store = FeatureStore(out_dir)
+    with err.status("loading models"):
+        extractor = FeatureExtractor(settings)
+    with progress() as bar:
+        task = bar.add_task("extract", total=len(paths), current="")
+
+        def report(outcome) -> None:
+            if outcome.status == "failed":
+                err.print(f"[red]error[/red] {escape(outcome.message)}", soft_wrap=True)
+            bar.update(task, advance=1, current=escape(outcome.path.name))
+
+        summary = extract_many(paths, store, extractor, on_outcome=report)
+    out.print(f"{summary.line()} -> {store.root}", markup=False)
+    return summary
+
+
+manifest_app = typer.Typer(help="Build dataset manifests and leave-one-category-out folds.", no_args_is_help=True)
+app.add_typer(manifest_app, name="manifest")
+
+
+def _print_folds(folds) -> None:
+    from rich.table import Table
+
+    from emoboost.data.protocols import FOLD_TABLE_HEADER, fold_table
+
+    table = Table(title="leave-one-category-out folds (clips)")
+    for column in FOLD_TABLE_HEADER:
+        table.add_column(column, justify="left" if column == "held out" else "right")
+    for row in fold_table(folds):
+        table.add_row(*row)
+    out.print(table)
+
+
+@manifest_app.command("fakeavceleb")
+def manifest_fakeavceleb(
+    root: Annotated[Path, typer.Argument(help="The FakeAVCeleb_v1.2 folder (holds meta_data.csv).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where manifest.csv, folds/ and report.txt go.")],
+    protocol: Annotated[Optional[Path], typer.Option(help="Protocol YAML (default: the shipped leave-one-category-out protocol).")] = None,
+    verify: Annotated[bool, typer.Option(help="Check every file's container (reads a few bytes per file).")] = True,
+) -> None:
+    """Cross-check FakeAVCeleb's meta_data.csv with its folder tree; write the manifest and the folds."""
+    from emoboost.cache import write_text_atomic
+    from emoboost.data.fakeavceleb import read_fakeavceleb
+    from emoboost.data.manifest import count_by, write_manifest
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+
+    with err.status("reading meta_data.csv and the folder tree"):
+        rows, report = read_fakeavceleb(root, verify=verify)
+    folds = make_folds(rows, load_protocol(protocol))
+    for fold in folds:
+        check_fold(fold)
+    write_manifest(out_dir / "manifest.csv", rows)
+    write_folds(folds, out_dir / "folds")
+    write_text_atomic(out_dir / "report.txt", "\n".join(report.lines()) + "\n")
+    out.print(f"{len(rows)} videos: " + ", ".join(f"{k} {v}" for k, v in count_by(rows, "category").items()))
+    _print_folds(folds)
+    out.print(f"{report.problems} problems (left out of the manifest; see {out_dir / 'report.txt'})", markup=False)
+    for line in report.lines()[1:6]:
+        out.print(f"  {line}", markup=False)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder (clips in FakeAVCeleb-style type folders, manifest.csv, folds/).")],
+    identities: Annotated[int, typer.Option(min=2, help="Number of identities.")] = 8,
+    clips_per_identity: Annotated[int, typer.Option(min=1, help="Scenarios per identity; each gives 1 real + 5 fake clips.")] = 2,
+    seconds: Annotated[float, typer.Option(min=1.0, help="Clip length in seconds.")] = 4.0,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same set).")] = 0,
+    protocol: Annotated[Optional[Path], typer.Option(help="Protocol YAML for the folds (default: leave-one-category-out).")] = None,
+) -> None:
+    """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not FakeAVCeleb results)."""
+    from emoboost.data.synthav import SynthConfig
+
+    config = SynthConfig(identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed)
+    synth_set(out_dir, config, protocol)
+
+
+def synth_set(out_dir: Path, config, protocol: Optional[Path] = None) -> None:
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+    from emoboost.data.synthav import CATEGORIES, generate
+
+    total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
+    with progress() as bar:
+        task = bar.add_task("synth", total=total, current="")
+        rows = generate(out_dir, config, on_clip=lambda row: bar.update(task, advance=1, current=escape(row.path.rsplit("/", 1)[-1])))
+    folds = make_folds(rows, load_protocol(protocol))
+    for fold in folds:
+        check_fold(fold)
+    write_folds(folds, out_dir / "folds")
+    out.print(f"{len(rows)} clips -> {out_dir / 'manifest.csv'}", markup=False)
+    _print_folds(folds)

@@ -1,0 +1,172 @@
+"""Batch results that survive a crash: a journal of finished files and an output written atomically.
+
+``emoboost detect --output FILE`` keeps one entry per input: the verdict's ``to_dict()``, or
+``{"path", "error", "error_type"}`` for an input that failed. While the batch runs, each entry is
+appended to a journal beside the output (``.<name>.journal``, one JSON line, flushed and
+fsynced); the output itself is only ever replaced whole (temp file + rename), every
+``SNAPSHOT_S`` seconds and at the end, so it is never half-written. A batch killed at any moment
+and run again reads the output and the journal (a torn last journal line is dropped), skips the
+files it already has a verdict for and retries the failures. The journal is removed once the
+output is complete.
+
+An entry is reused only when it still answers the question asked: same file path, same content
+(SHA-256), same detector weights and same threshold. Formats: JSON Lines (one object per
+line) or CSV (flat columns, see :data:`CSV_COLUMNS`); entries keep the order in which inputs
+were first finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from emoboost.cache import write_text_atomic
+from emoboost.errors import ConfigError
+
+SNAPSHOT_S = 30.0
+FORMATS = ("json", "csv")
+CSV_COLUMNS = (
+    "path", "label", "probability", "threshold",
+    "score_emo", "score_rgb", "score_audio", "score_fused", "face", "voice",
+    "duration_s", "worst_start_s", "worst_end_s", "worst_probability", "worst_mismatch", "segments",
+    "warnings", "sha256", "model_id", "weights_sha256", "error", "error_type",
+)
+
+
+def output_format(path: Path, requested: str | None) -> str:
+    """The file format: ``requested`` (json / csv) or, for table / none, the file's suffix (.csv -> csv, else JSON Lines)."""
+    if requested in FORMATS:
+        return requested
+    return "csv" if path.suffix.lower() == ".csv" else "json"
+
+
+def flat_row(entry: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row of a verdict or error entry (segments: the most fake one, and their count)."""
+    if "scores" not in entry and "error" not in entry:
+        return {column: entry.get(column) for column in CSV_COLUMNS}  # already a row (read back from a CSV output)
+    if "error" in entry:
+        return {"path": entry["path"], "error": entry["error"], "error_type": entry.get("error_type", "")}
+    segments = entry.get("segments") or []
+    worst = max(segments, key=lambda s: s["probability"]) if segments else {}
+    scores, modalities = entry.get("scores", {}), entry.get("modalities", {})
+    return {
+        "path": entry["path"],
+        "label": entry["label"],
+        "probability": entry["probability"],
+        "threshold": entry["threshold"],
+        **{f"score_{name}": scores.get(name) for name in ("emo", "rgb", "audio", "fused")},
+        "face": modalities.get("face"),
+        "voice": modalities.get("voice"),
+        "duration_s": entry["duration_s"],
+        "worst_start_s": worst.get("start_s"),
+        "worst_end_s": worst.get("end_s"),
+        "worst_probability": worst.get("probability"),
+        "worst_mismatch": worst.get("emotion_mismatch"),
+        "segments": len(segments),
+        "warnings": "; ".join(entry.get("warnings", [])),
+        "sha256": entry["sha256"],
+        "model_id": entry["model_id"],
+        "weights_sha256": entry.get("provenance", {}).get("weights_sha256"),
+    }
+
+
+def render(entries: Iterable[dict[str, Any]], fmt: str) -> str:
+    """The whole output file's text."""
+    if fmt == "json":
+        return "".join(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n" for entry in entries)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", extrasaction="raise")
+    writer.writeheader()
+    for entry in entries:
+        writer.writerow({k: ("" if v is None else v) for k, v in flat_row(entry).items()})
+    return buffer.getvalue()
+
+
+def _read_json_lines(path: Path) -> list[dict[str, Any]]:
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by a kill while it was being appended
+        if isinstance(entry, dict) and "path" in entry:
+            entries.append(entry)
+    return entries
+
+
+def _read_output(path: Path, fmt: str) -> list[dict[str, Any]]:
+    """Entries of an output file written earlier (CSV rows come back as flat rows; empty cells as absent)."""
+    if not path.is_file():
+        return []
+    if fmt == "json":
+        return _read_json_lines(path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [{k: v for k, v in row.items() if v not in ("", None)} for row in rows if row.get("path")]
+
+
+def identity(entry: dict[str, Any]) -> tuple[str | None, str | None, float | None]:
+    """``(sha256, weights_sha256, threshold)`` of a verdict entry or of a flat CSV row."""
+    weights = entry.get("provenance", {}).get("weights_sha256") if "provenance" in entry else entry.get("weights_sha256")
+    threshold = entry.get("threshold")
+    return entry.get("sha256"), weights, None if threshold is None else round(float(threshold), 6)
+
+
+def entry_key(path: str | Path) -> str:
+    return os.path.abspath(str(path))
+
+
+class ResultLog:
+    """The entries of one ``--output`` file: what is already done, and the journal that makes a crash harmless."""
+
+    def __init__(self, output: str | Path, fmt: str):
+        self.output = Path(output)
+        if self.output.is_dir():
+            raise ConfigError(f"{self.output}: --output is a folder; give a file name")
+        self.fmt = fmt
+        self.journal = self.output.with_name(f".{self.output.name}.journal")
+        self.entries: dict[str, dict[str, Any]] = {}
+        previous = _read_output(self.output, fmt)
+        for entry in previous + (_read_json_lines(self.journal) if self.journal.is_file() else []):
+            self.entries[entry_key(entry["path"])] = entry
+        self._handle = None
+        self._last_snapshot = time.monotonic()
+
+    def finished(self, path: str | Path, expected: Callable[[], tuple[str, str | None, float]]) -> dict[str, Any] | None:
+        """The verdict entry already recorded for ``path`` if its :func:`identity` equals ``expected()``.
+
+        ``expected`` is called only when there is an entry (it hashes the file). Failures are retried.
+        """
+        entry = self.entries.get(entry_key(path))
+        if entry is None or "error" in entry or entry.get("error_type"):
+            return None
+        return entry if identity(entry) == expected() else None
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Record one entry durably (journal line, fsynced); refresh the output now and then."""
+        self.entries[entry_key(entry["path"])] = entry
+        if self._handle is None:
+            self._handle = open(self.journal, "a", encoding="utf-8")
+        self._handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        if time.monotonic() - self._last_snapshot > SNAPSHOT_S:
+            self._snapshot()
+
+    def _snapshot(self) -> None:
+        write_text_atomic(self.output, render(self.entries.values(), self.fmt))
+        self._last_snapshot = time.monotonic()
+
+    def close(self) -> None:
+        """Write the complete output atomically and drop the journal (call when the batch is done)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._snapshot()
+        self.journal.unlink(missing_ok=True)

@@ -1,0 +1,190 @@
+"""`emoboost detect` end to end: every kind of input, output formats, resume after SIGKILL, timelines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import detector_fixture
+import media_matrix
+from emoboost.cli import run
+from emoboost.outputs import CSV_COLUMNS
+
+VERDICT_KEYS = {"path", "sha256", "label", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
+NOISE = ("Traceback", "[mov", ".cc:", "DECORDError", "moov atom not found\n", "Error while decoding")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    return detector_fixture.tiny_detector(tmp_path_factory.mktemp("detector") / "tiny")
+
+
+def detect(capfd, *args) -> tuple[int, str, str]:
+    code = run(["detect", *map(str, args)])
+    captured = capfd.readouterr()
+    return code, captured.out, captured.err
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def check_schema(verdict: dict) -> None:
+    assert set(verdict) == VERDICT_KEYS
+    assert verdict["label"] in ("real", "fake") and 0 <= verdict["probability"] <= 1 and 0 <= verdict["threshold"] <= 1
+    assert verdict["label"] == ("fake" if verdict["probability"] >= verdict["threshold"] else "real")
+    assert len(verdict["sha256"]) == 64 and verdict["duration_s"] > 0
+    assert set(verdict["scores"]) == {"emo", "rgb", "audio", "fused"} and set(verdict["modalities"]) == {"face", "voice"}
+    assert all(isinstance(v, float) for v in verdict["scores"].values() if v is not None)
+    assert verdict["segments"] and all(set(s) == {"start_s", "end_s", "probability", "emotion_mismatch"} for s in verdict["segments"])
+    assert all(0 <= s["start_s"] < s["end_s"] <= verdict["duration_s"] + 0.05 for s in verdict["segments"])
+    assert set(verdict["provenance"]) >= {"weights_sha256", "operating_point", "threshold_source", "face_stride", "fps", "visual_encoder", "speech_encoder"}
+    assert set(verdict["provenance"]["operating_point"]) >= {"rule", "fpr", "tpr"}
+    assert isinstance(verdict["warnings"], list)
+
+
+@pytest.mark.slow
+def test_every_kind_of_input(tmp_path, talking_clip, faceless_clip, model, capfd, monkeypatch):
+    cases = media_matrix.broken(tmp_path / "broken", talking_clip) + media_matrix.awkward(tmp_path / "awkward")
+    locked = tmp_path / "locked.mp4"
+    locked.write_bytes(talking_clip.read_bytes())
+    # CI runs as root, who reads anything: make the permission check itself say no for this file
+    monkeypatch.setattr("emoboost.media.decode.os.access", lambda p, mode: Path(p) != locked)
+    listing = tmp_path / "inputs.txt"  # a list file is where a directory turns up where a file was expected
+    listing.write_text("\n".join(str(c.path) for c in cases) + f"\n{faceless_clip}\n{locked}\n", encoding="utf-8")
+    code, stdout, stderr = detect(capfd, f"@{listing}", "--model", model, "--format", "json", "--output", tmp_path / "out.jsonl")
+
+    assert code == 1  # some inputs failed, the rest were processed
+    for noise in NOISE:
+        assert noise not in stdout + stderr, noise
+    errors = [line for line in stderr.splitlines() if line.strip()]
+    failing = [c for c in cases if c.error] + [media_matrix.Case("no face", faceless_clip, None, "no face found"), media_matrix.Case("unreadable", locked, None, "permission denied")]
+    assert len(errors) == len(failing), stderr
+    for case in failing:
+        line = next((line for line in errors if line.startswith(f"error {case.path}: ")), None)
+        assert line is not None and case.says in line, (case.name, stderr)
+    assert "--allow-audio-only" in next(line for line in errors if str(faceless_clip) in line)
+
+    verdicts = {Path(v["path"]).name: v for v in json_lines(stdout)}
+    expected = {c.path.name for c in cases if c.error is None}
+    assert set(verdicts) == expected
+    for verdict in verdicts.values():
+        check_schema(verdict)
+    assert verdicts["telephone.mp4"]["duration_s"] == pytest.approx(2.0, abs=0.05)
+    assert verdicts["uhd.mp4"]["provenance"]["fps"] == 25
+    # the output file holds one entry per input, failures included, and no journal is left behind
+    entries = json_lines((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert len(entries) == len(failing) + len(expected)
+    assert {e["error_type"] for e in entries if "error" in e} >= {"no_face", "permission_denied", "empty_file", "not_a_file", "too_short"}
+    assert not list(tmp_path.glob(".out.jsonl*"))
+
+
+def test_audio_only_verdict_when_allowed(faceless_clip, model, capfd):
+    code, stdout, stderr = detect(capfd, faceless_clip, "--model", model, "--format", "json", "--allow-audio-only")
+    assert code == 0, stderr
+    (verdict,) = json_lines(stdout)
+    check_schema(verdict)
+    assert verdict["modalities"]["face"] is None and verdict["scores"]["rgb"] is None  # no face: no face evidence claimed
+    assert verdict["modalities"]["voice"] is not None and verdict["scores"]["audio"] is not None
+    assert any("no face" in w for w in verdict["warnings"])
+
+
+def test_formats_are_deterministic_and_complete(talking_clip, model, capfd, tmp_path):
+    first = detect(capfd, talking_clip, "--model", model, "--format", "json")
+    second = detect(capfd, talking_clip, "--model", model, "--format", "json")
+    assert first[0] == 0 and first[1] == second[1]  # same file twice -> identical output
+    (verdict,) = json_lines(first[1])
+    check_schema(verdict)
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "csv", "--output", tmp_path / "v.csv")
+    rows = list(csv.DictReader(io.StringIO(stdout)))
+    assert code == 0 and len(rows) == 1 and tuple(rows[0]) == CSV_COLUMNS
+    assert float(rows[0]["probability"]) == verdict["probability"] and rows[0]["label"] == verdict["label"]
+    assert (tmp_path / "v.csv").read_text(encoding="utf-8") == stdout
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--threshold", "0")
+    assert code == 0 and "fake" in stdout and "1 verdict (1 fake), 0 failed" in stdout
+
+
+def test_usage_errors_exit_2(talking_clip, model, capfd, tmp_path):
+    (tmp_path / "empty").mkdir()
+    for args, says in [
+        ((talking_clip, "--model", model, "--format", "xml"), "--format"),
+        ((talking_clip, "--model", model, "--threshold", "1.5"), "threshold"),
+        ((talking_clip, "--model", tmp_path / "nowhere"), "no detector"),
+        ((tmp_path / "empty", "--model", model), "no video files"),
+        ((f"@{tmp_path / 'absent.txt'}", "--model", model), "list file not found"),
+        ((talking_clip, "--model", model, "--output", tmp_path), "is a folder"),
+    ]:
+        code, stdout, stderr = detect(capfd, *args)
+        assert code == 2, (args, stderr)
+        assert says in stderr and "Traceback" not in stderr
+
+
+def test_timeline_png(talking_clip, model, capfd, tmp_path):
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "json", "--timeline-png", tmp_path / "plots")
+    assert code == 0
+    (verdict,) = json_lines(stdout)
+    (png,) = (tmp_path / "plots").iterdir()
+    assert png.name == f"{talking_clip.stem}_{verdict['sha256'][:8]}.png"
+    image = np.asarray(Image.open(png).convert("L"))
+    assert image.shape[1] >= 800 and image.std() > 10  # a drawn figure, not a blank canvas
+
+
+def test_python_api_tracks(talking_clip, model):
+    from emoboost import Detector, Verdict
+
+    detector = Detector.from_pretrained(model)
+    verdicts = detector.predict([talking_clip, talking_clip])
+    assert len(verdicts) == 2 and all(isinstance(v, Verdict) for v in verdicts) and verdicts[0] == verdicts[1]
+    tracks = verdicts[0].tracks
+    n = len(tracks.time_s)
+    assert n == int(np.ceil(verdicts[0].duration_s * 5))  # 5 Hz tokens
+    assert tracks.expressions.shape == (n, 7) and np.allclose(np.nansum(tracks.expressions, axis=1)[tracks.face_fraction > 0], 1, atol=1e-3)
+    assert set(tracks.prosody) == {"loudness", "pitch"} and tracks.mismatch.shape == (n,)
+    data = json.loads(json.dumps(verdicts[0].to_dict(tracks=True)))
+    assert set(data) == VERDICT_KEYS | {"tracks"} and len(data["tracks"]["time_s"]) == n
+    with pytest.raises(Exception):
+        verdicts[0].label = "real"  # frozen
+
+
+@pytest.mark.slow
+def test_batch_killed_with_sigkill_resumes(tmp_path, talking_clip, model):
+    clips = []
+    for i in range(4):  # distinct files (the resume key is the path and its content hash)
+        clips.append(tmp_path / f"clip{i}.mp4")
+        clips[-1].write_bytes(talking_clip.read_bytes())
+    output = tmp_path / "verdicts.jsonl"
+    journal = tmp_path / ".verdicts.jsonl.journal"
+    command = [sys.executable, "-m", "emoboost.cli", "detect", *map(str, clips), "--model", str(model), "--format", "json", "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    done_before = [json.loads(line) for line in journal.read_text().splitlines() if line.endswith("}")]
+    assert 1 <= len(done_before) < 4
+    if output.exists():  # never half-written: whatever is there parses whole
+        json_lines(output.read_text())
+
+    again = subprocess.run([*command[:-4], "--output", str(output)], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert again.returncode == 0, again.stderr
+    assert f"{len(done_before)} taken from" in again.stdout  # finished files were not redone
+    entries = json_lines(output.read_text())
+    assert sorted(Path(e["path"]).name for e in entries) == [c.name for c in clips]  # none lost, none twice
+    for entry in done_before:
+        assert entry in entries
+    assert not journal.exists()

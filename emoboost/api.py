@@ -132,6 +132,7 @@ class Detector:
         self.meta = dict(meta or {})
         self._extractor = None
         self._weights_sha256: str | None = self.meta.get("weights_sha256")
+        self.last_timings: dict[str, float] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
 
     # -- persistence -------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> Path:
@@ -184,6 +185,33 @@ class Detector:
         detector._weights_sha256 = actual
         return detector
 
+    @classmethod
+    def untrained(
+        cls,
+        extract_config: ExtractConfig | None = None,
+        emo_config: EmoForensicsConfig | None = None,
+        rgb_config: RGBConfig | None = None,
+        acoustic_config: AcousticConfig | None = None,
+        seed: int = 0,
+    ) -> Detector:
+        """The architecture with random weights and an even fusion: for speed benchmarks and tests, never for verdicts.
+
+        Uses the embedded encoders' dimensions (fer-minixception, egemaps)."""
+        from emoboost.encoders.speech import EgemapsEncoder
+        from emoboost.encoders.visual import FerMiniXceptionEncoder
+
+        extract_config = extract_config or ExtractConfig()
+        torch.manual_seed(seed)
+        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "untrained", "fpr": None, "tpr": None, "val_clips": 0})
+        return cls(
+            EmoForensics(emo_config or EmoForensicsConfig(), FerMiniXceptionEncoder.dim, EgemapsEncoder.dim),
+            RGBDetector(rgb_config or RGBConfig()),
+            AcousticDetector(acoustic_config or AcousticConfig(), extract_config.lowlevel.n_mels),
+            fusion,
+            extract_config,
+            {"model_id": "untrained", "encoders": {"visual": FerMiniXceptionEncoder.id, "speech": EgemapsEncoder.id}},
+        )
+
     @property
     def weights_sha256(self) -> str | None:
         """SHA-256 over the weight files and fusion.json (None until saved or loaded)."""
@@ -208,21 +236,35 @@ class Detector:
     def predict(self, paths: str | Path | Sequence[str | Path], allow_audio_only: bool = False, threshold: float | None = None) -> Verdict | list[Verdict]:
         """Verdict for one file, or a list for several. Raises a :class:`~emoboost.errors.MediaError` for unusable input."""
         if isinstance(paths, (str, Path)):
-            return self.predict_record(self._extract(Path(paths), allow_audio_only), threshold)
-        return [self.predict_record(self._extract(Path(p), allow_audio_only), threshold) for p in paths]
+            return self._predict_file(Path(paths), allow_audio_only, threshold)
+        return [self._predict_file(Path(p), allow_audio_only, threshold) for p in paths]
+
+    def _predict_file(self, path: Path, allow_audio_only: bool, threshold: float | None) -> Verdict:
+        record = self._extract(path, allow_audio_only)
+        verdict = self.predict_record(record, threshold)
+        self.last_timings = {**record.meta.get("timings_s", {}), **self.last_timings}
+        return verdict
 
     @torch.no_grad()
     def predict_record(self, record: FeatureRecord, threshold: float | None = None) -> Verdict:
         """Verdict from an already extracted feature record."""
+        from emoboost.features.extract import Stopwatch
+
+        watch = Stopwatch()
         emo_config = self.emo.config
-        tokens = tokenize_record(record, emo_config.token_frames)
-        emo = predict_clip(self.emo, tokens)
-        rgb_logit = rgb_video_logit(self.rgb, record.face_crops)
-        audio_logit = acoustic_video_logit(self.audio, record.logmel)
+        with watch("emoforensics"):
+            tokens = tokenize_record(record, emo_config.token_frames)
+            emo = predict_clip(self.emo, tokens)
+        with watch("rgb_detector"):
+            rgb_logit = rgb_video_logit(self.rgb, record.face_crops)
+        with watch("acoustic_detector"):
+            audio_logit = acoustic_video_logit(self.audio, record.logmel)
         logits = {"emo": float(emo["logit"]), "rgb": rgb_logit, "audio": audio_logit}
-        probability = float(self.fusion.probability(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
-        cut = self.fusion.threshold if threshold is None else float(threshold)
-        segments = self._segments(record, emo, logits)
+        with watch("fusion"):
+            probability = float(self.fusion.probability(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
+            cut = self.fusion.threshold if threshold is None else float(threshold)
+            segments = self._segments(record, emo, logits)
+        self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(math.log(max(probability, 1e-12) / max(1 - probability, 1e-12)), 6)
         modalities = {
@@ -330,8 +372,12 @@ def _weights_hash(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _number(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.3f}"
+
+
 def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
-    data, metrics = config.get("data", {}), config.get("metrics", {})
+    data, metrics, point = config.get("data", {}), config.get("metrics", {}), fusion.operating_point
     weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
     lines = [
         f"# emoboost detector: {config.get('model_id', '')}",
@@ -346,7 +392,7 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         "",
         "## Decision",
         f"- fusion: {weights}, bias {fusion.bias:+.3f}",
-        f"- threshold {fusion.threshold:.4f} ({fusion.operating_point.get('rule', '?')} on validation): FPR {fusion.operating_point.get('fpr', float('nan')):.3f}, TPR {fusion.operating_point.get('tpr', float('nan')):.3f}",
+        f"- threshold {fusion.threshold:.4f} ({point.get('rule', '?')} on validation): FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}",
         "",
         "## Validation AUC",
         *(f"- {name}: {value:.4f}" for name, value in metrics.items()),

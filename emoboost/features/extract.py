@@ -33,18 +33,25 @@ SILENCE_FLOOR_DB = -100.0
 
 
 class Stopwatch:
-    """Accumulates wall time per named stage."""
+    """Accumulates wall time per named stage; a stage entered inside another is not counted twice
+    (the outer stage gets its own time only), so the stages add up to the total."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
+        self._inner: list[float] = []  # time spent in nested stages, per open stage
 
     @contextlib.contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
         start = time.perf_counter()
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            nested = self._inner.pop()
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - nested
+            if self._inner:
+                self._inner[-1] += elapsed
 
     def timed(self, stage: str, items: Iterable[VideoChunk]) -> Iterator[VideoChunk]:
         """Iterate ``items`` counting the time spent producing each one under ``stage``."""
@@ -135,6 +142,7 @@ class FeatureExtractor:
                 if tracked is None:
                     break
                 rows = np.flatnonzero(tracked.mask)
+            with watch("crops"):
                 sizes = [self.visual.input_size, lowlevel.crop_size]
                 all_crops = crop_faces(tracked.frames[rows], tracked.boxes[rows], tracked.landmarks[rows], sizes, self.config.faces.margin)
                 crops = all_crops[self.visual.input_size]

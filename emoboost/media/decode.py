@@ -13,8 +13,11 @@ Video is decoded in chunks of grid frames (:meth:`MediaReader.iter_chunks`) so m
 grow with the length of the video. Audio at 16 kHz mono is small (3.8 MB a minute) and is
 decoded whole.
 
-decord prints FFmpeg and C++ log lines on bad files; they are captured here at the file
-descriptor level, used to classify the failure, and never shown raw.
+decord opens and probes the file (frame timestamps, size, the audio track) and classifies what
+is wrong with a bad one; its FFmpeg and C++ log lines are captured at the file descriptor level,
+used to classify the failure, and never shown raw. Frames are then streamed with PyAV, which
+decodes only when asked: decord's threaded reader keeps decoding ahead without bound while its
+caller is busy (the whole video ends up in memory), so it is never used to stream.
 """
 
 from __future__ import annotations
@@ -263,10 +266,11 @@ class MediaReader:
             raise errors.TooShortError(
                 self.path, f"clip too short ({duration:.2f} s; at least {self.config.min_duration_s:g} s needed)"
             )
+        # decord's threaded decoder keeps decoding ahead, unbounded, whenever its caller is busy
+        # (dmlc/decord#157, #208): it is used to probe, never to stream; frames come from PyAV
+        del probe
         width, height = _scaled_size(source_width, source_height, self.config.max_side)
-        self._size = None if (width, height) == (source_width, source_height) else (width, height)
-        self._video = probe if self._size is None else self._open_video(threads=0)
-        self._single_threaded = False
+        self._size = (width, height)
         self._source_index = grid_source_indices(timestamps[:, 0], n_frames)
         self._audio, audio_duration = self._read_audio(n_frames, require_audio)
         self.info = MediaInfo(
@@ -314,40 +318,66 @@ class MediaReader:
             return np.zeros(self.info.n_frames * SAMPLES_PER_FRAME, dtype=np.float32)
         return self._audio
 
-    def _open_video(self, threads: int):
-        decord = _quiet_decord()
-        size = {} if self._size is None else {"width": self._size[0], "height": self._size[1]}
-        with captured_native_stderr():
-            return decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=threads, **size)
+    def _decode(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Grid frames ``[start, stop)`` in order, as ``(grid index, frame)``, decoded in one forward pass.
+
+        PyAV decodes synchronously (nothing is decoded ahead of what is asked), so memory is one
+        chunk plus the codec's own few frames. Source frames no grid frame shows are decoded (the
+        codec needs them) but never converted to RGB. A stream that ends before its index said
+        repeats its last frame.
+        """
+        import av
+
+        stop = min(stop, self.info.n_frames)
+        if start >= stop:
+            return
+        index = self._source_index
+        width, height = self._size
+        grid, source, last = start, -1, None
+        container = None
+        try:
+            container = av.open(str(self.path))
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                source += 1
+                if source < index[grid]:
+                    continue
+                last = None
+                while grid < stop and index[grid] == source:
+                    if last is None:
+                        last = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+                    yield grid, last
+                    grid += 1
+                if grid >= stop:
+                    return
+        except av.error.FFmpegError as exc:
+            raise errors.CorruptMediaError(self.path, f"corrupt video stream (decoding failed near {grid / FPS:.2f} s)") from exc
+        finally:
+            if container is not None:
+                container.close()
+        filler = last if last is not None else np.zeros((height, width, 3), np.uint8)
+        if grid < stop:
+            logger.info("%s: the video stream ended %d grid frames early; its last frame is held", self.path, stop - grid)
+        for g in range(grid, stop):
+            yield g, filler
 
     def read_frames(self, start: int, stop: int) -> np.ndarray:
-        """Grid frames ``[start, stop)`` as uint8 ``[t, H, W, 3]``."""
+        """Grid frames ``[start, stop)`` as uint8 ``[t, H, W, 3]`` (decodes from the file's start: use :meth:`iter_chunks` to stream)."""
         start, stop = max(0, start), min(stop, self.info.n_frames)
-        wanted = self._source_index[start:stop]
-        unique, inverse = np.unique(wanted, return_inverse=True)
-        with captured_native_stderr() as log:
-            try:
-                batch = self._video.get_batch(unique.tolist()).asnumpy()
-            except Exception as exc:
-                error = exc
-            else:
-                error = None
-        if error is not None and not self._single_threaded:
-            # decord's threaded decoder rejects some streams (VP9 profile 1 / RGB WebM: "Error sending
-            # packet"); a fresh single-threaded decoder reads them, so retry once before calling it corrupt
-            logger.debug("decord log for %s: %s; retrying with one decoder thread", self.path, log)
-            self._single_threaded = True
-            self._video = self._open_video(threads=1)
-            return self.read_frames(start, stop)
-        if error is not None:
-            logger.debug("decord log for %s: %s", self.path, log)
-            raise errors.CorruptMediaError(
-                self.path, f"corrupt video stream (decoding failed near {start / FPS:.2f} s)"
-            ) from error
-        return batch[inverse.reshape(-1)]
+        frames = np.zeros((max(0, stop - start), self.info.height, self.info.width, 3), np.uint8)
+        for grid, frame in self._decode(start, stop):
+            frames[grid - start] = frame
+        return frames
 
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[VideoChunk]:
-        """Stream the whole video as consecutive chunks of grid frames."""
+        """Stream the whole video as consecutive chunks of grid frames (one decoding pass)."""
         size = chunk_frames or self.config.chunk_frames
-        for start in range(0, self.info.n_frames, size):
-            yield VideoChunk(start, self.read_frames(start, start + size))
+        shape = (self.info.height, self.info.width, 3)
+        start, buffer = 0, np.empty((min(size, self.info.n_frames), *shape), np.uint8)
+        for grid, frame in self._decode(0, self.info.n_frames):
+            buffer[grid - start] = frame
+            if grid - start + 1 == len(buffer):
+                yield VideoChunk(start, buffer)  # the consumer owns it: a new buffer for the next chunk
+                start = grid + 1
+                buffer = np.empty((min(size, self.info.n_frames - start), *shape), np.uint8)

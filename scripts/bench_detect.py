@@ -1,0 +1,132 @@
+"""How fast is one verdict? Bare decode vs every stage vs end-to-end ``Detector.predict``, in one run.
+
+    python scripts/bench_detect.py [--model DIR] [--device cpu|cuda] [--seconds 10 60] [--threads N]
+
+On generated 640x360, 25 fps talking-face clips (emoboost.data.demo; made once under --work)
+it measures, per clip: the bare decode (opening the file and reading every grid frame and the
+audio, nothing else), each stage of the pipeline (decode, face detection + tracking, crops,
+visual encoder, speech encoder, log-mel, EmoForensics, RGB detector, acoustic detector, fusion),
+and the end-to-end ``Detector.predict`` time (models loaded and warmed up first: the cost of
+one more file). It prints the ratios end-to-end / decode and end-to-end / clip duration (the
+real-time factor) and the peak RSS of the process. The last line is one JSON object with
+``e2e_over_decode``, ``rtf`` and ``peak_rss_mb`` for the first clip (targets on 2 CPU cores:
+<= 4 and <= 0.25), plus every clip's figures.
+
+Without --model it uses the default architecture with random weights (timing does not depend
+on the weights; verdicts of such a detector mean nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def bare_decode_s(path: Path, config) -> float:
+    """Open the file and read every grid frame and the audio, as the pipeline does, and nothing else."""
+    from emoboost.media.decode import MediaReader
+
+    start = time.perf_counter()
+    reader = MediaReader(path, config, require_audio=True)
+    for _ in reader.iter_chunks():
+        pass
+    _ = reader.audio
+    return time.perf_counter() - start
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__} with {torch.get_num_threads()} threads"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="detector directory (default: the default architecture, untrained)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the config's runtime.threads, else torch's default)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs per clip; the fastest counts (for decode and end to end alike)")
+    parser.add_argument("--work", type=Path, default=Path("runs/bench"), help="where generated clips are kept")
+    args = parser.parse_args()
+
+    from emoboost.api import Detector
+    from emoboost.data.demo import demo_clip
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device is visible to torch")
+    detector = Detector.from_pretrained(args.model) if args.model else Detector.untrained()
+    runtime = dataclasses.replace(detector.extract_config.runtime, device=args.device, **({"threads": args.threads} if args.threads else {}))
+    detector.extract_config = dataclasses.replace(detector.extract_config, runtime=runtime)
+    for module in (detector.emo, detector.rgb, detector.audio):
+        module.to(args.device)
+    clips = [demo_clip(args.work / f"demo_{seconds:g}s_640x360.mp4", seconds) if not (args.work / f"demo_{seconds:g}s_640x360.mp4").exists() else args.work / f"demo_{seconds:g}s_640x360.mp4" for seconds in args.seconds]
+
+    started = time.perf_counter()
+    detector.predict(clips[0])  # load the encoders and MTCNN, warm every code path
+    warm_up = time.perf_counter() - started
+    faces = detector.extract_config.faces
+    print(f"machine: {machine()}; device {args.device}")
+    print(f"detector: {detector.model_id}; face detection every {faces.stride} grid frames at <= {faces.detect_max_side} px, 25 fps grid; warm-up (model loading + first file) {warm_up:.2f} s")
+    results = []
+    for path, seconds in zip(clips, args.seconds):
+        decode = min(bare_decode_s(path, detector.extract_config.media) for _ in range(args.repeats))
+        best, stages = float("inf"), {}
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            verdict = detector.predict(path)
+            elapsed = time.perf_counter() - start
+            if elapsed < best:
+                best, stages = elapsed, dict(detector.last_timings)
+        result = {
+            "clip_s": seconds,
+            "decode_s": round(decode, 3),
+            "e2e_s": round(best, 3),
+            "e2e_over_decode": round(best / decode, 3),
+            "rtf": round(best / seconds, 4),
+            "stages_s": {k: round(v, 3) for k, v in stages.items()},
+            "face_fraction": round(float(verdict.tracks.face_fraction.mean()), 3),
+        }
+        results.append(result)
+        print(f"\n{seconds:g} s clip ({path.name}):")
+        print(f"  bare decode      {decode:7.3f} s")
+        for stage, value in stages.items():
+            print(f"  {stage:<16} {value:7.3f} s")
+        print(f"  end to end       {best:7.3f} s   (stages sum {sum(stages.values()):.3f} s)")
+        print(f"  end-to-end / decode        {best / decode:6.2f}x   (target <= 4)")
+        print(f"  end-to-end / clip duration {best / seconds:6.3f}    (real-time factor, target <= 0.25)")
+        print(f"  faces found in {result['face_fraction']:.0%} of 5 Hz tokens")
+    summary = {
+        "e2e_over_decode": results[0]["e2e_over_decode"],
+        "rtf": results[0]["rtf"],
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "device": args.device,
+        "threads": torch.get_num_threads(),
+        "face_stride": faces.stride,
+        "detect_max_side": faces.detect_max_side,
+        "clips": results,
+    }
+    print(f"\npeak RSS {summary['peak_rss_mb']:.0f} MB")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -289,6 +289,7 @@ class Detector:
                 "operating_point": self.fusion.operating_point,
                 "threshold_source": f"validation {self.fusion.operating_point.get('rule', '')}" if threshold is None else "user",
                 "face_stride": record.meta.get("face_stride"),
+                "face_detection": record.meta.get("face_detection"),
                 "fps": record.fps,
                 "visual_encoder": f"{record.visual_encoder} {record.visual_encoder_version}",
                 "speech_encoder": f"{record.speech_encoder} {record.speech_encoder_version}",

@@ -47,6 +47,7 @@ class FaceConfig:
     max_gap_s: float = 1.0  # the track is dropped after this long without a matching detection
     margin: float = 0.25  # crop side = (1 + margin) * max(box width, box height)
     batch_size: int = 16  # keyframes per MTCNN call
+    rescan_s: float = 4.0  # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: always whole frame)
 
     def validate(self) -> None:
         require(self.stride >= 1, "faces.stride must be >= 1")
@@ -55,6 +56,7 @@ class FaceConfig:
         require(0 <= self.iou_min < 1, "faces.iou_min must be in [0, 1)")
         require(self.margin >= 0, "faces.margin must be >= 0")
         require(self.batch_size >= 1, "faces.batch_size must be >= 1")
+        require(self.rescan_s >= 0, "faces.rescan_s must be >= 0")
         require(all(0 < t < 1 for t in self.thresholds), "faces.thresholds must be in (0, 1)")
 
 

@@ -86,6 +86,12 @@ def log_mel(audio: np.ndarray, n_mels: int) -> np.ndarray:
     return torch.log(power[:, :frames] + 1e-6).T.contiguous().numpy().astype(np.float16)
 
 
+def face_detection_summary(faces) -> str:
+    """How faces were found, in words (goes into records and verdicts)."""
+    rescan = f"whole frame at <= {faces.detect_max_side} px every {faces.rescan_s:g} s and when the track is lost, O-Net refinement of the track in between" if faces.rescan_s > 0 else f"whole frame at <= {faces.detect_max_side} px on every keyframe"
+    return f"MTCNN on every {faces.stride}th frame of the 25 fps grid ({FPS / faces.stride:g} Hz; {rescan}), boxes and landmarks interpolated between keyframes"
+
+
 class FeatureExtractor:
     """Turns one video into one :class:`FeatureRecord` (see DESIGN section 2)."""
 
@@ -135,6 +141,21 @@ class FeatureExtractor:
         rgb_crops: list[np.ndarray] = []  # [k, S, S, 3] per chunk
         crop_frames: list[np.ndarray] = []  # grid frame of each crop
 
+        pending_index: list[np.ndarray] = []  # crops waiting for a full encoder batch
+        pending_crops: list[np.ndarray] = []
+
+        def encode(final: bool) -> None:
+            if not pending_index or (not final and sum(len(i) for i in pending_index) < batch_size):
+                return
+            index, crops = np.concatenate(pending_index), np.concatenate(pending_crops)
+            pending_index.clear()
+            pending_crops.clear()
+            with watch("visual"):
+                for begin in range(0, len(crops), batch_size):
+                    embedding, probabilities = self.visual.encode(crops[begin : begin + batch_size])
+                    visual[index[begin : begin + batch_size]] = embedding
+                    expressions[index[begin : begin + batch_size]] = probabilities
+
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_chunks()))
         while True:
             with watch("faces"):
@@ -142,22 +163,19 @@ class FeatureExtractor:
                 if tracked is None:
                     break
                 rows = np.flatnonzero(tracked.mask)
-            with watch("crops"):
-                sizes = [self.visual.input_size, lowlevel.crop_size]
-                all_crops = crop_faces(tracked.frames[rows], tracked.boxes[rows], tracked.landmarks[rows], sizes, self.config.faces.margin)
-                crops = all_crops[self.visual.input_size]
             index = tracked.start + rows
-            keep = index % lowlevel.crop_stride == 0
-            rgb_crops.append(all_crops[lowlevel.crop_size][keep])
-            crop_frames.append(index[keep])
+            keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
+            with watch("crops"):
+                margin = self.config.faces.margin
+                pending_crops.append(crop_faces(tracked.frames[rows], tracked.boxes[rows], tracked.landmarks[rows], [self.visual.input_size], margin)[self.visual.input_size])
+                rgb_crops.append(crop_faces(tracked.frames[keep], tracked.boxes[keep], tracked.landmarks[keep], [lowlevel.crop_size], margin)[lowlevel.crop_size])
+            pending_index.append(index)
+            crop_frames.append(tracked.start + keep)
             boxes[tracked.start : tracked.start + len(tracked.mask)] = tracked.boxes
             face_scores[tracked.start : tracked.start + len(tracked.mask)] = tracked.scores
             face_mask[index] = True
-            with watch("visual"):
-                for begin in range(0, len(crops), batch_size):
-                    embedding, probabilities = self.visual.encode(crops[begin : begin + batch_size])
-                    visual[index[begin : begin + batch_size]] = embedding
-                    expressions[index[begin : begin + batch_size]] = probabilities
+            encode(final=False)
+        encode(final=True)
         if require_face and not face_mask.any():
             raise errors.NoFaceError(info.path, f"no face found in any of {n_frames} frames")
         with watch("speech"):
@@ -180,6 +198,7 @@ class FeatureExtractor:
             "audio_duration_s": info.audio_duration_s,
             "face_fraction": float(face_mask.mean()),
             "face_stride": self.config.faces.stride,
+            "face_detection": face_detection_summary(self.config.faces),
             "visual_encoder": self.visual.id,
             "visual_encoder_version": self.visual.version,
             "speech_encoder": self.speech.id,

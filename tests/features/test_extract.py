@@ -24,7 +24,7 @@ def test_record_of_a_talking_clip(extractor, talking_clip, tmp_path):
     happy = record.meta["expression_labels"].index("happy")
     assert record.expressions[record.face_mask, happy].mean() > 0.9
     assert record.visual_encoder == "fer-minixception" and record.speech_encoder == "egemaps"
-    assert set(record.meta["timings_s"]) == {"decode", "faces", "visual", "speech", "lowlevel"}
+    assert set(record.meta["timings_s"]) == {"decode", "faces", "crops", "visual", "speech", "lowlevel"}
     # low-level detector inputs: crops every 10th frame with a face, log-mel at 100 Hz
     assert record.face_crops.shape[1:] == (112, 112, 3) and record.face_crops.dtype == np.uint8
     assert set(record.crop_frames.tolist()) == set(np.flatnonzero(record.face_mask)[::1].tolist()) & set(range(0, n_frames, 10))

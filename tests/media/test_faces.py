@@ -16,17 +16,29 @@ class ScriptedDetector:
     """Stands in for MTCNN: returns the detections scripted for each frame (by the frame's first pixel)."""
 
     def __init__(self, script: dict[int, list[tuple[float, float, float, float]]], config: FaceConfig):
-        self.script, self.config, self.calls = script, config, []
+        self.script, self.config, self.calls, self.whole = script, config, [], []
 
     def detect(self, frames):
         out = []
         for frame in frames:
             index = int(frame[0, 0, 0])
             self.calls.append(index)
+            self.whole.append(index)
             boxes = np.array(self.script.get(index, []), np.float32).reshape(-1, 4)
             marks = np.repeat(((boxes[:, None, :2] + boxes[:, None, 2:]) / 2), 5, axis=1)
             out.append(Detections(boxes, np.full(len(boxes), 0.99, np.float32), marks))
         return out
+
+    def refine(self, frame, boxes):
+        """Like O-Net on one box: the scripted face overlapping it (probability 0.99), else probability 0."""
+        index = int(frame[0, 0, 0])
+        self.calls.append(index)
+        scripted = np.array(self.script.get(index, []), np.float32).reshape(-1, 4)
+        overlap = box_iou(boxes[0], scripted) if len(scripted) else np.zeros(0)
+        if len(overlap) and overlap.max() >= 0.3:
+            box = scripted[overlap.argmax()][None]
+            return Detections(box, np.array([0.99], np.float32), np.repeat((box[:, None, :2] + box[:, None, 2:]) / 2, 5, axis=1))
+        return Detections(boxes.astype(np.float32), np.zeros(1, np.float32), np.zeros((1, 5, 2), np.float32))
 
 
 def _numbered_chunks(count: int, size: int):
@@ -52,6 +64,20 @@ def test_detects_only_on_keyframes_and_interpolates_between():
     assert mask.all()
     np.testing.assert_allclose(boxes[:, 0], np.arange(21) * 1.0, atol=1e-5)  # x moves 1 px a frame
     np.testing.assert_allclose(boxes[:, 2] - boxes[:, 0], 20.0, atol=1e-5)
+
+
+def test_whole_frame_search_only_when_due_or_lost():
+    # a face moving 2 px per keyframe, missing at 25, and at 35 replaced by another face far away
+    script = {k: [(2 * k / 5, 0, 2 * k / 5 + 20, 20)] for k in range(0, 60, 5) if k != 25}
+    script[35] = [(200, 200, 220, 220)]
+    tracker, boxes, mask = _track(script, count=60, chunk=10, rescan_s=1.0, max_gap_s=0.2)
+    calls = tracker.detector
+    # whole frame: 0 (no track yet), the rescans every 1 s (25, 50) and 35, where O-Net found no
+    # face on the track's box; every other keyframe: O-Net on that box only
+    assert calls.whole == [0, 25, 35, 50]
+    assert sorted(set(calls.calls)) == list(range(0, 60, 5))
+    assert boxes[20, 0] == 8 and boxes[45, 0] == 18  # the main face is followed through both misses
+    assert np.nanmax(boxes[:, 0]) < 200
 
 
 def test_frames_far_from_any_seen_face_are_masked():

@@ -19,6 +19,9 @@ def extract(
     root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
     visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (fer-minixception or hf:<name>).")] = None,
     speech_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
+    engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost[ray]').")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Ray actors (one CPU each).")] = 2,
 ) -> None:
     """Extract emotion features of videos into a feature store (cached, resumable)."""
     import dataclasses
@@ -33,26 +36,37 @@ def extract(
     paths = expand_inputs(inputs, root)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
-    if extract_files(paths, out_dir, settings).failed:
+    if engine not in ("local", "ray"):
+        raise ConfigError(f"--engine must be local or ray, not {engine!r}")
+    if extract_files(paths, out_dir, settings, engine, address, workers).failed:
         raise typer.Exit(1)
 
 
-def extract_files(paths, out_dir: Path, settings):
-    from emoboost.features.extract import FeatureExtractor, extract_many
+def extract_files(paths, out_dir: Path, settings, engine: str = "local", address: str | None = None, workers: int = 2):
     from emoboost.features.store import FeatureStore
 
     store = FeatureStore(out_dir)
-    with err.status("loading models"):
-        extractor = FeatureExtractor(settings)
     with progress() as bar:
-        task = bar.add_task("extract", total=len(paths), current="")
+        task = bar.add_task(f"extract ({engine})", total=len(paths), current="")
 
         def report(outcome) -> None:
             if outcome.status == "failed":
                 err.print(f"[red]error[/red] {escape(outcome.message)}", soft_wrap=True)
             bar.update(task, advance=1, current=escape(outcome.path.name))
 
-        summary = extract_many(paths, store, extractor, on_outcome=report)
+        if engine == "ray":
+            from emoboost.features.distributed import extract_with_ray, shutdown
+
+            try:
+                summary = extract_with_ray(paths, store.root, settings, address, workers, on_outcome=report)
+            finally:
+                shutdown()
+        else:
+            from emoboost.features.extract import FeatureExtractor, extract_many
+
+            with err.status("loading models"):
+                extractor = FeatureExtractor(settings)
+            summary = extract_many(paths, store, extractor, on_outcome=report)
     out.print(f"{summary.line()} -> {store.root}", markup=False)
     return summary
 

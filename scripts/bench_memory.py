@@ -1,0 +1,64 @@
+"""Peak memory of one verdict on a long, large file: a 10-minute 1080p talking-face clip by default.
+
+    python scripts/bench_memory.py [--seconds 600] [--size 1920x1080] [--model DIR] [--limit-mb 2048]
+
+The clip is generated once under --work (emoboost.data.demo; about 3 minutes on 2 cores for the
+default). ``Detector.predict`` then runs in a child process so that its peak RSS is its own
+(getrusage of the child). Prints the peak, the time, the real-time factor and, last, one JSON
+object with ``peak_rss_mb``; exits 1 when the peak is above --limit-mb (the target is 2 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHILD = """
+import json, sys, time
+from pathlib import Path
+from emoboost.api import Detector
+model = sys.argv[2]
+detector = Detector.from_pretrained(model) if model else Detector.untrained()
+start = time.perf_counter()
+verdict = detector.predict(Path(sys.argv[1]))
+print(json.dumps({"seconds": time.perf_counter() - start, "duration_s": verdict.duration_s, "stages_s": detector.last_timings, "segments": len(verdict.segments)}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--size", default="1920x1080")
+    parser.add_argument("--model", type=Path, help="detector directory (default: the default architecture, untrained)")
+    parser.add_argument("--limit-mb", type=float, default=2048.0)
+    parser.add_argument("--work", type=Path, default=Path("runs/bench"))
+    args = parser.parse_args()
+    from emoboost.data.demo import demo_clip
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    path = args.work / f"demo_{args.seconds:g}s_{width}x{height}.mp4"
+    if not path.exists():
+        started = time.perf_counter()
+        print(f"generating {path} ...", flush=True)
+        demo_clip(path, args.seconds, width, height, preset="ultrafast")
+        print(f"  {time.perf_counter() - started:.0f} s, {path.stat().st_size / 2**20:.0f} MB", flush=True)
+    result = subprocess.run([sys.executable, "-c", CHILD, str(path), str(args.model or "")], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"the child failed:\n{result.stderr[-2000:]}")
+    child = json.loads(result.stdout.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"{args.seconds:g} s at {width}x{height}: predict {child['seconds']:.1f} s (real-time factor {child['seconds'] / child['duration_s']:.3f}), peak RSS {peak:.0f} MB (limit {args.limit_mb:.0f} MB)")
+    for stage, seconds in child["stages_s"].items():
+        print(f"  {stage:<18} {seconds:8.2f} s")
+    print(json.dumps({"peak_rss_mb": round(peak, 1), "limit_mb": args.limit_mb, "seconds": round(child["seconds"], 2), "rtf": round(child["seconds"] / child["duration_s"], 4), "clip_s": args.seconds, "size": f"{width}x{height}"}))
+    if peak > args.limit_mb:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,7 +33,7 @@ from emoboost.features.store import FeatureRecord
 from emoboost.media.decode import FPS
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
-from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_video_logit, rgb_video_logit
+from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_video_logit, rgb_crop_logits
 from emoboost.models.tokens import tokenize_record
 from emoboost.train import predict_clip
 
@@ -185,6 +185,15 @@ class Detector:
         detector._weights_sha256 = actual
         return detector
 
+    def to(self, device: str | torch.device) -> Detector:
+        """Run the networks and the feature extraction on ``device`` (e.g. ``"cuda"``); returns self."""
+        for module in (self.emo, self.rgb, self.audio):
+            module.to(device)
+        runtime = dataclasses.replace(self.extract_config.runtime, device=str(device))
+        self.extract_config = dataclasses.replace(self.extract_config, runtime=runtime)
+        self._extractor = None
+        return self
+
     @classmethod
     def untrained(
         cls,
@@ -256,14 +265,15 @@ class Detector:
             tokens = tokenize_record(record, emo_config.token_frames)
             emo = predict_clip(self.emo, tokens)
         with watch("rgb_detector"):
-            rgb_logit = rgb_video_logit(self.rgb, record.face_crops)
+            crop_logits = rgb_crop_logits(self.rgb, record.face_crops)
+            rgb_logit = float(crop_logits.mean()) if len(crop_logits) else float("nan")
         with watch("acoustic_detector"):
             audio_logit = acoustic_video_logit(self.audio, record.logmel)
         logits = {"emo": float(emo["logit"]), "rgb": rgb_logit, "audio": audio_logit}
         with watch("fusion"):
             probability = float(self.fusion.probability(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
             cut = self.fusion.threshold if threshold is None else float(threshold)
-            segments = self._segments(record, emo, logits)
+            segments = self._segments(record, emo, logits, crop_logits)
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(math.log(max(probability, 1e-12) / max(1 - probability, 1e-12)), 6)
@@ -296,7 +306,7 @@ class Detector:
             },
         )
 
-    def _segments(self, record: FeatureRecord, emo: dict[str, Any], logits: dict[str, float]) -> tuple[Segment, ...]:
+    def _segments(self, record: FeatureRecord, emo: dict[str, Any], logits: dict[str, float], crop_logits: np.ndarray) -> tuple[Segment, ...]:
         config = self.emo.config
         frames_per_token = config.token_frames
         segments = []
@@ -304,7 +314,7 @@ class Detector:
             first = int(start) * frames_per_token
             last = min(record.n_frames, (int(start) + config.window_tokens) * frames_per_token)
             in_window = (record.crop_frames >= first) & (record.crop_frames < last)
-            rgb = rgb_video_logit(self.rgb, record.face_crops[in_window]) if in_window.any() else logits["rgb"]
+            rgb = float(crop_logits[in_window].mean()) if in_window.any() else logits["rgb"]
             audio = acoustic_video_logit(self.audio, record.logmel[first * MEL_PER_FRAME : last * MEL_PER_FRAME])
             window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
             probability = float(self.fusion.probability(np.array([[window[n] for n in self.fusion.inputs]]))[0])

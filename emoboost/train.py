@@ -164,11 +164,20 @@ def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, tok
 
 
 @torch.no_grad()
+PREDICT_WINDOWS = 64  # windows per forward pass at inference
+
+
 def predict_clip(model: EmoForensics, tokens: ClipTokens) -> dict[str, np.ndarray | float]:
     """Scores of one clip: video logit, window logits, and per-token logits / mismatch (overlaps averaged)."""
     config = model.config
     batch = windows(tokens, config.window_tokens, config.hop_tokens)
-    out = model(*(torch.from_numpy(a) for a in (batch.visual, batch.speech, batch.visual_mask, batch.speech_mask)))
+    device = next(model.parameters()).device
+    parts: dict[str, list[torch.Tensor]] = {}
+    for begin in range(0, len(batch.starts), PREDICT_WINDOWS):  # bounded memory on long clips
+        arrays = (batch.visual, batch.speech, batch.visual_mask, batch.speech_mask)
+        for name, value in model(*(torch.from_numpy(a[begin : begin + PREDICT_WINDOWS]).to(device) for a in arrays)).items():
+            parts.setdefault(name, []).append(value.cpu())
+    out = {name: torch.cat(values) for name, values in parts.items()}
     n = len(tokens)
     token_sum, token_count = np.zeros(n), np.zeros(n)
     mismatch_sum = np.zeros(n)

@@ -74,10 +74,10 @@ def main() -> None:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device is visible to torch")
     detector = Detector.from_pretrained(args.model) if args.model else Detector.untrained()
-    runtime = dataclasses.replace(detector.extract_config.runtime, device=args.device, **({"threads": args.threads} if args.threads else {}))
-    detector.extract_config = dataclasses.replace(detector.extract_config, runtime=runtime)
-    for module in (detector.emo, detector.rgb, detector.audio):
-        module.to(args.device)
+    detector.to(args.device)
+    if args.threads:
+        runtime = dataclasses.replace(detector.extract_config.runtime, threads=args.threads)
+        detector.extract_config = dataclasses.replace(detector.extract_config, runtime=runtime)
     clips = [demo_clip(args.work / f"demo_{seconds:g}s_640x360.mp4", seconds) if not (args.work / f"demo_{seconds:g}s_640x360.mp4").exists() else args.work / f"demo_{seconds:g}s_640x360.mp4" for seconds in args.seconds]
 
     started = time.perf_counter()

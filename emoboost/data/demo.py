@@ -33,14 +33,20 @@ def face_photo() -> Image.Image:
         return Image.open(handle).convert("RGB")
 
 
-def demo_clip(path: str | Path, seconds: float = 10.0, width: int = 640, height: int = 360, fps: float = 25.0, preset: str = "veryfast") -> Path:
-    """Write an H.264 + AAC talking-face clip to ``path`` atomically. The face spans ~3/4 of the height."""
+def demo_clip(
+    path: str | Path, seconds: float = 10.0, width: int = 640, height: int = 360, fps: float = 25.0, preset: str = "veryfast", variant: int = 0
+) -> Path:
+    """Write an H.264 + AAC talking-face clip to ``path`` atomically. The face spans ~3/4 of the height.
+
+    ``variant`` changes the background, the head's path and the speech, so clips differ in content
+    (the feature store keys records by content)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     face_h = int(round(height * 0.75 / 2)) * 2
     face_w = int(round(face_h * 0.86 / 2)) * 2
-    swing_x, swing_y = 0.05 * width, 0.02 * height
-    speech = espeak(TEXT)
+    swing_x, swing_y = 0.05 * width * (1 + 0.1 * (variant % 5)), 0.02 * height
+    sentences = TEXT.split(". ")
+    speech = espeak(". ".join(sentences[variant % len(sentences) :] + sentences[: variant % len(sentences)]), pitch=40 + 7 * (variant % 6))
     with tempfile.TemporaryDirectory(prefix="emoboost-demo-") as tmp, atomic_path(path) as part:
         photo = Path(tmp) / "face.png"
         face_photo().resize((face_w, face_h)).save(photo)
@@ -50,7 +56,7 @@ def demo_clip(path: str | Path, seconds: float = 10.0, width: int = 640, height:
         y = f"(H-h)/2+{swing_y:.1f}*cos(2*PI*t/2.8)"
         command = [
             ffmpeg_binary(), "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"color=c=0x606060:s={width}x{height}:r={fps}:d={seconds}",
+            "-f", "lavfi", "-i", f"color=c=0x{0x50 + 9 * (variant % 8):02x}6060:s={width}x{height}:r={fps}:d={seconds}",
             "-loop", "1", "-framerate", f"{fps}", "-i", str(photo),
             "-stream_loop", "-1", "-i", str(wav),
             "-filter_complex", f"[0:v][1:v]overlay=x='{x}':y='{y}':shortest=1,noise=alls=6:allf=t,format=yuv420p[v]",

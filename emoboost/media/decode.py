@@ -288,28 +288,56 @@ class MediaReader:
         )
 
     def _read_audio(self, n_frames: int, require_audio: bool) -> tuple[np.ndarray | None, float]:
-        decord = _quiet_decord()
-        with captured_native_stderr() as log:
-            try:
-                reader = decord.AudioReader(str(self.path), ctx=decord.cpu(0), sample_rate=SAMPLE_RATE, mono=True)
-                samples = reader[:].asnumpy()
-            except Exception as exc:
-                error = exc
-            else:
-                error = None
-        if error is not None:
-            classified = _classify_open_error(self.path, error, log, "audio")
-            if isinstance(classified, errors.NoAudioError) and not require_audio:
-                return None, 0.0
-            raise classified from error
-        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        audio_duration = len(samples) / SAMPLE_RATE
+        """The first audio track as mono float32 at 16 kHz, exactly ``n_frames * 640`` samples.
+
+        Decoded and resampled (FFmpeg's swresample, through PyAV) packet by packet straight into
+        the output array, so memory is the output plus a few packets (decord's AudioReader held
+        about ten times the output while reading).
+        """
+        import av
+
         wanted = n_frames * SAMPLES_PER_FRAME
-        if len(samples) >= wanted:
-            samples = samples[:wanted]
-        else:
-            samples = np.pad(samples, (0, wanted - len(samples)))
-        return np.ascontiguousarray(samples), audio_duration
+        samples = np.zeros(wanted, np.float32)
+        filled = decoded = 0
+        container = None
+        try:
+            container = av.open(str(self.path))
+            if not container.streams.audio:
+                if require_audio:
+                    raise errors.NoAudioError(self.path)
+                return None, 0.0
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            frames = container.decode(stream)
+            for frame in frames:
+                for piece in resampler.resample(frame):
+                    chunk = piece.to_ndarray().reshape(-1)
+                    decoded += len(chunk)
+                    take = min(len(chunk), wanted - filled)
+                    samples[filled : filled + take] = chunk[:take]
+                    filled += take
+                if filled >= wanted:
+                    break
+            else:
+                for piece in resampler.resample(None):
+                    chunk = piece.to_ndarray().reshape(-1)
+                    decoded += len(chunk)
+                    take = min(len(chunk), wanted - filled)
+                    samples[filled : filled + take] = chunk[:take]
+                    filled += take
+            audio_duration = decoded / SAMPLE_RATE
+            if filled >= wanted and stream.duration is not None and stream.time_base is not None:
+                audio_duration = max(audio_duration, float(stream.duration * stream.time_base))
+        except av.error.FFmpegError as exc:
+            raise errors.CorruptMediaError(self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})") from exc
+        finally:
+            if container is not None:
+                container.close()
+        if decoded == 0:
+            if require_audio:
+                raise errors.NoAudioError(self.path, "the audio track holds no samples")
+            return None, 0.0
+        return samples, audio_duration
 
     @property
     def audio(self) -> np.ndarray:

@@ -139,18 +139,29 @@ def cut_segment(logmel: np.ndarray, start: int, segment: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def rgb_video_logit(model: RGBDetector, crops: np.ndarray, batch_size: int = 64) -> float:
-    """Mean crop logit of one clip (NaN when it has no face crop)."""
+def rgb_crop_logits(model: RGBDetector, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """The logit of every crop ``[k]`` (float64)."""
     if len(crops) == 0:
-        return float("nan")
-    logits = [model(torch.from_numpy(crops[i : i + batch_size])) for i in range(0, len(crops), batch_size)]
-    return float(torch.cat(logits).mean())
+        return np.zeros(0)
+    device = next(model.parameters()).device
+    logits = [model(torch.from_numpy(crops[i : i + batch_size]).to(device)) for i in range(0, len(crops), batch_size)]
+    return torch.cat(logits).double().cpu().numpy()
 
 
 @torch.no_grad()
-def acoustic_video_logit(model: AcousticDetector, logmel: np.ndarray) -> float:
-    """Mean segment logit of one clip."""
+def rgb_video_logit(model: RGBDetector, crops: np.ndarray, batch_size: int = 64) -> float:
+    """Mean crop logit of one clip (NaN when it has no face crop)."""
+    return float(rgb_crop_logits(model, crops, batch_size).mean()) if len(crops) else float("nan")
+
+
+@torch.no_grad()
+def acoustic_video_logit(model: AcousticDetector, logmel: np.ndarray, batch_size: int = 32) -> float:
+    """Mean segment logit of one clip (segments in batches: memory does not grow with the clip's length)."""
     config = model.config
+    device = next(model.parameters()).device
     starts = window_starts(len(logmel), config.segment_frames, config.hop_frames)  # same covering rule as token windows
-    segments = torch.from_numpy(np.stack([cut_segment(logmel, s, config.segment_frames) for s in starts]))
-    return float(model(segments).mean())
+    logits = []
+    for begin in range(0, len(starts), batch_size):
+        segments = np.stack([cut_segment(logmel, s, config.segment_frames) for s in starts[begin : begin + batch_size]])
+        logits.append(model(torch.from_numpy(segments).to(device)).double().cpu())
+    return float(torch.cat(logits).mean())

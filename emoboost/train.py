@@ -163,10 +163,10 @@ def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, tok
     return ClipSet(clips, missing, encoders)
 
 
-@torch.no_grad()
 PREDICT_WINDOWS = 64  # windows per forward pass at inference
 
 
+@torch.no_grad()
 def predict_clip(model: EmoForensics, tokens: ClipTokens) -> dict[str, np.ndarray | float]:
     """Scores of one clip: video logit, window logits, and per-token logits / mismatch (overlaps averaged)."""
     config = model.config

@@ -308,23 +308,22 @@ class MediaReader:
                 return None, 0.0
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            frames = container.decode(stream)
-            for frame in frames:
-                for piece in resampler.resample(frame):
+
+            def store(pieces) -> None:
+                nonlocal decoded, filled
+                for piece in pieces:
                     chunk = piece.to_ndarray().reshape(-1)
                     decoded += len(chunk)
                     take = min(len(chunk), wanted - filled)
                     samples[filled : filled + take] = chunk[:take]
                     filled += take
+
+            for frame in container.decode(stream):
+                store(resampler.resample(frame))
                 if filled >= wanted:
                     break
             else:
-                for piece in resampler.resample(None):
-                    chunk = piece.to_ndarray().reshape(-1)
-                    decoded += len(chunk)
-                    take = min(len(chunk), wanted - filled)
-                    samples[filled : filled + take] = chunk[:take]
-                    filled += take
+                store(resampler.resample(None))  # what the resampler still holds
             audio_duration = decoded / SAMPLE_RATE
             if filled >= wanted and stream.duration is not None and stream.time_base is not None:
                 audio_duration = max(audio_duration, float(stream.duration * stream.time_base))

@@ -92,7 +92,7 @@ class LowLevelConfig:
 @dataclasses.dataclass(frozen=True)
 class RuntimeConfig:
     device: str = "cpu"
-    threads: int = 0  # torch intra-op threads; 0 leaves torch's default
+    threads: int = 0  # torch intra-op threads and FFmpeg decoding threads; 0 leaves the libraries' defaults (one per CPU)
 
     def validate(self) -> None:
         require(self.threads >= 0, "runtime.threads must be >= 0")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,13 +102,17 @@ def extract_with_ray(
     store_root = str(Path(store_root).resolve())
     items = [{"path": str(p)} for p in paths]
     dataset = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
-    results = dataset.map_batches(
-        _Worker,
-        fn_constructor_kwargs={"store_root": store_root, "settings": to_dict(settings), "cwd": os.getcwd()},
-        batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=1,
-    )
+    with warnings.catch_warnings():
+        # max_restarts has no named parameter yet; passing it is what Ray Data's own code advises
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+        results = dataset.map_batches(
+            _Worker,
+            fn_constructor_kwargs={"store_root": store_root, "settings": to_dict(settings), "cwd": os.getcwd()},
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=1,
+            max_restarts=0,  # a crashed actor fails the run (a rerun resumes); restartable ones make Ray's core log on the console
+        )
     outcomes = []
     for row in results.iter_rows():
         outcome = ExtractOutcome(Path(row["path"]), row["status"], row["message"], float(row["seconds"]))

@@ -128,7 +128,7 @@ class FeatureExtractor:
         """Features of one file. Raises a :class:`~emoboost.errors.MediaError` for unusable input."""
         watch = Stopwatch()
         with watch("decode"):
-            reader = MediaReader(path, self.config.media, require_audio=True)
+            reader = MediaReader(path, self.config.media, require_audio=True, threads=self.config.runtime.threads)
         info = reader.info
         n_frames = info.n_frames
         visual = np.zeros((n_frames, self.visual.dim), np.float32)  # [T, Dv]

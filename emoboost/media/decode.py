@@ -242,8 +242,9 @@ class MediaReader:
     ``info.has_audio`` is False).
     """
 
-    def __init__(self, path: str | Path, config: MediaConfig | None = None, require_audio: bool = True):
+    def __init__(self, path: str | Path, config: MediaConfig | None = None, require_audio: bool = True, threads: int = 0):
         self.config = config or MediaConfig()
+        self.threads = threads  # FFmpeg decoding threads for the frames (0: one per CPU)
         self.path = check_file(path)
         decord = _quiet_decord()
         with captured_native_stderr() as log:
@@ -366,6 +367,7 @@ class MediaReader:
             container = av.open(str(self.path))
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            stream.thread_count = self.threads
             for frame in container.decode(stream):
                 source += 1
                 if source < index[grid]:

@@ -161,9 +161,10 @@ class Detector:
         """Load a detector directory, or a named one under ``<cache>/detectors/<name>``."""
         folder = Path(path_or_name).expanduser()
         if not folder.is_dir():
-            named = cache_dir() / "detectors" / str(path_or_name)
-            if not named.is_dir():
-                raise ConfigError(f"{path_or_name}: no detector directory here or under {named.parent} (run `emoboost quickstart` to train one)")
+            named_root = cache_dir() / "detectors"
+            named = named_root / str(path_or_name)
+            if folder.is_absolute() or not named.is_dir():
+                raise ConfigError(f"{path_or_name}: not a detector directory, nor a detector name under {named_root} (run `emoboost quickstart` to train one)")
             folder = named
         config = read_config(folder, DETECTOR_FORMAT)
         emo_config = config["emoforensics"]

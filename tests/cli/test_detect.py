@@ -120,7 +120,7 @@ def test_usage_errors_exit_2(talking_clip, model, capfd, tmp_path):
     for args, says in [
         ((talking_clip, "--model", model, "--format", "xml"), "--format"),
         ((talking_clip, "--model", model, "--threshold", "1.5"), "threshold"),
-        ((talking_clip, "--model", tmp_path / "nowhere"), "no detector"),
+        ((talking_clip, "--model", tmp_path / "nowhere"), "not a detector directory"),
         ((tmp_path / "empty", "--model", model), "no video files"),
         ((f"@{tmp_path / 'absent.txt'}", "--model", model), "list file not found"),
         ((talking_clip, "--model", model, "--output", tmp_path), "is a folder"),

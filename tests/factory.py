@@ -138,3 +138,12 @@ def retime(source: Path, path: Path, expression: str, fps: float) -> Path:
 def variable_frame_rate(source: Path, path: Path, slow_frames: int = 20) -> Path:
     """Re-time a 25 fps ``source`` so its first ``slow_frames`` frames last twice as long."""
     return retime(source, path, f"if(lt(N\\,{slow_frames})\\,2*N\\,N+{slow_frames})", 25)
+
+
+def phone_copy(source: Path, path: Path) -> Path:
+    """``source`` as a phone stores it: frames turned a quarter clockwise, and a display rotation of 90 degrees to undo it."""
+    sideways = path.with_suffix(".sideways.mp4")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), "-vf", "transpose=1", "-c:a", "copy", str(sideways)], check=True)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(sideways), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path)], check=True)
+    sideways.unlink()
+    return path

@@ -58,6 +58,7 @@ def awkward(folder: Path) -> list[Case]:
         Case("48 kHz stereo audio", clip(folder / "stereo.mp4", seconds=2.0, sample_rate=48_000, channels=2)),
         Case("4K (3840x2160)", clip(folder / "uhd.mp4", seconds=1.2, size=(3840, 2160), face_side=900)),
         Case("vertical 360x640", clip(folder / "vertical.mp4", seconds=2.0, size=(360, 640))),
+        Case("phone video (sideways frames + rotation metadata)", factory.phone_copy(base, folder / "phone.mp4")),
         Case("MKV (H.264 + AAC)", clip(folder / "matroska.mkv", seconds=2.0)),
         Case("WebM (VP9 + Opus)", clip(folder / "web.webm", seconds=2.0, video_args=("-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M"), audio_args=("-c:a", "libopus"))),
         Case("AVI (MPEG-4 Part 2 + MP3)", clip(folder / "old.avi", seconds=2.0, video_args=("-c:v", "mpeg4", "-q:v", "4"), audio_args=("-c:a", "libmp3lame"))),

@@ -270,8 +270,12 @@ class MediaReader:
         # decord's threaded decoder keeps decoding ahead, unbounded, whenever its caller is busy
         # (dmlc/decord#157, #208): it is used to probe, never to stream; frames come from PyAV
         del probe
-        width, height = _scaled_size(source_width, source_height, self.config.max_side)
-        self._size = (width, height)
+        # phone videos store landscape frames with a display rotation: frames are turned upright
+        # (PyAV's stored size and rotation; decord applies some rotation tags and not others)
+        self._quarter_turns, stored_width, stored_height = self._stored_frame(source_width, source_height)
+        self._size = _scaled_size(stored_width, stored_height, self.config.max_side)  # what swscale produces, before turning
+        source_width, source_height = (stored_height, stored_width) if self._quarter_turns % 2 else (stored_width, stored_height)
+        width, height = self._size[::-1] if self._quarter_turns % 2 else self._size
         self._source_index = grid_source_indices(timestamps[:, 0], n_frames)
         self._audio, audio_duration = self._read_audio(n_frames, require_audio)
         self.info = MediaInfo(
@@ -346,6 +350,21 @@ class MediaReader:
             return np.zeros(self.info.n_frames * SAMPLES_PER_FRAME, dtype=np.float32)
         return self._audio
 
+    def _stored_frame(self, width: int, height: int) -> tuple[int, int, int]:
+        """``(quarter turns counterclockwise to display, stored width, stored height)`` of the first frame.
+
+        Falls back to no rotation and ``width`` x ``height`` when PyAV cannot tell."""
+        import av
+
+        try:
+            with av.open(str(self.path)) as container:
+                frame = next(container.decode(container.streams.video[0]), None)
+                if frame is None:
+                    return 0, width, height
+                return int(round(float(frame.rotation or 0) / 90.0)) % 4, frame.width, frame.height
+        except (av.error.FFmpegError, AttributeError, TypeError, IndexError):
+            return 0, width, height
+
     def _decode(self, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
         """Grid frames ``[start, stop)`` in order, as ``(grid index, frame)``, decoded in one forward pass.
 
@@ -376,6 +395,8 @@ class MediaReader:
                 while grid < stop and index[grid] == source:
                     if last is None:
                         last = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+                        if self._quarter_turns:
+                            last = np.ascontiguousarray(np.rot90(last, self._quarter_turns))
                     yield grid, last
                     grid += 1
                 if grid >= stop:
@@ -385,7 +406,7 @@ class MediaReader:
         finally:
             if container is not None:
                 container.close()
-        filler = last if last is not None else np.zeros((height, width, 3), np.uint8)
+        filler = last if last is not None else np.zeros((self.info.height, self.info.width, 3), np.uint8)
         if grid < stop:
             logger.info("%s: the video stream ended %d grid frames early; its last frame is held", self.path, stop - grid)
         for g in range(grid, stop):

@@ -77,6 +77,14 @@ def test_large_frames_are_scaled_to_max_side(tmp_path):
     assert next(reader.iter_chunks()).frames.shape[1:] == (360, 640, 3)
 
 
+def test_display_rotation_is_applied(tmp_path, talking_clip):
+    phone = factory.phone_copy(talking_clip, tmp_path / "phone.mp4")  # stored sideways, displayed upright
+    upright, turned = MediaReader(talking_clip), MediaReader(phone)
+    assert (turned.info.width, turned.info.height) == (upright.info.width, upright.info.height) == (320, 240)
+    difference = np.abs(turned.read_frames(0, 10).astype(int) - upright.read_frames(0, 10).astype(int)).mean()
+    assert difference < 3, difference  # the same picture, up to one more encoding
+
+
 def _bad_inputs(tmp_path: Path, good: Path) -> dict[str, tuple[Path, type]]:
     return {case.name: (case.path, case.error) for case in media_matrix.broken(tmp_path, good)}
 

@@ -75,19 +75,25 @@ class FaceDetector:
             device=torch.device(device),
         )
 
-    def detect(self, frames: np.ndarray) -> list[Detections]:
-        """Detect faces in uint8 frames ``[n, H, W, 3]`` (one size), searching the whole frame."""
+    def detect(self, frames: np.ndarray, min_face: float = 0.0) -> list[Detections]:
+        """Detect faces in uint8 frames ``[n, H, W, 3]`` (one size), searching the whole frame.
+
+        ``min_face`` (frame pixels) raises MTCNN's smallest face above the configured one; the
+        image pyramid then starts smaller, which is where most of the time goes."""
         if len(frames) == 0:
             return []
         height, width = frames.shape[1:3]
         scale = min(1.0, self.config.detect_max_side / max(height, width))
+        smallest = max(self.config.min_face_size, int(min_face * scale))
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        if smallest > min(size):  # no face that large fits (and MTCNN's pyramid would be empty)
+            return [Detections.empty() for _ in frames]
         results: list[Detections] = []
         for begin in range(0, len(frames), self.config.batch_size):
             batch = frames[begin : begin + self.config.batch_size]
             if scale < 1.0:
                 batch = _resize(torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2), size)
-            found = self._mtcnn(batch, self.config.min_face_size)
+            found = self._mtcnn(batch, smallest)
             results.extend(Detections(d.boxes / scale, d.probs, d.landmarks / scale) for d in found)
         return results
 
@@ -189,8 +195,12 @@ class FaceTracker:
             keyframe_indices = [i for i in range(chunk.start, chunk.stop) if i % stride == 0]
             for index in keyframe_indices:
                 frame = chunk.frames[index - chunk.start]
-                if track_box is None or index % rescan == 0:
+                if track_box is None:
                     found = self.detector.detect(frame[None])[0]
+                elif index % rescan == 0:
+                    # a rescan looks for the track's face, and the track only ever continues with a
+                    # face that overlaps it: faces under half its size need not be searched for
+                    found = self.detector.detect(frame[None], min_face=RESCAN_MIN_FACE * _side(track_box))[0]
                 else:
                     found = self._refine(frame, track_box)
                 found = _confident(found, self.config.min_prob)
@@ -227,6 +237,13 @@ class FaceTracker:
         if refined.probs[0] >= self.config.min_prob:
             return refined
         return self.detector.detect(frame[None])[0]
+
+
+RESCAN_MIN_FACE = 0.5  # smallest face a rescan looks for, relative to the tracked face's side
+
+
+def _side(box: np.ndarray) -> float:
+    return float(max(box[2] - box[0], box[3] - box[1]))
 
 
 def _confident(found: Detections, min_prob: float) -> Detections:

@@ -18,7 +18,7 @@ class ScriptedDetector:
     def __init__(self, script: dict[int, list[tuple[float, float, float, float]]], config: FaceConfig):
         self.script, self.config, self.calls, self.whole = script, config, [], []
 
-    def detect(self, frames):
+    def detect(self, frames, min_face=0.0):
         out = []
         for frame in frames:
             index = int(frame[0, 0, 0])
@@ -155,3 +155,10 @@ def test_crops_are_aligned_and_sized(detector):
     again = detector.detect(np.array(__import__("PIL.Image").Image.fromarray(crops[112][1]).resize((224, 224)))[None])[0]
     left, right = again.landmarks[0][:2]
     assert abs(right[1] - left[1]) < 0.1 * abs(right[0] - left[0])
+
+
+def test_rescan_size_floor(detector):
+    frames, truth = factory.face_frames(0.2, size=(320, 240))
+    side = float(truth[0, 2] - truth[0, 0])
+    assert len(detector.detect(frames[:1], min_face=0.5 * side)[0].boxes) >= 1  # the face is above the floor
+    assert len(detector.detect(frames[:1], min_face=3 * side)[0].boxes) == 0  # a floor above the face hides it

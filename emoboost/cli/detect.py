@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -13,7 +12,6 @@ from rich.markup import escape
 from emoboost.cli.common import app, err, out, progress
 from emoboost.errors import ConfigError
 
-logger = logging.getLogger(__name__)
 DEFAULT_MODEL = Path("runs/quickstart/detector")
 FORMATS = ("table", "json", "csv")
 

@@ -29,7 +29,6 @@ from emoboost.config import ExtractConfig, from_dict, to_dict
 from emoboost.errors import ConfigError
 from emoboost.features.extract import ExtractOutcome, ExtractSummary
 
-logger = logging.getLogger(__name__)
 
 
 class _Worker:

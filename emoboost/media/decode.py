@@ -213,6 +213,33 @@ class VideoChunk:
         return self.start + len(self.frames)
 
 
+def _pyav_probe(path: Path) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """``(frame start/end times [n, 2], average fps, first frame)`` read with PyAV, or None when it cannot decode the video either."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            base = float(stream.time_base)
+            starts, last_duration = [], 0.0
+            for packet in container.demux(stream):
+                if packet.pts is not None:
+                    starts.append(packet.pts * base)
+                    last_duration = (packet.duration or 0) * base
+            container.seek(0)
+            frame = next(container.decode(stream), None)
+            if frame is None or not starts:
+                return None
+            first = frame.to_ndarray(format="rgb24")
+            rate = float(stream.average_rate or 0)
+    except (av.error.FFmpegError, IndexError, StopIteration):
+        return None
+    starts = np.sort(np.asarray(starts, np.float64))
+    ends = np.append(starts[1:], starts[-1] + (last_duration or (1.0 / rate if rate else 1.0 / FPS)))
+    fps = rate or (len(starts) / max(ends[-1] - starts[0], 1e-9))
+    return np.stack([starts, ends], axis=1), fps, first
+
+
 def grid_source_indices(frame_starts: np.ndarray, n_frames: int) -> np.ndarray:
     """For each grid frame, the source frame on screen at the grid frame's centre.
 
@@ -253,12 +280,20 @@ class MediaReader:
                 first = probe[0].asnumpy()
                 timestamps = probe.get_frame_timestamp(range(len(probe)))
                 source_fps = float(probe.get_avg_fps())
+                # decord's threaded decoder keeps decoding ahead, unbounded, whenever its caller is
+                # busy (dmlc/decord#157, #208): it probes, never streams; frames come from PyAV
+                del probe
             except Exception as exc:  # decord raises RuntimeError or DECORDError
                 error = exc
             else:
                 error = None
         if error is not None:
-            raise _classify_open_error(self.path, error, log, "video") from error
+            problem = _classify_open_error(self.path, error, log, "video")
+            # decord's bundled FFmpeg lacks some decoders (AV1) that PyAV's has: probe with PyAV then
+            probed = _pyav_probe(self.path) if isinstance(problem, errors.UnsupportedCodecError) else None
+            if probed is None:
+                raise problem from error
+            timestamps, source_fps, first = probed
         source_height, source_width = first.shape[:2]
         source_frames = len(timestamps)
         duration = float(timestamps[-1, 1] - timestamps[0, 0])
@@ -267,9 +302,6 @@ class MediaReader:
             raise errors.TooShortError(
                 self.path, f"clip too short ({duration:.2f} s; at least {self.config.min_duration_s:g} s needed)"
             )
-        # decord's threaded decoder keeps decoding ahead, unbounded, whenever its caller is busy
-        # (dmlc/decord#157, #208): it is used to probe, never to stream; frames come from PyAV
-        del probe
         # phone videos store landscape frames with a display rotation: frames are turned upright
         # (PyAV's stored size and rotation; decord applies some rotation tags and not others)
         self._quarter_turns, stored_width, stored_height = self._stored_frame(source_width, source_height)

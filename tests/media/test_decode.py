@@ -98,6 +98,14 @@ def test_each_bad_input_raises_its_own_error(tmp_path, talking_clip):
         assert case.says in info.value.cause, (case.name, info.value.cause)
 
 
+def test_a_codec_neither_decoder_reads_is_unsupported(tmp_path, monkeypatch):
+    av1 = media_matrix.av1_test_pattern(tmp_path / "av1.mkv")
+    assert MediaReader(av1, require_audio=False).info.n_frames == 38  # decord cannot, PyAV can
+    monkeypatch.setattr("emoboost.media.decode._pyav_probe", lambda path: None)  # as if PyAV could not either
+    with pytest.raises(errors.UnsupportedCodecError, match="unsupported video codec 'av1'"):
+        MediaReader(av1, require_audio=False)
+
+
 def test_unreadable_file(tmp_path, talking_clip, monkeypatch):
     # CI runs as root, who reads anything: make the permission check itself say no
     path = tmp_path / "locked.mp4"
@@ -131,5 +139,5 @@ def test_cli_shows_one_clean_line_per_bad_file(tmp_path, talking_clip):
         assert line.startswith(f"error {path}: ")
     for noise in ("[mov", ".cc:", "Traceback", "moov atom not found\n", "DECORDError"):
         assert noise not in result.stderr + result.stdout
-    assert "0 done, 0 skipped, 9 failed" in result.stdout
+    assert "0 done, 0 skipped, 8 failed" in result.stdout
     assert not list((tmp_path / "store").rglob("*.safetensors"))

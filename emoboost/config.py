@@ -46,7 +46,7 @@ class FaceConfig:
     iou_min: float = 0.3  # a detection continues the track when IoU with its last box >= this
     max_gap_s: float = 1.0  # the track is dropped after this long without a matching detection
     margin: float = 0.25  # crop side = (1 + margin) * max(box width, box height)
-    batch_size: int = 16  # keyframes per MTCNN call
+    batch_size: int = 16  # frames per MTCNN call when several are searched at once (the tracker searches one keyframe at a time)
     rescan_s: float = 4.0  # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: always whole frame)
 
     def validate(self) -> None:

@@ -25,7 +25,7 @@ class MediaConfig:
     """Decoding. The 25 fps / 16 kHz grid itself is fixed (see :mod:`emoboost.media.decode`)."""
 
     max_side: int = 1280  # frames are decoded scaled so their longer side is at most this (0: native)
-    chunk_frames: int = 50  # grid frames decoded at a time (bounds memory)
+    chunk_frames: int = 50  # grid frames decoded in one burst before they are handed on (bounds memory)
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
 
     def validate(self) -> None:

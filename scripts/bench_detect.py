@@ -40,7 +40,7 @@ def bare_decode_s(path: Path, config) -> float:
 
     start = time.perf_counter()
     reader = MediaReader(path, config, require_audio=True)
-    for _ in reader.iter_chunks():
+    for _ in reader.iter_frames():
         pass
     _ = reader.audio
     return time.perf_counter() - start

@@ -9,6 +9,8 @@ and "same" max-pooling pads like TensorFlow (extra row/column at the end).
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,12 +22,23 @@ BN_EPS = 1e-3
 
 
 def _tf_same_maxpool(x: torch.Tensor, kernel: int = 3, stride: int = 2) -> torch.Tensor:
+    """TensorFlow's "same" max-pooling: ``ceil(size / stride)`` outputs, padding split with the extra at the end.
+
+    Expressed without a padded copy: PyTorch pads ``before`` on both sides, and ``ceil_mode``
+    adds the window that reaches into the extra end padding; padded cells never win (-inf)."""
+    height, width = x.shape[-2:]
     pads = []
-    for size in (x.shape[-1], x.shape[-2]):
+    for size in (height, width):
         out = -(-size // stride)
         total = max((out - 1) * stride + kernel - size, 0)
-        pads += [total // 2, total - total // 2]
-    return F.max_pool2d(F.pad(x, pads, value=float("-inf")), kernel, stride)
+        pads.append((total // 2, total - total // 2))
+    if all(before <= kernel // 2 for before, _ in pads):  # PyTorch's limit on padding
+        # windows start where TF's do; with as many windows, each covers the same cells
+        pooled = F.max_pool2d(x, kernel, stride, padding=(pads[0][0], pads[1][0]), ceil_mode=True)
+        if pooled.shape[-2:] == (-(-height // stride), -(-width // stride)):
+            return pooled
+    flat = [pads[1][0], pads[1][1], pads[0][0], pads[0][1]]
+    return F.max_pool2d(F.pad(x, flat, value=float("-inf")), kernel, stride)
 
 
 class SeparableConv(nn.Module):
@@ -52,7 +65,7 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         residual = self.shortcut_bn(self.shortcut(x))
-        x = F.relu(self.bn1(self.sep1(x)))
+        x = F.relu(self.bn1(self.sep1(x)), inplace=True)
         x = self.bn2(self.sep2(x))
         return _tf_same_maxpool(x) + residual
 
@@ -70,13 +83,34 @@ class MiniXception(nn.Module):
         self.classifier = nn.Conv2d(128, num_classes, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = F.relu(self.bn1(self.conv1(x)))  # [B, 8, 62, 62]
-        x = F.relu(self.bn2(self.conv2(x)))  # [B, 8, 60, 60]
+        x = F.relu(self.bn1(self.conv1(x)), inplace=True)  # [B, 8, 62, 62]
+        x = F.relu(self.bn2(self.conv2(x)), inplace=True)  # [B, 8, 60, 60]
         for block in self.blocks:
             x = block(x)  # ... -> [B, 128, 4, 4]
         embedding = x.mean(dim=(2, 3))  # [B, 128]
         logits = self.classifier(x).mean(dim=(2, 3))  # [B, 7]
         return embedding, logits
+
+
+def fold_batchnorms(model: MiniXception) -> MiniXception:
+    """An inference copy of ``model`` with every batch-norm folded into the convolution before it.
+
+    Each BN follows a bias-free convolution (for a separable conv, its pointwise half), so
+    ``bn(conv(x)) = conv'(x)`` with ``W' = W * g / sqrt(v + eps)`` per output channel and bias
+    ``b - m * g / sqrt(v + eps)``: the same function up to float rounding, one pass over the
+    activations instead of two. The BNs become identities; ``model`` is left as it is (it keeps
+    the Keras layer names the weights are loaded by).
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fused = copy.deepcopy(model).eval()
+    fused.conv1, fused.bn1 = fuse_conv_bn_eval(fused.conv1, fused.bn1), nn.Identity()
+    fused.conv2, fused.bn2 = fuse_conv_bn_eval(fused.conv2, fused.bn2), nn.Identity()
+    for block in fused.blocks:
+        block.shortcut, block.shortcut_bn = fuse_conv_bn_eval(block.shortcut, block.shortcut_bn), nn.Identity()
+        block.sep1.pointwise, block.bn1 = fuse_conv_bn_eval(block.sep1.pointwise, block.bn1), nn.Identity()
+        block.sep2.pointwise, block.bn2 = fuse_conv_bn_eval(block.sep2.pointwise, block.bn2), nn.Identity()
+    return fused
 
 
 def keras_to_torch_names(block_count: int = 4) -> dict[str, str]:

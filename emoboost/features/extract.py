@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -25,10 +26,11 @@ from emoboost.encoders import build_speech_encoder, build_visual_encoder
 from emoboost.encoders.speech import SpeechEmotionEncoder
 from emoboost.encoders.visual import FaceEmotionEncoder
 from emoboost.features.store import FeatureRecord, FeatureStore
-from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaReader, VideoChunk, check_file
+from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaReader, check_file
 from emoboost.media.faces import FaceDetector, FaceTracker, crop_faces
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 SILENCE_FLOOR_DB = -100.0
 
 
@@ -53,7 +55,7 @@ class Stopwatch:
             if self._inner:
                 self._inner[-1] += elapsed
 
-    def timed(self, stage: str, items: Iterable[VideoChunk]) -> Iterator[VideoChunk]:
+    def timed(self, stage: str, items: Iterable[T]) -> Iterator[T]:
         """Iterate ``items`` counting the time spent producing each one under ``stage``."""
         iterator = iter(items)
         while True:
@@ -156,7 +158,7 @@ class FeatureExtractor:
                     visual[index[begin : begin + batch_size]] = embedding
                     expressions[index[begin : begin + batch_size]] = probabilities
 
-        tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_chunks()))
+        tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_frames()))
         while True:
             with watch("faces"):
                 tracked = next(tracked_chunks, None)
@@ -167,8 +169,9 @@ class FeatureExtractor:
             keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
             with watch("crops"):
                 margin = self.config.faces.margin
-                pending_crops.append(crop_faces(tracked.frames[rows], tracked.boxes[rows], tracked.landmarks[rows], [self.visual.input_size], margin)[self.visual.input_size])
-                rgb_crops.append(crop_faces(tracked.frames[keep], tracked.boxes[keep], tracked.landmarks[keep], [lowlevel.crop_size], margin)[lowlevel.crop_size])
+                for wanted, size, crops in ((rows, self.visual.input_size, pending_crops), (keep, lowlevel.crop_size, rgb_crops)):
+                    frames = [tracked.frames[row] for row in wanted]  # references: only face regions are copied
+                    crops.append(crop_faces(frames, tracked.boxes[wanted], tracked.landmarks[wanted], [size], margin)[size])
             pending_index.append(index)
             crop_frames.append(tracked.start + keep)
             boxes[tracked.start : tracked.start + len(tracked.mask)] = tracked.boxes

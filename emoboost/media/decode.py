@@ -9,9 +9,9 @@ The time base of the whole package is defined here:
   ``[i * SAMPLES_PER_FRAME, (i + 1) * SAMPLES_PER_FRAME)``. Audio is trimmed or zero-padded to
   the video's length, so ``len(audio) == n_frames * SAMPLES_PER_FRAME`` always holds.
 
-Video is decoded in chunks of grid frames (:meth:`MediaReader.iter_chunks`) so memory does not
-grow with the length of the video. Audio at 16 kHz mono is small (3.8 MB a minute) and is
-decoded whole.
+Video is streamed frame by frame (:meth:`MediaReader.iter_frames`; :meth:`MediaReader.iter_chunks`
+stacks them into arrays of consecutive frames) so memory does not grow with the length of the
+video. Audio at 16 kHz mono is small (3.8 MB a minute) and is decoded whole.
 
 decord opens and probes the file (frame timestamps, size, the audio track) and classifies what
 is wrong with a bad one; its FFmpeg and C++ log lines are captured at the file descriptor level,
@@ -452,14 +452,33 @@ class MediaReader:
             frames[grid - start] = frame
         return frames
 
+    def iter_frames(self) -> Iterator[np.ndarray]:
+        """Stream every grid frame in order, uint8 ``[H, W, 3]``, in one decoding pass.
+
+        Frames are decoded in bursts of ``media.chunk_frames`` and then handed out one by one:
+        FFmpeg's decoding threads get the CPU to themselves during a burst (interleaved frame by
+        frame with torch work, decoding ran at half speed: torch's OpenMP workers spin-wait after
+        each call and take the cores the decoder threads need), and memory stays bounded by one
+        burst. Each frame is the array the colour conversion wrote (no further copy) and the
+        caller may keep it; grid frames that show the same source frame (sources under 25 fps)
+        are the same array, so treat frames as read-only.
+        """
+        burst: list[np.ndarray] = []
+        for _, frame in self._decode(0, self.info.n_frames):
+            burst.append(frame)
+            if len(burst) == self.config.chunk_frames:
+                yield from burst
+                burst = []
+        yield from burst
+
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[VideoChunk]:
-        """Stream the whole video as consecutive chunks of grid frames (one decoding pass)."""
+        """Stream the whole video as consecutive chunks of grid frames stacked into arrays (one decoding pass)."""
         size = chunk_frames or self.config.chunk_frames
-        shape = (self.info.height, self.info.width, 3)
-        start, buffer = 0, np.empty((min(size, self.info.n_frames), *shape), np.uint8)
-        for grid, frame in self._decode(0, self.info.n_frames):
-            buffer[grid - start] = frame
-            if grid - start + 1 == len(buffer):
-                yield VideoChunk(start, buffer)  # the consumer owns it: a new buffer for the next chunk
-                start = grid + 1
-                buffer = np.empty((min(size, self.info.n_frames - start), *shape), np.uint8)
+        start, pending = 0, []
+        for _, frame in self._decode(0, self.info.n_frames):
+            pending.append(frame)
+            if len(pending) == size:
+                yield VideoChunk(start, np.stack(pending))
+                start, pending = start + size, []
+        if pending:
+            yield VideoChunk(start, np.stack(pending))

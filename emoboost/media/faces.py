@@ -18,8 +18,10 @@ Tracking is online so it streams with the decoder:
   between a seen and an unseen keyframe, the nearer half holds the seen box; all other frames
   have no face (``mask`` False). Nothing downstream treats a masked frame as a face.
 
-Frames are released once the next keyframe has been decided, so the tracker holds fewer than
-``stride`` frames beyond the chunk being processed.
+The tracker reads a stream of frames and yields one :class:`TrackedChunk` per keyframe interval
+as soon as the next keyframe has been decided, so it holds at most ``stride + 1`` frames. Frames
+are passed on as they came (never stacked): only face regions are ever copied, by
+:func:`crop_faces`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from emoboost.config import FaceConfig
-from emoboost.media.decode import FPS, VideoChunk
+from emoboost.media.decode import FPS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +56,7 @@ class TrackedChunk:
     """Consecutive grid frames with the main face's box (NaN where ``mask`` is False)."""
 
     start: int
-    frames: np.ndarray  # [t, H, W, 3] uint8
+    frames: tuple[np.ndarray, ...]  # t frames, uint8 [H, W, 3] each, as the decoder gave them (not stacked)
     boxes: np.ndarray  # [t, 4] float32
     landmarks: np.ndarray  # [t, 5, 2] float32
     scores: np.ndarray  # [t] float32 detector probability (interpolated)
@@ -172,17 +174,20 @@ class _Keyframe:
 
 
 class FaceTracker:
-    """Online main-face tracker over streamed :class:`VideoChunk` s."""
+    """Online main-face tracker over a stream of frames."""
 
     def __init__(self, detector: FaceDetector, config: FaceConfig | None = None):
         self.detector = detector
         self.config = config or detector.config
 
-    def track(self, chunks: Iterable[VideoChunk]) -> Iterator[TrackedChunk]:
-        """Yield the chunks' frames, in order, with the main face's box per frame."""
+    def track(self, frames: Iterable[np.ndarray]) -> Iterator[TrackedChunk]:
+        """Yield the grid frames (uint8 ``[H, W, 3]`` each, in order) with the main face's box per frame.
+
+        One :class:`TrackedChunk` per keyframe interval, released when the next keyframe is decided.
+        """
         stride = self.config.stride
         max_misses = max(1, int(math.floor(self.config.max_gap_s * FPS / stride)))
-        buffer: list[np.ndarray] = []  # frames not yet released, starting at buffer_start
+        buffer: list[np.ndarray] = []  # frames not yet released, from the last keyframe on
         buffer_start = 0
         previous: _Keyframe | None = None
         track_box: np.ndarray | None = None
@@ -190,44 +195,43 @@ class FaceTracker:
 
         rescan = max(1, int(round(self.config.rescan_s * FPS / stride))) * stride if self.config.rescan_s > 0 else stride
 
-        for chunk in chunks:
-            buffer.extend(chunk.frames)
-            keyframe_indices = [i for i in range(chunk.start, chunk.stop) if i % stride == 0]
-            for index in keyframe_indices:
-                frame = chunk.frames[index - chunk.start]
-                if track_box is None:
-                    found = self.detector.detect(frame[None])[0]
-                elif index % rescan == 0:
-                    # a rescan looks for the track's face, and the track only ever continues with a
-                    # face that overlaps it: faces under half its size need not be searched for
-                    found = self.detector.detect(frame[None], min_face=RESCAN_MIN_FACE * _side(track_box))[0]
-                else:
-                    found = self._refine(frame, track_box)
-                found = _confident(found, self.config.min_prob)
-                choice = None
-                if track_box is not None and len(found.boxes):
-                    ious = box_iou(track_box, found.boxes)
-                    if ious.max() >= self.config.iou_min:
-                        choice = int(ious.argmax())
-                if choice is None and track_box is not None:
-                    misses += 1
-                    if misses > max_misses:
-                        track_box, track_id = None, -1
-                if choice is None and track_box is None and len(found.boxes):
-                    sizes = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
-                    choice = int(np.argmax(sizes * found.probs))
-                    track_id, next_track = next_track, next_track + 1
-                if choice is None:
-                    current = _Keyframe(index, -1)
-                else:
-                    track_box, misses = found.boxes[choice], 0
-                    current = _Keyframe(index, track_id, found.boxes[choice], found.landmarks[choice], float(found.probs[choice]))
-                if previous is not None:
-                    released = index - buffer_start
-                    yield _resolve(buffer_start, buffer[:released], previous, current)
-                    del buffer[:released]
-                    buffer_start = index
-                previous = current
+        for index, frame in enumerate(frames):
+            buffer.append(frame)
+            if index % stride:
+                continue  # frames between keyframes wait in the buffer
+            if track_box is None:
+                found = self.detector.detect(frame[None])[0]
+            elif index % rescan == 0:
+                # a rescan looks for the track's face, and the track only ever continues with a
+                # face that overlaps it: faces under half its size need not be searched for
+                found = self.detector.detect(frame[None], min_face=RESCAN_MIN_FACE * _side(track_box))[0]
+            else:
+                found = self._refine(frame, track_box)
+            found = _confident(found, self.config.min_prob)
+            choice = None
+            if track_box is not None and len(found.boxes):
+                ious = box_iou(track_box, found.boxes)
+                if ious.max() >= self.config.iou_min:
+                    choice = int(ious.argmax())
+            if choice is None and track_box is not None:
+                misses += 1
+                if misses > max_misses:
+                    track_box, track_id = None, -1
+            if choice is None and track_box is None and len(found.boxes):
+                sizes = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+                choice = int(np.argmax(sizes * found.probs))
+                track_id, next_track = next_track, next_track + 1
+            if choice is None:
+                current = _Keyframe(index, -1)
+            else:
+                track_box, misses = found.boxes[choice], 0
+                current = _Keyframe(index, track_id, found.boxes[choice], found.landmarks[choice], float(found.probs[choice]))
+            if previous is not None:
+                released = index - buffer_start
+                yield _resolve(buffer_start, buffer[:released], previous, current)
+                del buffer[:released]
+                buffer_start = index
+            previous = current
         if buffer and previous is not None:
             yield _resolve(buffer_start, buffer, previous, None)
 
@@ -271,13 +275,16 @@ def _resolve(start: int, frames: Sequence[np.ndarray], left: _Keyframe, right: _
         if nearest.box is not None:
             boxes[offset], landmarks[offset], scores[offset] = nearest.box, nearest.landmarks, nearest.score
     mask = ~np.isnan(boxes[:, 0])
-    return TrackedChunk(start, np.stack(frames) if count else np.zeros((0, 1, 1, 3), np.uint8), boxes, landmarks, scores, mask)
+    return TrackedChunk(start, tuple(frames), boxes, landmarks, scores, mask)
 
 
 def crop_faces(
-    frames: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray, sizes: Sequence[int], margin: float
+    frames: np.ndarray | Sequence[np.ndarray], boxes: np.ndarray, landmarks: np.ndarray, sizes: Sequence[int], margin: float
 ) -> dict[int, np.ndarray]:
     """Eye-aligned square face crops, uint8 ``[t, S, S, 3]`` for each requested size S.
+
+    ``frames`` is an array ``[t, H, W, 3]`` or a sequence of ``t`` frames ``[H, W, 3]`` of one
+    size (a list of references: only the face regions are copied).
 
     The crop is centred on the box, its side is ``(1 + margin) * max(box w, box h)`` and it is
     rotated so the eyes are level. Frames are sampled in one batch from the small region that
@@ -297,7 +304,7 @@ def crop_faces(
     usable = np.isfinite(eye).all(axis=1) & (np.abs(eye[:, 0]) > 1e-6)
     angles = np.where(usable, np.arctan2(np.nan_to_num(eye[:, 1]), np.where(usable, eye[:, 0], 1.0)), 0.0)
     reach = sides * math.sqrt(2) / 2 + 2
-    height, width = frames.shape[1:3]
+    height, width = frames[0].shape[:2]
     regions = np.stack(
         [np.maximum(0, (centres[:, 0] - reach).astype(int)), np.maximum(0, (centres[:, 1] - reach).astype(int)),
          np.minimum(width, np.ceil(centres[:, 0] + reach).astype(int)), np.minimum(height, np.ceil(centres[:, 1] + reach).astype(int))],
@@ -319,7 +326,7 @@ def _crop_batch(frames, rows, regions, centres, sides, angles, sizes, out) -> No
         _crop_batch(frames, rows[:half], regions, centres, sides, angles, sizes, out)
         _crop_batch(frames, rows[half:], regions, centres, sides, angles, sizes, out)
         return
-    region = torch.from_numpy(np.ascontiguousarray(frames[rows, y0:y1, x0:x1])).permute(0, 3, 1, 2).float()
+    region = torch.from_numpy(np.stack([frames[row][y0:y1, x0:x1] for row in rows])).permute(0, 3, 1, 2).float()
     region_w, region_h = x1 - x0, y1 - y0
     cos, sin, half = np.cos(angles[rows]), np.sin(angles[rows]), sides[rows] / 2
     cx, cy = centres[rows, 0], centres[rows, 1]

@@ -67,6 +67,7 @@ def test_chunks_stream_the_same_frames_as_one_read(talking_clip):
     streamed = np.concatenate([c.frames for c in chunks])
     assert streamed.shape == (reader.info.n_frames, 240, 320, 3)
     np.testing.assert_array_equal(streamed, reader.read_frames(0, reader.info.n_frames))
+    np.testing.assert_array_equal(np.stack(list(reader.iter_frames())), streamed)  # frame by frame, as the pipeline reads
 
 
 def test_large_frames_are_scaled_to_max_side(tmp_path):

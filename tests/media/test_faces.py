@@ -3,7 +3,7 @@ import pytest
 
 import factory
 from emoboost.config import FaceConfig
-from emoboost.media.decode import MediaReader, VideoChunk
+from emoboost.media.decode import MediaReader
 from emoboost.media.faces import Detections, FaceDetector, FaceTracker, box_iou, crop_faces
 
 
@@ -41,19 +41,21 @@ class ScriptedDetector:
         return Detections(boxes.astype(np.float32), np.zeros(1, np.float32), np.zeros((1, 5, 2), np.float32))
 
 
-def _numbered_chunks(count: int, size: int):
+def _numbered_frames(count: int):
     frames = np.zeros((count, 4, 4, 3), np.uint8)
     frames[:, 0, 0, 0] = np.arange(count)
-    return [VideoChunk(start, frames[start : start + size]) for start in range(0, count, size)]
+    return iter(frames)  # a stream, as the decoder gives it
 
 
-def _track(script, count=21, chunk=7, **config):
+def _track(script, count=21, **config):
     config = FaceConfig(**{"stride": 5, **config})
     tracker = FaceTracker(ScriptedDetector(script, config), config)
-    tracked = list(tracker.track(_numbered_chunks(count, chunk)))
+    tracked = list(tracker.track(_numbered_frames(count)))
     assert [t.start for t in tracked] == sorted(t.start for t in tracked)
     frames = np.concatenate([t.frames for t in tracked])
     assert frames[:, 0, 0, 0].tolist() == list(range(count))  # every frame released once, in order
+    # released at each keyframe: the tracker never holds more than one interval of frames
+    assert max(len(t.frames) for t in tracked) <= config.stride
     return tracker, np.concatenate([t.boxes for t in tracked]), np.concatenate([t.mask for t in tracked])
 
 
@@ -70,7 +72,7 @@ def test_whole_frame_search_only_when_due_or_lost():
     # a face moving 2 px per keyframe, missing at 25, and at 35 replaced by another face far away
     script = {k: [(2 * k / 5, 0, 2 * k / 5 + 20, 20)] for k in range(0, 60, 5) if k != 25}
     script[35] = [(200, 200, 220, 220)]
-    tracker, boxes, mask = _track(script, count=60, chunk=10, rescan_s=1.0, max_gap_s=0.2)
+    tracker, boxes, mask = _track(script, count=60, rescan_s=1.0, max_gap_s=0.2)
     calls = tracker.detector
     # whole frame: 0 (no track yet), the rescans every 1 s (25, 50) and 35, where O-Net found no
     # face on the track's box; every other keyframe: O-Net on that box only
@@ -113,7 +115,7 @@ def test_iou():
 def test_real_face_is_tracked_in_a_clip(detector, tmp_path):
     frames, truth = factory.face_frames(3.0, size=(320, 240))
     tracker = FaceTracker(detector)
-    tracked = list(tracker.track(VideoChunk(s, frames[s : s + 20]) for s in range(0, len(frames), 20)))
+    tracked = list(tracker.track(iter(frames)))
     boxes = np.concatenate([t.boxes for t in tracked])
     mask = np.concatenate([t.mask for t in tracked])
     assert mask.mean() > 0.95
@@ -126,7 +128,7 @@ def test_real_face_is_tracked_in_a_clip(detector, tmp_path):
 def test_face_mask_false_before_the_face_appears(detector, tmp_path):
     path = factory.talking_clip(tmp_path / "late.mp4", seconds=3.0, face_from_s=1.5)
     reader = MediaReader(path)
-    mask = np.concatenate([t.mask for t in FaceTracker(detector).track(reader.iter_chunks())])
+    mask = np.concatenate([t.mask for t in FaceTracker(detector).track(reader.iter_frames())])
     assert len(mask) == reader.info.n_frames
     assert not mask[:35].any()
     assert mask[40:].mean() > 0.95
@@ -134,7 +136,7 @@ def test_face_mask_false_before_the_face_appears(detector, tmp_path):
 
 def test_no_face_clip_has_empty_mask(detector, faceless_clip):
     reader = MediaReader(faceless_clip)
-    tracked = list(FaceTracker(detector).track(reader.iter_chunks()))
+    tracked = list(FaceTracker(detector).track(reader.iter_frames()))
     assert not np.concatenate([t.mask for t in tracked]).any()
 
 
@@ -146,6 +148,9 @@ def test_crops_are_aligned_and_sized(detector):
     tilted = np.array(__import__("PIL.Image").Image.fromarray(photo).rotate(20, center=(256, 256)))
     tilted_found = detector.detect(tilted[None])[0]
     crops = crop_faces(np.stack([photo, tilted]), np.concatenate([box, tilted_found.boxes[:1]]), np.concatenate([marks, tilted_found.landmarks[:1]]), [64, 112], 0.25)
+    # frames given as a list of references (how the pipeline passes them) crop the same
+    listed = crop_faces([photo, tilted], np.concatenate([box, tilted_found.boxes[:1]]), np.concatenate([marks, tilted_found.landmarks[:1]]), [64, 112], 0.25)
+    assert all(np.array_equal(crops[size], listed[size]) for size in (64, 112))
     assert crops[64].shape == (2, 64, 64, 3) and crops[112].shape == (2, 112, 112, 3)
     assert crops[64].dtype == np.uint8
     # after alignment the upright and the rotated face give nearly the same crop

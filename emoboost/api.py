@@ -33,7 +33,7 @@ from emoboost.features.store import FeatureRecord
 from emoboost.media.decode import FPS
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
-from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_video_logit, rgb_crop_logits
+from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
 from emoboost.models.tokens import tokenize_record
 from emoboost.train import predict_clip
 
@@ -269,12 +269,14 @@ class Detector:
             crop_logits = rgb_crop_logits(self.rgb, record.face_crops)
             rgb_logit = float(crop_logits.mean()) if len(crop_logits) else float("nan")
         with watch("acoustic_detector"):
-            audio_logit = acoustic_video_logit(self.audio, record.logmel)
+            segment_logits, segment_starts = acoustic_segment_logits(self.audio, record.logmel)
+            audio_logit = float(segment_logits.mean())
         logits = {"emo": float(emo["logit"]), "rgb": rgb_logit, "audio": audio_logit}
         with watch("fusion"):
             probability = float(self.fusion.probability(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
             cut = self.fusion.threshold if threshold is None else float(threshold)
-            segments = self._segments(record, emo, logits, crop_logits)
+            segment_centres = segment_starts + self.audio.config.segment_frames / 2  # mel frames
+            segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres))
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(math.log(max(probability, 1e-12) / max(1 - probability, 1e-12)), 6)
@@ -307,8 +309,14 @@ class Detector:
             },
         )
 
-    def _segments(self, record: FeatureRecord, emo: dict[str, Any], logits: dict[str, float], crop_logits: np.ndarray) -> tuple[Segment, ...]:
+    def _segments(
+        self, record: FeatureRecord, emo: dict[str, Any], logits: dict[str, float], crop_logits: np.ndarray, acoustic: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[Segment, ...]:
+        """One segment per EmoForensics window; the low-level scores of a window are the mean over
+        the clip's face crops inside it and its acoustic segments centred inside it (the clip's
+        score where there are none)."""
         config = self.emo.config
+        segment_logits, segment_centres = acoustic
         frames_per_token = config.token_frames
         segments = []
         for window_logit, start in zip(emo["window_logits"], emo["window_starts"]):
@@ -316,7 +324,8 @@ class Detector:
             last = min(record.n_frames, (int(start) + config.window_tokens) * frames_per_token)
             in_window = (record.crop_frames >= first) & (record.crop_frames < last)
             rgb = float(crop_logits[in_window].mean()) if in_window.any() else logits["rgb"]
-            audio = acoustic_video_logit(self.audio, record.logmel[first * MEL_PER_FRAME : last * MEL_PER_FRAME])
+            centred = (segment_centres >= first * MEL_PER_FRAME) & (segment_centres < last * MEL_PER_FRAME)
+            audio = float(segment_logits[centred].mean()) if centred.any() else logits["audio"]
             window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
             probability = float(self.fusion.probability(np.array([[window[n] for n in self.fusion.inputs]]))[0])
             mismatch = None

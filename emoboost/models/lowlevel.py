@@ -155,8 +155,8 @@ def rgb_video_logit(model: RGBDetector, crops: np.ndarray, batch_size: int = 64)
 
 
 @torch.no_grad()
-def acoustic_video_logit(model: AcousticDetector, logmel: np.ndarray, batch_size: int = 32) -> float:
-    """Mean segment logit of one clip (segments in batches: memory does not grow with the clip's length)."""
+def acoustic_segment_logits(model: AcousticDetector, logmel: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """``(logits [k] float64, start mel frames [k])`` of the clip's segments (in batches: memory does not grow with its length)."""
     config = model.config
     device = next(model.parameters()).device
     starts = window_starts(len(logmel), config.segment_frames, config.hop_frames)  # same covering rule as token windows
@@ -164,4 +164,9 @@ def acoustic_video_logit(model: AcousticDetector, logmel: np.ndarray, batch_size
     for begin in range(0, len(starts), batch_size):
         segments = np.stack([cut_segment(logmel, s, config.segment_frames) for s in starts[begin : begin + batch_size]])
         logits.append(model(torch.from_numpy(segments).to(device)).double().cpu())
-    return float(torch.cat(logits).mean())
+    return torch.cat(logits).numpy(), np.asarray(starts, np.int64)
+
+
+def acoustic_video_logit(model: AcousticDetector, logmel: np.ndarray, batch_size: int = 32) -> float:
+    """Mean segment logit of one clip."""
+    return float(acoustic_segment_logits(model, logmel, batch_size)[0].mean())

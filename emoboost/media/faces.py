@@ -343,8 +343,19 @@ def _crop_batch(frames, rows, regions, centres, sides, angles, sizes, out) -> No
         axis=1,
     )
     resolution = int(min(max(sides[rows].max(), sizes[-1]), 4 * sizes[-1]))
-    grid = F.affine_grid(torch.from_numpy(theta).float(), [len(rows), 3, resolution, resolution], align_corners=False)
-    aligned = F.grid_sample(region, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    aligned = F.grid_sample(region, _affine_grid(theta, resolution), mode="bilinear", padding_mode="zeros", align_corners=False)
     for size in sizes:
         resized = aligned if size == resolution else F.interpolate(aligned, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         out[size][rows] = resized.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def _affine_grid(theta: np.ndarray, size: int) -> torch.Tensor:
+    """What ``F.affine_grid(theta, [n, c, size, size], align_corners=False)`` returns, ``[n, size, size, 2]``.
+
+    Two multiply-adds per coordinate in NumPy: affine_grid's batched matmul over an
+    ``[n, size * size, 3]`` base grid took 3-5x longer on CPU (a third of the crop stage).
+    """
+    steps = (np.arange(size, dtype=np.float32) * 2 + 1) / size - 1  # pixel centres in [-1, 1]
+    theta = theta.astype(np.float32)[:, :, :, None, None]  # [n, 2, 3, 1, 1]
+    grid = steps[None, None, :] * theta[:, :, 0] + steps[None, :, None] * theta[:, :, 1] + theta[:, :, 2]  # [n, 2, size, size]
+    return torch.from_numpy(np.ascontiguousarray(grid.transpose(0, 2, 3, 1)))

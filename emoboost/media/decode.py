@@ -43,6 +43,7 @@ SAMPLE_RATE = 16_000
 SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
 
 TIMESTAMP_TOLERANCE_S = 1e-6
+BURST_BYTES = 32 << 20  # a decoding burst: at most media.chunk_frames frames and about this many bytes
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".3gp", ".ts")
 
@@ -455,21 +456,26 @@ class MediaReader:
     def iter_frames(self) -> Iterator[np.ndarray]:
         """Stream every grid frame in order, uint8 ``[H, W, 3]``, in one decoding pass.
 
-        Frames are decoded in bursts of ``media.chunk_frames`` and then handed out one by one:
-        FFmpeg's decoding threads get the CPU to themselves during a burst (interleaved frame by
-        frame with torch work, decoding ran at half speed: torch's OpenMP workers spin-wait after
-        each call and take the cores the decoder threads need), and memory stays bounded by one
-        burst. Each frame is the array the colour conversion wrote (no further copy) and the
-        caller may keep it; grid frames that show the same source frame (sources under 25 fps)
-        are the same array, so treat frames as read-only.
+        Frames are decoded in bursts and then handed out one by one: FFmpeg's decoding threads get
+        the CPU to themselves during a burst (interleaved frame by frame with torch work, decoding
+        ran at half speed: torch's OpenMP workers spin-wait after each call and take the cores
+        the decoder threads need). A burst is ``media.chunk_frames`` frames, fewer for large
+        frames so that it stays within ``BURST_BYTES``, written into one array; the frames are
+        views of it, so a caller may keep any of them, and the burst's memory goes back to the
+        system whole once none is kept (one buffer per frame fragmented the heap: memory grew
+        with the length of the file). Treat frames as read-only.
         """
-        burst: list[np.ndarray] = []
+        frame_bytes = self.info.width * self.info.height * 3
+        size = max(1, min(self.config.chunk_frames, BURST_BYTES // frame_bytes))
+        shape = (self.info.height, self.info.width, 3)
+        burst, filled = np.empty((size, *shape), np.uint8), 0
         for _, frame in self._decode(0, self.info.n_frames):
-            burst.append(frame)
-            if len(burst) == self.config.chunk_frames:
+            burst[filled] = frame
+            filled += 1
+            if filled == size:
                 yield from burst
-                burst = []
-        yield from burst
+                burst, filled = np.empty((size, *shape), np.uint8), 0
+        yield from burst[:filled]
 
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[VideoChunk]:
         """Stream the whole video as consecutive chunks of grid frames stacked into arrays (one decoding pass)."""

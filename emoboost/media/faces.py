@@ -76,10 +76,8 @@ class FaceDetector:
             thresholds=list(self.config.thresholds),
             device=torch.device(device),
         )
-        # channels-last: oneDNN convolutions and vectorised pooling for MTCNN's small nets (O-Net
-        # on one 48 px patch 2x faster, whole-frame search ~1.2x); boxes equal to 1e-4 px
-        for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet):
-            net.to(memory_format=torch.channels_last)
+        # MTCNN stays in NCHW memory: channels-last (oneDNN) ran O-Net twice as fast but made the
+        # boxes depend on the number of torch threads (docs/decisions.md, "Speed and memory")
 
     def detect(self, frames: np.ndarray, min_face: float = 0.0) -> list[Detections]:
         """Detect faces in uint8 frames ``[n, H, W, 3]`` (one size), searching the whole frame.
@@ -127,8 +125,7 @@ class FaceDetector:
             patch = torch.from_numpy(canvas).permute(2, 0, 1)[None].float()
             patches.append(F.interpolate(patch, size=(48, 48), mode="area"))
         with torch.inference_mode():
-            patches = ((torch.cat(patches) - 127.5) * 0.0078125).to(self.mtcnn.device, memory_format=torch.channels_last)
-            regression, points, probs = self.mtcnn.onet(patches)
+            regression, points, probs = self.mtcnn.onet(((torch.cat(patches) - 127.5) * 0.0078125).to(self.mtcnn.device))
         regression, points, probs = regression.cpu().double().numpy(), points.cpu().double().numpy(), probs[:, 1].cpu().float().numpy()
         w = square[:, 2] - square[:, 0] + 1
         h = square[:, 3] - square[:, 1] + 1

@@ -70,6 +70,30 @@ def test_chunks_stream_the_same_frames_as_one_read(talking_clip):
     np.testing.assert_array_equal(np.stack(list(reader.iter_frames())), streamed)  # frame by frame, as the pipeline reads
 
 
+def test_frames_are_decoded_in_bursts_bounded_by_bytes(talking_clip, monkeypatch):
+    import emoboost.media.decode as decode
+
+    reader = MediaReader(talking_clip, MediaConfig(chunk_frames=50))
+    frame_bytes = reader.info.width * reader.info.height * 3
+    monkeypatch.setattr(decode, "BURST_BYTES", 4 * frame_bytes)  # room for 4 frames of this size
+    decoded = []
+    original = reader._decode
+
+    def counting(start, stop):
+        for grid, frame in original(start, stop):
+            decoded.append(grid)
+            yield grid, frame
+
+    monkeypatch.setattr(reader, "_decode", counting)
+    frames = reader.iter_frames()
+    first = next(frames)
+    assert len(decoded) == 4  # the first frame comes once its burst of 4 is decoded, not 50
+    kept = [first, *frames]  # frames kept across later bursts are never overwritten
+    assert len(kept) == reader.info.n_frames == len(decoded)
+    monkeypatch.setattr(reader, "_decode", original)
+    np.testing.assert_array_equal(np.stack(kept), reader.read_frames(0, reader.info.n_frames))
+
+
 def test_large_frames_are_scaled_to_max_side(tmp_path):
     path = factory.talking_clip(tmp_path / "big.mp4", seconds=1.2, size=(1280, 720), audio=True)
     reader = MediaReader(path, MediaConfig(max_side=640))

@@ -167,3 +167,21 @@ def test_rescan_size_floor(detector):
     side = float(truth[0, 2] - truth[0, 0])
     assert len(detector.detect(frames[:1], min_face=0.5 * side)[0].boxes) >= 1  # the face is above the floor
     assert len(detector.detect(frames[:1], min_face=3 * side)[0].boxes) == 0  # a floor above the face hides it
+
+
+def test_boxes_do_not_depend_on_the_number_of_threads(detector, talking_clip):
+    """A verdict must not change with the machine's core count: the same boxes with 1 and 2 torch threads."""
+    import torch
+
+    threads = torch.get_num_threads()
+    tracks = {}
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            tracked = list(FaceTracker(detector).track(MediaReader(talking_clip).iter_frames()))
+            tracks[count] = (np.concatenate([t.boxes for t in tracked]), np.concatenate([t.landmarks for t in tracked]))
+    finally:
+        torch.set_num_threads(threads)
+    assert np.isfinite(tracks[1][0]).any()
+    np.testing.assert_array_equal(tracks[1][0], tracks[2][0])
+    np.testing.assert_array_equal(tracks[1][1], tracks[2][1])

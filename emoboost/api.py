@@ -27,7 +27,7 @@ import torch
 
 from emoboost.cache import cache_dir, write_json_atomic, write_text_atomic
 from emoboost.checkpoints import load_state, read_config, save_state
-from emoboost.config import ExtractConfig, from_dict, to_dict
+from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
 from emoboost.media.decode import FPS
@@ -176,7 +176,8 @@ class Detector:
         for name, module in (("emo", emo), ("rgb", rgb), ("audio", audio)):
             load_state(folder / NETWORK_FILES[name], module)
         fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
-        extract_config = from_dict(ExtractConfig, config["extract"], "extract")
+        # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
+        extract_config = dataclasses.replace(from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig())
         meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}
         meta.setdefault("model_id", folder.name)
         detector = cls(emo, rgb, audio, fusion, extract_config, meta)
@@ -187,10 +188,13 @@ class Detector:
         return detector
 
     def to(self, device: str | torch.device) -> Detector:
-        """Run the networks and the feature extraction on ``device`` (e.g. ``"cuda"``); returns self."""
+        """Run the networks and the feature extraction on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``); returns self.
+
+        Raises :class:`~emoboost.errors.ConfigError` when the device is not usable on this machine."""
+        device = resolve_device(str(device))
         for module in (self.emo, self.rgb, self.audio):
             module.to(device)
-        runtime = dataclasses.replace(self.extract_config.runtime, device=str(device))
+        runtime = dataclasses.replace(self.extract_config.runtime, device=device)
         self.extract_config = dataclasses.replace(self.extract_config, runtime=runtime)
         self._extractor = None
         return self

@@ -25,7 +25,7 @@ class MediaConfig:
     """Decoding. The 25 fps / 16 kHz grid itself is fixed (see :mod:`emoboost.media.decode`)."""
 
     max_side: int = 1280  # frames are decoded scaled so their longer side is at most this (0: native)
-    chunk_frames: int = 50  # grid frames decoded in one burst before they are handed on (bounds memory)
+    chunk_frames: int = 50  # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
 
     def validate(self) -> None:
@@ -91,11 +91,36 @@ class LowLevelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RuntimeConfig:
-    device: str = "cpu"
+    """Where extraction runs. A property of the machine, not of a model: detectors do not keep it."""
+
+    device: str = "cpu"  # cpu, cuda or cuda:N (checked against this machine by resolve_device)
     threads: int = 0  # torch intra-op threads and FFmpeg decoding threads; 0 leaves the libraries' defaults (one per CPU)
 
     def validate(self) -> None:
         require(self.threads >= 0, "runtime.threads must be >= 0")
+
+
+def resolve_device(name: str) -> str:
+    """``name`` as emoboost stores it (``cpu``, ``cuda``, ``cuda:N``) once it is known to be usable here.
+
+    Raises :class:`ConfigError` naming the device and what is wrong: not a device name, a device
+    type emoboost does not run on, or no such device visible to torch on this machine.
+    """
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"device {name!r}: not a device name (cpu, cuda or cuda:N)") from exc
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"device {name}: no CUDA device is visible to torch")
+        if device.index is not None and device.index >= count:
+            raise ConfigError(f"device {name}: torch sees {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    elif device.type != "cpu":
+        raise ConfigError(f"device {name}: emoboost runs on cpu or cuda, not {device.type}")
+    return str(device) if device.type == "cuda" else "cpu"  # one CPU device, whatever its index
 
 
 @dataclasses.dataclass(frozen=True)

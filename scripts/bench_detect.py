@@ -65,7 +65,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="detector directory (default: the default architecture, untrained)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the config's runtime.threads, else torch's default)")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved decode + end-to-end runs per clip; the fastest of each counts")
@@ -75,10 +75,13 @@ def main() -> None:
     from emoboost.api import Detector
     from emoboost.data.demo import demo_clip
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA device is visible to torch")
-    detector = Detector.from_pretrained(args.model) if args.model else Detector.untrained()
-    detector.to(args.device)
+    from emoboost.errors import ConfigError
+
+    try:
+        detector = Detector.from_pretrained(args.model) if args.model else Detector.untrained()
+        detector.to(args.device)
+    except ConfigError as exc:
+        raise SystemExit(f"error {exc}") from None
     if args.threads:
         runtime = dataclasses.replace(detector.extract_config.runtime, threads=args.threads)
         detector.extract_config = dataclasses.replace(detector.extract_config, runtime=runtime)

@@ -25,7 +25,7 @@ def detect(
     timeline_png: Annotated[Optional[Path], typer.Option("--timeline-png", help="Folder for one timeline plot per file.")] = None,
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Override the detector's threshold (probability of fake).")] = None,
     allow_audio_only: Annotated[bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")] = False,
-    device: Annotated[str, typer.Option(help="cpu, or cuda where a GPU is visible to torch.")] = "cpu",
+    device: Annotated[str, typer.Option(help="cpu, or cuda / cuda:N where a GPU is visible to torch.")] = "cpu",
 ) -> None:
     """Say whether videos are real or fake, with per-modality scores and where it looks fake."""
     from emoboost.api import Detector
@@ -40,11 +40,6 @@ def detect(
     if not paths:
         raise ConfigError("no video files found in the given inputs")
     log = ResultLog(output, file_format(output, output_format)) if output is not None else None
-    if device != "cpu":
-        import torch
-
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: no CUDA device is visible to torch")
     with err.status("loading the detector"):
         detector = Detector.from_pretrained(model).to(device)
     cut = round(detector.fusion.threshold if threshold is None else threshold, 6)

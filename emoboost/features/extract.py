@@ -21,7 +21,7 @@ import torch
 import emoboost
 from emoboost import errors
 from emoboost.cache import fingerprint, sha256_file
-from emoboost.config import ExtractConfig, to_dict
+from emoboost.config import ExtractConfig, resolve_device, to_dict
 from emoboost.encoders import build_speech_encoder, build_visual_encoder
 from emoboost.encoders.speech import SpeechEmotionEncoder
 from emoboost.encoders.visual import FaceEmotionEncoder
@@ -105,6 +105,7 @@ class FeatureExtractor:
     ):
         self.config = config or ExtractConfig()
         self.config.validate()
+        resolve_device(self.config.runtime.device)
         runtime, encoders = self.config.runtime, self.config.encoders
         if runtime.threads:
             torch.set_num_threads(runtime.threads)

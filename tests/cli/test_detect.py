@@ -124,6 +124,8 @@ def test_usage_errors_exit_2(talking_clip, model, capfd, tmp_path):
         ((tmp_path / "empty", "--model", model), "no video files"),
         ((f"@{tmp_path / 'absent.txt'}", "--model", model), "list file not found"),
         ((talking_clip, "--model", model, "--output", tmp_path), "is a folder"),
+        ((talking_clip, "--model", model, "--device", "gpu0"), "not a device name"),
+        ((talking_clip, "--model", model, "--device", "mps"), "runs on cpu or cuda"),
     ]:
         code, stdout, stderr = detect(capfd, *args)
         assert code == 2, (args, stderr)

@@ -117,6 +117,15 @@ class _Stream:
             self.header = True
 
 
+def probability_and_threshold(probability: float, threshold: float) -> str:
+    """``"0.83 / 0.81"``, with more decimals (up to 6) where two would show equal numbers for different verdicts."""
+    for decimals in range(2, 7):
+        shown = f"{probability:.{decimals}f} / {threshold:.{decimals}f}"
+        if round(probability, decimals) != round(threshold, decimals):
+            break
+    return shown
+
+
 def print_verdicts(entries: list[dict[str, Any]]) -> None:
     """One compact row per file (JSON and CSV carry every field)."""
     from rich.table import Table
@@ -142,7 +151,7 @@ def print_verdicts(entries: list[dict[str, Any]]) -> None:
         table.add_row(
             escape(Path(row["path"]).name),
             f"[{colour}]{row['label']}[/{colour}]",
-            f"{number(row['probability'])} / {number(row['threshold'])}",
+            probability_and_threshold(float(row["probability"]), float(row["threshold"])),
             f"{number(row.get('face'))} / {number(row.get('voice'))}",
             " / ".join(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio")),
             stretch,

@@ -190,3 +190,11 @@ def test_batch_killed_with_sigkill_resumes(tmp_path, talking_clip, model):
     for entry in done_before:
         assert entry in entries
     assert not journal.exists()
+
+
+def test_table_never_shows_equal_probability_and_threshold_for_different_verdicts():
+    from emoboost.cli.detect import probability_and_threshold
+
+    assert probability_and_threshold(0.834, 0.81) == "0.83 / 0.81"
+    assert probability_and_threshold(0.8104, 0.8113) == "0.810 / 0.811"  # "real": shown below its threshold
+    assert probability_and_threshold(0.81, 0.81) == "0.810000 / 0.810000"  # truly equal: "fake" (p >= threshold)

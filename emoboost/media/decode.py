@@ -468,14 +468,13 @@ class MediaReader:
         frame_bytes = self.info.width * self.info.height * 3
         size = max(1, min(self.config.chunk_frames, BURST_BYTES // frame_bytes))
         shape = (self.info.height, self.info.width, 3)
-        burst, filled = np.empty((size, *shape), np.uint8), 0
-        for _, frame in self._decode(0, self.info.n_frames):
+        burst, filled = np.empty((min(size, self.info.n_frames), *shape), np.uint8), 0
+        for grid, frame in self._decode(0, self.info.n_frames):
             burst[filled] = frame
             filled += 1
-            if filled == size:
+            if filled == len(burst):
                 yield from burst
-                burst, filled = np.empty((size, *shape), np.uint8), 0
-        yield from burst[:filled]
+                burst, filled = np.empty((min(size, self.info.n_frames - grid - 1), *shape), np.uint8), 0
 
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[VideoChunk]:
         """Stream the whole video as consecutive chunks of grid frames stacked into arrays (one decoding pass)."""

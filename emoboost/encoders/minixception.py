@@ -21,24 +21,16 @@ EMBEDDING_DIM = 128
 BN_EPS = 1e-3
 
 
-def _tf_same_maxpool(x: torch.Tensor, kernel: int = 3, stride: int = 2) -> torch.Tensor:
-    """TensorFlow's "same" max-pooling: ``ceil(size / stride)`` outputs, padding split with the extra at the end.
+def _tf_same_maxpool(x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's "same" 3x3 stride-2 max-pooling: ``ceil(size / 2)`` outputs, the odd padding cell at the end.
 
-    Expressed without a padded copy: PyTorch pads ``before`` on both sides, and ``ceil_mode``
-    adds the window that reaches into the extra end padding; padded cells never win (-inf)."""
+    Without a padded copy: PyTorch pads the "before" amount (0 or 1) on both sides and
+    ``ceil_mode`` adds the window that reaches into TF's extra end cell; padding never wins
+    (-inf), so each output covers the same cells as in TF (tests check sizes 1-69).
+    """
     height, width = x.shape[-2:]
-    pads = []
-    for size in (height, width):
-        out = -(-size // stride)
-        total = max((out - 1) * stride + kernel - size, 0)
-        pads.append((total // 2, total - total // 2))
-    if all(before <= kernel // 2 for before, _ in pads):  # PyTorch's limit on padding
-        # windows start where TF's do; with as many windows, each covers the same cells
-        pooled = F.max_pool2d(x, kernel, stride, padding=(pads[0][0], pads[1][0]), ceil_mode=True)
-        if pooled.shape[-2:] == (-(-height // stride), -(-width // stride)):
-            return pooled
-    flat = [pads[1][0], pads[1][1], pads[0][0], pads[0][1]]
-    return F.max_pool2d(F.pad(x, flat, value=float("-inf")), kernel, stride)
+    before = [(-(-size // 2) * 2 + 1 - size) // 2 for size in (height, width)]  # TF pads 2 * ceil(size / 2) + 1 - size in all
+    return F.max_pool2d(x, 3, 2, padding=tuple(before), ceil_mode=True)
 
 
 class SeparableConv(nn.Module):

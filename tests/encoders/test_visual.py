@@ -148,3 +148,22 @@ def test_missing_hf_model_offline_names_it():
 def test_unknown_encoder_name():
     with pytest.raises(ConfigError, match="unknown visual encoder 'fer'"):
         build_visual_encoder("fer")
+
+
+def test_same_padding_pooling_matches_tensorflow_for_every_size():
+    """The pooling without a padded copy covers the cells TensorFlow's "same" padding does."""
+    import torch
+    import torch.nn.functional as F
+
+    from emoboost.encoders.minixception import _tf_same_maxpool
+
+    generator = torch.Generator().manual_seed(0)
+    for height in range(1, 70):
+        for width in (1, 2, 3, 4, 15, 30, 60, 61):
+            x = torch.randn(2, 3, height, width, generator=generator)
+            pads = []
+            for size in (width, height):  # F.pad order: last dimension first
+                total = max((-(-size // 2) - 1) * 2 + 3 - size, 0)
+                pads += [total // 2, total - total // 2]
+            expected = F.max_pool2d(F.pad(x, pads, value=float("-inf")), 3, 2)
+            assert torch.equal(_tf_same_maxpool(x), expected), (height, width)

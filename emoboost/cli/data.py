@@ -86,6 +86,18 @@ def _print_folds(folds) -> None:
     for row in fold_table(folds):
         table.add_row(*row)
     out.print(table)
+    if folds and len(folds[0].group_counts()) > 1:
+        from emoboost.data.protocols import GROUP_TABLE_HEADER, group_table
+
+        groups = Table(title=f"identity groups: identities/clips per split (fold {folds[0].held_out}; every fold in report.txt)")
+        for column in GROUP_TABLE_HEADER:
+            groups.add_column(column, justify="left" if column == "group" else "right")
+        for row in group_table(folds[0]):
+            groups.add_row(*row)
+        out.print(groups)
+    for fold in folds:
+        for line in fold.shortfalls:
+            out.print(f"fold {fold.held_out}: sampled short: {line}", markup=False)
 
 
 @manifest_app.command("fakeavceleb")
@@ -99,7 +111,7 @@ def manifest_fakeavceleb(
     from emoboost.cache import write_text_atomic
     from emoboost.data.fakeavceleb import read_fakeavceleb
     from emoboost.data.manifest import count_by, write_manifest
-    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, report_lines, write_folds
 
     with err.status("reading meta_data.csv and the folder tree"):
         rows, report = read_fakeavceleb(root, verify=verify)
@@ -108,7 +120,7 @@ def manifest_fakeavceleb(
         check_fold(fold)
     write_manifest(out_dir / "manifest.csv", rows)
     write_folds(folds, out_dir / "folds")
-    write_text_atomic(out_dir / "report.txt", "\n".join(report.lines()) + "\n")
+    write_text_atomic(out_dir / "report.txt", "\n".join([*report.lines(), "", *report_lines(folds)]) + "\n")
     out.print(f"{len(rows)} videos: " + ", ".join(f"{k} {v}" for k, v in count_by(rows, "category").items()))
     _print_folds(folds)
     out.print(f"{report.problems} problems (left out of the manifest; see {out_dir / 'report.txt'})", markup=False)

@@ -1,18 +1,24 @@
 """Leave-one-category-out folds over the five FakeAVCeleb manipulation categories.
 
-One identity partition (train / val / test identities, drawn with a fixed seed, keeping
-identities that share clips together where it can) serves every fold. A clip belongs to a split only when **every** identity token it carries (folder id and
-the ids in its file name) lies in that split's identities; clips that straddle splits are
-left out and counted. So a test clip shares no identity with any training or validation
-clip, real or fake, and the real clips of train, val and test come from disjoint people.
+One identity partition (train / val / calib / test identities, drawn with a fixed seed within
+each ethnicity x gender group: see :mod:`emoboost.data.partition`) serves every fold. A clip
+belongs to a split only when **every** identity token it carries (folder id and the ids in its
+file name) lies in that split's identities; clips that straddle splits are left out and counted.
+So a test clip shares no identity with any train, val or calib clip, real or fake, and the real
+clips of the four splits come from disjoint people.
 
 Fold for held-out category H:
 
-- train / val: real clips + the clips of the four other categories, from train / val identities;
+- train / val / calib: real clips + the clips of the four other categories, from their identities;
 - test: real clips + the clips of H, from test identities;
 - clips of categories outside the five (FakeAVCeleb's FVRA-faceswap / FVRA-fsgan) are left out.
 
-The fusion of EMO-BOOST is fitted on val, which never contains H.
+``val`` only early-stops networks; ``calib`` only fits fusions and thresholds; neither holds H.
+
+With ``sample`` set (configs/protocols/fakeavceleb_avad.yaml) each fold is then drawn, by seed,
+to the sizes of the published tables: ``train_real`` real + ``train_fake`` fake clips over
+train / val / calib (the fakes evenly over the training categories) and ``test_real`` +
+``test_fake`` for test. A pool smaller than its request is taken whole and reported.
 """
 
 from __future__ import annotations
@@ -25,10 +31,24 @@ import numpy as np
 
 from emoboost.config import from_dict, load_yaml, require
 from emoboost.data.manifest import CATEGORIES, REAL, ManifestRow, write_manifest
+from emoboost.data.partition import largest_remainder, stratified_partition
 from emoboost.errors import ConfigError
 
-SPLITS = ("train", "val", "test")
-MAX_WHOLE_COMPONENT = 0.25  # components up to this share of all identities are never cut
+SPLITS = ("train", "val", "calib", "test")
+FIT_SPLITS = ("train", "val", "calib")  # never hold the held-out category
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleSizes:
+    """Clips drawn per fold (the published tables' sizes by default)."""
+
+    train_real: int = 400  # real clips over train + val + calib
+    train_fake: int = 2000  # fakes over train + val + calib, evenly over the training categories
+    test_real: int = 100
+    test_fake: int = 500  # of the held-out category
+
+    def validate(self) -> None:
+        require(min(self.train_real, self.train_fake, self.test_real, self.test_fake) >= 1, "protocol.sample sizes must be >= 1")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,14 +56,18 @@ class ProtocolConfig:
     """configs/protocols/*.yaml"""
 
     categories: tuple[str, ...] = CATEGORIES  # each is held out once
-    identity_fractions: tuple[float, float, float] = (0.55, 0.15, 0.30)  # train, val, test identities
+    identity_fractions: tuple[float, ...] = (0.50, 0.10, 0.10, 0.30)  # train, val, calib, test identities
+    stratify_by: tuple[str, ...] = ("race", "gender")  # manifest columns; identities are split within each group
+    sample: SampleSizes | None = None  # None: every clip of the fold's identities
     seed: int = 0
 
     def validate(self) -> None:
         require(len(self.categories) >= 2, "protocol.categories needs at least two categories")
         require(len(set(self.categories)) == len(self.categories), "protocol.categories has duplicates")
+        require(len(self.identity_fractions) == len(SPLITS), "protocol.identity_fractions needs 4 values: train, val, calib, test")
         require(all(f > 0 for f in self.identity_fractions), "protocol.identity_fractions must be > 0")
         require(abs(sum(self.identity_fractions) - 1) < 1e-6, "protocol.identity_fractions must sum to 1")
+        require(all(key in ("race", "gender") for key in self.stratify_by), "protocol.stratify_by may name race and gender only")
 
 
 def load_protocol(path: str | Path | None) -> ProtocolConfig:
@@ -78,36 +102,8 @@ def identity_components(rows: Sequence[ManifestRow]) -> list[list[str]]:
 
 
 def partition_identities(rows: Sequence[ManifestRow], config: ProtocolConfig) -> dict[str, str]:
-    """Identity -> split, deterministic for a seed.
-
-    Identities linked by clips (connected components of the identity graph) are kept
-    together where possible, so few clips straddle splits: components are shuffled and each
-    goes whole (largest first) to the split furthest below its share of identities. A component holding more
-    than ``MAX_WHOLE_COMPONENT`` of all identities (FakeAVCeleb's cross-identity fakes may link
-    most people) is cut identity by identity at the same fractions; the clips it loses are
-    counted in the fold table.
-    """
-    rng = np.random.default_rng(config.seed)
-    components = identity_components(rows)
-    total = sum(len(c) for c in components)
-    fractions = np.asarray(config.identity_fractions)
-    assignment: dict[str, str] = {}
-    whole = [c for c in components if len(c) <= MAX_WHOLE_COMPONENT * total]
-    for component in components:
-        if len(component) > MAX_WHOLE_COMPONENT * total:
-            order = [component[i] for i in rng.permutation(len(component))]
-            cuts = np.round(np.cumsum(fractions) * len(order)).astype(int)
-            for split, start, stop in zip(SPLITS, [0, *cuts[:-1]], cuts):
-                assignment.update({identity: split for identity in order[start:stop]})
-    counts = np.array([sum(1 for s in assignment.values() if s == split) for split in SPLITS], float)
-    tie_break = rng.permutation(len(whole))
-    for index in sorted(range(len(whole)), key=lambda i: (-len(whole[i]), tie_break[i])):  # largest first packs best
-        component = whole[index]
-        deficit = fractions * total - counts
-        split = int(np.argmax(deficit))
-        assignment.update({identity: SPLITS[split] for identity in component})
-        counts[split] += len(component)
-    return assignment
+    """Identity -> split, deterministic for a seed: stratified within groups (:mod:`emoboost.data.partition`)."""
+    return stratified_partition(rows, config.identity_fractions, SPLITS, config.stratify_by, config.seed)[0]
 
 
 def split_of(row: ManifestRow, assignment: dict[str, str]) -> str | None:
@@ -121,10 +117,33 @@ class Fold:
     held_out: str
     rows: tuple[ManifestRow, ...]  # with split set
     straddling: int  # usable clips left out because their identities straddle splits
+    groups: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)  # identity -> group
+    assignment: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)  # identity -> split
+    dropped: dict[str, int] = dataclasses.field(default_factory=dict, compare=False)  # group -> straddling clips
+    shortfalls: tuple[str, ...] = ()  # sampled protocol: pools smaller than requested
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """split -> (real clips, fake clips)."""
         return {s: (sum(r.split == s and r.label == 0 for r in self.rows), sum(r.split == s and r.label == 1 for r in self.rows)) for s in SPLITS}
+
+    def group_counts(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """group -> split -> (identities of the partition, clips of the fold)."""
+        out: dict[str, dict[str, tuple[int, int]]] = {}
+        for group in sorted(set(self.groups.values())):
+            ids = {s: 0 for s in SPLITS}
+            for identity, split in self.assignment.items():
+                if self.groups.get(identity) == group:
+                    ids[split] += 1
+            clips = {s: 0 for s in SPLITS}
+            for row in self.rows:
+                if self.groups.get(row.identity) == group:
+                    clips[row.split] += 1
+            out[group] = {s: (ids[s], clips[s]) for s in SPLITS}
+        return out
+
+
+def _usable(row: ManifestRow, config: ProtocolConfig) -> bool:
+    return row.category == REAL or row.category in config.categories
 
 
 def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None) -> list[Fold]:
@@ -136,34 +155,72 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
         raise ConfigError(f"no clips of categor{'y' if len(absent) == 1 else 'ies'} {', '.join(absent)} in the manifest")
     if REAL not in present:
         raise ConfigError("no real clips in the manifest")
-    assignment = partition_identities(rows, config)
+    usable = [row for row in rows if _usable(row, config)]
+    assignment, groups = stratified_partition(usable, config.identity_fractions, SPLITS, config.stratify_by, config.seed)
+    placed, dropped = [], {}
+    for row in usable:
+        split = split_of(row, assignment)
+        if split is None:
+            group = groups.get(row.identity, "")
+            dropped[group] = dropped.get(group, 0) + 1
+        else:
+            placed.append(dataclasses.replace(row, split=split))
     folds = []
-    for held_out in config.categories:
-        chosen, straddling = [], 0
-        for row in rows:
-            if row.category != REAL and row.category not in config.categories:
-                continue
-            split = split_of(row, assignment)
-            if split is None:
-                straddling += 1
-                continue
-            wanted = row.category == REAL or (row.category == held_out) == (split == "test")
-            if wanted:
-                chosen.append(dataclasses.replace(row, split=split))
-        folds.append(Fold(held_out, tuple(chosen), straddling))
+    for index, held_out in enumerate(config.categories):
+        chosen = [r for r in placed if r.category == REAL or (r.category == held_out) == (r.split == "test")]
+        shortfalls: tuple[str, ...] = ()
+        if config.sample is not None:
+            chosen, shortfalls = sample_fold(chosen, held_out, config, np.random.default_rng([config.seed, index]))
+        folds.append(Fold(held_out, tuple(chosen), sum(dropped.values()), groups, assignment, dict(sorted(dropped.items())), shortfalls))
     return folds
 
 
+def _draw(pool: list[ManifestRow], wanted: int, what: str, rng: np.random.Generator, short: list[str]) -> list[ManifestRow]:
+    if len(pool) < wanted:
+        short.append(f"{what}: {len(pool)} of {wanted} requested (all the identity-disjoint pool holds)")
+        return pool
+    pool = sorted(pool, key=lambda r: r.path)
+    return [pool[i] for i in sorted(rng.choice(len(pool), wanted, replace=False))]
+
+
+def sample_fold(rows: Sequence[ManifestRow], held_out: str, config: ProtocolConfig, rng: np.random.Generator) -> tuple[list[ManifestRow], tuple[str, ...]]:
+    """The fold's clips drawn to ``config.sample`` sizes; returns them and the shortfalls."""
+    sizes = config.sample
+    assert sizes is not None
+    short: list[str] = []
+    fit = [r for r in rows if r.split in FIT_SPLITS]
+    test = [r for r in rows if r.split == "test"]
+    chosen = _draw([r for r in fit if r.category == REAL], sizes.train_real, "train/val/calib real", rng, short)
+    training = [c for c in config.categories if c != held_out]
+    for category, wanted in zip(training, largest_remainder(sizes.train_fake, [1 / len(training)] * len(training))):
+        chosen += _draw([r for r in fit if r.category == category], wanted, f"train/val/calib {category}", rng, short)
+    chosen += _draw([r for r in test if r.category == REAL], sizes.test_real, "test real", rng, short)
+    chosen += _draw([r for r in test if r.category == held_out], sizes.test_fake, f"test {held_out}", rng, short)
+    return chosen, tuple(short)
+
+
 def check_fold(fold: Fold) -> None:
-    """Raise if the fold breaks the protocol (used by tests and before every benchmark)."""
+    """Raise if the fold breaks the protocol (used by tests and before every benchmark).
+
+    Every pair of splits shares no identity (and, where rows carry a ``sha256``, no content);
+    the held-out category is only in test; test holds no fake of another category.
+    """
+    unknown = {r.split for r in fold.rows} - set(SPLITS)
+    if unknown:
+        raise ConfigError(f"fold {fold.held_out}: unknown split(s) {sorted(unknown)}")
     by_split = {s: [r for r in fold.rows if r.split == s] for s in SPLITS}
     ids = {s: {i for r in by_split[s] for i in r.ids} for s in SPLITS}
-    for a, b in (("train", "test"), ("val", "test"), ("train", "val")):
-        shared = ids[a] & ids[b]
-        if shared:
-            raise ConfigError(f"fold {fold.held_out}: {a} and {b} share identities {sorted(shared)[:5]}")
-    if any(r.category == fold.held_out for r in by_split["train"] + by_split["val"]):
-        raise ConfigError(f"fold {fold.held_out}: the held-out category appears in train or val")
+    hashes = {s: {h for r in by_split[s] if (h := getattr(r, "sha256", ""))} for s in SPLITS}
+    for a_index, a in enumerate(SPLITS):
+        for b in SPLITS[a_index + 1 :]:
+            shared = ids[a] & ids[b]
+            if shared:
+                raise ConfigError(f"fold {fold.held_out}: {a} and {b} share identities {sorted(shared)[:5]}")
+            same = hashes[a] & hashes[b]
+            if same:
+                raise ConfigError(f"fold {fold.held_out}: {a} and {b} share {len(same)} video(s) by content (sha256 {sorted(same)[0][:12]}...)")
+    if any(r.category == fold.held_out for s in FIT_SPLITS for r in by_split[s]):
+        raise ConfigError(f"fold {fold.held_out}: the held-out category appears in train, val or calib")
     if any(r.label == 1 and r.category != fold.held_out for r in by_split["test"]):
         raise ConfigError(f"fold {fold.held_out}: test holds fakes of other categories")
 
@@ -171,6 +228,10 @@ def check_fold(fold: Fold) -> None:
 def write_folds(folds: Sequence[Fold], folder: str | Path) -> list[Path]:
     """``<folder>/<category>.csv`` per fold (manifest columns + split)."""
     return [write_manifest(Path(folder) / f"{fold.held_out}.csv", fold.rows) for fold in folds]
+
+
+FOLD_TABLE_HEADER = ["held out", *(f"{s} real/fake" for s in SPLITS), "left out (ids straddle splits)"]
+GROUP_TABLE_HEADER = ["group", *(f"{s} ids/clips" for s in SPLITS), "left out"]
 
 
 def fold_table(folds: Sequence[Fold]) -> list[list[str]]:
@@ -182,4 +243,23 @@ def fold_table(folds: Sequence[Fold]) -> list[list[str]]:
     return table
 
 
-FOLD_TABLE_HEADER = ["held out", "train real/fake", "val real/fake", "test real/fake", "left out (ids straddle splits)"]
+def group_table(fold: Fold) -> list[list[str]]:
+    """Rows per identity group of one fold: identities / clips per split, clips left out for straddling."""
+    return [
+        [group, *(f"{ids}/{clips}" for ids, clips in per_split.values()), str(fold.dropped.get(group, 0))]
+        for group, per_split in fold.group_counts().items()
+    ]
+
+
+def report_lines(folds: Sequence[Fold]) -> list[str]:
+    """Plain-text fold sizes, per-group sizes of every fold and sampling shortfalls (for report.txt)."""
+
+    def block(header: list[str], rows: list[list[str]]) -> list[str]:
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        return ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths))) for r in [header, *rows]]
+
+    lines = ["leave-one-category-out folds (real/fake clips per split)", *block(FOLD_TABLE_HEADER, fold_table(folds))]
+    for fold in folds:
+        lines += ["", f"fold {fold.held_out}: identities/clips per group and split", *block(GROUP_TABLE_HEADER, group_table(fold))]
+        lines += [f"  sampled short: {line}" for line in fold.shortfalls]
+    return lines

@@ -118,16 +118,15 @@ def fold_clip(row: ManifestRow, record: FeatureRecord, token_frames: int, silenc
 
 
 def load_fold(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float) -> tuple[dict[str, list[FoldClip]], list[str]]:
-    """Clips per split, loading each feature record once; the paths that have no record."""
+    """Clips per split, read lazily from the store (:mod:`emoboost.features.clips`); the paths that have no record."""
+    from emoboost.features.clips import open_clips
+
+    loader = open_clips(rows, store, root, token_frames, silence_db)
     splits: dict[str, list[FoldClip]] = {"train": [], "val": [], "test": []}
-    missing = []
-    for row in rows:
-        record = store.find(root / row.path)
-        if record is None:
-            missing.append(row.path)
-        else:
-            splits[row.split].append(fold_clip(row, record, token_frames, silence_db))
-    return splits, missing
+    for clip in loader.clips:
+        variants = (loader.emo(clip), loader.lowlevel(clip), loader.emo(clip, True), loader.lowlevel(clip, True))
+        splits.setdefault(clip.row.split, []).append(FoldClip(clip.row, *variants))  # type: ignore[arg-type]
+    return splits, [row.path for row in loader.missing]
 
 
 def _labels(clips: Sequence[FoldClip]) -> np.ndarray:

@@ -137,30 +137,17 @@ def fit(
 
 @dataclasses.dataclass(frozen=True)
 class ClipSet:
-    clips: list[LabelledClip]
+    clips: list  # LabelledClip-like: emoboost.features.clips.LazyEmoClip (tokens read on access)
     missing: list[str]  # manifest paths with no feature record (failed or not extracted)
     encoders: dict[str, str]  # ids and versions of the encoders that made the features
 
 
 def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int) -> ClipSet:
-    """Token sequences of the manifest rows that have a feature record (all from the same encoders)."""
-    clips, missing, encoders = [], [], {}
-    for row in rows:
-        record = store.find(root / row.path)
-        if record is None:
-            missing.append(row.path)
-            continue
-        made_by = {
-            "visual": record.visual_encoder,
-            "visual_version": record.visual_encoder_version,
-            "speech": record.speech_encoder,
-            "speech_version": record.speech_encoder_version,
-        }
-        if encoders and made_by != encoders:
-            raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({encoders})")
-        encoders = made_by
-        clips.append(LabelledClip(row.path, tokenize_record(record, token_frames), row.label, row.video_fake, row.audio_fake))
-    return ClipSet(clips, missing, encoders)
+    """The manifest rows that have a feature record (all from the same encoders), read lazily."""
+    from emoboost.features.clips import open_clips
+
+    loader = open_clips(rows, store, root, token_frames)
+    return ClipSet([loader.emo(clip) for clip in loader.clips], [row.path for row in loader.missing], loader.encoders)
 
 
 PREDICT_WINDOWS = 64  # windows per forward pass at inference

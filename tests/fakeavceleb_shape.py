@@ -74,3 +74,33 @@ def write_tree(root: Path, identities: int = 500, swaps: dict[str, int] | None =
         writer.writerow(["source", "target1", "target2", "method", "category", "type", "race", "gender", "path", ""])
         writer.writerows(rows)
     return root
+
+
+VISUAL_DIM, SPEECH_DIM, EXPRESSIONS, N_MELS, CROP_SIZE, CROP_STRIDE = 135, 75, 7, 64, 112, 10  # the default encoders' shapes
+ENCODERS = {"visual_encoder": "fer-minixception", "visual_encoder_version": "1", "speech_encoder": "egemaps", "speech_encoder_version": "1"}
+
+
+def random_record(rng: np.random.Generator, sha256: str, seconds: float, encoders: dict[str, str] | None = None):
+    """A feature record of the real shapes with random values: 25 fps features, face crops every
+    ``CROP_STRIDE`` frames (2.5 fps, uint8), 100 Hz float16 log-mel, a leading silence of 0-1 s."""
+    from emoboost.features.store import FeatureRecord
+
+    frames = max(1, int(round(seconds * 25)))
+    face_mask = rng.random(frames) > 0.05
+    crop_frames = np.flatnonzero(face_mask & (np.arange(frames) % CROP_STRIDE == 0)).astype(np.int64)
+    crops = np.frombuffer(rng.bytes(len(crop_frames) * CROP_SIZE * CROP_SIZE * 3), np.uint8)
+    levels = rng.uniform(-40, -10, frames).astype(np.float32)
+    levels[: int(rng.integers(0, 26))] = -70.0
+    arrays = {
+        "visual": rng.standard_normal((frames, VISUAL_DIM), dtype=np.float32) * face_mask[:, None],
+        "speech": rng.standard_normal((frames, SPEECH_DIM), dtype=np.float32),
+        "face_mask": face_mask,
+        "expressions": rng.dirichlet(np.ones(EXPRESSIONS), frames).astype(np.float32),
+        "boxes": rng.uniform(0, 200, (frames, 4)).astype(np.float32),
+        "audio_rms_db": levels,
+        "face_crops": crops.reshape(len(crop_frames), CROP_SIZE, CROP_SIZE, 3),
+        "crop_frames": crop_frames,
+        "logmel": rng.standard_normal((frames * 4, N_MELS), dtype=np.float32).astype(np.float16),
+    }
+    meta = {"sha256": sha256, "n_frames": frames, "fps": 25.0, "duration_s": frames / 25, **(encoders or ENCODERS)}
+    return FeatureRecord(arrays, meta)

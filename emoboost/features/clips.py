@@ -1,0 +1,219 @@
+"""The one clip loader over the feature store: clips of a manifest, read lazily from their records.
+
+Opening reads, per clip, only the record's header and two small arrays (``crop_frames``,
+``audio_rms_db``): enough to check that every clip was made by the same encoders (ids and
+versions), to count the clips without features per split and category, and to place the
+silence-trimmed variant. Features are read when a training or scoring step asks for them, a
+tensor (or a few rows of one) at a time from the memory-mapped safetensors file, and dropped
+after use. So memory does not grow with the number of clips: a FakeAVCeleb-size fold (face crops
+alone are ~0.6 MB per clip, ~7 GB for a fold) trains in a few hundred MB.
+
+The clip objects quack like the eager ones (:class:`emoboost.train.LabelledClip`,
+:class:`emoboost.train_lowlevel.LowLevelClip`): ``tokens`` / ``crops`` / ``logmel`` are read on
+access, so the training loops take either. Reading the same clip twice gives the same arrays,
+which is what makes the lazy batches equal to the eager ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoboost.data.manifest import ManifestRow
+from emoboost.errors import StoreError
+from emoboost.features.store import FeatureStore
+from emoboost.models.tokens import ClipTokens, tokenize
+
+MEL_PER_FRAME = 4  # log-mel rows (100 Hz) per 25 fps grid frame
+ENCODER_KEYS = ("visual_encoder", "visual_encoder_version", "speech_encoder", "speech_encoder_version")
+
+
+def _read(path: Path, names: Sequence[str], rows: slice | None = None) -> dict[str, np.ndarray]:
+    """Named tensors of a record (``rows`` of each), read through safetensors' memory map."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            if rows is None:
+                return {name: handle.get_tensor(name) for name in names}
+            return {name: handle.get_slice(name)[rows] for name in names}
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise StoreError(f"{path}: unreadable feature record ({exc})") from exc
+
+
+def _header(path: Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """The record's metadata and the shape of each tensor (no tensor data read)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            meta = {name: json.loads(value) for name, value in (handle.metadata() or {}).items()}
+            shapes = {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise StoreError(f"{path}: unreadable feature record ({exc})") from exc
+    return meta, shapes
+
+
+class StoredRows:
+    """Rows ``[begin, end)`` of one tensor of a record, read on indexing (``len``, ``[i]``, ``[a:b]``, ``np.asarray``)."""
+
+    def __init__(self, path: Path, name: str, begin: int, end: int, row_shape: tuple[int, ...], dtype: str):
+        self.path, self.name, self.begin, self.end = path, name, begin, end
+        self.row_shape, self.dtype = row_shape, dtype
+
+    def __len__(self) -> int:
+        return self.end - self.begin
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self), *self.row_shape)
+
+    def __getitem__(self, index: int | slice) -> np.ndarray:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return np.asarray(self)[index]
+            if stop <= start:
+                return np.zeros((0, *self.row_shape), self.dtype)
+            return _read(self.path, [self.name], slice(self.begin + start, self.begin + stop))[self.name]
+        position = int(index) + (len(self) if int(index) < 0 else 0)
+        if not 0 <= position < len(self):
+            raise IndexError(f"{self.name}: row {index} of {len(self)}")
+        return _read(self.path, [self.name], slice(self.begin + position, self.begin + position + 1))[self.name][0]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        array = self[:]
+        return array.astype(dtype) if dtype is not None else array
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredClip:
+    """What the loader keeps in memory per clip: the row, the record file and a few numbers."""
+
+    row: ManifestRow
+    record: Path
+    n_frames: int
+    crop_frames: np.ndarray  # [K] grid frame of each face crop
+    crop_shape: tuple[int, ...]
+    crop_dtype: str
+    trim_start: int  # grid frames of leading silence (0 when not trimmed)
+
+
+@dataclasses.dataclass(frozen=True)
+class LazyEmoClip:
+    """An EmoForensics clip whose ``tokens`` are read from the record on access (like ``LabelledClip``)."""
+
+    key: str
+    label: int
+    video_fake: bool
+    audio_fake: bool
+    record: Path
+    start: int  # first grid frame used
+    token_frames: int
+
+    @property
+    def tokens(self) -> ClipTokens:
+        arrays = _read(self.record, ("visual", "speech", "face_mask"))
+        begin = self.start
+        return tokenize(arrays["visual"][begin:], arrays["speech"][begin:], arrays["face_mask"][begin:].astype(bool), self.token_frames)
+
+
+@dataclasses.dataclass(frozen=True)
+class LazyLowLevelClip:
+    """A low-level clip (like ``LowLevelClip``): ``crops`` are rows read on indexing, ``logmel`` on access."""
+
+    key: str
+    label: int
+    record: Path
+    crops: StoredRows
+    mel_start: int
+
+    @property
+    def logmel(self) -> np.ndarray:
+        return _read(self.record, ("logmel",))["logmel"][self.mel_start :]
+
+
+def leading_silence(levels_db: np.ndarray, silence_db: float) -> int:
+    """Grid frames before the first frame louder than ``silence_db`` (0 when silent throughout)."""
+    loud = np.flatnonzero(levels_db > silence_db)
+    return int(loud[0]) if len(loud) else 0
+
+
+class ClipLoader:
+    """Clips of manifest rows from a feature store; see the module docstring.
+
+    ``silence_db`` (None: no trimmed variant) places the silence-trimmed variant of each clip
+    (frames before the first frame louder than it are dropped, keeping at least one token).
+    """
+
+    def __init__(self, rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float | None = None):
+        self.token_frames = token_frames
+        self.clips: list[StoredClip] = []
+        self.missing: list[ManifestRow] = []
+        self.encoders: dict[str, str] = {}
+        for row in rows:
+            record = self._record_path(store, Path(root) / row.path)
+            if record is None:
+                self.missing.append(row)
+                continue
+            self.clips.append(self._open(row, record, silence_db))
+
+    @staticmethod
+    def _record_path(store: FeatureStore, video: Path) -> Path | None:
+        if not video.is_file():
+            return None
+        sha256 = store.content_hash(video)
+        keys = store.keys_for(sha256)
+        if len(keys) > 1:
+            raise StoreError(f"{video}: {len(keys)} extractions in {store.root} ({', '.join(keys)}); keep one per video")
+        return store.record_path(sha256, keys[0]) if keys else None
+
+    def _open(self, row: ManifestRow, record: Path, silence_db: float | None) -> StoredClip:
+        meta, shapes = _header(record)
+        made_by = {key: str(meta.get(key, "")) for key in ENCODER_KEYS}
+        if self.encoders and made_by != self.encoders:
+            raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({self.encoders})")
+        self.encoders = made_by
+        small = _read(record, ("crop_frames", "audio_rms_db"))
+        n_frames = int(meta["n_frames"])
+        trim = 0
+        if silence_db is not None:
+            trim = min(leading_silence(small["audio_rms_db"], silence_db), max(0, n_frames - self.token_frames))
+        with_dtype = _read(record, ("face_crops",), slice(0, 0))["face_crops"]
+        return StoredClip(row, record, n_frames, small["crop_frames"], tuple(shapes["face_crops"][1:]), str(with_dtype.dtype), trim)
+
+    def emo(self, clip: StoredClip, trimmed: bool = False) -> LazyEmoClip:
+        """The EmoForensics input of a clip (its silence-trimmed variant with ``trimmed``)."""
+        row = clip.row
+        return LazyEmoClip(row.path, row.label, row.video_fake, row.audio_fake, clip.record, clip.trim_start if trimmed else 0, self.token_frames)
+
+    def lowlevel(self, clip: StoredClip, trimmed: bool = False) -> LazyLowLevelClip:
+        """The low-level detectors' input of a clip (crops from the first kept frame on, log-mel likewise)."""
+        start = clip.trim_start if trimmed else 0
+        first = int(np.searchsorted(clip.crop_frames, start, side="left")) if start else 0
+        # crops are stored in frame order; guard against a record that is not
+        if start and not np.all(np.diff(clip.crop_frames) >= 0):
+            raise StoreError(f"{clip.record}: face crops are not in frame order")
+        crops = StoredRows(clip.record, "face_crops", first, len(clip.crop_frames), clip.crop_shape, clip.crop_dtype)
+        return LazyLowLevelClip(clip.row.path, clip.row.label, clip.record, crops, start * MEL_PER_FRAME)
+
+    def split(self, name: str) -> list[StoredClip]:
+        return [c for c in self.clips if c.row.split == name]
+
+    def missing_counts(self) -> dict[str, dict[str, int]]:
+        """split -> category -> clips without a feature record (split ``""`` for rows without one)."""
+        counts: dict[str, dict[str, int]] = {}
+        for row in self.missing:
+            per_category = counts.setdefault(row.split, {})
+            per_category[row.category] = per_category.get(row.category, 0) + 1
+        return {split: dict(sorted(c.items())) for split, c in sorted(counts.items())}
+
+
+def open_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: str | Path, token_frames: int, silence_db: float | None = None) -> ClipLoader:
+    """A :class:`ClipLoader` over ``rows`` (paths relative to ``root``)."""
+    return ClipLoader(rows, store, Path(root), token_frames, silence_db)

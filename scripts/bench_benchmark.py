@@ -1,0 +1,216 @@
+"""Time and memory of one FakeAVCeleb-size benchmark fold, on generated features.
+
+    python scripts/bench_benchmark.py [--scale 1.0] [--epochs 1] [--fold RVFA] [--device cpu]
+
+Builds, under --work, a FakeAVCeleb-shaped tree (placeholder files: tests/fakeavceleb_shape.py:
+500 identities in 5 ethnicities x 2 genders, swap partners inside a group, the dataset's type
+sizes: ~21,500 clips), its manifest and folds (configs/protocols/fakeavceleb_loco.yaml), and a
+feature store with one record per clip: random features of the real shapes (default encoders),
+clip lengths 3-15 s (log-normal, median 6 s), face crops at 2.5 fps, log-mel. ``--scale`` shrinks
+the swap fakes (and the identities, to no fewer than 100) to that fraction. Then runs one fold of
+``emoboost benchmark`` with configs/benchmark/fakeavceleb.yaml (every EmoForensics row, RGB,
+acoustic, fusions, bootstrap) in a child process, with every detector's epochs capped at --epochs
+(the output says so), timing each epoch. Random features: the metrics mean nothing, the timings do.
+
+The projection assumes time linear in clips: per detector, the configured epoch count (an upper
+bound: early stopping usually stops sooner) x the measured seconds per epoch / scale, plus the
+fold's other work (index, scoring, fusion, bootstrap) / scale. Last line: JSON with ``clips``,
+``seconds_per_epoch`` per detector, ``projected_fold_hours_cpu``, ``peak_rss_mb`` (the fold's
+child process). Exit 1 when the peak is above --limit-mb (8 GB).
+
+On a GPU box: ``--device cuda`` is refused until the training loop moves batches to a device
+(emoboost.train.fit runs on CPU today); see README "FakeAVCeleb at full size".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from fakeavceleb_shape import FULL_SWAPS, random_record, write_tree  # noqa: E402
+
+FULL_CLIPS = 4 * 500 + sum(FULL_SWAPS.values())  # the size the projection scales to
+KEY = "bench"
+CHILD = r"""
+import json, sys, time
+from pathlib import Path
+import emoboost.train as train, emoboost.train_lowlevel as train_lowlevel
+from emoboost.benchmark import load_benchmark_config, run_benchmark
+config_path, out = sys.argv[1], Path(sys.argv[2])
+stage, epochs, cpu, stages = ["loading"], {}, {}, []
+original = train.fit
+def timed(model, batches, loss, validate, config, on_epoch=None):
+    last = [time.process_time()]
+    def record(row):
+        epochs.setdefault(stage[0], []).append(row["seconds"])
+        cpu.setdefault(stage[0], []).append(time.process_time() - last[0])
+        last[0] = time.process_time()
+        if on_epoch is not None:
+            on_epoch(row)
+    return original(model, batches, loss, validate, config, record)
+train.fit = train_lowlevel.fit = timed
+def on_fold(category, name):
+    stage[0] = name.removeprefix("training ")
+    stages.append((name, time.perf_counter()))
+started = time.perf_counter()
+run_benchmark(load_benchmark_config(config_path), out, on_fold)
+total = time.perf_counter() - started
+walls = {a[0]: b[1] - a[1] for a, b in zip(stages, stages[1:])}
+print(json.dumps({"epochs": epochs, "cpu": cpu, "stages": walls, "seconds": total, "cpu_seconds": time.process_time()}))
+"""
+
+
+def clip_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Clip lengths: log-normal, median 6 s, clipped to 3-15 s (FakeAVCeleb averages ~6.4 s)."""
+    return np.clip(rng.lognormal(np.log(6.0), 0.3, n), 3.0, 15.0)
+
+
+def build(work: Path, scale: float, seed: int) -> tuple[Path, Path, list, dict]:
+    """Tree, manifest, folds and store under ``work`` (reused when ``work/done.json`` matches)."""
+    from emoboost.data.fakeavceleb import read_fakeavceleb
+    from emoboost.data.manifest import write_manifest
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+    from emoboost.features.store import FeatureStore
+
+    root, store = work / "FakeAVCeleb_v1.2", FeatureStore(work / "store")
+    done = work / "done.json"
+    wanted = {"scale": scale, "seed": seed}
+    identities = max(100, round(500 * scale))
+    swaps = {method: round(total * scale) for method, total in FULL_SWAPS.items()}
+    if not (done.exists() and json.loads(done.read_text()).get("build") == wanted):
+        started = time.perf_counter()
+        write_tree(root, identities, swaps, seed)
+        rows, _ = read_fakeavceleb(root, verify=False)
+        rng = np.random.default_rng(seed)
+        lengths = clip_seconds(rng, len(rows))
+        for index, (row, seconds) in enumerate(zip(rows, lengths)):
+            store.put(random_record(rng, store.content_hash(root / row.path), float(seconds)), KEY)
+            if index % 2000 == 0:
+                print(f"  records {index}/{len(rows)}", flush=True)
+        write_manifest(work / "manifest.csv", rows)
+        folds = make_folds(rows, load_protocol(REPO / "configs/protocols/fakeavceleb_loco.yaml"))
+        for fold in folds:
+            check_fold(fold)
+        write_folds(folds, work / "folds")
+        info = {"build": wanted, "clips": len(rows), "mean_seconds": float(lengths.mean()), "build_seconds": time.perf_counter() - started}
+        done.write_text(json.dumps(info))
+    return root, store.root, json.loads(done.read_text())
+
+
+def capped_configs(work: Path, fold: str, root: Path, store: Path, epochs: int, bootstrap: int) -> Path:
+    """configs/benchmark/fakeavceleb.yaml for the generated data, every detector's epochs capped."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "configs/benchmark/fakeavceleb.yaml").read_text())
+    emo_paths = []
+    for path in [config["emo_config"], *config["ablations"]]:
+        emo = yaml.safe_load((REPO / path).read_text())
+        emo["train"]["epochs"] = min(epochs, emo["train"]["epochs"])
+        target = work / "configs" / Path(path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(emo))
+        emo_paths.append(str(target))
+    config.update(
+        folds=str(work / "folds"), root=str(root), store=str(store), categories=[fold], emo_config=emo_paths[0],
+        ablations=emo_paths[1:], anchors=str(REPO / config["anchors"]), bootstrap=bootstrap,
+    )
+    config["lowlevel_train"]["epochs"] = min(epochs, config["lowlevel_train"]["epochs"])
+    path = work / "configs" / "benchmark.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def configured_epochs() -> dict[str, int]:
+    """Each detector's epoch count in the shipped FakeAVCeleb configs (what a real run may use)."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "configs/benchmark/fakeavceleb.yaml").read_text())
+    out = {"emo": yaml.safe_load((REPO / config["emo_config"]).read_text())["train"]["epochs"]}
+    for path in config["ablations"]:
+        out[f"emo:{Path(path).stem}"] = yaml.safe_load((REPO / path).read_text())["train"]["epochs"]
+    out["rgb"] = out["audio"] = config["lowlevel_train"]["epochs"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of FakeAVCeleb's swap fakes (and identities, >= 100)")
+    parser.add_argument("--epochs", type=int, default=1, help="cap on every detector's epochs for the timing run")
+    parser.add_argument("--fold", default="RVFA", help="held-out category of the fold to run")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--limit-mb", type=float, default=8192.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, default=Path("runs/bench_benchmark"))
+    args = parser.parse_args()
+    if args.device != "cpu":
+        raise SystemExit("--device cuda: the training loop (emoboost.train.fit) does not move batches to a device yet")
+    work = args.work / f"scale{args.scale:g}"
+    print(f"building the FakeAVCeleb-shaped store under {work} (scale {args.scale:g}) ...", flush=True)
+    root, store, info = build(work, args.scale, args.seed)
+    print(f"  {info['clips']} clips, mean {info['mean_seconds']:.2f} s, built in {info['build_seconds']:.0f} s", flush=True)
+    config = capped_configs(work, args.fold, root, store, args.epochs, args.bootstrap)
+    out = work / f"run_epochs{args.epochs}"
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    print(f"running fold {args.fold} with every detector capped at {args.epochs} epoch(s) (a timing run) ...", flush=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", CHILD, str(config), str(out)], capture_output=True, text=True, env=env, cwd=REPO)
+    if result.returncode != 0:
+        raise SystemExit(f"the fold failed:\n{result.stderr[-3000:]}")
+    child = json.loads(result.stdout.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report(args, info, child, peak, out)
+
+
+def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: Path) -> None:
+    fold = json.loads((out / "folds" / f"{args.fold}.json").read_text())
+    ratio = info["clips"] / FULL_CLIPS
+    per_epoch = {name: float(np.mean(seconds)) for name, seconds in child["epochs"].items()}
+    cpu_per_epoch = {name: float(np.mean(seconds)) for name, seconds in child["cpu"].items()}
+    other = child["seconds"] - sum(sum(seconds) for seconds in child["epochs"].values())
+    other_cpu = child["cpu_seconds"] - sum(sum(seconds) for seconds in child["cpu"].values())
+    epochs = configured_epochs()
+    projected = (sum(epochs[name] * seconds for name, seconds in per_epoch.items()) + other) / ratio / 3600
+    # on an idle machine whose cores all work for the process: CPU seconds / cores (a lower bound)
+    cores = min(os.cpu_count() or 1, int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
+    idle = (sum(epochs[name] * seconds for name, seconds in cpu_per_epoch.items()) + other_cpu) / ratio / 3600 / cores
+    print(f"EPOCHS CAPPED AT {args.epochs} for this timing run (the configs ask for {epochs}); metrics on random features mean nothing")
+    print(f"fold {args.fold}: real/fake clips per split {fold['sizes']}; missing features {len(fold['missing'])}")
+    for name, seconds in per_epoch.items():
+        print(f"  {name:<18} {seconds:8.1f} s/epoch here ({cpu_per_epoch[name]:.1f} CPU s), {seconds / ratio:8.1f} s/epoch at full size,"
+              f" {epochs[name]} epochs configured")
+    print(f"  other work (index, scoring, fusion, bootstrap): {other:.0f} s here")
+    print(f"fold wall {child['seconds']:.0f} s; projected full-size fold (upper bound, {os.cpu_count()} cores): {projected:.2f} h;"
+          f" from CPU time on an idle {cores}-core machine >= {idle:.2f} h; peak RSS {peak:.0f} MB (limit {args.limit_mb:.0f});"
+          f" load average {os.getloadavg()[0]:.1f} (other processes share the cores: wall times are that much slower)")
+    print(json.dumps({
+        "clips": info["clips"], "scale": args.scale, "fold": args.fold, "fold_sizes": fold["sizes"], "epochs_cap": args.epochs,
+        "seconds_per_epoch": {k: round(v, 2) for k, v in per_epoch.items()},
+        "cpu_seconds_per_epoch": {k: round(v, 2) for k, v in cpu_per_epoch.items()},
+        "seconds_per_epoch_full_size": {k: round(v / ratio, 1) for k, v in per_epoch.items()},
+        "configured_epochs": epochs, "fold_seconds": round(child["seconds"], 1),
+        "projected_fold_hours_cpu": round(projected, 2), "projected_five_folds_hours_cpu": round(5 * projected, 2),
+        "projected_fold_hours_idle_cores_lower_bound": round(idle, 2), "load_average": round(os.getloadavg()[0], 2),
+        "peak_rss_mb": round(peak, 1), "limit_mb": args.limit_mb, "cpu_count": os.cpu_count(), "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
+    }))
+    if peak > args.limit_mb:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,7 +34,7 @@ from emoboost.errors import StoreError
 from emoboost.features.store import FeatureStore
 from emoboost.metrics import auc
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
-from emoboost.models.tokens import ClipTokens, cut_window, tokenize_record, windows
+from emoboost.models.tokens import ClipTokens, cut_window, windows
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,12 @@ import numpy as np
 
 ETHNICITIES = ("African", "Asian (East)", "Asian (South)", "Caucasian (American)", "Caucasian (European)")
 GENDERS = ("men", "women")
-TYPE_DIR = {"A": "RealVideo-RealAudio", "B": "RealVideo-FakeAudio", "C": "FakeVideo-RealAudio", "D": "FakeVideo-FakeAudio"}
+TYPE_DIR = {
+    "A": "RealVideo-RealAudio",
+    "B": "RealVideo-FakeAudio",
+    "C": "FakeVideo-RealAudio",
+    "D": "FakeVideo-FakeAudio",
+}
 SWAP_METHODS = {"faceswap": "C", "fsgan": "C", "faceswap-wav2lip": "D", "fsgan-wav2lip": "D"}
 # per-method totals giving the dataset's type sizes (~9.7k FVRA, ~10.8k FVFA with the wav2lip clips); the
 # split between faceswap and fsgan is an even assumption, not a published count
@@ -58,7 +63,20 @@ def meta_rows(identities: int = 500, swaps: dict[str, int] | None = None, seed: 
                 entries.append((SWAP_METHODS[method], method, f"{n:05d}_{k}_{target}_{method}.mp4", target))
         for category, method, name, target in entries:
             folder = f"{TYPE_DIR[category]}/{race}/{gender}/{identity}"
-            rows.append([identity, target, "-", method, category, TYPE_DIR[category], race, gender, name, f"FakeAVCeleb/{folder}"])
+            rows.append(
+                [
+                    identity,
+                    target,
+                    "-",
+                    method,
+                    category,
+                    TYPE_DIR[category],
+                    race,
+                    gender,
+                    name,
+                    f"FakeAVCeleb/{folder}",
+                ]
+            )
     return rows
 
 
@@ -76,8 +94,20 @@ def write_tree(root: Path, identities: int = 500, swaps: dict[str, int] | None =
     return root
 
 
-VISUAL_DIM, SPEECH_DIM, EXPRESSIONS, N_MELS, CROP_SIZE, CROP_STRIDE = 135, 75, 7, 64, 112, 10  # the default encoders' shapes
-ENCODERS = {"visual_encoder": "fer-minixception", "visual_encoder_version": "1", "speech_encoder": "egemaps", "speech_encoder_version": "1"}
+VISUAL_DIM, SPEECH_DIM, EXPRESSIONS, N_MELS, CROP_SIZE, CROP_STRIDE = (
+    135,
+    75,
+    7,
+    64,
+    112,
+    10,
+)  # the default encoders' shapes
+ENCODERS = {
+    "visual_encoder": "fer-minixception",
+    "visual_encoder_version": "1",
+    "speech_encoder": "egemaps",
+    "speech_encoder_version": "1",
+}
 
 
 def random_record(rng: np.random.Generator, sha256: str, seconds: float, encoders: dict[str, str] | None = None):
@@ -85,7 +115,7 @@ def random_record(rng: np.random.Generator, sha256: str, seconds: float, encoder
     ``CROP_STRIDE`` frames (2.5 fps, uint8), 100 Hz float16 log-mel, a leading silence of 0-1 s."""
     from emoboost.features.store import FeatureRecord
 
-    frames = max(1, int(round(seconds * 25)))
+    frames = max(1, round(seconds * 25))
     face_mask = rng.random(frames) > 0.05
     crop_frames = np.flatnonzero(face_mask & (np.arange(frames) % CROP_STRIDE == 0)).astype(np.int64)
     crops = np.frombuffer(rng.bytes(len(crop_frames) * CROP_SIZE * CROP_SIZE * 3), np.uint8)

@@ -91,7 +91,11 @@ def _breadth_first(component: list[str], links: dict[str, set[str]], start: str)
 
 
 def _assign_group(
-    components: list[list[str]], links: dict[str, set[str]], fractions: Sequence[float], splits: Sequence[str], rng: np.random.Generator
+    components: list[list[str]],
+    links: dict[str, set[str]],
+    fractions: Sequence[float],
+    splits: Sequence[str],
+    rng: np.random.Generator,
 ) -> dict[str, str]:
     room = np.array(largest_remainder(sum(len(c) for c in components), fractions))
     tie_break = rng.permutation(len(components))
@@ -116,7 +120,9 @@ def _assign_group(
     return assignment
 
 
-def _refine(members: list[str], assignment: dict[str, str], weights: dict[str, Counter], rng: np.random.Generator) -> None:
+def _refine(
+    members: list[str], assignment: dict[str, str], weights: dict[str, Counter], rng: np.random.Generator
+) -> None:
     """Swap the splits of two identities while that links fewer clips across splits (in place)."""
     into: dict[str, Counter] = {a: Counter() for a in members}  # identity -> split -> clips linking it there
     for a in members:
@@ -144,7 +150,11 @@ def _refine(members: list[str], assignment: dict[str, str], weights: dict[str, C
 
 
 def stratified_partition(
-    rows: Sequence[ManifestRow], fractions: Sequence[float], splits: Sequence[str], stratify_by: Sequence[str], seed: int
+    rows: Sequence[ManifestRow],
+    fractions: Sequence[float],
+    splits: Sequence[str],
+    stratify_by: Sequence[str],
+    seed: int,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """``(identity -> split, identity -> group)``, deterministic for a seed (see the module docstring)."""
     rng = np.random.default_rng(seed)

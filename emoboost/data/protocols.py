@@ -48,7 +48,10 @@ class SampleSizes:
     test_fake: int = 500  # of the held-out category
 
     def validate(self) -> None:
-        require(min(self.train_real, self.train_fake, self.test_real, self.test_fake) >= 1, "protocol.sample sizes must be >= 1")
+        require(
+            min(self.train_real, self.train_fake, self.test_real, self.test_fake) >= 1,
+            "protocol.sample sizes must be >= 1",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,10 +67,16 @@ class ProtocolConfig:
     def validate(self) -> None:
         require(len(self.categories) >= 2, "protocol.categories needs at least two categories")
         require(len(set(self.categories)) == len(self.categories), "protocol.categories has duplicates")
-        require(len(self.identity_fractions) == len(SPLITS), "protocol.identity_fractions needs 4 values: train, val, calib, test")
+        require(
+            len(self.identity_fractions) == len(SPLITS),
+            "protocol.identity_fractions needs 4 values: train, val, calib, test",
+        )
         require(all(f > 0 for f in self.identity_fractions), "protocol.identity_fractions must be > 0")
         require(abs(sum(self.identity_fractions) - 1) < 1e-6, "protocol.identity_fractions must sum to 1")
-        require(all(key in ("race", "gender") for key in self.stratify_by), "protocol.stratify_by may name race and gender only")
+        require(
+            all(key in ("race", "gender") for key in self.stratify_by),
+            "protocol.stratify_by may name race and gender only",
+        )
 
 
 def load_protocol(path: str | Path | None) -> ProtocolConfig:
@@ -124,7 +133,13 @@ class Fold:
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """split -> (real clips, fake clips)."""
-        return {s: (sum(r.split == s and r.label == 0 for r in self.rows), sum(r.split == s and r.label == 1 for r in self.rows)) for s in SPLITS}
+        return {
+            s: (
+                sum(r.split == s and r.label == 0 for r in self.rows),
+                sum(r.split == s and r.label == 1 for r in self.rows),
+            )
+            for s in SPLITS
+        }
 
     def group_counts(self) -> dict[str, dict[str, tuple[int, int]]]:
         """group -> split -> (identities of the partition, clips of the fold)."""
@@ -152,11 +167,15 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
     present = {row.category for row in rows}
     absent = [c for c in config.categories if c not in present]
     if absent:
-        raise ConfigError(f"no clips of categor{'y' if len(absent) == 1 else 'ies'} {', '.join(absent)} in the manifest")
+        raise ConfigError(
+            f"no clips of categor{'y' if len(absent) == 1 else 'ies'} {', '.join(absent)} in the manifest"
+        )
     if REAL not in present:
         raise ConfigError("no real clips in the manifest")
     usable = [row for row in rows if _usable(row, config)]
-    assignment, groups = stratified_partition(usable, config.identity_fractions, SPLITS, config.stratify_by, config.seed)
+    assignment, groups = stratified_partition(
+        usable, config.identity_fractions, SPLITS, config.stratify_by, config.seed
+    )
     placed, dropped = [], {}
     for row in usable:
         split = split_of(row, assignment)
@@ -171,11 +190,23 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
         shortfalls: tuple[str, ...] = ()
         if config.sample is not None:
             chosen, shortfalls = sample_fold(chosen, held_out, config, np.random.default_rng([config.seed, index]))
-        folds.append(Fold(held_out, tuple(chosen), sum(dropped.values()), groups, assignment, dict(sorted(dropped.items())), shortfalls))
+        folds.append(
+            Fold(
+                held_out,
+                tuple(chosen),
+                sum(dropped.values()),
+                groups,
+                assignment,
+                dict(sorted(dropped.items())),
+                shortfalls,
+            )
+        )
     return folds
 
 
-def _draw(pool: list[ManifestRow], wanted: int, what: str, rng: np.random.Generator, short: list[str]) -> list[ManifestRow]:
+def _draw(
+    pool: list[ManifestRow], wanted: int, what: str, rng: np.random.Generator, short: list[str]
+) -> list[ManifestRow]:
     if len(pool) < wanted:
         short.append(f"{what}: {len(pool)} of {wanted} requested (all the identity-disjoint pool holds)")
         return pool
@@ -183,7 +214,9 @@ def _draw(pool: list[ManifestRow], wanted: int, what: str, rng: np.random.Genera
     return [pool[i] for i in sorted(rng.choice(len(pool), wanted, replace=False))]
 
 
-def sample_fold(rows: Sequence[ManifestRow], held_out: str, config: ProtocolConfig, rng: np.random.Generator) -> tuple[list[ManifestRow], tuple[str, ...]]:
+def sample_fold(
+    rows: Sequence[ManifestRow], held_out: str, config: ProtocolConfig, rng: np.random.Generator
+) -> tuple[list[ManifestRow], tuple[str, ...]]:
     """The fold's clips drawn to ``config.sample`` sizes; returns them and the shortfalls."""
     sizes = config.sample
     assert sizes is not None
@@ -218,7 +251,9 @@ def check_fold(fold: Fold) -> None:
                 raise ConfigError(f"fold {fold.held_out}: {a} and {b} share identities {sorted(shared)[:5]}")
             same = hashes[a] & hashes[b]
             if same:
-                raise ConfigError(f"fold {fold.held_out}: {a} and {b} share {len(same)} video(s) by content (sha256 {sorted(same)[0][:12]}...)")
+                raise ConfigError(
+                    f"fold {fold.held_out}: {a} and {b} share {len(same)} video(s) by content (sha256 {min(same)[:12]}...)"
+                )
     if any(r.category == fold.held_out for s in FIT_SPLITS for r in by_split[s]):
         raise ConfigError(f"fold {fold.held_out}: the held-out category appears in train, val or calib")
     if any(r.label == 1 and r.category != fold.held_out for r in by_split["test"]):
@@ -256,10 +291,17 @@ def report_lines(folds: Sequence[Fold]) -> list[str]:
 
     def block(header: list[str], rows: list[list[str]]) -> list[str]:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        return ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths))) for r in [header, *rows]]
+        return [
+            "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+            for r in [header, *rows]
+        ]
 
     lines = ["leave-one-category-out folds (real/fake clips per split)", *block(FOLD_TABLE_HEADER, fold_table(folds))]
     for fold in folds:
-        lines += ["", f"fold {fold.held_out}: identities/clips per group and split", *block(GROUP_TABLE_HEADER, group_table(fold))]
+        lines += [
+            "",
+            f"fold {fold.held_out}: identities/clips per group and split",
+            *block(GROUP_TABLE_HEADER, group_table(fold)),
+        ]
         lines += [f"  sampled short: {line}" for line in fold.shortfalls]
     return lines

@@ -53,7 +53,7 @@ def _header(path: Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
     try:
         with safe_open(str(path), framework="numpy") as handle:
             meta = {name: json.loads(value) for name, value in (handle.metadata() or {}).items()}
-            shapes = {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}
+            shapes = {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118 (a safetensors handle, not a dict)
     except (OSError, ValueError, SafetensorError) as exc:
         raise StoreError(f"{path}: unreadable feature record ({exc})") from exc
     return meta, shapes
@@ -120,7 +120,12 @@ class LazyEmoClip:
     def tokens(self) -> ClipTokens:
         arrays = _read(self.record, ("visual", "speech", "face_mask"))
         begin = self.start
-        return tokenize(arrays["visual"][begin:], arrays["speech"][begin:], arrays["face_mask"][begin:].astype(bool), self.token_frames)
+        return tokenize(
+            arrays["visual"][begin:],
+            arrays["speech"][begin:],
+            arrays["face_mask"][begin:].astype(bool),
+            self.token_frames,
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +156,14 @@ class ClipLoader:
     (frames before the first frame louder than it are dropped, keeping at least one token).
     """
 
-    def __init__(self, rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float | None = None):
+    def __init__(
+        self,
+        rows: Sequence[ManifestRow],
+        store: FeatureStore,
+        root: Path,
+        token_frames: int,
+        silence_db: float | None = None,
+    ):
         self.token_frames = token_frames
         self.clips: list[StoredClip] = []
         self.missing: list[ManifestRow] = []
@@ -170,7 +182,9 @@ class ClipLoader:
         sha256 = store.content_hash(video)
         keys = store.keys_for(sha256)
         if len(keys) > 1:
-            raise StoreError(f"{video}: {len(keys)} extractions in {store.root} ({', '.join(keys)}); keep one per video")
+            raise StoreError(
+                f"{video}: {len(keys)} extractions in {store.root} ({', '.join(keys)}); keep one per video"
+            )
         return store.record_path(sha256, keys[0]) if keys else None
 
     def _open(self, row: ManifestRow, record: Path, silence_db: float | None) -> StoredClip:
@@ -185,12 +199,22 @@ class ClipLoader:
         if silence_db is not None:
             trim = min(leading_silence(small["audio_rms_db"], silence_db), max(0, n_frames - self.token_frames))
         with_dtype = _read(record, ("face_crops",), slice(0, 0))["face_crops"]
-        return StoredClip(row, record, n_frames, small["crop_frames"], tuple(shapes["face_crops"][1:]), str(with_dtype.dtype), trim)
+        return StoredClip(
+            row, record, n_frames, small["crop_frames"], tuple(shapes["face_crops"][1:]), str(with_dtype.dtype), trim
+        )
 
     def emo(self, clip: StoredClip, trimmed: bool = False) -> LazyEmoClip:
         """The EmoForensics input of a clip (its silence-trimmed variant with ``trimmed``)."""
         row = clip.row
-        return LazyEmoClip(row.path, row.label, row.video_fake, row.audio_fake, clip.record, clip.trim_start if trimmed else 0, self.token_frames)
+        return LazyEmoClip(
+            row.path,
+            row.label,
+            row.video_fake,
+            row.audio_fake,
+            clip.record,
+            clip.trim_start if trimmed else 0,
+            self.token_frames,
+        )
 
     def lowlevel(self, clip: StoredClip, trimmed: bool = False) -> LazyLowLevelClip:
         """The low-level detectors' input of a clip (crops from the first kept frame on, log-mel likewise)."""
@@ -214,6 +238,12 @@ class ClipLoader:
         return {split: dict(sorted(c.items())) for split, c in sorted(counts.items())}
 
 
-def open_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: str | Path, token_frames: int, silence_db: float | None = None) -> ClipLoader:
+def open_clips(
+    rows: Sequence[ManifestRow],
+    store: FeatureStore,
+    root: str | Path,
+    token_frames: int,
+    silence_db: float | None = None,
+) -> ClipLoader:
     """A :class:`ClipLoader` over ``rows`` (paths relative to ``root``)."""
     return ClipLoader(rows, store, Path(root), token_frames, silence_db)

@@ -7,7 +7,15 @@ from fakeavceleb_shape import write_tree
 
 from emoboost.data.fakeavceleb import read_fakeavceleb
 from emoboost.data.manifest import CATEGORIES, REAL
-from emoboost.data.protocols import SPLITS, ProtocolConfig, check_fold, load_protocol, make_folds, report_lines, split_of
+from emoboost.data.protocols import (
+    SPLITS,
+    ProtocolConfig,
+    check_fold,
+    load_protocol,
+    make_folds,
+    report_lines,
+    split_of,
+)
 from emoboost.errors import ConfigError
 
 LOCO = "configs/protocols/fakeavceleb_loco.yaml"
@@ -85,7 +93,7 @@ def test_avad_protocol_draws_the_published_sizes_exactly(shaped_rows):
 
 
 def test_avad_counts_are_exact_when_the_pools_suffice(shaped_rows):
-    sizes = dict(train_real=300, train_fake=400, test_real=80, test_fake=60)
+    sizes = {"train_real": 300, "train_fake": 400, "test_real": 80, "test_fake": 60}
     config = dataclasses.replace(load_protocol(AVAD), sample=dataclasses.replace(load_protocol(AVAD).sample, **sizes))
     for fold in make_folds(shaped_rows, config):
         assert fold.shortfalls == ()

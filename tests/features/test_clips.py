@@ -24,10 +24,23 @@ def _store(tmp_path, n=12, seed=0, encoders=None, skip=()):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(f"clip {i}".encode())
         label = i % 2
-        rows.append(ManifestRow(path, label, "FVFA" if label else "RVRA", "FVFA-FS" if label else "real", "", f"id{i:05d}", (f"id{i:05d}",), split=("train", "val")[i % 4 == 3]))
+        rows.append(
+            ManifestRow(
+                path,
+                label,
+                "FVFA" if label else "RVRA",
+                "FVFA-FS" if label else "real",
+                "",
+                f"id{i:05d}",
+                (f"id{i:05d}",),
+                split=("train", "val")[i % 4 == 3],
+            )
+        )
         if i in skip:
             continue
-        record = random_record(rng, store.content_hash(root / path), float(rng.uniform(3, 15)), encoders if i == n - 1 else None)
+        record = random_record(
+            rng, store.content_hash(root / path), float(rng.uniform(3, 15)), encoders if i == n - 1 else None
+        )
         store.put(record, KEY)
         records[path] = record
     return store, root, rows, records
@@ -36,12 +49,17 @@ def _store(tmp_path, n=12, seed=0, encoders=None, skip=()):
 def test_lazy_batches_equal_eager_batches(tmp_path):
     store, root, rows, records = _store(tmp_path)
     config = EmoForensicsConfig(window_tokens=20, hop_tokens=10)
-    eager = [LabelledClip(r.path, tokenize_record(records[r.path], 5), r.label, r.video_fake, r.audio_fake) for r in rows]
+    eager = [
+        LabelledClip(r.path, tokenize_record(records[r.path], 5), r.label, r.video_fake, r.audio_fake) for r in rows
+    ]
     loader = open_clips(rows, store, root, 5)
     lazy = [loader.emo(c) for c in loader.clips]
     train = TrainConfig(batch_size=5, windows_per_video=3)
     for epoch in (1, 2):
-        pairs = zip(_training_batches(eager, config, train)(epoch, np.random.default_rng(epoch)), _training_batches(lazy, config, train)(epoch, np.random.default_rng(epoch)))
+        pairs = zip(
+            _training_batches(eager, config, train)(epoch, np.random.default_rng(epoch)),
+            _training_batches(lazy, config, train)(epoch, np.random.default_rng(epoch)),
+        )
         count = 0
         for (arrays_e, labels_e), (arrays_l, labels_l) in pairs:
             assert all(torch.equal(a, b) for a, b in zip(arrays_e, arrays_l)) and torch.equal(labels_e, labels_l)
@@ -57,15 +75,23 @@ def test_lazy_lowlevel_inputs_equal_eager_ones_also_trimmed(tmp_path):
     assert any(c.trim_start > 0 for c in loader.clips)
     for clip in loader.clips:
         eager = fold_clip(clip.row, records[clip.row.path], 5, -45.0)
-        for trimmed, (emo, low) in ((False, (eager.emo, eager.lowlevel)), (True, (eager.emo_trimmed, eager.lowlevel_trimmed))):
+        for trimmed, (emo, low) in (
+            (False, (eager.emo, eager.lowlevel)),
+            (True, (eager.emo_trimmed, eager.lowlevel_trimmed)),
+        ):
             lazy_low = loader.lowlevel(clip, trimmed)
             assert isinstance(low, LowLevelClip) and len(lazy_low.crops) == len(low.crops)
             assert np.array_equal(np.asarray(lazy_low.crops), low.crops) and np.array_equal(lazy_low.logmel, low.logmel)
             if len(low.crops) > 2:
-                assert np.array_equal(lazy_low.crops[1], low.crops[1]) and np.array_equal(lazy_low.crops[-1], low.crops[-1])
+                assert np.array_equal(lazy_low.crops[1], low.crops[1]) and np.array_equal(
+                    lazy_low.crops[-1], low.crops[-1]
+                )
                 assert np.array_equal(lazy_low.crops[1:3], low.crops[1:3])
             lazy_tokens = loader.emo(clip, trimmed).tokens
-            assert all(np.array_equal(getattr(lazy_tokens, f), getattr(emo.tokens, f)) for f in ("visual", "speech", "visual_mask", "speech_mask"))
+            assert all(
+                np.array_equal(getattr(lazy_tokens, f), getattr(emo.tokens, f))
+                for f in ("visual", "speech", "visual_mask", "speech_mask")
+            )
 
 
 def test_benchmark_fold_loading_is_lazy_and_has_calib(tmp_path):

@@ -74,6 +74,30 @@ total = time.perf_counter() - started
 walls = {a[0]: b[1] - a[1] for a, b in zip(stages, stages[1:])}
 print(json.dumps({"epochs": epochs, "cpu": cpu, "stages": walls, "seconds": total, "cpu_seconds": time.process_time()}))
 """
+# --memory-only: the fold's data path without training: index the fold lazily, read every clip's
+# tokens, face crops and log-mel once (what one epoch reads), and build the acoustic normaliser's
+# input (the train split's log-mel as float32, the largest transient of a fold)
+MEMORY_CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+import numpy as np
+from emoboost.benchmark import load_benchmark_config, load_fold
+from emoboost.data.manifest import read_manifest
+from emoboost.features.store import FeatureStore
+config = load_benchmark_config(sys.argv[1])
+started = time.perf_counter()
+rows = read_manifest(Path(config.folds) / f"{config.categories[0]}.csv")
+splits, missing = load_fold(rows, FeatureStore(config.store), Path(config.root), 5, config.silence_db)
+crop_bytes = 0
+for clips in splits.values():
+    for clip in clips:
+        clip.emo.tokens, clip.emo_trimmed.tokens, clip.lowlevel.logmel
+        crop_bytes += np.asarray(clip.lowlevel.crops).nbytes
+normaliser = np.concatenate([c.lowlevel.logmel for c in splits["train"]]).astype(np.float32)
+print(json.dumps({"seconds": time.perf_counter() - started, "crop_gb_read": crop_bytes / 2**30,
+                  "normaliser_mb": normaliser.nbytes / 2**20, "sizes": {k: len(v) for k, v in splits.items()},
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 
 def clip_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -172,6 +196,7 @@ def main() -> None:
         "--threads", type=int, default=os.cpu_count() or 1, help="torch threads of the fold (1 on a shared machine)"
     )
     parser.add_argument("--limit-mb", type=float, default=8192.0)
+    parser.add_argument("--memory-only", action="store_true", help="read the fold once as an epoch does, no training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=Path("runs/bench_benchmark"))
     args = parser.parse_args()
@@ -185,6 +210,9 @@ def main() -> None:
         flush=True,
     )
     config = capped_configs(work, args.fold, root, store, args.epochs, args.bootstrap)
+    if args.memory_only:
+        memory(args, info, config)
+        return
     out = work / f"run_epochs{args.epochs}"
     if out.exists():
         import shutil
@@ -207,6 +235,28 @@ def main() -> None:
     child = json.loads(result.stdout.strip().splitlines()[-1])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report(args, info, child, peak, out)
+
+
+def memory(args: argparse.Namespace, info: dict, config: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"the memory pass failed:\n{result.stderr[-3000:]}")
+    child = json.loads(result.stdout.strip().splitlines()[-1])
+    print(
+        f"memory pass over fold {args.fold} ({child['sizes']}): read {child['crop_gb_read']:.2f} GB of face crops in"
+        f" {child['seconds']:.0f} s, acoustic normaliser input {child['normaliser_mb']:.0f} MB, peak RSS {child['peak_rss_mb']:.0f} MB"
+    )
+    print(json.dumps({"clips": info["clips"], "scale": args.scale, "fold": args.fold, "memory_only": True, **child}))
+    if child["peak_rss_mb"] > args.limit_mb:
+        sys.exit(1)
 
 
 def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: Path) -> None:

@@ -127,3 +127,16 @@ def test_check_fold_catches_calib_and_content_overlap(shaped_rows):
 def test_protocol_needs_four_fractions():
     with pytest.raises(ConfigError, match="4 values"):
         ProtocolConfig(identity_fractions=(0.55, 0.15, 0.30)).validate()
+
+
+def test_fakeavceleb_benchmark_windows_fit_its_clips():
+    from emoboost.benchmark import load_benchmark_config
+    from emoboost.config import load_section
+    from emoboost.models.emoforensics import EmoForensicsConfig
+    from emoboost.models.tokens import window_starts
+
+    config = load_benchmark_config("configs/benchmark/fakeavceleb.yaml")
+    for path in (config.emo_config, *config.ablations):
+        model = load_section(EmoForensicsConfig, path, "model")
+        assert (model.window_tokens * model.token_frames / 25, model.hop_tokens * model.token_frames / 25) == (4.0, 2.0)
+        assert len(window_starts(32, model.window_tokens, model.hop_tokens)) == 3  # a 6.4 s clip: 3 windows, not 1

@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fakeavceleb_shape import FULL_SWAPS, random_record, write_tree
 
-FULL_CLIPS = 4 * 500 + sum(FULL_SWAPS.values())  # the size the projection scales to
+FULL_CLIPS = 4 * 500 + sum(FULL_SWAPS.values())  # clips of the full-size manifest
 KEY = "bench"
 CHILD = r"""
 import json, sys, time
@@ -140,6 +140,20 @@ def build(work: Path, scale: float, seed: int) -> tuple[Path, Path, list, dict]:
         }
         done.write_text(json.dumps(info))
     return root, store.root, json.loads(done.read_text())
+
+
+def full_fold_clips(work: Path, fold: str, seed: int) -> dict[str, int]:
+    """Clips per split of ``fold`` in the full-size manifest: the projection's target (placeholders, no records)."""
+    from emoboost.data.fakeavceleb import read_fakeavceleb
+    from emoboost.data.protocols import load_protocol, make_folds
+
+    cache = work / f"full_fold_sizes_seed{seed}.json"
+    if not cache.exists():
+        root = write_tree(work / "full_manifest" / "FakeAVCeleb_v1.2", 500, FULL_SWAPS, seed)
+        rows, _ = read_fakeavceleb(root, verify=False)
+        folds = make_folds(rows, load_protocol(REPO / "configs/protocols/fakeavceleb_loco.yaml"))
+        cache.write_text(json.dumps({f.held_out: {s: sum(pair) for s, pair in f.counts().items()} for f in folds}))
+    return json.loads(cache.read_text())[fold]
 
 
 def capped_configs(work: Path, fold: str, root: Path, store: Path, epochs: int, bootstrap: int) -> Path:
@@ -261,20 +275,33 @@ def memory(args: argparse.Namespace, info: dict, config: Path) -> None:
 
 def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: Path) -> None:
     fold = json.loads((out / "folds" / f"{args.fold}.json").read_text())
-    ratio = info["clips"] / FULL_CLIPS
+    sizes = {split: sum(pair) for split, pair in fold["sizes"].items()}
+    full_sizes = full_fold_clips(args.work, args.fold, args.seed)
+    fold_clips, full = sum(sizes.values()), sum(full_sizes.values())
+    ratio = (
+        sizes["train"] / full_sizes["train"]
+    )  # an epoch: linear in the training clips (validation is the smaller part)
+    other_ratio = fold_clips / full  # scoring, fusion: linear in all clips
     per_epoch = {name: float(np.mean(seconds)) for name, seconds in child["epochs"].items()}
     cpu_per_epoch = {name: float(np.mean(seconds)) for name, seconds in child["cpu"].items()}
     other = child["seconds"] - sum(sum(seconds) for seconds in child["epochs"].values())
     other_cpu = child["cpu_seconds"] - sum(sum(seconds) for seconds in child["cpu"].values())
     epochs = configured_epochs()
-    projected = (sum(epochs[name] * seconds for name, seconds in per_epoch.items()) + other) / ratio / 3600
+    projected = (
+        sum(epochs[name] * seconds for name, seconds in per_epoch.items()) / ratio + other / other_ratio
+    ) / 3600
     # CPU seconds do not count the time other processes hold the cores; with one torch thread they are
     # the wall time of one uncontended core, and two cores can at best halve them
-    one_core = (sum(epochs[name] * seconds for name, seconds in cpu_per_epoch.items()) + other_cpu) / ratio / 3600
+    one_core = (
+        sum(epochs[name] * seconds for name, seconds in cpu_per_epoch.items()) / ratio + other_cpu / other_ratio
+    ) / 3600
     print(
         f"EPOCHS CAPPED AT {args.epochs} for this timing run (the configs ask for {epochs}); metrics on random features mean nothing"
     )
-    print(f"fold {args.fold}: real/fake clips per split {fold['sizes']}; missing features {len(fold['missing'])}")
+    print(
+        f"fold {args.fold}: real/fake clips per split {fold['sizes']} ({fold_clips} clips; at full size {full_sizes});"
+        f" missing features {len(fold['missing'])}"
+    )
     for name, seconds in per_epoch.items():
         print(
             f"  {name:<18} {seconds:8.1f} s/epoch here ({cpu_per_epoch[name]:.1f} CPU s), {seconds / ratio:8.1f} s/epoch at full size,"
@@ -298,6 +325,9 @@ def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: 
                 "seconds_per_epoch": {k: round(v, 2) for k, v in per_epoch.items()},
                 "cpu_seconds_per_epoch": {k: round(v, 2) for k, v in cpu_per_epoch.items()},
                 "seconds_per_epoch_full_size": {k: round(v / ratio, 1) for k, v in per_epoch.items()},
+                "cpu_seconds_per_epoch_full_size": {k: round(v / ratio, 1) for k, v in cpu_per_epoch.items()},
+                "fold_clips": fold_clips,
+                "full_size_fold_clips": full_sizes,
                 "configured_epochs": epochs,
                 "fold_seconds": round(child["seconds"], 1),
                 "projected_fold_hours_cpu": round(one_core, 2),

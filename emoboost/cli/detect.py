@@ -1,4 +1,4 @@
-"""``emoboost detect``: verdicts for analysts (table) and tools (JSON Lines, CSV), resumable with --output."""
+"""``emoboost detect``: verdicts for analysts (table, case reports) and tools (JSON Lines, CSV), resumable with --output."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ def detect(
     output_format: Annotated[str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the results here (JSON Lines, or CSV for .csv / --format csv); a rerun resumes.")] = None,
     timeline_png: Annotated[Optional[Path], typer.Option("--timeline-png", help="Folder for one timeline plot per file.")] = None,
-    threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Override the detector's threshold (probability of fake).")] = None,
+    prior: Annotated[float, typer.Option(min=0.0, max=1.0, min_open=True, max_open=True, help="Prior probability of fake: the posterior P(fake) and the Bayes threshold use it.")] = 0.5,
+    threshold: Annotated[Optional[float], typer.Option(help="Decide on this LLR threshold (natural log of the LR) instead of the Bayes decision at the prior.")] = None,
+    target_fpr: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Decide on the LLR threshold whose calibration false-positive rate is at most this.")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Table: add the per-detector scores, face / voice and the most suspicious stretch.")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for one self-contained HTML case report per file (and index.html).")] = None,
     allow_audio_only: Annotated[bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")] = False,
     device: Annotated[str, typer.Option(help="cpu, or cuda / cuda:N where a GPU is visible to torch.")] = "cpu",
 ) -> None:
@@ -42,20 +46,22 @@ def detect(
     log = ResultLog(output, file_format(output, output_format)) if output is not None else None
     with err.status("loading the detector"):
         detector = Detector.from_pretrained(model).to(device)
-    cut = round(detector.fusion.threshold if threshold is None else threshold, 6)
+    decision = detector.decision(prior, threshold, target_fpr)
+    reporter = _reporter(report, detector)
 
     def expected(path: Path):
         try:
-            return sha256_file(path), detector.weights_sha256, cut
+            return sha256_file(path), detector.weights_sha256, decision["threshold"], decision["prior"]
         except OSError:
-            return None, None, None
+            return None, None, None, None
 
     def plotted(entry: dict[str, Any]) -> bool:
         from emoboost.timeline import timeline_name
 
-        return timeline_png is None or (timeline_png / timeline_name(entry["path"], entry.get("sha256", ""))).is_file()
+        done = timeline_png is None or (timeline_png / timeline_name(entry["path"], entry.get("sha256", ""))).is_file()
+        return done and (reporter is None or reporter.has(entry))
 
-    stream = _Stream(output_format)
+    stream = _Stream(output_format if output is None else "none")
     entries: list[dict[str, Any]] = []
     failed = resumed = 0
     with progress(err) as bar:
@@ -67,7 +73,7 @@ def detect(
                 resumed += 1
             else:
                 try:
-                    verdict = detector.predict(path, allow_audio_only=allow_audio_only, threshold=threshold)
+                    verdict = detector.predict(path, allow_audio_only=allow_audio_only, threshold=threshold, prior=prior, target_fpr=target_fpr)
                 except MediaError as exc:
                     failed += 1
                     hint = " (--allow-audio-only gives a voice-only verdict)" if isinstance(exc, NoFaceError) and not allow_audio_only else ""
@@ -81,6 +87,8 @@ def detect(
                     from emoboost.timeline import plot_timeline, timeline_name
 
                     plot_timeline(verdict, timeline_png / timeline_name(verdict.path, verdict.sha256))
+                if reporter is not None:
+                    reporter.add(verdict)
                 entry = verdict.to_dict()
                 if log is not None:
                     log.add(entry)
@@ -89,12 +97,17 @@ def detect(
             bar.advance(task)
     if log is not None:
         log.close()
+    if reporter is not None:
+        reporter.close(entries)
     if output_format == "table" and entries:
-        print_verdicts(entries)
-    if output_format == "table" or err.is_terminal:
+        print_verdicts(entries, details, detector.scope_warnings())
+    if output_format == "table" or output is not None or err.is_terminal:
         fakes = sum(entry.get("label") == "fake" for entry in entries)
         summary = f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({fakes} fake), {failed} failed" + (f", {resumed} taken from {output}" if resumed else "")
-        (out if output_format == "table" else err).print(summary + (f" -> {output}" if output else ""), markup=False, soft_wrap=True)
+        summary += f" (prior {decision['prior']:g}, LLR threshold {decision['threshold']:+.3f})"
+        summary += f" -> {output}" if output else ""
+        summary += f"; case reports: {reporter.index}" if reporter is not None else ""
+        (out if output_format == "table" or output is not None else err).print(summary, markup=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -117,44 +130,70 @@ class _Stream:
             self.header = True
 
 
-def probability_and_threshold(probability: float, threshold: float) -> str:
-    """``"0.83 / 0.81"``, with more decimals (up to 6) where two would show equal numbers for different verdicts."""
-    for decimals in range(2, 7):
-        shown = f"{probability:.{decimals}f} / {threshold:.{decimals}f}"
-        if round(probability, decimals) != round(threshold, decimals):
-            break
-    return shown
+def _reporter(folder: Path | None, detector):
+    if folder is None:
+        return None
+    import shlex
+    import sys
+
+    from emoboost.case_report import CaseReports
+
+    return CaseReports(folder, detector, "emoboost " + shlex.join(sys.argv[1:]))
 
 
-def print_verdicts(entries: list[dict[str, Any]]) -> None:
-    """One compact row per file (JSON and CSV carry every field)."""
+def lr_cell(llr: float) -> str:
+    """``"1/45"`` or ``"230"``: the LR a person reads (the verbal label goes in its own column)."""
+    from emoboost.calibration import format_lr
+
+    return format_lr(llr).removeprefix("LR ")
+
+
+def support_cell(verbal: str) -> str:
+    """``"moderate support for authentic"`` -> ``"moderate -> authentic"`` (narrow enough for 80 columns)."""
+    return verbal.replace(" support for ", " -> ")
+
+
+def print_verdicts(entries: list[dict[str, Any]], details: bool = False, shared_warnings: tuple[str, ...] = (), console=None) -> None:
+    """One row per file: file, verdict, LR, its verbal label, P(fake) at the prior, warnings (numbered notes below).
+
+    Warnings every verdict of the detector carries (``shared_warnings``) are printed once under the table.
+    ``details`` adds the per-detector logits, face / voice and the most suspicious stretch."""
+    from rich import box
     from rich.table import Table
 
     from emoboost.outputs import flat_row
 
-    table = Table(title="emoboost verdicts", title_justify="left")
-    table.add_column("file", overflow="fold")
+    console = console or out
+    rows = [flat_row(entry) for entry in entries if "error" not in entry]
+    priors = sorted({float(row["prior"]) for row in rows if row.get("prior") not in (None, "")})
+    prior_text = ", ".join(f"{p:g}" for p in priors) or "?"
+    table = Table(title=f"emoboost verdicts (prior P(fake) {prior_text}; LR > 1 supports manipulated)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("file", overflow="fold", ratio=3)
     table.add_column("verdict")
-    table.add_column("P(fake) / thr", justify="right")
-    table.add_column("face / voice", justify="right")
-    table.add_column("emo / rgb / audio", justify="right")
-    table.add_column("most fake stretch", overflow="fold")
-    table.add_column("warnings", overflow="fold")
+    table.add_column("LR", justify="right", no_wrap=True)
+    table.add_column("support", ratio=3)
+    table.add_column("P(fake)", justify="right", no_wrap=True)
+    table.add_column("notes", ratio=1)
+    if details:
+        for name in ("emo / rgb / audio", "face / voice", "most suspicious"):
+            table.add_column(name, justify="right")
+    notes: dict[str, int] = {}
 
     def number(value) -> str:
-        return "-" if value in (None, "") else f"{float(value):.2f}"
+        return "-" if value in (None, "") else f"{float(value):+.2f}"
 
-    for entry in entries:
-        row = flat_row(entry)
+    for row in rows:
         colour = "red" if row["label"] == "fake" else "green"
-        stretch = "-" if row.get("worst_start_s") in (None, "") else f"{float(row['worst_start_s']):.1f}-{float(row['worst_end_s']):.1f}s {float(row['worst_probability']):.2f}"
-        table.add_row(
-            escape(Path(row["path"]).name),
-            f"[{colour}]{row['label']}[/{colour}]",
-            probability_and_threshold(float(row["probability"]), float(row["threshold"])),
-            f"{number(row.get('face'))} / {number(row.get('voice'))}",
-            " / ".join(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio")),
-            stretch,
-            escape(row.get("warnings") or "-"),
-        )
-    out.print(table)
+        own = [w for w in (row.get("warnings") or "").split("; ") if w and w not in shared_warnings]
+        marks = ",".join(str(notes.setdefault(w, len(notes) + 1)) for w in own) or "-"
+        cells = [escape(Path(row["path"]).name), f"[{colour}]{row['label']}[/{colour}]", lr_cell(float(row["llr"])), support_cell(row["lr_verbal"]), f"{float(row['probability']):.3f}", marks]
+        if details:
+            stretch = "-" if row.get("worst_start_s") in (None, "") else f"{float(row['worst_start_s']):.1f}-{float(row['worst_end_s']):.1f}s LLR {float(row['worst_llr']):+.2f}"
+            face_voice = " / ".join("-" if row.get(k) in (None, "") else f"{float(row[k]):.2f}" for k in ("face", "voice"))
+            cells += [" / ".join(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio")), face_voice, stretch]
+        table.add_row(*cells)
+    console.print(table)
+    for warning, number_ in notes.items():
+        console.print(f"  {number_}. {escape(warning)}", soft_wrap=False)
+    for warning in shared_warnings:
+        console.print(f"  [yellow]every verdict:[/yellow] {escape(warning)}")

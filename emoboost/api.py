@@ -508,10 +508,9 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
             f"- Cllr {scores['cllr']:.3f} bits, Cllr_min {scores['cllr_min']:.3f}, ECE at the balanced prior {scores['ece_balanced']:.3f}",
             f"- misleading evidence: {scores['misleading_real']:.1%} of real clips with LR > 1, {scores['misleading_fake']:.1%} of fake clips with LR < 1",
         ]
+    if metrics:
+        lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]
     lines += [
-        "",
-        "## Validation AUC",
-        *(f"- {name}: {value:.4f}" for name, value in metrics.items()),
         "",
         "A detector trained on SynthAV checks the pipeline; it is not a FakeAVCeleb detector and says",
         "nothing about real-world deepfakes.",

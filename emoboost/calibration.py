@@ -63,9 +63,9 @@ def verbal(llr: float) -> str:
 
 
 def format_lr(llr: float) -> str:
-    """The LR for people: ``"LR 230"``, ``"LR 1/45"`` below 1, in scientific form beyond 10^6."""
+    """The LR for people: ``"LR 8.2"``, ``"LR 1,230"``, ``"LR 1/45"`` below 1, ``"LR 2.5e+07"`` from 10^6."""
     ratio = math.exp(min(abs(llr), 700.0))
-    shown = f"{ratio:.2g}" if ratio >= 1e6 else f"{ratio:.3g}" if ratio < 10 else f"{ratio:.0f}"
+    shown = f"{ratio:.1e}" if ratio >= 1e6 else f"{ratio:.1f}" if ratio < 10 else f"{ratio:,.0f}"
     return f"LR {shown}" if llr >= 0 else f"LR 1/{shown}"
 
 

@@ -38,7 +38,7 @@ table{border-collapse:collapse;font-size:14px}td,th{padding:3px 10px;border-bott
 th{color:#555;font-weight:600}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
 .verdict{padding:14px 18px;border-radius:6px;font-size:16px}.fake{background:#fdecea;border-left:6px solid #d62728}
 .real{background:#eaf6ea;border-left:6px solid #2ca02c}.big{font-size:24px;font-weight:700}
-.warn{background:#fff6db;border-left:6px solid #e0a800;padding:8px 14px}.frames{display:flex;flex-wrap:wrap;gap:12px}
+.warn{background:#fff6db;border-left:6px solid #e0a800;padding:8px 14px 8px 34px}.frames{display:flex;flex-wrap:wrap;gap:12px}
 figure{margin:0;width:360px}figcaption{font-size:13px;color:#444}img{max-width:100%}.muted{color:#666;font-size:13px}
 """
 
@@ -91,19 +91,30 @@ def key_frames(verdict: Verdict, per_kind: int = FRAMES_PER_KIND) -> list[tuple[
     count = min(per_kind, max(1, len(segments) // 2))
     chosen = [(s, "most suspicious") for s in segments[:count]] + [(s, "least suspicious") for s in segments[::-1][:count]]
     boxes = verdict.tracks.face_boxes if verdict.tracks is not None else None
+    tracked = _inside_tracks(boxes) if boxes is not None else None
     picks: list[tuple[int, str, float]] = []
     for segment, kind in chosen:
         first, last = int(round(segment.start_s * FPS)), max(int(round(segment.start_s * FPS)) + 1, int(round(segment.end_s * FPS)))
         offsets = (0.5,) if len(chosen) >= 3 else (0.25, 0.5, 0.75)
         for offset in offsets:
             frame = first + int((last - first) * offset)
-            if boxes is not None and len(boxes):
-                with_face = np.flatnonzero(~np.isnan(boxes[first:last, 0])) + first
+            if tracked is not None and len(tracked):
+                with_face = np.flatnonzero(tracked[first:last]) + first
                 if len(with_face):
                     frame = int(with_face[np.argmin(np.abs(with_face - frame))])
             if all(frame != p[0] for p in picks):
                 picks.append((frame, kind, segment.llr))
     return sorted(picks)
+
+
+def _inside_tracks(boxes: np.ndarray, margin: int = 2) -> np.ndarray:
+    """Frames with a face box whose ``margin`` neighbours on both sides have one too (track edges are interpolated)."""
+    valid = ~np.isnan(np.asarray(boxes, np.float64)).any(axis=1) if len(boxes) else np.zeros(0, bool)
+    inside = valid.copy()
+    for shift in range(1, margin + 1):
+        inside[shift:] &= valid[:-shift]
+        inside[:-shift] &= valid[shift:]
+    return inside
 
 
 def decode_frames(path: Path, detector: Detector, wanted: list[int]) -> dict[int, np.ndarray]:
@@ -226,7 +237,7 @@ def render_report(verdict: Verdict, detector: Detector, command: str) -> str:
 <h1>Case report: {_e(path.name)}</h1>
 <p class=muted>emoboost audio-visual manipulation detector &middot; generated {now}</p>
 <div class="verdict {label}"><div class=big>{_e(format_lr(verdict.llr))}: {_e(verdict.lr_verbal)}</div>
-The observed scores are {_e(format_lr(verdict.llr).removeprefix('LR '))} times as probable if the clip is {'manipulated than if it is authentic' if verdict.llr >= 0 else 'authentic than if it is manipulated'}
+The observed scores are {_e(format_lr(abs(verdict.llr)).removeprefix('LR '))} times as probable if the clip is {'manipulated than if it is authentic' if verdict.llr >= 0 else 'authentic than if it is manipulated'}
 (natural-log LR {verdict.llr:+.3f}, log10 LR {verdict.log10_lr:+.3f}).<br>
 At a prior P(fake) of {verdict.prior:g}, the posterior P(fake) is <b>{verdict.probability:.3f}</b>; decision: <b>{label.upper()}</b>
 (LLR threshold {verdict.threshold:+.3f}: {_e(verdict.provenance.get('threshold_source', ''))}).</div>

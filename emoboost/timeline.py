@@ -65,8 +65,9 @@ def _llr_panel(ax, verdict: Verdict) -> None:
     for segment, fake in zip(verdict.segments, above):
         ax.hlines(segment.llr, segment.start_s, segment.end_s, color=FAKE_COLOUR if fake else REAL_COLOUR, linewidth=1, alpha=0.5)
     ax.plot(centres, llrs, color="0.35", linewidth=1, zorder=2)
-    ax.scatter(centres[above], llrs[above], color=FAKE_COLOUR, s=22, zorder=3, label="window LLR >= threshold")
-    ax.scatter(centres[~above], llrs[~above], color=REAL_COLOUR, s=22, zorder=3, label="window LLR < threshold")
+    for chosen, colour, name in ((above, FAKE_COLOUR, "window LLR >= threshold"), (~above, REAL_COLOUR, "window LLR < threshold")):
+        if chosen.any():
+            ax.scatter(centres[chosen], llrs[chosen], color=colour, s=22, zorder=3, label=name)
     ax.axhline(verdict.llr, color="black", linewidth=1.2, linestyle=":", label=f"clip LLR {verdict.llr:+.2f} ({format_lr(verdict.llr)})")
     ax.axhline(verdict.threshold, color="black", linewidth=1.2, linestyle="--", label=f"threshold {verdict.threshold:+.2f} (prior {verdict.prior:g})")
     values = np.r_[llrs, verdict.llr, verdict.threshold]

@@ -18,12 +18,13 @@ FORMATS = ("table", "json", "csv")
 
 @app.command()
 def detect(
+    ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(help="Video files, folders (searched recursively), manifest CSVs or @list.txt.")],
     model: Annotated[Path, typer.Option("--model", "-m", help="Detector directory or name (default: the one the quickstart trained).")] = DEFAULT_MODEL,
     output_format: Annotated[str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the results here (JSON Lines, or CSV for .csv / --format csv); a rerun resumes.")] = None,
     timeline_png: Annotated[Optional[Path], typer.Option("--timeline-png", help="Folder for one timeline plot per file.")] = None,
-    prior: Annotated[float, typer.Option(min=0.0, max=1.0, min_open=True, max_open=True, help="Prior probability of fake: the posterior P(fake) and the Bayes threshold use it.")] = 0.5,
+    prior: Annotated[float, typer.Option(help="Prior probability of fake, strictly between 0 and 1: the posterior P(fake) and the Bayes threshold use it.")] = 0.5,
     threshold: Annotated[Optional[float], typer.Option(help="Decide on this LLR threshold (natural log of the LR) instead of the Bayes decision at the prior.")] = None,
     target_fpr: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Decide on the LLR threshold whose calibration false-positive rate is at most this.")] = None,
     details: Annotated[bool, typer.Option("--details", help="Table: add the per-detector scores, face / voice and the most suspicious stretch.")] = False,
@@ -47,7 +48,7 @@ def detect(
     with err.status("loading the detector"):
         detector = Detector.from_pretrained(model).to(device)
     decision = detector.decision(prior, threshold, target_fpr)
-    reporter = _reporter(report, detector)
+    reporter = _reporter(report, detector, command_line(ctx))
 
     def expected(path: Path):
         try:
@@ -130,15 +131,30 @@ class _Stream:
             self.header = True
 
 
-def _reporter(folder: Path | None, detector):
+def command_line(ctx: typer.Context) -> str:
+    """The command as run, every option spelt out (defaults included): ``emoboost detect a.mp4 --model ... --prior 0.5``."""
+    import shlex
+
+    words = ["emoboost", ctx.info_name or "detect"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None or value is False:
+            continue
+        if getattr(param, "param_type_name", "") == "argument":
+            words += [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        elif value is True:
+            words.append(param.opts[0])
+        else:
+            words += [param.opts[0], str(value)]
+    return shlex.join(words)
+
+
+def _reporter(folder: Path | None, detector, command: str):
     if folder is None:
         return None
-    import shlex
-    import sys
-
     from emoboost.case_report import CaseReports
 
-    return CaseReports(folder, detector, "emoboost " + shlex.join(sys.argv[1:]))
+    return CaseReports(folder, detector, command)
 
 
 def lr_cell(llr: float) -> str:
@@ -159,7 +175,9 @@ def print_verdicts(entries: list[dict[str, Any]], details: bool = False, shared_
     Warnings every verdict of the detector carries (``shared_warnings``) are printed once under the table.
     ``details`` adds the per-detector logits, face / voice and the most suspicious stretch."""
     from rich import box
+    from rich.padding import Padding
     from rich.table import Table
+    from rich.text import Text
 
     from emoboost.outputs import flat_row
 
@@ -194,6 +212,8 @@ def print_verdicts(entries: list[dict[str, Any]], details: bool = False, shared_
         table.add_row(*cells)
     console.print(table)
     for warning, number_ in notes.items():
-        console.print(f"  {number_}. {escape(warning)}", soft_wrap=False)
-    for warning in shared_warnings:
-        console.print(f"  [yellow]every verdict:[/yellow] {escape(warning)}")
+        console.print(Padding(Text(f"{number_}. {warning}"), (0, 0, 0, 2)))
+    if shared_warnings:
+        console.print(Text("Every verdict of this detector:", style="yellow"))
+        for warning in shared_warnings:
+            console.print(Padding(Text(f"- {warning}"), (0, 0, 0, 2)))

@@ -48,7 +48,7 @@ def bayes_threshold(prior: float) -> float:
     """The LLR above which the posterior P(fake) at ``prior`` is at least 0.5 (equal costs)."""
     if not 0.0 < prior < 1.0:
         raise ConfigError(f"prior must be strictly between 0 and 1, not {prior}")
-    return -logit(prior)
+    return 0.0 - logit(prior) + 0.0  # + 0.0: no negative zero at prior 0.5
 
 
 def rates_at(real_llrs: np.ndarray, fake_llrs: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -109,7 +109,7 @@ class Fusion:
         model.fit(logits, labels, sample_weight=sample_weight)
         weights = tuple(float(w) for w in model.coef_[0])
         bias = float(model.intercept_[0]) - logit(weight_prior)
-        llrs = logits @ np.asarray(weights) + bias
+        llrs = np.round(logits @ np.asarray(weights) + bias, LLR_DECIMALS)  # as stored: thresholds agree with them
         if target_fpr is None:
             threshold = bayes_threshold(0.5)
             fpr, tpr = rates_at(llrs[labels == 0], llrs[labels == 1], threshold)
@@ -123,7 +123,7 @@ class Fusion:
         """The baseline: mean of the logits (not calibrated), thresholded at the EER point or the target FPR."""
         logits, labels = _complete(logits, labels, inputs)
         weights = tuple(1.0 / len(inputs) for _ in inputs)
-        scores = logits @ np.asarray(weights)
+        scores = np.round(logits @ np.asarray(weights), LLR_DECIMALS)
         threshold, point = choose_threshold(labels, scores, target_fpr)
         return cls(tuple(inputs), weights, 0.0, threshold, point, method="mean", calibration=_calibration(scores, labels, None))
 

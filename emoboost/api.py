@@ -36,7 +36,14 @@ from emoboost.features.store import FeatureRecord
 from emoboost.media.decode import FPS
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
-from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
+from emoboost.models.lowlevel import (
+    AcousticConfig,
+    AcousticDetector,
+    RGBConfig,
+    RGBDetector,
+    acoustic_segment_logits,
+    rgb_crop_logits,
+)
 from emoboost.models.tokens import tokenize_record
 from emoboost.train import predict_clip
 
@@ -162,6 +169,7 @@ class Detector:
             "rgb": to_dict(self.rgb.config),
             "audio": {**to_dict(self.audio.config), "n_mels": self.audio.n_mels},
             "weights_sha256": self._weights_sha256,
+            "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
         }
         write_text_atomic(folder / "README.md", detector_card(config, self.fusion))
         write_json_atomic(folder / "config.json", config)
@@ -497,8 +505,10 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         "",
         "## Decision",
         f"- fusion: LLR = {weights}, bias {fusion.bias:+.3f}",
-        f"- rule: {point.get('rule', '?')}, LLR threshold at prior 0.5: {fusion.decision_threshold(0.5):+.3f}; "
-        f"calibration FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}",
+        (
+            f"- rule: {point.get('rule', '?')}, LLR threshold at prior 0.5: {fusion.decision_threshold(0.5):+.3f}; "
+            f"calibration FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}"
+        ),
     ]
     if len(real) and len(fake):
         scores = llr_metrics(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake], fusion.decision_threshold(0.5))

@@ -154,8 +154,8 @@ def llr_metrics(labels: np.ndarray, llrs: np.ndarray, threshold: float = 0.0) ->
         "fpr": float((real >= threshold).mean()) if len(real) else float("nan"),
         "tpr": float((fake >= threshold).mean()) if len(fake) else float("nan"),
         "threshold": float(threshold),
-        "n_real": int(len(real)),
-        "n_fake": int(len(fake)),
+        "n_real": len(real),
+        "n_fake": len(fake),
     }
 
 

@@ -94,7 +94,8 @@ def key_frames(verdict: Verdict, per_kind: int = FRAMES_PER_KIND) -> list[tuple[
     tracked = _inside_tracks(boxes) if boxes is not None else None
     picks: list[tuple[int, str, float]] = []
     for segment, kind in chosen:
-        first, last = int(round(segment.start_s * FPS)), max(int(round(segment.start_s * FPS)) + 1, int(round(segment.end_s * FPS)))
+        first = round(segment.start_s * FPS)
+        last = max(first + 1, round(segment.end_s * FPS))
         offsets = (0.5,) if len(chosen) >= 3 else (0.25, 0.5, 0.75)
         for offset in offsets:
             frame = first + int((last - first) * offset)
@@ -138,7 +139,7 @@ def _frame_figure(frame: np.ndarray, box: np.ndarray | None, caption: str, colou
     if box is not None and not np.isnan(box).any():
         ImageDraw.Draw(image).rectangle([float(v) for v in box], outline=colour, width=max(2, image.width // 160))
     scale = FRAME_WIDTH / image.width
-    image = image.resize((FRAME_WIDTH, max(1, int(round(image.height * scale)))))
+    image = image.resize((FRAME_WIDTH, max(1, round(image.height * scale))))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -230,7 +231,7 @@ def render_report(verdict: Verdict, detector: Detector, command: str) -> str:
     label = verdict.label
     warnings = "".join(f"<li>{_e(w)}</li>" for w in verdict.warnings)
     timeline = base64.b64encode(timeline_png_bytes(verdict)).decode("ascii")
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     panel_names = ", ".join(PANELS.values())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>emoboost case report: {_e(path.name)}</title><style>{STYLE}</style></head><body>

@@ -5,7 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from emoboost.calibration import cllr, cllr_min, det_curve, ece_balanced, format_lr, llr_metrics, save_validation_plots, tippett, verbal
+from emoboost.calibration import (
+    cllr,
+    cllr_min,
+    det_curve,
+    ece_balanced,
+    format_lr,
+    llr_metrics,
+    save_validation_plots,
+    tippett,
+    verbal,
+)
 
 
 def test_cllr_by_hand():

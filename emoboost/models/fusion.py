@@ -72,7 +72,7 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, target_fpr: float |
         threshold = float(np.nextafter(real[len(real) - allowed - 1], np.inf)) if allowed < len(real) else float(real.min())
     threshold = float(np.clip(threshold, -1e6, 1e6))  # roc_curve's first threshold is +inf
     fpr, tpr = rates_at(scores[labels == 0], scores[labels == 1], threshold)
-    point = {"rule": "EER point" if target_fpr is None else f"FPR <= {target_fpr:g}", "fpr": fpr, "tpr": tpr, "val_clips": int(len(labels))}
+    point = {"rule": "EER point" if target_fpr is None else f"FPR <= {target_fpr:g}", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
     return threshold, point
 
 
@@ -113,7 +113,7 @@ class Fusion:
         if target_fpr is None:
             threshold = bayes_threshold(0.5)
             fpr, tpr = rates_at(llrs[labels == 0], llrs[labels == 1], threshold)
-            point = {"rule": "bayes", "fpr": fpr, "tpr": tpr, "val_clips": int(len(labels))}
+            point = {"rule": "bayes", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
         else:
             threshold, point = choose_threshold(labels, llrs, target_fpr)
         return cls(tuple(inputs), weights, bias, threshold, point, calibration=_calibration(llrs, labels, weight_prior))
@@ -167,7 +167,9 @@ class Fusion:
 
     # -- persistence -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FUSION_FORMAT, **dataclasses.asdict(self), "inputs": list(self.inputs), "weights": list(self.weights)}
+        """JSON-ready; ``threshold`` (probability at prior 0.5) is written for readers that plot probabilities."""
+        data = {"format": FUSION_FORMAT, **dataclasses.asdict(self), "inputs": list(self.inputs), "weights": list(self.weights)}
+        return {**data, "threshold": self.threshold}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fusion:

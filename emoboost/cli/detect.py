@@ -173,16 +173,31 @@ def print_verdicts(entries: list[dict[str, Any]], details: bool = False, shared_
     """One row per file: file, verdict, LR, its verbal label, P(fake) at the prior, warnings (numbered notes below).
 
     Warnings every verdict of the detector carries (``shared_warnings``) are printed once under the table.
-    ``details`` adds the per-detector logits, face / voice and the most suspicious stretch."""
-    from rich import box
+    ``details`` adds a second table: the per-detector logits, the fused LLR, the face / voice heads and
+    the most suspicious stretch. Both fit 80 columns for file names up to about 20 characters."""
     from rich.padding import Padding
-    from rich.table import Table
     from rich.text import Text
 
     from emoboost.outputs import flat_row
 
     console = console or out
     rows = [flat_row(entry) for entry in entries if "error" not in entry]
+    notes: dict[str, int] = {}
+    console.print(_verdict_table(rows, shared_warnings, notes))
+    for warning, number in notes.items():
+        console.print(Padding(Text(f"{number}. {warning}"), (0, 0, 0, 2)))
+    if shared_warnings:
+        console.print(Text("Every verdict of this detector:", style="yellow"))
+        for warning in shared_warnings:
+            console.print(Padding(Text(f"- {warning}"), (0, 0, 0, 2)))
+    if details:
+        console.print(_details_table(rows))
+
+
+def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...], notes: dict[str, int]):
+    from rich import box
+    from rich.table import Table
+
     priors = sorted({float(row["prior"]) for row in rows if row.get("prior") not in (None, "")})
     prior_text = ", ".join(f"{p:g}" for p in priors) or "?"
     table = Table(title=f"emoboost verdicts (prior P(fake) {prior_text}; LR > 1 supports manipulated)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -192,28 +207,33 @@ def print_verdicts(entries: list[dict[str, Any]], details: bool = False, shared_
     table.add_column("support", ratio=3)
     table.add_column("P(fake)", justify="right", no_wrap=True)
     table.add_column("notes", ratio=1)
-    if details:
-        for name in ("emo / rgb / audio", "face / voice", "most suspicious"):
-            table.add_column(name, justify="right")
-    notes: dict[str, int] = {}
-
-    def number(value) -> str:
-        return "-" if value in (None, "") else f"{float(value):+.2f}"
-
     for row in rows:
         colour = "red" if row["label"] == "fake" else "green"
         own = [w for w in (row.get("warnings") or "").split("; ") if w and w not in shared_warnings]
         marks = ",".join(str(notes.setdefault(w, len(notes) + 1)) for w in own) or "-"
-        cells = [escape(Path(row["path"]).name), f"[{colour}]{row['label']}[/{colour}]", lr_cell(float(row["llr"])), support_cell(row["lr_verbal"]), f"{float(row['probability']):.3f}", marks]
-        if details:
-            stretch = "-" if row.get("worst_start_s") in (None, "") else f"{float(row['worst_start_s']):.1f}-{float(row['worst_end_s']):.1f}s LLR {float(row['worst_llr']):+.2f}"
-            face_voice = " / ".join("-" if row.get(k) in (None, "") else f"{float(row[k]):.2f}" for k in ("face", "voice"))
-            cells += [" / ".join(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio")), face_voice, stretch]
-        table.add_row(*cells)
-    console.print(table)
-    for warning, number_ in notes.items():
-        console.print(Padding(Text(f"{number_}. {warning}"), (0, 0, 0, 2)))
-    if shared_warnings:
-        console.print(Text("Every verdict of this detector:", style="yellow"))
-        for warning in shared_warnings:
-            console.print(Padding(Text(f"- {warning}"), (0, 0, 0, 2)))
+        table.add_row(
+            escape(Path(row["path"]).name), f"[{colour}]{row['label']}[/{colour}]", lr_cell(float(row["llr"])),
+            support_cell(row["lr_verbal"]), f"{float(row['probability']):.3f}", marks,
+        )
+    return table
+
+
+def _details_table(rows: list[dict[str, Any]]):
+    from rich import box
+    from rich.table import Table
+
+    def number(value, spec: str = "+.2f") -> str:
+        return "-" if value in (None, "") else format(float(value), spec)
+
+    table = Table(title="per-detector scores (logits; fused: LLR; face / voice: EmoForensics heads)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("file", overflow="fold", ratio=1)
+    for name in ("emo", "rgb", "audio", "fused", "face", "voice"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("most suspicious", no_wrap=True)
+    for row in rows:
+        stretch = "-" if row.get("worst_start_s") in (None, "") else f"{float(row['worst_start_s']):.1f}-{float(row['worst_end_s']):.1f}s {float(row['worst_llr']):+.2f}"
+        table.add_row(
+            escape(Path(row["path"]).name), *(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio", "fused")),
+            number(row.get("face"), ".2f"), number(row.get("voice"), ".2f"), stretch,
+        )
+    return table

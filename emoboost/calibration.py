@@ -39,6 +39,7 @@ VERBAL_SCALE = (
 )
 PROPOSITIONS = ("manipulated", "authentic")
 ECE_BINS = 10
+DET_RANGE = (0.005, 0.97)  # error rates shown on a DET plot
 
 
 def _check(labels: np.ndarray, llrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,15 +176,15 @@ def plot_det(axis, labels: np.ndarray, llrs: np.ndarray, name: str = "") -> None
     from scipy.stats import norm
 
     curve = det_curve(labels, llrs)
-    clip = 0.5 / max(len(llrs), 1)
-    x = norm.ppf(np.clip(curve["false_alarm"], clip, 1 - clip))
-    y = norm.ppf(np.clip(curve["miss"], clip, 1 - clip))
+    low, high = DET_RANGE  # rates of 0 and 1 are drawn on the plot's edges
+    x = norm.ppf(np.clip(curve["false_alarm"], low, high))
+    y = norm.ppf(np.clip(curve["miss"], low, high))
     axis.plot(x, y, label=name or None, linewidth=1.5)
-    ticks = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98, 0.99])
+    ticks = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95])
     axis.set_xticks(norm.ppf(ticks), [f"{t * 100:g}" for t in ticks])
     axis.set_yticks(norm.ppf(ticks), [f"{t * 100:g}" for t in ticks])
     axis.set(xlabel="false alarm: real called fake (%)", ylabel="miss: fake called real (%)")
-    limit = norm.ppf([0.005, 0.995])
+    limit = norm.ppf(DET_RANGE)
     axis.set_xlim(*limit)
     axis.set_ylim(*limit)
 

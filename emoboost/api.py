@@ -115,7 +115,7 @@ class Verdict:
     prior: float  # prior probability of fake the posterior and the Bayes threshold use
     probability: float  # posterior probability of fake at ``prior``
     threshold: float  # decision threshold on the LLR
-    scores: dict[str, float | None]  # logits: emo, rgb, audio; and fused (the probability's logit)
+    scores: dict[str, float | None]  # logits: emo, rgb, audio; and fused (the LLR)
     modalities: dict[str, float | None]  # face / voice manipulated (EmoForensics' per-modality heads, uncalibrated)
     segments: tuple[Segment, ...]
     duration_s: float
@@ -194,7 +194,10 @@ class Detector:
         audio = AcousticDetector(from_dict(AcousticConfig, audio_config, "audio"), n_mels)
         for name, module in (("emo", emo), ("rgb", rgb), ("audio", audio)):
             load_state(folder / NETWORK_FILES[name], module)
-        fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
+        try:
+            fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
+        except ConfigError as exc:  # e.g. a detector from before calibrated LLRs
+            raise ConfigError(f"{folder / 'fusion.json'}: {exc}") from exc
         # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
         extract_config = dataclasses.replace(from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig())
         meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}

@@ -292,11 +292,10 @@ class Detector:
         if threshold is not None and target_fpr is not None:
             raise ConfigError("give a threshold or a target FPR, not both")
         cut = self.fusion.decision_threshold(prior, target_fpr) if threshold is None else float(threshold)
-        rule = self.fusion.operating_point.get("rule", "")
-        source = "user" if threshold is not None else f"calibration FPR <= {target_fpr:g}" if target_fpr is not None else (
-            f"Bayes decision at prior {prior:g}, equal costs" if rule == "bayes" else f"calibration {rule}"
-        )
-        return {"prior": float(prior), "threshold": round(cut, 6), "source": source, "operating_point": self.fusion.operating_point_at(cut)}
+        rule = "user" if threshold is not None else f"FPR <= {target_fpr:g}" if target_fpr is not None else self.fusion.operating_point.get("rule", "")
+        source = {"user": "user", "bayes": f"Bayes decision at prior {prior:g}, equal costs"}.get(rule, f"calibration {rule}")
+        point = {"rule": rule, **self.fusion.operating_point_at(cut)}
+        return {"prior": float(prior), "threshold": round(cut, 6), "source": source, "operating_point": point}
 
     def _predict_file(self, path: Path, allow_audio_only: bool, decision: dict[str, Any]) -> Verdict:
         record = self._extract(path, allow_audio_only)
@@ -413,7 +412,9 @@ class Detector:
         """Warnings every verdict of this detector carries: generated-only training data, a small calibration set."""
         data, warnings = self.training_data(), []
         if data["generated"]:
-            warnings.append(f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated")
+            warnings.append(
+                f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated"
+            )
         elif data["generated"] is None:
             warnings.append("training data unknown: the detector's scope is not stated")
         if min(data["calibration_real"], data["calibration_fake"]) < MIN_CALIBRATION_CLIPS:
@@ -492,7 +493,9 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
     data, metrics, point = config.get("data", {}), config.get("metrics", {}), fusion.operating_point
     weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
     real, fake = fusion.calibration_llrs()
-    generated = data.get("generated", str(data.get("dataset", "")).lower().startswith(GENERATED_DATASETS) if data.get("dataset") else None)
+    generated = data.get("generated")
+    if generated is None and data.get("dataset"):
+        generated = str(data["dataset"]).lower().startswith(GENERATED_DATASETS)
     lines = [
         f"# emoboost detector: {config.get('model_id', '')}",
         "",
@@ -518,8 +521,14 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         lines += [
             "",
             "## Calibration (on the calibration clips the fusion was fitted on: in-sample)",
-            f"- Cllr {scores['cllr']:.3f} bits, Cllr_min {scores['cllr_min']:.3f}, ECE at the balanced prior {scores['ece_balanced']:.3f}",
-            f"- misleading evidence: {scores['misleading_real']:.1%} of real clips with LR > 1, {scores['misleading_fake']:.1%} of fake clips with LR < 1",
+            (
+                f"- Cllr {scores['cllr']:.3f} bits, Cllr_min {scores['cllr_min']:.3f}, "
+                f"ECE at the balanced prior {scores['ece_balanced']:.3f}"
+            ),
+            (
+                f"- misleading evidence: {scores['misleading_real']:.1%} of real clips with LR > 1, "
+                f"{scores['misleading_fake']:.1%} of fake clips with LR < 1"
+            ),
         ]
     if metrics:
         lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]

@@ -50,7 +50,7 @@ def _check(labels: np.ndarray, llrs: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def verbal(llr: float) -> str:
-    """The LR's verbal equivalent, e.g. ``"moderate support for manipulated"`` (LR 10-100) or "... for authentic" (LR < 1)."""
+    """The LR's verbal equivalent: ``"moderate support for manipulated"`` (LR 10-100), "... for authentic" (LR < 1)."""
     if llr is None or math.isnan(llr):
         return "no likelihood ratio"
     ratio = math.exp(min(abs(llr), 700.0))
@@ -138,7 +138,7 @@ def det_curve(labels: np.ndarray, llrs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def llr_metrics(labels: np.ndarray, llrs: np.ndarray, threshold: float = 0.0) -> dict[str, Any]:
-    """Cllr, Cllr_min, calibration loss, balanced ECE, EER and the rates of misleading evidence (and at ``threshold``)."""
+    """Cllr, Cllr_min, calibration loss, balanced ECE, EER, rates of misleading evidence, FPR / TPR at ``threshold``."""
     from emoboost.metrics import eer
 
     labels, llrs = _check(labels, llrs)
@@ -189,8 +189,10 @@ def plot_det(axis, labels: np.ndarray, llrs: np.ndarray, name: str = "") -> None
     axis.set_ylim(*limit)
 
 
-def save_validation_plots(folder: str | Path, systems: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "") -> dict[str, Path]:
-    """Write ``tippett.png`` (one panel per system) and ``det.png`` (all systems) into ``folder``; returns their paths."""
+def save_validation_plots(
+    folder: str | Path, systems: dict[str, tuple[np.ndarray, np.ndarray]], title: str = ""
+) -> dict[str, Path]:
+    """Write ``tippett.png`` (a panel per system) and ``det.png`` (all systems) into ``folder``; returns the paths."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -29,17 +29,28 @@ from emoboost.calibration import VERBAL_SCALE, format_lr, llr_metrics
 from emoboost.media.decode import FPS
 from emoboost.timeline import PANELS, timeline_png_bytes
 
+ORIGIN = {True: "generated", False: "recorded", None: "unknown origin"}
 FRAMES_PER_KIND = 3  # frames from the most and from the least suspicious stretches
 FRAME_WIDTH = 360  # pixels of an embedded key frame
 STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#222;line-height:1.4}
-h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:3px;margin-top:26px}
-table{border-collapse:collapse;font-size:14px}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
-th{color:#555;font-weight:600}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
-.verdict{padding:14px 18px;border-radius:6px;font-size:16px}.fake{background:#fdecea;border-left:6px solid #d62728}
-.real{background:#eaf6ea;border-left:6px solid #2ca02c}.big{font-size:24px;font-weight:700}
-.warn{background:#fff6db;border-left:6px solid #e0a800;padding:8px 14px 8px 34px}.frames{display:flex;flex-wrap:wrap;gap:12px}
-figure{margin:0;width:360px}figcaption{font-size:13px;color:#444}img{max-width:100%}.muted{color:#666;font-size:13px}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#222;
+line-height:1.4}
+h1{font-size:22px;margin-bottom:4px}
+h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:3px;margin-top:26px}
+table{border-collapse:collapse;font-size:14px}
+td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+th{color:#555;font-weight:600}
+.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
+.verdict{padding:14px 18px;border-radius:6px;font-size:16px}
+.fake{background:#fdecea;border-left:6px solid #d62728}
+.real{background:#eaf6ea;border-left:6px solid #2ca02c}
+.big{font-size:24px;font-weight:700}
+.warn{background:#fff6db;border-left:6px solid #e0a800;padding:8px 14px 8px 34px}
+.frames{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0;width:360px}
+figcaption{font-size:13px;color:#444}
+img{max-width:100%}
+.muted{color:#666;font-size:13px}
 """
 
 
@@ -65,16 +76,27 @@ def media_facts(path: Path) -> dict[str, Any]:
     """Size, container and codecs of a file (PyAV); ``"unknown"`` where the container does not say."""
     import av
 
-    facts: dict[str, Any] = {"size_bytes": path.stat().st_size, "container": "unknown", "video_codec": "unknown", "audio_codec": "none"}
+    facts: dict[str, Any] = {
+        "size_bytes": path.stat().st_size,
+        "container": "unknown",
+        "video_codec": "unknown",
+        "audio_codec": "none",
+    }
     try:
         with av.open(str(path)) as container:
             facts["container"] = container.format.long_name or container.format.name
             if container.streams.video:
                 video = container.streams.video[0]
-                facts["video_codec"] = f"{video.codec_context.name} {video.codec_context.width}x{video.codec_context.height} @ {float(video.average_rate or 0):.3g} fps"
+                facts["video_codec"] = (
+                    f"{video.codec_context.name} {video.codec_context.width}x{video.codec_context.height}"
+                    f" @ {float(video.average_rate or 0):.3g} fps"
+                )
             if container.streams.audio:
                 audio = container.streams.audio[0]
-                facts["audio_codec"] = f"{audio.codec_context.name} {audio.codec_context.sample_rate} Hz, {audio.codec_context.channels} ch"
+                facts["audio_codec"] = (
+                    f"{audio.codec_context.name} {audio.codec_context.sample_rate} Hz,"
+                    f" {audio.codec_context.channels} ch"
+                )
     except (av.error.FFmpegError, OSError, ValueError):
         pass
     return facts
@@ -89,7 +111,9 @@ def key_frames(verdict: Verdict, per_kind: int = FRAMES_PER_KIND) -> list[tuple[
     if not segments:
         return []
     count = min(per_kind, max(1, len(segments) // 2))
-    chosen = [(s, "most suspicious") for s in segments[:count]] + [(s, "least suspicious") for s in segments[::-1][:count]]
+    chosen = [(s, "most suspicious") for s in segments[:count]] + [
+        (s, "least suspicious") for s in segments[::-1][:count]
+    ]
     boxes = verdict.tracks.face_boxes if verdict.tracks is not None else None
     tracked = _inside_tracks(boxes) if boxes is not None else None
     picks: list[tuple[int, str, float]] = []
@@ -122,7 +146,9 @@ def decode_frames(path: Path, detector: Detector, wanted: list[int]) -> dict[int
     """Grid frames ``wanted`` of ``path``, decoded by the project's reader with the detector's settings."""
     from emoboost.media.decode import MediaReader
 
-    reader = MediaReader(path, detector.extract_config.media, require_audio=False, threads=detector.extract_config.runtime.threads)
+    reader = MediaReader(
+        path, detector.extract_config.media, require_audio=False, threads=detector.extract_config.runtime.threads
+    )
     wanted_set, frames = set(wanted), {}
     for index, frame in enumerate(reader.iter_frames()):
         if index in wanted_set:
@@ -143,7 +169,8 @@ def _frame_figure(frame: np.ndarray, box: np.ndarray | None, caption: str, colou
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<figure><img alt="{_e(caption)}" src="data:image/jpeg;base64,{data}"><figcaption>{_e(caption)}</figcaption></figure>'
+    image_tag = f'<img alt="{_e(caption)}" src="data:image/jpeg;base64,{data}">'
+    return f"<figure>{image_tag}<figcaption>{_e(caption)}</figcaption></figure>"
 
 
 def _frames_html(verdict: Verdict, detector: Detector) -> str:
@@ -159,7 +186,9 @@ def _frames_html(verdict: Verdict, detector: Detector) -> str:
         box = boxes[frame_index] if boxes is not None and frame_index < len(boxes) else None
         face = "tracked face boxed" if box is not None and not np.isnan(box).any() else "no face tracked"
         caption = f"{kind}: {frame_index / FPS:.2f} s, window LLR {llr:+.2f} ({format_lr(llr)}); {face}"
-        figures.append(_frame_figure(frames[frame_index], box, caption, "#d62728" if kind.startswith("most") else "#2ca02c"))
+        figures.append(
+            _frame_figure(frames[frame_index], box, caption, "#d62728" if kind.startswith("most") else "#2ca02c")
+        )
     return f"<div class=frames>{''.join(figures)}</div>"
 
 
@@ -187,28 +216,54 @@ def _detector_section(verdict: Verdict, detector: Detector) -> str:
     pairs = [
         ("detector id", verdict.model_id),
         ("weights SHA-256", verdict.provenance.get("weights_sha256")),
-        ("training data", f"{data['dataset']}, {data['clips'] or '?'} clips, {'generated' if data['generated'] else 'recorded' if data['generated'] is False else 'unknown origin'}"),
-        ("fusion", ", ".join(f"{n} {w:+.3f}" for n, w in zip(detector.fusion.inputs, detector.fusion.weights)) + f", bias {detector.fusion.bias:+.3f}"),
+        (
+            "training data",
+            f"{data['dataset']}, {data['clips'] or '?'} clips, {ORIGIN[data['generated']]}",
+        ),
+        (
+            "fusion",
+            ", ".join(f"{n} {w:+.3f}" for n, w in zip(detector.fusion.inputs, detector.fusion.weights))
+            + f", bias {detector.fusion.bias:+.3f}",
+        ),
         ("calibration clips", f"{len(real)} real, {len(fake)} fake"),
         ("calibration FPR / TPR at this threshold", f"{_number(point.get('fpr'))} / {_number(point.get('tpr'))}"),
     ]
     if len(real) and len(fake):
         scores = llr_metrics(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake], verdict.threshold)
-        pairs.append(("calibration Cllr / Cllr_min / ECE (in-sample)", f"{scores['cllr']:.3f} / {scores['cllr_min']:.3f} / {scores['ece_balanced']:.3f}"))
+        pairs.append(
+            (
+                "calibration Cllr / Cllr_min / ECE (in-sample)",
+                f"{scores['cllr']:.3f} / {scores['cllr_min']:.3f} / {scores['ece_balanced']:.3f}",
+            )
+        )
     return _rows(pairs, mono=("weights SHA-256",))
 
 
 def _scores_section(verdict: Verdict) -> str:
-    names = {"emo": "EmoForensics (emotion consistency)", "rgb": "RGB face-crop CNN", "audio": "acoustic log-mel CNN", "fused": "EMO-BOOST fused LLR"}
-    rows = [(f"{names[k]} {'(LLR)' if k == 'fused' else '(logit)'}", _number(v, "+.3f")) for k, v in verdict.scores.items() if k in names]
-    rows += [(f"{m} manipulated (EmoForensics head, uncalibrated P)", _number(v)) for m, v in verdict.modalities.items()]
+    names = {
+        "emo": "EmoForensics (emotion consistency)",
+        "rgb": "RGB face-crop CNN",
+        "audio": "acoustic log-mel CNN",
+        "fused": "EMO-BOOST fused LLR",
+    }
+    rows = [
+        (f"{names[k]} {'(LLR)' if k == 'fused' else '(logit)'}", _number(v, "+.3f"))
+        for k, v in verdict.scores.items()
+        if k in names
+    ]
+    rows += [
+        (f"{m} manipulated (EmoForensics head, uncalibrated P)", _number(v)) for m, v in verdict.modalities.items()
+    ]
     return _rows(rows)
 
 
 def _segments_table(verdict: Verdict) -> str:
-    head = "<tr><th>stretch (s)</th><th>fused LLR</th><th>LR</th><th>P(fake) at prior</th><th>emotion mismatch</th></tr>"
+    head = (
+        "<tr><th>stretch (s)</th><th>fused LLR</th><th>LR</th><th>P(fake) at prior</th><th>emotion mismatch</th></tr>"
+    )
     body = "".join(
-        f"<tr><td>{s.start_s:.1f}-{s.end_s:.1f}</td><td>{s.llr:+.2f}</td><td>{_e(format_lr(s.llr))}</td><td>{s.probability:.3f}</td>"
+        f"<tr><td>{s.start_s:.1f}-{s.end_s:.1f}</td><td>{s.llr:+.2f}</td><td>{_e(format_lr(s.llr))}</td>"
+        f"<td>{s.probability:.3f}</td>"
         f"<td>{_number(s.emotion_mismatch, '.2f')}</td></tr>"
         for s in verdict.segments
     )
@@ -220,31 +275,58 @@ def _scale_table() -> str:
     rows = []
     for (bound, words), low in zip(VERBAL_SCALE[::-1], bounds):
         upper = next((b for b in bounds if b > low), None)
-        rows.append(f"<tr><td>{low:,.0f} - {upper:,.0f}</td><td>{words}</td></tr>" if upper else f"<tr><td>&gt; {low:,.0f}</td><td>{words}</td></tr>")
+        rows.append(
+            f"<tr><td>{low:,.0f} - {upper:,.0f}</td><td>{words}</td></tr>"
+            if upper
+            else f"<tr><td>&gt; {low:,.0f}</td><td>{words}</td></tr>"
+        )
     return f"<table><tr><th>LR (or 1/LR for authentic)</th><th>support</th></tr>{''.join(rows)}</table>"
+
+
+def _verdict_html(verdict: Verdict) -> str:
+    label, ratio = verdict.label, format_lr(abs(verdict.llr)).removeprefix("LR ")
+    direction = "manipulated than if it is authentic" if verdict.llr >= 0 else "authentic than if it is manipulated"
+    source = _e(verdict.provenance.get("threshold_source", ""))
+    return (
+        f'<div class="verdict {label}"><div class=big>{_e(format_lr(verdict.llr))}: {_e(verdict.lr_verbal)}</div>'
+        f"The observed scores are {_e(ratio)} times as probable if the clip is {direction}"
+        f" (natural-log LR {verdict.llr:+.3f}, log10 LR {verdict.log10_lr:+.3f}).<br>"
+        f"At a prior P(fake) of {verdict.prior:g}, the posterior P(fake) is <b>{verdict.probability:.3f}</b>;"
+        f" decision: <b>{label.upper()}</b> (LLR threshold {verdict.threshold:+.3f}: {source}).</div>"
+    )
+
+
+def _file_html(verdict: Verdict) -> str:
+    path = Path(verdict.path)
+    facts = media_facts(path)
+    pairs = [
+        ("file name", path.name),
+        ("path", path),
+        ("size", f"{facts['size_bytes']:,} bytes"),
+        ("SHA-256", verdict.sha256),
+        ("duration", f"{verdict.duration_s:.2f} s"),
+        ("container", facts["container"]),
+        ("video", facts["video_codec"]),
+        ("audio", facts["audio_codec"]),
+    ]
+    return _rows(pairs, mono=("SHA-256", "path"))
 
 
 def render_report(verdict: Verdict, detector: Detector, command: str) -> str:
     """The HTML text of one case report (``verdict`` must carry its tracks)."""
-    path = Path(verdict.path)
-    facts = media_facts(path)
-    label = verdict.label
+    name = _e(Path(verdict.path).name)
     warnings = "".join(f"<li>{_e(w)}</li>" for w in verdict.warnings)
     timeline = base64.b64encode(timeline_png_bytes(verdict)).decode("ascii")
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    panel_names = ", ".join(PANELS.values())
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>emoboost case report: {_e(path.name)}</title><style>{STYLE}</style></head><body>
-<h1>Case report: {_e(path.name)}</h1>
+<html lang="en"><head><meta charset="utf-8"><title>emoboost case report: {name}</title>
+<style>{STYLE}</style></head><body>
+<h1>Case report: {name}</h1>
 <p class=muted>emoboost audio-visual manipulation detector &middot; generated {now}</p>
-<div class="verdict {label}"><div class=big>{_e(format_lr(verdict.llr))}: {_e(verdict.lr_verbal)}</div>
-The observed scores are {_e(format_lr(abs(verdict.llr)).removeprefix('LR '))} times as probable if the clip is {'manipulated than if it is authentic' if verdict.llr >= 0 else 'authentic than if it is manipulated'}
-(natural-log LR {verdict.llr:+.3f}, log10 LR {verdict.log10_lr:+.3f}).<br>
-At a prior P(fake) of {verdict.prior:g}, the posterior P(fake) is <b>{verdict.probability:.3f}</b>; decision: <b>{label.upper()}</b>
-(LLR threshold {verdict.threshold:+.3f}: {_e(verdict.provenance.get('threshold_source', ''))}).</div>
-<h2>Warnings</h2>{f'<ul class=warn>{warnings}</ul>' if warnings else '<p>none</p>'}
-<h2>File</h2>{_rows([("file name", path.name), ("path", path), ("size", f"{facts['size_bytes']:,} bytes"), ("SHA-256", verdict.sha256), ("duration", f"{verdict.duration_s:.2f} s"), ("container", facts["container"]), ("video", facts["video_codec"]), ("audio", facts["audio_codec"])], mono=("SHA-256", "path"))}
-<h2>Timeline</h2><p class=muted>Panels: {_e(panel_names)}. Grey: no face tracked.</p>
+{_verdict_html(verdict)}
+<h2>Warnings</h2>{f"<ul class=warn>{warnings}</ul>" if warnings else "<p>none</p>"}
+<h2>File</h2>{_file_html(verdict)}
+<h2>Timeline</h2><p class=muted>Panels: {_e(", ".join(PANELS.values()))}. Grey: no face tracked.</p>
 <img alt="timeline" src="data:image/png;base64,{timeline}">
 <h2>Key frames</h2>{_frames_html(verdict, detector)}
 <h2>Scores per detector and modality</h2>{_scores_section(verdict)}
@@ -253,9 +335,9 @@ At a prior P(fake) of {verdict.prior:g}, the posterior P(fake) is <b>{verdict.pr
 <h2>Software</h2>{_rows(_software(verdict))}
 <h2>Command</h2><p class=mono>{_e(command)}</p>
 <h2>How to read the likelihood ratio</h2>
-<p>LR = P(observed scores | manipulated) / P(observed scores | authentic), computed by a fusion calibrated on the detector's
-calibration clips. It does not depend on the prior; the posterior P(fake) = LR &times; prior odds, turned into a probability.
-Verbal equivalents (ENFSI 2015):</p>{_scale_table()}
+<p>LR = P(observed scores | manipulated) / P(observed scores | authentic), computed by a fusion calibrated on the
+detector's calibration clips. It does not depend on the prior; the posterior P(fake) = LR &times; prior odds, turned
+into a probability. Verbal equivalents (ENFSI 2015):</p>{_scale_table()}
 </body></html>
 """
 
@@ -299,14 +381,17 @@ class CaseReports:
             link = report_name(entry["path"], entry.get("sha256", ""))
             llr = float(entry["llr"])
             rows.append(
-                f"<tr class={entry['label']}><td><a href=\"{_e(link)}\">{_e(name)}</a></td><td>{_e(entry['label'])}</td><td>{_e(format_lr(llr))}</td>"
-                f"<td>{_e(entry['lr_verbal'])}</td><td>{float(entry['probability']):.3f} (prior {float(entry['prior']):g})</td>"
+                f'<tr class={entry["label"]}><td><a href="{_e(link)}">{_e(name)}</a></td><td>{_e(entry["label"])}</td>'
+                f"<td>{_e(format_lr(llr))}</td><td>{_e(entry['lr_verbal'])}</td>"
+                f"<td>{float(entry['probability']):.3f} (prior {float(entry['prior']):g})</td>"
                 f"<td>{_warning_count(entry)}</td></tr>"
             )
         head = "<tr><th>file</th><th>verdict</th><th>LR</th><th>support</th><th>P(fake)</th><th>warnings</th></tr>"
         text = (
-            f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>emoboost case reports</title><style>{STYLE}</style></head><body>"
-            f"<h1>emoboost case reports</h1><p class=muted>detector {_e(self.detector.model_id)}; command: <span class=mono>{_e(self.command)}</span></p>"
+            "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>emoboost case reports</title>"
+            f"<style>{STYLE}</style></head><body><h1>emoboost case reports</h1>"
+            f"<p class=muted>detector {_e(self.detector.model_id)}; command:"
+            f" <span class=mono>{_e(self.command)}</span></p>"
             f"<table>{head}{''.join(rows)}</table></body></html>\n"
         )
         write_text_atomic(self.index, text)

@@ -25,8 +25,13 @@ from emoboost.api import Verdict
 from emoboost.cache import atomic_path
 
 EXPRESSION_COLOURS = {
-    "angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#f2c12e",
-    "sad": "#1f77b4", "surprise": "#17becf", "neutral": "#bdbdbd",
+    "angry": "#d62728",
+    "disgust": "#8c564b",
+    "fear": "#9467bd",
+    "happy": "#f2c12e",
+    "sad": "#1f77b4",
+    "surprise": "#17becf",
+    "neutral": "#bdbdbd",
 }
 FAKE_COLOUR, REAL_COLOUR = "#d62728", "#2ca02c"
 PANELS = {
@@ -63,13 +68,35 @@ def _llr_panel(ax, verdict: Verdict) -> None:
     llrs = np.array([s.llr for s in verdict.segments])
     above = llrs >= verdict.threshold
     for segment, fake in zip(verdict.segments, above):
-        ax.hlines(segment.llr, segment.start_s, segment.end_s, color=FAKE_COLOUR if fake else REAL_COLOUR, linewidth=1, alpha=0.5)
+        ax.hlines(
+            segment.llr,
+            segment.start_s,
+            segment.end_s,
+            color=FAKE_COLOUR if fake else REAL_COLOUR,
+            linewidth=1,
+            alpha=0.5,
+        )
     ax.plot(centres, llrs, color="0.35", linewidth=1, zorder=2)
-    for chosen, colour, name in ((above, FAKE_COLOUR, "window LLR >= threshold"), (~above, REAL_COLOUR, "window LLR < threshold")):
+    for chosen, colour, name in (
+        (above, FAKE_COLOUR, "window LLR >= threshold"),
+        (~above, REAL_COLOUR, "window LLR < threshold"),
+    ):
         if chosen.any():
             ax.scatter(centres[chosen], llrs[chosen], color=colour, s=22, zorder=3, label=name)
-    ax.axhline(verdict.llr, color="black", linewidth=1.2, linestyle=":", label=f"clip LLR {verdict.llr:+.2f} ({format_lr(verdict.llr)})")
-    ax.axhline(verdict.threshold, color="black", linewidth=1.2, linestyle="--", label=f"threshold {verdict.threshold:+.2f} (prior {verdict.prior:g})")
+    ax.axhline(
+        verdict.llr,
+        color="black",
+        linewidth=1.2,
+        linestyle=":",
+        label=f"clip LLR {verdict.llr:+.2f} ({format_lr(verdict.llr)})",
+    )
+    ax.axhline(
+        verdict.threshold,
+        color="black",
+        linewidth=1.2,
+        linestyle="--",
+        label=f"threshold {verdict.threshold:+.2f} (prior {verdict.prior:g})",
+    )
     values = np.r_[llrs, verdict.llr, verdict.threshold]
     margin = max(0.5, 0.1 * float(np.ptp(values)))
     ax.set_ylim(float(values.min()) - margin, float(values.max()) + margin)
@@ -109,18 +136,35 @@ def draw_timeline(verdict: Verdict):
     axes[0].set_title(
         f"{Path(verdict.path).name}: {verdict.label.upper()}   {format_lr(verdict.llr)} ({verdict.lr_verbal})   "
         f"P(fake) {verdict.probability:.3f} at prior {verdict.prior:g}",
-        color=colour, fontsize=10, loc="left",
+        color=colour,
+        fontsize=10,
+        loc="left",
     )
     labels = tracks.expression_labels or tuple(f"class {i}" for i in range(tracks.expressions.shape[1]))
     values = np.nan_to_num(tracks.expressions, nan=0.0).T
-    axes[1].stackplot(t, values, labels=labels, colors=[EXPRESSION_COLOURS.get(label, None) for label in labels], step="mid", alpha=0.9)
+    axes[1].stackplot(
+        t,
+        values,
+        labels=labels,
+        colors=[EXPRESSION_COLOURS.get(label, None) for label in labels],
+        step="mid",
+        alpha=0.9,
+    )
     axes[1].set_ylim(0, 1)
     axes[1].set_ylabel(f"{PANELS['expression']} (P)")
     _voice_panel(axes[2], tracks)
     if tracks.mismatch is not None:
         axes[3].plot(t, tracks.mismatch, color="#9467bd", linewidth=1.5, label="face-voice distance")
     else:
-        axes[3].text(0.5, 0.5, "one modality only: no mismatch", transform=axes[3].transAxes, ha="center", va="center", color="0.4")
+        axes[3].text(
+            0.5,
+            0.5,
+            "one modality only: no mismatch",
+            transform=axes[3].transAxes,
+            ha="center",
+            va="center",
+            color="0.4",
+        )
     axes[3].set_ylim(0, 2)
     axes[3].set_ylabel(PANELS["mismatch"])
     spans = _no_face_spans(t, tracks.face_fraction, step) if len(t) else []

@@ -29,8 +29,14 @@ def render(browser: str, page: Path, target: Path, height: int) -> Path:
     """Screenshot ``page`` into ``target`` (PNG, 1200 x ``height``)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-        f"--screenshot={target.resolve()}", f"--window-size=1200,{height}", page.resolve().as_uri(),
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--screenshot={target.resolve()}",
+        f"--window-size=1200,{height}",
+        page.resolve().as_uri(),
     ]
     subprocess.run(command, check=True, capture_output=True, timeout=120)
     if not target.is_file():

@@ -32,7 +32,9 @@ def test_cllr_min_by_hand():
     # perfectly separated scores: PAV makes every LR 0 or infinite, no cost left
     assert cllr_min([0, 0, 1, 1], [-5.0, -4.0, 1.0, 2.0]) == pytest.approx(0.0)
     # the same separation with a badly calibrated offset: Cllr is high, Cllr_min still 0
-    assert cllr([0, 0, 1, 1], [10.0, 11.0, 16.0, 17.0]) > 5 and cllr_min([0, 0, 1, 1], [10.0, 11.0, 16.0, 17.0]) == pytest.approx(0.0)
+    assert cllr([0, 0, 1, 1], [10.0, 11.0, 16.0, 17.0]) > 5 and cllr_min(
+        [0, 0, 1, 1], [10.0, 11.0, 16.0, 17.0]
+    ) == pytest.approx(0.0)
     # scores ordered the wrong way: PAV pools everything at the set's prior (LR 1): one bit
     assert cllr_min([1, 1, 0, 0], [-2.0, -1.0, 1.0, 2.0]) == pytest.approx(1.0)
     # labels 0,1,0,1 in score order: PAV pools (1,0) -> the posteriors are 0, 1/2, 1/2, 1 with prior 1/2,
@@ -65,7 +67,10 @@ def test_llr_metrics_and_plots(tmp_path):
     labels = np.array([0, 0, 0, 1, 1, 1])
     llrs = np.array([-2.0, -1.0, 0.5, -0.2, 1.0, 3.0])
     result = llr_metrics(labels, llrs)
-    assert result["cllr_cal"] == pytest.approx(result["cllr"] - result["cllr_min"]) and 0 <= result["cllr_min"] <= result["cllr"]
+    assert (
+        result["cllr_cal"] == pytest.approx(result["cllr"] - result["cllr_min"])
+        and 0 <= result["cllr_min"] <= result["cllr"]
+    )
     assert result["misleading_real"] == pytest.approx(1 / 3) and result["misleading_fake"] == pytest.approx(1 / 3)
     assert result["fpr"] == pytest.approx(1 / 3) and result["tpr"] == pytest.approx(2 / 3) and result["n_real"] == 3
     paths = save_validation_plots(tmp_path, {"fusion": (labels, llrs), "emo": (labels, llrs * 0.5)}, "held out: demo")
@@ -91,5 +96,9 @@ def test_verbal_scale(lr, words):
 
 
 def test_lr_for_people():
-    assert format_lr(math.log(8.2)) == "LR 8.2" and format_lr(-math.log(45)) == "LR 1/45" and format_lr(math.log(1234)) == "LR 1,234"
+    assert (
+        format_lr(math.log(8.2)) == "LR 8.2"
+        and format_lr(-math.log(45)) == "LR 1/45"
+        and format_lr(math.log(1234)) == "LR 1,234"
+    )
     assert format_lr(math.log(2.5e7)) == "LR 2.5e+07"

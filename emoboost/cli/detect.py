@@ -24,8 +24,8 @@ def detect(
     output_format: Annotated[str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the results here (JSON Lines, or CSV for .csv / --format csv); a rerun resumes.")] = None,
     timeline_png: Annotated[Optional[Path], typer.Option("--timeline-png", help="Folder for one timeline plot per file.")] = None,
-    prior: Annotated[float, typer.Option(help="Prior probability of fake, strictly between 0 and 1: the posterior P(fake) and the Bayes threshold use it.")] = 0.5,
-    threshold: Annotated[Optional[float], typer.Option(help="Decide on this LLR threshold (natural log of the LR) instead of the Bayes decision at the prior.")] = None,
+    prior: Annotated[float, typer.Option(help="Prior P(fake), between 0 and 1 (exclusive): sets the posterior and the Bayes threshold.")] = 0.5,
+    threshold: Annotated[Optional[float], typer.Option(help="Decide on this LLR (natural log of the LR) instead of the Bayes decision at the prior.")] = None,
     target_fpr: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Decide on the LLR threshold whose calibration false-positive rate is at most this.")] = None,
     details: Annotated[bool, typer.Option("--details", help="Table: add the per-detector scores, face / voice and the most suspicious stretch.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for one self-contained HTML case report per file (and index.html).")] = None,
@@ -200,7 +200,8 @@ def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...],
 
     priors = sorted({float(row["prior"]) for row in rows if row.get("prior") not in (None, "")})
     prior_text = ", ".join(f"{p:g}" for p in priors) or "?"
-    table = Table(title=f"emoboost verdicts (prior P(fake) {prior_text}; LR > 1 supports manipulated)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    title = f"emoboost verdicts (prior P(fake) {prior_text}; LR > 1 supports manipulated)"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("file", overflow="fold", ratio=3)
     table.add_column("verdict")
     table.add_column("LR", justify="right", no_wrap=True)
@@ -225,7 +226,8 @@ def _details_table(rows: list[dict[str, Any]]):
     def number(value, spec: str = "+.2f") -> str:
         return "-" if value in (None, "") else format(float(value), spec)
 
-    table = Table(title="per-detector scores (logits; fused: LLR; face / voice: EmoForensics heads)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    title = "per-detector scores (logits; fused: LLR; face / voice: EmoForensics heads)"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("file", overflow="fold", ratio=1)
     for name in ("emo", "rgb", "audio", "fused", "face", "voice"):
         table.add_column(name, justify="right", no_wrap=True)

@@ -59,7 +59,9 @@ def rates_at(real_llrs: np.ndarray, fake_llrs: np.ndarray, threshold: float) -> 
     return fpr, tpr
 
 
-def choose_threshold(labels: np.ndarray, scores: np.ndarray, target_fpr: float | None = None) -> tuple[float, dict[str, Any]]:
+def choose_threshold(
+    labels: np.ndarray, scores: np.ndarray, target_fpr: float | None = None
+) -> tuple[float, dict[str, Any]]:
     """Threshold on ``scores`` (EER point, or the lowest threshold with FPR <= target) and its operating point."""
     labels, scores = np.asarray(labels).astype(int), np.asarray(scores, np.float64)
     if not both_classes(labels):
@@ -69,10 +71,17 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, target_fpr: float |
     else:
         real = np.sort(scores[labels == 0])
         allowed = int(np.floor(target_fpr * len(real)))  # real clips allowed above the threshold
-        threshold = float(np.nextafter(real[len(real) - allowed - 1], np.inf)) if allowed < len(real) else float(real.min())
+        threshold = (
+            float(np.nextafter(real[len(real) - allowed - 1], np.inf)) if allowed < len(real) else float(real.min())
+        )
     threshold = float(np.clip(threshold, -1e6, 1e6))  # roc_curve's first threshold is +inf
     fpr, tpr = rates_at(scores[labels == 0], scores[labels == 1], threshold)
-    point = {"rule": "EER point" if target_fpr is None else f"FPR <= {target_fpr:g}", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
+    point = {
+        "rule": "EER point" if target_fpr is None else f"FPR <= {target_fpr:g}",
+        "fpr": fpr,
+        "tpr": tpr,
+        "val_clips": len(labels),
+    }
     return threshold, point
 
 
@@ -90,10 +99,20 @@ class Fusion:
     llr_threshold: float
     operating_point: dict[str, Any]  # rule, calibration FPR / TPR at the threshold (prior 0.5), clips
     method: str = "logistic"  # or "mean" (baseline)
-    calibration: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False)  # real / fake LLRs, weight_prior
+    calibration: dict[str, Any] = dataclasses.field(
+        default_factory=dict, compare=False
+    )  # real / fake LLRs, weight_prior
 
     @classmethod
-    def fit(cls, logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str], target_fpr: float | None = None, regularisation: float = 1.0, weight_prior: float = 0.5) -> Fusion:
+    def fit(
+        cls,
+        logits: np.ndarray,
+        labels: np.ndarray,
+        inputs: Sequence[str],
+        target_fpr: float | None = None,
+        regularisation: float = 1.0,
+        weight_prior: float = 0.5,
+    ) -> Fusion:
         """Fit on calibration logits ``[N, len(inputs)]`` (rows with a missing logit are dropped).
 
         Each class gets a total weight proportional to ``weight_prior`` / ``1 - weight_prior`` (the
@@ -104,7 +123,9 @@ class Fusion:
 
         logits, labels = _complete(logits, labels, inputs)
         n_fake, n_real = int(labels.sum()), int((labels == 0).sum())
-        sample_weight = np.where(labels == 1, weight_prior * len(labels) / n_fake, (1 - weight_prior) * len(labels) / n_real)
+        sample_weight = np.where(
+            labels == 1, weight_prior * len(labels) / n_fake, (1 - weight_prior) * len(labels) / n_real
+        )
         model = LogisticRegression(C=regularisation, solver="lbfgs", max_iter=1000)
         model.fit(logits, labels, sample_weight=sample_weight)
         weights = tuple(float(w) for w in model.coef_[0])
@@ -119,13 +140,17 @@ class Fusion:
         return cls(tuple(inputs), weights, bias, threshold, point, calibration=_calibration(llrs, labels, weight_prior))
 
     @classmethod
-    def mean(cls, logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str], target_fpr: float | None = None) -> Fusion:
+    def mean(
+        cls, logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str], target_fpr: float | None = None
+    ) -> Fusion:
         """The baseline: mean of the logits (not calibrated), thresholded at the EER point or the target FPR."""
         logits, labels = _complete(logits, labels, inputs)
         weights = tuple(1.0 / len(inputs) for _ in inputs)
         scores = np.round(logits @ np.asarray(weights), LLR_DECIMALS)
         threshold, point = choose_threshold(labels, scores, target_fpr)
-        return cls(tuple(inputs), weights, 0.0, threshold, point, method="mean", calibration=_calibration(scores, labels, None))
+        return cls(
+            tuple(inputs), weights, 0.0, threshold, point, method="mean", calibration=_calibration(scores, labels, None)
+        )
 
     # -- outputs -----------------------------------------------------------------------------
     def llr(self, logits: np.ndarray) -> np.ndarray:
@@ -147,7 +172,9 @@ class Fusion:
         if target_fpr is not None:
             real, fake = self.calibration_llrs()
             if not len(real):
-                raise ConfigError("this fusion stores no calibration LLRs: it cannot choose a threshold for --target-fpr")
+                raise ConfigError(
+                    "this fusion stores no calibration LLRs: it cannot choose a threshold for --target-fpr"
+                )
             labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
             return choose_threshold(labels, np.r_[real, fake], target_fpr)[0]
         if self.operating_point.get("rule") == "bayes":
@@ -157,18 +184,30 @@ class Fusion:
 
     def calibration_llrs(self) -> tuple[np.ndarray, np.ndarray]:
         """The calibration clips' LLRs ``(real, fake)`` (empty when not stored)."""
-        return np.asarray(self.calibration.get("real", ()), np.float64), np.asarray(self.calibration.get("fake", ()), np.float64)
+        return np.asarray(self.calibration.get("real", ()), np.float64), np.asarray(
+            self.calibration.get("fake", ()), np.float64
+        )
 
     def operating_point_at(self, threshold: float) -> dict[str, Any]:
         """Calibration FPR / TPR at an LLR threshold, and the clip counts they come from."""
         real, fake = self.calibration_llrs()
         fpr, tpr = rates_at(real, fake, threshold)
-        return {"fpr": None if math.isnan(fpr) else fpr, "tpr": None if math.isnan(tpr) else tpr, "real_clips": len(real), "fake_clips": len(fake)}
+        return {
+            "fpr": None if math.isnan(fpr) else fpr,
+            "tpr": None if math.isnan(tpr) else tpr,
+            "real_clips": len(real),
+            "fake_clips": len(fake),
+        }
 
     # -- persistence -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; ``threshold`` (probability at prior 0.5) is written for readers that plot probabilities."""
-        data = {"format": FUSION_FORMAT, **dataclasses.asdict(self), "inputs": list(self.inputs), "weights": list(self.weights)}
+        data = {
+            "format": FUSION_FORMAT,
+            **dataclasses.asdict(self),
+            "inputs": list(self.inputs),
+            "weights": list(self.weights),
+        }
         return {**data, "threshold": self.threshold}
 
     @classmethod
@@ -177,14 +216,20 @@ class Fusion:
         found = data.get("format")
         if found in OLD_FORMATS:
             raise ConfigError(
-                f"fusion format {found!r} outputs probabilities at its validation set's class balance, not likelihood ratios; "
+                f"fusion format {found!r} outputs probabilities at its validation set's class balance, "
+                "not likelihood ratios; "
                 "retrain the detector (`emoboost train`, or delete the detector folder and rerun `emoboost quickstart`)"
             )
         if found != FUSION_FORMAT:
             raise ConfigError(f"fusion format {found!r}, expected {FUSION_FORMAT!r}")
         return cls(
-            tuple(data["inputs"]), tuple(data["weights"]), float(data["bias"]), float(data["llr_threshold"]),
-            dict(data["operating_point"]), data.get("method", "logistic"), dict(data.get("calibration", {})),
+            tuple(data["inputs"]),
+            tuple(data["weights"]),
+            float(data["bias"]),
+            float(data["llr_threshold"]),
+            dict(data["operating_point"]),
+            data.get("method", "logistic"),
+            dict(data.get("calibration", {})),
         )
 
 

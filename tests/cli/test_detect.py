@@ -56,7 +56,7 @@ def check_schema(verdict: dict) -> None:
     assert verdict["segments"] and all(set(s) == {"start_s", "end_s", "llr", "probability", "emotion_mismatch"} for s in verdict["segments"])
     assert all(0 <= s["start_s"] < s["end_s"] <= verdict["duration_s"] + 0.05 for s in verdict["segments"])
     assert set(verdict["provenance"]) >= {"weights_sha256", "operating_point", "threshold_source", "training_data", "face_stride", "fps", "visual_encoder", "speech_encoder"}
-    assert set(verdict["provenance"]["operating_point"]) >= {"fpr", "tpr", "real_clips", "fake_clips"}
+    assert set(verdict["provenance"]["operating_point"]) >= {"rule", "fpr", "tpr", "real_clips", "fake_clips"}
     assert isinstance(verdict["warnings"], list)
 
 

@@ -46,7 +46,11 @@ def test_target_fpr_and_operating_points_come_from_the_calibration_llrs():
     logits, labels = gaussian_set(100, 100)
     fusion = Fusion.fit(logits, labels, ["emo"], target_fpr=0.05)
     point = fusion.operating_point_at(fusion.llr_threshold)
-    assert point["fpr"] <= 0.05 and point["fpr"] == pytest.approx(fusion.operating_point["fpr"]) and point["real_clips"] == 100
+    assert (
+        point["fpr"] <= 0.05
+        and point["fpr"] == pytest.approx(fusion.operating_point["fpr"])
+        and point["real_clips"] == 100
+    )
     assert fusion.decision_threshold(0.1) == fusion.llr_threshold  # a fixed-FPR threshold ignores the prior
     bayes = Fusion.fit(logits, labels, ["emo"])  # --target-fpr at detect time, on a Bayes-rule fusion
     assert bayes.operating_point_at(bayes.decision_threshold(0.5, target_fpr=0.05))["fpr"] <= 0.05
@@ -57,6 +61,13 @@ def test_round_trip_and_old_format_refused():
     fusion = Fusion.fit(logits, labels, ["emo"])
     again = Fusion.from_dict(json.loads(json.dumps(fusion.to_dict())))
     assert again == fusion and len(again.calibration_llrs()[0]) == 50
-    old = {"format": "emoboost.fusion/1", "inputs": ["emo"], "weights": [1.0], "bias": 1.1, "threshold": 0.81, "operating_point": {}}
+    old = {
+        "format": "emoboost.fusion/1",
+        "inputs": ["emo"],
+        "weights": [1.0],
+        "bias": 1.1,
+        "threshold": 0.81,
+        "operating_point": {},
+    }
     with pytest.raises(ConfigError, match="not likelihood ratios.*retrain"):
         Fusion.from_dict(old)

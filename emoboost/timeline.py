@@ -9,7 +9,7 @@ Four panels, one y-axis each, legends to the right of the data, names as in the 
 2. face expression: facial-expression probabilities (stacked; blank where no face is tracked);
 3. voice prosody: loudness and pitch as clip z-scores (egemaps speech encoder), otherwise the
    voice level in dBFS;
-4. emotion mismatch: face-voice emotion distance (0 agree .. 2 opposite).
+4. emotion mismatch: face-voice emotion distance (0 agree .. 2 opposite), blank without a face.
 
 Grey bands mark stretches where no face was tracked.
 """
@@ -153,8 +153,9 @@ def draw_timeline(verdict: Verdict):
     axes[1].set_ylim(0, 1)
     axes[1].set_ylabel(f"{PANELS['expression']} (P)")
     _voice_panel(axes[2], tracks)
-    if tracks.mismatch is not None:
-        axes[3].plot(t, tracks.mismatch, color="#9467bd", linewidth=1.5, label="face-voice distance")
+    if tracks.mismatch is not None:  # blank where no face is tracked: there is no face emotion to compare
+        mismatch = np.where(tracks.face_fraction > 0, tracks.mismatch, np.nan)
+        axes[3].plot(t, mismatch, color="#9467bd", linewidth=1.5, label="face-voice distance")
     else:
         axes[3].text(
             0.5,

@@ -1,15 +1,20 @@
-"""Configuration: YAML files under ``configs/`` loaded into frozen, validated dataclasses.
+"""Configuration: YAML files loaded into frozen, validated dataclasses.
 
-Each component owns one dataclass; the defaults here are the documented defaults and
-``configs/default.yaml`` repeats them (a test keeps the two equal). Unknown keys and wrong
-types are rejected with a :class:`~emoboost.errors.ConfigError` that names the key.
+The shipped YAML files are package data (``emoboost/configs/``, read with importlib.resources).
+A reference ``configs/<dir>/<file>.yaml`` names a file under the working directory when one exists
+there, else the packaged one (:func:`resolve_config`), so defaults never depend on where the
+program runs. Each component owns one dataclass; the defaults here are the documented defaults and
+``configs/default.yaml`` repeats them (a test keeps the two equal). Unknown keys and wrong types are
+rejected with a :class:`~emoboost.errors.ConfigError` that names the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import types
 import typing
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +23,7 @@ import yaml
 from emoboost.errors import ConfigError
 
 T = TypeVar("T")
+CONFIGS = "configs"  # the first part of a config reference that may name a packaged file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +129,17 @@ def resolve_device(name: str) -> str:
     return str(device) if device.type == "cuda" else "cpu"  # one CPU device, whatever its index
 
 
+def apply_runtime(runtime: RuntimeConfig) -> None:
+    """Process-wide settings a runtime config asks for (torch's intra-op threads when ``threads`` > 0).
+
+    Only entry points call this (the command line, scripts, Ray actors): library code never changes
+    process-wide state."""
+    if runtime.threads:
+        import torch
+
+        torch.set_num_threads(runtime.threads)
+
+
 @dataclasses.dataclass(frozen=True)
 class ExtractConfig:
     """Everything feature extraction depends on."""
@@ -218,13 +235,36 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def packaged_configs() -> Traversable:
+    """The folder of shipped configs inside the installed package (``emoboost/configs``)."""
+    return importlib.resources.files("emoboost").joinpath(CONFIGS)
+
+
+def resolve_config(path: str | Path) -> Path | Traversable:
+    """The file a config reference names: ``path`` itself when it exists (relative to the working
+    directory or absolute), else for ``configs/<rest>`` the packaged ``emoboost/configs/<rest>``.
+
+    Raises :class:`ConfigError` when neither exists."""
+    path = Path(path).expanduser()
+    if path.exists():
+        return path
+    if not path.is_absolute() and path.parts[:1] == (CONFIGS,) and len(path.parts) > 1:
+        packaged = packaged_configs().joinpath(*path.parts[1:])
+        if packaged.is_file():
+            return packaged
+        raise ConfigError(f"{path}: config file not found (neither here nor among the packaged configs)")
+    raise ConfigError(f"{path}: config file not found")
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, with a ConfigError naming the file on failure."""
-    path = Path(path)
+    """Read a YAML mapping (see :func:`resolve_config`), with a ConfigError naming the file on failure."""
+    source = resolve_config(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise ConfigError(f"{path}: config file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
     if data is None:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emoboost.errors import StoreError
+from emoboost.errors import DataError
 from emoboost.features.store import FeatureRecord
 from emoboost.metrics import auc
 from emoboost.models.lowlevel import (
@@ -88,7 +88,7 @@ def train_rgb(
     """Train the RGB detector on clips that have face crops."""
     with_faces = [c for c in train if len(c.crops)]
     if not with_faces:
-        raise StoreError("no training clip has face crops")
+        raise DataError("no training clip has face crops")
     torch.manual_seed(train_config.seed)
     model = RGBDetector(config, imagenet_state)
     return _train(

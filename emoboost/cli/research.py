@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, dataset_root, err, out, progress
+from emoboost.cli.common import app, err, out, progress
 from emoboost.errors import ConfigError
 
 @app.command()
@@ -27,6 +27,7 @@ def train(
     from emoboost.config import load_section, to_dict
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
+    from emoboost.media.inputs import dataset_root
     from emoboost.models.emoforensics import EmoForensicsConfig
     from emoboost.train import TrainConfig, load_clips, train_emoforensics
 

@@ -7,7 +7,7 @@ import torch
 import sequences
 from emoboost.checkpoints import load_emoforensics, save_emoforensics
 from emoboost.config import load_section
-from emoboost.errors import ConfigError
+from emoboost.errors import ConfigError, WeightsUnavailableError
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
 from emoboost.train import TrainConfig, predict_clip, predict_logits, train_emoforensics
 
@@ -121,5 +121,5 @@ def test_loading_rejects_foreign_or_mismatched_checkpoints(tmp_path):
     with pytest.raises(ConfigError, match="do not match config.json"):
         load_emoforensics(tmp_path / "a")
     (tmp_path / "a" / "emoforensics.safetensors").write_bytes(b"not safetensors")
-    with pytest.raises(ConfigError, match="unreadable weights"):
+    with pytest.raises(WeightsUnavailableError, match="unreadable weights"):
         load_emoforensics(tmp_path / "a")

@@ -53,7 +53,8 @@ FUSED = {"emo": ("emo",), "rgb": ("rgb",), "audio": ("audio",), "lowlevel": ("rg
 
 @dataclasses.dataclass(frozen=True)
 class BenchmarkConfig:
-    """configs/benchmark/*.yaml (paths relative to the working directory; the CLI can override them)."""
+    """configs/benchmark/*.yaml (paths relative to the working directory, ``configs/...`` falling back to the
+    packaged configs: see :func:`emoboost.config.resolve_config`; the CLI can override them)."""
 
     name: str = "benchmark"
     folds: str = ""  # folder holding <category>.csv fold files

@@ -82,7 +82,6 @@ def train_rgb(
     val: Sequence[LowLevelClip],
     config: RGBConfig,
     train_config: TrainConfig,
-    imagenet_state: dict[str, torch.Tensor] | None = None,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> FitResult:
     """Train the RGB detector on clips that have face crops."""
@@ -90,7 +89,7 @@ def train_rgb(
     if not with_faces:
         raise DataError("no training clip has face crops")
     torch.manual_seed(train_config.seed)
-    model = RGBDetector(config, imagenet_state)
+    model = RGBDetector(config)
     return _train(
         model, with_faces, val, lambda clip, rng: clip.crops[rng.integers(len(clip.crops))], config.crops_per_video,
         lambda clip: rgb_video_logit(model, clip.crops), train_config, on_epoch,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,51 +58,72 @@ def progress(console: Console = out) -> Progress | LineProgress:
 
 
 class LineProgress:
-    """The part of rich's :class:`Progress` the commands use, written as periodic one-line reports."""
+    """The part of rich's :class:`Progress` the commands use, written as one-line reports: when a task
+    finishes, and every ``every_s`` seconds while it runs (from a background thread, so a long stage
+    without updates still shows it is alive)."""
 
     def __init__(self, console: Console, every_s: float = PROGRESS_LINE_EVERY_S):
         self.console = console
         self.every_s = every_s
         self.tasks: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     def __enter__(self) -> LineProgress:
+        if self.every_s > 0:
+            self._heartbeat = threading.Thread(target=self._beat, name="emoboost-progress", daemon=True)
+            self._heartbeat.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
         for task_id, task in self.tasks.items():
             if not task["reported_done"] and exc_info[0] is None:
                 self._report(task_id)
 
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for task_id, task in list(self.tasks.items()):
+                if not task["reported_done"] and time.monotonic() - task["last"] >= self.every_s:
+                    self._report(task_id)
+
     def add_task(self, description: str, total: float | None = None, current: str = "") -> int:
-        task_id = len(self.tasks)
         now = time.monotonic()
-        self.tasks[task_id] = {"description": description, "total": total, "done": 0.0, "current": current, "started": now, "last": now, "reported_done": False}
+        with self._lock:
+            task_id = len(self.tasks)
+            self.tasks[task_id] = {
+                "description": description, "total": total, "done": 0.0, "current": current,
+                "started": now, "last": now, "reported_done": False,
+            }
         return task_id
 
     def update(self, task_id: int, advance: float = 0, total: float | None = None, current: str | None = None) -> None:
         task = self.tasks[task_id]
-        task["done"] += advance
-        if total is not None:
-            task["total"] = total
-        if current is not None:
-            task["current"] = current
+        with self._lock:
+            task["done"] += advance
+            if total is not None:
+                task["total"] = total
+            if current is not None:
+                task["current"] = current
         finished = task["total"] is not None and task["done"] >= task["total"]
         if (finished and not task["reported_done"]) or time.monotonic() - task["last"] >= self.every_s:
             self._report(task_id)
 
     def _report(self, task_id: int) -> None:
-        task = self.tasks[task_id]
-        now = time.monotonic()
-        task["last"] = now
-        elapsed = now - task["started"]
-        total, done = task["total"], task["done"]
+        with self._lock:
+            task = self.tasks[task_id]
+            now = time.monotonic()
+            task["last"] = now
+            elapsed, total, done = now - task["started"], task["total"], task["done"]
+            task["reported_done"] = bool(total) and done >= total
+            current = f"  {task['current']}" if task["current"] else ""
         count = f"{done:g}/{total:g}" if total else f"{done:g}"
-        left = ""
-        if total and 0 < done < total:
-            left = f", about {_duration(elapsed * (total - done) / done)} left"
-        task["reported_done"] = bool(total) and done >= total
-        current = f"  {task['current']}" if task["current"] else ""
-        self.console.print(f"{task['description']}: {count} after {_duration(elapsed)}{left}{current}", markup=False, highlight=False, soft_wrap=True)
+        left = f", about {_duration(elapsed * (total - done) / done)} left" if total and 0 < done < total else ""
+        line = f"{task['description']}: {count} after {_duration(elapsed)}{left}{current}"
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _duration(seconds: float) -> str:

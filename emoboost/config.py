@@ -31,7 +31,8 @@ class MediaConfig:
     """Decoding. The 25 fps / 16 kHz grid itself is fixed (see :mod:`emoboost.media.decode`)."""
 
     max_side: int = 1280  # frames are decoded scaled so their longer side is at most this (0: native)
-    chunk_frames: int = 50  # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
+    # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
+    chunk_frames: int = 50
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
 
     def validate(self) -> None:
@@ -52,8 +53,10 @@ class FaceConfig:
     iou_min: float = 0.3  # a detection continues the track when IoU with its last box >= this
     max_gap_s: float = 1.0  # the track is dropped after this long without a matching detection
     margin: float = 0.25  # crop side = (1 + margin) * max(box width, box height)
-    batch_size: int = 16  # frames per MTCNN call when several are searched at once (the tracker searches one keyframe at a time)
-    rescan_s: float = 4.0  # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: always whole frame)
+    # frames per MTCNN call when several are searched at once (the tracker searches one keyframe at a time)
+    batch_size: int = 16
+    # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: every keyframe)
+    rescan_s: float = 4.0
 
     def validate(self) -> None:
         require(self.stride >= 1, "faces.stride must be >= 1")
@@ -100,7 +103,9 @@ class RuntimeConfig:
     """Where extraction runs. A property of the machine, not of a model: detectors do not keep it."""
 
     device: str = "cpu"  # cpu, cuda or cuda:N (checked against this machine by resolve_device)
-    threads: int = 0  # torch intra-op threads and FFmpeg decoding threads; 0 leaves the libraries' defaults (one per CPU)
+    # FFmpeg decoding threads, and torch intra-op threads where an entry point applies it (apply_runtime);
+    # 0 leaves the libraries' defaults (one per CPU)
+    threads: int = 0
 
     def validate(self) -> None:
         require(self.threads >= 0, "runtime.threads must be >= 0")
@@ -206,7 +211,7 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             return tuple(_coerce(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
         if len(args) != len(value):
             raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_coerce(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, value)))
+        return tuple(_coerce(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, value, strict=True)))
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")

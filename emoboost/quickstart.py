@@ -30,7 +30,9 @@ DETECTOR_NAME = "quickstart"  # the named detector under <cache>/detectors, `emo
 def quickstart_settings(out: Path, config_path: str | Path = QUICKSTART_CONFIG) -> BenchmarkConfig:
     """The benchmark config of the quickstart, pointed at ``out``."""
     config = load_benchmark_config(config_path)
-    return dataclasses.replace(config, folds=str(out / "synthav" / "folds"), store=str(out / "features"), root=str(out / "synthav"))
+    return dataclasses.replace(
+        config, folds=str(out / "synthav" / "folds"), store=str(out / "features"), root=str(out / "synthav")
+    )
 
 
 def check_quickstart(out: Path, config_path: str | Path = QUICKSTART_CONFIG) -> BenchmarkConfig:
@@ -64,4 +66,11 @@ def held_out_examples(rows, folder: Path, count: int = 4) -> list[Path]:
     return [folder / r.path for r in reals + fakes]
 
 
-__all__ = ["DETECTOR_NAME", "HELD_OUT_SET", "QUICKSTART_SET", "check_quickstart", "held_out_examples", "quickstart_settings"]
+__all__ = [
+    "DETECTOR_NAME",
+    "HELD_OUT_SET",
+    "QUICKSTART_SET",
+    "check_quickstart",
+    "held_out_examples",
+    "quickstart_settings",
+]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import factory  # tests/ is on sys.path through pytest's `pythonpath` (pyproject.toml)
 import pytest
 import torch
-
-import factory  # tests/ is on sys.path through pytest's `pythonpath` (pyproject.toml)
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub

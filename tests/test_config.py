@@ -23,7 +23,9 @@ def test_shipped_default_yaml_equals_code_defaults():
     assert load_extract_config(PACKAGED / "default.yaml") == ExtractConfig()
     # and it spells out every setting (a key left out would still load, as its default)
     written = yaml.safe_load((PACKAGED / "default.yaml").read_text())
-    assert {section: set(values) for section, values in written.items()} == {section: set(values) for section, values in to_dict(ExtractConfig()).items()}
+    assert {section: set(values) for section, values in written.items()} == {
+        section: set(values) for section, values in to_dict(ExtractConfig()).items()
+    }
 
 
 def test_config_references_work_from_any_folder(tmp_path, monkeypatch):
@@ -42,7 +44,12 @@ def test_every_shipped_config_and_its_references_load(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     shipped = sorted(PACKAGED.rglob("*.yaml"))
-    assert {p.relative_to(PACKAGED).parts[0] for p in shipped} >= {"default.yaml", "benchmark", "emoforensics", "protocols"}
+    assert {p.relative_to(PACKAGED).parts[0] for p in shipped} >= {
+        "default.yaml",
+        "benchmark",
+        "emoforensics",
+        "protocols",
+    }
     for path in shipped:
         assert isinstance(load_yaml(f"configs/{path.relative_to(PACKAGED).as_posix()}"), dict)
     for name in ("synthav", "fakeavceleb"):

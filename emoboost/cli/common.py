@@ -42,8 +42,9 @@ def setup_logging(verbose: bool) -> None:
 
 def progress(console: Console = out) -> Progress | LineProgress:
     """Progress on ``console``: a live bar on a terminal; elsewhere (a log file, a pipe) one plain line
-    per task every :data:`PROGRESS_LINE_EVERY_S` seconds and when it finishes."""
-    if not console.is_terminal:
+    per task every :data:`PROGRESS_LINE_EVERY_S` seconds and when it finishes. Redirected stderr stays
+    for one-line errors only (``detect`` reports progress there), so progress on it is not written."""
+    if not console.is_terminal and not console.stderr:
         return LineProgress(console)
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -54,6 +55,7 @@ def progress(console: Console = out) -> Progress | LineProgress:
         TextColumn("{task.fields[current]}"),
         console=console,
         transient=False,
+        disable=not console.is_terminal,
     )
 
 
@@ -90,13 +92,19 @@ class LineProgress:
                 if not task["reported_done"] and time.monotonic() - task["last"] >= self.every_s:
                     self._report(task_id)
 
-    def add_task(self, description: str, total: float | None = None, current: str = "") -> int:
+    def add_task(self, description: str, total: float | None = None, current: str = "", visible: bool = True) -> int:
         now = time.monotonic()
         with self._lock:
             task_id = len(self.tasks)
             self.tasks[task_id] = {
-                "description": description, "total": total, "done": 0.0, "current": current,
-                "started": now, "last": now, "reported_done": False,
+                "description": description,
+                "total": total,
+                "done": 0.0,
+                "current": current,
+                "started": now,
+                "last": now,
+                "visible": visible,
+                "reported_done": not visible,  # an invisible task is never reported
             }
         return task_id
 
@@ -109,8 +117,12 @@ class LineProgress:
             if current is not None:
                 task["current"] = current
         finished = task["total"] is not None and task["done"] >= task["total"]
-        if (finished and not task["reported_done"]) or time.monotonic() - task["last"] >= self.every_s:
+        due = finished or time.monotonic() - task["last"] >= self.every_s
+        if due and task["visible"] and not task["reported_done"]:
             self._report(task_id)
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        self.update(task_id, advance=advance)
 
     def _report(self, task_id: int) -> None:
         with self._lock:

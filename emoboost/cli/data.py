@@ -16,7 +16,7 @@ def extract(
     inputs: Annotated[list[str], typer.Argument(help="Video files, folders, manifest CSVs (path column) or @list.txt.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Feature store directory.")],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (media, faces, encoders, runtime).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder; its parent for folds/<category>.csv).")] = None,
     visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (fer-minixception or hf:<name>).")] = None,
     speech_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
     engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost\\[ray]').")] = "local",

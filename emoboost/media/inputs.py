@@ -2,8 +2,9 @@
 
 An input is a video file, a folder (searched recursively for video extensions), a manifest
 CSV with a ``path`` column (relative paths resolved against ``root``, default the CSV's
-folder, or its parent for a fold file: see :func:`dataset_root`), or ``@list.txt`` (one path per line, ``#`` comments). Paths that do not exist are
-kept, so that each one is reported as a failure by name instead of vanishing silently.
+folder, or its parent for a fold file: see :func:`dataset_root`), or ``@list.txt`` (one path
+per line, ``#`` comments). Paths that do not exist are kept, so that each one is reported as a
+failure by name instead of vanishing silently.
 """
 
 from __future__ import annotations

@@ -60,7 +60,9 @@ def predict_clip(model: EmoForensics, tokens: ClipTokens) -> ClipScores:
             parts.setdefault(name, []).append(value.cpu())
     out = {name: torch.cat(values) for name, values in parts.items()}
     token_logits = _token_means(out["token_logits"], batch.starts, config.window_tokens, len(tokens))
-    mismatch = _token_means(out["mismatch"], batch.starts, config.window_tokens, len(tokens)) if "mismatch" in out else None
+    mismatch = (
+        _token_means(out["mismatch"], batch.starts, config.window_tokens, len(tokens)) if "mismatch" in out else None
+    )
 
     def head(name: str) -> float | None:
         return float(aggregate(out[f"{name}_logit"], config.aggregation)) if name in model.modalities else None

@@ -42,3 +42,13 @@ def test_a_long_stage_without_updates_still_reports():
         assert buffer.getvalue().count("benchmark: 0/5 after") >= 2
         bar.update(task, advance=5)
     assert buffer.getvalue().splitlines()[-1].startswith("benchmark: 5/5 after")
+
+
+def test_progress_on_redirected_stderr_stays_silent():
+    buffer = io.StringIO()  # `detect` keeps a redirected stderr for one-line errors
+    with progress(Console(file=buffer, stderr=True, force_terminal=False)) as bar:
+        task = bar.add_task("detect", total=2, current="", visible=True)
+        bar.update(task, current="a.mp4")
+        bar.advance(task)
+        bar.advance(task)
+    assert buffer.getvalue() == ""

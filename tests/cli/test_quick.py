@@ -42,7 +42,9 @@ def test_commands_run_from_another_folder(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "EMOBOOST_CACHE": str(tmp_path / "cache")}
 
     def emoboost(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "emoboost.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "emoboost.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
 
     # `train` reads its default config (configs/emoforensics/full.yaml) first, then fails on the missing fold file
     trained = emoboost("train", "--manifest", "fold.csv", "--store", "store", "--out", "out")
@@ -57,7 +59,9 @@ def test_help_shows_placeholders_not_python_types(capfd):
     for command in ([], ["extract"], ["detect"], ["quickstart"], ["benchmark"]):
         assert run([*command, "--help"]) == 0
         text = capfd.readouterr().out
-        assert not any(noise in text for noise in ("<bool>", "<list[str]>", "<str>", "<path>", "{inputs}", "<int")), text
+        assert not any(noise in text for noise in ("<bool>", "<list[str]>", "<str>", "<path>", "{inputs}", "<int")), (
+            text
+        )
     run(["extract", "--help"])
     text = capfd.readouterr().out
     assert "INPUTS..." in text and "PATH" in text and "emoboost[ray]" in text

@@ -2,12 +2,14 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 import sequences
+
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.inference import ClipScores, predict_clip, predict_logits, sigmoid
 
-TINY = EmoForensicsConfig(d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16)
+TINY = EmoForensicsConfig(
+    d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16
+)
 
 
 def test_clips_shorter_and_longer_than_a_window():

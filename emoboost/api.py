@@ -34,8 +34,8 @@ from emoboost.media.levels import SILENCE_DB
 from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
-from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
 from emoboost.models.inference import ClipScores, predict_clip, sigmoid
+from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
 from emoboost.models.tokens import tokenize_record
 from emoboost.timing import Stopwatch
 

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+from emoboost import errors
 from emoboost.cli import run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,3 +67,21 @@ def test_help_shows_placeholders_not_python_types(capfd):
     run(["extract", "--help"])
     text = capfd.readouterr().out
     assert "INPUTS..." in text and "PATH" in text and "emoboost[ray]" in text
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.ConfigError("x.yaml: config file not found"), 2),
+        (errors.WeightsUnavailableError("w.safetensors: unreadable weights"), 2),
+        (errors.DataError("fold RVFA: the val split needs real and fake clips with features (0 found)"), 1),
+        (errors.StoreError("a.mp4: no features in store"), 1),
+        (errors.NoFaceError("a.mp4"), 1),
+    ],
+)
+def test_each_error_class_has_one_exit_code(error, code, tmp_path, monkeypatch, capfd):
+    import emoboost.quickstart
+
+    monkeypatch.setattr(emoboost.quickstart, "check_quickstart", lambda out: (_ for _ in ()).throw(error))
+    assert run(["quickstart", "--out", str(tmp_path / "q")]) == code == type(error).exit_code
+    assert capfd.readouterr().err.strip() == f"error {error}"

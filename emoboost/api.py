@@ -1,6 +1,6 @@
 """The Python API: ``Detector.from_pretrained(path).predict(video) -> Verdict``.
 
-A detector is a directory (DESIGN section 8): ``config.json`` (format tag, extraction settings,
+A detector is a directory: ``config.json`` (format tag, extraction settings,
 encoder ids and versions, the networks' configs, training data and metrics),
 ``emoforensics.safetensors``, ``rgb.safetensors``, ``audio.safetensors``, ``fusion.json``
 (EMO-BOOST weights, threshold and its validation operating point) and a ``README.md`` model
@@ -33,32 +33,21 @@ from emoboost.checkpoints import load_state, read_config, save_state
 from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
-from emoboost.media.decode import FPS
+from emoboost.media.levels import SILENCE_DB
+from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
-from emoboost.models.lowlevel import (
-    AcousticConfig,
-    AcousticDetector,
-    RGBConfig,
-    RGBDetector,
-    acoustic_segment_logits,
-    rgb_crop_logits,
-)
+from emoboost.models.inference import ClipScores, predict_clip, sigmoid
+from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
 from emoboost.models.tokens import tokenize_record
-from emoboost.train import predict_clip
+from emoboost.timing import Stopwatch
 
 DETECTOR_FORMAT = "emoboost.detector/1"
 NETWORK_FILES = {"emo": "emoforensics.safetensors", "rgb": "rgb.safetensors", "audio": "audio.safetensors"}
-MEL_PER_FRAME = 4
 LOW_FACE_FRACTION = 0.5
-SILENCE_DB = -45.0
 LOW_SPEECH_FRACTION = 0.3
 MIN_CALIBRATION_CLIPS = 50  # per class; fewer and the verdict warns that its LR rests on little data
 GENERATED_DATASETS = ("synthav",)  # dataset-name prefixes of generated (not recorded) training data
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,10 +293,11 @@ class Detector:
         return verdict
 
     @torch.no_grad()
-    def predict_record(self, record: FeatureRecord, threshold: float | None = None, prior: float = 0.5, decision: dict[str, Any] | None = None) -> Verdict:
+    def predict_record(
+        self, record: FeatureRecord, threshold: float | None = None, prior: float = 0.5, decision: dict[str, Any] | None = None
+    ) -> Verdict:
         """Verdict from an already extracted feature record (``decision``: a :meth:`decision`, else built from the rest)."""
         from emoboost.calibration import verbal
-        from emoboost.features.extract import Stopwatch
 
         decision = decision or self.decision(prior, threshold)
         prior, cut = decision["prior"], decision["threshold"]
@@ -322,7 +312,7 @@ class Detector:
         with watch("acoustic_detector"):
             segment_logits, segment_starts = acoustic_segment_logits(self.audio, record.logmel)
             audio_logit = float(segment_logits.mean())
-        logits = {"emo": float(emo["logit"]), "rgb": rgb_logit, "audio": audio_logit}
+        logits = {"emo": emo.logit, "rgb": rgb_logit, "audio": audio_logit}
         with watch("fusion"):
             llr = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
             segment_centres = segment_starts + self.audio.config.segment_frames / 2  # mel frames
@@ -331,8 +321,8 @@ class Detector:
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(llr, 6)
         modalities = {
-            "face": round(_sigmoid(emo["visual_logit"]), 6) if "visual_logit" in emo and record.face_mask.any() else None,
-            "voice": round(_sigmoid(emo["speech_logit"]), 6) if "speech_logit" in emo else None,
+            "face": round(sigmoid(emo.visual_logit), 6) if emo.visual_logit is not None and record.face_mask.any() else None,
+            "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
         return Verdict(
             path=str(record.meta.get("source_path", "")),
@@ -342,7 +332,7 @@ class Detector:
             log10_lr=round(llr / math.log(10), 6),
             lr_verbal=verbal(llr),
             prior=prior,
-            probability=round(_sigmoid(llr + math.log(prior / (1 - prior))), 6),
+            probability=round(sigmoid(llr + math.log(prior / (1 - prior))), 6),
             threshold=cut,
             scores=clean,
             modalities=modalities,
@@ -367,7 +357,7 @@ class Detector:
     def _segments(
         self,
         record: FeatureRecord,
-        emo: dict[str, Any],
+        emo: ClipScores,
         logits: dict[str, float],
         crop_logits: np.ndarray,
         acoustic: tuple[np.ndarray, np.ndarray],
@@ -380,7 +370,7 @@ class Detector:
         segment_logits, segment_centres = acoustic
         frames_per_token = config.token_frames
         segments = []
-        for window_logit, start in zip(emo["window_logits"], emo["window_starts"]):
+        for window_logit, start in zip(emo.window_logits, emo.window_starts):
             first = int(start) * frames_per_token
             last = min(record.n_frames, (int(start) + config.window_tokens) * frames_per_token)
             in_window = (record.crop_frames >= first) & (record.crop_frames < last)
@@ -389,10 +379,10 @@ class Detector:
             audio = float(segment_logits[centred].mean()) if centred.any() else logits["audio"]
             window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
             llr = float(self.fusion.llr(np.array([[window[n] for n in self.fusion.inputs]]))[0])
-            probability = _sigmoid(llr + math.log(prior / (1 - prior)))
+            probability = sigmoid(llr + math.log(prior / (1 - prior)))
             mismatch = None
-            if "mismatch" in emo:
-                token_slice = emo["mismatch"][int(start) : int(start) + config.window_tokens]
+            if emo.mismatch is not None:
+                token_slice = emo.mismatch[int(start) : int(start) + config.window_tokens]
                 mismatch = round(float(np.mean(token_slice)), 6)
             segments.append(Segment(round(first / FPS, 3), round(last / FPS, 3), round(llr, 6), round(probability, 6), mismatch))
         return tuple(segments)
@@ -450,7 +440,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int) -> Tracks:
+def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> Tracks:
     """The 5 Hz series of one record and EmoForensics' per-token outputs."""
     from emoboost.encoders.speech import EGEMAPS_PROSODY
     from emoboost.models.tokens import token_means
@@ -465,8 +455,8 @@ def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int)
         prosody = {name: means[:, column] for name, (column, _) in EGEMAPS_PROSODY.items()}
     return Tracks(
         time_s=(np.arange(n) * token_frames + frames / 2) / FPS,
-        emo_probability=1.0 / (1.0 + np.exp(-np.clip(np.asarray(emo["token_logits"], np.float64), -60, 60))),
-        mismatch=np.asarray(emo["mismatch"]) if "mismatch" in emo else None,
+        emo_probability=sigmoid(np.asarray(emo.token_logits, np.float64)),
+        mismatch=None if emo.mismatch is None else np.asarray(emo.mismatch),
         face_fraction=face_count / frames,
         expressions=np.where(face_count[:, None] > 0, expressions, np.nan),
         expression_labels=tuple(record.meta.get("expression_labels", ())),

@@ -73,7 +73,8 @@ class Tracks:
     expression_labels: tuple[str, ...]
     voice_level_db: np.ndarray  # [N] mean RMS level in dBFS
     prosody: dict[str, np.ndarray]  # name -> [N] clip z-scores (loudness, pitch) when the speech encoder is egemaps
-    face_boxes: np.ndarray | None = None  # [T, 4] main-face box per 25 fps frame, decoded-frame pixels (NaN: no face); not in to_dict()
+    # [T, 4] main-face box per 25 fps frame in decoded-frame pixels (NaN: no face); not in to_dict()
+    face_boxes: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value):
@@ -227,7 +228,8 @@ class Detector:
 
         extract_config = extract_config or ExtractConfig()
         torch.manual_seed(seed)
-        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.0, {"rule": "bayes", "fpr": None, "tpr": None, "val_clips": 0})
+        point = {"rule": "bayes", "fpr": None, "tpr": None, "val_clips": 0}
+        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.0, point)
         return cls(
             EmoForensics(emo_config or EmoForensicsConfig(), FerMiniXceptionEncoder.dim, EgemapsEncoder.dim),
             RGBDetector(rgb_config or RGBConfig()),
@@ -266,7 +268,7 @@ class Detector:
         prior: float = 0.5,
         target_fpr: float | None = None,
     ) -> Verdict | list[Verdict]:
-        """Verdict for one file, or a list for several. Raises a :class:`~emoboost.errors.MediaError` for unusable input.
+        """Verdict for one file, or a list for several. Raises :class:`~emoboost.errors.MediaError` for unusable input.
 
         ``prior`` is the prior probability of fake (the posterior and the Bayes threshold use it);
         ``threshold`` (an LLR) or ``target_fpr`` (calibration false-positive rate) replace the
@@ -276,13 +278,20 @@ class Detector:
             return self._predict_file(Path(paths), allow_audio_only, decision)
         return [self._predict_file(Path(p), allow_audio_only, decision) for p in paths]
 
-    def decision(self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None) -> dict[str, Any]:
+    def decision(
+        self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None
+    ) -> dict[str, Any]:
         """The decision rule of a verdict: prior, LLR threshold, where it comes from, calibration FPR / TPR there."""
         if threshold is not None and target_fpr is not None:
             raise ConfigError("give a threshold or a target FPR, not both")
         cut = self.fusion.decision_threshold(prior, target_fpr) if threshold is None else float(threshold)
-        rule = "user" if threshold is not None else f"FPR <= {target_fpr:g}" if target_fpr is not None else self.fusion.operating_point.get("rule", "")
-        source = {"user": "user", "bayes": f"Bayes decision at prior {prior:g}, equal costs"}.get(rule, f"calibration {rule}")
+        rule = self.fusion.operating_point.get("rule", "")
+        if threshold is not None:
+            rule = "user"
+        elif target_fpr is not None:
+            rule = f"FPR <= {target_fpr:g}"
+        sources = {"user": "user", "bayes": f"Bayes decision at prior {prior:g}, equal costs"}
+        source = sources.get(rule, f"calibration {rule}")
         point = {"rule": rule, **self.fusion.operating_point_at(cut)}
         return {"prior": float(prior), "threshold": round(cut, 6), "source": source, "operating_point": point}
 
@@ -294,9 +303,13 @@ class Detector:
 
     @torch.no_grad()
     def predict_record(
-        self, record: FeatureRecord, threshold: float | None = None, prior: float = 0.5, decision: dict[str, Any] | None = None
+        self,
+        record: FeatureRecord,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        decision: dict[str, Any] | None = None,
     ) -> Verdict:
-        """Verdict from an already extracted feature record (``decision``: a :meth:`decision`, else built from the rest)."""
+        """Verdict from an extracted feature record (``decision``: a :meth:`decision`, else built from the rest)."""
         from emoboost.calibration import verbal
 
         decision = decision or self.decision(prior, threshold)
@@ -384,7 +397,8 @@ class Detector:
             if emo.mismatch is not None:
                 token_slice = emo.mismatch[int(start) : int(start) + config.window_tokens]
                 mismatch = round(float(np.mean(token_slice)), 6)
-            segments.append(Segment(round(first / FPS, 3), round(last / FPS, 3), round(llr, 6), round(probability, 6), mismatch))
+            stretch = (round(first / FPS, 3), round(last / FPS, 3))
+            segments.append(Segment(*stretch, round(llr, 6), round(probability, 6), mismatch))
         return tuple(segments)
 
     def training_data(self) -> dict[str, Any]:
@@ -395,8 +409,14 @@ class Detector:
         if generated is None and name != "unknown":
             generated = name.lower().startswith(GENERATED_DATASETS)
         real, fake = self.fusion.calibration_llrs()
-        clips = sum(int(data[k]) for k in ("train_clips", "val_clips", "calib_clips") if isinstance(data.get(k), int)) or None
-        return {"dataset": name, "clips": clips, "generated": generated, "calibration_real": len(real), "calibration_fake": len(fake)}
+        counts = [data[k] for k in ("train_clips", "val_clips", "calib_clips") if isinstance(data.get(k), int)]
+        return {
+            "dataset": name,
+            "clips": sum(counts) or None,
+            "generated": generated,
+            "calibration_real": len(real),
+            "calibration_fake": len(fake),
+        }
 
     def scope_warnings(self) -> tuple[str, ...]:
         """Warnings every verdict of this detector carries: generated-only training data, a small calibration set."""
@@ -507,7 +527,8 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         ),
     ]
     if len(real) and len(fake):
-        scores = llr_metrics(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake], fusion.decision_threshold(0.5))
+        labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
+        scores = llr_metrics(labels, np.r_[real, fake], fusion.decision_threshold(0.5))
         lines += [
             "",
             "## Calibration (on the calibration clips the fusion was fitted on: in-sample)",

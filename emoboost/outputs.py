@@ -116,7 +116,8 @@ def identity(entry: dict[str, Any]) -> tuple[str | None, str | None, float | Non
     """``(sha256, weights_sha256, threshold, prior)`` of a verdict entry or of a flat CSV row."""
     weights = entry.get("provenance", {}).get("weights_sha256") if "provenance" in entry else entry.get("weights_sha256")
     threshold, prior = entry.get("threshold"), entry.get("prior")
-    return entry.get("sha256"), weights, None if threshold is None else round(float(threshold), 6), None if prior is None else float(prior)
+    threshold = None if threshold is None else round(float(threshold), 6)
+    return entry.get("sha256"), weights, threshold, None if prior is None else float(prior)
 
 
 def entry_key(path: str | Path) -> str:
@@ -139,7 +140,9 @@ class ResultLog:
         self._handle = None
         self._last_snapshot = time.monotonic()
 
-    def finished(self, path: str | Path, expected: Callable[[], tuple[str, str | None, float, float]]) -> dict[str, Any] | None:
+    def finished(
+        self, path: str | Path, expected: Callable[[], tuple[str, str | None, float, float]]
+    ) -> dict[str, Any] | None:
         """The verdict entry already recorded for ``path`` if its :func:`identity` equals ``expected()``.
 
         ``expected`` is called only when there is an entry (it hashes the file). Failures are retried.

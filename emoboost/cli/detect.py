@@ -1,4 +1,4 @@
-"""``emoboost detect``: verdicts for analysts (table, case reports) and tools (JSON Lines, CSV), resumable with --output."""
+"""``emoboost detect``: verdicts for analysts (table, case reports) and tools (JSON Lines, CSV); resumable."""
 
 from __future__ import annotations
 
@@ -74,7 +74,9 @@ def detect(
                 resumed += 1
             else:
                 try:
-                    verdict = detector.predict(path, allow_audio_only=allow_audio_only, threshold=threshold, prior=prior, target_fpr=target_fpr)
+                    verdict = detector.predict(
+                        path, allow_audio_only=allow_audio_only, threshold=threshold, prior=prior, target_fpr=target_fpr
+                    )
                 except MediaError as exc:
                     failed += 1
                     hint = " (--allow-audio-only gives a voice-only verdict)" if isinstance(exc, NoFaceError) and not allow_audio_only else ""
@@ -132,7 +134,7 @@ class _Stream:
 
 
 def command_line(ctx: typer.Context) -> str:
-    """The command as run, every option spelt out (defaults included): ``emoboost detect a.mp4 --model ... --prior 0.5``."""
+    """The command as run, every option spelt out (defaults included): ``emoboost detect a.mp4 --model ...``."""
     import shlex
 
     words = ["emoboost", ctx.info_name or "detect"]
@@ -169,7 +171,9 @@ def support_cell(verbal: str) -> str:
     return verbal.replace(" support for ", " -> ")
 
 
-def print_verdicts(entries: list[dict[str, Any]], details: bool = False, shared_warnings: tuple[str, ...] = (), console=None) -> None:
+def print_verdicts(
+    entries: list[dict[str, Any]], details: bool = False, shared_warnings: tuple[str, ...] = (), console=None
+) -> None:
     """One row per file: file, verdict, LR, its verbal label, P(fake) at the prior, warnings (numbered notes below).
 
     Warnings every verdict of the detector carries (``shared_warnings``) are printed once under the table.
@@ -233,7 +237,10 @@ def _details_table(rows: list[dict[str, Any]]):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("most suspicious", no_wrap=True)
     for row in rows:
-        stretch = "-" if row.get("worst_start_s") in (None, "") else f"{float(row['worst_start_s']):.1f}-{float(row['worst_end_s']):.1f}s {float(row['worst_llr']):+.2f}"
+        stretch = "-"
+        if row.get("worst_start_s") not in (None, ""):
+            start, end, llr = (float(row[k]) for k in ("worst_start_s", "worst_end_s", "worst_llr"))
+            stretch = f"{start:.1f}-{end:.1f}s {llr:+.2f}"
         table.add_row(
             escape(Path(row["path"]).name), *(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio", "fused")),
             number(row.get("face"), ".2f"), number(row.get("voice"), ".2f"), stretch,

@@ -238,7 +238,8 @@ def test_table_fits_80_columns_with_lr_and_verbal_label():
     assert any("1. face found in only 40% of frames" in line for line in lines)
     detailed = table_lines([entry], details=True)
     assert max(map(len, detailed)) <= 80
-    scores = next(line for line in detailed[detailed.index(next(l for l in detailed if "per-detector" in l)):] if "-1.00" in line)
+    start = next(i for i, line in enumerate(detailed) if "per-detector" in line)
+    scores = next(line for line in detailed[start:] if "-1.00" in line)
     assert scores.split()[1:] == ["-1.00", "-2.00", "+0.50", "-6.10", "0.20", "0.30", "0.0-2.0s", "-5.00"]
 
 

@@ -35,11 +35,14 @@ def quickstart(
     from emoboost.api import Detector
     from emoboost.cache import cache_dir
     from emoboost.config import ExtractConfig
+    from emoboost.features.extract import FeatureExtractor
     from emoboost.media.inputs import read_manifest_paths
     from emoboost.quickstart import DETECTOR_NAME, HELD_OUT_SET, QUICKSTART_SET, check_quickstart, held_out_examples
 
     started = time.perf_counter()
     settings = check_quickstart(out_dir)  # every config read and validated before the long steps
+    with err.status("loading the encoders"):  # and their weights present (fetched once) before the long steps too
+        FeatureExtractor(ExtractConfig())
     out.rule("1/4 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
     synth_set(out_dir / "synthav", QUICKSTART_SET)
     held_out = held_out_set(out_dir / "heldout")

@@ -41,10 +41,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from fakeavceleb_shape import FULL_SWAPS, random_record, write_tree
+from fakeavceleb_shape import FULL_SWAPS, random_record, write_tree  # noqa: E402
+
+from emoboost.config import load_yaml, resolve_config  # noqa: E402
+from emoboost.features.version import key_prefix  # noqa: E402
 
 FULL_CLIPS = 4 * 500 + sum(FULL_SWAPS.values())  # clips of the full-size manifest
-KEY = "bench"
+KEY = key_prefix() + "bench"  # records of this extraction version
+BENCHMARK = "configs/benchmark/fakeavceleb.yaml"  # shipped configs: ./configs/ first, else the packaged ones
+PROTOCOL = "configs/protocols/fakeavceleb_loco.yaml"
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
@@ -123,12 +128,12 @@ def build(work: Path, scale: float, seed: int) -> tuple[Path, Path, list, dict]:
         rows, _ = read_fakeavceleb(root, verify=False)
         rng = np.random.default_rng(seed)
         lengths = clip_seconds(rng, len(rows))
-        for index, (row, seconds) in enumerate(zip(rows, lengths)):
+        for index, (row, seconds) in enumerate(zip(rows, lengths, strict=True)):
             store.put(random_record(rng, store.content_hash(root / row.path), float(seconds)), KEY)
             if index % 2000 == 0:
                 print(f"  records {index}/{len(rows)}", flush=True)
         write_manifest(work / "manifest.csv", rows)
-        folds = make_folds(rows, load_protocol(REPO / "configs/protocols/fakeavceleb_loco.yaml"))
+        folds = make_folds(rows, load_protocol(PROTOCOL))
         for fold in folds:
             check_fold(fold)
         write_folds(folds, work / "folds")
@@ -151,7 +156,7 @@ def full_fold_clips(work: Path, fold: str, seed: int) -> dict[str, int]:
     if not cache.exists():
         root = write_tree(work / "full_manifest" / "FakeAVCeleb_v1.2", 500, FULL_SWAPS, seed)
         rows, _ = read_fakeavceleb(root, verify=False)
-        folds = make_folds(rows, load_protocol(REPO / "configs/protocols/fakeavceleb_loco.yaml"))
+        folds = make_folds(rows, load_protocol(PROTOCOL))
         cache.write_text(json.dumps({f.held_out: {s: sum(pair) for s, pair in f.counts().items()} for f in folds}))
     return json.loads(cache.read_text())[fold]
 
@@ -160,10 +165,10 @@ def capped_configs(work: Path, fold: str, root: Path, store: Path, epochs: int, 
     """configs/benchmark/fakeavceleb.yaml for the generated data, every detector's epochs capped."""
     import yaml
 
-    config = yaml.safe_load((REPO / "configs/benchmark/fakeavceleb.yaml").read_text())
+    config = load_yaml(BENCHMARK)
     emo_paths = []
     for path in [config["emo_config"], *config["ablations"]]:
-        emo = yaml.safe_load((REPO / path).read_text())
+        emo = load_yaml(path)
         emo["train"]["epochs"] = min(epochs, emo["train"]["epochs"])
         target = work / "configs" / Path(path).name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +181,7 @@ def capped_configs(work: Path, fold: str, root: Path, store: Path, epochs: int, 
         categories=[fold],
         emo_config=emo_paths[0],
         ablations=emo_paths[1:],
-        anchors=str(REPO / config["anchors"]),
+        anchors=str(resolve_config(config["anchors"])),
         bootstrap=bootstrap,
     )
     config["lowlevel_train"]["epochs"] = min(epochs, config["lowlevel_train"]["epochs"])
@@ -187,12 +192,10 @@ def capped_configs(work: Path, fold: str, root: Path, store: Path, epochs: int, 
 
 def configured_epochs() -> dict[str, int]:
     """Each detector's epoch count in the shipped FakeAVCeleb configs (what a real run may use)."""
-    import yaml
-
-    config = yaml.safe_load((REPO / "configs/benchmark/fakeavceleb.yaml").read_text())
-    out = {"emo": yaml.safe_load((REPO / config["emo_config"]).read_text())["train"]["epochs"]}
+    config = load_yaml(BENCHMARK)
+    out = {"emo": load_yaml(config["emo_config"])["train"]["epochs"]}
     for path in config["ablations"]:
-        out[f"emo:{Path(path).stem}"] = yaml.safe_load((REPO / path).read_text())["train"]["epochs"]
+        out[f"emo:{Path(path).stem}"] = load_yaml(path)["train"]["epochs"]
     out["rgb"] = out["audio"] = config["lowlevel_train"]["epochs"]
     return out
 
@@ -266,7 +269,8 @@ def memory(args: argparse.Namespace, info: dict, config: Path) -> None:
     child = json.loads(result.stdout.strip().splitlines()[-1])
     print(
         f"memory pass over fold {args.fold} ({child['sizes']}): read {child['crop_gb_read']:.2f} GB of face crops in"
-        f" {child['seconds']:.0f} s, acoustic normaliser input {child['normaliser_mb']:.0f} MB, peak RSS {child['peak_rss_mb']:.0f} MB"
+        f" {child['seconds']:.0f} s, acoustic normaliser input {child['normaliser_mb']:.0f} MB,"
+        f" peak RSS {child['peak_rss_mb']:.0f} MB"
     )
     print(json.dumps({"clips": info["clips"], "scale": args.scale, "fold": args.fold, "memory_only": True, **child}))
     if child["peak_rss_mb"] > args.limit_mb:
@@ -296,7 +300,8 @@ def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: 
         sum(epochs[name] * seconds for name, seconds in cpu_per_epoch.items()) / ratio + other_cpu / other_ratio
     ) / 3600
     print(
-        f"EPOCHS CAPPED AT {args.epochs} for this timing run (the configs ask for {epochs}); metrics on random features mean nothing"
+        f"EPOCHS CAPPED AT {args.epochs} for this timing run (the configs ask for {epochs});"
+        " metrics on random features mean nothing"
     )
     print(
         f"fold {args.fold}: real/fake clips per split {fold['sizes']} ({fold_clips} clips; at full size {full_sizes});"
@@ -304,13 +309,15 @@ def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: 
     )
     for name, seconds in per_epoch.items():
         print(
-            f"  {name:<18} {seconds:8.1f} s/epoch here ({cpu_per_epoch[name]:.1f} CPU s), {seconds / ratio:8.1f} s/epoch at full size,"
+            f"  {name:<18} {seconds:8.1f} s/epoch here ({cpu_per_epoch[name]:.1f} CPU s),"
+            f" {cpu_per_epoch[name] / ratio:8.1f} CPU s/epoch at full size,"
             f" {epochs[name]} epochs configured"
         )
     print(f"  other work (index, scoring, fusion, bootstrap): {other:.0f} s here")
     print(
-        f"fold wall {child['seconds']:.0f} s ({child['cpu_seconds']:.0f} CPU s, {args.threads} torch thread(s)); projected full-size fold:"
-        f" {one_core:.1f} h of CPU time (one uncontended core; >= {one_core / 2:.1f} h on 2 idle cores), {projected:.1f} h at this"
+        f"fold wall {child['seconds']:.0f} s ({child['cpu_seconds']:.0f} CPU s, {args.threads} torch thread(s));"
+        f" projected full-size fold: {one_core:.1f} h of CPU time (one uncontended core;"
+        f" >= {one_core / 2:.1f} h on 2 idle cores), {projected:.1f} h at this"
         f" run's wall speed; peak RSS {peak:.0f} MB (limit {args.limit_mb:.0f});"
         f" load average {os.getloadavg()[0]:.1f} (other processes share the cores: wall times are that much slower)"
     )

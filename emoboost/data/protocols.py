@@ -225,7 +225,9 @@ def sample_fold(
     test = [r for r in rows if r.split == "test"]
     chosen = _draw([r for r in fit if r.category == REAL], sizes.train_real, "train/val/calib real", rng, short)
     training = [c for c in config.categories if c != held_out]
-    for category, wanted in zip(training, largest_remainder(sizes.train_fake, [1 / len(training)] * len(training))):
+    for category, wanted in zip(
+        training, largest_remainder(sizes.train_fake, [1 / len(training)] * len(training)), strict=False
+    ):
         chosen += _draw([r for r in fit if r.category == category], wanted, f"train/val/calib {category}", rng, short)
     chosen += _draw([r for r in test if r.category == REAL], sizes.test_real, "test real", rng, short)
     chosen += _draw([r for r in test if r.category == held_out], sizes.test_fake, f"test {held_out}", rng, short)
@@ -252,7 +254,8 @@ def check_fold(fold: Fold) -> None:
             same = hashes[a] & hashes[b]
             if same:
                 raise ConfigError(
-                    f"fold {fold.held_out}: {a} and {b} share {len(same)} video(s) by content (sha256 {min(same)[:12]}...)"
+                    f"fold {fold.held_out}: {a} and {b} share {len(same)} video(s) by content"
+                    f" (sha256 {min(same)[:12]}...)"
                 )
     if any(r.category == fold.held_out for s in FIT_SPLITS for r in by_split[s]):
         raise ConfigError(f"fold {fold.held_out}: the held-out category appears in train, val or calib")
@@ -292,7 +295,7 @@ def report_lines(folds: Sequence[Fold]) -> list[str]:
     def block(header: list[str], rows: list[list[str]]) -> list[str]:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         return [
-            "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+            "  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=False)))
             for r in [header, *rows]
         ]
 

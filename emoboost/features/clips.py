@@ -60,7 +60,7 @@ def _header(path: Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
 
 
 class StoredRows:
-    """Rows ``[begin, end)`` of one tensor of a record, read on indexing (``len``, ``[i]``, ``[a:b]``, ``np.asarray``)."""
+    """Rows ``[begin, end)`` of one tensor of a record, read on indexing (``len``, ``[i]``, ``[a:b]``, ``asarray``)."""
 
     def __init__(self, path: Path, name: str, begin: int, end: int, row_shape: tuple[int, ...], dtype: str):
         self.path, self.name, self.begin, self.end = path, name, begin, end

@@ -39,7 +39,7 @@ def test_every_group_is_in_every_split_in_proportion_and_nothing_leaks(shaped_ro
     for group, per_split in groups.items():
         size = sum(ids for ids, _ in per_split.values())
         assert size == 50, group
-        for split, fraction in zip(SPLITS, config.identity_fractions):
+        for split, fraction in zip(SPLITS, config.identity_fractions, strict=False):
             assert abs(per_split[split][0] - fraction * size) <= 1, (group, split, per_split)
     for fold in folds:
         check_fold(fold)

@@ -27,9 +27,9 @@ import numpy as np
 from emoboost.data.manifest import ManifestRow
 from emoboost.errors import StoreError
 from emoboost.features.store import FeatureStore
+from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.models.tokens import ClipTokens, tokenize
 
-MEL_PER_FRAME = 4  # log-mel rows (100 Hz) per 25 fps grid frame
 ENCODER_KEYS = ("visual_encoder", "visual_encoder_version", "speech_encoder", "speech_encoder_version")
 
 

@@ -8,8 +8,9 @@ each fold would test on a demographic domain shift and fit its early stopping on
 1. every identity gets a group, the values of ``stratify_by`` (``race`` x ``gender``) on the rows
    of its own folder (an id seen only in other people's file names takes its partner's group);
    data without those columns is one group;
-2. within a group, each split gets its share of the group's identities, rounded by largest
-   remainder (so every group is in every split in proportion, within one identity);
+2. within a group, each split gets its share of the group's identities rounded down or up (so
+   every group is in every split in proportion, within one identity), the splits rounded up chosen
+   so the totals over all groups stay closest to the fractions;
 3. identities linked by clips **inside the group** stay together where that keeps the counts:
    the linked sets are placed whole, largest first, into the split with the most room; a set
    that fits nowhere whole is cut, in breadth-first order from a random member, into runs that
@@ -59,6 +60,26 @@ def largest_remainder(total: int, fractions: Sequence[float]) -> list[int]:
     return shares.tolist()
 
 
+def group_shares(sizes: Sequence[int], fractions: Sequence[float]) -> list[list[int]]:
+    """Identities per split for each group: ``floor`` or ``ceil`` of its exact share, the rounded-up
+    splits chosen so the running totals over groups stay closest to the fractions (so a split with a
+    small fraction is not left empty when every group is small)."""
+    fractions = np.asarray(fractions, float)
+    allocated, seen, out = np.zeros(len(fractions)), 0, []
+    for size in sizes:
+        exact = fractions * size
+        shares = np.floor(exact).astype(int)
+        seen += size
+        deficit = fractions * seen - (allocated + shares)
+        remainder = exact - shares
+        candidates = [s for s in range(len(fractions)) if remainder[s] > 1e-9]
+        for s in sorted(candidates, key=lambda s: (-deficit[s], -remainder[s], s))[: size - int(shares.sum())]:
+            shares[s] += 1
+        allocated += shares
+        out.append(shares.tolist())
+    return out
+
+
 def _components(members: set[str], links: dict[str, set[str]]) -> list[list[str]]:
     seen: set[str] = set()
     components = []
@@ -93,11 +114,11 @@ def _breadth_first(component: list[str], links: dict[str, set[str]], start: str)
 def _assign_group(
     components: list[list[str]],
     links: dict[str, set[str]],
-    fractions: Sequence[float],
+    shares: Sequence[int],
     splits: Sequence[str],
     rng: np.random.Generator,
 ) -> dict[str, str]:
-    room = np.array(largest_remainder(sum(len(c) for c in components), fractions))
+    room = np.array(shares)
     tie_break = rng.permutation(len(components))
     order = sorted(range(len(components)), key=lambda i: (-len(components[i]), tie_break[i]))
     assignment: dict[str, str] = {}
@@ -168,9 +189,11 @@ def stratified_partition(
                     links.setdefault(a, set()).add(b)
                     weights.setdefault(a, Counter())[b] += 1
     assignment: dict[str, str] = {}
-    for group in sorted(set(groups.values())):
-        members = {identity for identity, g in groups.items() if g == group}
-        placed = _assign_group(_components(members, links), links, fractions, splits, rng)
+    names = sorted(set(groups.values()))
+    members_of = {name: {identity for identity, g in groups.items() if g == name} for name in names}
+    for group, shares in zip(names, group_shares([len(members_of[n]) for n in names], fractions), strict=True):
+        members = members_of[group]
+        placed = _assign_group(_components(members, links), links, shares, splits, rng)
         _refine(sorted(members), placed, weights, rng)
         assignment.update(placed)
     return assignment, groups

@@ -140,3 +140,17 @@ def test_fakeavceleb_benchmark_windows_fit_its_clips():
         model = load_section(EmoForensicsConfig, path, "model")
         assert (model.window_tokens * model.token_frames / 25, model.hop_tokens * model.token_frames / 25) == (4.0, 2.0)
         assert len(window_starts(32, model.window_tokens, model.hop_tokens)) == 3  # a 6.4 s clip: 3 windows, not 1
+
+
+def test_small_groups_still_fill_every_split():
+    from emoboost.data.partition import group_shares
+
+    fractions = (0.5, 0.1, 0.1, 0.3)
+    sizes = [4, 4, 5, 3, 4]  # e.g. SynthAV: a handful of identities per group
+    shares = group_shares(sizes, fractions)
+    for size, share in zip(sizes, shares, strict=True):
+        assert sum(share) == size and all(abs(n - f * size) < 1 for n, f in zip(share, fractions, strict=True))
+    totals = [sum(column) for column in zip(*shares, strict=True)]
+    assert all(n >= 1 for n in totals) and all(
+        abs(n - f * sum(sizes)) <= 1 for n, f in zip(totals, fractions, strict=True)
+    )

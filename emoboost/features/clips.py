@@ -30,7 +30,13 @@ from emoboost.features.store import FeatureStore
 from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.models.tokens import ClipTokens, tokenize
 
-ENCODER_KEYS = ("visual_encoder", "visual_encoder_version", "speech_encoder", "speech_encoder_version")
+# the encoders that made a record: name in ``ClipLoader.encoders`` (and checkpoints) -> record metadata key
+ENCODER_KEYS = {
+    "visual": "visual_encoder",
+    "visual_version": "visual_encoder_version",
+    "speech": "speech_encoder",
+    "speech_version": "speech_encoder_version",
+}
 
 
 def _read(path: Path, names: Sequence[str], rows: slice | None = None) -> dict[str, np.ndarray]:
@@ -189,7 +195,7 @@ class ClipLoader:
 
     def _open(self, row: ManifestRow, record: Path, silence_db: float | None) -> StoredClip:
         meta, shapes = _header(record)
-        made_by = {key: str(meta.get(key, "")) for key in ENCODER_KEYS}
+        made_by = {name: str(meta.get(key, "")) for name, key in ENCODER_KEYS.items()}
         if self.encoders and made_by != self.encoders:
             raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({self.encoders})")
         self.encoders = made_by

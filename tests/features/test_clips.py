@@ -114,7 +114,12 @@ def test_missing_features_are_counted_per_split_and_category(tmp_path):
     loader = open_clips(rows, store, root, 5)
     assert len(loader.clips) == len(rows) - 3
     assert loader.missing_counts() == {"train": {"FVFA-FS": 1, "real": 1}, "val": {"FVFA-FS": 1}}
-    assert loader.encoders == ENCODERS
+    assert loader.encoders == {
+        "visual": "fer-minixception",
+        "visual_version": "1",
+        "speech": "egemaps",
+        "speech_version": "1",
+    }
 
 
 def test_clips_from_other_encoders_are_refused(tmp_path):

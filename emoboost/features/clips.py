@@ -204,7 +204,8 @@ class ClipLoader:
         trim = 0
         if silence_db is not None:
             trim = min(leading_silence(small["audio_rms_db"], silence_db), max(0, n_frames - self.token_frames))
-        with_dtype = _read(record, ("face_crops",), slice(0, 0))["face_crops"]
+        crops = shapes["face_crops"][0]  # one row (or the empty tensor) tells the dtype
+        with_dtype = _read(record, ("face_crops",), slice(0, 1) if crops else None)["face_crops"]
         return StoredClip(
             row, record, n_frames, small["crop_frames"], tuple(shapes["face_crops"][1:]), str(with_dtype.dtype), trim
         )

@@ -116,7 +116,7 @@ def manifest_fakeavceleb(
 
     with err.status("reading meta_data.csv and the folder tree"):
         rows, report = read_fakeavceleb(root, verify=verify)
-    folds = make_folds(rows, load_protocol(protocol))
+    folds = make_folds(rows, load_protocol(protocol or "configs/protocols/fakeavceleb_loco.yaml"))
     for fold in folds:
         check_fold(fold)
     write_manifest(out_dir / "manifest.csv", rows)

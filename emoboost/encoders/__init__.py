@@ -38,13 +38,18 @@ def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool 
     return VISUAL_ENCODERS[name](device=device)
 
 
-def build_speech_encoder(name: str, device: str = "cpu", local_files_only: bool = False) -> SpeechEmotionEncoder:
-    """A speech-emotion encoder by registered name or ``hf:<repo id or local dir>``."""
+def build_speech_encoder(
+    name: str, device: str = "cpu", local_files_only: bool = False, clip_normalisation: bool = True
+) -> SpeechEmotionEncoder:
+    """A speech-emotion encoder by registered name or ``hf:<repo id or local dir>``.
+
+    ``clip_normalisation``: standardise descriptors over the clip (``egemaps``; hf models have none).
+    """
     if is_hf_name(name):
         return HFSpeechEmotionEncoder(name, device=device, local_files_only=local_files_only)
     if name not in SPEECH_ENCODERS:
         raise ConfigError(f"unknown speech encoder {name!r}; choose one of {sorted(SPEECH_ENCODERS)} or hf:<name>")
-    return SPEECH_ENCODERS[name]()
+    return SPEECH_ENCODERS[name](clip_normalisation=clip_normalisation)
 
 
 __all__ = [

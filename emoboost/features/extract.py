@@ -24,6 +24,7 @@ from emoboost.cache import fingerprint, sha256_file
 from emoboost.config import ExtractConfig, resolve_device, to_dict
 from emoboost.encoders import build_speech_encoder, build_visual_encoder
 from emoboost.encoders.speech import SpeechEmotionEncoder
+from emoboost.encoders.vad import SileroVAD
 from emoboost.encoders.visual import FaceEmotionEncoder
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaReader, check_file
@@ -110,7 +111,10 @@ class FeatureExtractor:
         if runtime.threads:
             torch.set_num_threads(runtime.threads)
         self.visual = visual or build_visual_encoder(encoders.visual, runtime.device, encoders.local_files_only)
-        self.speech = speech or build_speech_encoder(encoders.speech, runtime.device, encoders.local_files_only)
+        self.speech = speech or build_speech_encoder(
+            encoders.speech, runtime.device, encoders.local_files_only, encoders.speech_clip_normalisation
+        )
+        self.vad = SileroVAD(threshold=encoders.vad_threshold)
         self.tracker = FaceTracker(FaceDetector(self.config.faces, runtime.device), self.config.faces)
 
     @property
@@ -120,6 +124,7 @@ class FeatureExtractor:
             {
                 "visual": [self.visual.id, self.visual.version],
                 "speech": [self.speech.id, self.speech.version],
+                "vad": [self.vad.version, self.vad.threshold],
                 "faces": to_dict(self.config.faces),
                 "max_side": self.config.media.max_side,
                 "grid": [FPS, SAMPLE_RATE],
@@ -189,6 +194,8 @@ class FeatureExtractor:
         visual = self.visual.finish_clip(visual, face_mask).astype(np.float32)  # e.g. identity normalisation per clip
         with watch("speech"):
             speech = self.speech.encode(reader.audio, n_frames)  # [T, Da]
+        with watch("vad"):
+            speech_activity, audio_mask = self.vad.speech_activity(reader.audio, n_frames)  # [T], [T]
         levels = frame_levels_db(reader.audio, n_frames)
         with watch("lowlevel"):
             logmel = log_mel(reader.audio, lowlevel.n_mels)  # [F, n_mels], 100 Hz
@@ -206,6 +213,8 @@ class FeatureExtractor:
             "source_fps": info.source_fps,
             "audio_duration_s": info.audio_duration_s,
             "face_fraction": float(face_mask.mean()),
+            "speech_fraction": float(audio_mask.mean()),
+            "vad": self.vad.version,
             "face_stride": self.config.faces.stride,
             "face_detection": face_detection_summary(self.config.faces),
             "visual_encoder": self.visual.id,
@@ -223,6 +232,8 @@ class FeatureExtractor:
             "visual": visual,
             "speech": speech,
             "face_mask": face_mask,
+            "audio_mask": audio_mask,
+            "speech_activity": speech_activity,
             "expressions": expressions,
             "boxes": boxes,
             "face_scores": face_scores,

@@ -56,6 +56,13 @@ class FeatureRecord:
         return self.arrays["face_mask"].astype(bool)
 
     @property
+    def audio_mask(self) -> np.ndarray:
+        """``[T]`` bool, True where Silero VAD hears speech (all True in records made before the audio mask)."""
+        if "audio_mask" not in self.arrays:
+            return np.ones(len(self.arrays["face_mask"]), bool)
+        return self.arrays["audio_mask"].astype(bool)
+
+    @property
     def expressions(self) -> np.ndarray:
         """Facial-expression probabilities ``[T, C]`` (labels in ``meta['expression_labels']``)."""
         return self.arrays["expressions"]

@@ -19,7 +19,13 @@ def _face_geometry(device: str = "cpu") -> FaceEmotionEncoder:
     return FaceGeometryEncoder(device=device)
 
 
-VISUAL_ENCODERS = {"fer-minixception": FerMiniXceptionEncoder, "face-geometry": _face_geometry}
+def _faceapi_expression(device: str = "cpu") -> FaceEmotionEncoder:
+    from emoboost.encoders.faceapi import FaceApiExpressionEncoder
+
+    return FaceApiExpressionEncoder(device=device)
+
+
+VISUAL_ENCODERS = {"fer-minixception": FerMiniXceptionEncoder, "face-geometry": _face_geometry, "faceapi-expression": _faceapi_expression}
 COMBINE = "+"
 SPEECH_ENCODERS = {"egemaps": EgemapsEncoder}
 

@@ -375,7 +375,7 @@ def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int)
     level, frames = token_means(record.audio_rms_db[:, None], everywhere, token_frames)
     n = len(frames)
     prosody = {}
-    if record.speech_encoder == "egemaps":
+    if record.speech_encoder == "egemaps" and not record.speech_encoder_version.endswith(".raw"):  # clip z-scores only then
         means, _ = token_means(record.speech, everywhere, token_frames)
         prosody = {name: means[:, column] for name, (column, _) in EGEMAPS_PROSODY.items()}
     return Tracks(

@@ -75,10 +75,13 @@ def plot_timeline(verdict: Verdict, target: str | Path) -> Path:
         ax = axes[1]
         labels = tracks.expression_labels or tuple(f"class {i}" for i in range(tracks.expressions.shape[1]))
         values = np.nan_to_num(tracks.expressions, nan=0.0).T
-        ax.stackplot(t, values, labels=labels, colors=[EXPRESSION_COLOURS.get(label, None) for label in labels], step="mid", alpha=0.9)
+        if len(values):  # a visual encoder without expression classes (face-geometry) has nothing to stack
+            ax.stackplot(t, values, labels=labels, colors=[EXPRESSION_COLOURS.get(label, None) for label in labels], step="mid", alpha=0.9)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+        else:
+            ax.text(0.5, 0.5, "the visual encoder has no expression classes", transform=ax.transAxes, ha="center", va="center")
         ax.set_ylim(0, 1)
         ax.set_ylabel("face expression")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
 
         ax = axes[2]
         ax.plot(t, tracks.voice_level_db, color="0.4", linewidth=1, label="level (dBFS)")

@@ -16,6 +16,7 @@ import torch
 import emoboost
 from emoboost.cache import atomic_path, write_json_atomic, write_text_atomic
 from emoboost.config import from_dict, to_dict
+from emoboost.encoders import attributions
 from emoboost.errors import ConfigError
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 
@@ -115,6 +116,9 @@ def model_card(config: dict[str, Any]) -> str:
         "",
         "Validation AUC is on clips of the training categories; cross-manipulation results are in the",
         "benchmark report. A model trained on SynthAV checks the pipeline and is not a FakeAVCeleb detector.",
+        "",
+        "## Encoder weights (attribution and licences)",
+        *(f"- {line}" for line in attributions(str(encoders.get("visual", "")), str(encoders.get("speech", "")))),
         "",
     ]
     return "\n".join(lines)

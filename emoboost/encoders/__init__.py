@@ -13,27 +13,34 @@ from emoboost.encoders.visual import CombinedFaceEncoder, FaceEmotionEncoder, Fe
 from emoboost.errors import ConfigError
 
 
-def _face_geometry(device: str = "cpu") -> FaceEmotionEncoder:
+def _face_geometry(device: str = "cpu", face_mesh_stride: int = 1) -> FaceEmotionEncoder:
     from emoboost.encoders.face_geometry import FaceGeometryEncoder
 
-    return FaceGeometryEncoder(device=device)
+    return FaceGeometryEncoder(device=device, frame_stride=face_mesh_stride)
 
 
-def _faceapi_expression(device: str = "cpu") -> FaceEmotionEncoder:
+def _faceapi_expression(device: str = "cpu", **_: int) -> FaceEmotionEncoder:
     from emoboost.encoders.faceapi import FaceApiExpressionEncoder
 
     return FaceApiExpressionEncoder(device=device)
 
 
-VISUAL_ENCODERS = {"fer-minixception": FerMiniXceptionEncoder, "face-geometry": _face_geometry, "faceapi-expression": _faceapi_expression}
+def _fer(device: str = "cpu", **_: int) -> FaceEmotionEncoder:
+    return FerMiniXceptionEncoder(device=device)
+
+
+VISUAL_ENCODERS = {"fer-minixception": _fer, "face-geometry": _face_geometry, "faceapi-expression": _faceapi_expression}
 COMBINE = "+"
 SPEECH_ENCODERS = {"egemaps": EgemapsEncoder}
 
 
-def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool = False) -> FaceEmotionEncoder:
-    """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``; ``a+b`` concatenates encoders."""
+def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool = False, face_mesh_stride: int = 1) -> FaceEmotionEncoder:
+    """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``; ``a+b`` concatenates encoders.
+
+    ``face_mesh_stride``: ``face-geometry`` runs on every k-th grid frame with a face (held in between).
+    """
     if COMBINE in name and not is_hf_name(name):
-        parts = [build_visual_encoder(part, device, local_files_only) for part in name.split(COMBINE)]
+        parts = [build_visual_encoder(part, device, local_files_only, face_mesh_stride) for part in name.split(COMBINE)]
         if len(parts) != len(set(part.id for part in parts)):
             raise ConfigError(f"visual encoder {name!r} names an encoder twice")
         return CombinedFaceEncoder(parts)
@@ -41,7 +48,7 @@ def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool 
         return HFFaceEmotionEncoder(name, device=device, local_files_only=local_files_only)
     if name not in VISUAL_ENCODERS:
         raise ConfigError(f"unknown visual encoder {name!r}; choose one of {sorted(VISUAL_ENCODERS)} or hf:<name>")
-    return VISUAL_ENCODERS[name](device=device)
+    return VISUAL_ENCODERS[name](device=device, face_mesh_stride=face_mesh_stride)
 
 
 def build_speech_encoder(

@@ -172,8 +172,11 @@ class FaceGeometryEncoder(FaceEmotionEncoder):
         tuple(UPPER_NAMES) + tuple(f"{name}_dev" for name in UPPER_NAMES) + tuple(LOWER_NAMES) + tuple(f"{name}_dev" for name in LOWER_NAMES)
     )
 
-    def __init__(self, device: str = "cpu", model_path: str | Path | None = None, threads: int = 1):
+    def __init__(self, device: str = "cpu", model_path: str | Path | None = None, threads: int = 1, frame_stride: int = 1):
         self.mesh = FaceMesh(model_path, threads)
+        self.frame_stride = frame_stride  # extraction runs the mesh on every k-th frame with a face (see features.visual_pass)
+        if frame_stride != 1:
+            self.version = f"{FaceGeometryEncoder.version}.stride{frame_stride}"
 
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-frame levels in the deviation columns' places too; :meth:`finish_clip` turns those into deviations."""

@@ -27,6 +27,7 @@ from emoboost.encoders.speech import SpeechEmotionEncoder
 from emoboost.encoders.vad import SileroVAD
 from emoboost.encoders.visual import FaceEmotionEncoder
 from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.features.visual_pass import VisualPass
 from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaReader, check_file
 from emoboost.media.faces import FaceDetector, FaceTracker, crop_faces
 
@@ -110,7 +111,7 @@ class FeatureExtractor:
         runtime, encoders = self.config.runtime, self.config.encoders
         if runtime.threads:
             torch.set_num_threads(runtime.threads)
-        self.visual = visual or build_visual_encoder(encoders.visual, runtime.device, encoders.local_files_only)
+        self.visual = visual or build_visual_encoder(encoders.visual, runtime.device, encoders.local_files_only, encoders.face_mesh_stride)
         self.speech = speech or build_speech_encoder(
             encoders.speech, runtime.device, encoders.local_files_only, encoders.speech_clip_normalisation
         )
@@ -139,33 +140,13 @@ class FeatureExtractor:
             reader = MediaReader(path, self.config.media, require_audio=True, threads=self.config.runtime.threads)
         info = reader.info
         n_frames = info.n_frames
-        visual = np.zeros((n_frames, self.visual.dim), np.float32)  # [T, Dv]
-        expressions = np.zeros((n_frames, len(self.visual.labels)), np.float32)  # [T, C]
         boxes = np.full((n_frames, 4), np.nan, np.float32)  # [T, 4]
         face_scores = np.zeros(n_frames, np.float32)  # [T]
         face_mask = np.zeros(n_frames, bool)  # [T]
-        batch_size = self.config.encoders.batch_size
         lowlevel = self.config.lowlevel
         rgb_crops: list[np.ndarray] = []  # [k, S, S, 3] per chunk
         crop_frames: list[np.ndarray] = []  # grid frame of each crop
-
-        views = tuple((size, self.config.faces.margin if margin is None else margin) for size, margin in self.visual.views)
-        pending_index: list[np.ndarray] = []  # crops waiting for a full encoder batch
-        pending_crops: list[list[np.ndarray]] = [[] for _ in views]  # per view
-
-        def encode(final: bool) -> None:
-            if not pending_index or (not final and sum(len(i) for i in pending_index) < batch_size):
-                return
-            index, crops = np.concatenate(pending_index), [np.concatenate(view) for view in pending_crops]
-            pending_index.clear()
-            for view in pending_crops:
-                view.clear()
-            with watch("visual"):
-                for begin in range(0, len(index), batch_size):
-                    batch = tuple(view[begin : begin + batch_size] for view in crops)
-                    embedding, probabilities = self.visual.encode_views(batch)
-                    visual[index[begin : begin + batch_size]] = embedding
-                    expressions[index[begin : begin + batch_size]] = probabilities
+        visual_pass = VisualPass(self.visual, n_frames, self.config.faces.margin, self.config.encoders.batch_size, watch)
 
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_frames()))
         while True:
@@ -177,21 +158,17 @@ class FeatureExtractor:
             index = tracked.start + rows
             keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
             with watch("crops"):
-                margin = self.config.faces.margin
-                requests = [(rows, size, view_margin, pending_crops[v]) for v, (size, view_margin) in enumerate(views)]
-                for wanted, size, crop_margin, crops in requests + [(keep, lowlevel.crop_size, margin, rgb_crops)]:
-                    frames = [tracked.frames[row] for row in wanted]  # references: only face regions are copied
-                    crops.append(crop_faces(frames, tracked.boxes[wanted], tracked.landmarks[wanted], [size], crop_margin)[size])
-            pending_index.append(index)
+                frames = [tracked.frames[row] for row in keep]  # references: only face regions are copied
+                size, margin = lowlevel.crop_size, self.config.faces.margin
+                rgb_crops.append(crop_faces(frames, tracked.boxes[keep], tracked.landmarks[keep], [size], margin)[size])
+            visual_pass.add(tracked.start, tracked.frames, tracked.boxes, tracked.landmarks, tracked.mask)
             crop_frames.append(tracked.start + keep)
             boxes[tracked.start : tracked.start + len(tracked.mask)] = tracked.boxes
             face_scores[tracked.start : tracked.start + len(tracked.mask)] = tracked.scores
             face_mask[index] = True
-            encode(final=False)
-        encode(final=True)
+        visual, expressions = visual_pass.finish(face_mask)
         if require_face and not face_mask.any():
             raise errors.NoFaceError(info.path, f"no face found in any of {n_frames} frames")
-        visual = self.visual.finish_clip(visual, face_mask).astype(np.float32)  # e.g. identity normalisation per clip
         with watch("speech"):
             speech = self.speech.encode(reader.audio, n_frames)  # [T, Da]
         with watch("vad"):

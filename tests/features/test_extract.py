@@ -140,3 +140,39 @@ def test_cli_extract_from_a_manifest_and_resume(tmp_path, talking_clip):
     store = FeatureStore(tmp_path / "store")
     assert len(store) == 3
     assert store.get(clips / "b é.mp4").n_frames == 50
+
+
+def test_strided_part_is_held_between_its_frames_and_restarts_each_face_run():
+    from emoboost.encoders.visual import CombinedFaceEncoder, FaceEmotionEncoder
+    from emoboost.features.extract import Stopwatch
+    from emoboost.features.visual_pass import VisualPass
+
+    class FrameNumber(FaceEmotionEncoder):
+        """Embeds the crop's first pixel (the frame number written into the frame)."""
+
+        version, input_size, labels = "test", 8, ()
+
+        def __init__(self, name, stride):
+            self.id, self.dim, self.frame_stride = name, 1, stride
+
+        def encode(self, crops):
+            return crops[:, 4, 4, :1].astype(np.float32), np.zeros((len(crops), 0), np.float32)
+
+    n_frames = 23
+    frames = tuple(np.full((32, 32, 3), t, np.uint8) for t in range(n_frames))
+    boxes = np.tile(np.array([[4.0, 4.0, 28.0, 28.0]], np.float32), (n_frames, 1))
+    landmarks = np.tile(np.array([[[10.0, 12.0], [22.0, 12.0], [16, 16], [12, 22], [20, 22]]], np.float32), (n_frames, 1, 1))
+    mask = np.ones(n_frames, bool)
+    mask[8:12] = False  # a gap without a face: the run from frame 12 starts off the stride
+    combined = CombinedFaceEncoder([FrameNumber("every", 1), FrameNumber("strided", 5)])
+    visual_pass = VisualPass(combined, n_frames, 0.0, batch_size=4, watch=Stopwatch())
+    visual_pass.add(0, frames[:10], boxes[:10], landmarks[:10], mask[:10])  # two chunks, as the tracker gives them
+    visual_pass.add(10, frames[10:], boxes[10:], landmarks[10:], mask[10:])
+    visual, _ = visual_pass.finish(mask)
+    faces = np.flatnonzero(mask)
+    np.testing.assert_allclose(visual[faces, 0], faces, atol=1)  # every frame computed
+    held = visual[:, 1]
+    expected = {0: 0, 4: 0, 5: 5, 7: 5, 12: 12, 14: 12, 15: 15, 19: 15, 20: 20, 22: 20}
+    for frame, source in expected.items():
+        assert abs(held[frame] - source) <= 1, (frame, held[frame], source)
+    assert not visual[~mask].any()  # nothing crosses the gap

@@ -16,7 +16,10 @@ the emotion that covers >= 80 % of it (others are left out). Per stream:
   (no identity in both parts of a fold); ``majority``: the training part's majority class;
 - ``mouth_r2``: the share of the stream's (standardised) variance explained by the ground-truth
   mouth opening (a linear model on opening and opening^2, identity held out the same way);
-  1 - sum of squared errors / total sum of squares over all columns.
+  1 - sum of squared errors / total sum of squares over all columns;
+- ``mouth_from_stream_r2``: the other direction: how well a ridge regression on the stream
+  predicts the mouth opening (identity held out). A stream can be mostly something else and
+  still carry the mouth precisely; both numbers matter.
 
 SynthAV numbers are a pipeline check on generated faces and voices, never FakeAVCeleb results.
 The last stdout line is one JSON object.
@@ -98,14 +101,14 @@ def tokens(values: np.ndarray, mask: np.ndarray, weights: np.ndarray, mouth: np.
 
 
 def probe(x: np.ndarray, y: np.ndarray, mouth: np.ndarray, groups: np.ndarray, folds: int) -> dict[str, float]:
-    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeCV
     from sklearn.model_selection import GroupKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     labelled = y >= 0
     correct = majority = 0
-    sse = sst = 0.0
+    sse = sst = mouth_sse = mouth_sst = 0.0
     for train, test in GroupKFold(folds).split(x, y, groups):
         tr, te = train[labelled[train]], test[labelled[test]]
         model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=3000))
@@ -118,8 +121,17 @@ def probe(x: np.ndarray, y: np.ndarray, mouth: np.ndarray, groups: np.ndarray, f
         regression = LinearRegression().fit(basis(mouth[train]), target_train)
         sse += float(((regression.predict(basis(mouth[test])) - target_test) ** 2).sum())
         sst += float(((target_test - target_train.mean(axis=0)) ** 2).sum())
+        reader = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13))).fit(x[train], mouth[train])
+        mouth_sse += float(((reader.predict(x[test]) - mouth[test]) ** 2).sum())
+        mouth_sst += float(((mouth[test] - mouth[train].mean()) ** 2).sum())
     total = int(labelled.sum())
-    return {"accuracy": correct / total, "majority": majority / total, "mouth_r2": 1 - sse / max(sst, 1e-12), "tokens": total}
+    return {
+        "accuracy": correct / total,
+        "majority": majority / total,
+        "mouth_r2": 1 - sse / max(sst, 1e-12),
+        "mouth_from_stream_r2": 1 - mouth_sse / max(mouth_sst, 1e-12),
+        "tokens": total,
+    }
 
 
 def main() -> None:
@@ -135,6 +147,7 @@ def main() -> None:
     from emoboost.config import EncoderConfig, ExtractConfig
     from emoboost.encoders.speech import EgemapsEncoder
     from emoboost.features.extract import FeatureExtractor
+    from emoboost.media.decode import MediaReader
 
     started = time.perf_counter()
     clips = generate(args.work, args.identities, args.clips, args.seconds)
@@ -145,8 +158,6 @@ def main() -> None:
         record = extractor.extract(path)
         truth = np.load(truth_path)
         n = record.n_frames
-        from emoboost.media.decode import MediaReader
-
         raw = raw_egemaps.encode(MediaReader(path, extractor.config.media, require_audio=True).audio, n)
         for name, (values, mask) in streams_of(record, raw).items():
             x, y, mouth = tokens(values, mask, truth["weights"][:n], truth["mouth"][:n])
@@ -156,7 +167,10 @@ def main() -> None:
         x, y, mouth, groups = (np.concatenate(column) for column in zip(*parts))
         table[name] = probe(x, y, mouth, groups, args.folds)
         row = table[name]
-        print(f"{name:38s} acc {row['accuracy']:.3f} (majority {row['majority']:.3f})  mouth R^2 {row['mouth_r2']:.3f}  tokens {row['tokens']}")
+        print(
+            f"{name:38s} acc {row['accuracy']:.3f} (majority {row['majority']:.3f})  variance from mouth R^2 {row['mouth_r2']:.3f}"
+            f"  mouth from stream R^2 {row['mouth_from_stream_r2']:.3f}  tokens {row['tokens']}"
+        )
     summary = {
         "set": f"SynthAV real clips (generated): {args.identities} identities x {args.clips} clips x {args.seconds:g} s",
         "emotions": 5,

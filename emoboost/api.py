@@ -210,20 +210,22 @@ class Detector:
     ) -> Detector:
         """The architecture with random weights and an even fusion: for speed benchmarks and tests, never for verdicts.
 
-        Uses the embedded encoders' dimensions (fer-minixception, egemaps)."""
-        from emoboost.encoders.speech import EgemapsEncoder
-        from emoboost.encoders.visual import FerMiniXceptionEncoder
+        Sized for the encoders the extraction config names (built once here to read their dimensions)."""
+        from emoboost.encoders import build_speech_encoder, build_visual_encoder
 
         extract_config = extract_config or ExtractConfig()
+        names = extract_config.encoders
+        visual = build_visual_encoder(names.visual, "cpu", names.local_files_only, names.face_mesh_stride)
+        speech = build_speech_encoder(names.speech, "cpu", names.local_files_only, names.speech_clip_normalisation)
         torch.manual_seed(seed)
         fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "untrained", "fpr": None, "tpr": None, "val_clips": 0})
         return cls(
-            EmoForensics(emo_config or EmoForensicsConfig(), FerMiniXceptionEncoder.dim, EgemapsEncoder.dim),
+            EmoForensics(emo_config or EmoForensicsConfig(), visual.dim, speech.dim),
             RGBDetector(rgb_config or RGBConfig()),
             AcousticDetector(acoustic_config or AcousticConfig(), extract_config.lowlevel.n_mels),
             fusion,
             extract_config,
-            {"model_id": "untrained", "encoders": {"visual": FerMiniXceptionEncoder.id, "speech": EgemapsEncoder.id}},
+            {"model_id": "untrained", "encoders": {"visual": visual.id, "speech": speech.id}},
         )
 
     @property

@@ -1,6 +1,6 @@
 """Which encoder streams read emotion, and how much of them is mouth opening? Identity-held-out probes on SynthAV.
 
-    python scripts/probe_encoders.py [--identities 12] [--clips 3] [--seconds 6] [--work runs/probe_encoders]
+    python scripts/probe_encoders.py [--identities 12] [--clips 3] [--seconds 6] [--face-mesh-stride 1] [--work runs/probe_encoders]
 
 Real SynthAV clips (drawn faces, espeak-ng voices, one emotion trajectory driving face and voice)
 are generated with their ground truth kept: the per-frame emotion weights and the mouth opening
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--work", type=Path, default=Path("runs/probe_encoders"))
+    parser.add_argument("--face-mesh-stride", type=int, default=1, help="face mesh on every k-th face frame (encoders.face_mesh_stride)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -151,7 +152,7 @@ def main() -> None:
 
     started = time.perf_counter()
     clips = generate(args.work, args.identities, args.clips, args.seconds)
-    extractor = FeatureExtractor(ExtractConfig(encoders=EncoderConfig(visual=VISUAL)))
+    extractor = FeatureExtractor(ExtractConfig(encoders=EncoderConfig(visual=VISUAL, face_mesh_stride=args.face_mesh_stride)))
     raw_egemaps = EgemapsEncoder(clip_normalisation=False)
     samples: dict[str, list] = {}
     for path, identity, truth_path in clips:
@@ -175,6 +176,7 @@ def main() -> None:
         "set": f"SynthAV real clips (generated): {args.identities} identities x {args.clips} clips x {args.seconds:g} s",
         "emotions": 5,
         "folds": args.folds,
+        "face_mesh_stride": args.face_mesh_stride,
         "token_frames": TOKEN_FRAMES,
         "seconds": round(time.perf_counter() - started, 1),
         "streams": table,

@@ -64,13 +64,13 @@ class FaceConfig:
 class EncoderConfig:
     """Which emotion encoders to run. Names: ``fer-minixception``, ``face-geometry`` (``a+b`` concatenates) / ``egemaps`` or ``hf:<repo or dir>``."""
 
-    visual: str = "fer-minixception"
+    visual: str = "face-geometry+fer-minixception"  # the probe table in README.md and docs/decisions.md (issue 18)
     speech: str = "egemaps"
     batch_size: int = 64  # face crops per visual-encoder call
     local_files_only: bool = False  # never touch the network for ``hf:`` models (also: HF_HUB_OFFLINE=1)
     speech_clip_normalisation: bool = True  # egemaps: standardise descriptors over each clip (false: absolute levels only)
     vad_threshold: float = 0.5  # Silero VAD speech probability at which a grid frame counts as speech (the audio mask)
-    face_mesh_stride: int = 1  # face-geometry: face mesh on every k-th grid frame with a face, held in between (5: token rate)
+    face_mesh_stride: int = 5  # face-geometry: face mesh on every k-th grid frame with a face, held in between (5: token rate)
 
     def validate(self) -> None:
         require(bool(self.visual), "encoders.visual must name an encoder")

@@ -16,20 +16,21 @@ def test_record_of_a_talking_clip(extractor, talking_clip, tmp_path):
     record = extractor.extract(talking_clip)
     n_frames = 3 * FPS
     assert record.n_frames == n_frames and record.fps == 25 and record.duration_s == pytest.approx(3.0)
-    assert record.visual.shape == (n_frames, 135) and record.speech.shape == (n_frames, 76)
+    assert record.visual.shape == (n_frames, 30 + 135) and record.speech.shape == (n_frames, 76)
     assert record.face_mask.shape == (n_frames,) and record.face_mask.dtype == bool
     assert record.face_mask.mean() > 0.95
     assert record.expressions.shape == (n_frames, 7)
     # the astronaut smiles in every frame with a face
     happy = record.meta["expression_labels"].index("happy")
     assert record.expressions[record.face_mask, happy].mean() > 0.9
-    assert record.visual_encoder == "fer-minixception" and record.speech_encoder == "egemaps"
+    assert record.visual_encoder == "face-geometry+fer-minixception" and record.speech_encoder == "egemaps"
     assert set(record.meta["timings_s"]) == {"decode", "faces", "crops", "visual", "speech", "vad", "lowlevel"}
     # the audio mask: espeak-ng speaks from the start; the speech is shorter than the clip
     assert record.audio_mask.shape == (n_frames,) and record.audio_mask.dtype == bool
     assert 0.3 < record.audio_mask.mean() < 1.0 and record.audio_mask[:25].mean() > 0.5
     assert record.meta["speech_fraction"] == pytest.approx(record.audio_mask.mean())
-    assert record.meta["visual_groups"] == {"embedding": [0, 135]}
+    groups = record.meta["visual_groups"]
+    assert groups == {"face-geometry/upper": [0, 18], "face-geometry/lower": [18, 30], "fer-minixception/embedding": [30, 165]}
     # low-level detector inputs: crops every 10th frame with a face, log-mel at 100 Hz
     assert record.face_crops.shape[1:] == (112, 112, 3) and record.face_crops.dtype == np.uint8
     assert set(record.crop_frames.tolist()) == set(np.flatnonzero(record.face_mask)[::1].tolist()) & set(range(0, n_frames, 10))
@@ -38,18 +39,24 @@ def test_record_of_a_talking_clip(extractor, talking_clip, tmp_path):
     assert not record.visual[~record.face_mask].any()
 
 
-def test_face_geometry_with_fer_from_the_config(talking_clip):
+def test_one_visual_encoder_from_the_config(talking_clip):
     from emoboost.config import EncoderConfig, ExtractConfig
     from emoboost.features.extract import FeatureExtractor
 
-    extractor = FeatureExtractor(ExtractConfig(encoders=EncoderConfig(visual="face-geometry+fer-minixception")))
+    record = FeatureExtractor(ExtractConfig(encoders=EncoderConfig(visual="fer-minixception"))).extract(talking_clip)
+    assert record.visual.shape == (record.n_frames, 135) and record.meta["visual_groups"] == {"embedding": [0, 135]}
+
+
+def test_geometry_deviations_are_zero_median_and_held_at_token_rate(extractor, talking_clip):
     record = extractor.extract(talking_clip)
-    assert record.visual.shape == (record.n_frames, 30 + 135) and record.expressions.shape == (record.n_frames, 7)
-    groups = record.meta["visual_groups"]
-    assert groups["face-geometry/upper"] == [0, 18] and groups["fer-minixception/embedding"] == [30, 165]
     face = record.face_mask
-    deviations = record.visual[face, 9:18]  # upper-face deviations from the clip median: the photo does not move
+    deviations = record.visual[face, 9:18]  # upper-face deviations from the clip median
     assert np.abs(np.median(deviations, axis=0)).max() < 1e-6 and not record.visual[~face].any()
+    levels = record.visual[:, :9]
+    first = np.flatnonzero(face)[0]
+    stop = (first // 5 + 1) * 5  # the next frame the mesh runs on (stride 5)
+    assert face[first:stop].all() and stop - first >= 2
+    np.testing.assert_array_equal(levels[first:stop], np.repeat(levels[first : first + 1], stop - first, axis=0))
 
 
 def test_faceless_clip_is_rejected_unless_allowed(extractor, faceless_clip):

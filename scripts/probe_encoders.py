@@ -100,6 +100,11 @@ def tokens(values: np.ndarray, mask: np.ndarray, weights: np.ndarray, mouth: np.
     return stream[keep], labels[keep], opening[keep, 0]
 
 
+def _opening_basis(mouth: np.ndarray) -> np.ndarray:
+    """``[N] -> [N, 2]``: the opening and its square (a closed mouth and a wide one differ non-linearly)."""
+    return np.stack([mouth, mouth**2], axis=1)
+
+
 def probe(x: np.ndarray, y: np.ndarray, mouth: np.ndarray, groups: np.ndarray, folds: int) -> dict[str, float]:
     from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeCV
     from sklearn.model_selection import GroupKFold
@@ -117,9 +122,8 @@ def probe(x: np.ndarray, y: np.ndarray, mouth: np.ndarray, groups: np.ndarray, f
         majority += int((y[te] == np.bincount(y[tr]).argmax()).sum())
         scaler = StandardScaler().fit(x[train])
         target_train, target_test = scaler.transform(x[train]), scaler.transform(x[test])
-        basis = lambda m: np.stack([m, m**2], axis=1)  # noqa: E731
-        regression = LinearRegression().fit(basis(mouth[train]), target_train)
-        sse += float(((regression.predict(basis(mouth[test])) - target_test) ** 2).sum())
+        regression = LinearRegression().fit(_opening_basis(mouth[train]), target_train)
+        sse += float(((regression.predict(_opening_basis(mouth[test])) - target_test) ** 2).sum())
         sst += float(((target_test - target_train.mean(axis=0)) ** 2).sum())
         reader = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13))).fit(x[train], mouth[train])
         mouth_sse += float(((reader.predict(x[test]) - mouth[test]) ** 2).sum())

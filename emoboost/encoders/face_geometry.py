@@ -3,7 +3,8 @@
 MediaPipe's ``face_landmark.tflite`` (Apache-2.0, inside the ``mediapipe`` 0.10.21 wheel; taken
 from the wheel, never installed: see :mod:`emoboost.encoders.assets`) maps a 192x192 RGB face
 crop (scaled to [0, 1]) to 468 3-D landmarks in crop pixels plus a face-presence logit. It runs
-through ai-edge-litert on the tracked, eye-aligned crops, a batch per call.
+through ai-edge-litert on the tracked, eye-aligned crops, a batch per call, on the CPU whatever
+``runtime.device`` says (one thread; it costs about 2 ms a crop on one core).
 
 Each frame's landmarks are put in a face-centred frame (pose normalisation): origin between the
 outer eye corners, x along the eyes, y from chin to nose bridge (orthogonalised), z their cross
@@ -31,6 +32,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -167,7 +169,7 @@ class FaceGeometryEncoder(FaceEmotionEncoder):
     labels: tuple[str, ...] = ()
     n_upper, n_lower = len(UPPER_NAMES), len(LOWER_NAMES)
     dim = 2 * (len(UPPER_NAMES) + len(LOWER_NAMES))
-    groups = {"upper": (0, 2 * len(UPPER_NAMES)), "lower": (2 * len(UPPER_NAMES), 2 * (len(UPPER_NAMES) + len(LOWER_NAMES)))}
+    groups = MappingProxyType({"upper": (0, 2 * len(UPPER_NAMES)), "lower": (2 * len(UPPER_NAMES), 2 * (len(UPPER_NAMES) + len(LOWER_NAMES)))})
     names = (
         tuple(UPPER_NAMES) + tuple(f"{name}_dev" for name in UPPER_NAMES) + tuple(LOWER_NAMES) + tuple(f"{name}_dev" for name in LOWER_NAMES)
     )

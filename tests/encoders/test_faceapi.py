@@ -50,17 +50,16 @@ def _reference_logits(tensors, image):
         depthwise = np.einsum("hwcij,ijc->hwc", _windows(x, stride), tensors[f"{name}/depthwise_filter"][..., 0])
         return depthwise @ tensors[f"{name}/pointwise_filter"][0, 0] + tensors[f"{name}/bias"]
 
-    relu = lambda v: np.maximum(v, 0)  # noqa: E731
     for block in range(4):
         name = f"dense{block}"
         if block == 0:
-            out1 = relu(np.einsum("hwcij,ijco->hwo", _windows(x, 2), tensors[f"{name}/conv0/filters"]) + tensors[f"{name}/conv0/bias"])
+            out1 = np.maximum(0, np.einsum("hwcij,ijco->hwo", _windows(x, 2), tensors[f"{name}/conv0/filters"]) + tensors[f"{name}/conv0/bias"])
         else:
-            out1 = relu(separable(x, f"{name}/conv0", 2))
+            out1 = np.maximum(0, separable(x, f"{name}/conv0", 2))
         out2 = separable(out1, f"{name}/conv1", 1)
-        out3 = separable(relu(out1 + out2), f"{name}/conv2", 1)
-        out4 = separable(relu(out1 + out2 + out3), f"{name}/conv3", 1)
-        x = relu(out1 + out2 + out3 + out4)
+        out3 = separable(np.maximum(0, out1 + out2), f"{name}/conv2", 1)
+        out4 = separable(np.maximum(0, out1 + out2 + out3), f"{name}/conv3", 1)
+        x = np.maximum(0, out1 + out2 + out3 + out4)
     pooled = x.mean(axis=(0, 1))  # 7x7 valid average pool of a 7x7 map
     return pooled @ tensors["fc/weights"] + tensors["fc/bias"]
 

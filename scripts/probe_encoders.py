@@ -1,6 +1,7 @@
 """Which encoder streams read emotion, and how much of them is mouth opening? Identity-held-out probes on SynthAV.
 
-    python scripts/probe_encoders.py [--identities 12] [--clips 3] [--seconds 6] [--face-mesh-stride 1] [--work runs/probe_encoders]
+    python scripts/probe_encoders.py [--identities 12] [--clips 3] [--seconds 6] [--face-mesh-stride 1]
+                                     [--work runs/probe_encoders]
 
 Real SynthAV clips (drawn faces, espeak-ng voices, one emotion trajectory driving face and voice)
 are generated with their ground truth kept: the per-frame emotion weights and the mouth opening
@@ -57,7 +58,9 @@ def generate(work: Path, identities: int, clips: int, seconds: float) -> list[tu
                 seed = [7, index, clip]
                 performance = synthav.perform(identity, np.random.default_rng(seed), seconds)
                 expression = synthav.expression_of(performance.weights)
-                frames = synthav.render(identity, expression, expression, performance.mouth_open, np.random.default_rng(seed + [1]))
+                frames = synthav.render(
+                    identity, expression, expression, performance.mouth_open, np.random.default_rng(seed + [1])
+                )
                 write_video(path, frames, FPS, performance.audio, SAMPLE_RATE)
                 np.savez(truth, weights=performance.weights, mouth=performance.mouth_open)
             made.append((path, identity.name, truth))
@@ -145,7 +148,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--work", type=Path, default=Path("runs/probe_encoders"))
-    parser.add_argument("--face-mesh-stride", type=int, default=1, help="face mesh on every k-th face frame (encoders.face_mesh_stride)")
+    parser.add_argument(
+        "--face-mesh-stride", type=int, default=1, help="face mesh on every k-th face frame (encoders.face_mesh_stride)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -156,7 +161,9 @@ def main() -> None:
 
     started = time.perf_counter()
     clips = generate(args.work, args.identities, args.clips, args.seconds)
-    extractor = FeatureExtractor(ExtractConfig(encoders=EncoderConfig(visual=VISUAL, face_mesh_stride=args.face_mesh_stride)))
+    extractor = FeatureExtractor(
+        ExtractConfig(encoders=EncoderConfig(visual=VISUAL, face_mesh_stride=args.face_mesh_stride))
+    )
     raw_egemaps = EgemapsEncoder(clip_normalisation=False)
     samples: dict[str, list] = {}
     for path, identity, truth_path in clips:
@@ -169,15 +176,17 @@ def main() -> None:
             samples.setdefault(name, []).append((x, y, mouth, np.full(len(y), identity)))
     table = {}
     for name, parts in samples.items():
-        x, y, mouth, groups = (np.concatenate(column) for column in zip(*parts))
+        x, y, mouth, groups = (np.concatenate(column) for column in zip(*parts, strict=True))
         table[name] = probe(x, y, mouth, groups, args.folds)
         row = table[name]
         print(
-            f"{name:38s} acc {row['accuracy']:.3f} (majority {row['majority']:.3f})  variance from mouth R^2 {row['mouth_r2']:.3f}"
+            f"{name:38s} acc {row['accuracy']:.3f} (majority {row['majority']:.3f})"
+            f"  variance from mouth R^2 {row['mouth_r2']:.3f}"
             f"  mouth from stream R^2 {row['mouth_from_stream_r2']:.3f}  tokens {row['tokens']}"
         )
     summary = {
-        "set": f"SynthAV real clips (generated): {args.identities} identities x {args.clips} clips x {args.seconds:g} s",
+        "set": f"SynthAV real clips (generated): {args.identities} identities x {args.clips} clips "
+        f"x {args.seconds:g} s",
         "emotions": 5,
         "folds": args.folds,
         "face_mesh_stride": args.face_mesh_stride,

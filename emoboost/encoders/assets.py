@@ -88,7 +88,16 @@ def is_cached(asset: PackagedAsset) -> bool:
 def _run_client(asset: PackagedAsset, dest: Path) -> Path:
     """Fetch the archive with pip or npm into ``dest``; a clear error when that fails."""
     if asset.registry == "pypi":
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", *asset.pip_args]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            *asset.pip_args,
+        ]
         command += [asset.requirement, "-d", str(dest)]
         pattern = "*.whl"
     else:

@@ -49,7 +49,12 @@ MEDIAPIPE_ASSET = PackagedAsset(
     members={LANDMARK_MEMBER: LANDMARK_SHA256},
     env="EMOBOOST_MEDIAPIPE_WHEEL",
     licence="Apache-2.0",
-    pip_args=("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11"),  # one wheel, the same bytes everywhere
+    pip_args=(
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "--python-version",
+        "3.11",
+    ),  # one wheel, the same bytes everywhere
 )
 INPUT_SIZE = 192
 CROP_MARGIN = 0.5  # MediaPipe's landmark ROI is the detection box scaled 1.5x
@@ -123,7 +128,9 @@ class FaceMesh:
 
 
 def face_frame(landmarks: np.ndarray) -> np.ndarray:
-    """Landmarks ``[N, 468, 3]`` (image axes: x right, y down) in the face-centred frame, y up, unit = eye-corner distance."""
+    """Landmarks ``[N, 468, 3]`` (image axes: x right, y down) in the face-centred frame.
+
+    y points up; the unit is the outer-eye-corner distance."""
     right, left = landmarks[:, EYE_OUTER[0]], landmarks[:, EYE_OUTER[1]]
     origin = (right + left) / 2  # [N, 3]
     x_axis = left - right
@@ -146,11 +153,14 @@ def measures(local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     def dist(a: int, b: int) -> np.ndarray:
         return np.linalg.norm(local[:, a] - local[:, b], axis=1)
 
-    eye_centre_y = [(y[:, outer] + y[:, inner]) / 2 for outer, inner in zip(EYE_OUTER, EYE_INNER)]
+    eye_centre_y = [(y[:, outer] + y[:, inner]) / 2 for outer, inner in zip(EYE_OUTER, EYE_INNER, strict=True)]
     upper = [y[:, BROW_MID[side]] - eye_centre_y[side] for side in (0, 1)]
     upper += [y[:, BROW_INNER[side]] - y[:, EYE_INNER[side]] for side in (0, 1)]
     upper.append(x[:, BROW_INNER[1]] - x[:, BROW_INNER[0]])
-    upper += [dist(UPPER_LID[side], LOWER_LID[side]) / np.maximum(dist(EYE_OUTER[side], EYE_INNER[side]), 1e-6) for side in (0, 1)]
+    upper += [
+        dist(UPPER_LID[side], LOWER_LID[side]) / np.maximum(dist(EYE_OUTER[side], EYE_INNER[side]), 1e-6)
+        for side in (0, 1)
+    ]
     upper += [y[:, LOWER_LID[side]] - y[:, CHEEK[side]] for side in (0, 1)]
     mouth_centre_y = (y[:, LIP_INNER_UPPER] + y[:, LIP_INNER_LOWER]) / 2
     lower = [dist(LIP_INNER_UPPER, LIP_INNER_LOWER), dist(*MOUTH_CORNER)]
@@ -169,14 +179,23 @@ class FaceGeometryEncoder(FaceEmotionEncoder):
     labels: tuple[str, ...] = ()
     n_upper, n_lower = len(UPPER_NAMES), len(LOWER_NAMES)
     dim = 2 * (len(UPPER_NAMES) + len(LOWER_NAMES))
-    groups = MappingProxyType({"upper": (0, 2 * len(UPPER_NAMES)), "lower": (2 * len(UPPER_NAMES), 2 * (len(UPPER_NAMES) + len(LOWER_NAMES)))})
+    groups = MappingProxyType(
+        {"upper": (0, 2 * len(UPPER_NAMES)), "lower": (2 * len(UPPER_NAMES), 2 * (len(UPPER_NAMES) + len(LOWER_NAMES)))}
+    )
     names = (
-        tuple(UPPER_NAMES) + tuple(f"{name}_dev" for name in UPPER_NAMES) + tuple(LOWER_NAMES) + tuple(f"{name}_dev" for name in LOWER_NAMES)
+        tuple(UPPER_NAMES)
+        + tuple(f"{name}_dev" for name in UPPER_NAMES)
+        + tuple(LOWER_NAMES)
+        + tuple(f"{name}_dev" for name in LOWER_NAMES)
     )
 
-    def __init__(self, device: str = "cpu", model_path: str | Path | None = None, threads: int = 1, frame_stride: int = 1):
+    def __init__(
+        self, device: str = "cpu", model_path: str | Path | None = None, threads: int = 1, frame_stride: int = 1
+    ):
         self.mesh = FaceMesh(model_path, threads)
-        self.frame_stride = frame_stride  # extraction runs the mesh on every k-th frame with a face (see features.visual_pass)
+        self.frame_stride = (
+            frame_stride  # extraction runs the mesh on every k-th frame with a face (see features.visual_pass)
+        )
         if frame_stride != 1:
             self.version = f"{FaceGeometryEncoder.version}.stride{frame_stride}"
 

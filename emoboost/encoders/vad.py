@@ -52,7 +52,7 @@ def frames_with_context(audio: np.ndarray) -> np.ndarray:
 
 
 def to_grid_fractions(values: np.ndarray, step: int, n_frames: int) -> np.ndarray:
-    """Per-sample-block ``values`` (one per ``step`` samples) averaged onto grid frames, weighted by overlap. ``[T]``."""
+    """Per-block ``values`` (one per ``step`` samples) averaged onto grid frames, weighted by overlap. ``[T]``."""
     per_sample = np.repeat(values.astype(np.float64), step)
     wanted = n_frames * SAMPLES_PER_FRAME
     per_sample = np.pad(per_sample, (0, max(0, wanted - len(per_sample))), mode="edge")[:wanted]

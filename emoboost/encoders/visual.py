@@ -62,7 +62,9 @@ def _resize(crops: np.ndarray, size: int) -> np.ndarray:
     if crops.shape[1] == size or len(crops) == 0:
         return np.ascontiguousarray(crops[:, :size, :size]) if len(crops) == 0 else crops
     images = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float()
-    resized = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    resized = torch.nn.functional.interpolate(
+        images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
     return resized.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
@@ -95,7 +97,9 @@ class CombinedFaceEncoder(FaceEmotionEncoder):
         return tuple(view for part in self.parts for view in part.views)
 
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every part on the same crops, resized to each part's input size (extraction crops each view with its own margin)."""
+        """Every part on the same crops, resized to each part's input size.
+
+        (Extraction crops each view with its own margin instead, see :mod:`emoboost.features.visual_pass`.)"""
         return self.encode_views(tuple(_resize(crops, size) for size, _ in self.views))
 
     def encode_views(self, views: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -163,7 +167,9 @@ class HFFaceEmotionEncoder(FaceEmotionEncoder):
         from transformers import AutoImageProcessor, AutoModelForImageClassification
 
         self.device = torch.device(device)
-        loaded = hf.load_model(AutoImageProcessor, AutoModelForImageClassification, name, self.device, local_files_only, "face-expression")
+        loaded = hf.load_model(
+            AutoImageProcessor, AutoModelForImageClassification, name, self.device, local_files_only, "face-expression"
+        )
         self.processor, self.model, self.id, self.version = loaded.preprocessor, loaded.model, loaded.id, loaded.version
         config = self.model.config
         self.labels = tuple(config.id2label[i] for i in range(config.num_labels))

@@ -39,10 +39,14 @@ MEL_FFT = 512  # FFT size of the log-mel spectrogram (the 400-sample window zero
 
 
 def log_mel(audio: np.ndarray, n_mels: int) -> np.ndarray:
-    """Log-mel spectrogram ``[F, n_mels]`` float16 at 100 Hz (``F = len(audio) / MEL_HOP``), natural log of power + 1e-6."""
+    """Log-mel spectrogram ``[F, n_mels]`` float16 at 100 Hz (``F = len(audio) / MEL_HOP``).
+
+    Values are the natural log of power + 1e-6."""
     import torchaudio
 
-    transform = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=MEL_FFT, win_length=MEL_WINDOW, hop_length=MEL_HOP, n_mels=n_mels, center=True)
+    transform = torchaudio.transforms.MelSpectrogram(
+        SAMPLE_RATE, n_fft=MEL_FFT, win_length=MEL_WINDOW, hop_length=MEL_HOP, n_mels=n_mels, center=True
+    )
     with torch.inference_mode():
         power = transform(torch.from_numpy(np.ascontiguousarray(audio)))  # [n_mels, F + 1]
     frames = len(audio) // MEL_HOP
@@ -90,7 +94,9 @@ class FaceFeatures:
         with self.watch("crops"):
             frames = [tracked.frames[row] for row in keep]  # references: only face regions are copied
             size = lowlevel.crop_size
-            self.rgb_crops.append(crop_faces(frames, tracked.boxes[keep], tracked.landmarks[keep], [size], margin)[size])
+            self.rgb_crops.append(
+                crop_faces(frames, tracked.boxes[keep], tracked.landmarks[keep], [size], margin)[size]
+            )
         self.visual_pass.add(tracked.start, tracked.frames, tracked.boxes, tracked.landmarks, tracked.mask)
         self.crop_frames.append(tracked.start + keep)
         span = slice(tracked.start, tracked.start + len(tracked.mask))
@@ -111,7 +117,9 @@ class FaceFeatures:
             "boxes": self.boxes,
             "face_scores": self.face_scores,
             "face_crops": np.concatenate(self.rgb_crops) if self.rgb_crops else np.zeros((0, size, size, 3), np.uint8),
-            "crop_frames": np.concatenate(self.crop_frames).astype(np.int64) if self.crop_frames else np.zeros(0, np.int64),
+            "crop_frames": np.concatenate(self.crop_frames).astype(np.int64)
+            if self.crop_frames
+            else np.zeros(0, np.int64),
         }
 
 

@@ -35,11 +35,15 @@ class _Part:
 class VisualPass:
     """Collects crops chunk by chunk, encodes them in batches, assembles the clip's arrays."""
 
-    def __init__(self, encoder: FaceEmotionEncoder, n_frames: int, margin: float, batch_size: int, watch: Callable[[str], Any]):
+    def __init__(
+        self, encoder: FaceEmotionEncoder, n_frames: int, margin: float, batch_size: int, watch: Callable[[str], Any]
+    ):
         parts = getattr(encoder, "parts", (encoder,))
         offsets = np.cumsum([0] + [part.dim for part in parts])
         self.encoder = encoder
-        self.parts = [_Part(part, int(offset), margin, n_frames) for part, offset in zip(parts, offsets)]
+        self.parts = [
+            _Part(part, int(offset), margin, n_frames) for part, offset in zip(parts, offsets[:-1], strict=True)
+        ]
         self.labelled = next((part for part in self.parts if part.encoder.labels), None)
         self.visual = np.zeros((n_frames, encoder.dim), np.float32)  # [T, Dv]
         self.expressions = np.zeros((n_frames, len(encoder.labels)), np.float32)  # [T, C]
@@ -47,7 +51,9 @@ class VisualPass:
         self.watch = watch
         self.previous_face = False  # whether the frame before the current chunk had a face
 
-    def add(self, start: int, frames: tuple[np.ndarray, ...], boxes: np.ndarray, landmarks: np.ndarray, mask: np.ndarray) -> None:
+    def add(
+        self, start: int, frames: tuple[np.ndarray, ...], boxes: np.ndarray, landmarks: np.ndarray, mask: np.ndarray
+    ) -> None:
         """Crop one tracked chunk's face frames for every part (its stride's frames only), then encode full batches."""
         rows = np.flatnonzero(mask)
         before = np.concatenate([[self.previous_face], mask[:-1]]) if len(mask) else np.zeros(0, bool)
@@ -61,7 +67,7 @@ class VisualPass:
                 part.pending_index.append(start + wanted)
                 part.computed[start + wanted] = True
                 pictures = [frames[row] for row in wanted]  # references: only face regions are copied
-                for view, (size, view_margin) in zip(part.pending_crops, part.views):
+                for view, (size, view_margin) in zip(part.pending_crops, part.views, strict=True):
                     view.append(crop_faces(pictures, boxes[wanted], landmarks[wanted], [size], view_margin)[size])
         for part in self.parts:
             self._encode(part, final=False)
@@ -84,7 +90,9 @@ class VisualPass:
                     self.expressions[rows] = probabilities
 
     def finish(self, face_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Encode what is left, hold strided parts between their frames, normalise per clip: ``(visual, expressions)``."""
+        """Encode what is left, hold strided parts between their frames, normalise per clip.
+
+        Returns ``(visual [T, Dv], expressions [T, C])``."""
         for part in self.parts:
             self._encode(part, final=True)
             if part.stride > 1 and part.computed.any():

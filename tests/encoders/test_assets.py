@@ -16,8 +16,12 @@ WEIGHTS = b"\x00weights\x01" * 100
 def _asset(registry="pypi", digest=None):
     member = "pkg/data/model.bin" if registry == "pypi" else "package/model/model.bin"
     return PackagedAsset(
-        registry=registry, package="demo-pkg" if registry == "pypi" else "@demo/pkg", version="1.2.3",
-        members={member: digest or hashlib.sha256(WEIGHTS).hexdigest()}, env="EMOBOOST_DEMO_ARCHIVE", licence="MIT",
+        registry=registry,
+        package="demo-pkg" if registry == "pypi" else "@demo/pkg",
+        version="1.2.3",
+        members={member: digest or hashlib.sha256(WEIGHTS).hexdigest()},
+        env="EMOBOOST_DEMO_ARCHIVE",
+        licence="MIT",
     )
 
 

@@ -1,20 +1,26 @@
 """face-geometry: MediaPipe face mesh on real photos and on SynthAV's drawn faces (weights from the cache)."""
 
+import factory
 import numpy as np
 import pytest
 from PIL import Image
 
-import factory
 from emoboost.data import synthav
 from emoboost.encoders import build_visual_encoder
 from emoboost.encoders.assets import is_cached
 from emoboost.encoders.face_geometry import (
-    CROP_MARGIN, INPUT_SIZE, LOWER_NAMES, MEDIAPIPE_ASSET, UPPER_NAMES, FaceGeometryEncoder,
+    CROP_MARGIN,
+    INPUT_SIZE,
+    LOWER_NAMES,
+    MEDIAPIPE_ASSET,
+    UPPER_NAMES,
+    FaceGeometryEncoder,
 )  # fmt: skip
 from emoboost.media.faces import FaceDetector, crop_faces
 
 pytestmark = pytest.mark.skipif(
-    not is_cached(MEDIAPIPE_ASSET), reason="face_landmark.tflite not in the user cache: run `emoboost fetch-weights` (scripts/setup.sh does)"
+    not is_cached(MEDIAPIPE_ASSET),
+    reason="face_landmark.tflite not in the user cache: run `emoboost fetch-weights` (scripts/setup.sh does)",
 )
 UPPER, LOWER = FaceGeometryEncoder.groups["upper"], FaceGeometryEncoder.groups["lower"]
 
@@ -61,7 +67,12 @@ def test_landmarks_found_on_real_photos_not_on_noise(encoder, detector):
 def test_measures_do_not_depend_on_head_roll_or_crop_scale(encoder, detector):
     photo = factory.astronaut()
     base = encoder.encode(crop(detector, photo))[0]
-    variants = [crop(detector, photo, angle=12.0), crop(detector, photo, angle=-12.0), crop(detector, photo, margin=0.35), crop(detector, photo, margin=0.7)]
+    variants = [
+        crop(detector, photo, angle=12.0),
+        crop(detector, photo, angle=-12.0),
+        crop(detector, photo, margin=0.35),
+        crop(detector, photo, margin=0.7),
+    ]
     spread = np.abs(encoder.encode(np.concatenate(variants))[0] - base)
     levels = list(range(UPPER[0], UPPER[0] + len(UPPER_NAMES))) + list(range(LOWER[0], LOWER[0] + len(LOWER_NAMES)))
     assert spread[:, levels].max() < 0.05, spread[:, levels].max(axis=0)
@@ -79,8 +90,12 @@ def test_drawn_faces_upper_face_follows_emotion_not_the_mouth(encoder, detector)
                 image = np.asarray(synthav.draw_face(identity, expression, expression, opening, (160, 120), (320, 240)))
                 faces[emotion, opening] = encoder.encode(crop(detector, image))[0][0]
         brow.append(faces["surprised", 0.0][column("brow_raise_left")] - faces["angry", 0.0][column("brow_raise_left")])
-        inner.append(faces["surprised", 0.0][column("inner_brow_left")] - faces["angry", 0.0][column("inner_brow_left")])
-        mouth_effect.append(abs(faces["neutral", 0.8][column("brow_raise_left")] - faces["neutral", 0.0][column("brow_raise_left")]))
+        inner.append(
+            faces["surprised", 0.0][column("inner_brow_left")] - faces["angry", 0.0][column("inner_brow_left")]
+        )
+        mouth_effect.append(
+            abs(faces["neutral", 0.8][column("brow_raise_left")] - faces["neutral", 0.0][column("brow_raise_left")])
+        )
         mouth_open.append(faces["neutral", 0.8][column("mouth_open")] - faces["neutral", 0.0][column("mouth_open")])
     assert min(brow) > 0.01 and min(inner) > 0.01 and np.mean(brow) > 0.03, (brow, inner)
     assert min(mouth_open) > 0.05, mouth_open
@@ -107,11 +122,17 @@ def test_combined_with_fer_concatenates_streams_with_named_groups(encoder, detec
     fer = build_visual_encoder("fer-minixception")
     assert combined.id == "face-geometry+fer-minixception" and combined.dim == encoder.dim + fer.dim
     assert combined.labels == fer.labels
-    assert combined.groups["face-geometry/upper"] == UPPER and combined.groups["fer-minixception/embedding"] == (encoder.dim, combined.dim)
+    assert combined.groups["face-geometry/upper"] == UPPER and combined.groups["fer-minixception/embedding"] == (
+        encoder.dim,
+        combined.dim,
+    )
     assert combined.views == ((INPUT_SIZE, CROP_MARGIN), (fer.input_size, None))
     photo = factory.astronaut()
     found = detector.detect(photo[None])[0]
-    views = tuple(crop_faces(photo[None], found.boxes[:1], found.landmarks[:1], [size], margin or 0.25)[size] for size, margin in combined.views)
+    views = tuple(
+        crop_faces(photo[None], found.boxes[:1], found.landmarks[:1], [size], margin or 0.25)[size]
+        for size, margin in combined.views
+    )
     embedding, probabilities = combined.encode_views(views)
     np.testing.assert_allclose(embedding[:, : encoder.dim], encoder.encode(views[0])[0], atol=1e-6)
     np.testing.assert_allclose(embedding[:, encoder.dim :], fer.encode(views[1])[0], atol=1e-5)

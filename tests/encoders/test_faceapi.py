@@ -2,18 +2,25 @@
 
 import json
 
+import factory
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-import factory
 from emoboost.encoders.assets import is_cached
-from emoboost.encoders.faceapi import FACEAPI_ASSET, MEAN_RGB, FaceApiExpressionEncoder, faceapi_files, read_tfjs_weights
+from emoboost.encoders.faceapi import (
+    FACEAPI_ASSET,
+    MEAN_RGB,
+    FaceApiExpressionEncoder,
+    faceapi_files,
+    read_tfjs_weights,
+)
 from emoboost.errors import WeightsUnavailableError
 from emoboost.media.faces import FaceDetector, crop_faces
 
 cached = pytest.mark.skipif(
-    not is_cached(FACEAPI_ASSET), reason="face-api.js expression weights not in the user cache: run `emoboost fetch-weights`"
+    not is_cached(FACEAPI_ASSET),
+    reason="face-api.js expression weights not in the user cache: run `emoboost fetch-weights`",
 )
 
 
@@ -53,7 +60,11 @@ def _reference_logits(tensors, image):
     for block in range(4):
         name = f"dense{block}"
         if block == 0:
-            out1 = np.maximum(0, np.einsum("hwcij,ijco->hwo", _windows(x, 2), tensors[f"{name}/conv0/filters"]) + tensors[f"{name}/conv0/bias"])
+            out1 = np.maximum(
+                0,
+                np.einsum("hwcij,ijco->hwo", _windows(x, 2), tensors[f"{name}/conv0/filters"])
+                + tensors[f"{name}/conv0/bias"],
+            )
         else:
             out1 = np.maximum(0, separable(x, f"{name}/conv0", 2))
         out2 = separable(out1, f"{name}/conv1", 1)
@@ -93,7 +104,12 @@ def test_tfjs_reader_dequantises_and_keeps_the_order(tmp_path):
     floats = rng.normal(size=(2, 3)).astype(np.float32)
     codes = rng.integers(0, 256, 4, dtype=np.uint8)
     manifest = [{"paths": ["w.bin"], "weights": [
-        {"name": "a/codes", "shape": [4], "dtype": "float32", "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}},
+        {
+            "name": "a/codes",
+            "shape": [4],
+            "dtype": "float32",
+            "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0},
+        },
         {"name": "b/floats", "shape": [2, 3], "dtype": "float32"},
     ]}]  # fmt: skip
     (tmp_path / "m.json").write_text(json.dumps(manifest))

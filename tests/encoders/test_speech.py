@@ -1,7 +1,7 @@
+import factory
 import numpy as np
 import pytest
 
-import factory
 from emoboost.encoders import build_speech_encoder
 from emoboost.encoders.speech import EgemapsEncoder, deltas, to_grid
 from emoboost.media.decode import SAMPLE_RATE, SAMPLES_PER_FRAME
@@ -13,7 +13,9 @@ def egemaps():
 
 
 def _speech(seconds=3.0, **voice):
-    return factory.fit(factory.speech("The quick brown fox jumps over the lazy dog, again and again.", **voice), seconds, SAMPLE_RATE)
+    return factory.fit(
+        factory.speech("The quick brown fox jumps over the lazy dog, again and again.", **voice), seconds, SAMPLE_RATE
+    )
 
 
 def test_egemaps_shape_finite_and_deterministic(egemaps):
@@ -45,9 +47,14 @@ def test_egemaps_follows_pitch_and_loudness(egemaps):
 
     assert voiced_mean(high, f0) > voiced_mean(low, f0) + 3  # semitones
     quiet = _speech() * 0.1
-    assert egemaps.descriptors(_speech(), n_frames)[0][:, loud].mean() > 2 * egemaps.descriptors(quiet, n_frames)[0][:, loud].mean()
+    assert (
+        egemaps.descriptors(_speech(), n_frames)[0][:, loud].mean()
+        > 2 * egemaps.descriptors(quiet, n_frames)[0][:, loud].mean()
+    )
     # the absolute level survives in the embedding (third block), not only the clip-normalised shape
-    assert egemaps.encode(_speech(), n_frames)[:, 50 + loud].mean() > egemaps.encode(quiet, n_frames)[:, 50 + loud].mean()
+    assert (
+        egemaps.encode(_speech(), n_frames)[:, 50 + loud].mean() > egemaps.encode(quiet, n_frames)[:, 50 + loud].mean()
+    )
 
 
 def test_speech_lines_up_with_the_grid(egemaps):
@@ -76,8 +83,15 @@ def test_hf_speech_model_from_a_local_directory(tmp_path):
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
     config = Wav2Vec2Config(
-        hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=24,
-        conv_dim=(16, 16), conv_stride=(5, 64), conv_kernel=(10, 64), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=24,
+        conv_dim=(16, 16),
+        conv_stride=(5, 64),
+        conv_kernel=(10, 64),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
     )
     Wav2Vec2Model(config).save_pretrained(tmp_path / "tiny-w2v")
     Wav2Vec2FeatureExtractor(sampling_rate=16_000).save_pretrained(tmp_path / "tiny-w2v")
@@ -127,12 +141,26 @@ def test_hf_speech_model_keeps_its_classification_head(tmp_path):
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
 
-    for problem, labels in (("single_label_classification", ["angry", "happy", "neutral", "sad"]), ("regression", ["arousal", "dominance", "valence"])):
+    for problem, labels in (
+        ("single_label_classification", ["angry", "happy", "neutral", "sad"]),
+        ("regression", ["arousal", "dominance", "valence"]),
+    ):
         config = Wav2Vec2Config(
-            hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=24, classifier_proj_size=8,
-            conv_dim=(16, 16), conv_stride=(5, 64), conv_kernel=(10, 64), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
-            num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
-            problem_type=problem, use_weighted_layer_sum=problem == "regression",
+            hidden_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=24,
+            classifier_proj_size=8,
+            conv_dim=(16, 16),
+            conv_stride=(5, 64),
+            conv_kernel=(10, 64),
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=2,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={n: i for i, n in enumerate(labels)},
+            problem_type=problem,
+            use_weighted_layer_sum=problem == "regression",
         )
         model = Wav2Vec2ForSequenceClassification(config).eval()
         directory = tmp_path / problem
@@ -155,8 +183,15 @@ def test_hf_speech_model_without_head_gives_its_last_hidden_state(tmp_path):
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
     config = Wav2Vec2Config(
-        hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=24,
-        conv_dim=(16, 16), conv_stride=(5, 64), conv_kernel=(10, 64), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=24,
+        conv_dim=(16, 16),
+        conv_stride=(5, 64),
+        conv_kernel=(10, 64),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
     )
     model = Wav2Vec2Model(config).eval()
     model.save_pretrained(tmp_path / "bare")
@@ -164,6 +199,8 @@ def test_hf_speech_model_without_head_gives_its_last_hidden_state(tmp_path):
     encoder = build_speech_encoder(f"hf:{tmp_path / 'bare'}", local_files_only=True)
     audio = _speech(2.0)
     with torch.inference_mode():
-        expected = model(**encoder.feature_extractor(audio, sampling_rate=16_000, return_tensors="pt")).last_hidden_state[0]
+        expected = model(
+            **encoder.feature_extractor(audio, sampling_rate=16_000, return_tensors="pt")
+        ).last_hidden_state[0]
         np.testing.assert_allclose(encoder._frames(audio).numpy(), expected.numpy(), atol=1e-5)
     assert encoder.labels == () and encoder.dim == 16

@@ -1,11 +1,18 @@
 """Silero VAD: the audio mask on the 25 fps grid (weights from the cache)."""
 
+import factory
 import numpy as np
 import pytest
 
-import factory
 from emoboost.encoders.assets import is_cached
-from emoboost.encoders.vad import SILERO_ASSET, VAD_CONTEXT, VAD_FRAME, SileroVAD, frames_with_context, to_grid_fractions
+from emoboost.encoders.vad import (
+    SILERO_ASSET,
+    VAD_CONTEXT,
+    VAD_FRAME,
+    SileroVAD,
+    frames_with_context,
+    to_grid_fractions,
+)
 from emoboost.media.decode import SAMPLE_RATE, SAMPLES_PER_FRAME
 
 
@@ -28,13 +35,18 @@ def test_grid_fractions_weight_by_overlap():
     assert grid.shape == (4,)
 
 
-@pytest.mark.skipif(not is_cached(SILERO_ASSET), reason="Silero VAD not in the user cache: run `emoboost fetch-weights` (scripts/setup.sh does)")
+@pytest.mark.skipif(
+    not is_cached(SILERO_ASSET),
+    reason="Silero VAD not in the user cache: run `emoboost fetch-weights` (scripts/setup.sh does)",
+)
 def test_speech_is_masked_in_silence_and_noise_but_not_in_speech():
     vad = SileroVAD()
     speech = factory.speech("hello there, this is a test of the voice activity detector")
     rng = np.random.default_rng(0)
     silence = np.zeros(SAMPLE_RATE, np.float32)
-    audio = np.concatenate([silence, speech, silence]) + rng.normal(0, 0.003, len(speech) + 2 * SAMPLE_RATE).astype(np.float32)
+    audio = np.concatenate([silence, speech, silence]) + rng.normal(0, 0.003, len(speech) + 2 * SAMPLE_RATE).astype(
+        np.float32
+    )
     n_frames = len(audio) // SAMPLES_PER_FRAME
     probability, mask = vad.speech_activity(audio[: n_frames * SAMPLES_PER_FRAME], n_frames)
     assert probability.shape == mask.shape == (n_frames,) and mask.dtype == bool
@@ -45,4 +57,8 @@ def test_speech_is_masked_in_silence_and_noise_but_not_in_speech():
     # blocks of 512 frames carry the LSTM state: a clip longer than one block gives the same start
     long = np.tile(audio, 5)
     long_frames = len(long) // SAMPLES_PER_FRAME
-    np.testing.assert_allclose(vad.speech_activity(long[: long_frames * SAMPLES_PER_FRAME], long_frames)[0][: n_frames - 1], probability[:-1], atol=1e-5)  # the last frame was zero-padded
+    np.testing.assert_allclose(
+        vad.speech_activity(long[: long_frames * SAMPLES_PER_FRAME], long_frames)[0][: n_frames - 1],
+        probability[:-1],
+        atol=1e-5,
+    )  # the last frame was zero-padded

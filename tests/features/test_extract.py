@@ -2,10 +2,10 @@ import os
 import subprocess
 import sys
 
+import factory
 import numpy as np
 import pytest
 
-import factory
 from emoboost import errors
 from emoboost.features import FeatureRecord, FeatureStore
 from emoboost.features.extract import extract_many, frame_levels_db
@@ -30,10 +30,16 @@ def test_record_of_a_talking_clip(extractor, talking_clip, tmp_path):
     assert 0.3 < record.audio_mask.mean() < 1.0 and record.audio_mask[:25].mean() > 0.5
     assert record.meta["speech_fraction"] == pytest.approx(record.audio_mask.mean())
     groups = record.meta["visual_groups"]
-    assert groups == {"face-geometry/upper": [0, 18], "face-geometry/lower": [18, 30], "fer-minixception/embedding": [30, 165]}
+    assert groups == {
+        "face-geometry/upper": [0, 18],
+        "face-geometry/lower": [18, 30],
+        "fer-minixception/embedding": [30, 165],
+    }
     # low-level detector inputs: crops every 10th frame with a face, log-mel at 100 Hz
     assert record.face_crops.shape[1:] == (112, 112, 3) and record.face_crops.dtype == np.uint8
-    assert set(record.crop_frames.tolist()) == set(np.flatnonzero(record.face_mask)[::1].tolist()) & set(range(0, n_frames, 10))
+    assert set(record.crop_frames.tolist()) == set(np.flatnonzero(record.face_mask)[::1].tolist()) & set(
+        range(0, n_frames, 10)
+    )
     assert record.logmel.shape == (n_frames * 4, 64) and np.isfinite(record.logmel.astype(np.float32)).all()
     # masked rows carry no fake face embedding
     assert not record.visual[~record.face_mask].any()
@@ -116,7 +122,9 @@ def test_crash_while_writing_leaves_nothing(extractor, talking_clip, tmp_path, m
         store.get(talking_clip)
 
 
-def test_a_new_extraction_version_hides_old_records_without_deleting_them(extractor, talking_clip, tmp_path, monkeypatch):
+def test_a_new_extraction_version_hides_old_records_without_deleting_them(
+    extractor, talking_clip, tmp_path, monkeypatch
+):
     from emoboost.features import version
 
     store = FeatureStore(tmp_path / "store")
@@ -130,7 +138,10 @@ def test_a_new_extraction_version_hides_old_records_without_deleting_them(extrac
     assert old_files[0].is_file() and list(store) == old_files  # ... but still on disk
     assert extract_many([talking_clip], store, extractor).line() == "1 done, 0 skipped, 0 failed"  # extracted again
     record = store.get(talking_clip)
-    assert record.meta["extraction_key"] == extractor.key and record.meta["extraction_version"] == version.EXTRACTION_VERSION
+    assert (
+        record.meta["extraction_key"] == extractor.key
+        and record.meta["extraction_version"] == version.EXTRACTION_VERSION
+    )
     assert len(store) == 2
 
 
@@ -154,7 +165,17 @@ def test_cli_extract_from_a_manifest_and_resume(tmp_path, talking_clip):
     (clips / "a.mp4").write_bytes(talking_clip.read_bytes())
     factory.talking_clip(clips / "b é.mp4", seconds=2.0, text="Another voice, another clip.")
     (tmp_path / "manifest.csv").write_text("path,label\na.mp4,0\nb é.mp4,1\nmissing.mp4,1\n")
-    command = [sys.executable, "-m", "emoboost.cli", "extract", str(tmp_path / "manifest.csv"), "--root", str(clips), "--out", str(tmp_path / "store")]
+    command = [
+        sys.executable,
+        "-m",
+        "emoboost.cli",
+        "extract",
+        str(tmp_path / "manifest.csv"),
+        "--root",
+        str(clips),
+        "--out",
+        str(tmp_path / "store"),
+    ]
     first = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert first.returncode == 1
     assert "2 done, 0 skipped, 1 failed" in first.stdout
@@ -186,7 +207,9 @@ def test_strided_part_is_held_between_its_frames_and_restarts_each_face_run():
     n_frames = 23
     frames = tuple(np.full((32, 32, 3), t, np.uint8) for t in range(n_frames))
     boxes = np.tile(np.array([[4.0, 4.0, 28.0, 28.0]], np.float32), (n_frames, 1))
-    landmarks = np.tile(np.array([[[10.0, 12.0], [22.0, 12.0], [16, 16], [12, 22], [20, 22]]], np.float32), (n_frames, 1, 1))
+    landmarks = np.tile(
+        np.array([[[10.0, 12.0], [22.0, 12.0], [16, 16], [12, 22], [20, 22]]], np.float32), (n_frames, 1, 1)
+    )
     mask = np.ones(n_frames, bool)
     mask[8:12] = False  # a gap without a face: the run from frame 12 starts off the stride
     combined = CombinedFaceEncoder([FrameNumber("every", 1), FrameNumber("strided", 5)])

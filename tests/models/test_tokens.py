@@ -46,4 +46,6 @@ def test_speech_tokens_average_speech_frames_only_and_mask_silent_tokens():
     np.testing.assert_allclose(tokens.speech[0], 2.5)  # frames 2 and 3, not the pause around them
     np.testing.assert_allclose(tokens.speech[2], 11.0)
     assert tokens.visual_mask.all()  # the face mask is independent of the voice
-    assert tokenize(np.ones((12, 3), np.float32), speech, np.ones(12, bool), 5).speech_mask.all()  # no audio mask: all speech
+    assert tokenize(
+        np.ones((12, 3), np.float32), speech, np.ones(12, bool), 5
+    ).speech_mask.all()  # no audio mask: all speech

@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from emoboost import __version__
 from emoboost.cli import data, detect, quick, research  # noqa: F401  (registers the commands)
-from emoboost.cli.common import app, err, out, setup_logging
+from emoboost.cli.common import app, err, one_line, out, setup_logging
 from emoboost.errors import ConfigError, EmoboostError
 
 
@@ -44,10 +44,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         err.print("aborted")
         return 130
     except ConfigError as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[red]error[/red] {escape(one_line(exc))}")
         return 2
     except EmoboostError as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[red]error[/red] {escape(one_line(exc))}")
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, err, out, progress
+from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.errors import ConfigError
 
 @app.command()
@@ -51,7 +51,9 @@ def extract_files(paths, out_dir: Path, settings, engine: str = "local", address
 
         def report(outcome) -> None:
             if outcome.status == "failed":
-                err.print(f"[red]error[/red] {escape(outcome.message)}", soft_wrap=True)
+                err.print(f"[red]error[/red] {escape(one_line(outcome.message))}", soft_wrap=True)
+            elif outcome.message:
+                err.print(f"[yellow]warning[/yellow] {escape(one_line(outcome.message))}", soft_wrap=True)
             bar.update(task, advance=1, current=escape(outcome.path.name))
 
         if engine == "ray":

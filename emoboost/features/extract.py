@@ -234,7 +234,7 @@ class ExtractOutcome:
 
     path: Path
     status: str  # "done", "skipped" (record already there) or "failed"
-    message: str = ""  # the one-line problem when failed
+    message: str = ""  # the one-line problem when failed; when done, the damaged record it replaced (if any)
     seconds: float = 0.0
 
 
@@ -250,7 +250,9 @@ class ExtractSummary:
         return [outcome for outcome in self.outcomes if outcome.status == "failed"]
 
     def line(self) -> str:
-        return f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+        repaired = sum(outcome.status == "done" and bool(outcome.message) for outcome in self.outcomes)
+        line = f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+        return line + (f" ({repaired} damaged record{'s' if repaired > 1 else ''} recomputed)" if repaired else "")
 
 
 def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) -> ExtractOutcome:
@@ -259,12 +261,13 @@ def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) ->
     try:
         check_file(path)
         sha256 = store.content_hash(path)
-        if store.has(sha256, extractor.key):
+        intact, damage = store.check(sha256, extractor.key)
+        if intact:
             return ExtractOutcome(path, "skipped")
         store.put(extractor.extract(path, sha256=sha256), extractor.key)
     except errors.MediaError as exc:
         return ExtractOutcome(path, "failed", str(exc), time.perf_counter() - start)
-    return ExtractOutcome(path, "done", "", time.perf_counter() - start)
+    return ExtractOutcome(path, "done", f"recomputed {damage}" if damage else "", time.perf_counter() - start)
 
 
 def extract_many(

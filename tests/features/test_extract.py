@@ -93,7 +93,7 @@ def test_crash_while_writing_leaves_nothing(extractor, talking_clip, tmp_path, m
 def test_store_rejects_unreadable_records(tmp_path):
     path = tmp_path / "r.safetensors"
     path.write_bytes(b"garbage")
-    with pytest.raises(errors.StoreError, match="unreadable feature record"):
+    with pytest.raises(errors.StoreError, match="damaged feature record"):
         FeatureRecord.load(path)
 
 

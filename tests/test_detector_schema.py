@@ -1,0 +1,99 @@
+"""Hostile or broken detector folders are refused in one line, exit 2, before anything is built or run."""
+
+import json
+import math
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import detector_matrix
+from detector_fixture import tiny_detector
+from emoboost import errors
+from emoboost.api import Detector
+from emoboost.cli import run
+from emoboost.features import FeatureRecord
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    return tiny_detector(tmp_path_factory.mktemp("detector") / "tiny")
+
+
+@pytest.fixture(autouse=True)
+def _nothing_unpickled(monkeypatch):
+    for name in ("load", "loads"):
+        monkeypatch.setattr(pickle, name, lambda *a, **k: pytest.fail("pickle used"))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load used"))
+
+
+@pytest.mark.parametrize("case", detector_matrix.CASES, ids=lambda c: c.name)
+def test_hostile_folder_is_refused_in_one_line(good, tmp_path, case, monkeypatch, capsys):
+    folder = detector_matrix.damaged_copy(good, tmp_path / "d", case)
+    built = []
+    monkeypatch.setattr(torch.nn.Module, "load_state_dict", lambda self, *a, **k: built.append(self))
+    with pytest.raises(errors.ConfigError) as caught:
+        Detector.from_pretrained(folder)
+    message = str(caught.value)
+    assert case.says in message and "\n" not in message and len(message) < 400
+    assert not built  # refused before any weights were put in a network
+    # the CLI: one line, exit 2, no traceback, before any input is looked at
+    video = tmp_path / "never-read.mp4"
+    assert run(["detect", str(video), "--model", str(folder)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error ") and case.says in lines[0]
+
+
+def test_good_folder_loads_and_its_hash_covers_config(good):
+    detector = Detector.from_pretrained(good)
+    assert detector.weights_sha256 == json.loads((good / "config.json").read_text())["weights_sha256"]
+
+
+def test_fusion_json_may_carry_keys_newer_readers_use(good, tmp_path):
+    folder = detector_matrix.damaged_copy(good, tmp_path / "d", detector_matrix.Case("extra", detector_matrix.fus(lambda f: f.update(prior=0.5, llr_calibration={"a": 1.0, "b": 0.0})), ""))
+    assert Detector.from_pretrained(folder).fusion.inputs == ("emo", "rgb", "audio")
+
+
+def test_unhashed_folder_loads_only_when_allowed(good, tmp_path):
+    folder = detector_matrix.damaged_copy(good, tmp_path / "d", detector_matrix.CASES[[c.name for c in detector_matrix.CASES].index("no hash")])
+    assert Detector.from_pretrained(folder, allow_unverified=True).weights_sha256
+
+
+def test_trusted_hf_encoder_passes_the_check(good, tmp_path):
+    from emoboost.detector_schema import allowed_encoders, check_encoders
+
+    config = {"extract": {"encoders": {"visual": "hf:org/model", "speech": "egemaps"}}}
+    with pytest.raises(errors.ConfigError, match="not one this machine trusts"):
+        check_encoders(config, tmp_path, allowed_encoders())
+    check_encoders(config, tmp_path, allowed_encoders(["hf:org/model"]))
+
+
+def tiny_record(frames: int = 100) -> FeatureRecord:
+    rng = np.random.default_rng(0)
+    arrays = {
+        "visual": rng.normal(size=(frames, 135)).astype(np.float32),
+        "speech": rng.normal(size=(frames, 75)).astype(np.float32),
+        "face_mask": np.ones(frames, bool),
+        "expressions": np.full((frames, 7), 1 / 7, np.float32),
+        "boxes": np.zeros((frames, 4), np.float32),
+        "audio_rms_db": np.full(frames, -20.0, np.float32),
+        "face_crops": rng.integers(0, 255, (4, 112, 112, 3), dtype=np.uint8),
+        "crop_frames": np.arange(0, 40, 10, dtype=np.int64),
+        "logmel": rng.normal(size=(frames * 4, 64)).astype(np.float16),
+    }
+    meta = {"sha256": "0" * 64, "source_path": "clip.mp4", "n_frames": frames, "fps": 25, "duration_s": frames / 25,
+            "visual_encoder": "fer-minixception", "speech_encoder": "egemaps", "visual_encoder_version": "1", "speech_encoder_version": "1"}
+    return FeatureRecord(arrays, meta)
+
+
+@pytest.mark.parametrize("network", ["emo", "rgb", "audio"])
+def test_non_finite_score_never_becomes_a_verdict(good, network):
+    detector = Detector.from_pretrained(good)
+    assert math.isfinite(detector.predict_record(tiny_record()).probability)
+    module = {"emo": detector.emo.video_head, "rgb": detector.rgb, "audio": detector.audio}[network]
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.fill_(float("inf"))
+    with pytest.raises(errors.ConfigError, match=f"{network} score is (nan|inf)"):
+        detector.predict_record(tiny_record())

@@ -361,7 +361,12 @@ class Detector:
     def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> tuple[str, ...]:
         warnings = []
         face_fraction = float(record.face_mask.mean())
-        if face_fraction == 0:
+        source_s, scanned_s = float(record.meta.get("source_duration_s", record.duration_s)), float(record.meta.get("face_scanned_s", record.duration_s))
+        if source_s > record.duration_s + 1.0 / FPS:
+            warnings.append(f"only the first {record.duration_s:g} s of {source_s:g} s analysed (media.max_duration_s)")
+        if face_fraction == 0 and scanned_s < record.duration_s:
+            warnings.append(f"no face found in the first {scanned_s:g} s, the rest was not scanned (faces.give_up_s): audio-only verdict")
+        elif face_fraction == 0:
             warnings.append("no face found: audio-only verdict (face scores are absent)")
         elif face_fraction < LOW_FACE_FRACTION:
             warnings.append(f"face found in only {face_fraction:.0%} of frames")

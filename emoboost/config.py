@@ -27,11 +27,15 @@ class MediaConfig:
     max_side: int = 1280  # frames are decoded scaled so their longer side is at most this (0: native)
     chunk_frames: int = 50  # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
+    max_duration_s: float = 1800.0  # only the first this many seconds are analysed (the verdict says so); 0: no limit
+    max_frame_gap_s: float = 60.0  # consecutive frames further apart than this: broken timestamps, the file is refused
 
     def validate(self) -> None:
         require(self.max_side >= 0, "media.max_side must be >= 0")
         require(self.chunk_frames >= 1, "media.chunk_frames must be >= 1")
         require(self.min_duration_s >= 0, "media.min_duration_s must be >= 0")
+        require(self.max_duration_s == 0 or self.max_duration_s >= self.min_duration_s, "media.max_duration_s must be 0 or >= media.min_duration_s")
+        require(self.max_frame_gap_s > 0, "media.max_frame_gap_s must be > 0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +52,7 @@ class FaceConfig:
     margin: float = 0.25  # crop side = (1 + margin) * max(box width, box height)
     batch_size: int = 16  # frames per MTCNN call when several are searched at once (the tracker searches one keyframe at a time)
     rescan_s: float = 4.0  # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: always whole frame)
+    give_up_s: float = 60.0  # no face at all in this many seconds: stop scanning (no-face error, or audio-only verdict); 0: scan it all
 
     def validate(self) -> None:
         require(self.stride >= 1, "faces.stride must be >= 1")
@@ -57,6 +62,7 @@ class FaceConfig:
         require(self.margin >= 0, "faces.margin must be >= 0")
         require(self.batch_size >= 1, "faces.batch_size must be >= 1")
         require(self.rescan_s >= 0, "faces.rescan_s must be >= 0")
+        require(self.give_up_s >= 0, "faces.give_up_s must be >= 0")
         require(all(0 < t < 1 for t in self.thresholds), "faces.thresholds must be in (0, 1)")
 
 

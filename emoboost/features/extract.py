@@ -94,6 +94,13 @@ def face_detection_summary(faces) -> str:
     return f"MTCNN on every {faces.stride}th frame of the 25 fps grid ({FPS / faces.stride:g} Hz; {rescan}), boxes and landmarks interpolated between keyframes"
 
 
+def no_face_cause(scanned: int, n_frames: int, source_duration_s: float) -> str:
+    """Why a video has no face, with how much of it was looked at."""
+    if scanned >= n_frames and n_frames / FPS >= source_duration_s - 1.0 / FPS:
+        return f"no face found in any of {n_frames} frames"
+    return f"no face found in the first {scanned / FPS:g} s ({scanned} frames scanned of {source_duration_s:g} s; faces.give_up_s, media.max_duration_s)"
+
+
 class FeatureExtractor:
     """Turns one video into one :class:`FeatureRecord` (see DESIGN section 2)."""
 
@@ -122,6 +129,7 @@ class FeatureExtractor:
                 "speech": [self.speech.id, self.speech.version],
                 "faces": to_dict(self.config.faces),
                 "max_side": self.config.media.max_side,
+                "max_duration_s": self.config.media.max_duration_s,
                 "grid": [FPS, SAMPLE_RATE],
                 "lowlevel": to_dict(self.config.lowlevel),
             }
@@ -160,12 +168,16 @@ class FeatureExtractor:
                     expressions[index[begin : begin + batch_size]] = probabilities
 
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_frames()))
+        give_up = int(round(self.config.faces.give_up_s * FPS)) or n_frames  # frames scanned before a faceless video is given up
+        scanned, found = 0, False
         while True:
             with watch("faces"):
-                tracked = next(tracked_chunks, None)
+                tracked = next(tracked_chunks, None) if scanned < give_up or found else None
                 if tracked is None:
+                    tracked_chunks.close()  # stops decoding the rest
                     break
                 rows = np.flatnonzero(tracked.mask)
+                scanned, found = tracked.start + len(tracked.mask), found or len(rows) > 0
             index = tracked.start + rows
             keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
             with watch("crops"):
@@ -181,7 +193,7 @@ class FeatureExtractor:
             encode(final=False)
         encode(final=True)
         if require_face and not face_mask.any():
-            raise errors.NoFaceError(info.path, f"no face found in any of {n_frames} frames")
+            raise errors.NoFaceError(info.path, no_face_cause(scanned, n_frames, info.source_duration_s))
         with watch("speech"):
             speech = self.speech.encode(reader.audio, n_frames)  # [T, Da]
         levels = frame_levels_db(reader.audio, n_frames)
@@ -200,6 +212,8 @@ class FeatureExtractor:
             "source_height": info.source_height,
             "source_fps": info.source_fps,
             "audio_duration_s": info.audio_duration_s,
+            "source_duration_s": info.source_duration_s,
+            "face_scanned_s": scanned / FPS,
             "face_fraction": float(face_mask.mean()),
             "face_stride": self.config.faces.stride,
             "face_detection": face_detection_summary(self.config.faces),

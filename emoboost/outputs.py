@@ -7,7 +7,10 @@ fsynced); the output itself is only ever replaced whole (temp file + rename), ev
 ``SNAPSHOT_S`` seconds and at the end, so it is never half-written. A batch killed at any moment
 and run again reads the output and the journal (a torn last journal line is dropped), skips the
 files it already has a verdict for and retries the failures. The journal is removed once the
-output is complete.
+output is complete. A run holds an exclusive lock on ``.<name>.lock`` beside the output (a
+second run on the same file is refused, naming the lock); a journal whose last line was torn by
+a kill gets that line ended before the next entry is appended. Paths are written escaped
+(:func:`emoboost.text.printable`), so a file name that is not UTF-8 still gets its entry.
 
 An entry is reused only when it still answers the question asked: same file path, same content
 (SHA-256), same detector weights and same threshold. Formats: JSON Lines (one object per
@@ -28,8 +31,15 @@ from typing import Any
 
 from emoboost.cache import write_text_atomic
 from emoboost.errors import ConfigError
+from emoboost.text import printable
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: --output is not locked
+    fcntl = None
 
 SNAPSHOT_S = 30.0
+TEMP_NAME_EXTRA = len(".XXXXXXXX.tmp")  # what atomic_path adds to a name (cache.atomic_path's mkstemp pattern)
 FORMATS = ("json", "csv")
 CSV_COLUMNS = (
     "path", "label", "probability", "threshold",
@@ -90,7 +100,7 @@ def render(entries: Iterable[dict[str, Any]], fmt: str) -> str:
 
 def _read_json_lines(path: Path) -> list[dict[str, Any]]:
     entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
@@ -119,7 +129,48 @@ def identity(entry: dict[str, Any]) -> tuple[str | None, str | None, float | Non
 
 
 def entry_key(path: str | Path) -> str:
-    return os.path.abspath(str(path))
+    """How an input is recognised in an output file: its absolute path, escaped as the output holds it."""
+    return printable(os.path.abspath(os.fspath(path)))
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def prepare_folder(folder: Path, option: str) -> Path:
+    """Make sure ``folder`` exists (created if missing) and is writable, before any work; a one-line ConfigError if not."""
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{option} {printable(folder)}: is a file, not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{option} {printable(folder)}: cannot create the folder ({exc.strerror or exc})") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {printable(folder)}: folder is not writable")
+    return folder
+
+
+def prepare_file(path: Path, option: str, companions: Iterable[str] = ()) -> Path:
+    """Make sure file ``path`` can be written (its folder created if missing), before any work.
+
+    ``companions`` are other names written beside it (a journal, a lock); every one, and the
+    temporary name of an atomic write, must fit the file system's name limit."""
+    folder = prepare_folder(path.parent, option)
+    limit = _name_max(folder)
+    for name in (path.name, *companions):
+        if len(os.fsencode(name)) + TEMP_NAME_EXTRA > limit:
+            raise ConfigError(f"{option} {printable(path)}: file name too long ({len(os.fsencode(path.name))} bytes; at most {limit - TEMP_NAME_EXTRA - 9} here)")
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{option} {printable(path)}: is a folder; give a file name")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise ConfigError(f"{option} {printable(path)}: file is not writable")
+    except OSError as exc:
+        raise ConfigError(f"{option} {printable(path)}: cannot be used ({exc.strerror or exc})") from exc
+    return path
 
 
 class ResultLog:
@@ -127,16 +178,38 @@ class ResultLog:
 
     def __init__(self, output: str | Path, fmt: str):
         self.output = Path(output)
-        if self.output.is_dir():
-            raise ConfigError(f"{self.output}: --output is a folder; give a file name")
-        self.fmt = fmt
         self.journal = self.output.with_name(f".{self.output.name}.journal")
+        self.lock_path = self.output.with_name(f".{self.output.name}.lock")
+        prepare_file(self.output, "--output", (self.journal.name, self.lock_path.name))
+        self._lock = self._acquire_lock()
+        self.fmt = fmt
         self.entries: dict[str, dict[str, Any]] = {}
-        previous = _read_output(self.output, fmt)
+        try:
+            previous = _read_output(self.output, fmt)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            self._release()
+            raise ConfigError(f"--output {printable(self.output)}: not an emoboost output this run can resume ({exc}); choose another file") from exc
         for entry in previous + (_read_json_lines(self.journal) if self.journal.is_file() else []):
             self.entries[entry_key(entry["path"])] = entry
         self._handle = None
         self._last_snapshot = time.monotonic()
+
+    def _acquire_lock(self):
+        """An exclusive lock on ``.<name>.lock`` for the whole run: two runs never interleave one output."""
+        if fcntl is None:
+            return None
+        handle = open(self.lock_path, "a")  # noqa: SIM115  (held until close())
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.close()
+            raise ConfigError(f"--output {printable(self.output)}: another emoboost run is writing it (lock {printable(self.lock_path)} is held)") from exc
+        return handle
+
+    def _release(self) -> None:
+        if self._lock is not None:  # the lock file stays: deleting it would let two later runs lock different files
+            self._lock.close()
+            self._lock = None
 
     def finished(self, path: str | Path, expected: Callable[[], tuple[str, str | None, float]]) -> dict[str, Any] | None:
         """The verdict entry already recorded for ``path`` if its :func:`identity` equals ``expected()``.
@@ -152,7 +225,9 @@ class ResultLog:
         """Record one entry durably (journal line, fsynced); refresh the output now and then."""
         self.entries[entry_key(entry["path"])] = entry
         if self._handle is None:
-            self._handle = open(self.journal, "a", encoding="utf-8")
+            self._handle = open(self.journal, "a", encoding="utf-8")  # noqa: SIM115  (open for the whole batch)
+            if self._handle.tell() > 0 and not self.journal.read_bytes().endswith(b"\n"):
+                self._handle.write("\n")  # end a line torn by a kill, so that it does not swallow this entry
         self._handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
@@ -170,3 +245,4 @@ class ResultLog:
             self._handle = None
         self._snapshot()
         self.journal.unlink(missing_ok=True)
+        self._release()

@@ -15,6 +15,9 @@ import numpy as np
 
 from emoboost.api import Verdict
 from emoboost.cache import atomic_path
+from emoboost.text import printable
+
+STEM_BYTES = 200  # of a plot's name: with "_<hash>.png" and a temporary name's extras it stays under 255 bytes
 
 EXPRESSION_COLOURS = {
     "angry": "#d62728", "disgust": "#8c564b", "fear": "#9467bd", "happy": "#f2c12e",
@@ -24,7 +27,10 @@ EXPRESSION_COLOURS = {
 
 def timeline_name(path: str | Path, sha256: str) -> str:
     """``<stem>_<sha256[:8]>.png`` for a verdict's file: unique for same-named files in different folders."""
-    return f"{Path(path).stem}_{sha256[:8]}.png"
+    stem = printable(Path(path).stem)
+    while len(stem.encode()) > STEM_BYTES:  # the name must fit the file system's 255 bytes with its suffix
+        stem = stem[:-1]
+    return f"{stem}_{sha256[:8]}.png"
 
 
 def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -> list[tuple[float, float]]:
@@ -70,7 +76,7 @@ def plot_timeline(verdict: Verdict, target: str | Path) -> Path:
         ax.set_ylabel("P(fake)")
         ax.legend(loc="upper right", fontsize=8)
         colour = "#d62728" if verdict.label == "fake" else "#2ca02c"
-        ax.set_title(f"{Path(verdict.path).name}: {verdict.label.upper()}  P(fake) {verdict.probability:.2f}  (model {verdict.model_id})", color=colour, fontsize=11, loc="left")
+        ax.set_title(f"{printable(Path(verdict.path).name)}: {verdict.label.upper()}  P(fake) {verdict.probability:.2f}  (model {verdict.model_id})", color=colour, fontsize=11, loc="left")
 
         ax = axes[1]
         labels = tracks.expression_labels or tuple(f"class {i}" for i in range(tracks.expressions.shape[1]))

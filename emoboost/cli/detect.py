@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, err, out, progress
+from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.errors import ConfigError
 
 DEFAULT_MODEL = Path("runs/quickstart/detector")
@@ -32,13 +32,15 @@ def detect(
     from emoboost.cache import sha256_file
     from emoboost.errors import MediaError, NoFaceError
     from emoboost.media.inputs import expand_inputs
-    from emoboost.outputs import ResultLog, output_format as file_format
+    from emoboost.outputs import ResultLog, output_format as file_format, prepare_folder
 
     if output_format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
+    if timeline_png is not None:
+        prepare_folder(timeline_png, "--timeline-png")  # destinations are checked before any work
     log = ResultLog(output, file_format(output, output_format)) if output is not None else None
     with err.status("loading the detector"):
         detector = Detector.from_pretrained(model).to(device)
@@ -57,11 +59,11 @@ def detect(
 
     stream = _Stream(output_format)
     entries: list[dict[str, Any]] = []
-    failed = resumed = 0
+    failed = resumed = unwritten = 0
     with progress(err) as bar:
         task = bar.add_task("detect", total=len(paths), current="", visible=len(paths) > 1)
         for path in paths:
-            bar.update(task, current=escape(path.name))
+            bar.update(task, current=escape(one_line(path.name)))
             entry = log.finished(path, lambda: expected(path)) if log is not None else None
             if entry is not None and plotted(entry):
                 resumed += 1
@@ -71,17 +73,15 @@ def detect(
                 except MediaError as exc:
                     failed += 1
                     hint = " (--allow-audio-only gives a voice-only verdict)" if isinstance(exc, NoFaceError) and not allow_audio_only else ""
-                    err.print(f"[red]error[/red] {escape(str(exc))}{hint}", soft_wrap=True)
-                    entry = {"path": str(path), "error": exc.cause, "error_type": exc.code}
+                    err.print(f"[red]error[/red] {escape(one_line(exc))}{hint}")
+                    entry = {"path": one_line(path), "error": one_line(exc.cause), "error_type": exc.code}
                     if log is not None:
                         log.add(entry)
                     bar.advance(task)
                     continue
-                if timeline_png is not None:
-                    from emoboost.timeline import plot_timeline, timeline_name
-
-                    plot_timeline(verdict, timeline_png / timeline_name(verdict.path, verdict.sha256))
-                entry = verdict.to_dict()
+                if timeline_png is not None and not _plot(verdict, timeline_png):
+                    unwritten += 1
+                entry = {**verdict.to_dict(), "path": one_line(verdict.path)}
                 if log is not None:
                     log.add(entry)
             entries.append(entry)
@@ -94,9 +94,24 @@ def detect(
     if output_format == "table" or err.is_terminal:
         fakes = sum(entry.get("label") == "fake" for entry in entries)
         summary = f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({fakes} fake), {failed} failed" + (f", {resumed} taken from {output}" if resumed else "")
-        (out if output_format == "table" else err).print(summary + (f" -> {output}" if output else ""), markup=False, soft_wrap=True)
-    if failed:
+        summary += f", {unwritten} timeline plot{'s' if unwritten != 1 else ''} not written" if unwritten else ""
+        (out if output_format == "table" else err).print(one_line(summary + (f" -> {output}" if output else "")), markup=False)
+    if failed or unwritten:
         raise typer.Exit(1)
+
+
+def _plot(verdict, folder: Path) -> bool:
+    """Write one timeline PNG; a failure is one warning line and never costs the verdict or the batch."""
+    from emoboost.timeline import plot_timeline, timeline_name
+
+    target = folder / timeline_name(verdict.path, verdict.sha256)
+    try:
+        plot_timeline(verdict, target)
+    except Exception as exc:  # noqa: BLE001  (a plot is an extra: whatever breaks it must not cost the verdict)
+        cause = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        err.print(f"[yellow]warning[/yellow] {escape(one_line(target))}: timeline not written ({escape(one_line(cause))}); the verdict is kept")
+        return False
+    return True
 
 
 class _Stream:

@@ -39,6 +39,7 @@ import numpy as np
 
 from emoboost.cache import atomic_path, sha256_file, write_json_atomic
 from emoboost.errors import StoreError
+from emoboost.text import printable
 
 STORE_FORMAT = 1
 CHECKSUM_KEY = "content_sha256"
@@ -206,14 +207,14 @@ class FeatureStore:
         """SHA-256 of a file, cached by (absolute path, size, mtime) so it is read once."""
         video_path = Path(video_path).resolve()
         stat = video_path.stat()
-        entry = self.root / "hashes" / f"{hashlib.sha1(str(video_path).encode()).hexdigest()}.json"
+        entry = self.root / "hashes" / f"{hashlib.sha1(os.fsencode(video_path)).hexdigest()}.json"  # bytes: any file name
         if entry.exists():
             cached = _read_hash_entry(entry)
             if cached is not None and cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns:
                 return cached["sha256"]
         digest = sha256_file(video_path)
         self._ensure()
-        write_json_atomic(entry, {"path": str(video_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest})
+        write_json_atomic(entry, {"path": printable(video_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest})
         return digest
 
     def check(self, sha256: str, key: str) -> tuple[bool, str]:

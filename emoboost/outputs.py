@@ -158,6 +158,8 @@ def prepare_file(path: Path, option: str, companions: Iterable[str] = ()) -> Pat
 
     ``companions`` are other names written beside it (a journal, a lock); every one, and the
     temporary name of an atomic write, must fit the file system's name limit."""
+    if not path.name or path.name in (".", ".."):
+        raise ConfigError(f"{option} {printable(path)}: needs a file name")
     folder = prepare_folder(path.parent, option)
     limit = _name_max(folder)
     for name in (path.name, *companions):
@@ -178,9 +180,9 @@ class ResultLog:
 
     def __init__(self, output: str | Path, fmt: str):
         self.output = Path(output)
+        prepare_file(self.output, "--output", (f".{self.output.name}.journal", f".{self.output.name}.lock"))
         self.journal = self.output.with_name(f".{self.output.name}.journal")
         self.lock_path = self.output.with_name(f".{self.output.name}.lock")
-        prepare_file(self.output, "--output", (self.journal.name, self.lock_path.name))
         self._lock = self._acquire_lock()
         self.fmt = fmt
         self.entries: dict[str, dict[str, Any]] = {}

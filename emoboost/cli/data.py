@@ -44,8 +44,9 @@ def extract(
 
 def extract_files(paths, out_dir: Path, settings, engine: str = "local", address: str | None = None, workers: int = 2):
     from emoboost.features.store import FeatureStore
+    from emoboost.outputs import prepare_folder
 
-    store = FeatureStore(out_dir)
+    store = FeatureStore(prepare_folder(out_dir, "--out"))  # the destination is checked before any work
     with progress() as bar:
         task = bar.add_task(f"extract ({engine})", total=len(paths), current="")
 

@@ -185,6 +185,8 @@ class FeatureStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self._cleaned = False
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{printable(self.root)}: not a feature store (a file, not a folder)")
         marker = self.root / "store.json"
         if marker.exists():
             try:

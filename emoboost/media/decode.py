@@ -91,6 +91,13 @@ def _quiet_decord():
 def check_file(path: str | Path) -> Path:
     """Fail early, with a precise cause, on paths that are not readable non-empty files."""
     path = Path(path)
+    try:
+        return _check_file(path)
+    except OSError as exc:  # a name too long for the file system, a loop of links, an I/O error
+        raise errors.MediaError(path, f"cannot be opened ({exc.strerror or exc})") from exc
+
+
+def _check_file(path: Path) -> Path:
     if not path.exists():
         raise errors.MissingFileError(path)
     if path.is_dir():

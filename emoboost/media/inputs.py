@@ -72,6 +72,11 @@ def expand_inputs(items: Sequence[str | Path], root: str | Path | None = None) -
             found.extend(read_list(Path(text[1:])))
             continue
         path = Path(text)
+        try:
+            path.is_dir()
+        except OSError:  # a name too long for the file system, say: reported by name when it is opened
+            found.append(path)
+            continue
         if "\0" in text:
             raise ConfigError(f"{printable(text)}: a path cannot hold a NUL byte")
         if path.is_dir():

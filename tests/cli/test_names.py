@@ -120,3 +120,28 @@ def test_a_torn_journal_line_does_not_swallow_the_next_entry(tmp_path):
     log._release()
     again = ResultLog(output, "json")  # a crash now: the journal is read back whole
     assert set(again.entries) == {"/a.mp4", "/c.mp4"}
+
+
+def _fuzz_found(tmp: Path, model: Path) -> list[tuple[list[str], int, str]]:
+    """Argument vectors that gave tracebacks in scripts/fuzz_cli.py, with the exit code and message now expected."""
+    (tmp / "file.txt").write_text("hello\n")
+    (tmp / "dir").mkdir()
+    (tmp / "binary.csv").write_bytes(b"\xff\xfe\x00\x01path\n")
+    return [
+        (["detect", "x" * 5000, "--model", str(model)], 1, "cannot be opened (File name too long)"),
+        (["extract", "x" * 5000, "--out", str(tmp / "s")], 1, "cannot be opened (File name too long)"),
+        (["detect", str(tmp / "binary.csv"), "--model", str(model)], 2, "a manifest needs a 'path' column"),
+        (["detect", str(tmp / "file.txt"), "--model", str(model), "--output", ""], 2, "needs a file name"),
+        (["extract", str(tmp / "file.txt"), "--out", str(tmp / "file.txt")], 2, "is a file, not a folder"),
+        (["extract", str(tmp / "file.txt"), "--out", str(tmp / "file.txt" / "s")], 2, "cannot create the folder"),
+        (["extract", str(tmp / "file.txt"), "--out", str(tmp / "s"), "--config", str(tmp / "dir")], 2, "config file cannot be read"),
+        (["extract", str(tmp / "file.txt"), "--out", str(tmp / "s"), "--config", str(tmp / "binary.csv")], 2, "not UTF-8"),
+        (["train", "--manifest", str(tmp / "binary.csv"), "--store", str(tmp / "s"), "--out", str(tmp / "o")], 2, "not an emoboost manifest"),
+    ]
+
+
+def test_arguments_the_fuzz_pass_broke_are_one_line_errors(tmp_path, model, capfd):
+    for arguments, expected, says in _fuzz_found(tmp_path, model):
+        code = run(arguments)
+        err = capfd.readouterr().err.strip().splitlines()
+        assert (code, len(err)) == (expected, 1) and says in err[0], (arguments[:2], code, err)

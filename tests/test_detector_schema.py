@@ -97,3 +97,14 @@ def test_non_finite_score_never_becomes_a_verdict(good, network):
             parameter.fill_(float("inf"))
     with pytest.raises(errors.ConfigError, match=f"{network} score is (nan|inf)"):
         detector.predict_record(tiny_record())
+
+
+def test_cli_trusts_an_encoder_only_when_told(good, tmp_path, capfd):
+    folder = detector_matrix.damaged_copy(good, tmp_path / "d", detector_matrix.Case("hf", detector_matrix.cfg(lambda c: c["extract"]["encoders"].update(visual="hf:org/emotion-vit")), ""))
+    missing = tmp_path / "missing.mp4"
+    assert run(["detect", str(missing), "--model", str(folder)]) == 2
+    assert "is not one this machine trusts" in capfd.readouterr().err
+    # trusted: the folder loads and the encoder is looked for (tests run offline: it is not there, one line)
+    run(["detect", str(missing), "--model", str(folder), "--trust-encoder", "hf:org/emotion-vit"])
+    err = capfd.readouterr().err
+    assert "not one this machine trusts" not in err and "'org/emotion-vit' not found" in err and err.count("\n") == 1

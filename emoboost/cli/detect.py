@@ -26,6 +26,7 @@ def detect(
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Override the detector's threshold (probability of fake).")] = None,
     allow_audio_only: Annotated[bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")] = False,
     device: Annotated[str, typer.Option(help="cpu, or cuda / cuda:N where a GPU is visible to torch.")] = "cpu",
+    trust_encoder: Annotated[Optional[list[str]], typer.Option("--trust-encoder", help="Allow the detector to run this encoder (an hf: name its config.json gives); repeatable.")] = None,
 ) -> None:
     """Say whether videos are real or fake, with per-modality scores and where it looks fake."""
     from emoboost.api import Detector
@@ -43,7 +44,7 @@ def detect(
         prepare_folder(timeline_png, "--timeline-png")  # destinations are checked before any work
     log = ResultLog(output, file_format(output, output_format)) if output is not None else None
     with err.status("loading the detector"):
-        detector = Detector.from_pretrained(model).to(device)
+        detector = Detector.from_pretrained(model, trusted_encoders=trust_encoder or ()).to(device)
     cut = round(detector.fusion.threshold if threshold is None else threshold, 6)
 
     def expected(path: Path):

@@ -8,7 +8,7 @@ fsynced); the output itself is only ever replaced whole (temp file + rename), ev
 and run again reads the output and the journal (a torn last journal line is dropped), skips the
 files it already has a verdict for and retries the failures. The journal is removed once the
 output is complete. A run holds an exclusive lock on ``.<name>.lock`` beside the output (a
-second run on the same file is refused, naming the lock); a journal whose last line was torn by
+second run on the same file is refused, naming the lock; the file goes when the run ends); a journal whose last line was torn by
 a kill gets that line ended before the next entry is appended. Paths are written escaped
 (:func:`emoboost.text.printable`), so a file name that is not UTF-8 still gets its entry.
 
@@ -39,6 +39,7 @@ except ImportError:  # not POSIX: --output is not locked
     fcntl = None
 
 SNAPSHOT_S = 30.0
+LOCK_ATTEMPTS = 5
 TEMP_NAME_EXTRA = len(".XXXXXXXX.tmp")  # what atomic_path adds to a name (cache.atomic_path's mkstemp pattern)
 FORMATS = ("json", "csv")
 CSV_COLUMNS = (
@@ -197,19 +198,30 @@ class ResultLog:
         self._last_snapshot = time.monotonic()
 
     def _acquire_lock(self):
-        """An exclusive lock on ``.<name>.lock`` for the whole run: two runs never interleave one output."""
+        """An exclusive lock on ``.<name>.lock`` for the whole run: two runs never interleave one output.
+
+        The lock file is removed when the run ends; a run that locked a file another run had just
+        removed (its inode is no longer at the path) tries again on the new one."""
         if fcntl is None:
             return None
-        handle = open(self.lock_path, "a")  # noqa: SIM115  (held until close())
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        for _ in range(LOCK_ATTEMPTS):
+            handle = open(self.lock_path, "a")  # noqa: SIM115  (held until close())
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                handle.close()
+                raise ConfigError(f"--output {printable(self.output)}: another emoboost run is writing it (lock {printable(self.lock_path)} is held)") from exc
+            try:
+                if os.stat(self.lock_path).st_ino == os.fstat(handle.fileno()).st_ino:
+                    return handle
+            except FileNotFoundError:
+                pass
             handle.close()
-            raise ConfigError(f"--output {printable(self.output)}: another emoboost run is writing it (lock {printable(self.lock_path)} is held)") from exc
-        return handle
+        raise ConfigError(f"--output {printable(self.output)}: could not lock {printable(self.lock_path)} (other runs keep replacing it)")
 
     def _release(self) -> None:
-        if self._lock is not None:  # the lock file stays: deleting it would let two later runs lock different files
+        if self._lock is not None:
+            self.lock_path.unlink(missing_ok=True)  # while still locked: a waiting run re-checks the inode
             self._lock.close()
             self._lock = None
 

@@ -77,8 +77,11 @@ class Tracks:
     prosody: dict[str, np.ndarray]  # name -> [N] clip z-scores (loudness, pitch) when the speech encoder is egemaps
 
     def to_dict(self) -> dict[str, Any]:
-        def plain(value):
-            return None if value is None else np.round(np.asarray(value, np.float64), 5).tolist()
+        def plain(value):  # NaN (no face in a token) becomes null: strict JSON parsers reject NaN
+            if value is None:
+                return None
+            rounded = np.round(np.asarray(value, np.float64), 5)
+            return np.where(np.isfinite(rounded), rounded, None).tolist()
 
         return {
             "time_s": plain(self.time_s),

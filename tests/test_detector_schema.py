@@ -9,11 +9,10 @@ import pytest
 import torch
 
 import detector_matrix
-from detector_fixture import tiny_detector
+from detector_fixture import tiny_detector, tiny_record
 from emoboost import errors
 from emoboost.api import Detector
 from emoboost.cli import run
-from emoboost.features import FeatureRecord
 
 
 @pytest.fixture(scope="module")
@@ -67,24 +66,6 @@ def test_trusted_hf_encoder_passes_the_check(good, tmp_path):
     with pytest.raises(errors.ConfigError, match="not one this machine trusts"):
         check_encoders(config, tmp_path, allowed_encoders())
     check_encoders(config, tmp_path, allowed_encoders(["hf:org/model"]))
-
-
-def tiny_record(frames: int = 100) -> FeatureRecord:
-    rng = np.random.default_rng(0)
-    arrays = {
-        "visual": rng.normal(size=(frames, 135)).astype(np.float32),
-        "speech": rng.normal(size=(frames, 75)).astype(np.float32),
-        "face_mask": np.ones(frames, bool),
-        "expressions": np.full((frames, 7), 1 / 7, np.float32),
-        "boxes": np.zeros((frames, 4), np.float32),
-        "audio_rms_db": np.full(frames, -20.0, np.float32),
-        "face_crops": rng.integers(0, 255, (4, 112, 112, 3), dtype=np.uint8),
-        "crop_frames": np.arange(0, 40, 10, dtype=np.int64),
-        "logmel": rng.normal(size=(frames * 4, 64)).astype(np.float16),
-    }
-    meta = {"sha256": "0" * 64, "source_path": "clip.mp4", "n_frames": frames, "fps": 25, "duration_s": frames / 25,
-            "visual_encoder": "fer-minixception", "speech_encoder": "egemaps", "visual_encoder_version": "1", "speech_encoder_version": "1"}
-    return FeatureRecord(arrays, meta)
 
 
 @pytest.mark.parametrize("network", ["emo", "rgb", "audio"])

@@ -145,3 +145,24 @@ def test_arguments_the_fuzz_pass_broke_are_one_line_errors(tmp_path, model, capf
         code = run(arguments)
         err = capfd.readouterr().err.strip().splitlines()
         assert (code, len(err)) == (expected, 1) and says in err[0], (arguments[:2], code, err)
+
+
+def test_messages_stay_one_line_when_output_goes_to_a_file(tmp_path, model, capfd):
+    folder = tmp_path / ("a folder with a long name " * 6).strip()
+    folder.mkdir()
+    code, out, err = detect(capfd, folder, "--model", model)
+    assert code == 2 and len(err) == 2  # rich wraps at 80 columns into a file or pipe unless told not to
+    assert err[0].startswith("warning ") and err[0].endswith(": no video files in this folder") and str(folder) in err[0]
+    assert err[1] == "error no video files found in the given inputs"
+
+
+def test_verdict_tracks_hold_no_nan(tmp_path, model):
+    import math
+
+    from detector_fixture import tiny_record
+
+    record = tiny_record()
+    record.arrays["face_mask"][:50] = False  # tokens without a face have no expression
+    verdict = Detector.from_pretrained(model).predict_record(record)
+    text = json.dumps(verdict.to_dict(tracks=True), allow_nan=False)  # raises on NaN
+    assert None in json.loads(text)["tracks"]["expressions"][0] and not math.isnan(verdict.probability)

@@ -18,7 +18,7 @@ import torch
 import emoboost
 from emoboost.cache import HASH_BLOCK, atomic_path, write_json_atomic, write_text_atomic
 from emoboost.config import from_dict, to_dict
-from emoboost.errors import ConfigError
+from emoboost.errors import ConfigError, WeightsUnavailableError
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 
 EMOFORENSICS_FORMAT = "emoboost.emoforensics/1"
@@ -45,7 +45,7 @@ def load_state(path: str | Path, module: torch.nn.Module) -> torch.nn.Module:
     try:
         state = load_file(str(path))
     except (OSError, ValueError, SafetensorError) as exc:
-        raise ConfigError(f"{path}: unreadable weights ({_first_line(exc)})") from exc
+        raise WeightsUnavailableError(f"{path}: unreadable weights ({_first_line(exc)})") from exc
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise ConfigError(f"{path}: weights hold NaN or infinite values ({name}); the training run that saved them diverged")

@@ -98,9 +98,11 @@ FUSION_SCHEMA: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
     "inputs": (True, _list_of(lambda v: v in FUSION_INPUTS), f"a list of detector names from {', '.join(FUSION_INPUTS)}"),
     "weights": (True, _list_of(_is_number), "a list of finite numbers"),
     "bias": (True, _is_number, "a finite number"),
-    "threshold": (True, lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "llr_threshold": (True, _is_number, "a finite number (natural-log LR)"),
+    "threshold": (False, lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]"),
     "operating_point": (True, lambda v: isinstance(v, dict), "a JSON object"),
     "method": (False, lambda v: v in ("logistic", "mean"), "logistic or mean"),
+    "calibration": (False, lambda v: isinstance(v, dict), "a JSON object"),
 }
 
 

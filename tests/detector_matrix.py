@@ -144,6 +144,9 @@ CASES = [
     Case("fusion input unknown", fus(set_key("", "inputs", ["emo", "rgb", "vibes"])), "'inputs' must be a list"),
     Case("fusion input twice", fus(set_key("", "inputs", ["emo", "emo", "audio"])), "names a detector twice"),
     Case("fusion format wrong", fus(set_key("", "format", "other/9")), "fusion format"),
+    Case("fusion format of before calibrated LLRs", fus(set_key("", "format", "emoboost.fusion/1")), "retrain the detector"),
+    Case("fusion LLR threshold NaN", write_and_rehash("fusion.json", b'{"llr_threshold": NaN}'), "NaN is not a JSON number"),
+    Case("fusion LLR threshold a string", fus(set_key("", "llr_threshold", "0")), "'llr_threshold' must be a finite number"),
 ]
 
 

@@ -52,6 +52,11 @@ def _timeline_under_file(tmp: Path) -> list[str]:
     return ["--timeline-png", str(tmp / "afile" / "plots")]
 
 
+def _report_is_file(tmp: Path) -> list[str]:
+    (tmp / "reports").write_text("x")
+    return ["--report", str(tmp / "reports")]
+
+
 DESTINATIONS = [
     Destination("--output under a regular file", _parent_is_file, "is a file, not a folder"),
     Destination("--output is a folder", _output_is_folder, "is a folder; give a file name"),
@@ -59,6 +64,7 @@ DESTINATIONS = [
     Destination("--output not an emoboost output", _unresumable_output, "not an emoboost output"),
     Destination("--timeline-png is a regular file", _timeline_is_file, "is a file, not a folder"),
     Destination("--timeline-png under a regular file", _timeline_under_file, "cannot create the folder"),
+    Destination("--report is a regular file", _report_is_file, "is a file, not a folder"),
 ]
 
 

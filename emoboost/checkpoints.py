@@ -48,7 +48,9 @@ def load_state(path: str | Path, module: torch.nn.Module) -> torch.nn.Module:
         raise WeightsUnavailableError(f"{path}: unreadable weights ({_first_line(exc)})") from exc
     for name, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ConfigError(f"{path}: weights hold NaN or infinite values ({name}); the training run that saved them diverged")
+            raise ConfigError(
+                f"{path}: weights hold NaN or infinite values ({name}); the training run that saved them diverged"
+            )
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -140,7 +142,9 @@ def folder_hash(folder: Path, files: Sequence[str], config: dict[str, Any], hash
 def load_emoforensics(folder: str | Path) -> tuple[EmoForensics, dict[str, Any]]:
     """The model (in eval mode) and its ``config.json``."""
     config = read_config(folder, EMOFORENSICS_FORMAT)
-    model = EmoForensics(from_dict(EmoForensicsConfig, config["model"], "model"), int(config["visual_dim"]), int(config["speech_dim"]))
+    model = EmoForensics(
+        from_dict(EmoForensicsConfig, config["model"], "model"), int(config["visual_dim"]), int(config["speech_dim"])
+    )
     return load_state(Path(folder) / WEIGHTS, model), config
 
 

@@ -36,7 +36,12 @@ SIZE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     },
     "emoforensics": {"visual_dim": (1, 65536), "speech_dim": (1, 65536)},
     "rgb": {"input_size": (32, 1024), "crops_per_video": (1, 4096), "width": (4, 1024)},
-    "audio": {"segment_frames": (16, 60000), "hop_frames": (1, 60000), "segments_per_video": (1, 4096), "n_mels": (8, 512)},
+    "audio": {
+        "segment_frames": (16, 60000),
+        "hop_frames": (1, 60000),
+        "segments_per_video": (1, 4096),
+        "n_mels": (8, 512),
+    },
 }
 REQUIRED_SIZES = {"emoforensics": ("visual_dim", "speech_dim"), "audio": ("n_mels",)}
 CHANNEL_LIMIT = 1024  # acoustic CNN channels per block
@@ -81,11 +86,17 @@ def check_detector_config(config: dict[str, Any], path: Path) -> None:
         if not _is_number(value) or not 0 <= value < 1:
             raise ConfigError(f"{path}: '{dotted}.{key}' must be a number in [0, 1), found {value!r}")
     channels = config["audio"].get("channels", [1])
-    if not isinstance(channels, list) or not all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= CHANNEL_LIMIT for c in channels):
-        raise ConfigError(f"{path}: 'audio.channels' must be a list of integers in [1, {CHANNEL_LIMIT}], found {channels!r}")
+    if not isinstance(channels, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= CHANNEL_LIMIT for c in channels
+    ):
+        raise ConfigError(
+            f"{path}: 'audio.channels' must be a list of integers in [1, {CHANNEL_LIMIT}], found {channels!r}"
+        )
     model = config["emoforensics"]["model"]
     if model.get("d_model", 1) % model.get("heads", 1):
-        raise ConfigError(f"{path}: 'emoforensics.model.d_model' ({model['d_model']}) must be divisible by 'heads' ({model['heads']})")
+        raise ConfigError(
+            f"{path}: 'emoforensics.model.d_model' ({model['d_model']}) must be divisible by 'heads' ({model['heads']})"
+        )
 
 
 def _list_of(kind: Callable[[Any], bool], low: int = 1, high: int = 64) -> Callable[[Any], bool]:
@@ -95,7 +106,11 @@ def _list_of(kind: Callable[[Any], bool], low: int = 1, high: int = 64) -> Calla
 # key -> (required, check, what a valid value is). Keys not named here are accepted and left to the reader.
 FUSION_SCHEMA: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
     "format": (True, lambda v: isinstance(v, str), "a format tag"),
-    "inputs": (True, _list_of(lambda v: v in FUSION_INPUTS), f"a list of detector names from {', '.join(FUSION_INPUTS)}"),
+    "inputs": (
+        True,
+        _list_of(lambda v: v in FUSION_INPUTS),
+        f"a list of detector names from {', '.join(FUSION_INPUTS)}",
+    ),
     "weights": (True, _list_of(_is_number), "a list of finite numbers"),
     "bias": (True, _is_number, "a finite number"),
     "llr_threshold": (True, _is_number, "a finite number (natural-log LR)"),
@@ -166,10 +181,15 @@ def check_weight_shapes(build: Callable[[], Any], weights: Path) -> None:
     extra = sorted(set(stored) - set(expected))
     if missing or extra:
         what = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
-        raise ConfigError(f"{weights}: weights do not match config.json ({what}; {len(missing)} missing, {len(extra)} unexpected)")
+        raise ConfigError(
+            f"{weights}: weights do not match config.json ({what}; {len(missing)} missing, {len(extra)} unexpected)"
+        )
     for name, shape in expected.items():
         if stored[name] != shape:
-            raise ConfigError(f"{weights}: weights do not match config.json ({name} is {list(stored[name])}, the config needs {list(shape)})")
+            raise ConfigError(
+                f"{weights}: weights do not match config.json "
+                f"({name} is {list(stored[name])}, the config needs {list(shape)})"
+            )
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -43,10 +43,32 @@ LOCK_ATTEMPTS = 5
 TEMP_NAME_EXTRA = len(".XXXXXXXX.tmp")  # what atomic_path adds to a name (cache.atomic_path's mkstemp pattern)
 FORMATS = ("json", "csv")
 CSV_COLUMNS = (
-    "path", "label", "llr", "log10_lr", "lr_verbal", "prior", "probability", "threshold",
-    "score_emo", "score_rgb", "score_audio", "score_fused", "face", "voice",
-    "duration_s", "worst_start_s", "worst_end_s", "worst_llr", "worst_mismatch", "segments",
-    "warnings", "sha256", "model_id", "weights_sha256", "error", "error_type",
+    "path",
+    "label",
+    "llr",
+    "log10_lr",
+    "lr_verbal",
+    "prior",
+    "probability",
+    "threshold",
+    "score_emo",
+    "score_rgb",
+    "score_audio",
+    "score_fused",
+    "face",
+    "voice",
+    "duration_s",
+    "worst_start_s",
+    "worst_end_s",
+    "worst_llr",
+    "worst_mismatch",
+    "segments",
+    "warnings",
+    "sha256",
+    "model_id",
+    "weights_sha256",
+    "error",
+    "error_type",
 )
 
 
@@ -125,7 +147,9 @@ def _read_output(path: Path, fmt: str) -> list[dict[str, Any]]:
 
 def identity(entry: dict[str, Any]) -> tuple[str | None, str | None, float | None, float | None]:
     """``(sha256, weights_sha256, threshold, prior)`` of a verdict entry or of a flat CSV row."""
-    weights = entry.get("provenance", {}).get("weights_sha256") if "provenance" in entry else entry.get("weights_sha256")
+    weights = (
+        entry.get("provenance", {}).get("weights_sha256") if "provenance" in entry else entry.get("weights_sha256")
+    )
     threshold, prior = entry.get("threshold"), entry.get("prior")
     threshold = None if threshold is None else round(float(threshold), 6)
     return entry.get("sha256"), weights, threshold, None if prior is None else float(prior)
@@ -167,7 +191,9 @@ def prepare_file(path: Path, option: str, companions: Iterable[str] = ()) -> Pat
     limit = _name_max(folder)
     for name in (path.name, *companions):
         if len(os.fsencode(name)) + TEMP_NAME_EXTRA > limit:
-            raise ConfigError(f"{option} {printable(path)}: file name too long ({len(os.fsencode(path.name))} bytes; at most {limit - TEMP_NAME_EXTRA - 9} here)")
+            raise ConfigError(
+                f"{option} {printable(path)}: file name too long ({len(os.fsencode(path.name))} bytes; at most {limit - TEMP_NAME_EXTRA - 9} here)"
+            )
     try:
         if path.is_dir():
             raise ConfigError(f"{option} {printable(path)}: is a folder; give a file name")
@@ -193,7 +219,9 @@ class ResultLog:
             previous = _read_output(self.output, fmt)
         except (UnicodeDecodeError, csv.Error) as exc:
             self._release()
-            raise ConfigError(f"--output {printable(self.output)}: not an emoboost output this run can resume ({exc}); choose another file") from exc
+            raise ConfigError(
+                f"--output {printable(self.output)}: not an emoboost output this run can resume ({exc}); choose another file"
+            ) from exc
         for entry in previous + (_read_json_lines(self.journal) if self.journal.is_file() else []):
             self.entries[entry_key(entry["path"])] = entry
         self._handle = None
@@ -212,14 +240,18 @@ class ResultLog:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
                 handle.close()
-                raise ConfigError(f"--output {printable(self.output)}: another emoboost run is writing it (lock {printable(self.lock_path)} is held)") from exc
+                raise ConfigError(
+                    f"--output {printable(self.output)}: another emoboost run is writing it (lock {printable(self.lock_path)} is held)"
+                ) from exc
             try:
                 if os.stat(self.lock_path).st_ino == os.fstat(handle.fileno()).st_ino:
                     return handle
             except FileNotFoundError:
                 pass
             handle.close()
-        raise ConfigError(f"--output {printable(self.output)}: could not lock {printable(self.lock_path)} (other runs keep replacing it)")
+        raise ConfigError(
+            f"--output {printable(self.output)}: could not lock {printable(self.lock_path)} (other runs keep replacing it)"
+        )
 
     def _release(self) -> None:
         if self._lock is not None:

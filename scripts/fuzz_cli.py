@@ -31,43 +31,103 @@ def cases(tmp: Path, model: str, clip: str) -> list[list[str]]:
     (tmp / "store").mkdir(exist_ok=True)
     (tmp / "store" / "store.json").write_text('{"format": ')
     os.mkfifo(tmp / "fifo.mp4") if not (tmp / "fifo.mp4").exists() else None
-    kinds = ["", "@", "@" + str(tmp / "nul.txt"), str(tmp / "dir"), str(tmp / "file.txt"), "/dev/null", "/dev/zero",
-             str(tmp / "fifo.mp4"), str(tmp / "binary.csv"), "-", "--", os.fsdecode(b"\xff\xfe.mp4"), "x" * 5000, "a\nb.mp4"]
+    kinds = [
+        "",
+        "@",
+        "@" + str(tmp / "nul.txt"),
+        str(tmp / "dir"),
+        str(tmp / "file.txt"),
+        "/dev/null",
+        "/dev/zero",
+        str(tmp / "fifo.mp4"),
+        str(tmp / "binary.csv"),
+        "-",
+        "--",
+        os.fsdecode(b"\xff\xfe.mp4"),
+        "x" * 5000,
+        "a\nb.mp4",
+    ]
     vectors: list[list[str]] = []
     for kind in kinds:
         vectors.append(["detect", kind, "--model", model])
         vectors.append(["extract", kind, "--out", str(tmp / "out_store")])
     detect_options = [
-        ["--model", str(tmp / "file.txt")], ["--model", ""], ["--model", str(tmp / "dir")], ["--model", "name/with/slash"],
-        ["--format", "xml"], ["--format", ""], ["--threshold", "nan"], ["--threshold", "-1"], ["--threshold", "abc"],
-        ["--threshold", "inf"], ["--device", "gpu"], ["--device", "cuda:99"], ["--device", "mps"], ["--device", ""],
-        ["--output", str(tmp / "file.txt" / "x.jsonl")], ["--output", str(tmp / "dir")], ["--output", ""],
-        ["--output", str(tmp / ("y" * 300))], ["--timeline-png", str(tmp / "file.txt")], ["--timeline-png", ""],
+        ["--model", str(tmp / "file.txt")],
+        ["--model", ""],
+        ["--model", str(tmp / "dir")],
+        ["--model", "name/with/slash"],
+        ["--format", "xml"],
+        ["--format", ""],
+        ["--threshold", "nan"],
+        ["--threshold", "-1"],
+        ["--threshold", "abc"],
+        ["--threshold", "inf"],
+        ["--device", "gpu"],
+        ["--device", "cuda:99"],
+        ["--device", "mps"],
+        ["--device", ""],
+        ["--output", str(tmp / "file.txt" / "x.jsonl")],
+        ["--output", str(tmp / "dir")],
+        ["--output", ""],
+        ["--output", str(tmp / ("y" * 300))],
+        ["--timeline-png", str(tmp / "file.txt")],
+        ["--timeline-png", ""],
         ["--output", str(tmp / "binary.csv")],
     ]
     for option in detect_options:
         arguments = ["detect", clip, *option]
         vectors.append(arguments if "--model" in option else [*arguments, "--model", model])
     extract_options = [
-        ["--out", str(tmp / "file.txt")], ["--out", str(tmp / "store")], ["--out", str(tmp / "file.txt" / "s")],
-        ["--config", str(tmp / "missing.yaml")], ["--config", str(tmp / "bad.yaml")], ["--config", str(tmp / "types.yaml")],
-        ["--config", str(tmp / "list.yaml")], ["--config", str(tmp / "unknown.yaml")], ["--config", str(tmp / "dir")],
-        ["--config", str(tmp / "binary.csv")], ["--engine", "spark"], ["--workers", "0"], ["--visual-encoder", "bogus"],
-        ["--speech-encoder", "hf:" + str(tmp / "dir")], ["--root", str(tmp / "file.txt")],
+        ["--out", str(tmp / "file.txt")],
+        ["--out", str(tmp / "store")],
+        ["--out", str(tmp / "file.txt" / "s")],
+        ["--config", str(tmp / "missing.yaml")],
+        ["--config", str(tmp / "bad.yaml")],
+        ["--config", str(tmp / "types.yaml")],
+        ["--config", str(tmp / "list.yaml")],
+        ["--config", str(tmp / "unknown.yaml")],
+        ["--config", str(tmp / "dir")],
+        ["--config", str(tmp / "binary.csv")],
+        ["--engine", "spark"],
+        ["--workers", "0"],
+        ["--visual-encoder", "bogus"],
+        ["--speech-encoder", "hf:" + str(tmp / "dir")],
+        ["--root", str(tmp / "file.txt")],
     ]
     for option in extract_options:
         out = [] if "--out" in option else ["--out", str(tmp / "s2")]
         vectors.append(["extract", str(tmp / "file.txt"), *out, *option])
     for command in (["train"], ["benchmark"]):
-        vectors.append([*command, "--manifest", str(tmp / "binary.csv"), "--store", str(tmp / "store"), "--out", str(tmp / "o")])
-        vectors.append([*command, "--manifest", str(tmp / "missing.csv"), "--store", str(tmp / "s3"), "--out", str(tmp / "o")])
-        vectors.append([*command, "--manifest", str(tmp / "file.txt"), "--store", str(tmp / "s3"), "--out", str(tmp / "o"), "--config", str(tmp / "bad.yaml")])
+        vectors.append(
+            [*command, "--manifest", str(tmp / "binary.csv"), "--store", str(tmp / "store"), "--out", str(tmp / "o")]
+        )
+        vectors.append(
+            [*command, "--manifest", str(tmp / "missing.csv"), "--store", str(tmp / "s3"), "--out", str(tmp / "o")]
+        )
+        vectors.append(
+            [
+                *command,
+                "--manifest",
+                str(tmp / "file.txt"),
+                "--store",
+                str(tmp / "s3"),
+                "--out",
+                str(tmp / "o"),
+                "--config",
+                str(tmp / "bad.yaml"),
+            ]
+        )
     vectors += [
         ["manifest", "fakeavceleb", str(tmp / "missing"), "--out", str(tmp / "m")],
         ["manifest", "fakeavceleb", str(tmp / "file.txt"), "--out", str(tmp / "m")],
         ["manifest", "fakeavceleb", str(tmp / "dir"), "--out", str(tmp / "m")],
-        ["synth", str(tmp / "file.txt"), "--identities", "1"], ["synth", str(tmp / "s"), "--seconds", "nan"],
-        ["detect"], ["extract"], ["nonsense"], ["detect", "--help-me"], ["--verbose"],
+        ["synth", str(tmp / "file.txt"), "--identities", "1"],
+        ["synth", str(tmp / "s"), "--seconds", "nan"],
+        ["detect"],
+        ["extract"],
+        ["nonsense"],
+        ["detect", "--help-me"],
+        ["--verbose"],
     ]
     return vectors
 
@@ -99,7 +159,8 @@ def main() -> None:
                 tracebacks.append({"args": shown, "last": text.strip().splitlines()[-1] if text.strip() else ""})
             elif code not in (0, 1, 2):
                 bad_exit.append({"args": shown, "code": code})
-            print(f"{code!s:>9}  {' '.join(shown)[:150]}  |  {text.strip().splitlines()[-1][:160] if text.strip() else ''}")
+            last = text.strip().splitlines()[-1][:160] if text.strip() else ""
+            print(f"{code!s:>9}  {' '.join(shown)[:150]}  |  {last}")
     print(json.dumps({"cases": len(vectors), "tracebacks": tracebacks, "bad_exit": bad_exit}))
 
 

@@ -52,7 +52,10 @@ def nan_weights(folder: Path) -> None:
     from safetensors.numpy import load_file, save_file
 
     state = load_file(str(folder / "emoforensics.safetensors"))
-    save_file({k: np.full_like(v, np.nan) if v.dtype.kind == "f" else v for k, v in state.items()}, str(folder / "emoforensics.safetensors"))
+    save_file(
+        {k: np.full_like(v, np.nan) if v.dtype.kind == "f" else v for k, v in state.items()},
+        str(folder / "emoforensics.safetensors"),
+    )
     rehash(folder)
 
 
@@ -102,16 +105,34 @@ def fus(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
 
 CASES = [
     # config.json
-    Case("config.json missing a section", cfg(drop_key("", "emoforensics")), "'emoforensics' must be a JSON object, found missing"),
-    Case("config.json section of the wrong type", cfg(set_key("", "rgb", [1, 2])), "'rgb' must be a JSON object, found a list"),
+    Case(
+        "config.json missing a section",
+        cfg(drop_key("", "emoforensics")),
+        "'emoforensics' must be a JSON object, found missing",
+    ),
+    Case(
+        "config.json section of the wrong type",
+        cfg(set_key("", "rgb", [1, 2])),
+        "'rgb' must be a JSON object, found a list",
+    ),
     Case("config.json not UTF-8", write_and_rehash("config.json", b'{"format": "\xff\xfe"}'), "not UTF-8"),
     Case("config.json a list", write_and_rehash("config.json", b"[1, 2, 3]"), "expected a JSON object, found list"),
-    Case("config.json truncated", write_and_rehash("config.json", b'{"format": "emoboost.detector/1", "ext'), "invalid JSON"),
-    Case("config.json with NaN", cfg(set_key("emoforensics.model", "dropout", float("nan"))), "NaN is not a JSON number"),
+    Case(
+        "config.json truncated",
+        write_and_rehash("config.json", b'{"format": "emoboost.detector/1", "ext'),
+        "invalid JSON",
+    ),
+    Case(
+        "config.json with NaN", cfg(set_key("emoforensics.model", "dropout", float("nan"))), "NaN is not a JSON number"
+    ),
     Case("heads: 0", cfg(set_key("emoforensics.model", "heads", 0)), "'emoforensics.model.heads' = 0 is outside"),
     Case("negative size", cfg(set_key("emoforensics.model", "feedforward", -64)), "feedforward' = -64 is outside"),
     Case("d_model 10^9", cfg(set_key("emoforensics.model", "d_model", 10**9)), "d_model' = 1000000000 is outside"),
-    Case("window_tokens 10^9", cfg(set_key("emoforensics.model", "window_tokens", 10**9)), "window_tokens' = 1000000000 is outside"),
+    Case(
+        "window_tokens 10^9",
+        cfg(set_key("emoforensics.model", "window_tokens", 10**9)),
+        "window_tokens' = 1000000000 is outside",
+    ),
     Case("size as a string", cfg(set_key("rgb", "width", "8")), "'rgb.width' must be an integer"),
     Case("size as a float", cfg(set_key("audio", "n_mels", 64.5)), "'audio.n_mels' must be an integer"),
     Case("d_model not divisible by heads", cfg(set_key("emoforensics.model", "d_model", 33)), "divisible"),
@@ -121,32 +142,66 @@ CASES = [
     Case("unknown key", cfg(set_key("rgb", "layers", 3)), "unknown key(s) layers"),
     Case("config disagrees with the weights", cfg(set_key("rgb", "width", 16)), "weights do not match config.json"),
     Case("hf: encoder inside the folder (pickled weights)", pickled_hf_encoder, "is not one this machine trusts"),
-    Case("unknown encoder name", cfg(lambda c: c["extract"]["encoders"].update(speech="wav2vec-evil")), "is not one this machine trusts"),
+    Case(
+        "unknown encoder name",
+        cfg(lambda c: c["extract"]["encoders"].update(speech="wav2vec-evil")),
+        "is not one this machine trusts",
+    ),
     Case("config.json of 5 MB", cfg(set_key("", "notes", "x" * (5 << 20))), "more than the"),
-    Case("config.json nested too deeply", write_and_rehash("config.json", b"[" * 100000 + b"]" * 100000), "invalid JSON"),
+    Case(
+        "config.json nested too deeply", write_and_rehash("config.json", b"[" * 100000 + b"]" * 100000), "invalid JSON"
+    ),
     # hash
     Case("no hash", cfg(drop_key("", HASH_KEY), rehash_it=False), "has no weights_sha256"),
-    Case("config.json edited after saving", cfg(set_key("", "model_id", "renamed"), rehash_it=False), "do not match the weights_sha256"),
-    Case("README.md edited after saving", lambda f: (f / "README.md").write_text("# mine\n"), "do not match the weights_sha256"),
-    Case("weights replaced after saving", lambda f: (f / "rgb.safetensors").write_bytes(b"\x80\x04 pickled?"), "do not match the weights_sha256"),
+    Case(
+        "config.json edited after saving",
+        cfg(set_key("", "model_id", "renamed"), rehash_it=False),
+        "do not match the weights_sha256",
+    ),
+    Case(
+        "README.md edited after saving",
+        lambda f: (f / "README.md").write_text("# mine\n"),
+        "do not match the weights_sha256",
+    ),
+    Case(
+        "weights replaced after saving",
+        lambda f: (f / "rgb.safetensors").write_bytes(b"\x80\x04 pickled?"),
+        "do not match the weights_sha256",
+    ),
     Case("weights file missing", lambda f: (f / "audio.safetensors").unlink(), "audio.safetensors is missing"),
     # weights
     Case("weights a pickle", write_and_rehash("rgb.safetensors", b"\x80\x04 pickled?"), "unreadable weights"),
     Case("weights all NaN", nan_weights, "NaN or infinite"),
     # fusion.json
     Case("fusion.json missing", lambda f: (f / "fusion.json").unlink(), "fusion.json is missing"),
-    Case("fusion.json not UTF-8", write_and_rehash("fusion.json", b"{\"format\": \"\xff\"}"), "not UTF-8"),
+    Case("fusion.json not UTF-8", write_and_rehash("fusion.json", b'{"format": "\xff"}'), "not UTF-8"),
     Case("fusion.json a list", write_and_rehash("fusion.json", b"[]"), "expected a JSON object, found list"),
-    Case("fusion weights of the wrong type", fus(set_key("", "weights", "1,2,3")), "'weights' must be a list of finite numbers"),
+    Case(
+        "fusion weights of the wrong type",
+        fus(set_key("", "weights", "1,2,3")),
+        "'weights' must be a list of finite numbers",
+    ),
     Case("fusion bias missing", fus(drop_key("", "bias")), "'bias' is missing"),
     Case("fewer weights than inputs", fus(set_key("", "weights", [1.0])), "1 weights for 3 inputs"),
     Case("fusion threshold 5", fus(set_key("", "threshold", 5)), "'threshold' must be a number in [0, 1]"),
     Case("fusion input unknown", fus(set_key("", "inputs", ["emo", "rgb", "vibes"])), "'inputs' must be a list"),
     Case("fusion input twice", fus(set_key("", "inputs", ["emo", "emo", "audio"])), "names a detector twice"),
     Case("fusion format wrong", fus(set_key("", "format", "other/9")), "fusion format"),
-    Case("fusion format of before calibrated LLRs", fus(set_key("", "format", "emoboost.fusion/1")), "retrain the detector"),
-    Case("fusion LLR threshold NaN", write_and_rehash("fusion.json", b'{"llr_threshold": NaN}'), "NaN is not a JSON number"),
-    Case("fusion LLR threshold a string", fus(set_key("", "llr_threshold", "0")), "'llr_threshold' must be a finite number"),
+    Case(
+        "fusion format of before calibrated LLRs",
+        fus(set_key("", "format", "emoboost.fusion/1")),
+        "retrain the detector",
+    ),
+    Case(
+        "fusion LLR threshold NaN",
+        write_and_rehash("fusion.json", b'{"llr_threshold": NaN}'),
+        "NaN is not a JSON number",
+    ),
+    Case(
+        "fusion LLR threshold a string",
+        fus(set_key("", "llr_threshold", "0")),
+        "'llr_threshold' must be a finite number",
+    ),
 ]
 
 

@@ -4,12 +4,11 @@ import json
 import math
 import pickle
 
-import numpy as np
+import detector_matrix
 import pytest
 import torch
-
-import detector_matrix
 from detector_fixture import tiny_detector, tiny_record
+
 from emoboost import errors
 from emoboost.api import Detector
 from emoboost.cli import run
@@ -50,12 +49,20 @@ def test_good_folder_loads_and_its_hash_covers_config(good):
 
 
 def test_fusion_json_may_carry_keys_newer_readers_use(good, tmp_path):
-    folder = detector_matrix.damaged_copy(good, tmp_path / "d", detector_matrix.Case("extra", detector_matrix.fus(lambda f: f.update(prior=0.5, llr_calibration={"a": 1.0, "b": 0.0})), ""))
+    folder = detector_matrix.damaged_copy(
+        good,
+        tmp_path / "d",
+        detector_matrix.Case(
+            "extra", detector_matrix.fus(lambda f: f.update(prior=0.5, llr_calibration={"a": 1.0, "b": 0.0})), ""
+        ),
+    )
     assert Detector.from_pretrained(folder).fusion.inputs == ("emo", "rgb", "audio")
 
 
 def test_unhashed_folder_loads_only_when_allowed(good, tmp_path):
-    folder = detector_matrix.damaged_copy(good, tmp_path / "d", detector_matrix.CASES[[c.name for c in detector_matrix.CASES].index("no hash")])
+    folder = detector_matrix.damaged_copy(
+        good, tmp_path / "d", detector_matrix.CASES[[c.name for c in detector_matrix.CASES].index("no hash")]
+    )
     assert Detector.from_pretrained(folder, allow_unverified=True).weights_sha256
 
 
@@ -81,7 +88,13 @@ def test_non_finite_score_never_becomes_a_verdict(good, network):
 
 
 def test_cli_trusts_an_encoder_only_when_told(good, tmp_path, capfd):
-    folder = detector_matrix.damaged_copy(good, tmp_path / "d", detector_matrix.Case("hf", detector_matrix.cfg(lambda c: c["extract"]["encoders"].update(visual="hf:org/emotion-vit")), ""))
+    folder = detector_matrix.damaged_copy(
+        good,
+        tmp_path / "d",
+        detector_matrix.Case(
+            "hf", detector_matrix.cfg(lambda c: c["extract"]["encoders"].update(visual="hf:org/emotion-vit")), ""
+        ),
+    )
     missing = tmp_path / "missing.mp4"
     assert run(["detect", str(missing), "--model", str(folder)]) == 2
     assert "is not one this machine trusts" in capfd.readouterr().err

@@ -175,7 +175,9 @@ class FeatureRecord:
             raise StoreError(f"{path}: damaged feature record (unreadable: {cause})") from exc
         stored = meta.get(CHECKSUM_KEY)
         if not isinstance(stored, str):
-            raise StoreError(f"{path}: feature record without a checksum (written by an older emoboost); extract it again")
+            raise StoreError(
+                f"{path}: feature record without a checksum (written by an older emoboost); extract it again"
+            )
         if stored != content_checksum(arrays, meta):
             raise StoreError(f"{path}: damaged feature record (checksum mismatch: its bytes changed after writing)")
         meta.pop(CHECKSUM_KEY)
@@ -195,10 +197,14 @@ class FeatureStore:
             try:
                 info = json.loads(marker.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise StoreError(f"{marker}: damaged store marker ({_first_line(exc)}); expected {{\"format\": {STORE_FORMAT}}}") from exc
+                raise StoreError(
+                    f'{marker}: damaged store marker ({_first_line(exc)}); expected {{"format": {STORE_FORMAT}}}'
+                ) from exc
             found = info.get("format") if isinstance(info, dict) else None
             if found != STORE_FORMAT:
-                raise StoreError(f"{self.root}: feature store format {found!r} is not supported (expected {STORE_FORMAT})")
+                raise StoreError(
+                    f"{self.root}: feature store format {found!r} is not supported (expected {STORE_FORMAT})"
+                )
 
     def _ensure(self) -> None:
         marker = self.root / "store.json"
@@ -212,14 +218,18 @@ class FeatureStore:
         """SHA-256 of a file, cached by (absolute path, size, mtime) so it is read once."""
         video_path = Path(video_path).resolve()
         stat = video_path.stat()
-        entry = self.root / "hashes" / f"{hashlib.sha1(os.fsencode(video_path)).hexdigest()}.json"  # bytes: any file name
+        entry = (
+            self.root / "hashes" / f"{hashlib.sha1(os.fsencode(video_path)).hexdigest()}.json"
+        )  # bytes: any file name
         if entry.exists():
             cached = _read_hash_entry(entry)
             if cached is not None and cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns:
                 return cached["sha256"]
         digest = sha256_file(video_path)
         self._ensure()
-        write_json_atomic(entry, {"path": printable(video_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest})
+        write_json_atomic(
+            entry, {"path": printable(video_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+        )
         return digest
 
     def check(self, sha256: str, key: str) -> tuple[bool, str]:

@@ -120,7 +120,18 @@ def _probe_codec(path: Path) -> str | None:
         return None
     try:
         result = subprocess.run(
-            [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", str(path)],
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=codec_name",
+                "-of",
+                "csv=p=0",
+                str(path),
+            ],
             capture_output=True,
             text=True,
             timeout=30,
@@ -148,7 +159,9 @@ def _classify_open_error(path: Path, exc: Exception, log: list[str], stream: str
     if container is None:
         return errors.CorruptMediaError(path, "not a video file (content is not a known container format)")
     if container == "MP4/MOV" and not mp4_has_moov(path):
-        return errors.CorruptMediaError(path, "truncated or corrupt MP4/MOV container (no moov atom: the file index is missing)")
+        return errors.CorruptMediaError(
+            path, "truncated or corrupt MP4/MOV container (no moov atom: the file index is missing)"
+        )
     return errors.CorruptMediaError(path, f"corrupt {container} container (cannot be decoded)")
 
 
@@ -211,7 +224,9 @@ class MediaInfo:
     source_frames: int
     has_audio: bool
     audio_duration_s: float
-    source_duration_s: float  # the whole video track; more than ``duration_s`` when only the first media.max_duration_s is analysed
+    source_duration_s: (
+        float  # the whole video track; more than ``duration_s`` when only the first media.max_duration_s is analysed
+    )
 
 
 def _openable_name(owner: object, path: Path) -> str:
@@ -223,7 +238,9 @@ def _openable_name(owner: object, path: Path) -> str:
         return name
     except UnicodeEncodeError:
         folder = tempfile.mkdtemp(prefix="emoboost-name-")
-        alias = os.path.join(folder, "input" + "".join(c for c in path.suffix if c.isascii() and c.isalnum() or c == "."))
+        alias = os.path.join(
+            folder, "input" + "".join(c for c in path.suffix if c.isascii() and c.isalnum() or c == ".")
+        )
         os.symlink(os.path.abspath(name), alias)
         weakref.finalize(owner, shutil.rmtree, folder, True)
         return alias
@@ -308,7 +325,9 @@ class MediaReader:
     ``info.has_audio`` is False).
     """
 
-    def __init__(self, path: str | Path, config: MediaConfig | None = None, require_audio: bool = True, threads: int = 0):
+    def __init__(
+        self, path: str | Path, config: MediaConfig | None = None, require_audio: bool = True, threads: int = 0
+    ):
         self.config = config or MediaConfig()
         self.threads = threads  # FFmpeg decoding threads for the frames (0: one per CPU)
         self.path = check_file(path)
@@ -348,8 +367,12 @@ class MediaReader:
         # phone videos store landscape frames with a display rotation: frames are turned upright
         # (PyAV's stored size and rotation; decord applies some rotation tags and not others)
         self._quarter_turns, stored_width, stored_height = self._stored_frame(source_width, source_height)
-        self._size = _scaled_size(stored_width, stored_height, self.config.max_side)  # what swscale produces, before turning
-        source_width, source_height = (stored_height, stored_width) if self._quarter_turns % 2 else (stored_width, stored_height)
+        self._size = _scaled_size(
+            stored_width, stored_height, self.config.max_side
+        )  # what swscale produces, before turning
+        source_width, source_height = (
+            (stored_height, stored_width) if self._quarter_turns % 2 else (stored_width, stored_height)
+        )
         width, height = self._size[::-1] if self._quarter_turns % 2 else self._size
         self._source_index = grid_source_indices(timestamps[:, 0], n_frames)
         self._require_audio = require_audio
@@ -411,7 +434,9 @@ class MediaReader:
             if filled >= wanted and stream.duration is not None and stream.time_base is not None:
                 audio_duration = max(audio_duration, float(stream.duration * stream.time_base))
         except av.error.FFmpegError as exc:
-            raise errors.CorruptMediaError(self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})") from exc
+            raise errors.CorruptMediaError(
+                self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})"
+            ) from exc
         finally:
             if container is not None:
                 container.close()
@@ -436,7 +461,9 @@ class MediaReader:
                     return True, float(stream.duration * stream.time_base)
                 return True, float(container.duration or 0) / av.time_base
         except av.error.FFmpegError as exc:
-            raise errors.CorruptMediaError(self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})") from exc
+            raise errors.CorruptMediaError(
+                self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})"
+            ) from exc
 
     @property
     def audio(self) -> np.ndarray:
@@ -501,13 +528,17 @@ class MediaReader:
                 if grid >= stop:
                     return
         except av.error.FFmpegError as exc:
-            raise errors.CorruptMediaError(self.path, f"corrupt video stream (decoding failed near {grid / FPS:.2f} s)") from exc
+            raise errors.CorruptMediaError(
+                self.path, f"corrupt video stream (decoding failed near {grid / FPS:.2f} s)"
+            ) from exc
         finally:
             if container is not None:
                 container.close()
         filler = last if last is not None else np.zeros((self.info.height, self.info.width, 3), np.uint8)
         if grid < stop:
-            logger.info("%s: the video stream ended %d grid frames early; its last frame is held", self.path, stop - grid)
+            logger.info(
+                "%s: the video stream ended %d grid frames early; its last frame is held", self.path, stop - grid
+            )
         for g in range(grid, stop):
             yield g, filler
 

@@ -7,11 +7,11 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 import detector_fixture
 import factory
 import names_matrix
+import pytest
+
 from emoboost.api import Detector
 from emoboost.cli import run
 from emoboost.outputs import ResultLog
@@ -57,7 +57,9 @@ def test_bad_listing_is_one_line(case, tmp_path, model, capfd, no_work):
 
 def test_missing_destination_folders_are_created(tmp_path, clip, model, capfd):
     output, plots = tmp_path / "new" / "deeper" / "out.jsonl", tmp_path / "plots" / "here"
-    code, out, err = detect(capfd, clip, "--model", model, "--output", output, "--timeline-png", plots, "--format", "json")
+    code, out, err = detect(
+        capfd, clip, "--model", model, "--output", output, "--timeline-png", plots, "--format", "json"
+    )
     assert code == 0 and json.loads(output.read_text())["sha256"] and len(list(plots.glob("*.png"))) == 1
 
 
@@ -71,7 +73,19 @@ def test_odd_names_get_verdicts_and_errors_one_line_each(tmp_path, clip, model, 
     listing = tmp_path / "list.txt"
     listing.write_bytes(b"\n".join(os.fsencode(folder / name) for name in (names_matrix.NOT_UTF8, "good.mp4")))
     output = tmp_path / "out.jsonl"
-    code, out, err = detect(capfd, folder, f"@{listing}", "--model", model, "--output", output, "--timeline-png", tmp_path / "plots", "--format", "json")
+    code, out, err = detect(
+        capfd,
+        folder,
+        f"@{listing}",
+        "--model",
+        model,
+        "--output",
+        output,
+        "--timeline-png",
+        tmp_path / "plots",
+        "--format",
+        "json",
+    )
     assert code == 1  # the two text files fail; every video gets its verdict
     entries = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     verdicts = {Path(e["path"]).name for e in entries if "label" in e}
@@ -91,7 +105,18 @@ def test_a_failed_plot_keeps_the_verdict_and_the_batch(tmp_path, clip, model, ca
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(emoboost.timeline, "plot_timeline", broken)
-    code, out, err = detect(capfd, clip, "--model", model, "--timeline-png", tmp_path / "plots", "--output", tmp_path / "o.jsonl", "--format", "json")
+    code, out, err = detect(
+        capfd,
+        clip,
+        "--model",
+        model,
+        "--timeline-png",
+        tmp_path / "plots",
+        "--output",
+        tmp_path / "o.jsonl",
+        "--format",
+        "json",
+    )
     assert code == 1 and len(out) == 1 and "1 verdict" in out[0] and "1 plot(s) or report(s) not written" in out[0]
     assert any("timeline not written (No space left on device); the verdict is kept" in line for line in err)
     assert json.loads((tmp_path / "o.jsonl").read_text())["label"]
@@ -101,7 +126,9 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path, clip, model, capfd
     output = tmp_path / "out.jsonl"
     holder = ResultLog(output, "json")  # a first run, still going
     code, out, err = detect(capfd, clip, "--model", model, "--output", output)
-    assert code == 2 and len(err) == 1 and "another emoboost run is writing it" in err[0] and ".out.jsonl.lock" in err[0]
+    assert (
+        code == 2 and len(err) == 1 and "another emoboost run is writing it" in err[0] and ".out.jsonl.lock" in err[0]
+    )
     holder.close()
     code, out, err = detect(capfd, clip, "--model", model, "--output", output)
     assert code == 0
@@ -134,9 +161,21 @@ def _fuzz_found(tmp: Path, model: Path) -> list[tuple[list[str], int, str]]:
         (["detect", str(tmp / "file.txt"), "--model", str(model), "--output", ""], 2, "needs a file name"),
         (["extract", str(tmp / "file.txt"), "--out", str(tmp / "file.txt")], 2, "is a file, not a folder"),
         (["extract", str(tmp / "file.txt"), "--out", str(tmp / "file.txt" / "s")], 2, "cannot create the folder"),
-        (["extract", str(tmp / "file.txt"), "--out", str(tmp / "s"), "--config", str(tmp / "dir")], 2, "config file not found"),
-        (["extract", str(tmp / "file.txt"), "--out", str(tmp / "s"), "--config", str(tmp / "binary.csv")], 2, "not UTF-8"),
-        (["train", "--manifest", str(tmp / "binary.csv"), "--store", str(tmp / "s"), "--out", str(tmp / "o")], 2, "not an emoboost manifest"),
+        (
+            ["extract", str(tmp / "file.txt"), "--out", str(tmp / "s"), "--config", str(tmp / "dir")],
+            2,
+            "config file not found",
+        ),
+        (
+            ["extract", str(tmp / "file.txt"), "--out", str(tmp / "s"), "--config", str(tmp / "binary.csv")],
+            2,
+            "not UTF-8",
+        ),
+        (
+            ["train", "--manifest", str(tmp / "binary.csv"), "--store", str(tmp / "s"), "--out", str(tmp / "o")],
+            2,
+            "not an emoboost manifest",
+        ),
     ]
 
 
@@ -152,7 +191,9 @@ def test_messages_stay_one_line_when_output_goes_to_a_file(tmp_path, model, capf
     folder.mkdir()
     code, out, err = detect(capfd, folder, "--model", model)
     assert code == 2 and len(err) == 2  # rich wraps at 80 columns into a file or pipe unless told not to
-    assert err[0].startswith("warning ") and err[0].endswith(": no video files in this folder") and str(folder) in err[0]
+    assert (
+        err[0].startswith("warning ") and err[0].endswith(": no video files in this folder") and str(folder) in err[0]
+    )
     assert err[1] == "error no video files found in the given inputs"
 
 

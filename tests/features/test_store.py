@@ -85,7 +85,9 @@ def test_damaged_store_marker_is_one_line(tmp_path, content):
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("content", [b"[]", b"{", b"\xff\xff", b'{"size": "1", "mtime_ns": 0, "sha256": "x"}', b'{"size": 0}'])
+@pytest.mark.parametrize(
+    "content", [b"[]", b"{", b"\xff\xff", b'{"size": "1", "mtime_ns": 0, "sha256": "x"}', b'{"size": 0}']
+)
 def test_damaged_hash_cache_entry_is_recomputed(tmp_path, content):
     video = tmp_path / "v.mp4"
     video.write_bytes(b"some bytes")
@@ -121,7 +123,10 @@ def test_extract_recomputes_a_damaged_record(extractor, talking_clip, tmp_path, 
     DAMAGE[damage](path)
     summary = extract_many([talking_clip], store, extractor)
     assert summary.line() == "1 done, 0 skipped, 0 failed (1 damaged record recomputed)"
-    assert summary.outcomes[0].message.startswith("recomputed ") and "damaged feature record" in summary.outcomes[0].message
+    assert (
+        summary.outcomes[0].message.startswith("recomputed ")
+        and "damaged feature record" in summary.outcomes[0].message
+    )
     again = FeatureRecord.load(path)  # extraction is deterministic: the same arrays again
     assert all(np.array_equal(again.arrays[name], good.arrays[name], equal_nan=True) for name in good.arrays)
     assert extract_many([talking_clip], store, extractor).line() == "0 done, 1 skipped, 0 failed"

@@ -130,3 +130,19 @@ def test_extract_recomputes_a_damaged_record(extractor, talking_clip, tmp_path, 
     again = FeatureRecord.load(path)  # extraction is deterministic: the same arrays again
     assert all(np.array_equal(again.arrays[name], good.arrays[name], equal_nan=True) for name in good.arrays)
     assert extract_many([talking_clip], store, extractor).line() == "0 done, 1 skipped, 0 failed"
+
+
+def test_cli_extract_says_it_recomputed_a_damaged_record(talking_clip, tmp_path, capfd):
+    from emoboost.cli import run
+
+    store = tmp_path / "store"
+    assert run(["extract", str(talking_clip), "--out", str(store)]) == 0
+    (record,) = list(FeatureStore(store))
+    DAMAGE["byte flipped in the arrays"](record)
+    capfd.readouterr()
+    assert run(["extract", str(talking_clip), "--out", str(store)]) == 0
+    captured = capfd.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning ")]
+    assert len(warnings) == 1 and "recomputed" in warnings[0] and "checksum mismatch" in warnings[0]
+    assert "1 done, 0 skipped, 0 failed (1 damaged record recomputed)" in captured.out
+    assert FeatureStore(store).get(talking_clip).n_frames == 75

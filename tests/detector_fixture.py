@@ -15,7 +15,7 @@ TINY = EmoForensicsConfig(d_model=32, heads=2, intra_layers=1, inter_layers=1, f
 
 
 def tiny_detector(folder: Path, seed: int = 0) -> Path:
-    """Save a random-weight detector (fer-minixception + egemaps features, default extraction) to ``folder``."""
+    """Save a random-weight detector (default extraction: face-geometry+fer-minixception, egemaps) to ``folder``."""
     detector = Detector.untrained(emo_config=TINY, rgb_config=RGBConfig(width=8), acoustic_config=AcousticConfig(channels=(8, 8, 8)), seed=seed)
     return detector.save_pretrained(folder)
 
@@ -24,8 +24,8 @@ def tiny_record(frames: int = 100) -> FeatureRecord:
     """A random feature record of the embedded encoders' sizes (4 s), for scoring without extraction."""
     rng = np.random.default_rng(0)
     arrays = {
-        "visual": rng.normal(size=(frames, 135)).astype(np.float32),
-        "speech": rng.normal(size=(frames, 75)).astype(np.float32),
+        "visual": rng.normal(size=(frames, 30 + 135)).astype(np.float32),  # face-geometry + fer-minixception
+        "speech": rng.normal(size=(frames, 76)).astype(np.float32),  # egemaps
         "face_mask": np.ones(frames, bool),
         "expressions": np.full((frames, 7), 1 / 7, np.float32),
         "boxes": np.zeros((frames, 4), np.float32),
@@ -35,5 +35,5 @@ def tiny_record(frames: int = 100) -> FeatureRecord:
         "logmel": rng.normal(size=(frames * 4, 64)).astype(np.float16),
     }
     meta = {"sha256": "0" * 64, "source_path": "clip.mp4", "n_frames": frames, "fps": 25, "duration_s": frames / 25,
-            "visual_encoder": "fer-minixception", "speech_encoder": "egemaps", "visual_encoder_version": "1", "speech_encoder_version": "1"}
+            "visual_encoder": "face-geometry+fer-minixception", "speech_encoder": "egemaps", "visual_encoder_version": "1", "speech_encoder_version": "1"}
     return FeatureRecord(arrays, meta)

@@ -3,7 +3,8 @@
 A token is the mean of ``token_frames`` consecutive grid frames (5 by default: 5 Hz). The visual
 mean is taken over frames **with a face** only; a token with no face frame is masked, never
 filled with zeros that would look like a face. Speech tokens likewise over frames with speech
-(the Silero VAD audio mask), so pauses are masked, not read as a calm voice. Windows of ``window_tokens`` tokens (40: 8 s)
+(the Silero VAD audio mask), so pauses are masked, not read as a calm voice. Windows of
+``window_tokens`` tokens (40: 8 s)
 start every ``hop_tokens`` tokens (20: 4 s); the last window is aligned to the clip's end so
 every token is covered, and clips shorter than one window give one padded window.
 """
@@ -46,7 +47,11 @@ def token_means(values: np.ndarray, weights: np.ndarray, token_frames: int) -> t
 
 
 def tokenize(
-    visual: np.ndarray, speech: np.ndarray, face_mask: np.ndarray, token_frames: int, audio_mask: np.ndarray | None = None
+    visual: np.ndarray,
+    speech: np.ndarray,
+    face_mask: np.ndarray,
+    token_frames: int,
+    audio_mask: np.ndarray | None = None,
 ) -> ClipTokens:
     """``[T, D]`` frame features -> ``[N, D]`` tokens, ``N = ceil(T / token_frames)``.
 

@@ -4,9 +4,9 @@ A token is the mean of ``token_frames`` consecutive grid frames (5 by default: 5
 mean is taken over frames **with a face** only; a token with no face frame is masked, never
 filled with zeros that would look like a face. Speech tokens likewise over frames with speech
 (the Silero VAD audio mask), so pauses are masked, not read as a calm voice. Windows of
-``window_tokens`` tokens (40: 8 s)
-start every ``hop_tokens`` tokens (20: 4 s); the last window is aligned to the clip's end so
-every token is covered, and clips shorter than one window give one padded window.
+``window_tokens`` tokens (40: 8 s) start every ``hop_tokens`` tokens (20: 4 s); the last window
+is aligned to the clip's end so every token is covered, and clips shorter than one window give
+one padded window.
 """
 
 from __future__ import annotations

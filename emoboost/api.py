@@ -402,25 +402,29 @@ def _number(value: Any) -> str:
 
 
 def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
-    data, metrics, point = config.get("data", {}), config.get("metrics", {}), fusion.operating_point
+    """The detector directory's README.md: what it is, what it learnt from, how it decides (the one model card)."""
+    data, training, point = config.get("data", {}), config.get("training", {}), fusion.operating_point
     weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
+    held_out = data.get("held_out")
     lines = [
         f"# emoboost detector: {config.get('model_id', '')}",
         "",
         "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN, fused",
-        "by EMO-BOOST (logistic regression fitted on validation clips). Load with",
-        "`emoboost.Detector.from_pretrained(path)`; weights are safetensors, nothing is pickled.",
+        "by EMO-BOOST (logistic regression fitted on calibration clips). Load with",
+        "`emoboost.Detector.from_pretrained(path)` or `emoboost detect --model PATH`; weights are safetensors, nothing is pickled.",
         "",
         "## Training data",
         f"- dataset: {data.get('dataset', '?')} (manifest SHA-256 {data.get('manifest_sha256', '?')})",
-        f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (identity-disjoint)",
+        f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (early stopping), "
+        f"{data.get('calib_clips', '?')} calibration (fusion and threshold); identity-disjoint",
+        f"- held-out categories: {', '.join(held_out) if held_out else 'none'}",
         "",
         "## Decision",
         f"- fusion: {weights}, bias {fusion.bias:+.3f}",
-        f"- threshold {fusion.threshold:.4f} ({point.get('rule', '?')} on validation): FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}",
+        f"- threshold {fusion.threshold:.4f} ({point.get('rule', '?')} on calibration clips): FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}",
         "",
-        "## Validation AUC",
-        *(f"- {name}: {value:.4f}" for name, value in metrics.items()),
+        "## Networks (label learnt, validation AUC on that label, best epoch)",
+        *(f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, epoch {entry.get('best_epoch', '?')}" for name, entry in training.items()),
         "",
         "A detector trained on SynthAV checks the pipeline; it is not a FakeAVCeleb detector and says",
         "nothing about real-world deepfakes.",

@@ -35,13 +35,20 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Average precision (area under precision-recall, step-wise as scikit-learn). NaN with no fakes."""
-    labels, scores = _check(labels, scores)
-    if not (labels == 1).any():
-        return float("nan")
-    from sklearn.metrics import average_precision_score
+    """Average precision: sum over score thresholds of (recall step) x precision, as scikit-learn's step-wise AP. NaN with no fakes.
 
-    return float(average_precision_score(labels, scores))
+    Computed here with numpy (ties grouped into one threshold): the bootstrap calls it thousands of times."""
+    labels, scores = _check(labels, scores)
+    positives = int((labels == 1).sum())
+    if not positives:
+        return float("nan")
+    order = np.argsort(-scores, kind="mergesort")
+    sorted_scores, hits = scores[order], (labels[order] == 1).astype(np.float64)
+    last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
+    true_positives = np.cumsum(hits)[last_of_tie]
+    precision = true_positives / (last_of_tie + 1)
+    recall_step = np.diff(np.r_[0.0, true_positives]) / positives
+    return float(np.sum(recall_step * precision))
 
 
 def eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:

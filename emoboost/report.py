@@ -27,6 +27,8 @@ DETECTOR_NAMES = {
     "fusion": "EMO-BOOST (emo + RGB + acoustic)",
     "mean": "Mean of logits (baseline)",
 }
+VARIANT_NAMES = {"trimmed": "test clips trimmed", "trimmed_trained": "train and test clips trimmed"}
+ANCHOR_CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 
 
 def _fmt(value: float, scale: float = 100.0) -> str:
@@ -47,17 +49,87 @@ def _table(summary: dict[str, Any], metric: str) -> list[str]:
 
 
 def anchors_block(path: Path) -> list[str]:
-    """The labelled block of published numbers, or nothing when none are recorded."""
+    """The labelled block of published numbers (AUC per category), or nothing when none are recorded."""
     if not path.is_file():
         return []
-    entries = [e for e in (load_yaml(path).get("anchors") or []) if e.get("auc")]
-    if not entries:
+    data = load_yaml(path)
+    methods = [m for m in (data.get("methods") or []) if m.get("auc")]
+    if not methods:
         return []
-    lines = ["", "### Published numbers (other papers, other protocols details may differ; not produced by this run)", ""]
-    for entry in entries:
-        cells = ", ".join(f"{k} {v}" for k, v in entry["auc"].items())
-        lines.append(f"- {entry['method']} ({entry['source']}): AUC {cells}")
+    columns = [*ANCHOR_CATEGORIES, "AVG-FV"]
+    lines = [
+        "",
+        "## Published numbers (other papers; not produced by this run, not comparable row by row)",
+        "",
+        f"Source: {data.get('source', '?')}.",
+        f"Protocol: {data.get('protocol', '?')}",
+        "",
+        "| method | modality | pretrained | supervised | " + " | ".join(columns) + " |",
+        "|" + "---|" * (4 + len(columns)),
+    ]
+    for m in methods:
+        cells = [str(m["auc"].get(c, "-")) for c in columns]
+        lines.append(f"| {m['method']} | {m.get('modality', '')} | {m.get('pretrained', '')} | {'yes' if m.get('supervised') else 'no'} | " + " | ".join(cells) + " |")
+    lines += ["", "AUC in percent as printed in the source; '-': not reported (visual-only methods on audio-only fakes)."]
     return lines
+
+
+def _pm(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value * 100:+.1f}"
+
+
+def _interval(ci: list[float]) -> str:
+    return f"[{_pm(ci[0])}, {_pm(ci[1])}]"
+
+
+def gain_lines(gain: dict[str, Any]) -> list[str]:
+    """The headline sentence with its interval and the per-fold gain table."""
+    if not gain:
+        return []
+    base, boosted = DETECTOR_NAMES.get(gain["base"], gain["base"]), DETECTOR_NAMES.get(gain["boosted"], gain["boosted"])
+    average, fv = gain["average"], gain.get("avg_fv") or {}
+    sentence = (
+        f"**Gain of adding EmoForensics to {base}: {_pm(average['gain'])} AUC points on average over {average['folds']} folds, "
+        f"95 % interval {_interval(average['ci'])}"
+    )
+    if fv:
+        sentence += f"; AVG-FV {_pm(fv['gain'])} {_interval(fv['ci'])}"
+    lines = ["## Gain (boosted minus base, same test clips)", "", sentence + ".**", ""]
+    lines += [
+        f"Boosted = {boosted}; base = {base}. Intervals: {gain['interval']}; they show how the gain varies with",
+        "the people in the test set, not with retraining (see repeats for that).",
+        "",
+        "| held out | base AUC | boosted AUC | gain [95 % CI] | test identities |",
+        "|---|---|---|---|---|",
+    ]
+    for category, fold in gain["folds"].items():
+        lines.append(f"| {category} | {_fmt(fold['base_auc'])} | {_fmt(fold['boosted_auc'])} | {_pm(fold['gain'])} {_interval(fold['ci'])} | {fold['test_identities']} |")
+    for key, variant in gain.get("variants", {}).items():
+        if variant:
+            lines.append(f"\n{VARIANT_NAMES[key]}: gain {_pm(variant['average']['gain'])} {_interval(variant['average']['ci'])} on average.")
+    repeats = gain.get("repeats")
+    if repeats:
+        pooled = repeats["pooled_average"]
+        lines += [
+            "",
+            f"Over {repeats['n']} repeats (re-drawn identity partitions and training seeds): mean gain {_pm(repeats['average']['mean'])} "
+            f"(standard deviation {repeats['average']['std'] * 100:.1f}); pooled paired interval {_interval(pooled['ci'])}.",
+        ]
+    return [*lines, ""]
+
+
+def inputs_lines(results: dict[str, Any]) -> list[str]:
+    """Clips without features per split and category, and dropped duplicate files."""
+    lines = ["## Inputs", "", "| held out | split | clips without features / clips |", "|---|---|---|"]
+    for category, splits in results.get("missing", {}).items():
+        for split, counts in splits.items():
+            lost, total = sum(v[0] for v in counts.values()), sum(v[1] for v in counts.values())
+            detail = ", ".join(f"{c} {v[0]}" for c, v in counts.items() if v[0])
+            lines.append(f"| {category} | {split} | {lost} / {total}{f' ({detail})' if detail else ''} |")
+    for category, dropped in results.get("dropped_duplicates", {}).items():
+        for entry in dropped:
+            lines.append(f"\nfold {category}: dropped {', '.join(entry['paths'])} (one file listed as {' and '.join(entry['categories'])})")
+    return [*lines, ""]
 
 
 def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
@@ -68,16 +140,18 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     lines += [
         "Leave one manipulation category out: train on real clips + the other categories, test on held-out",
         "real identities + the held-out category. Video-level scores in percent. AVG-FV averages the four",
-        "categories with a fake video (FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL). Fusions and thresholds are",
-        "fitted on validation clips of the training categories only.",
+        "categories with a fake video (FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL). The networks early-stop on val;",
+        "fusions and thresholds are fitted on calib (identity-disjoint, training categories only). RGB learns",
+        "video_fake, acoustic audio_fake; every row is scored on the clip label.",
         "",
+        *gain_lines(results.get("gain", {})),
     ]
     for metric in ("auc", "ap"):
         lines += [f"## {METRIC_NAMES[metric]}", "", *_table(results, metric), ""]
-    gain = results.get("gain")
-    if gain:
-        lines += [f"EMO-BOOST gain over the low-level detector: {gain['auc_average'] * 100:+.1f} AUC points on average, {gain['auc_avg_fv'] * 100:+.1f} on AVG-FV.", ""]
-    lines += ["## Silence-trimmed test clips (leading silence removed)", "", *_table(results["trimmed"], "auc"), ""]
+    for key in ("trimmed", "trimmed_trained"):
+        if key in results:
+            lines += [f"## Silence-trimmed: {VARIANT_NAMES[key]} (AUC)", "", *_table(results[key], "auc"), ""]
+    lines += inputs_lines(results)
     lines += ["## Per fold (EER, accuracy at the stored threshold, calibration error; AUC 95 % bootstrap interval)", ""]
     for category, scores in results["folds"].items():
         lines.append(f"### {category}")
@@ -97,7 +171,8 @@ def csv_rows(results: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["variant", "fold", "detector", "auc", "ap", "eer", "acc", "ece", "auc_ci_low", "auc_ci_high", "n_real", "n_fake"])
-    for variant, summary in (("original", results), ("silence_trimmed", results["trimmed"])):
+    variants = [("original", results), *((key, results[key]) for key in ("trimmed", "trimmed_trained") if key in results)]
+    for variant, summary in variants:
         for category, scores in summary["folds"].items():
             for detector, m in scores.items():
                 writer.writerow([variant, category, detector, *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")), f"{m['auc_ci'][0]:.6f}", f"{m['auc_ci'][1]:.6f}", m["n_real"], m["n_fake"]])

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 import sequences
-from emoboost.checkpoints import load_emoforensics, save_emoforensics
 from emoboost.config import load_section
 from emoboost.errors import ConfigError
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
@@ -99,27 +98,39 @@ def test_clips_shorter_and_longer_than_a_window():
         assert scores["logit"] == pytest.approx(float(np.mean(scores["window_logits"])), abs=1e-5)
 
 
+def _detector(model):
+    from emoboost.api import Detector
+    from emoboost.config import ExtractConfig
+    from emoboost.models.fusion import Fusion
+    from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector
+
+    fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "test"})
+    return Detector(model, RGBDetector(RGBConfig(width=4)), AcousticDetector(AcousticConfig(channels=(4, 4, 4)), 16), fusion, ExtractConfig())
+
+
 def test_save_load_round_trip_is_bit_identical(tmp_path):
+    from emoboost.api import Detector
+
     result = train_emoforensics(sequences.clips(40, seed=0), sequences.clips(20, seed=1), TINY, dataclasses.replace(FAST, epochs=2))
     clips = sequences.clips(10, seed=3)
     before = predict_logits(result.model, clips)
-    save_emoforensics(tmp_path / "ckpt", result.model, {"metrics": {"val_auc": result.best_score, "best_epoch": 1, "epochs_run": 2}})
-    model, config = load_emoforensics(tmp_path / "ckpt")
-    np.testing.assert_array_equal(before, predict_logits(model, clips))
-    assert config["model"]["d_model"] == 32
-    assert "EmoForensics checkpoint" in (tmp_path / "ckpt" / "README.md").read_text()
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["README.md", "config.json", "emoforensics.safetensors"]
+    _detector(result.model).save_pretrained(tmp_path / "ckpt")
+    loaded = Detector.from_pretrained(tmp_path / "ckpt")
+    np.testing.assert_array_equal(before, predict_logits(loaded.emo, clips))
+    assert loaded.emo.config == TINY
+    assert "emoboost detector" in (tmp_path / "ckpt" / "README.md").read_text()
 
 
 def test_loading_rejects_foreign_or_mismatched_checkpoints(tmp_path):
+    from emoboost.api import Detector
+
     with pytest.raises(ConfigError, match="no config.json"):
-        load_emoforensics(tmp_path)
-    model = EmoForensics(TINY, 16, 12)
-    save_emoforensics(tmp_path / "a", model, {})
+        Detector.from_pretrained(tmp_path)
+    _detector(EmoForensics(TINY, 16, 12)).save_pretrained(tmp_path / "a")
     config = (tmp_path / "a" / "config.json").read_text().replace('"d_model": 32', '"d_model": 64')
     (tmp_path / "a" / "config.json").write_text(config)
     with pytest.raises(ConfigError, match="do not match config.json"):
-        load_emoforensics(tmp_path / "a")
+        Detector.from_pretrained(tmp_path / "a")
     (tmp_path / "a" / "emoforensics.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ConfigError, match="unreadable weights"):
-        load_emoforensics(tmp_path / "a")
+        Detector.from_pretrained(tmp_path / "a")

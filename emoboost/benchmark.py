@@ -53,9 +53,25 @@ logger = logging.getLogger(__name__)
 VISUAL_CATEGORIES = ("FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 BASE_DETECTORS = ("emo", "rgb", "audio", "lowlevel", "fusion", "mean")
 FUSED = {"lowlevel": ("rgb", "audio"), "fusion": ("emo", "rgb", "audio")}
-VARIANTS = {"metrics": "as recorded", "trimmed": "test clips trimmed", "trimmed_trained": "train and test clips trimmed"}
+VARIANTS = {
+    "metrics": "as recorded",
+    "trimmed": "test clips trimmed",
+    "trimmed_trained": "train and test clips trimmed",
+}
 # settings that do not change a fold's result (paths are covered by the fold file and record digests)
-NOT_IN_FINGERPRINT = ("name", "anchors", "categories", "repeats", "folds", "root", "store", "manifest", "protocol", "external", "external_untrained")
+NOT_IN_FINGERPRINT = (
+    "name",
+    "anchors",
+    "categories",
+    "repeats",
+    "folds",
+    "root",
+    "store",
+    "manifest",
+    "protocol",
+    "external",
+    "external_untrained",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +110,9 @@ class BenchmarkConfig:
 
     def externals(self) -> list[ExternalDetector]:
         """The external detectors, checked (a single file via ``external`` is refused: it leaks)."""
-        found = [ExternalDetector.parse(s) for s in self.external] + [ExternalDetector.parse(s, untrained=True) for s in self.external_untrained]
+        found = [ExternalDetector.parse(s) for s in self.external] + [
+            ExternalDetector.parse(s, untrained=True) for s in self.external_untrained
+        ]
         names = [e.name for e in found]
         require(len(set(names)) == len(names), f"external detector names must differ ({', '.join(names)})")
         return found
@@ -108,7 +126,9 @@ def load_benchmark_config(path: str | Path) -> BenchmarkConfig:
 
 
 def detector_configs(config: BenchmarkConfig, emo_config: str, seed: int) -> DetectorConfigs:
-    return DetectorConfigs.from_files(emo_config, config.rgb, config.acoustic, config.lowlevel_train, config.target_fpr, seed)
+    return DetectorConfigs.from_files(
+        emo_config, config.rgb, config.acoustic, config.lowlevel_train, config.target_fpr, seed
+    )
 
 
 def _labels(clips: Sequence[FoldClip]) -> np.ndarray:
@@ -123,15 +143,32 @@ def _sha_lookup(store: FeatureStore, root: Path) -> Callable[[ManifestRow], str 
     return sha_of
 
 
-def fold_fingerprint(config: BenchmarkConfig, rows: Sequence[ManifestRow], fold_file: Path, store: FeatureStore, root: Path,
-                     externals: Sequence[ExternalDetector], category: str, repeat: int) -> str:  # fmt: skip
+def fold_fingerprint(
+    config: BenchmarkConfig,
+    rows: Sequence[ManifestRow],
+    fold_file: Path,
+    store: FeatureStore,
+    root: Path,
+    externals: Sequence[ExternalDetector],
+    category: str,
+    repeat: int,
+) -> str:
     """SHA-256 over what a fold result depends on: settings, model configs, fold file, feature records, score files."""
     settings = {k: v for k, v in to_dict(config).items() if k not in NOT_IN_FINGERPRINT}
     models = {p: file_digest(p) for p in (config.emo_config, *config.ablations)}
     sha_of = _sha_lookup(store, root)
     records = [(r.path, sha, store.keys_for(sha) if sha else []) for r, sha in ((r, sha_of(r)) for r in rows)]
     scores = {e.name: [e.untrained, file_digest(e.file_for(category))] for e in externals}
-    return digest({"settings": settings, "models": models, "fold": file_digest(fold_file), "records": records, "externals": scores, "repeat": repeat})
+    return digest(
+        {
+            "settings": settings,
+            "models": models,
+            "fold": file_digest(fold_file),
+            "records": records,
+            "externals": scores,
+            "repeat": repeat,
+        }
+    )
 
 
 def _rows_to_fuse(emo_names: Sequence[str], external_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -141,19 +178,40 @@ def _rows_to_fuse(emo_names: Sequence[str], external_names: Sequence[str]) -> di
     return rows
 
 
-def _score_rows(rows: dict[str, tuple[str, ...]], calib: dict[str, np.ndarray], test: dict[str, np.ndarray],
-                calib_labels: np.ndarray, test_labels: np.ndarray, config: BenchmarkConfig) -> tuple[dict, dict]:  # fmt: skip
+def _score_rows(
+    rows: dict[str, tuple[str, ...]],
+    calib: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+    calib_labels: np.ndarray,
+    test_labels: np.ndarray,
+    config: BenchmarkConfig,
+) -> tuple[dict, dict]:
     """Fusions fitted on calib, scored on test: ``(fusions, metrics)`` per row."""
-    fusions = {name: Fusion.fit(np.stack([calib[i] for i in inputs], axis=1), calib_labels, inputs, config.target_fpr) for name, inputs in rows.items()}
-    fusions["mean"] = Fusion.mean(np.stack([calib[i] for i in FUSED["fusion"]], axis=1), calib_labels, FUSED["fusion"], config.target_fpr)
+    fusions = {
+        name: Fusion.fit(np.stack([calib[i] for i in inputs], axis=1), calib_labels, inputs, config.target_fpr)
+        for name, inputs in rows.items()
+    }
+    fusions["mean"] = Fusion.mean(
+        np.stack([calib[i] for i in FUSED["fusion"]], axis=1), calib_labels, FUSED["fusion"], config.target_fpr
+    )
     metrics = {}
     for name, fusion in fusions.items():
         probabilities = fusion.probability(np.stack([test[i] for i in fusion.inputs], axis=1))
-        metrics[name] = {**evaluate(test_labels, probabilities, fusion.threshold, config.bootstrap, config.seed), "probabilities": probabilities.tolist()}
+        metrics[name] = {
+            **evaluate(test_labels, probabilities, fusion.threshold, config.bootstrap, config.seed),
+            "probabilities": probabilities.tolist(),
+        }
     return {k: f.to_dict() for k, f in fusions.items()}, metrics
 
 
-def _load_checked(category: str, rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig, token_frames: int):
+def _load_checked(
+    category: str,
+    rows: Sequence[ManifestRow],
+    store: FeatureStore,
+    root: Path,
+    config: BenchmarkConfig,
+    token_frames: int,
+):
     sha_of = _sha_lookup(store, root)
     rows, duplicates = drop_duplicate_files(rows, sha_of)
     check_fold_rows(category, rows, sha_of)
@@ -164,18 +222,28 @@ def _load_checked(category: str, rows: Sequence[ManifestRow], store: FeatureStor
             worst = max(counts, key=lambda c: counts[c][0])
             raise StoreError(
                 f"fold {category}: {share:.1%} of the {split} clips have no features (limit {config.max_missing:.0%}; "
-                f"most in {worst}: {counts[worst][0]} of {counts[worst][1]}, first {data.missing_paths[0]}); run `emoboost extract`"
+                f"most in {worst}: {counts[worst][0]} of {counts[worst][1]}, first {data.missing_paths[0]}); "
+                "run `emoboost extract`"
             )
     splits = {s: data.splits.get(s, []) for s in FOLD_SPLITS}
     for split, clips in splits.items():
         if set(_labels(clips).tolist()) != {0, 1}:
-            raise ConfigError(f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)")
+            raise ConfigError(
+                f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)"
+            )
     return splits, data, duplicates
 
 
-def run_fold(category: str, rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig,
-             on_stage: Callable[[str], None] = lambda stage: None, seed: int | None = None,
-             externals: Sequence[ExternalDetector] = ()) -> dict[str, Any]:  # fmt: skip
+def run_fold(
+    category: str,
+    rows: Sequence[ManifestRow],
+    store: FeatureStore,
+    root: Path,
+    config: BenchmarkConfig,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    seed: int | None = None,
+    externals: Sequence[ExternalDetector] = (),
+) -> dict[str, Any]:
     """Check, train, fuse and evaluate one fold; returns its results (see the module docstring)."""
     seed = config.seed if seed is None else seed
     emo_paths = {"emo": config.emo_config, **{f"emo:{Path(p).stem}": p for p in config.ablations}}
@@ -186,16 +254,40 @@ def run_fold(category: str, rows: Sequence[ManifestRow], store: FeatureStore, ro
     splits, data, duplicates = _load_checked(category, rows, store, root, config, token_frames.pop())
     original = {s: [c.original for c in clips] for s, clips in splits.items()}
     logits: dict[str, dict[str, np.ndarray]] = {"calib": {}, "test": {}, "test_trimmed": {}}
-    detector = fit_detector(original["train"], original["val"], original["calib"], detector_configs(config, config.emo_config, seed), on_stage=on_stage)
+    detector = fit_detector(
+        original["train"],
+        original["val"],
+        original["calib"],
+        detector_configs(config, config.emo_config, seed),
+        on_stage=on_stage,
+    )
     training = dict(detector.meta["training"])
-    for key, clips in (("calib", original["calib"]), ("test", original["test"]), ("test_trimmed", [c.trimmed for c in splits["test"]])):
+    for key, clips in (
+        ("calib", original["calib"]),
+        ("test", original["test"]),
+        ("test_trimmed", [c.trimmed for c in splits["test"]]),
+    ):
         logits[key].update(detector_logits(detector, clips))
     for name, path in list(emo_paths.items())[1:]:
         on_stage(f"training {name}")
         ablation = detector_configs(config, path, seed)
-        result = train_emoforensics([c.emo for c in original["train"]], [c.emo for c in original["val"]], ablation.emo, dataclasses.replace(ablation.emo_train, seed=seed))
-        training[name] = {"label": "label", "best_epoch": result.best_epoch, "val_auc": result.best_score, "epochs": len(result.history)}
-        for key, clips in (("calib", original["calib"]), ("test", original["test"]), ("test_trimmed", [c.trimmed for c in splits["test"]])):
+        result = train_emoforensics(
+            [c.emo for c in original["train"]],
+            [c.emo for c in original["val"]],
+            ablation.emo,
+            dataclasses.replace(ablation.emo_train, seed=seed),
+        )
+        training[name] = {
+            "label": "label",
+            "best_epoch": result.best_epoch,
+            "val_auc": result.best_score,
+            "epochs": len(result.history),
+        }
+        for key, clips in (
+            ("calib", original["calib"]),
+            ("test", original["test"]),
+            ("test_trimmed", [c.trimmed for c in splits["test"]]),
+        ):
             logits[key][name] = predict_logits(result.model, [c.emo for c in clips])
     external_names = []
     for external in externals:
@@ -205,35 +297,69 @@ def run_fold(category: str, rows: Sequence[ManifestRow], store: FeatureStore, ro
             logits[key][name] = np.array([scores.logit(c.row.path) for c in splits[split]])
     on_stage("fusing on calib and evaluating")
     calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
-    fusions, metrics = _score_rows(_rows_to_fuse(list(emo_paths), external_names), logits["calib"], logits["test"], calib_labels, test_labels, config)
+    fusions, metrics = _score_rows(
+        _rows_to_fuse(list(emo_paths), external_names),
+        logits["calib"],
+        logits["test"],
+        calib_labels,
+        test_labels,
+        config,
+    )
     results: dict[str, Any] = {
         "category": category,
         "seed": seed,
         "training": training,
         "fusions": fusions,
         "metrics": metrics,
-        "trimmed": _score_rows(_rows_to_fuse(list(emo_paths), []), logits["calib"], logits["test_trimmed"], calib_labels, test_labels, config)[1],
-        "trim": {"exact": data.exact_trim, "test_clips_trimmed": int(sum(c.trimmed_frames > 0 for c in splits["test"]))},
+        "trimmed": _score_rows(
+            _rows_to_fuse(list(emo_paths), []),
+            logits["calib"],
+            logits["test_trimmed"],
+            calib_labels,
+            test_labels,
+            config,
+        )[1],
+        "trim": {
+            "exact": data.exact_trim,
+            "test_clips_trimmed": int(sum(c.trimmed_frames > 0 for c in splits["test"])),
+        },
     }
     if config.train_trimmed:
-        results["trimmed_trained"], results["training_trimmed"] = _trimmed_trained(splits, config, seed, calib_labels, test_labels, on_stage)
+        results["trimmed_trained"], results["training_trimmed"] = _trimmed_trained(
+            splits, config, seed, calib_labels, test_labels, on_stage
+        )
     results["labels"] = test_labels.tolist()
     results["paths"] = [c.row.path for c in splits["test"]]
     results["groups"] = [c.row.identity for c in splits["test"]]
-    results["sizes"] = {split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()}
+    results["sizes"] = {
+        split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()
+    }
     results["missing"] = data.missing
     results["dropped_duplicates"] = duplicates
     return results
 
 
-def _trimmed_trained(splits: dict[str, list[FoldClip]], config: BenchmarkConfig, seed: int, calib_labels: np.ndarray,
-                     test_labels: np.ndarray, on_stage: Callable[[str], None]) -> tuple[dict, dict]:  # fmt: skip
+def _trimmed_trained(
+    splits: dict[str, list[FoldClip]],
+    config: BenchmarkConfig,
+    seed: int,
+    calib_labels: np.ndarray,
+    test_labels: np.ndarray,
+    on_stage: Callable[[str], None],
+) -> tuple[dict, dict]:
     """A second detector trained, early-stopped, calibrated and tested on silence-trimmed clips."""
     trimmed = {s: [c.trimmed for c in clips] for s, clips in splits.items()}
-    detector = fit_detector(trimmed["train"], trimmed["val"], trimmed["calib"], detector_configs(config, config.emo_config, seed),
-                            on_stage=lambda stage: on_stage(f"trimmed: {stage}"))  # fmt: skip
+    detector = fit_detector(
+        trimmed["train"],
+        trimmed["val"],
+        trimmed["calib"],
+        detector_configs(config, config.emo_config, seed),
+        on_stage=lambda stage: on_stage(f"trimmed: {stage}"),
+    )
     calib, test = detector_logits(detector, trimmed["calib"]), detector_logits(detector, trimmed["test"])
-    return _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1], detector.meta["training"]
+    return _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1], detector.meta[
+        "training"
+    ]
 
 
 METRICS = ("auc", "ap", "eer", "acc", "ece")
@@ -242,7 +368,10 @@ METRICS = ("auc", "ap", "eer", "acc", "ece")
 def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
     """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for one variant (``key``)."""
     folds = {
-        category: {detector: {m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")} for detector, scores in result[key].items()}
+        category: {
+            detector: {m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")}
+            for detector, scores in result[key].items()
+        }
         for category, result in fold_results.items()
         if key in result
     }
@@ -262,7 +391,7 @@ def _detector_order(name: str) -> tuple[int, str]:
 
 
 def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Path:
-    """Fold files of one repeat: the configured ones for repeat 0, a partition re-drawn with protocol seed + k otherwise."""
+    """Fold files of one repeat: the configured ones for repeat 0, else a partition re-drawn with protocol seed + k."""
     folds_dir = Path(config.folds)
     if repeat == 0:
         return folds_dir
@@ -276,8 +405,13 @@ def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Pa
     return target
 
 
-def run_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int, externals: Sequence[ExternalDetector],
-               on_fold: Callable[[str, str], None]) -> dict[str, dict[str, Any]]:  # fmt: skip
+def run_repeat(
+    config: BenchmarkConfig,
+    out_dir: Path,
+    repeat: int,
+    externals: Sequence[ExternalDetector],
+    on_fold: Callable[[str, str], None],
+) -> dict[str, dict[str, Any]]:
     """Every fold of one repeat, reusing a stored fold result only when its fingerprint matches."""
     folds_dir = _folds_for_repeat(config, out_dir, repeat)
     root = Path(config.root) if config.root else Path(config.folds).resolve().parent
@@ -298,7 +432,16 @@ def run_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int, externals: S
                 continue
             on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
         write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
-        result = run_fold(category, rows, store, root, config, lambda stage, c=category: on_fold(c, stage + tag), config.seed + repeat, externals)
+        result = run_fold(
+            category,
+            rows,
+            store,
+            root,
+            config,
+            lambda stage, c=category: on_fold(c, stage + tag),
+            config.seed + repeat,
+            externals,
+        )
         result["fingerprint"] = fingerprint
         write_json_atomic(done, result)
         fold_results[category] = result
@@ -325,9 +468,16 @@ def run_benchmark(
         "benchmark": config.name,
         "config": to_dict(config),
         **summarise(first, "metrics"),
-        **{key: summarise(first, key) for key in ("trimmed", "trimmed_trained") if any(key in r for r in first.values())},
+        **{
+            key: summarise(first, key)
+            for key in ("trimmed", "trimmed_trained")
+            if any(key in r for r in first.values())
+        },
         "gain": gain_summary(repeats, config.bootstrap, config.seed),
-        "training": {c: {"original": r["training"], **({"trimmed": r["training_trimmed"]} if "training_trimmed" in r else {})} for c, r in first.items()},
+        "training": {
+            c: {"original": r["training"], **({"trimmed": r["training_trimmed"]} if "training_trimmed" in r else {})}
+            for c, r in first.items()
+        },
         "missing": {c: r["missing"] for c, r in first.items()},
         "dropped_duplicates": {c: r["dropped_duplicates"] for c, r in first.items()},
         "trim": {c: r["trim"] for c, r in first.items()},
@@ -339,23 +489,35 @@ def run_benchmark(
     write_report(results, first, out_dir, Path(config.anchors) if config.anchors else None)
     if detector_dir is not None and not (detector_dir / "config.json").exists():
         on_fold("all categories", "training the detector")
-        train_detector(Path(config.folds).resolve().parent / "manifest.csv", config, Path(config.root) if config.root else None).save_pretrained(detector_dir)
+        train_detector(
+            Path(config.folds).resolve().parent / "manifest.csv", config, Path(config.root) if config.root else None
+        ).save_pretrained(detector_dir)
     return results
 
 
-def load_training_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig, token_frames: int):
+def load_training_clips(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig, token_frames: int
+):
     """Clips of the train / val / calib splits (test rows are ignored) and the record metadata of one clip."""
     data = load_fold([r for r in rows if r.split != "test"], store, root, token_frames, config.silence_db)
     splits = {s: [c.original for c in data.splits.get(s, [])] for s in ("train", "val", "calib")}
     if not splits["calib"]:
-        raise ConfigError("no calib clips with features: fusions and thresholds are fitted on calib (regenerate the fold files)")
+        raise ConfigError(
+            "no calib clips with features: fusions and thresholds are fitted on calib (regenerate the fold files)"
+        )
     return splits, data
 
 
-def train_detector(manifest: Path, config: BenchmarkConfig, root: Path | None = None, on_stage: Callable[[str], None] = lambda stage: None,
-                   rows: Sequence[ManifestRow] | None = None):  # fmt: skip
+def train_detector(
+    manifest: Path,
+    config: BenchmarkConfig,
+    root: Path | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    rows: Sequence[ManifestRow] | None = None,
+):
     """A detector trained with :func:`emoboost.fit.fit_detector`: on a fold file's train / val / calib splits, or, for a
-    manifest without splits, on every category (the protocol's identity partition; see :func:`emoboost.fit.all_category_splits`).
+    manifest without splits, on every category (the protocol's identity partition, see
+    :func:`emoboost.fit.all_category_splits`).
 
     Returns an :class:`emoboost.api.Detector`; ``save_pretrained`` writes it.
     """
@@ -365,19 +527,30 @@ def train_detector(manifest: Path, config: BenchmarkConfig, root: Path | None = 
     rows = list(rows) if rows is not None else read_manifest(manifest)
     if not any(r.split for r in rows):
         rows = all_category_splits(rows, config.categories, config.seed)
-    base = root or (manifest.resolve().parent.parent if manifest.resolve().parent.name == "folds" else manifest.resolve().parent)
+    base = root or (
+        manifest.resolve().parent.parent if manifest.resolve().parent.name == "folds" else manifest.resolve().parent
+    )
     configs = detector_configs(config, config.emo_config, config.seed)
     on_stage("loading features")
     store = FeatureStore(config.store)
     splits, data = load_training_clips(rows, store, base, config, configs.emo.token_frames)
     if data.missing_paths:
-        logger.warning("%d clips have no features and are left out (first: %s)", len(data.missing_paths), data.missing_paths[0])
+        logger.warning(
+            "%d clips have no features and are left out (first: %s)", len(data.missing_paths), data.missing_paths[0]
+        )
     example = store.get(base / splits["train"][0].row.path)  # every record of the store was made with the same settings
     held_out = sorted({r.category for r in rows if r.split == "test" and r.label == 1})
     meta = {
         "model_id": f"{config.name}-emoboost",
         "encoders": {"visual": example.visual_encoder, "speech": example.speech_encoder},
-        "data": {"dataset": config.name, "manifest": str(manifest), "manifest_sha256": sha256_file(manifest), "held_out": held_out,
-                 "missing": len(data.missing_paths)},  # fmt: skip
+        "data": {
+            "dataset": config.name,
+            "manifest": str(manifest),
+            "manifest_sha256": sha256_file(manifest),
+            "held_out": held_out,
+            "missing": len(data.missing_paths),
+        },
     }
-    return fit_detector(splits["train"], splits["val"], splits["calib"], configs, extract_config_of(example.meta), meta, on_stage)
+    return fit_detector(
+        splits["train"], splits["val"], splits["calib"], configs, extract_config_of(example.meta), meta, on_stage
+    )

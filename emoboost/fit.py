@@ -49,11 +49,25 @@ class DetectorConfigs:
     seed: int = 0  # training seed of every network (replaces the seeds in the train configs)
 
     @classmethod
-    def from_files(cls, emo_config: str, rgb: RGBConfig, acoustic: AcousticConfig, lowlevel_train: TrainConfig,
-                   target_fpr: float | None = None, seed: int = 0) -> DetectorConfigs:  # fmt: skip
+    def from_files(
+        cls,
+        emo_config: str,
+        rgb: RGBConfig,
+        acoustic: AcousticConfig,
+        lowlevel_train: TrainConfig,
+        target_fpr: float | None = None,
+        seed: int = 0,
+    ) -> DetectorConfigs:
         """EmoForensics' ``model`` and ``train`` sections from a YAML file, the rest as given."""
-        return cls(load_section(EmoForensicsConfig, emo_config, "model"), load_section(TrainConfig, emo_config, "train"),
-                   rgb, acoustic, lowlevel_train, target_fpr, seed)  # fmt: skip
+        return cls(
+            load_section(EmoForensicsConfig, emo_config, "model"),
+            load_section(TrainConfig, emo_config, "train"),
+            rgb,
+            acoustic,
+            lowlevel_train,
+            target_fpr,
+            seed,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -93,7 +107,12 @@ def fit_detector(
 
     _check_splits(train, val, calib)
     on_stage("training emo")
-    emo = train_emoforensics([c.emo for c in train], [c.emo for c in val], configs.emo, dataclasses.replace(configs.emo_train, seed=configs.seed))
+    emo = train_emoforensics(
+        [c.emo for c in train],
+        [c.emo for c in val],
+        configs.emo,
+        dataclasses.replace(configs.emo_train, seed=configs.seed),
+    )
     lowlevel_train = dataclasses.replace(configs.lowlevel_train, seed=configs.seed)
     on_stage("training rgb")
     rgb = train_rgb([c.lowlevel for c in train], [c.lowlevel for c in val], configs.rgb, lowlevel_train)
@@ -109,12 +128,17 @@ def fit_detector(
     detector = Detector(emo.model, rgb.model, audio.model, untrained_fusion, extract_config or ExtractConfig())
     logits = detector_logits(detector, calib)
     labels = np.array([c.row.label for c in calib])
-    detector.fusion = Fusion.fit(np.stack([logits[n] for n in DETECTORS], axis=1), labels, DETECTORS, configs.target_fpr)
+    detector.fusion = Fusion.fit(
+        np.stack([logits[n] for n in DETECTORS], axis=1), labels, DETECTORS, configs.target_fpr
+    )
     detector.meta = {
         **(meta or {}),
         "training": training,
         "fit": configs.to_dict(),
-        "data": {**(meta or {}).get("data", {}), **{f"{s}_clips": len(c) for s, c in zip(TRAINING_SPLITS, (train, val, calib))}},
+        "data": {
+            **(meta or {}).get("data", {}),
+            **{f"{s}_clips": len(c) for s, c in zip(TRAINING_SPLITS, (train, val, calib))},
+        },
         "metrics": {name: entry["val_auc"] for name, entry in training.items()},
     }
     return detector

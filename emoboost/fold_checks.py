@@ -26,7 +26,9 @@ TRAINING_SPLITS = ("train", "val", "calib")
 FOLD_SPLITS = (*TRAINING_SPLITS, "test")
 
 
-def drop_duplicate_files(rows: Sequence[ManifestRow], sha_of: Callable[[ManifestRow], str | None]) -> tuple[list[ManifestRow], list[dict[str, Any]]]:
+def drop_duplicate_files(
+    rows: Sequence[ManifestRow], sha_of: Callable[[ManifestRow], str | None]
+) -> tuple[list[ManifestRow], list[dict[str, Any]]]:
     """Rows without the files listed under two categories, and a report of each dropped file."""
     by_sha: dict[str, list[ManifestRow]] = {}
     for row in rows:
@@ -37,7 +39,13 @@ def drop_duplicate_files(rows: Sequence[ManifestRow], sha_of: Callable[[Manifest
     for sha, group in sorted(by_sha.items()):
         if len({r.category for r in group}) > 1:
             dropped.update(r.path for r in group)
-            report.append({"sha256": sha, "paths": sorted(r.path for r in group), "categories": sorted({r.category for r in group})})
+            report.append(
+                {
+                    "sha256": sha,
+                    "paths": sorted(r.path for r in group),
+                    "categories": sorted({r.category for r in group}),
+                }
+            )
     return [r for r in rows if r.path not in dropped], report
 
 
@@ -45,7 +53,9 @@ def check_fold_rows(held_out: str, rows: Sequence[ManifestRow], sha_of: Callable
     """Raise :class:`ConfigError` when the fold breaks the protocol (see the module docstring)."""
     unknown = sorted({r.split for r in rows} - set(FOLD_SPLITS))
     if unknown:
-        raise ConfigError(f"fold {held_out}: unknown split(s) {', '.join(map(repr, unknown))}; expected {', '.join(FOLD_SPLITS)}")
+        raise ConfigError(
+            f"fold {held_out}: unknown split(s) {', '.join(map(repr, unknown))}; expected {', '.join(FOLD_SPLITS)}"
+        )
     if not any(r.split == "calib" for r in rows):
         raise ConfigError(
             f"fold {held_out}: no calib rows. Fusions and thresholds are fitted on an identity-disjoint calib split "
@@ -59,10 +69,15 @@ def check_fold_rows(held_out: str, rows: Sequence[ManifestRow], sha_of: Callable
         others = [r for r in rows if r.split == split]
         shared = test_ids & {i for r in others for i in r.ids}
         if shared:
-            raise ConfigError(f"fold {held_out}: test and {split} share identities {sorted(shared)[:5]} (identity leak)")
+            raise ConfigError(
+                f"fold {held_out}: test and {split} share identities {sorted(shared)[:5]} (identity leak)"
+            )
         same = test_sha & {s for s in map(sha_of, others) if s is not None}
         if same:
-            raise ConfigError(f"fold {held_out}: test and {split} hold the same file (SHA-256 {sorted(same)[0][:16]}...; {len(same)} in all)")
+            raise ConfigError(
+                f"fold {held_out}: test and {split} hold the same file "
+                f"(SHA-256 {sorted(same)[0][:16]}...; {len(same)} in all)"
+            )
         if any(r.category == held_out for r in others):
             raise ConfigError(f"fold {held_out}: the held-out category appears in {split}")
 

@@ -116,7 +116,9 @@ def encoders_of(record: FeatureRecord) -> dict[str, str]:
     }
 
 
-def load_fold(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float) -> FoldData:
+def load_fold(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float
+) -> FoldData:
     """Clips per split (each record loaded once), with missing-feature counts; every record from the same encoders."""
     splits: dict[str, list[FoldClip]] = {}
     missing: dict[str, dict[str, list[int]]] = {}
@@ -133,7 +135,9 @@ def load_fold(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, toke
             continue
         made_by = encoders_of(record)
         if encoders and made_by != encoders:
-            raise StoreError(f"{root / row.path}: features made by other encoders ({made_by}) than the rest ({encoders})")
+            raise StoreError(
+                f"{root / row.path}: features made by other encoders ({made_by}) than the rest ({encoders})"
+            )
         encoders = made_by
         splits[row.split].append(fold_clip(row, record, token_frames, silence_db))
     exact = encoders.get("speech", EGEMAPS) == EGEMAPS

@@ -31,7 +31,12 @@ def gain_rows(fold_result: dict[str, Any]) -> tuple[str, str]:
 def _test_set(result: dict[str, Any], base: str, boosted: str, key: str):
     metrics = result[key]
     groups = result.get("groups") or result["paths"]
-    return (np.asarray(result["labels"]), np.asarray(metrics[base]["probabilities"]), np.asarray(metrics[boosted]["probabilities"]), np.asarray(groups))
+    return (
+        np.asarray(result["labels"]),
+        np.asarray(metrics[base]["probabilities"]),
+        np.asarray(metrics[boosted]["probabilities"]),
+        np.asarray(groups),
+    )
 
 
 def _block(sets: list, samples: int, seed: int) -> dict[str, Any]:
@@ -72,7 +77,7 @@ def gain_for(fold_results: dict[str, dict[str, Any]], samples: int, seed: int, k
 
 
 def gain_summary(repeats: Sequence[dict[str, dict[str, Any]]], samples: int, seed: int) -> dict[str, Any]:
-    """``results.json["gain"]``: the first repeat's gains per variant; with repeats, their spread and pooled intervals."""
+    """``results.json["gain"]``: the first repeat's gains per variant; with repeats, spread and pooled intervals."""
     summary = gain_for(repeats[0], samples, seed)
     if not summary:
         return {}
@@ -80,7 +85,9 @@ def gain_summary(repeats: Sequence[dict[str, dict[str, Any]]], samples: int, see
     if len(repeats) > 1:
         base, boosted = summary["base"], summary["boosted"]
         per_repeat = [gain_for(r, 0, seed) for r in repeats]
-        everything = [(c, _test_set(r, base, boosted, "metrics")) for fold_results in repeats for c, r in fold_results.items()]
+        everything = [
+            (c, _test_set(r, base, boosted, "metrics")) for fold_results in repeats for c, r in fold_results.items()
+        ]
         summary["repeats"] = {
             "n": len(repeats),
             "average": _spread([g["average"]["gain"] for g in per_repeat]),
@@ -95,19 +102,34 @@ def _spread(values: Sequence[float]) -> dict[str, Any]:
     values = [float(v) for v in values]
     if not values:
         return {}
-    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, "values": values}
+    return {
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+        "values": values,
+    }
 
 
 def repeats_summary(repeats: Sequence[dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """Mean and spread over repeats of every AUC (per fold, AVG and AVG-FV), per detector row."""
     categories = list(repeats[0])
     detectors = list(repeats[0][categories[0]]["metrics"])
-    folds = {c: {d: _spread([r[c]["metrics"][d]["auc"] for r in repeats if c in r]) for d in detectors} for c in categories}
+    folds = {
+        c: {d: _spread([r[c]["metrics"][d]["auc"] for r in repeats if c in r]) for d in detectors} for c in categories
+    }
 
     def average(members: Sequence[str]) -> dict[str, Any]:
         present = [c for c in members if c in categories]
         if not present:
             return {}
-        return {d: _spread([float(np.nanmean([r[c]["metrics"][d]["auc"] for c in present])) for r in repeats]) for d in detectors}
+        return {
+            d: _spread([float(np.nanmean([r[c]["metrics"][d]["auc"] for c in present])) for r in repeats])
+            for d in detectors
+        }
 
-    return {"n": len(repeats), "metric": "auc", "folds": folds, "average": average(categories), "avg_fv": average(VISUAL_CATEGORIES)}
+    return {
+        "n": len(repeats),
+        "metric": "auc",
+        "folds": folds,
+        "average": average(categories),
+        "avg_fv": average(VISUAL_CATEGORIES),
+    }

@@ -22,7 +22,7 @@ def both_classes(labels: np.ndarray) -> bool:
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (probability a random fake scores above a random real; ties count half). NaN with one class."""
+    """Area under the ROC curve (a random fake scores above a random real; ties count half). NaN with one class."""
     labels, scores = _check(labels, scores)
     if not both_classes(labels):
         return float("nan")
@@ -35,7 +35,9 @@ def auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Average precision: sum over score thresholds of (recall step) x precision, as scikit-learn's step-wise AP. NaN with no fakes.
+    """Average precision: sum over thresholds of (recall step) x precision, as scikit-learn's step-wise AP.
+
+    NaN with no fakes.
 
     Computed here with numpy (ties grouped into one threshold): the bootstrap calls it thousands of times."""
     labels, scores = _check(labels, scores)
@@ -58,7 +60,9 @@ def eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     from sklearn.metrics import roc_curve
 
-    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)  # keep every point: the EER may sit on a dropped one
+    fpr, tpr, thresholds = roc_curve(
+        labels, scores, drop_intermediate=False
+    )  # keep every point: the EER may sit on a dropped one
     fnr = 1 - tpr
     index = int(np.nanargmin(np.abs(fnr - fpr)))
     return float((fpr[index] + fnr[index]) / 2), float(thresholds[index])
@@ -84,7 +88,9 @@ def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bi
     return float(total / len(labels))
 
 
-def bootstrap_interval(labels: np.ndarray, scores: np.ndarray, metric, samples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_interval(
+    labels: np.ndarray, scores: np.ndarray, metric, samples: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of ``metric(labels, scores)``, resampling real and fake clips separately."""
     labels, scores = _check(labels, scores)
     if not both_classes(labels) or samples <= 0:
@@ -99,8 +105,10 @@ def bootstrap_interval(labels: np.ndarray, scores: np.ndarray, metric, samples: 
     return float(low), float(high)
 
 
-def evaluate(labels: np.ndarray, probabilities: np.ndarray, threshold: float, bootstrap: int = 1000, seed: int = 0) -> dict[str, float]:
-    """The benchmark's metrics for one detector on one test set (probabilities are the detector's calibrated outputs)."""
+def evaluate(
+    labels: np.ndarray, probabilities: np.ndarray, threshold: float, bootstrap: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """The benchmark's metrics for one detector on one test set (probabilities: the detector's calibrated outputs)."""
     labels, probabilities = _check(labels, probabilities)
     equal_error, _ = eer(labels, probabilities)
     result = {
@@ -167,4 +175,9 @@ def paired_gain(
     low = high = float("nan")
     if draws:
         low, high = (float(v) for v in np.percentile(draws, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]))
-    return {"gain": float(np.mean(per_set)) if per_set else float("nan"), "per_set": [float(g) for g in per_set], "ci": [low, high], "samples": len(draws)}
+    return {
+        "gain": float(np.mean(per_set)) if per_set else float("nan"),
+        "per_set": [float(g) for g in per_set],
+        "ci": [low, high],
+        "samples": len(draws),
+    }

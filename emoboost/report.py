@@ -43,7 +43,10 @@ def _table(summary: dict[str, Any], metric: str) -> list[str]:
     for detector in detectors:
         cells = [DETECTOR_NAMES.get(detector, detector)]
         cells += [_fmt(summary["folds"][c][detector][metric]) for c in categories]
-        cells += [_fmt(summary["average"][detector][metric]), _fmt(summary["avg_fv"].get(detector, {}).get(metric, float("nan")))]
+        cells += [
+            _fmt(summary["average"][detector][metric]),
+            _fmt(summary["avg_fv"].get(detector, {}).get(metric, float("nan"))),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -69,8 +72,14 @@ def anchors_block(path: Path) -> list[str]:
     ]
     for m in methods:
         cells = [str(m["auc"].get(c, "-")) for c in columns]
-        lines.append(f"| {m['method']} | {m.get('modality', '')} | {m.get('pretrained', '')} | {'yes' if m.get('supervised') else 'no'} | " + " | ".join(cells) + " |")
-    lines += ["", "AUC in percent as printed in the source; '-': not reported (visual-only methods on audio-only fakes)."]
+        lines.append(
+            f"| {m['method']} | {m.get('modality', '')} | {m.get('pretrained', '')} | "
+            f"{'yes' if m.get('supervised') else 'no'} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "AUC in percent as printed in the source; '-': not reported (visual-only methods on audio-only fakes).",
+    ]
     return lines
 
 
@@ -89,7 +98,8 @@ def gain_lines(gain: dict[str, Any]) -> list[str]:
     base, boosted = DETECTOR_NAMES.get(gain["base"], gain["base"]), DETECTOR_NAMES.get(gain["boosted"], gain["boosted"])
     average, fv = gain["average"], gain.get("avg_fv") or {}
     sentence = (
-        f"**Gain of adding EmoForensics to {base}: {_pm(average['gain'])} AUC points on average over {average['folds']} folds, "
+        f"**Gain of adding EmoForensics to {base}: {_pm(average['gain'])} AUC points on average over "
+        f"{average['folds']} folds, "
         f"95 % interval {_interval(average['ci'])}"
     )
     if fv:
@@ -103,17 +113,24 @@ def gain_lines(gain: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for category, fold in gain["folds"].items():
-        lines.append(f"| {category} | {_fmt(fold['base_auc'])} | {_fmt(fold['boosted_auc'])} | {_pm(fold['gain'])} {_interval(fold['ci'])} | {fold['test_identities']} |")
+        lines.append(
+            f"| {category} | {_fmt(fold['base_auc'])} | {_fmt(fold['boosted_auc'])} | "
+            f"{_pm(fold['gain'])} {_interval(fold['ci'])} | {fold['test_identities']} |"
+        )
     for key, variant in gain.get("variants", {}).items():
         if variant:
-            lines.append(f"\n{VARIANT_NAMES[key]}: gain {_pm(variant['average']['gain'])} {_interval(variant['average']['ci'])} on average.")
+            lines.append(
+                f"\n{VARIANT_NAMES[key]}: gain {_pm(variant['average']['gain'])} "
+                f"{_interval(variant['average']['ci'])} on average."
+            )
     repeats = gain.get("repeats")
     if repeats:
         pooled = repeats["pooled_average"]
         lines += [
             "",
-            f"Over {repeats['n']} repeats (re-drawn identity partitions and training seeds): mean gain {_pm(repeats['average']['mean'])} "
-            f"(standard deviation {repeats['average']['std'] * 100:.1f}); pooled paired interval {_interval(pooled['ci'])}.",
+            f"Over {repeats['n']} repeats (re-drawn identity partitions and training seeds): "
+            f"mean gain {_pm(repeats['average']['mean'])} (standard deviation {repeats['average']['std'] * 100:.1f}); "
+            f"pooled paired interval {_interval(pooled['ci'])}.",
         ]
     return [*lines, ""]
 
@@ -128,7 +145,10 @@ def inputs_lines(results: dict[str, Any]) -> list[str]:
             lines.append(f"| {category} | {split} | {lost} / {total}{f' ({detail})' if detail else ''} |")
     for category, dropped in results.get("dropped_duplicates", {}).items():
         for entry in dropped:
-            lines.append(f"\nfold {category}: dropped {', '.join(entry['paths'])} (one file listed as {' and '.join(entry['categories'])})")
+            lines.append(
+                f"\nfold {category}: dropped {', '.join(entry['paths'])} "
+                f"(one file listed as {' and '.join(entry['categories'])})"
+            )
     return [*lines, ""]
 
 
@@ -136,7 +156,10 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     dataset = results["benchmark"]
     lines = [f"# Cross-manipulation benchmark: {dataset}", ""]
     if "synthav" in dataset.lower():
-        lines += ["**SynthAV is generated data: these numbers check the pipeline; they are not FakeAVCeleb results.**", ""]
+        lines += [
+            "**SynthAV is generated data: these numbers check the pipeline; they are not FakeAVCeleb results.**",
+            "",
+        ]
     lines += [
         "Leave one manipulation category out: train on real clips + the other categories, test on held-out",
         "real identities + the held-out category. Video-level scores in percent. AVG-FV averages the four",
@@ -159,7 +182,8 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
         for detector, m in scores.items():
             low, high = m["auc_ci"]
             lines.append(
-                f"| {DETECTOR_NAMES.get(detector, detector)} | {_fmt(m['auc'])} [{_fmt(low)}, {_fmt(high)}] | {_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {m['n_real']} / {m['n_fake']} |"
+                f"| {DETECTOR_NAMES.get(detector, detector)} | {_fmt(m['auc'])} [{_fmt(low)}, {_fmt(high)}] | "
+                f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {m['n_real']} / {m['n_fake']} |"
             )
         lines += ["", f"![ROC {category}](roc_{category}.png) ![scores {category}](scores_{category}.png)", ""]
     if anchors is not None:
@@ -170,15 +194,55 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
 def csv_rows(results: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["variant", "fold", "detector", "auc", "ap", "eer", "acc", "ece", "auc_ci_low", "auc_ci_high", "n_real", "n_fake"])
-    variants = [("original", results), *((key, results[key]) for key in ("trimmed", "trimmed_trained") if key in results)]
+    writer.writerow(
+        [
+            "variant",
+            "fold",
+            "detector",
+            "auc",
+            "ap",
+            "eer",
+            "acc",
+            "ece",
+            "auc_ci_low",
+            "auc_ci_high",
+            "n_real",
+            "n_fake",
+        ]
+    )
+    variants = [
+        ("original", results),
+        *((key, results[key]) for key in ("trimmed", "trimmed_trained") if key in results),
+    ]
     for variant, summary in variants:
         for category, scores in summary["folds"].items():
             for detector, m in scores.items():
-                writer.writerow([variant, category, detector, *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")), f"{m['auc_ci'][0]:.6f}", f"{m['auc_ci'][1]:.6f}", m["n_real"], m["n_fake"]])
+                writer.writerow(
+                    [
+                        variant,
+                        category,
+                        detector,
+                        *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
+                        f"{m['auc_ci'][0]:.6f}",
+                        f"{m['auc_ci'][1]:.6f}",
+                        m["n_real"],
+                        m["n_fake"],
+                    ]
+                )
         for block in ("average", "avg_fv"):
             for detector, m in summary[block].items():
-                writer.writerow([variant, block, detector, *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")), "", "", "", ""])
+                writer.writerow(
+                    [
+                        variant,
+                        block,
+                        detector,
+                        *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
     return buffer.getvalue()
 
 
@@ -196,7 +260,12 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
         figure, axis = plt.subplots(figsize=(5, 5))
         for detector, scores in result["metrics"].items():
             fpr, tpr, _ = roc_curve(labels, scores["probabilities"])
-            axis.plot(fpr, tpr, label=f"{detector} ({scores['auc'] * 100:.1f})", linewidth=2.0 if detector == "fusion" else 1.0)
+            axis.plot(
+                fpr,
+                tpr,
+                label=f"{detector} ({scores['auc'] * 100:.1f})",
+                linewidth=2.0 if detector == "fusion" else 1.0,
+            )
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
         axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"held out: {category}")
         axis.legend(loc="lower right", fontsize=8)
@@ -206,7 +275,9 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
         bins = np.linspace(0, 1, 21)
         axis.hist(probabilities[labels == 0], bins=bins, alpha=0.6, label="real")
         axis.hist(probabilities[labels == 1], bins=bins, alpha=0.6, label=f"fake ({category})")
-        axis.axvline(result["fusions"]["fusion"]["threshold"], color="black", linestyle="--", linewidth=1, label="threshold")
+        axis.axvline(
+            result["fusions"]["fusion"]["threshold"], color="black", linestyle="--", linewidth=1, label="threshold"
+        )
         axis.set(xlabel="EMO-BOOST probability of fake", ylabel="clips", title=f"held out: {category}")
         axis.legend(fontsize=8)
         written.append(_save(figure, out_dir / f"scores_{category}.png"))
@@ -223,7 +294,9 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def write_report(results: dict[str, Any], fold_results: dict[str, dict[str, Any]], out_dir: Path, anchors: Path | None = None) -> list[Path]:
+def write_report(
+    results: dict[str, Any], fold_results: dict[str, dict[str, Any]], out_dir: Path, anchors: Path | None = None
+) -> list[Path]:
     """``results.md``, ``results.csv`` and the PNGs into ``out_dir``."""
     write_text_atomic(out_dir / "results.md", markdown(results, anchors))
     write_text_atomic(out_dir / "results.csv", csv_rows(results))

@@ -97,16 +97,23 @@ def train_rgb(
     on_epoch: Callable[[dict], None] | None = None,
     target: str = RGB_TARGET,
 ) -> FitResult:
-    """Train the RGB detector on clips that have face crops, on ``target`` (``video_fake``; ``label`` for comparisons)."""
+    """Train the RGB detector on clips with face crops, on ``target`` (``video_fake``; ``label`` for comparisons)."""
     with_faces = [c for c in train if len(c.crops)]
     if not with_faces:
         raise StoreError("no training clip has face crops")
     torch.manual_seed(train_config.seed)
     model = RGBDetector(config)
     return _train(
-        model, with_faces, val, lambda clip, rng: clip.crops[rng.integers(len(clip.crops))], config.crops_per_video,
-        lambda clip: rgb_video_logit(model, clip.crops), train_config, on_epoch, target,
-    )  # fmt: skip
+        model,
+        with_faces,
+        val,
+        lambda clip, rng: clip.crops[rng.integers(len(clip.crops))],
+        config.crops_per_video,
+        lambda clip: rgb_video_logit(model, clip.crops),
+        train_config,
+        on_epoch,
+        target,
+    )
 
 
 def train_acoustic(
@@ -127,6 +134,13 @@ def train_acoustic(
         return cut_segment(clip.logmel, start, config.segment_frames)
 
     return _train(
-        model, train, val, draw, config.segments_per_video, lambda clip: acoustic_video_logit(model, clip.logmel),
-        train_config, on_epoch, target,
-    )  # fmt: skip
+        model,
+        train,
+        val,
+        draw,
+        config.segments_per_video,
+        lambda clip: acoustic_video_logit(model, clip.logmel),
+        train_config,
+        on_epoch,
+        target,
+    )

@@ -27,7 +27,9 @@ SPLIT_ORDER = ("train", "val", "calib", "test", "train")
 
 def write_folds_with_calib(rows, folder: Path) -> None:
     """Leave-one-category-out fold files with train / val / calib / test, one identity group per split (train two)."""
-    assignment = {i: SPLIT_ORDER[n % len(SPLIT_ORDER)] for n, group in enumerate(identity_components(rows)) for i in group}
+    assignment = {
+        i: SPLIT_ORDER[n % len(SPLIT_ORDER)] for n, group in enumerate(identity_components(rows)) for i in group
+    }
     for held_out in CATEGORIES:
         chosen = []
         for row in rows:
@@ -41,7 +43,11 @@ def build(folder: Path, extractor: FeatureExtractor | None = None) -> BenchmarkC
     """10 identities (5 pairs) x 1 scenario x 6 categories of 2 s clips, extracted; returns a tiny benchmark config."""
     rows = generate(folder / "synthav", SynthConfig(identities=10, clips_per_identity=1, seconds=2.0, seed=3))
     write_folds_with_calib(rows, folder / "synthav" / "folds")
-    summary = extract_many([folder / "synthav" / r.path for r in rows], FeatureStore(folder / "features"), extractor or FeatureExtractor(ExtractConfig()))
+    summary = extract_many(
+        [folder / "synthav" / r.path for r in rows],
+        FeatureStore(folder / "features"),
+        extractor or FeatureExtractor(ExtractConfig()),
+    )
     assert not summary.failed, summary.failed
     (folder / "emo.yaml").write_text(TINY_EMO)
     return BenchmarkConfig(
@@ -59,6 +65,8 @@ def build(folder: Path, extractor: FeatureExtractor | None = None) -> BenchmarkC
 
 
 def with_ablation(config: BenchmarkConfig, folder: Path) -> BenchmarkConfig:
-    text = TINY_EMO.replace("modalities: [visual, speech]", "modalities: [visual]").replace("inter_layers: 1", "inter_layers: 0")
+    text = TINY_EMO.replace("modalities: [visual, speech]", "modalities: [visual]").replace(
+        "inter_layers: 1", "inter_layers: 0"
+    )
     (folder / "visual_only.yaml").write_text(text)
     return dataclasses.replace(config, ablations=(str(folder / "visual_only.yaml"),))

@@ -44,19 +44,31 @@ def record(category: str, sha: str, rng: np.random.Generator) -> FeatureRecord:
     level = np.full(FRAMES, -20.0, np.float32)
     level[:LEAD_IN] = -90
     arrays = {
-        "visual": visual, "speech": speech, "face_mask": np.ones(FRAMES, np.uint8), "expressions": np.zeros((FRAMES, 7), np.float32),
-        "boxes": np.zeros((FRAMES, 4), np.float32), "audio_rms_db": level, "face_crops": crops,
-        "crop_frames": np.arange(0, FRAMES, FRAMES // 4)[:4].astype(np.int64), "logmel": logmel,
-    }  # fmt: skip
+        "visual": visual,
+        "speech": speech,
+        "face_mask": np.ones(FRAMES, np.uint8),
+        "expressions": np.zeros((FRAMES, 7), np.float32),
+        "boxes": np.zeros((FRAMES, 4), np.float32),
+        "audio_rms_db": level,
+        "face_crops": crops,
+        "crop_frames": np.arange(0, FRAMES, FRAMES // 4)[:4].astype(np.int64),
+        "logmel": logmel,
+    }
     meta = {
-        "n_frames": FRAMES, "fps": 25.0, "duration_s": FRAMES / 25, "sha256": sha, "visual_encoder": "test-visual",
-        "speech_encoder": "test-speech", "visual_encoder_version": "1", "speech_encoder_version": "1",
-    }  # fmt: skip
+        "n_frames": FRAMES,
+        "fps": 25.0,
+        "duration_s": FRAMES / 25,
+        "sha256": sha,
+        "visual_encoder": "test-visual",
+        "speech_encoder": "test-speech",
+        "visual_encoder_version": "1",
+        "speech_encoder_version": "1",
+    }
     return FeatureRecord(arrays, meta)
 
 
 def build(folder: Path, seed: int = 0) -> tuple[BenchmarkConfig, list[ManifestRow]]:
-    """Files, records and the fold file ``folds/mix.csv`` (test holds both kinds of fake); returns a tiny config and the rows."""
+    """Files, records and the fold file ``folds/mix.csv`` (test holds both kinds of fake); a tiny config, the rows."""
     rng = np.random.default_rng(seed)
     root, store = folder / "data", FeatureStore(folder / "store")
     rows, number = [], 0
@@ -74,12 +86,19 @@ def build(folder: Path, seed: int = 0) -> tuple[BenchmarkConfig, list[ManifestRo
     write_manifest(folder / "folds" / "mix.csv", rows)
     (folder / "emo.yaml").write_text(EMO)
     config = BenchmarkConfig(
-        name="records-ci", folds=str(folder / "folds"), root=str(root), store=str(folder / "store"), categories=("mix",),
-        emo_config=str(folder / "emo.yaml"), rgb=RGBConfig(input_size=32, width=4, crops_per_video=8),
+        name="records-ci",
+        folds=str(folder / "folds"),
+        root=str(root),
+        store=str(folder / "store"),
+        categories=("mix",),
+        emo_config=str(folder / "emo.yaml"),
+        rgb=RGBConfig(input_size=32, width=4, crops_per_video=8),
         acoustic=AcousticConfig(segment_frames=32, hop_frames=16, segments_per_video=8, channels=(4, 4, 4)),
         lowlevel_train=TrainConfig(epochs=8, batch_size=16, lr=0.005, warmup_epochs=0, patience=8),
-        bootstrap=200, train_trimmed=False, anchors="",
-    )  # fmt: skip
+        bootstrap=200,
+        train_trimmed=False,
+        anchors="",
+    )
     return config, rows
 
 

@@ -3,10 +3,10 @@
 import dataclasses
 import json
 
+import bench_fixture
 import numpy as np
 import pytest
 
-import bench_fixture
 from emoboost import benchmark as bench
 from emoboost import fold_data
 from emoboost.data.manifest import CATEGORIES, read_manifest
@@ -32,7 +32,9 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
 
     def garbage(clip):
         rng = np.random.default_rng(0)
-        tokens = dataclasses.replace(clip.emo.tokens, visual=rng.normal(size=clip.emo.tokens.visual.shape).astype(np.float32) * 50)
+        tokens = dataclasses.replace(
+            clip.emo.tokens, visual=rng.normal(size=clip.emo.tokens.visual.shape).astype(np.float32) * 50
+        )
         lowlevel = dataclasses.replace(clip.lowlevel, logmel=np.full_like(clip.lowlevel.logmel, 9.0))
         return dataclasses.replace(clip, emo=dataclasses.replace(clip.emo, tokens=tokens), lowlevel=lowlevel)
 
@@ -40,13 +42,17 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
         clip = original(row, record, token_frames, silence_db)
         if row.split != "test":
             return clip
-        return dataclasses.replace(clip, original=garbage(clip.original), trimmed=garbage(clip.trimmed))  # every test clip, real and fake
+        return dataclasses.replace(
+            clip, original=garbage(clip.original), trimmed=garbage(clip.trimmed)
+        )  # every test clip, real and fake
 
     monkeypatch.setattr(fold_data, "fold_clip", poisoned)
     dirty = bench.run_fold(category, rows, store, root, config)
     assert dirty["fusions"] == clean["fusions"]  # weights, bias, threshold, operating point: unchanged
     assert dirty["training"] == clean["training"]
-    assert dirty["metrics"]["fusion"]["probabilities"] != clean["metrics"]["fusion"]["probabilities"]  # the test data did change
+    assert (
+        dirty["metrics"]["fusion"]["probabilities"] != clean["metrics"]["fusion"]["probabilities"]
+    )  # the test data did change
 
 
 def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
@@ -57,35 +63,66 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     (tmp_path / "avad").mkdir()
     for category in CATEGORIES:
-        lines = ["path,score"] + [f"/elsewhere/{r.path},{min(1.0, max(0.0, 0.3 + 0.4 * r.label + rng.normal(0, 0.1))):.4f}" for r in rows]
+        lines = ["path,score"] + [
+            f"/elsewhere/{r.path},{min(1.0, max(0.0, 0.3 + 0.4 * r.label + rng.normal(0, 0.1))):.4f}" for r in rows
+        ]
         (tmp_path / "avad" / f"{category}.csv").write_text("\n".join(lines) + "\n")
     config = dataclasses.replace(config, external=(f"avad={tmp_path / 'avad'}",))
     results = bench.run_benchmark(config, tmp_path / "out", detector_dir=tmp_path / "out" / "detector")
     assert set(results["folds"]) == set(CATEGORIES)
     assert (tmp_path / "out" / "detector" / "config.json").exists()
-    assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(folder / "synthav" / "folds" / "RVFA.csv")
+    assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(
+        folder / "synthav" / "folds" / "RVFA.csv"
+    )
     fold = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())
-    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "audio"] and fold["fusions"]["emo+ext:avad"]["inputs"] == ["emo", "ext:avad"]
+    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "audio"] and fold["fusions"]["emo+ext:avad"][
+        "inputs"
+    ] == ["emo", "ext:avad"]
     assert results["folds"]["RVFA"]["ext:avad"]["auc"] > 0.9
     gain = results["gain"]
     assert (gain["base"], gain["boosted"]) == ("ext:avad", "emo+ext:avad") and set(gain["folds"]) == set(CATEGORIES)
-    assert gain["average"]["ci"][0] <= gain["average"]["gain"] <= gain["average"]["ci"][1] and gain["avg_fv"]["folds"] == 4
+    assert (
+        gain["average"]["ci"][0] <= gain["average"]["gain"] <= gain["average"]["ci"][1] and gain["avg_fv"]["folds"] == 4
+    )
     assert results["training"]["RVFA"]["original"]["rgb"]["label"] == "video_fake"
     assert set(results["trimmed_trained"]["folds"]) == set(CATEGORIES)
     for category, detectors in results["folds"].items():
-        assert set(detectors) == {"emo", "emo:visual_only", "ext:avad", "emo+ext:avad", "rgb", "audio", "lowlevel", "fusion", "mean"}
+        assert set(detectors) == {
+            "emo",
+            "emo:visual_only",
+            "ext:avad",
+            "emo+ext:avad",
+            "rgb",
+            "audio",
+            "lowlevel",
+            "fusion",
+            "mean",
+        }
         for scores in detectors.values():
             assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
             assert 0 <= scores["auc"] <= 1 and 0 <= scores["acc"] <= 1
-    assert set(results["average"]) == set(results["folds"]["RVFA"]) and set(results["avg_fv"]["fusion"]) >= {"auc", "ap"}
+    assert set(results["average"]) == set(results["folds"]["RVFA"]) and set(results["avg_fv"]["fusion"]) >= {
+        "auc",
+        "ap",
+    }
     assert set(results["trimmed"]["folds"]) == set(CATEGORIES)
     out = tmp_path / "out"
     stored = json.loads((out / "results.json").read_text())
     assert stored["folds"]["RVFA"]["fusion"]["auc"] == results["folds"]["RVFA"]["fusion"]["auc"]
-    for name in ["results.md", "results.csv", *(f"roc_{c}.png" for c in CATEGORIES), *(f"scores_{c}.png" for c in CATEGORIES)]:
+    for name in [
+        "results.md",
+        "results.csv",
+        *(f"roc_{c}.png" for c in CATEGORIES),
+        *(f"scores_{c}.png" for c in CATEGORIES),
+    ]:
         assert (out / name).stat().st_size > 0, name
     table = (out / "results.md").read_text()
-    assert "not FakeAVCeleb results" in table and "EMO-BOOST" in table and "AVG-FV" in table and "Gain of adding EmoForensics" in table
+    assert (
+        "not FakeAVCeleb results" in table
+        and "EMO-BOOST" in table
+        and "AVG-FV" in table
+        and "Gain of adding EmoForensics" in table
+    )
     # a rerun skips finished folds
     monkeypatch.setattr(bench, "run_fold", lambda *a, **k: pytest.fail("finished fold run again"))
     again = bench.run_benchmark(config, out)
@@ -99,7 +136,12 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     detector = bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav")
     detector.save_pretrained(tmp_path / "detector")
     assert sorted(p.name for p in (tmp_path / "detector").iterdir()) == [
-        "README.md", "audio.safetensors", "config.json", "emoforensics.safetensors", "fusion.json", "rgb.safetensors",
+        "README.md",
+        "audio.safetensors",
+        "config.json",
+        "emoforensics.safetensors",
+        "fusion.json",
+        "rgb.safetensors",
     ]
     loaded = Detector.from_pretrained(tmp_path / "detector")
     clip = folder / "synthav" / read_manifest(folder / "synthav" / "manifest.csv")[0].path
@@ -112,7 +154,20 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "EER point"
     assert detector.meta["training"]["audio"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
     data = json.loads(json.dumps(first.to_dict()))
-    assert set(data) == {"path", "sha256", "label", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
+    assert set(data) == {
+        "path",
+        "sha256",
+        "label",
+        "probability",
+        "threshold",
+        "scores",
+        "modalities",
+        "segments",
+        "duration_s",
+        "model_id",
+        "warnings",
+        "provenance",
+    }
     # the same verdict as the in-memory detector
     assert detector.predict(clip).probability == pytest.approx(first.probability, abs=1e-6)
 
@@ -125,7 +180,9 @@ def test_loading_a_detector_never_unpickles(setup, tmp_path, monkeypatch):
     from emoboost.api import Detector
 
     folder, config = setup
-    bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav").save_pretrained(tmp_path / "d")
+    bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav").save_pretrained(
+        tmp_path / "d"
+    )
     for name in ("load", "loads"):
         monkeypatch.setattr(pickle, name, lambda *a, **k: pytest.fail("pickle used"))
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load used"))
@@ -144,7 +201,19 @@ def test_emoboost_train_writes_a_detector_that_detect_loads(setup, tmp_path, cap
     folder, config = setup
     (tmp_path / "bench.yaml").write_text(yaml.safe_dump(to_dict(dataclasses.replace(config, train_trimmed=False))))
     fold = folder / "synthav" / "folds" / "RVFA.csv"
-    code = run(["train", "--manifest", str(fold), "--store", config.store, "--out", str(tmp_path / "det"), "--config", str(tmp_path / "bench.yaml")])
+    code = run(
+        [
+            "train",
+            "--manifest",
+            str(fold),
+            "--store",
+            config.store,
+            "--out",
+            str(tmp_path / "det"),
+            "--config",
+            str(tmp_path / "bench.yaml"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert "video_fake" in capsys.readouterr().out
     card = (tmp_path / "det" / "README.md").read_text()

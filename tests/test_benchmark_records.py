@@ -3,10 +3,10 @@
 import dataclasses
 import shutil
 
+import bench_records
 import numpy as np
 import pytest
 
-import bench_records
 from emoboost import benchmark as bench
 from emoboost.errors import ConfigError, StoreError
 from emoboost.features.store import FeatureStore
@@ -44,12 +44,18 @@ def test_complementary_detectors_boost_each_other(mix_result):
 
 def test_each_network_learns_its_own_label_and_the_fusion_uses_calib(mix_result):
     training = mix_result["training"]
-    assert {name: entry["label"] for name, entry in training.items()} == {"emo": "label", "rgb": "video_fake", "audio": "audio_fake"}
+    assert {name: entry["label"] for name, entry in training.items()} == {
+        "emo": "label",
+        "rgb": "video_fake",
+        "audio": "audio_fake",
+    }
     calib_real, calib_fake = 4, 8  # calib identities x (1 real, 2 fakes)
     assert mix_result["fusions"]["fusion"]["operating_point"]["val_clips"] == calib_real + calib_fake
     assert mix_result["sizes"]["calib"] == [calib_real, calib_fake]
     assert set(mix_result["trimmed"]) >= {"emo", "rgb", "audio", "lowlevel", "fusion"}
-    assert mix_result["trim"]["test_clips_trimmed"] == 24 and not mix_result["trim"]["exact"]  # generated speech encoder
+    assert (
+        mix_result["trim"]["test_clips_trimmed"] == 24 and not mix_result["trim"]["exact"]
+    )  # generated speech encoder
 
 
 def _run_checks(config, folder, rows, name):
@@ -60,7 +66,9 @@ def _run_checks(config, folder, rows, name):
 def test_fold_with_a_leaked_identity_is_refused(built):
     folder, config, rows = built
     test_identity = next(r.identity for r in rows if r.split == "test")
-    leaked = [dataclasses.replace(r, split="train") if r.identity == test_identity and r.label == 1 else r for r in rows]
+    leaked = [
+        dataclasses.replace(r, split="train") if r.identity == test_identity and r.label == 1 else r for r in rows
+    ]
     with pytest.raises(ConfigError, match="test and train share identities .*identity leak"):
         _run_checks(config, folder, leaked, "leaked")
 
@@ -83,7 +91,13 @@ def test_a_file_listed_under_two_categories_is_dropped_and_reported(built):
     store, root = FeatureStore(config.store), folder / "data"
     kept, report = drop_duplicate_files([*rows, relabelled], lambda r: store.content_hash(root / r.path))
     assert len(kept) == len(rows) - 1 and fake not in kept
-    assert report == [{"sha256": store.content_hash(root / fake.path), "paths": [fake.path, fake.path], "categories": sorted([fake.category, relabelled.category])}]
+    assert report == [
+        {
+            "sha256": store.content_hash(root / fake.path),
+            "paths": [fake.path, fake.path],
+            "categories": sorted([fake.category, relabelled.category]),
+        }
+    ]
 
 
 def test_fold_files_without_calib_are_refused(built):
@@ -95,20 +109,26 @@ def test_fold_files_without_calib_are_refused(built):
 
 def test_missing_features_over_two_percent_of_a_split_stop_the_run(built):
     folder, config, rows = built
-    lost = [dataclasses.replace(r, path=f"gone/{r.path}") for r in rows if r.split == "train"][:2]  # 2 of 32 train clips
+    lost = [dataclasses.replace(r, path=f"gone/{r.path}") for r in rows if r.split == "train"][
+        :2
+    ]  # 2 of 32 train clips
     with pytest.raises(StoreError, match=r"6\.2% of the train clips have no features"):
         _run_checks(config, folder, [*rows, *lost], "missing")
 
 
 def test_rerun_recomputes_only_when_something_changed(built, tmp_path, monkeypatch):
     folder, config, _ = built
-    config = dataclasses.replace(config, lowlevel_train=dataclasses.replace(config.lowlevel_train, epochs=2), bootstrap=20)
+    config = dataclasses.replace(
+        config, lowlevel_train=dataclasses.replace(config.lowlevel_train, epochs=2), bootstrap=20
+    )
     calls = []
     real_run_fold = bench.run_fold
     monkeypatch.setattr(bench, "run_fold", lambda *a, **k: calls.append(a[0]) or real_run_fold(*a, **k))
     first = bench.run_benchmark(config, tmp_path)
     assert calls == ["mix"] and first["fingerprints"]["mix"]
-    assert first["gain"]["folds"]["mix"]["gain"] == pytest.approx(first["folds"]["mix"]["fusion"]["auc"] - first["folds"]["mix"]["lowlevel"]["auc"])
+    assert first["gain"]["folds"]["mix"]["gain"] == pytest.approx(
+        first["folds"]["mix"]["fusion"]["auc"] - first["folds"]["mix"]["lowlevel"]["auc"]
+    )
     again = bench.run_benchmark(config, tmp_path)
     assert calls == ["mix"] and again["folds"] == first["folds"]  # unchanged: reused
     changed = bench.run_benchmark(dataclasses.replace(config, seed=1), tmp_path)

@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from emoboost.metrics import accuracy, auc, average_precision, bootstrap_interval, eer, evaluate, expected_calibration_error, paired_gain
+from emoboost.metrics import (
+    accuracy,
+    auc,
+    average_precision,
+    bootstrap_interval,
+    eer,
+    evaluate,
+    expected_calibration_error,
+    paired_gain,
+)
 from emoboost.models.fusion import Fusion, choose_threshold
 
 LABELS = np.array([0, 0, 0, 1, 1, 1])
@@ -91,19 +100,22 @@ def test_paired_gain_by_hand():
     # (probability (3/4)^4 = 32 %) has gain 0, so the 2.5th percentile is exactly 0
     assert low == 0 and result["gain"] < high <= 1
     # the mean over test sets, each with its own gain
-    both = paired_gain([(GAIN_LABELS, GAIN_BASE, GAIN_BOOSTED, GAIN_GROUPS), (GAIN_LABELS, GAIN_BASE, GAIN_BASE, GAIN_GROUPS)], samples=50)
+    both = paired_gain(
+        [(GAIN_LABELS, GAIN_BASE, GAIN_BOOSTED, GAIN_GROUPS), (GAIN_LABELS, GAIN_BASE, GAIN_BASE, GAIN_GROUPS)],
+        samples=50,
+    )
     assert both["gain"] == pytest.approx(1 / 16) and both["per_set"][1] == 0
 
 
 def test_paired_gain_is_exactly_zero_when_both_rows_rank_alike():
     """Paired: a monotone rescaling of the base is the same detector, so every resample gives 0 (an unpaired
     bootstrap would give a wide interval around 0)."""
-    result = paired_gain([(GAIN_LABELS, GAIN_BASE, GAIN_BASE ** 3 + 1, GAIN_GROUPS)], samples=200, seed=1)
+    result = paired_gain([(GAIN_LABELS, GAIN_BASE, GAIN_BASE**3 + 1, GAIN_GROUPS)], samples=200, seed=1)
     assert result["gain"] == 0 and result["ci"] == [0, 0] and result["samples"] > 100
 
 
 def test_paired_gain_resamples_whole_identities():
-    """Clips of one identity travel together: with one identity per class-pair the interval is wider than clip resampling allows."""
+    """Clips of one identity travel together: with shared identity effects the interval is wider than by clips."""
     rng = np.random.default_rng(0)
     labels = np.tile([0, 0, 0, 1, 1, 1], 6)
     groups = np.repeat([f"id{i}" for i in range(12)], 3)

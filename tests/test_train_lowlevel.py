@@ -1,4 +1,4 @@
-"""The low-level detectors learn their own modality's label, so clips whose other modality is fake do not confuse them."""
+"""The low-level detectors learn their own modality's label: clips whose other modality is fake do not confuse them."""
 
 import numpy as np
 
@@ -12,7 +12,7 @@ TRAIN = TrainConfig(epochs=6, batch_size=16, lr=0.005, warmup_epochs=0, patience
 
 
 def _clips(kind: str, count: int, rng: np.random.Generator) -> list[LowLevelClip]:
-    """``real``, ``FVFA`` (a planted artefact in every crop) or ``RVFA`` (real video, fake voice: label 1, no artefact)."""
+    """``real``, ``FVFA`` (a planted artefact in every crop) or ``RVFA`` (real video, fake voice: no artefact)."""
     clips = []
     for i in range(count):
         crops = rng.integers(0, 120, (4, 32, 32, 3)).astype(np.uint8)

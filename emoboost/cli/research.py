@@ -9,15 +9,31 @@ import typer
 
 from emoboost.cli.common import app, dataset_root, err, out, progress
 
+
 @app.command()
 def train(
-    manifest: Annotated[Path, typer.Option(help="Fold CSV (train / val / calib splits; test is ignored) or a manifest without splits (every category, split by identity).")],
+    manifest: Annotated[
+        Path,
+        typer.Option(
+            help="Fold CSV (train / val / calib splits; test is ignored) "
+            "or a manifest without splits (every category, split by identity)."
+        ),
+    ],
     store: Annotated[Path, typer.Option(help="Feature store filled by `emoboost extract`.")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Detector directory to write (for `emoboost detect --model`).")],
-    config: Annotated[Path, typer.Option("--config", "-c", help="Benchmark YAML whose detector settings to use (configs/benchmark/*.yaml).")] = Path("configs/benchmark/fakeavceleb.yaml"),
-    root: Annotated[Optional[Path], typer.Option(help="Folder the manifest paths are relative to (default: next to the manifest).")] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Detector directory to write (for `emoboost detect --model`).")
+    ],
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config", "-c", help="Benchmark YAML whose detector settings to use (configs/benchmark/*.yaml)."
+        ),
+    ] = Path("configs/benchmark/fakeavceleb.yaml"),
+    root: Annotated[
+        Optional[Path], typer.Option(help="Folder the manifest paths are relative to (default: next to the manifest).")
+    ] = None,
 ) -> None:
-    """Train a detector (EmoForensics + RGB + acoustic + EMO-BOOST fusion): networks on train, early stopping on val, fusion on calib."""
+    """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib."""
     import dataclasses
 
     from emoboost.benchmark import load_benchmark_config, train_detector
@@ -26,11 +42,15 @@ def train(
     with err.status("training (emo, rgb, audio, then the fusion on calib)") as status:
         detector = train_detector(manifest, settings, dataset_root(manifest, root), lambda stage: status.update(stage))
     detector.save_pretrained(out_dir)
-    scores = "  ".join(f"{name} {entry['val_auc']:.4f} ({entry['label']})" for name, entry in detector.meta["training"].items())
+    scores = "  ".join(
+        f"{name} {entry['val_auc']:.4f} ({entry['label']})" for name, entry in detector.meta["training"].items()
+    )
     out.print(f"validation AUC {scores} -> {out_dir}", markup=False)
 
 
-ABLATION_CONFIGS = tuple(f"configs/emoforensics/{name}.yaml" for name in ("visual_only", "speech_only", "intra_only", "inter_only"))
+ABLATION_CONFIGS = tuple(
+    f"configs/emoforensics/{name}.yaml" for name in ("visual_only", "speech_only", "intra_only", "inter_only")
+)
 
 
 @app.command()
@@ -40,11 +60,38 @@ def benchmark(
     folds: Annotated[Optional[Path], typer.Option(help="Override: folder of fold CSVs.")] = None,
     store: Annotated[Optional[Path], typer.Option(help="Override: feature store.")] = None,
     root: Annotated[Optional[Path], typer.Option(help="Override: folder the manifest paths are relative to.")] = None,
-    ablations: Annotated[bool, typer.Option("--ablations", help="Also run the shipped EmoForensics ablations (visual/speech only, intra/inter only).")] = False,
-    external: Annotated[Optional[list[str]], typer.Option(metavar="NAME=FOLDER", help="Another detector's scores: a folder with one <category>.csv (path,score) per fold, each from a detector trained on that fold's training data (repeatable). Rows ext:NAME and emo+ext:NAME; the gain is measured over the first.")] = None,
-    external_untrained: Annotated[Optional[list[str]], typer.Option(metavar="NAME=FILE", help="One path,score CSV for every fold, only for a detector that never saw this dataset (repeatable).")] = None,
-    repeats: Annotated[Optional[int], typer.Option(help="Re-draw the identity partition (protocol seed + k) and training seeds N times; mean, spread and pooled interval.")] = None,
-    target_fpr: Annotated[Optional[float], typer.Option(help="Thresholds at this validation FPR instead of the EER point.")] = None,
+    ablations: Annotated[
+        bool,
+        typer.Option(
+            "--ablations", help="Also run the shipped EmoForensics ablations (visual/speech only, intra/inter only)."
+        ),
+    ] = False,
+    external: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            metavar="NAME=FOLDER",
+            help="Another detector's scores: a folder with one <category>.csv (path,score) per fold, each from a "
+            "detector trained on that fold's training data (repeatable). Rows ext:NAME and emo+ext:NAME; the gain "
+            "is measured over the first.",
+        ),
+    ] = None,
+    external_untrained: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            metavar="NAME=FILE",
+            help="One path,score CSV for every fold, only for a detector that never saw this dataset (repeatable).",
+        ),
+    ] = None,
+    repeats: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Re-draw the identity partition (protocol seed + k) and training seeds N times; "
+            "mean, spread and pooled interval."
+        ),
+    ] = None,
+    target_fpr: Annotated[
+        Optional[float], typer.Option(help="Thresholds at this validation FPR instead of the EER point.")
+    ] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
     import dataclasses
@@ -55,11 +102,17 @@ def benchmark(
     overrides = {"folds": folds, "store": store, "root": root}
     settings = dataclasses.replace(settings, **{k: str(v) for k, v in overrides.items() if v is not None})
     if ablations:
-        settings = dataclasses.replace(settings, ablations=tuple(dict.fromkeys((*settings.ablations, *ABLATION_CONFIGS))))
+        settings = dataclasses.replace(
+            settings, ablations=tuple(dict.fromkeys((*settings.ablations, *ABLATION_CONFIGS)))
+        )
     if target_fpr is not None:
         settings = dataclasses.replace(settings, target_fpr=target_fpr)
     if external or external_untrained:
-        settings = dataclasses.replace(settings, external=(*settings.external, *(external or ())), external_untrained=(*settings.external_untrained, *(external_untrained or ())))
+        settings = dataclasses.replace(
+            settings,
+            external=(*settings.external, *(external or ())),
+            external_untrained=(*settings.external_untrained, *(external_untrained or ())),
+        )
     if repeats is not None:
         settings = dataclasses.replace(settings, repeats=repeats)
     settings.validate()
@@ -88,5 +141,9 @@ def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> dict:
     headline = gain_lines(results.get("gain", {}))
     if headline:
         out.print(headline[2].strip("*"), soft_wrap=True, highlight=False, markup=False)
-    out.print(f"report: {out_dir / 'results.md'}" + (f"  detector: {detector_dir}" if (detector_dir / "config.json").exists() else ""), markup=False)
+    out.print(
+        f"report: {out_dir / 'results.md'}"
+        + (f"  detector: {detector_dir}" if (detector_dir / "config.json").exists() else ""),
+        markup=False,
+    )
     return results

@@ -65,7 +65,7 @@ class ExternalScores:
 
 @dataclasses.dataclass(frozen=True)
 class ExternalDetector:
-    """``NAME=PATH`` of the benchmark: per-fold score files in a folder, or one file for a detector that never saw the data."""
+    """``NAME=PATH``: per-fold score files in a folder, or one file for a detector that never saw the data."""
 
     name: str
     path: Path
@@ -86,8 +86,9 @@ class ExternalDetector:
         elif detector.path.is_file():
             raise ConfigError(
                 f"--external {spec}: one score file for every fold leaks the held-out category (a detector trained on "
-                "this dataset has seen it). Give a folder with one <category>.csv per fold, each from a detector trained "
-                "on that fold's training data, or pass --external-untrained NAME=FILE if the detector never saw this data"
+                "this dataset has seen it). Give a folder with one <category>.csv per fold, each from a detector "
+                "trained on that fold's training data, or pass --external-untrained NAME=FILE if the detector never "
+                "saw this data"
             )
         elif not detector.path.is_dir():
             raise ConfigError(f"--external {spec}: {detector.path} not found (a folder of <category>.csv score files)")

@@ -6,7 +6,17 @@ from emoboost.cli import run
 def test_single_external_file_without_the_untrained_statement_exits_2(tmp_path, capsys):
     (tmp_path / "bench.yaml").write_text("name: tiny\nfolds: folds\nstore: store\n")
     (tmp_path / "avad.csv").write_text("path,score\na.mp4,0.5\n")
-    code = run(["benchmark", "--config", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "out"), "--external", f"avad={tmp_path / 'avad.csv'}"])
+    code = run(
+        [
+            "benchmark",
+            "--config",
+            str(tmp_path / "bench.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+            "--external",
+            f"avad={tmp_path / 'avad.csv'}",
+        ]
+    )
     message = capsys.readouterr().err
     assert code == 2
     assert "leaks the held-out category" in message and "--external-untrained" in message

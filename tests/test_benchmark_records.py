@@ -142,3 +142,17 @@ def test_rerun_recomputes_only_when_something_changed(built, tmp_path, monkeypat
     report = (tmp_path / "results.md").read_text()
     assert "Gain of adding EmoForensics" in report and "95 % interval" in report
     assert np.isfinite(changed["gain"]["average"]["gain"])
+
+
+def test_repeats_report_spread_and_a_pooled_paired_interval(mix_result):
+    from emoboost.gain import gain_summary, repeats_summary
+
+    other = dict(mix_result, metrics=dict(mix_result["metrics"], fusion=dict(mix_result["metrics"]["lowlevel"])))
+    summary = gain_summary([{"mix": mix_result}, {"mix": other}], samples=100, seed=0)
+    single = summary["folds"]["mix"]["gain"]
+    assert summary["repeats"]["average"]["values"] == [pytest.approx(single), 0.0]  # the second repeat gains nothing
+    assert summary["repeats"]["average"]["mean"] == pytest.approx(single / 2)
+    pooled = summary["repeats"]["pooled_average"]
+    assert pooled["gain"] == pytest.approx(single / 2) and pooled["ci"][0] <= single / 2 <= pooled["ci"][1]
+    aucs = repeats_summary([{"mix": mix_result}, {"mix": other}])
+    assert aucs["folds"]["mix"]["lowlevel"]["std"] == 0 and aucs["folds"]["mix"]["fusion"]["std"] > 0

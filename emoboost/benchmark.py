@@ -285,6 +285,16 @@ def _detector_order(name: str) -> tuple[int, str]:
     return (BASE_DETECTORS.index(name), name) if name in BASE_DETECTORS else (len(BASE_DETECTORS), name)
 
 
+def full_manifest(config: BenchmarkConfig) -> Path:
+    """The manifest of every clip (for re-drawn partitions and the all-category detector)."""
+    manifest = Path(config.manifest) if config.manifest else Path(config.folds).resolve().parent / "manifest.csv"
+    if not manifest.is_file():
+        raise ConfigError(
+            f"{manifest}: manifest not found (set benchmark.manifest to the manifest the folds came from)"
+        )
+    return manifest
+
+
 def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Path:
     """Fold files of one repeat: the configured ones for repeat 0, else a partition re-drawn with protocol seed + k."""
     folds_dir = Path(config.folds)
@@ -292,7 +302,7 @@ def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Pa
         return folds_dir
     from emoboost.data.protocols import load_protocol, make_folds, write_folds
 
-    manifest = Path(config.manifest) if config.manifest else folds_dir.resolve().parent / "manifest.csv"
+    manifest = full_manifest(config)
     protocol = load_protocol(config.protocol or None)
     protocol = dataclasses.replace(protocol, categories=tuple(config.categories), seed=protocol.seed + repeat)
     target = out_dir / "repeats" / str(repeat) / "input_folds"
@@ -357,6 +367,8 @@ def run_benchmark(
 
     config.validate()
     externals = config.externals()
+    if config.repeats > 1 or (detector_dir is not None and not (detector_dir / "config.json").exists()):
+        full_manifest(config)  # fail now, not after the folds
     repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
     first = repeats[0]
     results = {
@@ -384,9 +396,8 @@ def run_benchmark(
     write_report(results, first, out_dir, Path(config.anchors) if config.anchors else None)
     if detector_dir is not None and not (detector_dir / "config.json").exists():
         on_fold("all categories", "training the detector")
-        train_detector(
-            Path(config.folds).resolve().parent / "manifest.csv", config, Path(config.root) if config.root else None
-        ).save_pretrained(detector_dir)
+        root = Path(config.root) if config.root else None
+        train_detector(full_manifest(config), config, root).save_pretrained(detector_dir)
     return results
 
 

@@ -60,7 +60,7 @@ class BenchmarkConfig:
     max_missing: float = 0.02  # stop when more than this share of a split has no features
     seed: int = 0
     repeats: int = 1  # > 1: re-drawn identity partitions (protocol seed + k) and training seeds (seed + k)
-    manifest: str = ""  # manifest re-partitioned for repeats ("" = manifest.csv beside the folds folder)
+    manifest: str = ""  # every clip: re-drawn partitions, the all-category detector ("" = manifest.csv beside folds/)
     protocol: str = ""  # protocol YAML of the re-drawn partitions ("" = the protocol defaults)
     anchors: str = "configs/benchmark/anchors.yaml"  # published numbers to print beside ours ("" for none)
 

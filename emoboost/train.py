@@ -22,19 +22,16 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from emoboost.config import require
-from emoboost.data.manifest import ManifestRow
 from emoboost.errors import StoreError
-from emoboost.features.store import FeatureStore
 from emoboost.metrics import auc
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
-from emoboost.models.tokens import ClipTokens, cut_window, tokenize_record, windows
+from emoboost.models.tokens import ClipTokens, cut_window, windows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,34 +130,6 @@ def fit(
     model.load_state_dict(best_state)
     model.eval()
     return FitResult(model, history, best_epoch, best_score)
-
-
-@dataclasses.dataclass(frozen=True)
-class ClipSet:
-    clips: list[LabelledClip]
-    missing: list[str]  # manifest paths with no feature record (failed or not extracted)
-    encoders: dict[str, str]  # ids and versions of the encoders that made the features
-
-
-def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int) -> ClipSet:
-    """Token sequences of the manifest rows that have a feature record (all from the same encoders)."""
-    clips, missing, encoders = [], [], {}
-    for row in rows:
-        record = store.find(root / row.path)
-        if record is None:
-            missing.append(row.path)
-            continue
-        made_by = {
-            "visual": record.visual_encoder,
-            "visual_version": record.visual_encoder_version,
-            "speech": record.speech_encoder,
-            "speech_version": record.speech_encoder_version,
-        }
-        if encoders and made_by != encoders:
-            raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({encoders})")
-        encoders = made_by
-        clips.append(LabelledClip(row.path, tokenize_record(record, token_frames), row.label, row.video_fake, row.audio_fake))
-    return ClipSet(clips, missing, encoders)
 
 
 PREDICT_WINDOWS = 64  # windows per forward pass at inference

@@ -85,12 +85,14 @@ def benchmark(
     repeats: Annotated[
         Optional[int],
         typer.Option(
+            min=1,
+            metavar="N",
             help="Re-draw the identity partition (protocol seed + k) and training seeds N times; "
-            "mean, spread and pooled interval."
+            "mean, spread and pooled interval.",
         ),
     ] = None,
     target_fpr: Annotated[
-        Optional[float], typer.Option(help="Thresholds at this validation FPR instead of the EER point.")
+        Optional[float], typer.Option(help="Thresholds at this FPR on the calib split instead of its EER point.")
     ] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""

@@ -219,10 +219,15 @@ def run_fold(
             "test_clips_trimmed": int(sum(c.trimmed_frames > 0 for c in splits["test"])),
         },
     }
-    if config.train_trimmed:
+    if config.train_trimmed and any(c.trimmed_frames for clips in splits.values() for c in clips):
         results["trimmed_trained"], results["training_trimmed"] = _trimmed_trained(
             splits, config, seed, calib_labels, test_labels, on_stage
         )
+    elif config.train_trimmed:  # no clip starts with silence: training on trimmed clips is training on the same clips
+        base_rows = (*_rows_to_fuse(["emo"], []), "mean")
+        results["trimmed_trained"] = {name: results["trimmed"][name] for name in base_rows}
+        results["training_trimmed"] = {name: training[name] for name in ("emo", "rgb", "audio")}
+        results["trim"]["no_leading_silence"] = True
     results["labels"] = test_labels.tolist()
     results["paths"] = [c.row.path for c in splits["test"]]
     results["groups"] = [c.row.identity for c in splits["test"]]

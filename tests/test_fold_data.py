@@ -2,9 +2,9 @@
 
 import dataclasses
 
+import bench_records
 import numpy as np
 
-import bench_records
 from emoboost.data.manifest import ManifestRow
 from emoboost.encoders.speech import STD_FLOOR, deltas
 from emoboost.features.store import FeatureRecord

@@ -156,3 +156,31 @@ def test_repeats_report_spread_and_a_pooled_paired_interval(mix_result):
     assert pooled["gain"] == pytest.approx(single / 2) and pooled["ci"][0] <= single / 2 <= pooled["ci"][1]
     aucs = repeats_summary([{"mix": mix_result}, {"mix": other}])
     assert aucs["folds"]["mix"]["lowlevel"]["std"] == 0 and aucs["folds"]["mix"]["fusion"]["std"] > 0
+
+
+def test_repeats_redraw_the_partition_and_the_seeds(built, mix_result, tmp_path, monkeypatch):
+    """Repeat k re-draws folds with protocol seed + k and trains with seed + k; results pool them."""
+    from emoboost.data import protocols
+    from emoboost.data.manifest import read_manifest, write_manifest
+
+    folder, config, rows = built
+    write_manifest(folder / "manifest.csv", [dataclasses.replace(r, split="") for r in rows])
+    drawn, seeds = [], []
+
+    def make_folds(manifest_rows, protocol):  # stands in for the protocol: the same fold whatever the seed
+        drawn.append(protocol.seed)
+        return [protocols.Fold("mix", tuple(read_manifest(folder / "folds" / "mix.csv")), 0)]
+
+    def run_fold(category, fold_rows, store, root, settings, on_stage, seed, externals):
+        seeds.append(seed)
+        return mix_result
+
+    monkeypatch.setattr(protocols, "make_folds", make_folds)
+    monkeypatch.setattr(bench, "run_fold", run_fold)
+    results = bench.run_benchmark(dataclasses.replace(config, repeats=3, seed=5), tmp_path)
+    assert drawn == [1, 2] and seeds == [5, 6, 7]  # repeat 0 uses the given fold files
+    assert (tmp_path / "repeats" / "2" / "folds" / "mix.json").is_file()
+    assert results["repeats"]["n"] == 3 and results["repeats"]["folds"]["mix"]["fusion"]["std"] == 0
+    pooled = results["gain"]["repeats"]["pooled_average"]
+    assert pooled["gain"] == pytest.approx(results["gain"]["average"]["gain"]) and pooled["folds"] == 3
+    assert "Over 3 repeats" in (tmp_path / "results.md").read_text()

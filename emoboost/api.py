@@ -1,6 +1,6 @@
 """The Python API: ``Detector.from_pretrained(path).predict(video) -> Verdict``.
 
-A detector is a directory (DESIGN section 8): ``config.json`` (format tag, extraction settings,
+A detector is a directory: ``config.json`` (format tag, extraction settings,
 encoder ids and versions, the networks' configs, training data and metrics),
 ``emoforensics.safetensors``, ``rgb.safetensors``, ``audio.safetensors``, ``fusion.json``
 (EMO-BOOST weights, threshold and its validation operating point) and a ``README.md`` model
@@ -30,23 +30,19 @@ from emoboost.checkpoints import load_state, read_config, save_state
 from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
-from emoboost.media.decode import FPS
+from emoboost.media.levels import SILENCE_DB
+from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
+from emoboost.models.inference import ClipScores, predict_clip, sigmoid
 from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
 from emoboost.models.tokens import tokenize_record
-from emoboost.train import predict_clip
+from emoboost.timing import Stopwatch
 
 DETECTOR_FORMAT = "emoboost.detector/1"
 NETWORK_FILES = {"emo": "emoforensics.safetensors", "rgb": "rgb.safetensors", "audio": "audio.safetensors"}
-MEL_PER_FRAME = 4
 LOW_FACE_FRACTION = 0.5
-SILENCE_DB = -45.0
 LOW_SPEECH_FRACTION = 0.3
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,8 +258,6 @@ class Detector:
     @torch.no_grad()
     def predict_record(self, record: FeatureRecord, threshold: float | None = None) -> Verdict:
         """Verdict from an already extracted feature record."""
-        from emoboost.features.extract import Stopwatch
-
         watch = Stopwatch()
         emo_config = self.emo.config
         with watch("emoforensics"):
@@ -275,7 +269,7 @@ class Detector:
         with watch("acoustic_detector"):
             segment_logits, segment_starts = acoustic_segment_logits(self.audio, record.logmel)
             audio_logit = float(segment_logits.mean())
-        logits = {"emo": float(emo["logit"]), "rgb": rgb_logit, "audio": audio_logit}
+        logits = {"emo": emo.logit, "rgb": rgb_logit, "audio": audio_logit}
         with watch("fusion"):
             probability = float(self.fusion.probability(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
             cut = self.fusion.threshold if threshold is None else float(threshold)
@@ -285,8 +279,8 @@ class Detector:
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(math.log(max(probability, 1e-12) / max(1 - probability, 1e-12)), 6)
         modalities = {
-            "face": round(_sigmoid(emo["visual_logit"]), 6) if "visual_logit" in emo and record.face_mask.any() else None,
-            "voice": round(_sigmoid(emo["speech_logit"]), 6) if "speech_logit" in emo else None,
+            "face": round(sigmoid(emo.visual_logit), 6) if emo.visual_logit is not None and record.face_mask.any() else None,
+            "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
         return Verdict(
             path=str(record.meta.get("source_path", "")),
@@ -314,7 +308,7 @@ class Detector:
         )
 
     def _segments(
-        self, record: FeatureRecord, emo: dict[str, Any], logits: dict[str, float], crop_logits: np.ndarray, acoustic: tuple[np.ndarray, np.ndarray]
+        self, record: FeatureRecord, emo: ClipScores, logits: dict[str, float], crop_logits: np.ndarray, acoustic: tuple[np.ndarray, np.ndarray]
     ) -> tuple[Segment, ...]:
         """One segment per EmoForensics window; the low-level scores of a window are the mean over
         the clip's face crops inside it and its acoustic segments centred inside it (the clip's
@@ -323,7 +317,7 @@ class Detector:
         segment_logits, segment_centres = acoustic
         frames_per_token = config.token_frames
         segments = []
-        for window_logit, start in zip(emo["window_logits"], emo["window_starts"]):
+        for window_logit, start in zip(emo.window_logits, emo.window_starts):
             first = int(start) * frames_per_token
             last = min(record.n_frames, (int(start) + config.window_tokens) * frames_per_token)
             in_window = (record.crop_frames >= first) & (record.crop_frames < last)
@@ -333,8 +327,8 @@ class Detector:
             window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
             probability = float(self.fusion.probability(np.array([[window[n] for n in self.fusion.inputs]]))[0])
             mismatch = None
-            if "mismatch" in emo:
-                token_slice = emo["mismatch"][int(start) : int(start) + config.window_tokens]
+            if emo.mismatch is not None:
+                token_slice = emo.mismatch[int(start) : int(start) + config.window_tokens]
                 mismatch = round(float(np.mean(token_slice)), 6)
             segments.append(Segment(round(first / FPS, 3), round(last / FPS, 3), round(probability, 6), mismatch))
         return tuple(segments)
@@ -365,7 +359,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int) -> Tracks:
+def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> Tracks:
     """The 5 Hz series of one record and EmoForensics' per-token outputs."""
     from emoboost.encoders.speech import EGEMAPS_PROSODY
     from emoboost.models.tokens import token_means
@@ -380,8 +374,8 @@ def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int)
         prosody = {name: means[:, column] for name, (column, _) in EGEMAPS_PROSODY.items()}
     return Tracks(
         time_s=(np.arange(n) * token_frames + frames / 2) / FPS,
-        emo_probability=1.0 / (1.0 + np.exp(-np.clip(np.asarray(emo["token_logits"], np.float64), -60, 60))),
-        mismatch=np.asarray(emo["mismatch"]) if "mismatch" in emo else None,
+        emo_probability=sigmoid(np.asarray(emo.token_logits, np.float64)),
+        mismatch=None if emo.mismatch is None else np.asarray(emo.mismatch),
         face_fraction=face_count / frames,
         expressions=np.where(face_count[:, None] > 0, expressions, np.nan),
         expression_labels=tuple(record.meta.get("expression_labels", ())),

@@ -44,16 +44,18 @@ from emoboost.benchmark_config import (
 from emoboost.cache import write_json_atomic
 from emoboost.config import load_section, to_dict
 from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
-from emoboost.errors import ConfigError, StoreError
+from emoboost.errors import ConfigError, DataError
 from emoboost.features.store import FeatureStore
 from emoboost.fit import detector_logits, fit_detector
 from emoboost.fold_checks import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
 from emoboost.fold_data import FoldClip, load_fold, missing_fraction
+from emoboost.media.inputs import dataset_root
 from emoboost.metrics import evaluate
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.fusion import Fusion
-from emoboost.train import predict_logits, train_emoforensics
+from emoboost.models.inference import predict_logits
+from emoboost.train import train_emoforensics
 
 logger = logging.getLogger(__name__)
 VISUAL_CATEGORIES = ("FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
@@ -115,7 +117,7 @@ def _load_checked(
         share = missing_fraction(counts)
         if share > config.max_missing:
             worst = max(counts, key=lambda c: counts[c][0])
-            raise StoreError(
+            raise DataError(
                 f"fold {category}: {share:.1%} of the {split} clips have no features (limit {config.max_missing:.0%}; "
                 f"most in {worst}: {counts[worst][0]} of {counts[worst][1]}, first {data.missing_paths[0]}); "
                 "run `emoboost extract`"
@@ -123,7 +125,7 @@ def _load_checked(
     splits = {s: data.splits.get(s, []) for s in FOLD_SPLITS}
     for split, clips in splits.items():
         if set(_labels(clips).tolist()) != {0, 1}:
-            raise ConfigError(
+            raise DataError(
                 f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)"
             )
     return splits, data, duplicates
@@ -324,7 +326,7 @@ def run_repeat(
 ) -> dict[str, dict[str, Any]]:
     """Every fold of one repeat, reusing a stored fold result only when its fingerprint matches."""
     folds_dir = _folds_for_repeat(config, out_dir, repeat)
-    root = Path(config.root) if config.root else Path(config.folds).resolve().parent
+    root = dataset_root(Path(config.folds) / f"{config.categories[0]}.csv", config.root or None)
     store = FeatureStore(config.store)
     results_dir = out_dir if repeat == 0 else out_dir / "repeats" / str(repeat)
     fold_results: dict[str, dict[str, Any]] = {}
@@ -438,9 +440,7 @@ def train_detector(
     rows = list(rows) if rows is not None else read_manifest(manifest)
     if not any(r.split for r in rows):
         rows = all_category_splits(rows, config.categories, config.seed)
-    base = root or (
-        manifest.resolve().parent.parent if manifest.resolve().parent.name == "folds" else manifest.resolve().parent
-    )
+    base = dataset_root(manifest, root)
     configs = detector_configs(config, config.emo_config, config.seed)
     on_stage("loading features")
     store = FeatureStore(config.store)

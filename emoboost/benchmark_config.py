@@ -8,15 +8,17 @@ content hash with the store's extraction keys for it, the external score files a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from emoboost.config import from_dict, load_yaml, require, to_dict
+from emoboost.config import from_dict, load_yaml, require, resolve_config, to_dict
 from emoboost.data.manifest import CATEGORIES, ManifestRow
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
 from emoboost.fit import DetectorConfigs
 from emoboost.fold_checks import digest, file_digest
+from emoboost.media.levels import SILENCE_DB
 from emoboost.models.external import ExternalDetector
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 from emoboost.train import TrainConfig
@@ -39,11 +41,12 @@ NOT_IN_FINGERPRINT = (
 
 @dataclasses.dataclass(frozen=True)
 class BenchmarkConfig:
-    """configs/benchmark/*.yaml (paths relative to the working directory; the CLI can override them)."""
+    """configs/benchmark/*.yaml (paths relative to the working directory, ``configs/...`` falling back to the
+    packaged configs: see :func:`emoboost.config.resolve_config`; the CLI can override them)."""
 
     name: str = "benchmark"
     folds: str = ""  # folder holding <category>.csv fold files
-    root: str = ""  # folder the manifest paths are relative to ("" = the folds folder's parent)
+    root: str = ""  # folder the manifest paths are relative to ("": media.inputs.dataset_root of the fold files)
     store: str = ""  # feature store
     categories: tuple[str, ...] = CATEGORIES
     emo_config: str = "configs/emoforensics/full.yaml"
@@ -55,7 +58,7 @@ class BenchmarkConfig:
     lowlevel_train: TrainConfig = TrainConfig(epochs=15, lr=1e-3, patience=4)
     target_fpr: float | None = None  # None: thresholds at the calibration EER point
     bootstrap: int = 1000  # bootstrap draws for every interval
-    silence_db: float = -45.0
+    silence_db: float = SILENCE_DB
     train_trimmed: bool = True  # also train and test a detector on silence-trimmed clips
     max_missing: float = 0.02  # stop when more than this share of a split has no features
     seed: int = 0
@@ -114,7 +117,9 @@ def fold_fingerprint(
 ) -> str:
     """SHA-256 over what a fold result depends on: settings, model configs, fold file, feature records, score files."""
     settings = {k: v for k, v in to_dict(config).items() if k not in NOT_IN_FINGERPRINT}
-    models = {p: file_digest(p) for p in (config.emo_config, *config.ablations)}
+    models = {
+        p: hashlib.sha256(resolve_config(p).read_bytes()).hexdigest() for p in (config.emo_config, *config.ablations)
+    }
     sha_of = sha_lookup(store, root)
     records = [(r.path, sha, store.keys_for(sha) if sha else []) for r, sha in ((r, sha_of(r)) for r in rows)]
     scores = {e.name: [e.untrained, file_digest(e.file_for(category))] for e in externals}

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from emoboost.cache import atomic_path
-from emoboost.errors import ConfigError
+from emoboost.errors import ConfigError, WeightsUnavailableError
 
 
 def save_state(path: str | Path, module: torch.nn.Module, tag: str) -> Path:
@@ -36,7 +36,7 @@ def load_state(path: str | Path, module: torch.nn.Module) -> torch.nn.Module:
     try:
         state = load_file(str(path))
     except (OSError, SafetensorError) as exc:
-        raise ConfigError(f"{path}: unreadable weights ({exc})") from exc
+        raise WeightsUnavailableError(f"{path}: unreadable weights ({exc})") from exc
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:

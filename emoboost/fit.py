@@ -27,8 +27,9 @@ from emoboost.errors import ConfigError
 from emoboost.fold_data import DetectorClip
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.fusion import Fusion
+from emoboost.models.inference import predict_logits
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig, acoustic_video_logit, rgb_video_logit
-from emoboost.train import TrainConfig, predict_logits, train_emoforensics
+from emoboost.train import TrainConfig, train_emoforensics
 from emoboost.train_lowlevel import ACOUSTIC_TARGET, RGB_TARGET, train_acoustic, train_rgb
 
 DETECTORS = ("emo", "rgb", "audio")
@@ -137,7 +138,7 @@ def fit_detector(
         "fit": configs.to_dict(),
         "data": {
             **(meta or {}).get("data", {}),
-            **{f"{s}_clips": len(c) for s, c in zip(TRAINING_SPLITS, (train, val, calib))},
+            **{f"{s}_clips": len(c) for s, c in zip(TRAINING_SPLITS, (train, val, calib), strict=True)},
         },
         "metrics": {name: entry["val_auc"] for name, entry in training.items()},
     }

@@ -29,11 +29,11 @@ import numpy as np
 from emoboost.data.manifest import ManifestRow
 from emoboost.errors import StoreError
 from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.models.tokens import tokenize
 from emoboost.train import LabelledClip
 from emoboost.train_lowlevel import LowLevelClip
 
-MEL_PER_FRAME = 4  # 10 ms log-mel frames per 40 ms grid frame
 EGEMAPS = "egemaps"
 EGEMAPS_BLOCK = 25  # descriptors per block: standardised, deltas, level
 RESTANDARDISE_FLOOR = 1e-6

@@ -12,7 +12,8 @@ clipping, early stopping on validation AUC, fixed seeds); the low-level detector
 - + ``alignment_loss_weight`` x a contrastive face-voice alignment loss on real clips only
   (aligned tokens pulled together, tokens of another real clip pushed below a margin).
 
-Validation scores whole clips: all windows, window logits aggregated as the config says.
+Validation scores whole clips with :func:`emoboost.models.inference.predict_logits` (all windows, window
+logits aggregated as the config says).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import torch
 import torch.nn.functional as F
 
 from emoboost.config import require
-from emoboost.errors import StoreError
+from emoboost.errors import DataError
 from emoboost.metrics import auc
-from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
-from emoboost.models.tokens import ClipTokens, cut_window, windows
+from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
+from emoboost.models.inference import predict_clip, predict_logits  # noqa: F401  (predict_clip: callers of its old home)
+from emoboost.models.tokens import ClipTokens, cut_window
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +53,14 @@ class TrainConfig:
     alignment_margin: float = 0.2
 
     def validate(self) -> None:
-        require(self.epochs >= 1 and self.batch_size >= 1 and self.windows_per_video >= 1, "train: epochs, batch_size, windows_per_video must be >= 1")
-        require(self.lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0, "train: lr, grad_clip must be > 0, weight_decay >= 0")
+        require(
+            self.epochs >= 1 and self.batch_size >= 1 and self.windows_per_video >= 1,
+            "train: epochs, batch_size, windows_per_video must be >= 1",
+        )
+        require(
+            self.lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0,
+            "train: lr, grad_clip must be > 0, weight_decay >= 0",
+        )
         require(self.warmup_epochs >= 0 and self.patience >= 1, "train: warmup_epochs >= 0, patience >= 1")
 
 
@@ -132,47 +140,6 @@ def fit(
     return FitResult(model, history, best_epoch, best_score)
 
 
-PREDICT_WINDOWS = 64  # windows per forward pass at inference
-
-
-@torch.no_grad()
-def predict_clip(model: EmoForensics, tokens: ClipTokens) -> dict[str, np.ndarray | float]:
-    """Scores of one clip: video logit, window logits, and per-token logits / mismatch (overlaps averaged)."""
-    config = model.config
-    batch = windows(tokens, config.window_tokens, config.hop_tokens)
-    device = next(model.parameters()).device
-    parts: dict[str, list[torch.Tensor]] = {}
-    for begin in range(0, len(batch.starts), PREDICT_WINDOWS):  # bounded memory on long clips
-        arrays = (batch.visual, batch.speech, batch.visual_mask, batch.speech_mask)
-        for name, value in model(*(torch.from_numpy(a[begin : begin + PREDICT_WINDOWS]).to(device) for a in arrays)).items():
-            parts.setdefault(name, []).append(value.cpu())
-    out = {name: torch.cat(values) for name, values in parts.items()}
-    n = len(tokens)
-    token_sum, token_count = np.zeros(n), np.zeros(n)
-    mismatch_sum = np.zeros(n)
-    for w, start in enumerate(batch.starts):
-        stop = min(start + config.window_tokens, n)
-        token_sum[start:stop] += out["token_logits"][w, : stop - start].numpy()
-        if "mismatch" in out:
-            mismatch_sum[start:stop] += out["mismatch"][w, : stop - start].numpy()
-        token_count[start:stop] += 1
-    result: dict[str, np.ndarray | float] = {
-        "logit": float(aggregate(out["logit"], config.aggregation)),
-        "window_logits": out["logit"].numpy(),
-        "window_starts": batch.starts,
-        "token_logits": token_sum / token_count,
-    }
-    if "mismatch" in out:
-        result["mismatch"] = mismatch_sum / token_count
-    for name in model.modalities:
-        result[f"{name}_logit"] = float(aggregate(out[f"{name}_logit"], config.aggregation))
-    return result
-
-
-def predict_logits(model: EmoForensics, clips: Sequence[LabelledClip]) -> np.ndarray:
-    return np.array([predict_clip(model, clip.tokens)["logit"] for clip in clips])
-
-
 def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig, train: TrainConfig):
     def batches(epoch: int, rng: np.random.Generator):
         items = []
@@ -185,13 +152,17 @@ def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig,
             chosen = [items[i] for i in order[begin : begin + train.batch_size]]
             parts = [cut_window(clips[i].tokens, start, config.window_tokens) for i, start in chosen]
             arrays = [torch.from_numpy(np.stack(column)) for column in zip(*parts)]
-            labels = torch.tensor([[clips[i].label, clips[i].video_fake, clips[i].audio_fake] for i, _ in chosen], dtype=torch.float32)
+            labels = torch.tensor(
+                [[clips[i].label, clips[i].video_fake, clips[i].audio_fake] for i, _ in chosen], dtype=torch.float32
+            )
             yield arrays, labels
 
     return batches
 
 
-def _alignment_loss(out: dict[str, torch.Tensor], real: torch.Tensor, both: torch.Tensor, margin: float) -> torch.Tensor:
+def _alignment_loss(
+    out: dict[str, torch.Tensor], real: torch.Tensor, both: torch.Tensor, margin: float
+) -> torch.Tensor:
     """Pull aligned face/voice tokens of real clips together; push a real face against another real clip's voice below ``margin``."""
     face, voice = out["face_alignment"][real], out["voice_alignment"][real]
     valid = both[real]
@@ -214,7 +185,7 @@ def train_emoforensics(
 ) -> FitResult:
     """Train EmoForensics; returns the model at its best validation AUC."""
     if not train_clips or not val_clips:
-        raise StoreError(f"training needs clips in both splits (train {len(train_clips)}, val {len(val_clips)})")
+        raise DataError(f"training needs clips in both splits (train {len(train_clips)}, val {len(val_clips)})")
     torch.manual_seed(train_config.seed)
     visual_dim, speech_dim = train_clips[0].tokens.visual.shape[1], train_clips[0].tokens.speech.shape[1]
     model = EmoForensics(model_config, visual_dim, speech_dim)
@@ -232,16 +203,22 @@ def train_emoforensics(
         total = F.binary_cross_entropy_with_logits(out["logit"], label, pos_weight=pos_weight)
         modality_targets = {"visual": target[:, 1], "speech": target[:, 2]}
         for name in model.modalities:
-            total = total + weights.modality_loss_weight * F.binary_cross_entropy_with_logits(out[f"{name}_logit"], modality_targets[name])
+            total = total + weights.modality_loss_weight * F.binary_cross_entropy_with_logits(
+                out[f"{name}_logit"], modality_targets[name]
+            )
         any_token = torch.zeros_like(visual_mask, dtype=torch.bool)
         for name, mask in (("visual", visual_mask), ("speech", speech_mask)):
             if name in model.modalities:
                 any_token |= mask.bool()
         token_targets = label[:, None].expand_as(out["token_logits"])
-        total = total + weights.token_loss_weight * F.binary_cross_entropy_with_logits(out["token_logits"][any_token], token_targets[any_token])
+        total = total + weights.token_loss_weight * F.binary_cross_entropy_with_logits(
+            out["token_logits"][any_token], token_targets[any_token]
+        )
         if "face_alignment" in out and weights.alignment_loss_weight > 0:
             both = visual_mask.bool() & speech_mask.bool()
-            total = total + weights.alignment_loss_weight * _alignment_loss(out, label == 0, both, weights.alignment_margin)
+            total = total + weights.alignment_loss_weight * _alignment_loss(
+                out, label == 0, both, weights.alignment_margin
+            )
         return total
 
     val_labels = np.array([c.label for c in val_clips])
@@ -250,4 +227,6 @@ def train_emoforensics(
         score = auc(val_labels, predict_logits(model, val_clips))
         return -1.0 if math.isnan(score) else score
 
-    return fit(model, _training_batches(train_clips, model_config, train_config), loss, validate, train_config, on_epoch)
+    return fit(
+        model, _training_batches(train_clips, model_config, train_config), loss, validate, train_config, on_epoch
+    )

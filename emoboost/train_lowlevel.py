@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emoboost.errors import StoreError
+from emoboost.errors import DataError
 from emoboost.metrics import auc
 from emoboost.models.lowlevel import (
     AcousticConfig,
@@ -100,7 +100,7 @@ def train_rgb(
     """Train the RGB detector on clips with face crops, on ``target`` (``video_fake``; ``label`` for comparisons)."""
     with_faces = [c for c in train if len(c.crops)]
     if not with_faces:
-        raise StoreError("no training clip has face crops")
+        raise DataError("no training clip has face crops")
     torch.manual_seed(train_config.seed)
     model = RGBDetector(config)
     return _train(

@@ -86,7 +86,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     )
     assert results["training"]["RVFA"]["original"]["rgb"]["label"] == "video_fake"
     assert set(results["trimmed_trained"]["folds"]) == set(CATEGORIES)
-    for category, detectors in results["folds"].items():
+    for detectors in results["folds"].values():
         assert set(detectors) == {
             "emo",
             "emo:visual_only",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from emoboost import benchmark as bench
-from emoboost.errors import ConfigError, StoreError
+from emoboost.errors import ConfigError, DataError
 from emoboost.features.store import FeatureStore
 from emoboost.fold_checks import drop_duplicate_files
 from emoboost.gain import gain_for
@@ -112,7 +112,7 @@ def test_missing_features_over_two_percent_of_a_split_stop_the_run(built):
     lost = [dataclasses.replace(r, path=f"gone/{r.path}") for r in rows if r.split == "train"][
         :2
     ]  # 2 of 32 train clips
-    with pytest.raises(StoreError, match=r"6\.2% of the train clips have no features"):
+    with pytest.raises(DataError, match=r"6\.2% of the train clips have no features"):
         _run_checks(config, folder, [*rows, *lost], "missing")
 
 

@@ -12,14 +12,14 @@ from rich.markup import escape
 from emoboost.cli.common import app, err, out, progress
 from emoboost.errors import ConfigError
 
-DEFAULT_MODEL = Path("runs/quickstart/detector")
+DEFAULT_MODEL = Path("quickstart")  # the named detector the quickstart saves under <cache>/detectors
 FORMATS = ("table", "json", "csv")
 
 
 @app.command()
 def detect(
     inputs: Annotated[list[str], typer.Argument(help="Video files, folders (searched recursively), manifest CSVs or @list.txt.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Detector directory or name (default: the one the quickstart trained).")] = DEFAULT_MODEL,
+    model: Annotated[Path, typer.Option("--model", "-m", help="Detector directory, or the name of one under <cache>/detectors (default: the last quickstart's).")] = DEFAULT_MODEL,
     output_format: Annotated[str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the results here (JSON Lines, or CSV for .csv / --format csv); a rerun resumes.")] = None,
     timeline_png: Annotated[Optional[Path], typer.Option("--timeline-png", help="Folder for one timeline plot per file.")] = None,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from emoboost.cli.common import app, dataset_root, err, out, progress
+from emoboost.cli.common import app, err, out, progress
 
 
 @app.command()
@@ -30,13 +30,14 @@ def train(
         ),
     ] = Path("configs/benchmark/fakeavceleb.yaml"),
     root: Annotated[
-        Optional[Path], typer.Option(help="Folder the manifest paths are relative to (default: next to the manifest).")
+        Path | None, typer.Option(help="Folder the manifest paths are relative to (default: next to the manifest).")
     ] = None,
 ) -> None:
     """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib."""
     import dataclasses
 
     from emoboost.benchmark import load_benchmark_config, train_detector
+    from emoboost.media.inputs import dataset_root
 
     settings = dataclasses.replace(load_benchmark_config(config), store=str(store))
     with err.status("training (emo, rgb, audio, then the fusion on calib)") as status:
@@ -57,9 +58,9 @@ ABLATION_CONFIGS = tuple(
 def benchmark(
     config: Annotated[Path, typer.Option("--config", "-c", help="Benchmark YAML (configs/benchmark/*.yaml).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results.json/.csv/.md, PNGs, folds/).")],
-    folds: Annotated[Optional[Path], typer.Option(help="Override: folder of fold CSVs.")] = None,
-    store: Annotated[Optional[Path], typer.Option(help="Override: feature store.")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Override: folder the manifest paths are relative to.")] = None,
+    folds: Annotated[Path | None, typer.Option(help="Override: folder of fold CSVs.")] = None,
+    store: Annotated[Path | None, typer.Option(help="Override: feature store.")] = None,
+    root: Annotated[Path | None, typer.Option(help="Override: folder the manifest paths are relative to.")] = None,
     ablations: Annotated[
         bool,
         typer.Option(
@@ -67,7 +68,7 @@ def benchmark(
         ),
     ] = False,
     external: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             metavar="NAME=FOLDER",
             help="Another detector's scores: a folder with one <category>.csv (path,score) per fold, each from a "
@@ -76,14 +77,14 @@ def benchmark(
         ),
     ] = None,
     external_untrained: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             metavar="NAME=FILE",
             help="One path,score CSV for every fold, only for a detector that never saw this dataset (repeatable).",
         ),
     ] = None,
     repeats: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             min=1,
             metavar="N",
@@ -92,7 +93,7 @@ def benchmark(
         ),
     ] = None,
     target_fpr: Annotated[
-        Optional[float], typer.Option(help="Thresholds at this FPR on the calib split instead of its EER point.")
+        float | None, typer.Option(help="Thresholds at this FPR on the calib split instead of its EER point.")
     ] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
@@ -127,7 +128,7 @@ def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> dict:
     from emoboost.report import markdown
 
     with progress() as bar:
-        task = bar.add_task("benchmark", total=len(settings.categories), current="")
+        task = bar.add_task("benchmark", total=len(settings.categories) * settings.repeats, current="")
 
         def on_fold(category: str, stage: str) -> None:
             if stage.startswith("done"):

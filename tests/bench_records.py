@@ -16,6 +16,7 @@ import numpy as np
 
 from emoboost.benchmark import BenchmarkConfig
 from emoboost.data.manifest import ManifestRow, write_manifest
+from emoboost.features import version
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 from emoboost.train import TrainConfig
@@ -80,7 +81,7 @@ def build(folder: Path, seed: int = 0) -> tuple[BenchmarkConfig, list[ManifestRo
                 path = f"{category}/{identity}.mp4"
                 (root / category).mkdir(parents=True, exist_ok=True)
                 (root / path).write_bytes(f"{path} {rng.integers(1 << 30)}".encode())
-                store.put(record(category, store.content_hash(root / path), rng), "k1")
+                store.put(record(category, store.content_hash(root / path), rng), f"{version.key_prefix()}records")
                 label = int(category != "real")
                 rows.append(ManifestRow(path, label, kind, category, category, identity, (identity,), split=split))
     write_manifest(folder / "folds" / "mix.csv", rows)

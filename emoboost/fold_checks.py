@@ -60,7 +60,7 @@ def check_fold_rows(held_out: str, rows: Sequence[ManifestRow], sha_of: Callable
         raise ConfigError(
             f"fold {held_out}: no calib rows. Fusions and thresholds are fitted on an identity-disjoint calib split "
             "(val only early-stops the networks); regenerate the fold files with this version "
-            "(`emoboost synth` or `emoboost manifest ... --folds`)"
+            "(`emoboost manifest fakeavceleb ...` or `emoboost synth` write them)"
         )
     test = [r for r in rows if r.split == "test"]
     test_ids = {i for r in test for i in r.ids}

@@ -8,8 +8,11 @@ card. Nothing is unpickled.
 
 ``predict`` extracts the features of a file with the detector's own extraction settings, scores
 it with the three networks, fuses the logits and returns a frozen :class:`Verdict` with
-provenance (input SHA-256, model id, weights hash, threshold and operating point) and warnings
-about input quality. The timeline has one segment per EmoForensics window.
+provenance (input SHA-256, model id, weights hash, threshold and its calibration operating point,
+training data) and warnings about input quality and the detector's scope. The fused score is a
+calibrated natural-log likelihood ratio (LLR, see :mod:`emoboost.models.fusion`); the verdict
+states it, its verbal equivalent (:func:`emoboost.calibration.verbal`), the prior and the
+posterior probability of fake at that prior. The timeline has one segment per EmoForensics window.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import ClipScores, predict_clip, sigmoid
-from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
+from emoboost.models.lowlevel import (
+    AcousticConfig,
+    AcousticDetector,
+    RGBConfig,
+    RGBDetector,
+    acoustic_segment_logits,
+    rgb_crop_logits,
+)
 from emoboost.models.tokens import tokenize_record
 from emoboost.timing import Stopwatch
 
@@ -43,6 +53,8 @@ DETECTOR_FORMAT = "emoboost.detector/1"
 NETWORK_FILES = {"emo": "emoforensics.safetensors", "rgb": "rgb.safetensors", "audio": "audio.safetensors"}
 LOW_FACE_FRACTION = 0.5
 LOW_SPEECH_FRACTION = 0.3
+MIN_CALIBRATION_CLIPS = 50  # per class; fewer and the verdict warns that its LR rests on little data
+GENERATED_DATASETS = ("synthav",)  # dataset-name prefixes of generated (not recorded) training data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +63,8 @@ class Segment:
 
     start_s: float
     end_s: float
-    probability: float  # fused probability of fake for this stretch
+    llr: float  # fused natural-log likelihood ratio of this stretch
+    probability: float  # posterior probability of fake for this stretch at the verdict's prior
     emotion_mismatch: float | None  # mean face-voice emotion distance (0 agree .. 2 opposite); None with one modality
 
 
@@ -67,6 +80,8 @@ class Tracks:
     expression_labels: tuple[str, ...]
     voice_level_db: np.ndarray  # [N] mean RMS level in dBFS
     prosody: dict[str, np.ndarray]  # name -> [N] clip z-scores (loudness, pitch) when the speech encoder is egemaps
+    # [T, 4] main-face box per 25 fps frame in decoded-frame pixels (NaN: no face); not in to_dict()
+    face_boxes: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value):
@@ -86,14 +101,18 @@ class Tracks:
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """The detector's answer for one file. ``label`` is "fake" when ``probability >= threshold``."""
+    """The detector's answer for one file. ``label`` is "fake" when ``llr >= threshold`` (both natural-log LRs)."""
 
     path: str
     sha256: str
     label: str
-    probability: float
-    threshold: float
-    scores: dict[str, float | None]  # logits: emo, rgb, audio; and fused (the probability's logit)
+    llr: float  # natural log of LR = P(scores | manipulated) / P(scores | authentic)
+    log10_lr: float
+    lr_verbal: str  # e.g. "moderate support for manipulated" (README: the verbal scale)
+    prior: float  # prior probability of fake the posterior and the Bayes threshold use
+    probability: float  # posterior probability of fake at ``prior``
+    threshold: float  # decision threshold on the LLR
+    scores: dict[str, float | None]  # logits: emo, rgb, audio; and fused (the LLR)
     modalities: dict[str, float | None]  # face / voice manipulated (EmoForensics' per-modality heads, uncalibrated)
     segments: tuple[Segment, ...]
     duration_s: float
@@ -128,7 +147,9 @@ class Detector:
         self.meta = dict(meta or {})
         self._extractor = None
         self._weights_sha256: str | None = self.meta.get("weights_sha256")
-        self.last_timings: dict[str, float] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
+        self.last_timings: dict[
+            str, float
+        ] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
 
     # -- persistence -------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> Path:
@@ -143,10 +164,15 @@ class Detector:
             **self.meta,
             "format": DETECTOR_FORMAT,
             "extract": to_dict(self.extract_config),
-            "emoforensics": {"model": to_dict(self.emo.config), "visual_dim": self.emo.visual_dim, "speech_dim": self.emo.speech_dim},
+            "emoforensics": {
+                "model": to_dict(self.emo.config),
+                "visual_dim": self.emo.visual_dim,
+                "speech_dim": self.emo.speech_dim,
+            },
             "rgb": to_dict(self.rgb.config),
             "audio": {**to_dict(self.audio.config), "n_mels": self.audio.n_mels},
             "weights_sha256": self._weights_sha256,
+            "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
         }
         write_text_atomic(folder / "README.md", detector_card(config, self.fusion))
         write_json_atomic(folder / "config.json", config)
@@ -160,20 +186,31 @@ class Detector:
             named_root = cache_dir() / "detectors"
             named = named_root / str(path_or_name)
             if folder.is_absolute() or not named.is_dir():
-                raise ConfigError(f"{path_or_name}: not a detector directory, nor a detector name under {named_root} (run `emoboost quickstart` to train one)")
+                raise ConfigError(
+                    f"{path_or_name}: not a detector directory, nor a detector name under {named_root} (run `emoboost quickstart` to train one)"
+                )
             folder = named
         config = read_config(folder, DETECTOR_FORMAT)
         emo_config = config["emoforensics"]
-        emo = EmoForensics(from_dict(EmoForensicsConfig, emo_config["model"], "emoforensics.model"), int(emo_config["visual_dim"]), int(emo_config["speech_dim"]))
+        emo = EmoForensics(
+            from_dict(EmoForensicsConfig, emo_config["model"], "emoforensics.model"),
+            int(emo_config["visual_dim"]),
+            int(emo_config["speech_dim"]),
+        )
         rgb = RGBDetector(from_dict(RGBConfig, config["rgb"], "rgb"))
         audio_config = dict(config["audio"])
         n_mels = int(audio_config.pop("n_mels"))
         audio = AcousticDetector(from_dict(AcousticConfig, audio_config, "audio"), n_mels)
         for name, module in (("emo", emo), ("rgb", rgb), ("audio", audio)):
             load_state(folder / NETWORK_FILES[name], module)
-        fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
+        try:
+            fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
+        except ConfigError as exc:  # e.g. a detector from before calibrated LLRs
+            raise ConfigError(f"{folder / 'fusion.json'}: {exc}") from exc
         # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
-        extract_config = dataclasses.replace(from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig())
+        extract_config = dataclasses.replace(
+            from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig()
+        )
         meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}
         meta.setdefault("model_id", folder.name)
         detector = cls(emo, rgb, audio, fusion, extract_config, meta)
@@ -212,7 +249,8 @@ class Detector:
 
         extract_config = extract_config or ExtractConfig()
         torch.manual_seed(seed)
-        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "untrained", "fpr": None, "tpr": None, "val_clips": 0})
+        point = {"rule": "bayes", "fpr": None, "tpr": None, "val_clips": 0}
+        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.0, point)
         return cls(
             EmoForensics(emo_config or EmoForensicsConfig(), FerMiniXceptionEncoder.dim, EgemapsEncoder.dim),
             RGBDetector(rgb_config or RGBConfig()),
@@ -243,21 +281,60 @@ class Detector:
                 raise ConfigError(f"this detector was trained on {expected} features but the extractor builds {actual}")
         return self._extractor.extract(path, require_face=not allow_audio_only)
 
-    def predict(self, paths: str | Path | Sequence[str | Path], allow_audio_only: bool = False, threshold: float | None = None) -> Verdict | list[Verdict]:
-        """Verdict for one file, or a list for several. Raises a :class:`~emoboost.errors.MediaError` for unusable input."""
-        if isinstance(paths, (str, Path)):
-            return self._predict_file(Path(paths), allow_audio_only, threshold)
-        return [self._predict_file(Path(p), allow_audio_only, threshold) for p in paths]
+    def predict(
+        self,
+        paths: str | Path | Sequence[str | Path],
+        allow_audio_only: bool = False,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        target_fpr: float | None = None,
+    ) -> Verdict | list[Verdict]:
+        """Verdict for one file, or a list for several. Raises :class:`~emoboost.errors.MediaError` for unusable input.
 
-    def _predict_file(self, path: Path, allow_audio_only: bool, threshold: float | None) -> Verdict:
+        ``prior`` is the prior probability of fake (the posterior and the Bayes threshold use it);
+        ``threshold`` (an LLR) or ``target_fpr`` (calibration false-positive rate) replace the
+        detector's own decision rule."""
+        decision = self.decision(prior, threshold, target_fpr)
+        if isinstance(paths, (str, Path)):
+            return self._predict_file(Path(paths), allow_audio_only, decision)
+        return [self._predict_file(Path(p), allow_audio_only, decision) for p in paths]
+
+    def decision(
+        self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None
+    ) -> dict[str, Any]:
+        """The decision rule of a verdict: prior, LLR threshold, where it comes from, calibration FPR / TPR there."""
+        if threshold is not None and target_fpr is not None:
+            raise ConfigError("give a threshold or a target FPR, not both")
+        cut = self.fusion.decision_threshold(prior, target_fpr) if threshold is None else float(threshold)
+        rule = self.fusion.operating_point.get("rule", "")
+        if threshold is not None:
+            rule = "user"
+        elif target_fpr is not None:
+            rule = f"FPR <= {target_fpr:g}"
+        sources = {"user": "user", "bayes": f"Bayes decision at prior {prior:g}, equal costs"}
+        source = sources.get(rule, f"calibration {rule}")
+        point = {"rule": rule, **self.fusion.operating_point_at(cut)}
+        return {"prior": float(prior), "threshold": round(cut, 6), "source": source, "operating_point": point}
+
+    def _predict_file(self, path: Path, allow_audio_only: bool, decision: dict[str, Any]) -> Verdict:
         record = self._extract(path, allow_audio_only)
-        verdict = self.predict_record(record, threshold)
+        verdict = self.predict_record(record, decision=decision)
         self.last_timings = {**record.meta.get("timings_s", {}), **self.last_timings}
         return verdict
 
     @torch.no_grad()
-    def predict_record(self, record: FeatureRecord, threshold: float | None = None) -> Verdict:
-        """Verdict from an already extracted feature record."""
+    def predict_record(
+        self,
+        record: FeatureRecord,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        decision: dict[str, Any] | None = None,
+    ) -> Verdict:
+        """Verdict from an extracted feature record (``decision``: a :meth:`decision`, else built from the rest)."""
+        from emoboost.calibration import verbal
+
+        decision = decision or self.decision(prior, threshold)
+        prior, cut = decision["prior"], decision["threshold"]
         watch = Stopwatch()
         emo_config = self.emo.config
         with watch("emoforensics"):
@@ -271,34 +348,40 @@ class Detector:
             audio_logit = float(segment_logits.mean())
         logits = {"emo": emo.logit, "rgb": rgb_logit, "audio": audio_logit}
         with watch("fusion"):
-            probability = float(self.fusion.probability(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
-            cut = self.fusion.threshold if threshold is None else float(threshold)
+            llr = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
             segment_centres = segment_starts + self.audio.config.segment_frames / 2  # mel frames
-            segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres))
+            segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres), prior)
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
-        clean["fused"] = round(math.log(max(probability, 1e-12) / max(1 - probability, 1e-12)), 6)
+        clean["fused"] = round(llr, 6)
         modalities = {
-            "face": round(sigmoid(emo.visual_logit), 6) if emo.visual_logit is not None and record.face_mask.any() else None,
+            "face": round(sigmoid(emo.visual_logit), 6)
+            if emo.visual_logit is not None and record.face_mask.any()
+            else None,
             "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
         return Verdict(
             path=str(record.meta.get("source_path", "")),
             sha256=record.sha256,
-            label="fake" if probability >= cut else "real",
-            probability=round(probability, 6),
-            threshold=round(cut, 6),
+            label="fake" if llr >= cut else "real",
+            llr=round(llr, 6),
+            log10_lr=round(llr / math.log(10), 6),
+            lr_verbal=verbal(llr),
+            prior=prior,
+            probability=round(sigmoid(llr + math.log(prior / (1 - prior))), 6),
+            threshold=cut,
             scores=clean,
             modalities=modalities,
             segments=segments,
             duration_s=round(record.duration_s, 3),
             model_id=self.model_id,
-            warnings=self._warnings(record, math.isnan(rgb_logit)),
+            warnings=self._warnings(record, math.isnan(rgb_logit)) + self.scope_warnings(),
             tracks=record_tracks(record, emo, emo_config.token_frames),
             provenance={
                 "weights_sha256": self._weights_sha256,
-                "operating_point": self.fusion.operating_point,
-                "threshold_source": f"validation {self.fusion.operating_point.get('rule', '')}" if threshold is None else "user",
+                "operating_point": decision["operating_point"],
+                "threshold_source": decision["source"],
+                "training_data": self.training_data(),
                 "face_stride": record.meta.get("face_stride"),
                 "face_detection": record.meta.get("face_detection"),
                 "fps": record.fps,
@@ -308,7 +391,13 @@ class Detector:
         )
 
     def _segments(
-        self, record: FeatureRecord, emo: ClipScores, logits: dict[str, float], crop_logits: np.ndarray, acoustic: tuple[np.ndarray, np.ndarray]
+        self,
+        record: FeatureRecord,
+        emo: ClipScores,
+        logits: dict[str, float],
+        crop_logits: np.ndarray,
+        acoustic: tuple[np.ndarray, np.ndarray],
+        prior: float,
     ) -> tuple[Segment, ...]:
         """One segment per EmoForensics window; the low-level scores of a window are the mean over
         the clip's face crops inside it and its acoustic segments centred inside it (the clip's
@@ -325,13 +414,48 @@ class Detector:
             centred = (segment_centres >= first * MEL_PER_FRAME) & (segment_centres < last * MEL_PER_FRAME)
             audio = float(segment_logits[centred].mean()) if centred.any() else logits["audio"]
             window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
-            probability = float(self.fusion.probability(np.array([[window[n] for n in self.fusion.inputs]]))[0])
+            llr = float(self.fusion.llr(np.array([[window[n] for n in self.fusion.inputs]]))[0])
+            probability = sigmoid(llr + math.log(prior / (1 - prior)))
             mismatch = None
             if emo.mismatch is not None:
                 token_slice = emo.mismatch[int(start) : int(start) + config.window_tokens]
                 mismatch = round(float(np.mean(token_slice)), 6)
-            segments.append(Segment(round(first / FPS, 3), round(last / FPS, 3), round(probability, 6), mismatch))
+            stretch = (round(first / FPS, 3), round(last / FPS, 3))
+            segments.append(Segment(*stretch, round(llr, 6), round(probability, 6), mismatch))
         return tuple(segments)
+
+    def training_data(self) -> dict[str, Any]:
+        """What the detector learnt from: dataset name, clips, whether generated, calibration clips per class."""
+        data = self.meta.get("data", {})
+        name = str(data.get("dataset", "unknown"))
+        generated = data.get("generated")
+        if generated is None and name != "unknown":
+            generated = name.lower().startswith(GENERATED_DATASETS)
+        real, fake = self.fusion.calibration_llrs()
+        counts = [data[k] for k in ("train_clips", "val_clips", "calib_clips") if isinstance(data.get(k), int)]
+        return {
+            "dataset": name,
+            "clips": sum(counts) or None,
+            "generated": generated,
+            "calibration_real": len(real),
+            "calibration_fake": len(fake),
+        }
+
+    def scope_warnings(self) -> tuple[str, ...]:
+        """Warnings every verdict of this detector carries: generated-only training data, a small calibration set."""
+        data, warnings = self.training_data(), []
+        if data["generated"]:
+            warnings.append(
+                f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated"
+            )
+        elif data["generated"] is None:
+            warnings.append("training data unknown: the detector's scope is not stated")
+        if min(data["calibration_real"], data["calibration_fake"]) < MIN_CALIBRATION_CLIPS:
+            warnings.append(
+                f"LR calibrated on {data['calibration_real']} real / {data['calibration_fake']} fake clips "
+                f"(fewer than {MIN_CALIBRATION_CLIPS} per class): its size is uncertain"
+            )
+        return tuple(warnings)
 
     def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> tuple[str, ...]:
         warnings = []
@@ -381,6 +505,7 @@ def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> 
         expression_labels=tuple(record.meta.get("expression_labels", ())),
         voice_level_db=level[:, 0],
         prosody=prosody,
+        face_boxes=np.asarray(record.boxes, np.float32),
     )
 
 
@@ -396,29 +521,65 @@ def _number(value: Any) -> str:
 
 
 def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
-    """The detector directory's README.md: what it is, what it learnt from, how it decides (the one model card)."""
+    from emoboost.calibration import llr_metrics
+
     data, training, point = config.get("data", {}), config.get("training", {}), fusion.operating_point
-    weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
+    metrics = {} if training else config.get("metrics", {})
     held_out = data.get("held_out")
+    weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
+    real, fake = fusion.calibration_llrs()
+    generated = data.get("generated")
+    if generated is None and data.get("dataset"):
+        generated = str(data["dataset"]).lower().startswith(GENERATED_DATASETS)
     lines = [
         f"# emoboost detector: {config.get('model_id', '')}",
         "",
         "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN, fused",
-        "by EMO-BOOST (logistic regression fitted on calibration clips). Load with",
-        "`emoboost.Detector.from_pretrained(path)` or `emoboost detect --model PATH`; weights are safetensors, nothing is pickled.",
+        "by EMO-BOOST (prior-weighted logistic regression: its output is a natural-log likelihood ratio). Load with",
+        "`emoboost.Detector.from_pretrained(path)` or `emoboost detect --model PATH`; weights are safetensors,",
+        "nothing is pickled.",
         "",
         "## Training data",
         f"- dataset: {data.get('dataset', '?')} (manifest SHA-256 {data.get('manifest_sha256', '?')})",
-        f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (early stopping), "
-        f"{data.get('calib_clips', '?')} calibration (fusion and threshold); identity-disjoint",
+        f"- generated: {'yes' if generated else 'no' if generated is not None else '?'}",
+        (
+            f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (early stopping), "
+            f"{data.get('calib_clips', '?')} calibration (fusion and threshold); identity-disjoint"
+        ),
+        f"- calibration (fusion): {len(real)} real, {len(fake)} fake clips",
         f"- held-out categories: {', '.join(held_out) if held_out else 'none'}",
         "",
         "## Decision",
-        f"- fusion: {weights}, bias {fusion.bias:+.3f}",
-        f"- threshold {fusion.threshold:.4f} ({point.get('rule', '?')} on calibration clips): FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}",
-        "",
-        "## Networks (label learnt, validation AUC on that label, best epoch)",
-        *(f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, epoch {entry.get('best_epoch', '?')}" for name, entry in training.items()),
+        f"- fusion: LLR = {weights}, bias {fusion.bias:+.3f}",
+        (
+            f"- rule: {point.get('rule', '?')}, LLR threshold at prior 0.5: {fusion.decision_threshold(0.5):+.3f}; "
+            f"calibration FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}"
+        ),
+    ]
+    if len(real) and len(fake):
+        labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
+        scores = llr_metrics(labels, np.r_[real, fake], fusion.decision_threshold(0.5))
+        lines += [
+            "",
+            "## Calibration (on the calibration clips the fusion was fitted on: in-sample)",
+            (
+                f"- Cllr {scores['cllr']:.3f} bits, Cllr_min {scores['cllr_min']:.3f}, "
+                f"ECE at the balanced prior {scores['ece_balanced']:.3f}"
+            ),
+            (
+                f"- misleading evidence: {scores['misleading_real']:.1%} of real clips with LR > 1, "
+                f"{scores['misleading_fake']:.1%} of fake clips with LR < 1"
+            ),
+        ]
+    if training:
+        lines += ["", "## Networks (label learnt, validation AUC on that label, best epoch)"]
+        lines += [
+            f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, epoch {entry.get('best_epoch', '?')}"
+            for name, entry in training.items()
+        ]
+    if metrics:
+        lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]
+    lines += [
         "",
         "A detector trained on SynthAV checks the pipeline; it is not a FakeAVCeleb detector and says",
         "nothing about real-world deepfakes.",

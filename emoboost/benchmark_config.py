@@ -56,7 +56,7 @@ class BenchmarkConfig:
     rgb: RGBConfig = RGBConfig()
     acoustic: AcousticConfig = AcousticConfig()
     lowlevel_train: TrainConfig = TrainConfig(epochs=15, lr=1e-3, patience=4)
-    target_fpr: float | None = None  # None: thresholds at the calibration EER point
+    target_fpr: float | None = None  # None: the Bayes decision on the fused LLR (prior 0.5, equal costs)
     bootstrap: int = 1000  # bootstrap draws for every interval
     silence_db: float = SILENCE_DB
     train_trimmed: bool = True  # also train and test a detector on silence-trimmed clips

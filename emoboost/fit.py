@@ -46,7 +46,7 @@ class DetectorConfigs:
     rgb: RGBConfig
     acoustic: AcousticConfig
     lowlevel_train: TrainConfig
-    target_fpr: float | None = None  # None: threshold at the calibration EER point
+    target_fpr: float | None = None  # None: the Bayes decision on the fused LLR (prior 0.5)
     seed: int = 0  # training seed of every network (replaces the seeds in the train configs)
 
     @classmethod

@@ -148,16 +148,20 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     first, second = loaded.predict(clip), loaded.predict(clip)
     assert isinstance(first, Verdict) and first == second  # deterministic
     assert first.label in ("real", "fake") and 0 <= first.probability <= 1
-    assert first.label == ("fake" if first.probability >= first.threshold else "real")
+    assert first.label == ("fake" if first.llr >= first.threshold else "real")
     assert set(first.scores) == {"emo", "rgb", "audio", "fused"} and set(first.modalities) == {"face", "voice"}
     assert first.segments and all(0 <= s.start_s < s.end_s <= first.duration_s + 1e-6 for s in first.segments)
-    assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "EER point"
+    assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "bayes"
     assert detector.meta["training"]["audio"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
     data = json.loads(json.dumps(first.to_dict()))
     assert set(data) == {
         "path",
         "sha256",
         "label",
+        "llr",
+        "log10_lr",
+        "lr_verbal",
+        "prior",
         "probability",
         "threshold",
         "scores",

@@ -93,7 +93,10 @@ def benchmark(
         ),
     ] = None,
     target_fpr: Annotated[
-        float | None, typer.Option(help="Thresholds at this FPR on the calib split instead of its EER point.")
+        float | None,
+        typer.Option(
+            help="Thresholds at this FPR on the calib split instead of the Bayes decision at prior 0.5 (LLR 0)."
+        ),
     ] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""

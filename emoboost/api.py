@@ -39,7 +39,14 @@ from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import FUSION_FORMAT, Fusion
 from emoboost.models.inference import ClipScores, predict_clip, sigmoid
-from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
+from emoboost.models.lowlevel import (
+    AcousticConfig,
+    AcousticDetector,
+    RGBConfig,
+    RGBDetector,
+    acoustic_segment_logits,
+    rgb_crop_logits,
+)
 from emoboost.models.tokens import tokenize_record
 from emoboost.timing import Stopwatch
 
@@ -147,7 +154,9 @@ class Detector:
         self.meta = dict(meta or {})
         self._extractor = None
         self._weights_sha256: str | None = self.meta.get("weights_sha256")
-        self.last_timings: dict[str, float] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
+        self.last_timings: dict[
+            str, float
+        ] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
 
     # -- persistence -------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> Path:
@@ -161,7 +170,11 @@ class Detector:
             **self.meta,
             "format": DETECTOR_FORMAT,
             "extract": to_dict(self.extract_config),
-            "emoforensics": {"model": to_dict(self.emo.config), "visual_dim": self.emo.visual_dim, "speech_dim": self.emo.speech_dim},
+            "emoforensics": {
+                "model": to_dict(self.emo.config),
+                "visual_dim": self.emo.visual_dim,
+                "speech_dim": self.emo.speech_dim,
+            },
             "rgb": to_dict(self.rgb.config),
             "audio": {**to_dict(self.audio.config), "n_mels": self.audio.n_mels},
             "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
@@ -361,7 +374,9 @@ class Detector:
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(llr, 6)
         modalities = {
-            "face": round(sigmoid(emo.visual_logit), 6) if emo.visual_logit is not None and record.face_mask.any() else None,
+            "face": round(sigmoid(emo.visual_logit), 6)
+            if emo.visual_logit is not None and record.face_mask.any()
+            else None,
             "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
         return Verdict(
@@ -571,7 +586,9 @@ def _number(value: Any) -> str:
 def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
     from emoboost.calibration import llr_metrics
 
-    data, metrics, point = config.get("data", {}), config.get("metrics", {}), fusion.operating_point
+    data, training, point = config.get("data", {}), config.get("training", {}), fusion.operating_point
+    metrics = {} if training else config.get("metrics", {})
+    held_out = data.get("held_out")
     weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
     real, fake = fusion.calibration_llrs()
     generated = data.get("generated")
@@ -582,13 +599,18 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         "",
         "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN, fused",
         "by EMO-BOOST (prior-weighted logistic regression: its output is a natural-log likelihood ratio). Load with",
-        "`emoboost.Detector.from_pretrained(path)`; weights are safetensors, nothing is pickled.",
+        "`emoboost.Detector.from_pretrained(path)` or `emoboost detect --model PATH`; weights are safetensors,",
+        "nothing is pickled.",
         "",
         "## Training data",
         f"- dataset: {data.get('dataset', '?')} (manifest SHA-256 {data.get('manifest_sha256', '?')})",
         f"- generated: {'yes' if generated else 'no' if generated is not None else '?'}",
-        f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (identity-disjoint)",
+        (
+            f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (early stopping), "
+            f"{data.get('calib_clips', '?')} calibration (fusion and threshold); identity-disjoint"
+        ),
         f"- calibration (fusion): {len(real)} real, {len(fake)} fake clips",
+        f"- held-out categories: {', '.join(held_out) if held_out else 'none'}",
         "",
         "## Decision",
         f"- fusion: LLR = {weights}, bias {fusion.bias:+.3f}",
@@ -612,8 +634,20 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
                 f"{scores['misleading_fake']:.1%} of fake clips with LR < 1"
             ),
         ]
+    if training:
+        lines += ["", "## Networks (label learnt, validation AUC on that label, best epoch)"]
+        lines += [
+            f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, epoch {entry.get('best_epoch', '?')}"
+            for name, entry in training.items()
+        ]
     if metrics:
         lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]
+    encoders = config.get("encoders") or config.get("extract", {}).get("encoders", {})
+    if encoders.get("visual") and encoders.get("speech"):
+        from emoboost.encoders import attributions
+
+        lines += ["", "## Encoder weights (attribution and licences)"]
+        lines += [f"- {line}" for line in attributions(str(encoders["visual"]), str(encoders["speech"]))]
     lines += [
         "",
         "A detector trained on SynthAV checks the pipeline; it is not a FakeAVCeleb detector and says",

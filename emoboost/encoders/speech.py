@@ -2,18 +2,29 @@
 
 ``egemaps`` (embedded, no weights): openSMILE eGeMAPSv02 low-level descriptors, 25 every
 10 ms (loudness, F0, jitter, shimmer, HNR, formants, spectral slope, MFCC 1-4, ...), averaged
-onto the 25 fps grid. The embedding has three parts of 25 (Da = 75):
+onto the 25 fps grid; the voiced-only descriptors (F0, jitter, shimmer, HNR, formants: openSMILE
+writes 0 for them in unvoiced frames) are averaged over voiced frames only, never with those
+zeros. With clip normalisation (the default; ``encoders.speech_clip_normalisation``) the
+embedding is (Da = 76):
 
-- the descriptors standardised over the clip (speaker normalisation: the shape of the
-  prosody over time, whatever the voice);
+- the descriptors standardised over the clip (speaker normalisation: the shape of the prosody
+  over time, whatever the voice), voiced-only ones with statistics over voiced frames;
 - their deltas (regression over +-2 grid frames);
 - the raw descriptors through a signed log, ``sign(x) * log1p(|x|)``, so the absolute level
   (a clip angry from start to end) is not normalised away. Scale is left to the model's
-  input normaliser, which is fitted on training data.
+  input normaliser, which is fitted on training data;
+- the voiced fraction of each grid frame.
 
-``hf:<name>``: a wav2vec2 / HuBERT / WavLM model through transformers; embedding = mean of
-all hidden layers, average-pooled from the model's frame rate onto the grid, in windows of
-``HF_WINDOW_S`` seconds so memory stays bounded on long files.
+Without clip normalisation (Da = 51): the signed-log descriptors, their deltas, the voiced
+fraction; nothing depends on the rest of the clip.
+
+``hf:<name>``: a wav2vec2 / HuBERT / WavLM model through transformers, in windows of
+``HF_WINDOW_S`` seconds so memory stays bounded on long files, average-pooled from the model's
+frame rate onto the grid. A model with an audio-classification head (``*ForSequenceClassification``:
+emotion classes, or valence / arousal / dominance regressors when ``problem_type`` is regression)
+is loaded with it: embedding = the hidden states the head reads + the head's outputs per frame
+(its projector and classifier are linear, so their mean over an utterance is the utterance's
+logits). Without a head: the last hidden state.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emoboost import errors
 from emoboost.encoders import hf
 from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 
@@ -54,12 +66,17 @@ def deltas(features: np.ndarray, width: int = DELTA_WIDTH) -> np.ndarray:
     if len(features) < 2:
         return np.zeros_like(features)
     padded = np.pad(features, ((width, width), (0, 0)), mode="edge")
-    numerator = sum(k * (padded[width + k : width + k + len(features)] - padded[width - k : width - k + len(features)]) for k in range(1, width + 1))
+    numerator = sum(
+        k * (padded[width + k : width + k + len(features)] - padded[width - k : width - k + len(features)])
+        for k in range(1, width + 1)
+    )
     return numerator / (2 * sum(k * k for k in range(1, width + 1)))
 
 
 def to_grid(times_s: np.ndarray, values: np.ndarray, n_frames: int) -> np.ndarray:
-    """Average rows of ``values`` [M, D] stamped at ``times_s`` into grid frames; empty frames take the nearest filled one."""
+    """Average rows of ``values`` [M, D] stamped at ``times_s`` into grid frames.
+
+    Empty frames take the nearest filled one."""
     index = np.clip(np.floor(times_s * FPS).astype(np.int64), 0, n_frames - 1)
     sums = np.zeros((n_frames, values.shape[1]), np.float64)
     counts = np.zeros(n_frames, np.int64)
@@ -77,42 +94,103 @@ def to_grid(times_s: np.ndarray, values: np.ndarray, n_frames: int) -> np.ndarra
 
 
 class EgemapsEncoder(SpeechEmotionEncoder):
-    id = "egemaps"
-    dim = 3 * EGEMAPS_LLD
+    """eGeMAPS descriptors on the grid; pitch-type descriptors over voiced frames only (see the module docstring)."""
 
-    def __init__(self):
+    id = "egemaps"
+    dim = 3 * EGEMAPS_LLD + 1  # with clip normalisation (the default); 2 * 25 + 1 without
+
+    def __init__(self, clip_normalisation: bool = True):
         import opensmile
 
         self.smile = opensmile.Smile(
             feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.LowLevelDescriptors
         )
-        self.version = f"opensmile-{opensmile.__version__}.eGeMAPSv02.v1"
+        self.clip_normalisation = clip_normalisation
+        self.version = f"opensmile-{opensmile.__version__}.eGeMAPSv02.v2{'' if clip_normalisation else '.raw'}"
         self.names = tuple(self.smile.feature_names)
+        self.voiced_only = np.array([name.endswith("nz") for name in self.names])  # F0, jitter, shimmer, HNR, formants
+        self.dim = (3 if clip_normalisation else 2) * EGEMAPS_LLD + 1
 
-    def descriptors(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
-        """The 25 raw eGeMAPS descriptors averaged onto the grid, ``[n_frames, 25]``."""
+    def descriptors(self, audio: np.ndarray, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(descriptors [n_frames, 25], voiced fraction [n_frames])`` on the grid.
+
+        openSMILE writes 0 for the ``*_sma3nz`` descriptors (F0, jitter, shimmer, HNR, formants) in
+        unvoiced frames; those are averaged over voiced frames only, and a grid frame without a
+        voiced frame takes the nearest voiced frame's value (its voiced fraction, 0, says so).
+        """
         frame = self.smile.process_signal(np.asarray(audio, np.float32), SAMPLE_RATE)
-        starts = frame.index.get_level_values("start").total_seconds().to_numpy()
+        times = frame.index.get_level_values("start").total_seconds().to_numpy() + EGEMAPS_WINDOW_S / 2
         values = np.nan_to_num(frame.to_numpy(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        return to_grid(starts + EGEMAPS_WINDOW_S / 2, values, n_frames)
+        voiced = values[:, EGEMAPS_PROSODY["pitch"][0]] > 0
+        grid = to_grid(times, values, n_frames)
+        if voiced.any():
+            grid[:, self.voiced_only] = to_grid(times[voiced], values[voiced][:, self.voiced_only], n_frames)
+        fraction = to_grid(times, voiced[:, None].astype(np.float64), n_frames)[:, 0]
+        counts = np.bincount(np.clip(np.floor(times * FPS).astype(np.int64), 0, n_frames - 1), minlength=n_frames)
+        fraction = np.where(counts > 0, fraction, 0.0).astype(np.float32)  # frames with no LLD row are not voiced
+        return grid, fraction
 
     def encode(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
-        raw = self.descriptors(audio, n_frames).astype(np.float64)
-        standardised = (raw - raw.mean(axis=0)) / np.maximum(raw.std(axis=0), STD_FLOOR)
+        raw, voiced = self.descriptors(audio, n_frames)
+        raw = raw.astype(np.float64)
         level = np.sign(raw) * np.log1p(np.abs(raw))
-        return np.concatenate([standardised, deltas(standardised), level], axis=1).astype(np.float32)
+        if not self.clip_normalisation:
+            return np.concatenate([level, deltas(level), voiced[:, None]], axis=1).astype(np.float32)
+        reference = np.ones((n_frames, raw.shape[1]), bool)  # statistics of voiced-only descriptors over voiced frames
+        if (voiced > 0).any():
+            reference[:, self.voiced_only] = (voiced > 0)[:, None]
+        mean = np.array([raw[reference[:, j], j].mean() for j in range(raw.shape[1])])
+        std = np.array([raw[reference[:, j], j].std() for j in range(raw.shape[1])])
+        standardised = (raw - mean) / np.maximum(std, STD_FLOOR)
+        return np.concatenate([standardised, deltas(standardised), level, voiced[:, None]], axis=1).astype(np.float32)
 
 
 class HFSpeechEmotionEncoder(SpeechEmotionEncoder):
-    """A transformers speech model (wav2vec2, HuBERT, WavLM, ...); mean of hidden layers on the grid."""
+    """A transformers speech model (wav2vec2, HuBERT, WavLM, ...) on the grid, with its head when it has one."""
 
     def __init__(self, name: str, device: str = "cpu", local_files_only: bool = False):
-        from transformers import AutoFeatureExtractor, AutoModel
+        from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForAudioClassification
 
         self.device = torch.device(device)
-        loaded = hf.load_model(AutoFeatureExtractor, AutoModel, name, self.device, local_files_only, "speech-emotion")
-        self.feature_extractor, self.model, self.id, self.version = loaded.preprocessor, loaded.model, loaded.id, loaded.version
-        self.dim = int(self.model.config.hidden_size)
+        config = hf.load_pretrained(AutoConfig, hf.strip_prefix(name), local_files_only, "speech-emotion")
+        head = any(str(arch).endswith("ForSequenceClassification") for arch in (config.architectures or ()))
+        model_cls = AutoModelForAudioClassification if head else AutoModel
+        loaded = hf.load_model(AutoFeatureExtractor, model_cls, name, self.device, local_files_only, "speech-emotion")
+        self.feature_extractor, self.model, self.id, self.version = (
+            loaded.preprocessor,
+            loaded.model,
+            loaded.id,
+            loaded.version,
+        )
+        linear = all(
+            isinstance(getattr(self.model, part, None), torch.nn.Linear) for part in ("projector", "classifier")
+        )
+        if head and not linear:
+            raise errors.ConfigError(
+                f"{name}: its classification head is not projector + classifier (linear); cannot read it per frame"
+            )
+        self.head = head
+        hidden = int(self.model.config.hidden_size)
+        self.labels = (
+            tuple(str(self.model.config.id2label[i]) for i in range(self.model.config.num_labels)) if head else ()
+        )
+        self.dim = hidden + len(self.labels)
+
+    def _frames(self, piece: np.ndarray) -> torch.Tensor:
+        """One window's ``[F, dim]`` per model frame: hidden states (+ head outputs)."""
+        inputs = self.feature_extractor(piece, sampling_rate=SAMPLE_RATE, return_tensors="pt").to(self.device)
+        if not self.head:
+            return self.model(**inputs).last_hidden_state[0].float()
+        model = self.model
+        base = getattr(model, model.base_model_prefix)
+        hidden_states = base(**inputs, output_hidden_states=True).hidden_states
+        if getattr(model.config, "use_weighted_layer_sum", False):  # as the model's own forward does
+            weights = torch.softmax(model.layer_weights, dim=-1)
+            hidden = (torch.stack(hidden_states) * weights[:, None, None, None]).sum(dim=0)[0]
+        else:
+            hidden = hidden_states[-1][0]
+        outputs = model.classifier(model.projector(hidden))  # [F, C]; their mean = the utterance's logits
+        return torch.cat([hidden, outputs], dim=-1).float()
 
     @torch.inference_mode()
     def encode(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
@@ -121,10 +199,7 @@ class HFSpeechEmotionEncoder(SpeechEmotionEncoder):
         for start in range(0, n_frames, window):
             frames = min(window, n_frames - start)
             piece = audio[start * SAMPLES_PER_FRAME : (start + frames) * SAMPLES_PER_FRAME]
-            inputs = self.feature_extractor(piece, sampling_rate=SAMPLE_RATE, return_tensors="pt").to(self.device)
-            hidden = self.model(**inputs, output_hidden_states=True).hidden_states
-            layers = torch.stack(hidden).float().mean(dim=0)[0]  # [F, D]
-            series = layers.T[None]  # [1, D, F]
+            series = self._frames(piece).T[None]  # [1, D, F]
             if series.shape[-1] >= frames:
                 pooled = F.adaptive_avg_pool1d(series, frames)
             else:

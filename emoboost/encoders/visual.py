@@ -21,17 +21,106 @@ _LUMA = torch.tensor([0.299, 0.587, 0.114])
 
 
 class FaceEmotionEncoder(abc.ABC):
-    """Aligned RGB face crops ``uint8 [N, S, S, 3]`` (S = ``input_size``) -> embeddings and probabilities."""
+    """Aligned RGB face crops ``uint8 [N, S, S, 3]`` (S = ``input_size``) -> embeddings and probabilities.
+
+    ``crop_margin`` is the margin around the face box the encoder was made for (``None``: the
+    extraction config's ``faces.margin``). ``groups`` names column ranges of the embedding
+    (``{name: (start, stop)}``) so a model or probe can select part of it.
+    """
 
     id: str
     version: str
     dim: int
     input_size: int
     labels: tuple[str, ...]
+    crop_margin: float | None = None
 
     @abc.abstractmethod
     def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(embeddings [N, dim] float32, probabilities [N, len(labels)] float32)``."""
+
+    @property
+    def groups(self) -> dict[str, tuple[int, int]]:
+        return {"embedding": (0, self.dim)}
+
+    @property
+    def views(self) -> tuple[tuple[int, float | None], ...]:
+        """The crops this encoder reads per frame: ``(size, margin)`` each (one for a single network)."""
+        return ((self.input_size, self.crop_margin),)
+
+    def encode_views(self, views: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode` on crops given per view (in the order of :attr:`views`)."""
+        return self.encode(views[0])
+
+    def finish_clip(self, embeddings: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+        """Clip-level normalisation of a whole clip's ``[T, dim]`` embeddings (none by default)."""
+        return embeddings
+
+
+def _resize(crops: np.ndarray, size: int) -> np.ndarray:
+    """uint8 ``[N, S, S, 3]`` -> ``[N, size, size, 3]`` (bilinear, antialiased)."""
+    if crops.shape[1] == size or len(crops) == 0:
+        return np.ascontiguousarray(crops[:, :size, :size]) if len(crops) == 0 else crops
+    images = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float()
+    resized = torch.nn.functional.interpolate(
+        images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return resized.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+class CombinedFaceEncoder(FaceEmotionEncoder):
+    """Several face encoders side by side (``name1+name2``): embeddings concatenated, each on its own crops.
+
+    Groups are prefixed with the part's id (``face-geometry/upper``); the expression
+    probabilities are those of the first part that has classes.
+    """
+
+    def __init__(self, parts: list[FaceEmotionEncoder]):
+        self.parts = tuple(parts)
+        self.id = "+".join(part.id for part in self.parts)
+        self.version = "+".join(part.version for part in self.parts)
+        self.dim = sum(part.dim for part in self.parts)
+        self.input_size = max(part.input_size for part in self.parts)
+        self.labels = next((part.labels for part in self.parts if part.labels), ())
+
+    @property
+    def groups(self) -> dict[str, tuple[int, int]]:
+        found, offset = {}, 0
+        for part in self.parts:
+            for name, (start, stop) in part.groups.items():
+                found[f"{part.id}/{name}"] = (offset + start, offset + stop)
+            offset += part.dim
+        return found
+
+    @property
+    def views(self) -> tuple[tuple[int, float | None], ...]:
+        return tuple(view for part in self.parts for view in part.views)
+
+    def encode(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every part on the same crops, resized to each part's input size.
+
+        (Extraction crops each view with its own margin instead, see :mod:`emoboost.features.visual_pass`.)"""
+        return self.encode_views(tuple(_resize(crops, size) for size, _ in self.views))
+
+    def encode_views(self, views: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+        embeddings, probabilities, used = [], None, 0
+        for part in self.parts:
+            count = len(part.views)
+            embedding, part_probabilities = part.encode_views(views[used : used + count])
+            used += count
+            embeddings.append(embedding)
+            if probabilities is None and part.labels:
+                probabilities = part_probabilities
+        if probabilities is None:
+            probabilities = np.zeros((len(embeddings[0]), 0), np.float32)
+        return np.concatenate(embeddings, axis=1).astype(np.float32), probabilities
+
+    def finish_clip(self, embeddings: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
+        out, offset = [], 0
+        for part in self.parts:
+            out.append(part.finish_clip(embeddings[:, offset : offset + part.dim], face_mask))
+            offset += part.dim
+        return np.concatenate(out, axis=1)
 
 
 class FerMiniXceptionEncoder(FaceEmotionEncoder):
@@ -78,7 +167,9 @@ class HFFaceEmotionEncoder(FaceEmotionEncoder):
         from transformers import AutoImageProcessor, AutoModelForImageClassification
 
         self.device = torch.device(device)
-        loaded = hf.load_model(AutoImageProcessor, AutoModelForImageClassification, name, self.device, local_files_only, "face-expression")
+        loaded = hf.load_model(
+            AutoImageProcessor, AutoModelForImageClassification, name, self.device, local_files_only, "face-expression"
+        )
         self.processor, self.model, self.id, self.version = loaded.preprocessor, loaded.model, loaded.id, loaded.version
         config = self.model.config
         self.labels = tuple(config.id2label[i] for i in range(config.num_labels))

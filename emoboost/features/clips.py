@@ -121,17 +121,18 @@ class LazyEmoClip:
     record: Path
     start: int  # first grid frame used
     token_frames: int
+    restandardise: bool = False  # egemaps speech of a trimmed clip: standardised again over the kept span
 
     @property
     def tokens(self) -> ClipTokens:
         arrays = _read(self.record, ("visual", "speech", "face_mask"))
         begin = self.start
-        return tokenize(
-            arrays["visual"][begin:],
-            arrays["speech"][begin:],
-            arrays["face_mask"][begin:].astype(bool),
-            self.token_frames,
-        )
+        speech = arrays["speech"][begin:]
+        if begin and self.restandardise:
+            from emoboost.fold_data import restandardise_egemaps
+
+            speech = restandardise_egemaps(speech)
+        return tokenize(arrays["visual"][begin:], speech, arrays["face_mask"][begin:].astype(bool), self.token_frames)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +144,8 @@ class LazyLowLevelClip:
     record: Path
     crops: StoredRows
     mel_start: int
+    video_fake: int = 0
+    audio_fake: int = 0
 
     @property
     def logmel(self) -> np.ndarray:
@@ -221,6 +224,7 @@ class ClipLoader:
             clip.record,
             clip.trim_start if trimmed else 0,
             self.token_frames,
+            self.encoders.get("speech") == "egemaps",
         )
 
     def lowlevel(self, clip: StoredClip, trimmed: bool = False) -> LazyLowLevelClip:
@@ -231,7 +235,10 @@ class ClipLoader:
         if start and not np.all(np.diff(clip.crop_frames) >= 0):
             raise StoreError(f"{clip.record}: face crops are not in frame order")
         crops = StoredRows(clip.record, "face_crops", first, len(clip.crop_frames), clip.crop_shape, clip.crop_dtype)
-        return LazyLowLevelClip(clip.row.path, clip.row.label, clip.record, crops, start * MEL_PER_FRAME)
+        row = clip.row
+        return LazyLowLevelClip(
+            row.path, row.label, clip.record, crops, start * MEL_PER_FRAME, int(row.video_fake), int(row.audio_fake)
+        )
 
     def split(self, name: str) -> list[StoredClip]:
         return [c for c in self.clips if c.row.split == name]

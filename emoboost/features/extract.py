@@ -23,9 +23,11 @@ from emoboost.cache import fingerprint, sha256_file
 from emoboost.config import ExtractConfig, FaceConfig, resolve_device, to_dict
 from emoboost.encoders import build_speech_encoder, build_visual_encoder
 from emoboost.encoders.speech import SpeechEmotionEncoder
+from emoboost.encoders.vad import SileroVAD
 from emoboost.encoders.visual import FaceEmotionEncoder
 from emoboost.features import version
 from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.features.visual_pass import VisualPass
 from emoboost.media.decode import MediaInfo, MediaReader, check_file
 from emoboost.media.faces import FaceDetector, FaceTracker, TrackedChunk, crop_faces
 from emoboost.media.levels import frame_levels_db
@@ -37,10 +39,14 @@ MEL_FFT = 512  # FFT size of the log-mel spectrogram (the 400-sample window zero
 
 
 def log_mel(audio: np.ndarray, n_mels: int) -> np.ndarray:
-    """Log-mel spectrogram ``[F, n_mels]`` float16 at 100 Hz (``F = len(audio) / MEL_HOP``), natural log of power + 1e-6."""
+    """Log-mel spectrogram ``[F, n_mels]`` float16 at 100 Hz (``F = len(audio) / MEL_HOP``).
+
+    Values are the natural log of power + 1e-6."""
     import torchaudio
 
-    transform = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=MEL_FFT, win_length=MEL_WINDOW, hop_length=MEL_HOP, n_mels=n_mels, center=True)
+    transform = torchaudio.transforms.MelSpectrogram(
+        SAMPLE_RATE, n_fft=MEL_FFT, win_length=MEL_WINDOW, hop_length=MEL_HOP, n_mels=n_mels, center=True
+    )
     with torch.inference_mode():
         power = transform(torch.from_numpy(np.ascontiguousarray(audio)))  # [n_mels, F + 1]
     frames = len(audio) // MEL_HOP
@@ -62,23 +68,34 @@ def face_detection_summary(faces: FaceConfig) -> str:
     )
 
 
+def no_face_cause(scanned: int, n_frames: int, source_duration_s: float) -> str:
+    """Why a video has no face, with how much of it was looked at."""
+    if scanned >= n_frames and n_frames / FPS >= source_duration_s - 1.0 / FPS:
+        return f"no face found in any of {n_frames} frames"
+    return (
+        f"no face found in the first {scanned / FPS:g} s ({scanned} frames scanned of {source_duration_s:g} s; "
+        "faces.give_up_s, media.max_duration_s)"
+    )
+
+
 class FaceFeatures:
     """The per-frame face outputs of one clip, filled chunk by chunk as the tracker streams frames.
 
-    Face crops wait until a full batch of the visual encoder is pending, then are encoded together;
-    the low-level detector's RGB crops are kept for every ``lowlevel.crop_stride``-th frame."""
+    The visual encoder's crops go through a :class:`~emoboost.features.visual_pass.VisualPass`
+    (batches, one crop per encoder part, strided parts held between their frames); the low-level
+    detector's RGB crops are kept for every ``lowlevel.crop_stride``-th frame."""
 
     def __init__(self, n_frames: int, visual: FaceEmotionEncoder, config: ExtractConfig, watch: Stopwatch):
-        self.encoder, self.config, self.watch = visual, config, watch
-        self.visual = np.zeros((n_frames, visual.dim), np.float32)  # [T, Dv]
-        self.expressions = np.zeros((n_frames, len(visual.labels)), np.float32)  # [T, C]
+        self.config, self.watch = config, watch
+        self.visual_pass = VisualPass(visual, n_frames, config.faces.margin, config.encoders.batch_size, watch)
+        self.visual = self.visual_pass.visual  # [T, Dv]
+        self.expressions = self.visual_pass.expressions  # [T, C]
         self.boxes = np.full((n_frames, 4), np.nan, np.float32)  # [T, 4]
         self.face_scores = np.zeros(n_frames, np.float32)  # [T]
         self.face_mask = np.zeros(n_frames, bool)  # [T]
         self.rgb_crops: list[np.ndarray] = []  # [k, S, S, 3] per chunk
         self.crop_frames: list[np.ndarray] = []  # grid frame of each RGB crop
-        self._pending_index: list[np.ndarray] = []  # encoder crops waiting for a full batch, and their frames
-        self._pending_crops: list[np.ndarray] = []
+        self.scanned = 0  # grid frames the tracker has looked at
 
     def add(self, tracked: TrackedChunk, rows: np.ndarray) -> None:
         """Crop the frames of ``tracked`` where a face was tracked (``rows``) and encode full batches."""
@@ -86,31 +103,21 @@ class FaceFeatures:
         lowlevel, margin = self.config.lowlevel, self.config.faces.margin
         keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
         with self.watch("crops"):
-            wanted_crops = ((rows, self.encoder.input_size, self._pending_crops), (keep, lowlevel.crop_size, self.rgb_crops))
-            for wanted, size, crops in wanted_crops:
-                frames = [tracked.frames[row] for row in wanted]  # references: only face regions are copied
-                crops.append(crop_faces(frames, tracked.boxes[wanted], tracked.landmarks[wanted], [size], margin)[size])
-        self._pending_index.append(index)
+            frames = [tracked.frames[row] for row in keep]  # references: only face regions are copied
+            size = lowlevel.crop_size
+            self.rgb_crops.append(
+                crop_faces(frames, tracked.boxes[keep], tracked.landmarks[keep], [size], margin)[size]
+            )
+        self.visual_pass.add(tracked.start, tracked.frames, tracked.boxes, tracked.landmarks, tracked.mask)
         self.crop_frames.append(tracked.start + keep)
         span = slice(tracked.start, tracked.start + len(tracked.mask))
         self.boxes[span] = tracked.boxes
         self.face_scores[span] = tracked.scores
         self.face_mask[index] = True
-        self.encode(final=False)
 
-    def encode(self, final: bool) -> None:
-        """Run the visual encoder on the pending crops once a batch is full (or whatever is left when ``final``)."""
-        batch_size = self.config.encoders.batch_size
-        if not self._pending_index or (not final and sum(len(i) for i in self._pending_index) < batch_size):
-            return
-        index, crops = np.concatenate(self._pending_index), np.concatenate(self._pending_crops)
-        self._pending_index.clear()
-        self._pending_crops.clear()
-        with self.watch("visual"):
-            for begin in range(0, len(crops), batch_size):
-                embedding, probabilities = self.encoder.encode(crops[begin : begin + batch_size])
-                self.visual[index[begin : begin + batch_size]] = embedding
-                self.expressions[index[begin : begin + batch_size]] = probabilities
+    def finish(self) -> None:
+        """Encode what is left and normalise per clip (the visual encoder's ``finish_clip``)."""
+        self.visual, self.expressions = self.visual_pass.finish(self.face_mask)
 
     def arrays(self) -> dict[str, np.ndarray]:
         size = self.config.lowlevel.crop_size
@@ -121,7 +128,9 @@ class FaceFeatures:
             "boxes": self.boxes,
             "face_scores": self.face_scores,
             "face_crops": np.concatenate(self.rgb_crops) if self.rgb_crops else np.zeros((0, size, size, 3), np.uint8),
-            "crop_frames": np.concatenate(self.crop_frames).astype(np.int64) if self.crop_frames else np.zeros(0, np.int64),
+            "crop_frames": np.concatenate(self.crop_frames).astype(np.int64)
+            if self.crop_frames
+            else np.zeros(0, np.int64),
         }
 
 
@@ -143,8 +152,13 @@ class FeatureExtractor:
         self.config.validate()
         resolve_device(self.config.runtime.device)
         runtime, encoders = self.config.runtime, self.config.encoders
-        self.visual = visual or build_visual_encoder(encoders.visual, runtime.device, encoders.local_files_only)
-        self.speech = speech or build_speech_encoder(encoders.speech, runtime.device, encoders.local_files_only)
+        self.visual = visual or build_visual_encoder(
+            encoders.visual, runtime.device, encoders.local_files_only, encoders.face_mesh_stride
+        )
+        self.speech = speech or build_speech_encoder(
+            encoders.speech, runtime.device, encoders.local_files_only, encoders.speech_clip_normalisation
+        )
+        self.vad = SileroVAD(threshold=encoders.vad_threshold)
         self.tracker = FaceTracker(FaceDetector(self.config.faces, runtime.device), self.config.faces)
 
     @property
@@ -155,8 +169,10 @@ class FeatureExtractor:
             {
                 "visual": [self.visual.id, self.visual.version],
                 "speech": [self.speech.id, self.speech.version],
+                "vad": [self.vad.version, self.vad.threshold],
                 "faces": to_dict(self.config.faces),
                 "max_side": self.config.media.max_side,
+                "max_duration_s": self.config.media.max_duration_s,
                 "grid": [FPS, SAMPLE_RATE],
                 "lowlevel": to_dict(self.config.lowlevel),
             }
@@ -170,14 +186,20 @@ class FeatureExtractor:
         info = reader.info
         faces = self._faces(reader, watch)
         if require_face and not faces.face_mask.any():
-            raise errors.NoFaceError(info.path, f"no face found in any of {info.n_frames} frames")
+            raise errors.NoFaceError(info.path, no_face_cause(faces.scanned, info.n_frames, info.source_duration_s))
         with watch("speech"):
             speech = self.speech.encode(reader.audio, info.n_frames)  # [T, Da]
+        with watch("vad"):
+            speech_activity, audio_mask = self.vad.speech_activity(reader.audio, info.n_frames)  # [T], [T]
         levels = frame_levels_db(reader.audio, info.n_frames)
         with watch("lowlevel"):
             logmel = log_mel(reader.audio, self.config.lowlevel.n_mels)  # [F, n_mels], 100 Hz
-        arrays = {**faces.arrays(), "speech": speech, "audio_rms_db": levels, "logmel": logmel}
+        arrays = {**faces.arrays(), "speech": speech, "audio_mask": audio_mask, "speech_activity": speech_activity}
+        arrays.update({"audio_rms_db": levels, "logmel": logmel})
         meta = self._meta(info, sha256 or sha256_file(info.path), float(faces.face_mask.mean()))
+        meta["speech_fraction"] = float(audio_mask.mean())
+        meta["vad"] = self.vad.version
+        meta["face_scanned_s"] = faces.scanned / FPS  # less than the duration when a faceless video was given up
         meta["timings_s"] = {stage: round(seconds, 4) for stage, seconds in watch.seconds.items()}
         return FeatureRecord(arrays, meta)
 
@@ -185,14 +207,18 @@ class FeatureExtractor:
         """Track the face through the streamed frames, crop and encode it."""
         faces = FaceFeatures(reader.info.n_frames, self.visual, self.config, watch)
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_frames()))
+        give_up = int(round(self.config.faces.give_up_s * FPS)) or reader.info.n_frames  # faceless frames before giving up
+        found = False
         while True:
             with watch("faces"):
-                tracked = next(tracked_chunks, None)
+                tracked = next(tracked_chunks, None) if faces.scanned < give_up or found else None
                 if tracked is None:
+                    tracked_chunks.close()  # stops decoding the rest
                     break
                 rows = np.flatnonzero(tracked.mask)
+                faces.scanned, found = tracked.start + len(tracked.mask), found or len(rows) > 0
             faces.add(tracked, rows)
-        faces.encode(final=True)
+        faces.finish()
         return faces
 
     def _meta(self, info: MediaInfo, sha256: str, face_fraction: float) -> dict[str, Any]:
@@ -209,6 +235,7 @@ class FeatureExtractor:
             "source_height": info.source_height,
             "source_fps": info.source_fps,
             "audio_duration_s": info.audio_duration_s,
+            "source_duration_s": info.source_duration_s,
             "face_fraction": face_fraction,
             "face_stride": self.config.faces.stride,
             "face_detection": face_detection_summary(self.config.faces),
@@ -217,6 +244,7 @@ class FeatureExtractor:
             "speech_encoder": self.speech.id,
             "speech_encoder_version": self.speech.version,
             "expression_labels": list(self.visual.labels),
+            "visual_groups": {name: list(span) for name, span in self.visual.groups.items()},
             "extraction_key": self.key,
             "extraction_version": version.EXTRACTION_VERSION,
             "extract_config": to_dict(self.config),
@@ -230,7 +258,7 @@ class ExtractOutcome:
 
     path: Path
     status: str  # "done", "skipped" (record already there) or "failed"
-    message: str = ""  # the one-line problem when failed
+    message: str = ""  # the one-line problem when failed; when done, the damaged record it replaced (if any)
     seconds: float = 0.0
 
 
@@ -246,7 +274,9 @@ class ExtractSummary:
         return [outcome for outcome in self.outcomes if outcome.status == "failed"]
 
     def line(self) -> str:
-        return f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+        repaired = sum(outcome.status == "done" and bool(outcome.message) for outcome in self.outcomes)
+        line = f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+        return line + (f" ({repaired} damaged record{'s' if repaired > 1 else ''} recomputed)" if repaired else "")
 
 
 def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) -> ExtractOutcome:
@@ -255,12 +285,13 @@ def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) ->
     try:
         check_file(path)
         sha256 = store.content_hash(path)
-        if store.has(sha256, extractor.key):
+        intact, damage = store.check(sha256, extractor.key)
+        if intact:
             return ExtractOutcome(path, "skipped")
         store.put(extractor.extract(path, sha256=sha256), extractor.key)
     except errors.MediaError as exc:
         return ExtractOutcome(path, "failed", str(exc), time.perf_counter() - start)
-    return ExtractOutcome(path, "done", "", time.perf_counter() - start)
+    return ExtractOutcome(path, "done", f"recomputed {damage}" if damage else "", time.perf_counter() - start)
 
 
 def extract_many(

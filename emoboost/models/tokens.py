@@ -2,9 +2,11 @@
 
 A token is the mean of ``token_frames`` consecutive grid frames (5 by default: 5 Hz). The visual
 mean is taken over frames **with a face** only; a token with no face frame is masked, never
-filled with zeros that would look like a face. Windows of ``window_tokens`` tokens (40: 8 s)
-start every ``hop_tokens`` tokens (20: 4 s); the last window is aligned to the clip's end so
-every token is covered, and clips shorter than one window give one padded window.
+filled with zeros that would look like a face. Speech tokens likewise over frames with speech
+(the Silero VAD audio mask), so pauses are masked, not read as a calm voice. Windows of
+``window_tokens`` tokens (40: 8 s) start every ``hop_tokens`` tokens (20: 4 s); the last window
+is aligned to the clip's end so every token is covered, and clips shorter than one window give
+one padded window.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class ClipTokens:
     visual: np.ndarray  # [N, Dv]
     speech: np.ndarray  # [N, Da]
     visual_mask: np.ndarray  # [N] bool, True where the token has at least one face frame
-    speech_mask: np.ndarray  # [N] bool, True for every real (not padding) token
+    speech_mask: np.ndarray  # [N] bool, True where the token has at least one frame with speech
 
     def __len__(self) -> int:
         return len(self.visual)
@@ -44,15 +46,27 @@ def token_means(values: np.ndarray, weights: np.ndarray, token_frames: int) -> t
     return ((v * w[..., None]).sum(axis=1) / np.maximum(total, 1e-12)[:, None]).astype(np.float32), total
 
 
-def tokenize(visual: np.ndarray, speech: np.ndarray, face_mask: np.ndarray, token_frames: int) -> ClipTokens:
-    """``[T, D]`` frame features -> ``[N, D]`` tokens, ``N = ceil(T / token_frames)``."""
+def tokenize(
+    visual: np.ndarray,
+    speech: np.ndarray,
+    face_mask: np.ndarray,
+    token_frames: int,
+    audio_mask: np.ndarray | None = None,
+) -> ClipTokens:
+    """``[T, D]`` frame features -> ``[N, D]`` tokens, ``N = ceil(T / token_frames)``.
+
+    ``audio_mask`` (speech activity per frame; None: every frame) does for the voice what the
+    face mask does for the face: a speech token is the mean over its frames with speech, and a
+    token without speech is masked.
+    """
     visual_tokens, face_count = token_means(visual, face_mask, token_frames)
-    speech_tokens, _ = token_means(speech, np.ones(len(speech), bool), token_frames)
-    return ClipTokens(visual_tokens, speech_tokens, face_count > 0, np.ones(len(speech_tokens), bool))
+    speaking = np.ones(len(speech), bool) if audio_mask is None else audio_mask
+    speech_tokens, speech_count = token_means(speech, speaking, token_frames)
+    return ClipTokens(visual_tokens, speech_tokens, face_count > 0, speech_count > 0)
 
 
 def tokenize_record(record: FeatureRecord, token_frames: int) -> ClipTokens:
-    return tokenize(record.visual, record.speech, record.face_mask, token_frames)
+    return tokenize(record.visual, record.speech, record.face_mask, token_frames, record.audio_mask)
 
 
 def window_starts(n_tokens: int, window_tokens: int, hop_tokens: int) -> list[int]:

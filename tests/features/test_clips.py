@@ -75,17 +75,15 @@ def test_lazy_batches_equal_eager_batches(tmp_path):
 
 
 def test_lazy_lowlevel_inputs_equal_eager_ones_also_trimmed(tmp_path):
-    from emoboost.benchmark import fold_clip
+    from emoboost.fold_data import fold_clip
 
     store, root, rows, records = _store(tmp_path)
     loader = open_clips(rows, store, root, 5, silence_db=-45.0)
     assert any(c.trim_start > 0 for c in loader.clips)
     for clip in loader.clips:
         eager = fold_clip(clip.row, records[clip.row.path], 5, -45.0)
-        for trimmed, (emo, low) in (
-            (False, (eager.emo, eager.lowlevel)),
-            (True, (eager.emo_trimmed, eager.lowlevel_trimmed)),
-        ):
+        for trimmed, variant in ((False, eager.original), (True, eager.trimmed)):
+            emo, low = variant.emo, variant.lowlevel
             lazy_low = loader.lowlevel(clip, trimmed)
             assert isinstance(low, LowLevelClip) and len(lazy_low.crops) == len(low.crops)
             assert np.array_equal(np.asarray(lazy_low.crops), low.crops) and np.array_equal(lazy_low.logmel, low.logmel)
@@ -99,17 +97,6 @@ def test_lazy_lowlevel_inputs_equal_eager_ones_also_trimmed(tmp_path):
                 np.array_equal(getattr(lazy_tokens, f), getattr(emo.tokens, f))
                 for f in ("visual", "speech", "visual_mask", "speech_mask")
             )
-
-
-def test_benchmark_fold_loading_is_lazy_and_has_calib(tmp_path):
-    from emoboost.benchmark import load_fold
-
-    store, root, rows, _ = _store(tmp_path)
-    rows = [r if i % 6 else type(r)(**{**r.__dict__, "split": "calib"}) for i, r in enumerate(rows)]
-    splits, missing = load_fold(rows, store, root, 5, -45.0)
-    assert missing == [] and set(splits) == {"train", "val", "calib", "test"}
-    assert sum(len(v) for v in splits.values()) == len(rows)
-    assert not isinstance(splits["train"][0].lowlevel.crops, np.ndarray)  # rows read on access, not held
 
 
 def test_missing_features_are_counted_per_split_and_category(tmp_path):

@@ -2,10 +2,10 @@ import os
 import subprocess
 import sys
 
+import factory
 import numpy as np
 import pytest
 
-import factory
 from emoboost import errors
 from emoboost.features import FeatureRecord, FeatureStore
 from emoboost.features.extract import extract_many, frame_levels_db
@@ -16,21 +16,53 @@ def test_record_of_a_talking_clip(extractor, talking_clip, tmp_path):
     record = extractor.extract(talking_clip)
     n_frames = 3 * FPS
     assert record.n_frames == n_frames and record.fps == 25 and record.duration_s == pytest.approx(3.0)
-    assert record.visual.shape == (n_frames, 135) and record.speech.shape == (n_frames, 75)
+    assert record.visual.shape == (n_frames, 30 + 135) and record.speech.shape == (n_frames, 76)
     assert record.face_mask.shape == (n_frames,) and record.face_mask.dtype == bool
     assert record.face_mask.mean() > 0.95
     assert record.expressions.shape == (n_frames, 7)
     # the astronaut smiles in every frame with a face
     happy = record.meta["expression_labels"].index("happy")
     assert record.expressions[record.face_mask, happy].mean() > 0.9
-    assert record.visual_encoder == "fer-minixception" and record.speech_encoder == "egemaps"
-    assert set(record.meta["timings_s"]) == {"decode", "faces", "crops", "visual", "speech", "lowlevel"}
+    assert record.visual_encoder == "face-geometry+fer-minixception" and record.speech_encoder == "egemaps"
+    assert set(record.meta["timings_s"]) == {"decode", "faces", "crops", "visual", "speech", "vad", "lowlevel"}
+    # the audio mask: espeak-ng speaks from the start; the speech is shorter than the clip
+    assert record.audio_mask.shape == (n_frames,) and record.audio_mask.dtype == bool
+    assert 0.3 < record.audio_mask.mean() < 1.0 and record.audio_mask[:25].mean() > 0.5
+    assert record.meta["speech_fraction"] == pytest.approx(record.audio_mask.mean())
+    groups = record.meta["visual_groups"]
+    assert groups == {
+        "face-geometry/upper": [0, 18],
+        "face-geometry/lower": [18, 30],
+        "fer-minixception/embedding": [30, 165],
+    }
     # low-level detector inputs: crops every 10th frame with a face, log-mel at 100 Hz
     assert record.face_crops.shape[1:] == (112, 112, 3) and record.face_crops.dtype == np.uint8
-    assert set(record.crop_frames.tolist()) == set(np.flatnonzero(record.face_mask)[::1].tolist()) & set(range(0, n_frames, 10))
+    assert set(record.crop_frames.tolist()) == set(np.flatnonzero(record.face_mask)[::1].tolist()) & set(
+        range(0, n_frames, 10)
+    )
     assert record.logmel.shape == (n_frames * 4, 64) and np.isfinite(record.logmel.astype(np.float32)).all()
     # masked rows carry no fake face embedding
     assert not record.visual[~record.face_mask].any()
+
+
+def test_one_visual_encoder_from_the_config(talking_clip):
+    from emoboost.config import EncoderConfig, ExtractConfig
+    from emoboost.features.extract import FeatureExtractor
+
+    record = FeatureExtractor(ExtractConfig(encoders=EncoderConfig(visual="fer-minixception"))).extract(talking_clip)
+    assert record.visual.shape == (record.n_frames, 135) and record.meta["visual_groups"] == {"embedding": [0, 135]}
+
+
+def test_geometry_deviations_are_zero_median_and_held_at_token_rate(extractor, talking_clip):
+    record = extractor.extract(talking_clip)
+    face = record.face_mask
+    deviations = record.visual[face, 9:18]  # upper-face deviations from the clip median
+    assert np.abs(np.median(deviations, axis=0)).max() < 1e-6 and not record.visual[~face].any()
+    levels = record.visual[:, :9]
+    first = np.flatnonzero(face)[0]
+    stop = (first // 5 + 1) * 5  # the next frame the mesh runs on (stride 5)
+    assert face[first:stop].all() and stop - first >= 2
+    np.testing.assert_array_equal(levels[first:stop], np.repeat(levels[first : first + 1], stop - first, axis=0))
 
 
 def test_faceless_clip_is_rejected_unless_allowed(extractor, faceless_clip):
@@ -90,7 +122,9 @@ def test_crash_while_writing_leaves_nothing(extractor, talking_clip, tmp_path, m
         store.get(talking_clip)
 
 
-def test_a_new_extraction_version_hides_old_records_without_deleting_them(extractor, talking_clip, tmp_path, monkeypatch):
+def test_a_new_extraction_version_hides_old_records_without_deleting_them(
+    extractor, talking_clip, tmp_path, monkeypatch
+):
     from emoboost.features import version
 
     store = FeatureStore(tmp_path / "store")
@@ -104,14 +138,17 @@ def test_a_new_extraction_version_hides_old_records_without_deleting_them(extrac
     assert old_files[0].is_file() and list(store) == old_files  # ... but still on disk
     assert extract_many([talking_clip], store, extractor).line() == "1 done, 0 skipped, 0 failed"  # extracted again
     record = store.get(talking_clip)
-    assert record.meta["extraction_key"] == extractor.key and record.meta["extraction_version"] == version.EXTRACTION_VERSION
+    assert (
+        record.meta["extraction_key"] == extractor.key
+        and record.meta["extraction_version"] == version.EXTRACTION_VERSION
+    )
     assert len(store) == 2
 
 
 def test_store_rejects_unreadable_records(tmp_path):
     path = tmp_path / "r.safetensors"
     path.write_bytes(b"garbage")
-    with pytest.raises(errors.StoreError, match="unreadable feature record"):
+    with pytest.raises(errors.StoreError, match="damaged feature record"):
         FeatureRecord.load(path)
 
 
@@ -128,7 +165,17 @@ def test_cli_extract_from_a_manifest_and_resume(tmp_path, talking_clip):
     (clips / "a.mp4").write_bytes(talking_clip.read_bytes())
     factory.talking_clip(clips / "b é.mp4", seconds=2.0, text="Another voice, another clip.")
     (tmp_path / "manifest.csv").write_text("path,label\na.mp4,0\nb é.mp4,1\nmissing.mp4,1\n")
-    command = [sys.executable, "-m", "emoboost.cli", "extract", str(tmp_path / "manifest.csv"), "--root", str(clips), "--out", str(tmp_path / "store")]
+    command = [
+        sys.executable,
+        "-m",
+        "emoboost.cli",
+        "extract",
+        str(tmp_path / "manifest.csv"),
+        "--root",
+        str(clips),
+        "--out",
+        str(tmp_path / "store"),
+    ]
     first = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
     assert first.returncode == 1
     assert "2 done, 0 skipped, 1 failed" in first.stdout
@@ -139,3 +186,56 @@ def test_cli_extract_from_a_manifest_and_resume(tmp_path, talking_clip):
     store = FeatureStore(tmp_path / "store")
     assert len(store) == 3
     assert store.get(clips / "b é.mp4").n_frames == 50
+
+
+def test_strided_part_is_held_between_its_frames_and_restarts_each_face_run():
+    from emoboost.encoders.visual import CombinedFaceEncoder, FaceEmotionEncoder
+    from emoboost.features.visual_pass import VisualPass
+    from emoboost.timing import Stopwatch
+
+    class FrameNumber(FaceEmotionEncoder):
+        """Embeds the crop's first pixel (the frame number written into the frame)."""
+
+        version, input_size, labels = "test", 8, ()
+
+        def __init__(self, name, stride):
+            self.id, self.dim, self.frame_stride = name, 1, stride
+
+        def encode(self, crops):
+            return crops[:, 4, 4, :1].astype(np.float32), np.zeros((len(crops), 0), np.float32)
+
+    n_frames = 23
+    frames = tuple(np.full((32, 32, 3), t, np.uint8) for t in range(n_frames))
+    boxes = np.tile(np.array([[4.0, 4.0, 28.0, 28.0]], np.float32), (n_frames, 1))
+    landmarks = np.tile(
+        np.array([[[10.0, 12.0], [22.0, 12.0], [16, 16], [12, 22], [20, 22]]], np.float32), (n_frames, 1, 1)
+    )
+    mask = np.ones(n_frames, bool)
+    mask[8:12] = False  # a gap without a face: the run from frame 12 starts off the stride
+    combined = CombinedFaceEncoder([FrameNumber("every", 1), FrameNumber("strided", 5)])
+    visual_pass = VisualPass(combined, n_frames, 0.0, batch_size=4, watch=Stopwatch())
+    visual_pass.add(0, frames[:10], boxes[:10], landmarks[:10], mask[:10])  # two chunks, as the tracker gives them
+    visual_pass.add(10, frames[10:], boxes[10:], landmarks[10:], mask[10:])
+    visual, _ = visual_pass.finish(mask)
+    faces = np.flatnonzero(mask)
+    np.testing.assert_allclose(visual[faces, 0], faces, atol=1)  # every frame computed
+    held = visual[:, 1]
+    expected = {0: 0, 4: 0, 5: 5, 7: 5, 12: 12, 14: 12, 15: 15, 19: 15, 20: 20, 22: 20}
+    for frame, source in expected.items():
+        assert abs(held[frame] - source) <= 1, (frame, held[frame], source)
+    assert not visual[~mask].any()  # nothing crosses the gap
+
+
+def test_faceless_video_is_given_up_early_and_says_how_much_was_scanned(faceless_clip, monkeypatch):
+    import dataclasses
+
+    from emoboost.config import ExtractConfig
+    from emoboost.features.extract import FeatureExtractor
+
+    config = ExtractConfig()
+    config = dataclasses.replace(config, faces=dataclasses.replace(config.faces, give_up_s=1.0))
+    extractor = FeatureExtractor(config)
+    with pytest.raises(errors.NoFaceError, match=r"no face found in the first 1 s \(25 frames scanned of 2 s"):
+        extractor.extract(faceless_clip)
+    record = extractor.extract(faceless_clip, require_face=False)
+    assert record.meta["face_scanned_s"] == 1.0 and record.n_frames == 50 and not record.face_mask.any()

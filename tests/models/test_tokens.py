@@ -36,3 +36,16 @@ def test_short_clip_window_is_padded_and_masked():
     assert batch.visual_mask[0].tolist() == [True] * 10 + [False] * 30
     assert batch.speech_mask[0].tolist() == [True] * 10 + [False] * 30
     assert not batch.visual[0, 10:].any()
+
+
+def test_speech_tokens_average_speech_frames_only_and_mask_silent_tokens():
+    speech = np.arange(12, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
+    audio = np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1], bool)
+    tokens = tokenize(np.ones((12, 3), np.float32), speech, np.ones(12, bool), token_frames=5, audio_mask=audio)
+    assert tokens.speech_mask.tolist() == [True, False, True]
+    np.testing.assert_allclose(tokens.speech[0], 2.5)  # frames 2 and 3, not the pause around them
+    np.testing.assert_allclose(tokens.speech[2], 11.0)
+    assert tokens.visual_mask.all()  # the face mask is independent of the voice
+    assert tokenize(
+        np.ones((12, 3), np.float32), speech, np.ones(12, bool), 5
+    ).speech_mask.all()  # no audio mask: all speech

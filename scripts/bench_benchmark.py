@@ -73,7 +73,8 @@ def timed(model, batches, loss, validate, config, on_epoch=None):
     return original(model, batches, loss, validate, config, record)
 train.fit = train_lowlevel.fit = timed
 def on_fold(category, name):
-    stage[0] = name.removeprefix("training ")
+    trimmed = name.startswith("trimmed: ")
+    stage[0] = ("trimmed:" if trimmed else "") + name.removeprefix("trimmed: ").removeprefix("training ")
     stages.append((name, time.perf_counter()))
 started = time.perf_counter()
 run_benchmark(load_benchmark_config(config_path), out, on_fold)
@@ -293,6 +294,7 @@ def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: 
     other = child["seconds"] - sum(sum(seconds) for seconds in child["epochs"].values())
     other_cpu = child["cpu_seconds"] - sum(sum(seconds) for seconds in child["cpu"].values())
     epochs = configured_epochs()
+    epochs.update({f"trimmed:{name}": n for name, n in list(epochs.items())})  # the silence-trimmed retraining
     projected = (
         sum(epochs[name] * seconds for name, seconds in per_epoch.items()) / ratio + other / other_ratio
     ) / 3600

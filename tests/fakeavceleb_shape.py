@@ -94,16 +94,10 @@ def write_tree(root: Path, identities: int = 500, swaps: dict[str, int] | None =
     return root
 
 
-VISUAL_DIM, SPEECH_DIM, EXPRESSIONS, N_MELS, CROP_SIZE, CROP_STRIDE = (
-    135,
-    75,
-    7,
-    64,
-    112,
-    10,
-)  # the default encoders' shapes
+# the default encoders' shapes (face-geometry 30 + fer-minixception 135; egemaps 76), crops, log-mel
+VISUAL_DIM, SPEECH_DIM, EXPRESSIONS, N_MELS, CROP_SIZE, CROP_STRIDE = 165, 76, 7, 64, 112, 10
 ENCODERS = {
-    "visual_encoder": "fer-minixception",
+    "visual_encoder": "face-geometry+fer-minixception",
     "visual_encoder_version": "1",
     "speech_encoder": "egemaps",
     "speech_encoder_version": "1",

@@ -105,7 +105,7 @@ def test_missing_features_are_counted_per_split_and_category(tmp_path):
     assert len(loader.clips) == len(rows) - 3
     assert loader.missing_counts() == {"train": {"FVFA-FS": 1, "real": 1}, "val": {"FVFA-FS": 1}}
     assert loader.encoders == {
-        "visual": "fer-minixception",
+        "visual": "face-geometry+fer-minixception",
         "visual_version": "1",
         "speech": "egemaps",
         "speech_version": "1",

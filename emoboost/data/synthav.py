@@ -200,6 +200,10 @@ def speak(
             speech = _fit(speech, target)
         pieces += [speech, np.zeros(pause, np.float32)]
         phrases.append(Phrase(words, emotion, len(speech) + pause, pause))
+    missing = n_frames * SAMPLES_PER_FRAME - sum(p.samples for p in phrases)
+    if missing > 0:  # the script ran short: the last phrase's pause (and emotion) lasts to the end
+        last = phrases[-1]
+        phrases[-1] = dataclasses.replace(last, samples=last.samples + missing, pause=last.pause + missing)
     audio = _fit(np.concatenate(pieces), n_frames * SAMPLES_PER_FRAME).astype(np.float32)
     weights = np.zeros((n_frames, len(EMOTIONS)), np.float32)
     start = 0

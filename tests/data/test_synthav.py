@@ -121,6 +121,7 @@ def test_pause_floor_does_not_separate_real_from_fake(synthav):
 def test_voice_clone_keeps_words_and_timing_with_flatter_prosody():
     identity, other = make_identity(0, 3), make_identity(1, 3)
     real = perform(identity, np.random.default_rng(5), 6.0)
+    assert np.allclose(real.weights.sum(axis=1), 1) and sum(p.samples for p in real.phrases) == len(real.audio)
     same = [p.emotion for p in real.phrases]
     clone = respeak(real, other.voice, identity.pitch, identity.speed, 6.0, CLONE_PROSODY, same)
     assert [p.words for p in clone.phrases] == [p.words for p in real.phrases]

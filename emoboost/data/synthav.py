@@ -154,15 +154,15 @@ class Phrase:
 class Performance:
     """A script spoken by one voice: per-frame emotion weights, audio, mouth opening."""
 
-    phrases: tuple[Phrase, ...]
+    phrases: tuple[Phrase, ...]  # the last one may run past the clip's end (the audio is cut there)
     weights: np.ndarray  # [T, 5] emotion weights per frame (rows sum to 1)
     audio: np.ndarray  # [T * 640] float32, without room tone
     mouth_open: np.ndarray  # [T] in [0, 1], from the speech envelope
 
     def track(self) -> str:
         """The emotion track for the manifest (``label@start_s;...``)."""
-        starts = np.cumsum([0] + [p.samples for p in self.phrases[:-1]]) / SAMPLE_RATE
-        return format_track([(float(s), p.emotion) for s, p in zip(starts, self.phrases)])
+        starts = np.cumsum([0] + [p.samples for p in self.phrases[:-1]])
+        return format_track([(s / SAMPLE_RATE, p.emotion) for s, p in zip(starts, self.phrases) if s < len(self.audio)])
 
 
 def script(rng: np.random.Generator, seconds: float, speed: int) -> list[tuple[tuple[str, ...], str, int]]:

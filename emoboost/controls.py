@@ -67,7 +67,9 @@ def repair(face: ClipTokens, voice: ClipTokens) -> ClipTokens:
     return ClipTokens(face.visual, speech, face.visual_mask, mask)
 
 
-def alignment_shuffle(clips: Sequence[ClipTokens], identities: Sequence[str], score: Scorer, seed: int = 0) -> ShuffleControl:
+def alignment_shuffle(
+    clips: Sequence[ClipTokens], identities: Sequence[str], score: Scorer, seed: int = 0
+) -> ShuffleControl:
     """Scores of real clips against the same clips with another real clip's voice (see the module docstring)."""
     if len(clips) != len(identities):
         raise ValueError("one identity per clip")

@@ -110,10 +110,12 @@ class ProbeReport:
         for name, r in self.results.items():
             stream, _, unit = name.partition("@")
             r2 = "" if r.mouth_r2 is None else f"{r.mouth_r2:.2f}"
-            lines.append(f"| {stream} | {unit or self.unit} | {r.accuracy:.3f} | {r.chance:.3f} | {r.majority:.3f} | {r.samples} | {r2} |")
+            figures = f"{r.accuracy:.3f} | {r.chance:.3f} | {r.majority:.3f} | {r.samples} | {r2}"
+            lines.append(f"| {stream} | {unit or self.unit} | {figures} |")
         agreement = "n/a" if self.agreement is None else f"{self.agreement:.3f} (kappa {self.kappa:.3f})"
         lines.append("")
-        lines.append(f"{self.clips} clips, {self.identities} identities (held out by GroupKFold); face-voice agreement {agreement}")
+        held_out = f"{self.clips} clips, {self.identities} identities (held out by GroupKFold)"
+        lines.append(f"{held_out}; face-voice agreement {agreement}")
         return "\n".join(lines)
 
 
@@ -137,7 +139,8 @@ def token_labels(labels: np.ndarray, token_frames: int, min_share: float) -> np.
 
 def _stream(record: FeatureRecord, name: str) -> np.ndarray:
     if name not in record.arrays:
-        raise StoreError(f"{record.meta.get('source', record.sha256)}: no {name!r} array in the record ({', '.join(sorted(record.arrays))})")
+        names = ", ".join(sorted(record.arrays))
+        raise StoreError(f"{record.meta.get('source', record.sha256)}: no {name!r} array in the record ({names})")
     values = np.asarray(record.arrays[name], np.float32)
     return values[:, None] if values.ndim == 1 else values.reshape(len(values), -1)
 
@@ -148,7 +151,9 @@ def _mouth(record: FeatureRecord, spec: str) -> np.ndarray:
     return values[:, int(column)] if column else values.mean(axis=1)
 
 
-def collect(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: ProbeConfig) -> tuple[Samples, Samples | None, int]:
+def collect(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: ProbeConfig
+) -> tuple[Samples, Samples | None, int]:
     """Token samples, clip samples (when every clip has one label) and the count of clips without features."""
     rows = [r for r in rows if r.emotion and (r.label == 0 or not config.real_only)]
     if not rows:
@@ -167,16 +172,22 @@ def collect(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config
         labels = token_labels(frame_labels(track, record.n_frames, record.fps), config.token_frames, config.min_share)
         for stream in config.streams:
             weight = record.face_mask if stream in FACE_STREAMS else np.ones(record.n_frames, bool)
-            means, total = token_means(_stream(record, stream)[: record.n_frames], weight[: record.n_frames], config.token_frames)
+            means, total = token_means(
+                _stream(record, stream)[: record.n_frames], weight[: record.n_frames], config.token_frames
+            )
             features[stream].append(means)
             weights[stream].append(total)
         if config.mouth:
-            parts["mouth"].append(token_means(_mouth(record, config.mouth)[:, None], record.face_mask, config.token_frames)[0][:, 0])
+            parts["mouth"].append(
+                token_means(_mouth(record, config.mouth)[:, None], record.face_mask, config.token_frames)[0][:, 0]
+            )
         parts["labels"].append(labels)
         parts["groups"].append(np.full(len(labels), row.identity))
         parts["clip_index"].append(np.full(len(labels), index))
     if not parts["labels"]:
-        raise StoreError(f"none of the {len(rows)} labelled clips has features in {store.root} (run `emoboost extract` first)")
+        raise StoreError(
+            f"none of the {len(rows)} labelled clips has features in {store.root} (run `emoboost extract` first)"
+        )
     labels, clip_index = np.concatenate(parts["labels"]), np.concatenate(parts["clip_index"])
     keep = labels != ""
     tokens = Samples(
@@ -215,7 +226,9 @@ def _folds(groups: np.ndarray, folds: int):
     return list(GroupKFold(n_splits=min(folds, count)).split(np.zeros(len(groups)), groups=groups))
 
 
-def probe_stream(x: np.ndarray, y: np.ndarray, groups: np.ndarray, config: ProbeConfig) -> tuple[StreamResult, np.ndarray]:
+def probe_stream(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, config: ProbeConfig
+) -> tuple[StreamResult, np.ndarray]:
     """Identity-held-out accuracy of a linear probe and its baselines; returns out-of-fold predictions too."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -250,7 +263,9 @@ def mouth_r2(x: np.ndarray, mouth: np.ndarray, groups: np.ndarray, config: Probe
     return 1 - float(((mouth - predicted) ** 2).sum()) / total if total > 0 else float("nan")
 
 
-def _probe_unit(samples: Samples, config: ProbeConfig, suffix: str) -> tuple[dict[str, StreamResult], dict[str, np.ndarray]]:
+def _probe_unit(
+    samples: Samples, config: ProbeConfig, suffix: str
+) -> tuple[dict[str, StreamResult], dict[str, np.ndarray]]:
     results, predictions = {}, {}
     for stream in config.streams:
         valid = samples.valid[stream]
@@ -278,7 +293,9 @@ def agreement(face: np.ndarray, voice: np.ndarray) -> tuple[float | None, float 
     return observed, (observed - expected) / (1 - expected) if expected < 1 else 0.0
 
 
-def run_probe(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: ProbeConfig | None = None) -> ProbeReport:
+def run_probe(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: ProbeConfig | None = None
+) -> ProbeReport:
     """Probe every stream of ``config`` on the emotion-labelled clips of ``rows``."""
     config = config or ProbeConfig()
     config.validate()
@@ -291,7 +308,15 @@ def run_probe(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, conf
     if "visual" in predictions and "speech" in predictions:
         observed, kappa = agreement(predictions["visual"], predictions["speech"])
     n_clips = sum(1 for r in rows if r.emotion and (r.label == 0 or not config.real_only)) - missing
-    return ProbeReport("clip" if clips is not None else "token", results, observed, kappa, n_clips, len(np.unique(tokens.groups)), missing)
+    return ProbeReport(
+        "clip" if clips is not None else "token",
+        results,
+        observed,
+        kappa,
+        n_clips,
+        len(np.unique(tokens.groups)),
+        missing,
+    )
 
 
 def write_report(report: ProbeReport, out_dir: str | Path) -> tuple[Path, Path]:

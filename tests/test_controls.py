@@ -8,7 +8,9 @@ from emoboost.controls import alignment_shuffle, emoforensics_scorer, partners, 
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from tests.models.sequences import clips as sequences
 
-TINY = EmoForensicsConfig(d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16)
+TINY = EmoForensicsConfig(
+    d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16
+)
 
 
 def _reals(count=12):
@@ -41,7 +43,10 @@ def test_partners_are_other_identities():
 
 def test_repair_keeps_the_face_and_masks_missing_voice():
     real, _ = _reals(2)
-    short = repair(real[0], type(real[1])(real[1].visual[:10], real[1].speech[:10], real[1].visual_mask[:10], real[1].speech_mask[:10]))
+    short = repair(
+        real[0],
+        type(real[1])(real[1].visual[:10], real[1].speech[:10], real[1].visual_mask[:10], real[1].speech_mask[:10]),
+    )
     assert np.array_equal(short.visual, real[0].visual) and len(short.speech) == len(real[0])
     assert short.speech_mask[:10].all() and not short.speech_mask[10:].any()
 
@@ -58,4 +63,8 @@ def test_runs_with_an_emoforensics_model():
     torch.manual_seed(0)
     real, identities = _reals(6)
     control = alignment_shuffle(real, identities, emoforensics_scorer(EmoForensics(TINY, 16, 12)))
-    assert 0.0 <= control.auc <= 1.0 and control.clips == 6 and set(control.to_dict()) >= {"auc", "mean_rise", "share_risen"}
+    assert (
+        0.0 <= control.auc <= 1.0
+        and control.clips == 6
+        and set(control.to_dict()) >= {"auc", "mean_rise", "share_risen"}
+    )

@@ -31,11 +31,15 @@ def _store(tmp_path, clips_per_identity=8, identities=6, track=False, leak=False
             path = f"clips/id{i}_{k}.mp4"
             (tmp_path / "clips").mkdir(exist_ok=True)
             (tmp_path / path).write_bytes(f"{i}-{k}".encode())
-            emotions = [EMOTIONS[i % len(EMOTIONS)]] if leak else list(rng.choice(EMOTIONS, 2 if track else 1, replace=False))
+            emotions = (
+                [EMOTIONS[i % len(EMOTIONS)]] if leak else list(rng.choice(EMOTIONS, 2 if track else 1, replace=False))
+            )
             segments = [(0.0, emotions[0])] + ([(1.0, emotions[1])] if track else [])
             labels = frame_labels(segments, n_frames, FPS)
             mouth = rng.uniform(0, 1, n_frames).astype(np.float32)
-            visual = np.stack([centres[EMOTIONS.index(e)] for e in labels]) + offset + rng.normal(0, 0.8, (n_frames, 16))
+            visual = (
+                np.stack([centres[EMOTIONS.index(e)] for e in labels]) + offset + rng.normal(0, 0.8, (n_frames, 16))
+            )
             visual[:, 0] += 4 * mouth
             speech = (code if leak else 0) + rng.normal(0, 1, (n_frames, 8))
             arrays = {
@@ -70,7 +74,13 @@ def test_identity_is_held_out(tmp_path):
 
 
 def test_tracks_label_tokens_and_drop_the_mixed_ones(tmp_path):
-    assert list(token_labels(frame_labels([(0.0, "sad"), (0.4, "happy")], 25, FPS), 5, 0.8)) == ["sad", "sad", "happy", "happy", "happy"]
+    assert list(token_labels(frame_labels([(0.0, "sad"), (0.4, "happy")], 25, FPS), 5, 0.8)) == [
+        "sad",
+        "sad",
+        "happy",
+        "happy",
+        "happy",
+    ]
     assert list(token_labels(frame_labels([(0.0, "sad"), (0.1, "happy")], 10, FPS), 5, 0.8)) == ["", "happy"]
     store, rows = _store(tmp_path, track=True)
     report = run_probe(rows, store, tmp_path)
@@ -88,7 +98,9 @@ def test_manifest_without_emotions_is_a_clear_error(tmp_path):
 def test_cli_prints_table_and_json_last(tmp_path, capsys):
     _store(tmp_path)
     assert read_manifest(tmp_path / "manifest.csv")[0].emotion in EMOTIONS
-    code = run(["probe", str(tmp_path / "manifest.csv"), "--store", str(tmp_path / "store"), "--out", str(tmp_path / "out")])
+    code = run(
+        ["probe", str(tmp_path / "manifest.csv"), "--store", str(tmp_path / "store"), "--out", str(tmp_path / "out")]
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert code == 0 and lines[0].startswith("| stream")
     summary = json.loads(lines[-1])

@@ -83,7 +83,9 @@ def read_cremad(root: str | Path) -> CorpusListing:
             skipped[relative] = "name does not follow the CREMA-D scheme"
             continue
         identity = f"cremad{match[1]}"
-        rows.append(ManifestRow(relative, 0, "RVRA", REAL, "real", identity, (identity,), emotion=CREMAD_EMOTIONS[match[3]]))
+        rows.append(
+            ManifestRow(relative, 0, "RVRA", REAL, "real", identity, (identity,), emotion=CREMAD_EMOTIONS[match[3]])
+        )
     return CorpusListing(rows, skipped)
 
 

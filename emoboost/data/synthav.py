@@ -77,7 +77,12 @@ WORDS = (
     "my brother called again about the house the money the car the letter the meeting tomorrow morning "
     "nobody told me that the train was late and the office was closed for the holiday"
 ).split()
-TYPE_FOLDER = {"RVRA": "RealVideo-RealAudio", "RVFA": "RealVideo-FakeAudio", "FVRA": "FakeVideo-RealAudio", "FVFA": "FakeVideo-FakeAudio"}
+TYPE_FOLDER = {
+    "RVRA": "RealVideo-RealAudio",
+    "RVFA": "RealVideo-FakeAudio",
+    "FVRA": "FakeVideo-RealAudio",
+    "FVFA": "FakeVideo-FakeAudio",
+}
 CATEGORY_TYPE_METHOD = {
     REAL: ("RVRA", "real"),
     "RVFA": ("RVFA", "rtvc"),
@@ -186,7 +191,10 @@ def speak(
     lines: list[tuple[tuple[str, ...], str, int]], voice: str, pitch: int, speed: int, seconds: float,
     prosody: float = 1.0, lengths: list[int] | None = None,
 ) -> Performance:  # fmt: skip
-    """Speak ``lines``; with ``lengths`` each phrase is time-locked to that many samples (re-spoken at a fitted tempo)."""
+    """Speak ``lines``; with ``lengths`` each phrase is time-locked to that many samples.
+
+    A phrase more than 3 % off its length is re-spoken at a fitted tempo, then padded or cut.
+    """
     n_frames = int(round(seconds * FPS))
     pieces, phrases = [], []
     for index, (words, emotion, pause) in enumerate(lines):
@@ -254,13 +262,11 @@ def expression_of(weights: np.ndarray) -> np.ndarray:
     return weights @ np.array([EXPRESSION[e] for e in EMOTIONS], np.float32)
 
 
-def expression_of(weights: np.ndarray) -> np.ndarray:
-    """Emotion weights [T, 5] -> expression parameters [T, 6]."""
-    return weights @ np.array([EXPRESSION[e] for e in EMOTIONS], np.float32)
-
-
 def room_tone(n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Pink noise plus a weak mains hum at a level drawn from ``ROOM_TONE_DB``: the room every clip of a scenario shares."""
+    """Pink noise plus a weak mains hum at a level drawn from ``ROOM_TONE_DB``.
+
+    The room every clip of a scenario shares, real or fake.
+    """
     spectrum = np.fft.rfft(rng.standard_normal(n_samples))
     frequency = np.fft.rfftfreq(n_samples, 1 / SAMPLE_RATE)
     noise = np.fft.irfft(spectrum / np.sqrt(np.maximum(frequency, 20.0)), n=n_samples)
@@ -272,14 +278,19 @@ def room_tone(n_samples: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def vocode(audio: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
-    """Vocoder artefact of strength in (0, 1]: Griffin-Lim phase (fewer iterations when stronger) and a low-pass; 0 = untouched."""
+    """Vocoder artefact of strength in (0, 1]: Griffin-Lim phase and a low-pass, both stronger as it grows.
+
+    Strength 0 returns the audio untouched (artifact ``none``).
+    """
     import librosa
 
     if strength <= 0:
         return audio
     n_iter = int(round(48 - 44 * strength))
     magnitude = np.abs(librosa.stft(audio, n_fft=512, hop_length=128))
-    rebuilt = librosa.griffinlim(magnitude, n_iter=n_iter, hop_length=128, n_fft=512, length=len(audio), random_state=int(rng.integers(1 << 31)))
+    rebuilt = librosa.griffinlim(
+        magnitude, n_iter=n_iter, hop_length=128, n_fft=512, length=len(audio), random_state=int(rng.integers(1 << 31))
+    )
     spectrum = np.fft.rfft(rebuilt)
     spectrum[np.fft.rfftfreq(len(rebuilt), 1 / SAMPLE_RATE) > 7600 - 3000 * strength] = 0
     out = np.fft.irfft(spectrum, n=len(rebuilt)).astype(np.float32)
@@ -299,7 +310,10 @@ class Cell:
 
 
 def cell_of(scenario: int, category: str) -> Cell:
-    """Cells rotate with the scenario number, offset per category: six scenarios cover all six cells in every category."""
+    """Cells rotate with the scenario number, offset per category.
+
+    Any six consecutive scenarios cover all six cells in every category.
+    """
     index = (scenario + CATEGORIES.index(category)) % (2 * len(ARTIFACT_LEVELS))
     return Cell(index % 2, ARTIFACT_LEVELS[index // 2])
 
@@ -312,7 +326,15 @@ class Clip:
     cell: Cell | None  # None for the real clip
 
 
-def _voices(category: str, identity: Identity, other: Identity, real: Performance, cell: Cell, rng: np.random.Generator, seconds: float) -> Performance:
+def _voices(
+    category: str,
+    identity: Identity,
+    other: Identity,
+    real: Performance,
+    cell: Cell,
+    rng: np.random.Generator,
+    seconds: float,
+) -> Performance:
     """The voice a fake carries: a clone of the same words, or (FVRA-WL) the person's own voice with other words."""
     emotions = other_emotions(real.phrases, rng) if cell.emotion_mismatch else [p.emotion for p in real.phrases]
     if category == "FVRA-WL":
@@ -321,10 +343,20 @@ def _voices(category: str, identity: Identity, other: Identity, real: Performanc
     return respeak(real, other.voice, identity.pitch, identity.speed, seconds, CLONE_PROSODY, emotions)
 
 
-def make_clip(category: str, identity: Identity, other: Identity, base_seed: list[int], scenario: int, config: SynthConfig, real: Performance | None = None) -> Clip:
+def make_clip(
+    category: str,
+    identity: Identity,
+    other: Identity,
+    base_seed: list[int],
+    scenario: int,
+    config: SynthConfig,
+    real: Performance | None = None,
+) -> Clip:
     """One clip of ``category`` for a scenario (``real`` is its real performance; computed when not given)."""
     real = real or perform(identity, np.random.default_rng(base_seed), config.seconds)
-    camera = np.random.default_rng(_seed(base_seed, "camera"))  # the same camera and room for the real clip and its fakes
+    camera = np.random.default_rng(
+        _seed(base_seed, "camera")
+    )  # the same camera and room for the real clip and its fakes
     tone = room_tone(len(real.audio), np.random.default_rng(_seed(base_seed, "room")))
     expression = expression_of(real.weights)
     if category == REAL:
@@ -341,7 +373,9 @@ def make_clip(category: str, identity: Identity, other: Identity, base_seed: lis
     if category in ("FVRA-WL", "FVFA-WL"):  # wav2lip: only the mouth region is redrawn, following the new voice
 
         def lipsync(t: int, image: Image.Image, centre: tuple[float, float]) -> Image.Image:
-            synthetic = draw_face(identity, expression[t], expression[t], float(voice.mouth_open[t]), centre, image.size)
+            synthetic = draw_face(
+                identity, expression[t], expression[t], float(voice.mouth_open[t]), centre, image.size
+            )
             synthetic = degrade(synthetic, 1 + 2.5 * strength, 1.5 * strength, shift)
             cx, my = centre[0], centre[1] + unit * identity.head_h * identity.mouth_y
             box = (cx - unit * 0.42, my - unit * 0.25, cx + unit * 0.42, my + unit * 0.38)
@@ -378,7 +412,10 @@ def partner(index: int, count: int) -> int:
 
 
 def generate(
-    out: str | Path, config: SynthConfig, on_clip: Callable[[ManifestRow], None] | None = None, categories: tuple[str, ...] = (REAL, *CATEGORIES)
+    out: str | Path,
+    config: SynthConfig,
+    on_clip: Callable[[ManifestRow], None] | None = None,
+    categories: tuple[str, ...] = (REAL, *CATEGORIES),
 ) -> list[ManifestRow]:
     """Write every clip of ``categories`` under ``out`` (skipping clips already there) and ``out/manifest.csv``."""
     out = Path(out)

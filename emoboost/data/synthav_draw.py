@@ -23,7 +23,14 @@ SIZE = (320, 240)  # frame width, height
 PAD = 12  # extra canvas for camera jitter
 
 
-def draw_face(identity: Identity, upper: np.ndarray, lower: np.ndarray, mouth_open: float, centre: tuple[float, float], canvas: tuple[int, int]) -> Image.Image:
+def draw_face(
+    identity: Identity,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    mouth_open: float,
+    centre: tuple[float, float],
+    canvas: tuple[int, int],
+) -> Image.Image:
     """One frame: ``upper`` expression drives brows and eyes, ``lower`` the mouth shape."""
     image = Image.new("RGB", canvas, identity.background)
     draw = ImageDraw.Draw(image)
@@ -36,7 +43,9 @@ def draw_face(identity: Identity, upper: np.ndarray, lower: np.ndarray, mouth_op
     draw.rectangle([cx - w * 0.45, cy + h * 0.6, cx + w * 0.45, cy + h * 1.35], fill=shade)  # neck
     draw.ellipse([cx - w * 1.05, cy - h * 1.12, cx + w * 1.05, cy + h * 0.35], fill=identity.hair)
     for side in (-1, 1):  # ears
-        draw.ellipse([cx + side * w * 0.93 - w * 0.13, cy - h * 0.28, cx + side * w * 0.93 + w * 0.13, cy + h * 0.12], fill=shade)
+        draw.ellipse(
+            [cx + side * w * 0.93 - w * 0.13, cy - h * 0.28, cx + side * w * 0.93 + w * 0.13, cy + h * 0.12], fill=shade
+        )
     draw.ellipse([cx - w, cy - h, cx + w, cy + h], fill=identity.skin)
     brow_raise, brow_inner, eye_open = float(upper[0]), float(upper[1]), float(upper[2])
     eye_y = cy - h * 0.18
@@ -45,16 +54,25 @@ def draw_face(identity: Identity, upper: np.ndarray, lower: np.ndarray, mouth_op
         rx, ry = unit * identity.eye_size, unit * identity.eye_size * 0.6 * eye_open
         draw.ellipse([ex - rx, eye_y - ry, ex + rx, eye_y + ry], fill=(250, 250, 250))
         draw.ellipse([ex - rx * 0.45, eye_y - ry * 0.7, ex + rx * 0.45, eye_y + ry * 0.7], fill=(40, 30, 20))
-        draw.arc([ex - rx * 1.1, eye_y - ry * 1.3, ex + rx * 1.1, eye_y + ry * 1.3], 200, 340, fill=shade, width=2)  # eyelid
+        draw.arc(
+            [ex - rx * 1.1, eye_y - ry * 1.3, ex + rx * 1.1, eye_y + ry * 1.3], 200, 340, fill=shade, width=2
+        )  # eyelid
         brow_y = eye_y - unit * (0.2 + 0.1 * brow_raise)
         inner = (ex - side * rx * 1.3, brow_y + unit * 0.07 * brow_inner)
         outer = (ex + side * rx * 1.3, brow_y - unit * 0.03 * brow_inner)
         draw.line([inner, outer], fill=tuple(int(c * 0.35) for c in identity.hair), width=max(2, int(unit * 0.05)))
     nose_top, nose_bottom = eye_y + unit * 0.05, eye_y + unit * (0.05 + identity.nose)
-    draw.line([(cx, nose_top), (cx - unit * 0.05, nose_bottom), (cx + unit * 0.03, nose_bottom)], fill=tuple(int(c * 0.7) for c in identity.skin), width=2)
+    draw.line(
+        [(cx, nose_top), (cx - unit * 0.05, nose_bottom), (cx + unit * 0.03, nose_bottom)],
+        fill=tuple(int(c * 0.7) for c in identity.skin),
+        width=2,
+    )
     for side in (-1, 1):  # nostrils
         nx = cx + side * unit * 0.05
-        draw.ellipse([nx - unit * 0.025, nose_bottom - unit * 0.015, nx + unit * 0.025, nose_bottom + unit * 0.015], fill=tuple(int(c * 0.55) for c in identity.skin))
+        draw.ellipse(
+            [nx - unit * 0.025, nose_bottom - unit * 0.015, nx + unit * 0.025, nose_bottom + unit * 0.015],
+            fill=tuple(int(c * 0.55) for c in identity.skin),
+        )
     curve, width, roundness = float(lower[3]), float(lower[4]), float(lower[5])
     mouth_y = cy + h * identity.mouth_y
     half = unit * 0.28 * width
@@ -86,7 +104,10 @@ def render(
     noise = rng.uniform(1.0, 4.0)
     frames = np.empty((n_frames, height, width, 3), np.uint8)
     for t in range(n_frames):
-        centre = (canvas[0] / 2 + 8 * np.sin(t / FPS * 0.9 + phase[1]), canvas[1] / 2 + 6 + 4 * np.sin(t / FPS * 0.7 + phase[2]))
+        centre = (
+            canvas[0] / 2 + 8 * np.sin(t / FPS * 0.9 + phase[1]),
+            canvas[1] / 2 + 6 + 4 * np.sin(t / FPS * 0.7 + phase[2]),
+        )
         image = draw_face(identity, upper[t], lower[t], float(mouth_open[t]), centre, canvas)
         if composite is not None:
             image = composite(t, image, centre)
@@ -109,7 +130,9 @@ def paste(base: Image.Image, patch: Image.Image, box: tuple[float, float, float,
 def degrade(image: Image.Image, factor: float, blur: float, shift: np.ndarray) -> Image.Image:
     """Low-level artefacts of a re-synthesised region: resampling, smoothing, colour shift."""
     if factor > 1.05:
-        small = image.resize((max(8, int(image.width / factor)), max(8, int(image.height / factor))), Image.Resampling.BILINEAR)
+        small = image.resize(
+            (max(8, int(image.width / factor)), max(8, int(image.height / factor))), Image.Resampling.BILINEAR
+        )
         image = small.resize(image.size, Image.Resampling.NEAREST if factor > 2.5 else Image.Resampling.BILINEAR)
     if blur > 0.2:
         image = image.filter(ImageFilter.GaussianBlur(blur))

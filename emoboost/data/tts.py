@@ -22,13 +22,35 @@ from emoboost.media.decode import SAMPLE_RATE
 
 
 def espeak(
-    text: str, voice: str = "en", pitch: int = 50, speed: int = 160, amplitude: int = 100, word_gap: int = 0, ssml: bool = False
+    text: str,
+    voice: str = "en",
+    pitch: int = 50,
+    speed: int = 160,
+    amplitude: int = 100,
+    word_gap: int = 0,
+    ssml: bool = False,
 ) -> np.ndarray:
-    """float32 mono speech at 16 kHz. ``pitch`` 0-99, ``speed`` words per minute, ``amplitude`` 0-200; ``ssml``: text is SSML."""
+    """float32 mono speech at 16 kHz.
+
+    ``pitch`` 0-99, ``speed`` words per minute, ``amplitude`` 0-200; ``ssml``: ``text`` is SSML.
+    """
     binary = shutil.which("espeak-ng")
     if binary is None:
         raise EmoboostError("espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)")
-    command = [binary, "--stdout", "-v", voice, "-p", str(pitch), "-s", str(speed), "-a", str(amplitude), "-g", str(word_gap)]
+    command = [
+        binary,
+        "--stdout",
+        "-v",
+        voice,
+        "-p",
+        str(pitch),
+        "-s",
+        str(speed),
+        "-a",
+        str(amplitude),
+        "-g",
+        str(word_gap),
+    ]
     command += ["-m", text] if ssml else [text]
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0 or not result.stdout:
@@ -85,8 +107,10 @@ def speak_styled(words: list[str], voice: str, pitch: int, speed: int, style: Vo
     steps = np.linspace(style.pitch_start, style.pitch_end, max(len(words), 1))
     body = " ".join(f'<prosody pitch="{step:+.0f}%">{word}</prosody>' for step, word in zip(steps, words))
     ssml = f'<speak><prosody range="{style.pitch_range:+.0f}%">{body}</prosody></speak>'
-    speech = espeak(ssml, voice=voice, pitch=pitch, speed=max(80, int(round(speed * style.rate))), ssml=True)
-    return (voice_quality(tilt(speech, style.tilt_db_per_octave), style) * 10 ** (style.gain_db / 20)).astype(np.float32)
+    speech = espeak(ssml, voice=voice, pitch=pitch, speed=max(80, round(speed * style.rate)), ssml=True)
+    return (voice_quality(tilt(speech, style.tilt_db_per_octave), style) * 10 ** (style.gain_db / 20)).astype(
+        np.float32
+    )
 
 
 BREATH_BAND_HZ = (1500.0, 6000.0)

@@ -24,13 +24,28 @@ def test_ravdess_names(tmp_path):
     rows = {r.path: r for r in listing.rows}
     assert sorted(rows) == ["Actor_01/01-02-03-02-01-02-01.mp4", "Actor_12/01-01-06-01-02-01-12.mp4"]
     fearful = rows["Actor_12/01-01-06-01-02-01-12.mp4"]
-    assert (fearful.emotion, fearful.identity, fearful.gender, fearful.method, fearful.label) == ("fearful", "ravdess12", "women", "speech", 0)
-    assert rows["Actor_01/01-02-03-02-01-02-01.mp4"].emotion == "happy" and rows["Actor_01/01-02-03-02-01-02-01.mp4"].method == "song"
+    assert (fearful.emotion, fearful.identity, fearful.gender, fearful.method, fearful.label) == (
+        "fearful",
+        "ravdess12",
+        "women",
+        "speech",
+        0,
+    )
+    assert (
+        rows["Actor_01/01-02-03-02-01-02-01.mp4"].emotion == "happy"
+        and rows["Actor_01/01-02-03-02-01-02-01.mp4"].method == "song"
+    )
     assert len(listing.skipped) == 3 and "video only" not in str(listing.skipped) and "modality" in str(listing.skipped)
 
 
 def test_cremad_names(tmp_path):
-    _touch(tmp_path, "VideoFlash/1001_DFA_ANG_XX.flv", "VideoFlash/1091_WSI_SAD_LO.flv", "VideoFlash/1001_DFA_XYZ_XX.flv", "AudioWAV/1001_DFA_ANG_XX.wav")
+    _touch(
+        tmp_path,
+        "VideoFlash/1001_DFA_ANG_XX.flv",
+        "VideoFlash/1091_WSI_SAD_LO.flv",
+        "VideoFlash/1001_DFA_XYZ_XX.flv",
+        "AudioWAV/1001_DFA_ANG_XX.wav",
+    )
     listing = read_cremad(tmp_path)
     assert [(r.path, r.emotion, r.identity) for r in listing.rows] == [
         ("VideoFlash/1001_DFA_ANG_XX.flv", "angry", "cremad1001"),

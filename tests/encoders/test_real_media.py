@@ -53,7 +53,9 @@ def test_carphone_open_mouth_and_neutral_frames_give_different_expressions(carph
     order = np.argsort(darkness)
     opened, closed = order[:10], order[-10:]  # chosen by the picture, not by the encoder
     encoder = FerMiniXceptionEncoder()
-    embeddings, probabilities = encoder.encode(crop_faces(frames, boxes, landmarks, [encoder.input_size], 0.25)[encoder.input_size])
+    embeddings, probabilities = encoder.encode(
+        crop_faces(frames, boxes, landmarks, [encoder.input_size], 0.25)[encoder.input_size]
+    )
     surprise, neutral = encoder.labels.index("surprise"), encoder.labels.index("neutral")
     # measured: surprise 0.34 open vs 0.10 closed, neutral 0.04 vs 0.24
     assert probabilities[opened, surprise].mean() > probabilities[closed, surprise].mean() + 0.1
@@ -66,7 +68,9 @@ def test_carphone_open_mouth_and_neutral_frames_give_different_expressions(carph
 def _librivox() -> list[Path]:
     files = sorted(LIBRIVOX.glob("*.wav"))
     if not files:
-        pytest.skip(f"no LibriVox recordings in {LIBRIVOX} (apt-get install pocketsphinx-testdata, or scripts/setup.sh --dev)")
+        pytest.skip(
+            f"no LibriVox recordings in {LIBRIVOX} (apt-get install pocketsphinx-testdata, or scripts/setup.sh --dev)"
+        )
     return files
 
 
@@ -74,7 +78,10 @@ def test_librivox_read_speech_is_voiced_with_plausible_f0():
     from emoboost.encoders.speech import EgemapsEncoder
 
     encoder = EgemapsEncoder()
-    f0_column, loudness_column = encoder.names.index("F0semitoneFrom27.5Hz_sma3nz"), encoder.names.index("Loudness_sma3")
+    f0_column, loudness_column = (
+        encoder.names.index("F0semitoneFrom27.5Hz_sma3nz"),
+        encoder.names.index("Loudness_sma3"),
+    )
     for path in _librivox()[:3]:
         with wave.open(str(path)) as handle:
             assert handle.getframerate() == SAMPLE_RATE

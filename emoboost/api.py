@@ -1,6 +1,6 @@
 """The Python API: ``Detector.from_pretrained(path).predict(video) -> Verdict``.
 
-A detector is a directory (DESIGN section 8): ``config.json`` (format tag, extraction settings,
+A detector is a directory: ``config.json`` (format tag, extraction settings,
 encoder ids and versions, the networks' configs, training data and metrics),
 ``emoforensics.safetensors``, ``rgb.safetensors``, ``audio.safetensors``, ``fusion.json``
 (EMO-BOOST weights, threshold and its validation operating point) and a ``README.md`` model
@@ -8,8 +8,11 @@ card. Nothing is unpickled.
 
 ``predict`` extracts the features of a file with the detector's own extraction settings, scores
 it with the three networks, fuses the logits and returns a frozen :class:`Verdict` with
-provenance (input SHA-256, model id, weights hash, threshold and operating point) and warnings
-about input quality. The timeline has one segment per EmoForensics window.
+provenance (input SHA-256, model id, weights hash, threshold and its calibration operating point,
+training data) and warnings about input quality and the detector's scope. The fused score is a
+calibrated natural-log likelihood ratio (LLR, see :mod:`emoboost.models.fusion`); the verdict
+states it, its verbal equivalent (:func:`emoboost.calibration.verbal`), the prior and the
+posterior probability of fake at that prior. The timeline has one segment per EmoForensics window.
 """
 
 from __future__ import annotations
@@ -30,23 +33,21 @@ from emoboost.checkpoints import load_state, read_config, save_state
 from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
-from emoboost.media.decode import FPS
+from emoboost.media.levels import SILENCE_DB
+from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import Fusion
+from emoboost.models.inference import ClipScores, predict_clip, sigmoid
 from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
 from emoboost.models.tokens import tokenize_record
-from emoboost.train import predict_clip
+from emoboost.timing import Stopwatch
 
 DETECTOR_FORMAT = "emoboost.detector/1"
 NETWORK_FILES = {"emo": "emoforensics.safetensors", "rgb": "rgb.safetensors", "audio": "audio.safetensors"}
-MEL_PER_FRAME = 4
 LOW_FACE_FRACTION = 0.5
-SILENCE_DB = -45.0
 LOW_SPEECH_FRACTION = 0.3
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+MIN_CALIBRATION_CLIPS = 50  # per class; fewer and the verdict warns that its LR rests on little data
+GENERATED_DATASETS = ("synthav",)  # dataset-name prefixes of generated (not recorded) training data
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Segment:
 
     start_s: float
     end_s: float
-    probability: float  # fused probability of fake for this stretch
+    llr: float  # fused natural-log likelihood ratio of this stretch
+    probability: float  # posterior probability of fake for this stretch at the verdict's prior
     emotion_mismatch: float | None  # mean face-voice emotion distance (0 agree .. 2 opposite); None with one modality
 
 
@@ -71,6 +73,8 @@ class Tracks:
     expression_labels: tuple[str, ...]
     voice_level_db: np.ndarray  # [N] mean RMS level in dBFS
     prosody: dict[str, np.ndarray]  # name -> [N] clip z-scores (loudness, pitch) when the speech encoder is egemaps
+    # [T, 4] main-face box per 25 fps frame in decoded-frame pixels (NaN: no face); not in to_dict()
+    face_boxes: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value):
@@ -90,14 +94,18 @@ class Tracks:
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """The detector's answer for one file. ``label`` is "fake" when ``probability >= threshold``."""
+    """The detector's answer for one file. ``label`` is "fake" when ``llr >= threshold`` (both natural-log LRs)."""
 
     path: str
     sha256: str
     label: str
-    probability: float
-    threshold: float
-    scores: dict[str, float | None]  # logits: emo, rgb, audio; and fused (the probability's logit)
+    llr: float  # natural log of LR = P(scores | manipulated) / P(scores | authentic)
+    log10_lr: float
+    lr_verbal: str  # e.g. "moderate support for manipulated" (README: the verbal scale)
+    prior: float  # prior probability of fake the posterior and the Bayes threshold use
+    probability: float  # posterior probability of fake at ``prior``
+    threshold: float  # decision threshold on the LLR
+    scores: dict[str, float | None]  # logits: emo, rgb, audio; and fused (the LLR)
     modalities: dict[str, float | None]  # face / voice manipulated (EmoForensics' per-modality heads, uncalibrated)
     segments: tuple[Segment, ...]
     duration_s: float
@@ -151,6 +159,7 @@ class Detector:
             "rgb": to_dict(self.rgb.config),
             "audio": {**to_dict(self.audio.config), "n_mels": self.audio.n_mels},
             "weights_sha256": self._weights_sha256,
+            "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
         }
         write_text_atomic(folder / "README.md", detector_card(config, self.fusion))
         write_json_atomic(folder / "config.json", config)
@@ -175,7 +184,10 @@ class Detector:
         audio = AcousticDetector(from_dict(AcousticConfig, audio_config, "audio"), n_mels)
         for name, module in (("emo", emo), ("rgb", rgb), ("audio", audio)):
             load_state(folder / NETWORK_FILES[name], module)
-        fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
+        try:
+            fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
+        except ConfigError as exc:  # e.g. a detector from before calibrated LLRs
+            raise ConfigError(f"{folder / 'fusion.json'}: {exc}") from exc
         # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
         extract_config = dataclasses.replace(from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig())
         meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}
@@ -216,7 +228,8 @@ class Detector:
 
         extract_config = extract_config or ExtractConfig()
         torch.manual_seed(seed)
-        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "untrained", "fpr": None, "tpr": None, "val_clips": 0})
+        point = {"rule": "bayes", "fpr": None, "tpr": None, "val_clips": 0}
+        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.0, point)
         return cls(
             EmoForensics(emo_config or EmoForensicsConfig(), FerMiniXceptionEncoder.dim, EgemapsEncoder.dim),
             RGBDetector(rgb_config or RGBConfig()),
@@ -247,23 +260,60 @@ class Detector:
                 raise ConfigError(f"this detector was trained on {expected} features but the extractor builds {actual}")
         return self._extractor.extract(path, require_face=not allow_audio_only)
 
-    def predict(self, paths: str | Path | Sequence[str | Path], allow_audio_only: bool = False, threshold: float | None = None) -> Verdict | list[Verdict]:
-        """Verdict for one file, or a list for several. Raises a :class:`~emoboost.errors.MediaError` for unusable input."""
-        if isinstance(paths, (str, Path)):
-            return self._predict_file(Path(paths), allow_audio_only, threshold)
-        return [self._predict_file(Path(p), allow_audio_only, threshold) for p in paths]
+    def predict(
+        self,
+        paths: str | Path | Sequence[str | Path],
+        allow_audio_only: bool = False,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        target_fpr: float | None = None,
+    ) -> Verdict | list[Verdict]:
+        """Verdict for one file, or a list for several. Raises :class:`~emoboost.errors.MediaError` for unusable input.
 
-    def _predict_file(self, path: Path, allow_audio_only: bool, threshold: float | None) -> Verdict:
+        ``prior`` is the prior probability of fake (the posterior and the Bayes threshold use it);
+        ``threshold`` (an LLR) or ``target_fpr`` (calibration false-positive rate) replace the
+        detector's own decision rule."""
+        decision = self.decision(prior, threshold, target_fpr)
+        if isinstance(paths, (str, Path)):
+            return self._predict_file(Path(paths), allow_audio_only, decision)
+        return [self._predict_file(Path(p), allow_audio_only, decision) for p in paths]
+
+    def decision(
+        self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None
+    ) -> dict[str, Any]:
+        """The decision rule of a verdict: prior, LLR threshold, where it comes from, calibration FPR / TPR there."""
+        if threshold is not None and target_fpr is not None:
+            raise ConfigError("give a threshold or a target FPR, not both")
+        cut = self.fusion.decision_threshold(prior, target_fpr) if threshold is None else float(threshold)
+        rule = self.fusion.operating_point.get("rule", "")
+        if threshold is not None:
+            rule = "user"
+        elif target_fpr is not None:
+            rule = f"FPR <= {target_fpr:g}"
+        sources = {"user": "user", "bayes": f"Bayes decision at prior {prior:g}, equal costs"}
+        source = sources.get(rule, f"calibration {rule}")
+        point = {"rule": rule, **self.fusion.operating_point_at(cut)}
+        return {"prior": float(prior), "threshold": round(cut, 6), "source": source, "operating_point": point}
+
+    def _predict_file(self, path: Path, allow_audio_only: bool, decision: dict[str, Any]) -> Verdict:
         record = self._extract(path, allow_audio_only)
-        verdict = self.predict_record(record, threshold)
+        verdict = self.predict_record(record, decision=decision)
         self.last_timings = {**record.meta.get("timings_s", {}), **self.last_timings}
         return verdict
 
     @torch.no_grad()
-    def predict_record(self, record: FeatureRecord, threshold: float | None = None) -> Verdict:
-        """Verdict from an already extracted feature record."""
-        from emoboost.features.extract import Stopwatch
+    def predict_record(
+        self,
+        record: FeatureRecord,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        decision: dict[str, Any] | None = None,
+    ) -> Verdict:
+        """Verdict from an extracted feature record (``decision``: a :meth:`decision`, else built from the rest)."""
+        from emoboost.calibration import verbal
 
+        decision = decision or self.decision(prior, threshold)
+        prior, cut = decision["prior"], decision["threshold"]
         watch = Stopwatch()
         emo_config = self.emo.config
         with watch("emoforensics"):
@@ -275,36 +325,40 @@ class Detector:
         with watch("acoustic_detector"):
             segment_logits, segment_starts = acoustic_segment_logits(self.audio, record.logmel)
             audio_logit = float(segment_logits.mean())
-        logits = {"emo": float(emo["logit"]), "rgb": rgb_logit, "audio": audio_logit}
+        logits = {"emo": emo.logit, "rgb": rgb_logit, "audio": audio_logit}
         with watch("fusion"):
-            probability = float(self.fusion.probability(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
-            cut = self.fusion.threshold if threshold is None else float(threshold)
+            llr = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
             segment_centres = segment_starts + self.audio.config.segment_frames / 2  # mel frames
-            segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres))
+            segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres), prior)
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
-        clean["fused"] = round(math.log(max(probability, 1e-12) / max(1 - probability, 1e-12)), 6)
+        clean["fused"] = round(llr, 6)
         modalities = {
-            "face": round(_sigmoid(emo["visual_logit"]), 6) if "visual_logit" in emo and record.face_mask.any() else None,
-            "voice": round(_sigmoid(emo["speech_logit"]), 6) if "speech_logit" in emo else None,
+            "face": round(sigmoid(emo.visual_logit), 6) if emo.visual_logit is not None and record.face_mask.any() else None,
+            "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
         return Verdict(
             path=str(record.meta.get("source_path", "")),
             sha256=record.sha256,
-            label="fake" if probability >= cut else "real",
-            probability=round(probability, 6),
-            threshold=round(cut, 6),
+            label="fake" if llr >= cut else "real",
+            llr=round(llr, 6),
+            log10_lr=round(llr / math.log(10), 6),
+            lr_verbal=verbal(llr),
+            prior=prior,
+            probability=round(sigmoid(llr + math.log(prior / (1 - prior))), 6),
+            threshold=cut,
             scores=clean,
             modalities=modalities,
             segments=segments,
             duration_s=round(record.duration_s, 3),
             model_id=self.model_id,
-            warnings=self._warnings(record, math.isnan(rgb_logit)),
+            warnings=self._warnings(record, math.isnan(rgb_logit)) + self.scope_warnings(),
             tracks=record_tracks(record, emo, emo_config.token_frames),
             provenance={
                 "weights_sha256": self._weights_sha256,
-                "operating_point": self.fusion.operating_point,
-                "threshold_source": f"validation {self.fusion.operating_point.get('rule', '')}" if threshold is None else "user",
+                "operating_point": decision["operating_point"],
+                "threshold_source": decision["source"],
+                "training_data": self.training_data(),
                 "face_stride": record.meta.get("face_stride"),
                 "face_detection": record.meta.get("face_detection"),
                 "fps": record.fps,
@@ -314,7 +368,13 @@ class Detector:
         )
 
     def _segments(
-        self, record: FeatureRecord, emo: dict[str, Any], logits: dict[str, float], crop_logits: np.ndarray, acoustic: tuple[np.ndarray, np.ndarray]
+        self,
+        record: FeatureRecord,
+        emo: ClipScores,
+        logits: dict[str, float],
+        crop_logits: np.ndarray,
+        acoustic: tuple[np.ndarray, np.ndarray],
+        prior: float,
     ) -> tuple[Segment, ...]:
         """One segment per EmoForensics window; the low-level scores of a window are the mean over
         the clip's face crops inside it and its acoustic segments centred inside it (the clip's
@@ -323,7 +383,7 @@ class Detector:
         segment_logits, segment_centres = acoustic
         frames_per_token = config.token_frames
         segments = []
-        for window_logit, start in zip(emo["window_logits"], emo["window_starts"]):
+        for window_logit, start in zip(emo.window_logits, emo.window_starts):
             first = int(start) * frames_per_token
             last = min(record.n_frames, (int(start) + config.window_tokens) * frames_per_token)
             in_window = (record.crop_frames >= first) & (record.crop_frames < last)
@@ -331,13 +391,48 @@ class Detector:
             centred = (segment_centres >= first * MEL_PER_FRAME) & (segment_centres < last * MEL_PER_FRAME)
             audio = float(segment_logits[centred].mean()) if centred.any() else logits["audio"]
             window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
-            probability = float(self.fusion.probability(np.array([[window[n] for n in self.fusion.inputs]]))[0])
+            llr = float(self.fusion.llr(np.array([[window[n] for n in self.fusion.inputs]]))[0])
+            probability = sigmoid(llr + math.log(prior / (1 - prior)))
             mismatch = None
-            if "mismatch" in emo:
-                token_slice = emo["mismatch"][int(start) : int(start) + config.window_tokens]
+            if emo.mismatch is not None:
+                token_slice = emo.mismatch[int(start) : int(start) + config.window_tokens]
                 mismatch = round(float(np.mean(token_slice)), 6)
-            segments.append(Segment(round(first / FPS, 3), round(last / FPS, 3), round(probability, 6), mismatch))
+            stretch = (round(first / FPS, 3), round(last / FPS, 3))
+            segments.append(Segment(*stretch, round(llr, 6), round(probability, 6), mismatch))
         return tuple(segments)
+
+    def training_data(self) -> dict[str, Any]:
+        """What the detector learnt from: dataset name, clips, whether generated, calibration clips per class."""
+        data = self.meta.get("data", {})
+        name = str(data.get("dataset", "unknown"))
+        generated = data.get("generated")
+        if generated is None and name != "unknown":
+            generated = name.lower().startswith(GENERATED_DATASETS)
+        real, fake = self.fusion.calibration_llrs()
+        counts = [data[k] for k in ("train_clips", "val_clips", "calib_clips") if isinstance(data.get(k), int)]
+        return {
+            "dataset": name,
+            "clips": sum(counts) or None,
+            "generated": generated,
+            "calibration_real": len(real),
+            "calibration_fake": len(fake),
+        }
+
+    def scope_warnings(self) -> tuple[str, ...]:
+        """Warnings every verdict of this detector carries: generated-only training data, a small calibration set."""
+        data, warnings = self.training_data(), []
+        if data["generated"]:
+            warnings.append(
+                f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated"
+            )
+        elif data["generated"] is None:
+            warnings.append("training data unknown: the detector's scope is not stated")
+        if min(data["calibration_real"], data["calibration_fake"]) < MIN_CALIBRATION_CLIPS:
+            warnings.append(
+                f"LR calibrated on {data['calibration_real']} real / {data['calibration_fake']} fake clips "
+                f"(fewer than {MIN_CALIBRATION_CLIPS} per class): its size is uncertain"
+            )
+        return tuple(warnings)
 
     def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> tuple[str, ...]:
         warnings = []
@@ -365,7 +460,7 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int) -> Tracks:
+def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> Tracks:
     """The 5 Hz series of one record and EmoForensics' per-token outputs."""
     from emoboost.encoders.speech import EGEMAPS_PROSODY
     from emoboost.models.tokens import token_means
@@ -380,13 +475,14 @@ def record_tracks(record: FeatureRecord, emo: dict[str, Any], token_frames: int)
         prosody = {name: means[:, column] for name, (column, _) in EGEMAPS_PROSODY.items()}
     return Tracks(
         time_s=(np.arange(n) * token_frames + frames / 2) / FPS,
-        emo_probability=1.0 / (1.0 + np.exp(-np.clip(np.asarray(emo["token_logits"], np.float64), -60, 60))),
-        mismatch=np.asarray(emo["mismatch"]) if "mismatch" in emo else None,
+        emo_probability=sigmoid(np.asarray(emo.token_logits, np.float64)),
+        mismatch=None if emo.mismatch is None else np.asarray(emo.mismatch),
         face_fraction=face_count / frames,
         expressions=np.where(face_count[:, None] > 0, expressions, np.nan),
         expression_labels=tuple(record.meta.get("expression_labels", ())),
         voice_level_db=level[:, 0],
         prosody=prosody,
+        face_boxes=np.asarray(record.boxes, np.float32),
     )
 
 
@@ -402,25 +498,52 @@ def _number(value: Any) -> str:
 
 
 def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
+    from emoboost.calibration import llr_metrics
+
     data, metrics, point = config.get("data", {}), config.get("metrics", {}), fusion.operating_point
     weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
+    real, fake = fusion.calibration_llrs()
+    generated = data.get("generated")
+    if generated is None and data.get("dataset"):
+        generated = str(data["dataset"]).lower().startswith(GENERATED_DATASETS)
     lines = [
         f"# emoboost detector: {config.get('model_id', '')}",
         "",
         "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN, fused",
-        "by EMO-BOOST (logistic regression fitted on validation clips). Load with",
+        "by EMO-BOOST (prior-weighted logistic regression: its output is a natural-log likelihood ratio). Load with",
         "`emoboost.Detector.from_pretrained(path)`; weights are safetensors, nothing is pickled.",
         "",
         "## Training data",
         f"- dataset: {data.get('dataset', '?')} (manifest SHA-256 {data.get('manifest_sha256', '?')})",
+        f"- generated: {'yes' if generated else 'no' if generated is not None else '?'}",
         f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (identity-disjoint)",
+        f"- calibration (fusion): {len(real)} real, {len(fake)} fake clips",
         "",
         "## Decision",
-        f"- fusion: {weights}, bias {fusion.bias:+.3f}",
-        f"- threshold {fusion.threshold:.4f} ({point.get('rule', '?')} on validation): FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}",
-        "",
-        "## Validation AUC",
-        *(f"- {name}: {value:.4f}" for name, value in metrics.items()),
+        f"- fusion: LLR = {weights}, bias {fusion.bias:+.3f}",
+        (
+            f"- rule: {point.get('rule', '?')}, LLR threshold at prior 0.5: {fusion.decision_threshold(0.5):+.3f}; "
+            f"calibration FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}"
+        ),
+    ]
+    if len(real) and len(fake):
+        labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
+        scores = llr_metrics(labels, np.r_[real, fake], fusion.decision_threshold(0.5))
+        lines += [
+            "",
+            "## Calibration (on the calibration clips the fusion was fitted on: in-sample)",
+            (
+                f"- Cllr {scores['cllr']:.3f} bits, Cllr_min {scores['cllr_min']:.3f}, "
+                f"ECE at the balanced prior {scores['ece_balanced']:.3f}"
+            ),
+            (
+                f"- misleading evidence: {scores['misleading_real']:.1%} of real clips with LR > 1, "
+                f"{scores['misleading_fake']:.1%} of fake clips with LR < 1"
+            ),
+        ]
+    if metrics:
+        lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]
+    lines += [
         "",
         "A detector trained on SynthAV checks the pipeline; it is not a FakeAVCeleb detector and says",
         "nothing about real-world deepfakes.",

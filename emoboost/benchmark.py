@@ -31,8 +31,11 @@ import numpy as np
 from emoboost.cache import write_json_atomic
 from emoboost.config import from_dict, load_section, load_yaml, require, to_dict
 from emoboost.data.manifest import CATEGORIES, ManifestRow, read_manifest, write_manifest
-from emoboost.errors import ConfigError
+from emoboost.errors import ConfigError, DataError
 from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.media.inputs import dataset_root
+from emoboost.media.levels import SILENCE_DB
+from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.metrics import evaluate
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalScores
@@ -46,16 +49,16 @@ logger = logging.getLogger(__name__)
 VISUAL_CATEGORIES = ("FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 BASE_DETECTORS = ("emo", "rgb", "audio", "lowlevel", "fusion", "mean")
 FUSED = {"emo": ("emo",), "rgb": ("rgb",), "audio": ("audio",), "lowlevel": ("rgb", "audio"), "fusion": ("emo", "rgb", "audio")}
-MEL_PER_FRAME = 4
 
 
 @dataclasses.dataclass(frozen=True)
 class BenchmarkConfig:
-    """configs/benchmark/*.yaml (paths relative to the working directory; the CLI can override them)."""
+    """configs/benchmark/*.yaml (paths relative to the working directory, ``configs/...`` falling back to the
+    packaged configs: see :func:`emoboost.config.resolve_config`; the CLI can override them)."""
 
     name: str = "benchmark"
     folds: str = ""  # folder holding <category>.csv fold files
-    root: str = ""  # folder the manifest paths are relative to ("" = the folds folder's parent)
+    root: str = ""  # folder the manifest paths are relative to ("": media.inputs.dataset_root of the fold files)
     store: str = ""  # feature store
     categories: tuple[str, ...] = CATEGORIES
     emo_config: str = "configs/emoforensics/full.yaml"
@@ -64,9 +67,9 @@ class BenchmarkConfig:
     rgb: RGBConfig = RGBConfig()
     acoustic: AcousticConfig = AcousticConfig()
     lowlevel_train: TrainConfig = TrainConfig(epochs=15, lr=1e-3, patience=4)
-    target_fpr: float | None = None  # None: thresholds at the validation EER point
+    target_fpr: float | None = None  # None: the Bayes decision on the fused LLR (prior 0.5, equal costs)
     bootstrap: int = 1000
-    silence_db: float = -45.0
+    silence_db: float = SILENCE_DB
     seed: int = 0
     anchors: str = "configs/benchmark/anchors.yaml"  # published numbers to print beside ours ("" for none)
 
@@ -152,7 +155,7 @@ def run_fold(
     splits, missing = load_fold(rows, store, root, token_frames.pop(), config.silence_db)
     for split, clips in splits.items():
         if len(set(_labels(clips).tolist())) < 2:
-            raise ConfigError(f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)")
+            raise DataError(f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)")
     logits: dict[str, dict[str, np.ndarray]] = {"val": {}, "test": {}, "test_trimmed": {}}
     history: dict[str, Any] = {}
     for name, path in emo_configs.items():
@@ -238,7 +241,7 @@ def run_benchmark(
     detector trained on every category (skipped when that directory already holds one)."""
     config.validate()
     folds_dir = Path(config.folds)
-    root = Path(config.root) if config.root else folds_dir.resolve().parent
+    root = dataset_root(folds_dir / f"{config.categories[0]}.csv", config.root or None)
     store = FeatureStore(config.store)
     fold_results: dict[str, dict[str, Any]] = {}
     for category in config.categories:
@@ -292,7 +295,7 @@ def train_detector(manifest: Path, config: BenchmarkConfig, root: Path | None = 
         if split is not None:
             splits["train" if split == "train" else "val"].append(dataclasses.replace(row, split="train" if split == "train" else "val"))
     store = FeatureStore(config.store)
-    base = root or manifest.resolve().parent
+    base = dataset_root(manifest, root)
     model_config = load_section(EmoForensicsConfig, config.emo_config, "model")
     on_stage("loading features")
     loaded, _ = load_fold(splits["train"] + splits["val"], store, base, model_config.token_frames, config.silence_db)

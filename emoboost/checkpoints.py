@@ -16,7 +16,7 @@ import torch
 import emoboost
 from emoboost.cache import atomic_path, write_json_atomic, write_text_atomic
 from emoboost.config import from_dict, to_dict
-from emoboost.errors import ConfigError
+from emoboost.errors import ConfigError, WeightsUnavailableError
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 
 EMOFORENSICS_FORMAT = "emoboost.emoforensics/1"
@@ -41,7 +41,7 @@ def load_state(path: str | Path, module: torch.nn.Module) -> torch.nn.Module:
     try:
         state = load_file(str(path))
     except (OSError, SafetensorError) as exc:
-        raise ConfigError(f"{path}: unreadable weights ({exc})") from exc
+        raise WeightsUnavailableError(f"{path}: unreadable weights ({exc})") from exc
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -1,15 +1,20 @@
-"""Configuration: YAML files under ``configs/`` loaded into frozen, validated dataclasses.
+"""Configuration: YAML files loaded into frozen, validated dataclasses.
 
-Each component owns one dataclass; the defaults here are the documented defaults and
-``configs/default.yaml`` repeats them (a test keeps the two equal). Unknown keys and wrong
-types are rejected with a :class:`~emoboost.errors.ConfigError` that names the key.
+The shipped YAML files are package data (``emoboost/configs/``, read with importlib.resources).
+A reference ``configs/<dir>/<file>.yaml`` names a file under the working directory when one exists
+there, else the packaged one (:func:`resolve_config`), so defaults never depend on where the
+program runs. Each component owns one dataclass; the defaults here are the documented defaults and
+``configs/default.yaml`` repeats them (a test keeps the two equal). Unknown keys and wrong types are
+rejected with a :class:`~emoboost.errors.ConfigError` that names the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import types
 import typing
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +23,7 @@ import yaml
 from emoboost.errors import ConfigError
 
 T = TypeVar("T")
+CONFIGS = "configs"  # the first part of a config reference that may name a packaged file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +31,8 @@ class MediaConfig:
     """Decoding. The 25 fps / 16 kHz grid itself is fixed (see :mod:`emoboost.media.decode`)."""
 
     max_side: int = 1280  # frames are decoded scaled so their longer side is at most this (0: native)
-    chunk_frames: int = 50  # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
+    # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
+    chunk_frames: int = 50
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
 
     def validate(self) -> None:
@@ -46,8 +53,10 @@ class FaceConfig:
     iou_min: float = 0.3  # a detection continues the track when IoU with its last box >= this
     max_gap_s: float = 1.0  # the track is dropped after this long without a matching detection
     margin: float = 0.25  # crop side = (1 + margin) * max(box width, box height)
-    batch_size: int = 16  # frames per MTCNN call when several are searched at once (the tracker searches one keyframe at a time)
-    rescan_s: float = 4.0  # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: always whole frame)
+    # frames per MTCNN call when several are searched at once (the tracker searches one keyframe at a time)
+    batch_size: int = 16
+    # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: every keyframe)
+    rescan_s: float = 4.0
 
     def validate(self) -> None:
         require(self.stride >= 1, "faces.stride must be >= 1")
@@ -94,7 +103,9 @@ class RuntimeConfig:
     """Where extraction runs. A property of the machine, not of a model: detectors do not keep it."""
 
     device: str = "cpu"  # cpu, cuda or cuda:N (checked against this machine by resolve_device)
-    threads: int = 0  # torch intra-op threads and FFmpeg decoding threads; 0 leaves the libraries' defaults (one per CPU)
+    # FFmpeg decoding threads, and torch intra-op threads where an entry point applies it (apply_runtime);
+    # 0 leaves the libraries' defaults (one per CPU)
+    threads: int = 0
 
     def validate(self) -> None:
         require(self.threads >= 0, "runtime.threads must be >= 0")
@@ -121,6 +132,17 @@ def resolve_device(name: str) -> str:
     elif device.type != "cpu":
         raise ConfigError(f"device {name}: emoboost runs on cpu or cuda, not {device.type}")
     return str(device) if device.type == "cuda" else "cpu"  # one CPU device, whatever its index
+
+
+def apply_runtime(runtime: RuntimeConfig) -> None:
+    """Process-wide settings a runtime config asks for (torch's intra-op threads when ``threads`` > 0).
+
+    Only entry points call this (the command line, scripts, Ray actors): library code never changes
+    process-wide state."""
+    if runtime.threads:
+        import torch
+
+        torch.set_num_threads(runtime.threads)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,7 +211,7 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             return tuple(_coerce(args[0], item, f"{where}[{i}]") for i, item in enumerate(value))
         if len(args) != len(value):
             raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_coerce(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, value)))
+        return tuple(_coerce(arg, item, f"{where}[{i}]") for i, (arg, item) in enumerate(zip(args, value, strict=True)))
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
@@ -218,13 +240,36 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
+def packaged_configs() -> Traversable:
+    """The folder of shipped configs inside the installed package (``emoboost/configs``)."""
+    return importlib.resources.files("emoboost").joinpath(CONFIGS)
+
+
+def resolve_config(path: str | Path) -> Path | Traversable:
+    """The file a config reference names: ``path`` itself when it exists (relative to the working
+    directory or absolute), else for ``configs/<rest>`` the packaged ``emoboost/configs/<rest>``.
+
+    Raises :class:`ConfigError` when neither exists."""
+    path = Path(path).expanduser()
+    if path.exists():
+        return path
+    if not path.is_absolute() and path.parts[:1] == (CONFIGS,) and len(path.parts) > 1:
+        packaged = packaged_configs().joinpath(*path.parts[1:])
+        if packaged.is_file():
+            return packaged
+        raise ConfigError(f"{path}: config file not found (neither here nor among the packaged configs)")
+    raise ConfigError(f"{path}: config file not found")
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, with a ConfigError naming the file on failure."""
-    path = Path(path)
+    """Read a YAML mapping (see :func:`resolve_config`), with a ConfigError naming the file on failure."""
+    source = resolve_config(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise ConfigError(f"{path}: config file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
     if data is None:

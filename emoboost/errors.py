@@ -1,8 +1,10 @@
 """Typed exceptions of emoboost.
 
-Library code raises these; only the CLI turns them into one line and an exit code. Every
-media error carries the path it is about and a short cause that reads well after
-``"<path>: "``.
+Library code raises these; only the CLI turns them into one line and an exit code, the class's
+``exit_code``: 2 for what the user must fix before anything can run (a configuration, a missing or
+unreadable model), 1 for the data (an unusable input file, a feature store without the records a
+step needs, a split without usable clips). Every media error carries the path it is about and a
+short cause that reads well after ``"<path>: "``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ from pathlib import Path
 class EmoboostError(Exception):
     """Base class of every error emoboost raises on purpose."""
 
+    exit_code = 1
+
 
 class ConfigError(EmoboostError):
-    """A configuration file or value is invalid."""
+    """A configuration file or value is invalid (also: a bad option, no detector, no inputs found)."""
+
+    exit_code = 2
 
 
 class MediaError(EmoboostError):
@@ -81,8 +87,14 @@ class NoFaceError(MediaError):
 
 
 class WeightsUnavailableError(EmoboostError):
-    """Model weights are neither cached nor obtainable; the message says how to provide them."""
+    """Model weights are unreadable, or neither cached nor obtainable; the message says how to provide them."""
+
+    exit_code = 2
 
 
 class StoreError(EmoboostError):
     """The feature store is missing a record or is inconsistent."""
+
+
+class DataError(EmoboostError):
+    """The data cannot support a step: a split lacks usable clips (real and fake clips with features)."""

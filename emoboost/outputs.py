@@ -10,7 +10,7 @@ files it already has a verdict for and retries the failures. The journal is remo
 output is complete.
 
 An entry is reused only when it still answers the question asked: same file path, same content
-(SHA-256), same detector weights and same threshold. Formats: JSON Lines (one object per
+(SHA-256), same detector weights, same threshold and same prior. Formats: JSON Lines (one object per
 line) or CSV (flat columns, see :data:`CSV_COLUMNS`); entries keep the order in which inputs
 were first finished.
 """
@@ -32,9 +32,9 @@ from emoboost.errors import ConfigError
 SNAPSHOT_S = 30.0
 FORMATS = ("json", "csv")
 CSV_COLUMNS = (
-    "path", "label", "probability", "threshold",
+    "path", "label", "llr", "log10_lr", "lr_verbal", "prior", "probability", "threshold",
     "score_emo", "score_rgb", "score_audio", "score_fused", "face", "voice",
-    "duration_s", "worst_start_s", "worst_end_s", "worst_probability", "worst_mismatch", "segments",
+    "duration_s", "worst_start_s", "worst_end_s", "worst_llr", "worst_mismatch", "segments",
     "warnings", "sha256", "model_id", "weights_sha256", "error", "error_type",
 )
 
@@ -53,11 +53,12 @@ def flat_row(entry: dict[str, Any]) -> dict[str, Any]:
     if "error" in entry:
         return {"path": entry["path"], "error": entry["error"], "error_type": entry.get("error_type", "")}
     segments = entry.get("segments") or []
-    worst = max(segments, key=lambda s: s["probability"]) if segments else {}
+    worst = max(segments, key=lambda s: s["llr"]) if segments else {}
     scores, modalities = entry.get("scores", {}), entry.get("modalities", {})
     return {
         "path": entry["path"],
         "label": entry["label"],
+        **{key: entry.get(key) for key in ("llr", "log10_lr", "lr_verbal", "prior")},
         "probability": entry["probability"],
         "threshold": entry["threshold"],
         **{f"score_{name}": scores.get(name) for name in ("emo", "rgb", "audio", "fused")},
@@ -66,7 +67,7 @@ def flat_row(entry: dict[str, Any]) -> dict[str, Any]:
         "duration_s": entry["duration_s"],
         "worst_start_s": worst.get("start_s"),
         "worst_end_s": worst.get("end_s"),
-        "worst_probability": worst.get("probability"),
+        "worst_llr": worst.get("llr"),
         "worst_mismatch": worst.get("emotion_mismatch"),
         "segments": len(segments),
         "warnings": "; ".join(entry.get("warnings", [])),
@@ -111,11 +112,12 @@ def _read_output(path: Path, fmt: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if v not in ("", None)} for row in rows if row.get("path")]
 
 
-def identity(entry: dict[str, Any]) -> tuple[str | None, str | None, float | None]:
-    """``(sha256, weights_sha256, threshold)`` of a verdict entry or of a flat CSV row."""
+def identity(entry: dict[str, Any]) -> tuple[str | None, str | None, float | None, float | None]:
+    """``(sha256, weights_sha256, threshold, prior)`` of a verdict entry or of a flat CSV row."""
     weights = entry.get("provenance", {}).get("weights_sha256") if "provenance" in entry else entry.get("weights_sha256")
-    threshold = entry.get("threshold")
-    return entry.get("sha256"), weights, None if threshold is None else round(float(threshold), 6)
+    threshold, prior = entry.get("threshold"), entry.get("prior")
+    threshold = None if threshold is None else round(float(threshold), 6)
+    return entry.get("sha256"), weights, threshold, None if prior is None else float(prior)
 
 
 def entry_key(path: str | Path) -> str:
@@ -138,7 +140,9 @@ class ResultLog:
         self._handle = None
         self._last_snapshot = time.monotonic()
 
-    def finished(self, path: str | Path, expected: Callable[[], tuple[str, str | None, float]]) -> dict[str, Any] | None:
+    def finished(
+        self, path: str | Path, expected: Callable[[], tuple[str, str | None, float, float]]
+    ) -> dict[str, Any] | None:
         """The verdict entry already recorded for ``path`` if its :func:`identity` equals ``expected()``.
 
         ``expected`` is called only when there is an entry (it hashes the file). Failures are retried.

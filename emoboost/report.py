@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from emoboost.cache import atomic_path, write_text_atomic
-from emoboost.config import load_yaml
+from emoboost.config import load_yaml, resolve_config
+from emoboost.errors import ConfigError
 
 METRIC_NAMES = {"auc": "AUC", "ap": "AP", "eer": "EER", "acc": "ACC", "ece": "ECE"}
 DETECTOR_NAMES = {
@@ -47,8 +48,11 @@ def _table(summary: dict[str, Any], metric: str) -> list[str]:
 
 
 def anchors_block(path: Path) -> list[str]:
-    """The labelled block of published numbers, or nothing when none are recorded."""
-    if not path.is_file():
+    """The labelled block of published numbers, or nothing when none are recorded (``configs/...`` is found
+    among the packaged configs when the working directory has no such file)."""
+    try:
+        resolve_config(path)
+    except ConfigError:  # no anchors file: nothing to print
         return []
     entries = [e for e in (load_yaml(path).get("anchors") or []) if e.get("auc")]
     if not entries:

@@ -12,7 +12,8 @@ clipping, early stopping on validation AUC, fixed seeds); the low-level detector
 - + ``alignment_loss_weight`` x a contrastive face-voice alignment loss on real clips only
   (aligned tokens pulled together, tokens of another real clip pushed below a margin).
 
-Validation scores whole clips: all windows, window logits aggregated as the config says.
+Validation scores whole clips with :func:`emoboost.models.inference.predict_logits` (all windows, window
+logits aggregated as the config says).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ import torch.nn.functional as F
 
 from emoboost.config import require
 from emoboost.data.manifest import ManifestRow
-from emoboost.errors import StoreError
+from emoboost.errors import DataError, StoreError
 from emoboost.features.store import FeatureStore
 from emoboost.metrics import auc
-from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
-from emoboost.models.tokens import ClipTokens, cut_window, tokenize_record, windows
+from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
+from emoboost.models.inference import predict_clip, predict_logits  # noqa: F401  (predict_clip: callers of its old home)
+from emoboost.models.tokens import ClipTokens, cut_window, tokenize_record
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,47 +165,6 @@ def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, tok
     return ClipSet(clips, missing, encoders)
 
 
-PREDICT_WINDOWS = 64  # windows per forward pass at inference
-
-
-@torch.no_grad()
-def predict_clip(model: EmoForensics, tokens: ClipTokens) -> dict[str, np.ndarray | float]:
-    """Scores of one clip: video logit, window logits, and per-token logits / mismatch (overlaps averaged)."""
-    config = model.config
-    batch = windows(tokens, config.window_tokens, config.hop_tokens)
-    device = next(model.parameters()).device
-    parts: dict[str, list[torch.Tensor]] = {}
-    for begin in range(0, len(batch.starts), PREDICT_WINDOWS):  # bounded memory on long clips
-        arrays = (batch.visual, batch.speech, batch.visual_mask, batch.speech_mask)
-        for name, value in model(*(torch.from_numpy(a[begin : begin + PREDICT_WINDOWS]).to(device) for a in arrays)).items():
-            parts.setdefault(name, []).append(value.cpu())
-    out = {name: torch.cat(values) for name, values in parts.items()}
-    n = len(tokens)
-    token_sum, token_count = np.zeros(n), np.zeros(n)
-    mismatch_sum = np.zeros(n)
-    for w, start in enumerate(batch.starts):
-        stop = min(start + config.window_tokens, n)
-        token_sum[start:stop] += out["token_logits"][w, : stop - start].numpy()
-        if "mismatch" in out:
-            mismatch_sum[start:stop] += out["mismatch"][w, : stop - start].numpy()
-        token_count[start:stop] += 1
-    result: dict[str, np.ndarray | float] = {
-        "logit": float(aggregate(out["logit"], config.aggregation)),
-        "window_logits": out["logit"].numpy(),
-        "window_starts": batch.starts,
-        "token_logits": token_sum / token_count,
-    }
-    if "mismatch" in out:
-        result["mismatch"] = mismatch_sum / token_count
-    for name in model.modalities:
-        result[f"{name}_logit"] = float(aggregate(out[f"{name}_logit"], config.aggregation))
-    return result
-
-
-def predict_logits(model: EmoForensics, clips: Sequence[LabelledClip]) -> np.ndarray:
-    return np.array([predict_clip(model, clip.tokens)["logit"] for clip in clips])
-
-
 def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig, train: TrainConfig):
     def batches(epoch: int, rng: np.random.Generator):
         items = []
@@ -245,7 +206,7 @@ def train_emoforensics(
 ) -> FitResult:
     """Train EmoForensics; returns the model at its best validation AUC."""
     if not train_clips or not val_clips:
-        raise StoreError(f"training needs clips in both splits (train {len(train_clips)}, val {len(val_clips)})")
+        raise DataError(f"training needs clips in both splits (train {len(train_clips)}, val {len(val_clips)})")
     torch.manual_seed(train_config.seed)
     visual_dim, speech_dim = train_clips[0].tokens.visual.shape[1], train_clips[0].tokens.speech.shape[1]
     model = EmoForensics(model_config, visual_dim, speech_dim)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emoboost.errors import StoreError
+from emoboost.errors import DataError
 from emoboost.features.store import FeatureRecord
 from emoboost.metrics import auc
 from emoboost.models.lowlevel import (
@@ -82,15 +82,14 @@ def train_rgb(
     val: Sequence[LowLevelClip],
     config: RGBConfig,
     train_config: TrainConfig,
-    imagenet_state: dict[str, torch.Tensor] | None = None,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> FitResult:
     """Train the RGB detector on clips that have face crops."""
     with_faces = [c for c in train if len(c.crops)]
     if not with_faces:
-        raise StoreError("no training clip has face crops")
+        raise DataError("no training clip has face crops")
     torch.manual_seed(train_config.seed)
-    model = RGBDetector(config, imagenet_state)
+    model = RGBDetector(config)
     return _train(
         model, with_faces, val, lambda clip, rng: clip.crops[rng.integers(len(clip.crops))], config.crops_per_video,
         lambda clip: rgb_video_logit(model, clip.crops), train_config, on_epoch,

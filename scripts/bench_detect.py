@@ -74,6 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from emoboost.api import Detector
+    from emoboost.config import apply_runtime
     from emoboost.data.demo import demo_clip
 
     from emoboost.errors import ConfigError
@@ -86,6 +87,7 @@ def main() -> None:
     if args.threads:
         runtime = dataclasses.replace(detector.extract_config.runtime, threads=args.threads)
         detector.extract_config = dataclasses.replace(detector.extract_config, runtime=runtime)
+        apply_runtime(runtime)  # torch threads: process-wide, set here at the entry point
     clips = [demo_clip(args.work / f"demo_{seconds:g}s_640x360.mp4", seconds) if not (args.work / f"demo_{seconds:g}s_640x360.mp4").exists() else args.work / f"demo_{seconds:g}s_640x360.mp4" for seconds in args.seconds]
 
     started = time.perf_counter()

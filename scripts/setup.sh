@@ -33,3 +33,4 @@ fi
 echo "installing emoboost${extra} (first time: a few minutes, about 6 GB with torch)"
 .venv/bin/python -m pip install --quiet -e ".${extra}"
 .venv/bin/emoboost fetch-weights
+echo "ready: run 'source .venv/bin/activate' (once per shell) to put emoboost on the PATH"

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
+import factory  # tests/ is on sys.path through pytest's `pythonpath` (pyproject.toml)
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent / "models"))
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
-
-import factory  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

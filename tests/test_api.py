@@ -15,3 +15,31 @@ def test_a_detector_does_not_carry_its_device_to_another_machine(tmp_path):
     assert loaded.extract_config.runtime == RuntimeConfig()  # cpu, library thread defaults
     assert dataclasses.replace(loaded.extract_config, runtime=detector.extract_config.runtime) == detector.extract_config
     assert loaded.to("cpu:0").extract_config.runtime.device == "cpu"
+
+
+def test_scope_is_stated_and_old_fusions_are_refused(tmp_path):
+    import json
+
+    import numpy as np
+    import pytest
+
+    from emoboost.errors import ConfigError
+    from emoboost.models.fusion import Fusion
+
+    detector = Detector.untrained()
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(30), np.ones(90)].astype(int)
+    detector.fusion = Fusion.fit(np.stack([labels + rng.normal(0, 1, 120)] * 3, axis=1), labels, ("emo", "rgb", "audio"))
+    detector.meta["data"] = {"dataset": "synthav", "train_clips": 80, "val_clips": 20}
+    folder = detector.save_pretrained(tmp_path / "d")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["training_data"] == {"dataset": "synthav", "clips": 100, "generated": True, "calibration_real": 30, "calibration_fake": 90}
+    card = (folder / "README.md").read_text()
+    assert "generated: yes" in card and "Cllr" in card and "Cllr_min" in card and "ECE at the balanced prior" in card
+    warnings = Detector.from_pretrained(folder).scope_warnings()
+    assert any("verdicts on real footage are not validated" in w for w in warnings)
+    assert any("30 real / 90 fake" in w and "fewer than 50 per class" in w for w in warnings)
+    old = json.loads((folder / "fusion.json").read_text())
+    (folder / "fusion.json").write_text(json.dumps({**old, "format": "emoboost.fusion/1"}))
+    with pytest.raises(ConfigError, match="fusion.json: .*not likelihood ratios.*retrain"):
+        Detector.from_pretrained(folder)

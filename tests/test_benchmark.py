@@ -95,12 +95,12 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     first, second = loaded.predict(clip), loaded.predict(clip)
     assert isinstance(first, Verdict) and first == second  # deterministic
     assert first.label in ("real", "fake") and 0 <= first.probability <= 1
-    assert first.label == ("fake" if first.probability >= first.threshold else "real")
+    assert first.label == ("fake" if first.llr >= first.threshold else "real")
     assert set(first.scores) == {"emo", "rgb", "audio", "fused"} and set(first.modalities) == {"face", "voice"}
     assert first.segments and all(0 <= s.start_s < s.end_s <= first.duration_s + 1e-6 for s in first.segments)
-    assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "EER point"
+    assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "bayes"
     data = json.loads(json.dumps(first.to_dict()))
-    assert set(data) == {"path", "sha256", "label", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
+    assert set(data) == {"path", "sha256", "label", "llr", "log10_lr", "lr_verbal", "prior", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
     # the same verdict as the in-memory detector
     assert detector.predict(clip).probability == pytest.approx(first.probability, abs=1e-6)
 

@@ -1,22 +1,71 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
-
-import dataclasses
-
 import yaml
 
-from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, load_extract_config, resolve_device, to_dict
+from emoboost.config import (
+    ExtractConfig,
+    RuntimeConfig,
+    from_dict,
+    load_extract_config,
+    load_yaml,
+    packaged_configs,
+    resolve_device,
+    to_dict,
+)
 from emoboost.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGED = Path(str(packaged_configs()))
 
 
 def test_shipped_default_yaml_equals_code_defaults():
-    assert load_extract_config(ROOT / "configs" / "default.yaml") == ExtractConfig()
+    assert load_extract_config(PACKAGED / "default.yaml") == ExtractConfig()
     # and it spells out every setting (a key left out would still load, as its default)
-    written = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
-    assert {section: set(values) for section, values in written.items()} == {section: set(values) for section, values in to_dict(ExtractConfig()).items()}
+    written = yaml.safe_load((PACKAGED / "default.yaml").read_text())
+    assert {section: set(values) for section, values in written.items()} == {
+        section: set(values) for section, values in to_dict(ExtractConfig()).items()
+    }
+
+
+def test_config_references_work_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configs/ here: the packaged file is read
+    assert load_extract_config("configs/default.yaml") == ExtractConfig()
+    local = tmp_path / "configs" / "default.yaml"  # a local copy takes precedence over the packaged one
+    local.parent.mkdir()
+    local.write_text("faces: {stride: 3}\n")
+    assert load_extract_config("configs/default.yaml").faces.stride == 3
+    with pytest.raises(ConfigError, match="configs/nope.yaml: config file not found"):
+        load_yaml("configs/nope.yaml")
+
+
+def test_every_shipped_config_and_its_references_load(tmp_path, monkeypatch):
+    from emoboost.benchmark import load_benchmark_config
+
+    monkeypatch.chdir(tmp_path)
+    shipped = sorted(PACKAGED.rglob("*.yaml"))
+    assert {p.relative_to(PACKAGED).parts[0] for p in shipped} >= {
+        "default.yaml",
+        "benchmark",
+        "emoforensics",
+        "protocols",
+    }
+    for path in shipped:
+        assert isinstance(load_yaml(f"configs/{path.relative_to(PACKAGED).as_posix()}"), dict)
+    for name in ("synthav", "fakeavceleb"):
+        settings = load_benchmark_config(f"configs/benchmark/{name}.yaml")
+        for reference in (settings.emo_config, *settings.ablations, settings.anchors):
+            load_yaml(reference)  # e.g. configs/emoforensics/full.yaml, found without a checkout
+
+
+def test_the_package_data_covers_every_shipped_config():
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["emoboost"]
+    package = PACKAGED.parent
+    covered = {p for pattern in patterns for p in package.glob(pattern)}
+    assert set(PACKAGED.rglob("*.yaml")) == covered
 
 
 def test_round_trip_through_plain_data():

@@ -59,7 +59,8 @@ def test_fusion_is_calibrated_and_round_trips():
     logits = np.stack([labels * 2.0 + rng.normal(0, 1, 400), rng.normal(0, 1, 400)], axis=1)  # one informative input
     fusion = Fusion.fit(logits, labels, ["emo", "noise"])
     assert abs(fusion.weights[0]) > 5 * abs(fusion.weights[1])
-    probabilities = fusion.probability(logits)
+    probabilities = fusion.probability(logits)  # balanced set: the posterior at prior 0.5 is calibrated
     assert expected_calibration_error(labels, probabilities) < 0.08
+    assert (fusion.llr(logits) >= fusion.decision_threshold(0.5)).tolist() == (probabilities >= fusion.threshold).tolist()
     assert Fusion.from_dict(fusion.to_dict()) == fusion
     assert Fusion.mean(logits, labels, ["emo", "noise"]).weights == (0.5, 0.5)

@@ -8,11 +8,12 @@ from emoboost import outputs
 from emoboost.outputs import ResultLog
 
 
-def verdict(path, sha="a" * 64, weights="w1", threshold=0.5, probability=0.7):
+def verdict(path, sha="a" * 64, weights="w1", threshold=0.5, llr=0.8, prior=0.5):
     return {
-        "path": str(path), "sha256": sha, "label": "fake" if probability >= threshold else "real", "probability": probability,
-        "threshold": threshold, "scores": {"emo": 1.0, "rgb": None, "audio": 0.5, "fused": 0.8}, "modalities": {"face": 0.6, "voice": 0.4},
-        "segments": [{"start_s": 0.0, "end_s": 2.0, "probability": probability, "emotion_mismatch": 0.3}], "duration_s": 2.0,
+        "path": str(path), "sha256": sha, "label": "fake" if llr >= threshold else "real", "llr": llr, "log10_lr": llr / 2.302585,
+        "lr_verbal": "weak support for manipulated", "prior": prior, "probability": 0.69, "threshold": threshold,
+        "scores": {"emo": 1.0, "rgb": None, "audio": 0.5, "fused": llr}, "modalities": {"face": 0.6, "voice": 0.4},
+        "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": llr, "probability": 0.69, "emotion_mismatch": 0.3}], "duration_s": 2.0,
         "model_id": "m", "warnings": ["face found in only 40% of frames"], "provenance": {"weights_sha256": weights},
     }
 
@@ -32,12 +33,13 @@ def test_crash_then_resume(tmp_path, monkeypatch, name):
     assert text.count("\n") == (3 if name.endswith("jsonl") else 4) and text.endswith("\n")  # complete snapshot
 
     again = ResultLog(output, outputs.output_format(output, None))
-    expected = lambda sha: (sha, "w1", 0.5)  # noqa: E731
+    expected = lambda sha: (sha, "w1", 0.5, 0.5)  # noqa: E731
     assert again.finished(tmp_path / "a.mp4", lambda: expected("a" * 64)) is not None
     assert again.finished(tmp_path / "b.mp4", lambda: expected("a" * 64)) is None  # failures are retried
     assert again.finished(tmp_path / "c.mp4", lambda: expected("changed" + "c" * 57)) is None  # content changed
-    assert again.finished(tmp_path / "a.mp4", lambda: ("a" * 64, "w2", 0.5)) is None  # another detector
-    assert again.finished(tmp_path / "a.mp4", lambda: ("a" * 64, "w1", 0.9)) is None  # another threshold
+    assert again.finished(tmp_path / "a.mp4", lambda: ("a" * 64, "w2", 0.5, 0.5)) is None  # another detector
+    assert again.finished(tmp_path / "a.mp4", lambda: ("a" * 64, "w1", 0.9, 0.5)) is None  # another threshold
+    assert again.finished(tmp_path / "a.mp4", lambda: ("a" * 64, "w1", 0.5, 0.1)) is None  # another prior
     assert again.finished("/x/d.mp4", lambda: expected("a" * 64)) is None  # the torn line was dropped
     again.add(verdict(tmp_path / "b.mp4", sha="b" * 64))
     again.close()

@@ -1,7 +1,10 @@
 """The ``emoboost`` command: a thin layer over the functions users call from Python.
 
-Exit codes: 0 every input succeeded, 1 some inputs failed (the rest were processed),
-2 usage or configuration errors. Problems with an input are one line naming the file.
+Exit codes: 0 every input succeeded; 1 some inputs failed (the rest were processed) or the data
+cannot support the step (:class:`~emoboost.errors.StoreError`, :class:`~emoboost.errors.DataError`);
+2 usage or configuration errors, including a missing or unreadable model
+(:class:`~emoboost.errors.ConfigError`, :class:`~emoboost.errors.WeightsUnavailableError`).
+Each error class carries its code (``exit_code``). Problems with an input are one line naming the file.
 Commands live in submodules (data, research, detect, quick) and register on one Typer app.
 """
 
@@ -16,8 +19,10 @@ from rich.markup import escape
 
 from emoboost import __version__
 from emoboost.cli import data, detect, quick, research  # noqa: F401  (registers the commands)
-from emoboost.cli.common import app, err, out, setup_logging
-from emoboost.errors import ConfigError, EmoboostError
+from emoboost.cli.common import app, err, out, plain_help_types, setup_logging
+from emoboost.errors import EmoboostError
+
+plain_help_types()
 
 
 def _version(value: bool) -> None:
@@ -28,7 +33,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
     setup_logging(verbose)
@@ -43,12 +50,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 130
-    except ConfigError as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        return 2
     except EmoboostError as exc:
         err.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130

@@ -1,9 +1,14 @@
-"""What every command shares: the two consoles, progress bars, logging."""
+"""What every command shares: the two consoles, progress (a bar on a terminal, periodic lines in a log),
+logging, the process-wide settings of the command line and the help text's type names."""
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -21,7 +26,12 @@ out = Console()  # results
 err = Console(stderr=True, highlight=False)  # problems, progress next to machine-readable stdout
 
 
+PROGRESS_LINE_EVERY_S = 30.0  # without a terminal, one progress line at most this often (and at the end)
+
+
 def setup_logging(verbose: bool) -> None:
+    """Process-wide settings of the command line (an entry point): log level and format, third-party noise."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # read by transformers when it first logs
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
@@ -30,8 +40,12 @@ def setup_logging(verbose: bool) -> None:
     )
 
 
-def progress(console: Console = out) -> Progress:
-    """A progress bar on ``console``; drawn only on a terminal, so logs and pipes stay clean."""
+def progress(console: Console = out) -> Progress | LineProgress:
+    """Progress on ``console``: a live bar on a terminal; elsewhere (a log file, a pipe) one plain line
+    per task every :data:`PROGRESS_LINE_EVERY_S` seconds and when it finishes. Redirected stderr stays
+    for one-line errors only (``detect`` reports progress there), so progress on it is not written."""
+    if not console.is_terminal and not console.stderr:
+        return LineProgress(console)
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -45,9 +59,118 @@ def progress(console: Console = out) -> Progress:
     )
 
 
-def dataset_root(manifest: Path, root: Path | None) -> Path:
-    """Where manifest paths are relative to: --root, else the manifest's folder (its parent for folds/<category>.csv)."""
-    if root is not None:
-        return root
-    folder = manifest.resolve().parent
-    return folder.parent if folder.name == "folds" else folder
+class LineProgress:
+    """The part of rich's :class:`Progress` the commands use, written as one-line reports: when a task
+    finishes, and every ``every_s`` seconds while it runs (from a background thread, so a long stage
+    without updates still shows it is alive)."""
+
+    def __init__(self, console: Console, every_s: float = PROGRESS_LINE_EVERY_S):
+        self.console = console
+        self.every_s = every_s
+        self.tasks: dict[int, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def __enter__(self) -> LineProgress:
+        if self.every_s > 0:
+            self._heartbeat = threading.Thread(target=self._beat, name="emoboost-progress", daemon=True)
+            self._heartbeat.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+        for task_id, task in self.tasks.items():
+            if not task["reported_done"] and exc_info[0] is None:
+                self._report(task_id)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for task_id, task in list(self.tasks.items()):
+                if not task["reported_done"] and time.monotonic() - task["last"] >= self.every_s:
+                    self._report(task_id)
+
+    def add_task(self, description: str, total: float | None = None, current: str = "", visible: bool = True) -> int:
+        now = time.monotonic()
+        with self._lock:
+            task_id = len(self.tasks)
+            self.tasks[task_id] = {
+                "description": description,
+                "total": total,
+                "done": 0.0,
+                "current": current,
+                "started": now,
+                "last": now,
+                "visible": visible,
+                "reported_done": not visible,  # an invisible task is never reported
+            }
+        return task_id
+
+    def update(self, task_id: int, advance: float = 0, total: float | None = None, current: str | None = None) -> None:
+        task = self.tasks[task_id]
+        with self._lock:
+            task["done"] += advance
+            if total is not None:
+                task["total"] = total
+            if current is not None:
+                task["current"] = current
+        finished = task["total"] is not None and task["done"] >= task["total"]
+        due = finished or time.monotonic() - task["last"] >= self.every_s
+        if due and task["visible"] and not task["reported_done"]:
+            self._report(task_id)
+
+    def advance(self, task_id: int, advance: float = 1) -> None:
+        self.update(task_id, advance=advance)
+
+    def _report(self, task_id: int) -> None:
+        with self._lock:
+            task = self.tasks[task_id]
+            now = time.monotonic()
+            task["last"] = now
+            elapsed, total, done = now - task["started"], task["total"], task["done"]
+            task["reported_done"] = bool(total) and done >= total
+            current = f"  {task['current']}" if task["current"] else ""
+        count = f"{done:g}/{total:g}" if total else f"{done:g}"
+        left = f", about {_duration(elapsed * (total - done) / done)} left" if total and 0 < done < total else ""
+        line = f"{task['description']}: {count} after {_duration(elapsed)}{left}{current}"
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def plain_help_types() -> None:
+    """Show click's conventional placeholders in ``--help`` (PATH, TEXT, INTEGER, NUMBER; nothing for a flag;
+    ``INPUTS...`` in the usage line) where recent typer releases print Python type names (``<bool>``,
+    ``<list[str]>``, ``{inputs}...``). Called once by the command line; a typer without these hooks is left as is."""
+    try:
+        from typer.core import TyperArgument, _TyperParameter
+    except ImportError:
+        return
+    if not hasattr(_TyperParameter, "display_type") or not hasattr(TyperArgument, "_usage_display_name"):
+        return
+    original = _TyperParameter.display_type
+    names = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
+
+    def display_type(self, ctx) -> str:
+        if getattr(self, "is_flag", False):
+            return ""
+        descriptor = self.type_descriptor
+        annotation = descriptor.annotation
+        if descriptor.is_list:
+            annotation = next(iter(getattr(annotation, "__args__", ())), str)
+        if descriptor.is_choice:
+            return original(self, ctx).strip("<>")
+        return "PATH" if descriptor.is_path else names.get(annotation, "VALUE")
+
+    def usage_name(self) -> str:
+        name = (self.metavar or self.name or "").upper()
+        name = name if self.required else f"[{name}]"
+        return f"{name}..." if self.nargs != 1 else name
+
+    _TyperParameter.display_type = display_type
+    TyperArgument._usage_display_name = usage_name

@@ -16,20 +16,21 @@ def extract(
     inputs: Annotated[list[str], typer.Argument(help="Video files, folders, manifest CSVs (path column) or @list.txt.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Feature store directory.")],
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (media, faces, encoders, runtime).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder; its parent for folds/<category>.csv).")] = None,
     visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (fer-minixception or hf:<name>).")] = None,
     speech_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
-    engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost[ray]').")] = "local",
+    engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost\\[ray]').")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Ray actors (one CPU each).")] = 2,
 ) -> None:
     """Extract emotion features of videos into a feature store (cached, resumable)."""
     import dataclasses
 
-    from emoboost.config import load_extract_config
+    from emoboost.config import apply_runtime, load_extract_config
     from emoboost.media.inputs import expand_inputs
 
     settings = load_extract_config(config)
+    apply_runtime(settings.runtime)
     overrides = {k: v for k, v in {"visual": visual_encoder, "speech": speech_encoder}.items() if v}
     if overrides:
         settings = dataclasses.replace(settings, encoders=dataclasses.replace(settings.encoders, **overrides))

@@ -1,4 +1,4 @@
-"""``emoboost detect``: verdicts for analysts (table) and tools (JSON Lines, CSV), resumable with --output."""
+"""``emoboost detect``: verdicts for analysts (table, case reports) and tools (JSON Lines, CSV); resumable."""
 
 from __future__ import annotations
 
@@ -12,18 +12,23 @@ from rich.markup import escape
 from emoboost.cli.common import app, err, out, progress
 from emoboost.errors import ConfigError
 
-DEFAULT_MODEL = Path("runs/quickstart/detector")
+DEFAULT_MODEL = Path("quickstart")  # the named detector the quickstart saves under <cache>/detectors
 FORMATS = ("table", "json", "csv")
 
 
 @app.command()
 def detect(
+    ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(help="Video files, folders (searched recursively), manifest CSVs or @list.txt.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Detector directory or name (default: the one the quickstart trained).")] = DEFAULT_MODEL,
+    model: Annotated[Path, typer.Option("--model", "-m", help="Detector directory, or the name of one under <cache>/detectors (default: the last quickstart's).")] = DEFAULT_MODEL,
     output_format: Annotated[str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")] = "table",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the results here (JSON Lines, or CSV for .csv / --format csv); a rerun resumes.")] = None,
     timeline_png: Annotated[Optional[Path], typer.Option("--timeline-png", help="Folder for one timeline plot per file.")] = None,
-    threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Override the detector's threshold (probability of fake).")] = None,
+    prior: Annotated[float, typer.Option(help="Prior P(fake), between 0 and 1 (exclusive): sets the posterior and the Bayes threshold.")] = 0.5,
+    threshold: Annotated[Optional[float], typer.Option(help="Decide on this LLR (natural log of the LR) instead of the Bayes decision at the prior.")] = None,
+    target_fpr: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Decide on the LLR threshold whose calibration false-positive rate is at most this.")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Table: add the per-detector scores, face / voice and the most suspicious stretch.")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for one self-contained HTML case report per file (and index.html).")] = None,
     allow_audio_only: Annotated[bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")] = False,
     device: Annotated[str, typer.Option(help="cpu, or cuda / cuda:N where a GPU is visible to torch.")] = "cpu",
 ) -> None:
@@ -42,20 +47,22 @@ def detect(
     log = ResultLog(output, file_format(output, output_format)) if output is not None else None
     with err.status("loading the detector"):
         detector = Detector.from_pretrained(model).to(device)
-    cut = round(detector.fusion.threshold if threshold is None else threshold, 6)
+    decision = detector.decision(prior, threshold, target_fpr)
+    reporter = _reporter(report, detector, command_line(ctx))
 
     def expected(path: Path):
         try:
-            return sha256_file(path), detector.weights_sha256, cut
+            return sha256_file(path), detector.weights_sha256, decision["threshold"], decision["prior"]
         except OSError:
-            return None, None, None
+            return None, None, None, None
 
     def plotted(entry: dict[str, Any]) -> bool:
         from emoboost.timeline import timeline_name
 
-        return timeline_png is None or (timeline_png / timeline_name(entry["path"], entry.get("sha256", ""))).is_file()
+        done = timeline_png is None or (timeline_png / timeline_name(entry["path"], entry.get("sha256", ""))).is_file()
+        return done and (reporter is None or reporter.has(entry))
 
-    stream = _Stream(output_format)
+    stream = _Stream(output_format if output is None else "none")
     entries: list[dict[str, Any]] = []
     failed = resumed = 0
     with progress(err) as bar:
@@ -67,7 +74,9 @@ def detect(
                 resumed += 1
             else:
                 try:
-                    verdict = detector.predict(path, allow_audio_only=allow_audio_only, threshold=threshold)
+                    verdict = detector.predict(
+                        path, allow_audio_only=allow_audio_only, threshold=threshold, prior=prior, target_fpr=target_fpr
+                    )
                 except MediaError as exc:
                     failed += 1
                     hint = " (--allow-audio-only gives a voice-only verdict)" if isinstance(exc, NoFaceError) and not allow_audio_only else ""
@@ -81,6 +90,8 @@ def detect(
                     from emoboost.timeline import plot_timeline, timeline_name
 
                     plot_timeline(verdict, timeline_png / timeline_name(verdict.path, verdict.sha256))
+                if reporter is not None:
+                    reporter.add(verdict)
                 entry = verdict.to_dict()
                 if log is not None:
                     log.add(entry)
@@ -89,12 +100,17 @@ def detect(
             bar.advance(task)
     if log is not None:
         log.close()
+    if reporter is not None:
+        reporter.close(entries)
     if output_format == "table" and entries:
-        print_verdicts(entries)
-    if output_format == "table" or err.is_terminal:
+        print_verdicts(entries, details, detector.scope_warnings())
+    if output_format == "table" or output is not None or err.is_terminal:
         fakes = sum(entry.get("label") == "fake" for entry in entries)
         summary = f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({fakes} fake), {failed} failed" + (f", {resumed} taken from {output}" if resumed else "")
-        (out if output_format == "table" else err).print(summary + (f" -> {output}" if output else ""), markup=False, soft_wrap=True)
+        summary += f" (prior {decision['prior']:g}, LLR threshold {decision['threshold']:+.3f})"
+        summary += f" -> {output}" if output else ""
+        summary += f"; case reports: {reporter.index}" if reporter is not None else ""
+        (out if output_format == "table" or output is not None else err).print(summary, markup=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -117,44 +133,116 @@ class _Stream:
             self.header = True
 
 
-def probability_and_threshold(probability: float, threshold: float) -> str:
-    """``"0.83 / 0.81"``, with more decimals (up to 6) where two would show equal numbers for different verdicts."""
-    for decimals in range(2, 7):
-        shown = f"{probability:.{decimals}f} / {threshold:.{decimals}f}"
-        if round(probability, decimals) != round(threshold, decimals):
-            break
-    return shown
+def command_line(ctx: typer.Context) -> str:
+    """The command as run, every option spelt out (defaults included): ``emoboost detect a.mp4 --model ...``."""
+    import shlex
+
+    words = ["emoboost", ctx.info_name or "detect"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None or value is False:
+            continue
+        if getattr(param, "param_type_name", "") == "argument":
+            words += [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        elif value is True:
+            words.append(param.opts[0])
+        else:
+            words += [param.opts[0], str(value)]
+    return shlex.join(words)
 
 
-def print_verdicts(entries: list[dict[str, Any]]) -> None:
-    """One compact row per file (JSON and CSV carry every field)."""
-    from rich.table import Table
+def _reporter(folder: Path | None, detector, command: str):
+    if folder is None:
+        return None
+    from emoboost.case_report import CaseReports
+
+    return CaseReports(folder, detector, command)
+
+
+def lr_cell(llr: float) -> str:
+    """``"1/45"`` or ``"230"``: the LR a person reads (the verbal label goes in its own column)."""
+    from emoboost.calibration import format_lr
+
+    return format_lr(llr).removeprefix("LR ")
+
+
+def support_cell(verbal: str) -> str:
+    """``"moderate support for authentic"`` -> ``"moderate -> authentic"`` (narrow enough for 80 columns)."""
+    return verbal.replace(" support for ", " -> ")
+
+
+def print_verdicts(
+    entries: list[dict[str, Any]], details: bool = False, shared_warnings: tuple[str, ...] = (), console=None
+) -> None:
+    """One row per file: file, verdict, LR, its verbal label, P(fake) at the prior, warnings (numbered notes below).
+
+    Warnings every verdict of the detector carries (``shared_warnings``) are printed once under the table.
+    ``details`` adds a second table: the per-detector logits, the fused LLR, the face / voice heads and
+    the most suspicious stretch. Both fit 80 columns for file names up to about 20 characters."""
+    from rich.padding import Padding
+    from rich.text import Text
 
     from emoboost.outputs import flat_row
 
-    table = Table(title="emoboost verdicts", title_justify="left")
-    table.add_column("file", overflow="fold")
+    console = console or out
+    rows = [flat_row(entry) for entry in entries if "error" not in entry]
+    notes: dict[str, int] = {}
+    console.print(_verdict_table(rows, shared_warnings, notes))
+    for warning, number in notes.items():
+        console.print(Padding(Text(f"{number}. {warning}"), (0, 0, 0, 2)))
+    if shared_warnings:
+        console.print(Text("Every verdict of this detector:", style="yellow"))
+        for warning in shared_warnings:
+            console.print(Padding(Text(f"- {warning}"), (0, 0, 0, 2)))
+    if details:
+        console.print(_details_table(rows))
+
+
+def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...], notes: dict[str, int]):
+    from rich import box
+    from rich.table import Table
+
+    priors = sorted({float(row["prior"]) for row in rows if row.get("prior") not in (None, "")})
+    prior_text = ", ".join(f"{p:g}" for p in priors) or "?"
+    title = f"emoboost verdicts (prior P(fake) {prior_text}; LR > 1 supports manipulated)"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("file", overflow="fold", ratio=3)
     table.add_column("verdict")
-    table.add_column("P(fake) / thr", justify="right")
-    table.add_column("face / voice", justify="right")
-    table.add_column("emo / rgb / audio", justify="right")
-    table.add_column("most fake stretch", overflow="fold")
-    table.add_column("warnings", overflow="fold")
-
-    def number(value) -> str:
-        return "-" if value in (None, "") else f"{float(value):.2f}"
-
-    for entry in entries:
-        row = flat_row(entry)
+    table.add_column("LR", justify="right", no_wrap=True)
+    table.add_column("support", ratio=3)
+    table.add_column("P(fake)", justify="right", no_wrap=True)
+    table.add_column("notes", ratio=1)
+    for row in rows:
         colour = "red" if row["label"] == "fake" else "green"
-        stretch = "-" if row.get("worst_start_s") in (None, "") else f"{float(row['worst_start_s']):.1f}-{float(row['worst_end_s']):.1f}s {float(row['worst_probability']):.2f}"
+        own = [w for w in (row.get("warnings") or "").split("; ") if w and w not in shared_warnings]
+        marks = ",".join(str(notes.setdefault(w, len(notes) + 1)) for w in own) or "-"
         table.add_row(
-            escape(Path(row["path"]).name),
-            f"[{colour}]{row['label']}[/{colour}]",
-            probability_and_threshold(float(row["probability"]), float(row["threshold"])),
-            f"{number(row.get('face'))} / {number(row.get('voice'))}",
-            " / ".join(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio")),
-            stretch,
-            escape(row.get("warnings") or "-"),
+            escape(Path(row["path"]).name), f"[{colour}]{row['label']}[/{colour}]", lr_cell(float(row["llr"])),
+            support_cell(row["lr_verbal"]), f"{float(row['probability']):.3f}", marks,
         )
-    out.print(table)
+    return table
+
+
+def _details_table(rows: list[dict[str, Any]]):
+    from rich import box
+    from rich.table import Table
+
+    def number(value, spec: str = "+.2f") -> str:
+        return "-" if value in (None, "") else format(float(value), spec)
+
+    title = "per-detector scores (logits; fused: LLR; face / voice: EmoForensics heads)"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("file", overflow="fold", ratio=1)
+    for name in ("emo", "rgb", "audio", "fused", "face", "voice"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("most suspicious", no_wrap=True)
+    for row in rows:
+        stretch = "-"
+        if row.get("worst_start_s") not in (None, ""):
+            start, end, llr = (float(row[k]) for k in ("worst_start_s", "worst_end_s", "worst_llr"))
+            stretch = f"{start:.1f}-{end:.1f}s {llr:+.2f}"
+        table.add_row(
+            escape(Path(row["path"]).name), *(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio", "fused")),
+            number(row.get("face"), ".2f"), number(row.get("voice"), ".2f"), stretch,
+        )
+    return table

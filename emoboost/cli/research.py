@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, dataset_root, err, out, progress
+from emoboost.cli.common import app, err, out, progress
 from emoboost.errors import ConfigError
 
 @app.command()
@@ -27,6 +27,7 @@ def train(
     from emoboost.config import load_section, to_dict
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
+    from emoboost.media.inputs import dataset_root
     from emoboost.models.emoforensics import EmoForensicsConfig
     from emoboost.train import TrainConfig, load_clips, train_emoforensics
 
@@ -93,7 +94,7 @@ def benchmark(
     root: Annotated[Optional[Path], typer.Option(help="Override: folder the manifest paths are relative to.")] = None,
     ablations: Annotated[bool, typer.Option("--ablations", help="Also run the shipped EmoForensics ablations (visual/speech only, intra/inter only).")] = False,
     external: Annotated[Optional[list[Path]], typer.Option(help="path,score CSV of another detector (repeatable): scored alone and fused.")] = None,
-    target_fpr: Annotated[Optional[float], typer.Option(help="Thresholds at this validation FPR instead of the EER point.")] = None,
+    target_fpr: Annotated[Optional[float], typer.Option(help="Thresholds at this calibration FPR instead of the Bayes decision at prior 0.5 (LLR 0).")] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
     import dataclasses

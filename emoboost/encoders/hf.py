@@ -3,7 +3,8 @@
 The one place that calls ``from_pretrained`` for encoders. Offline when the config says
 ``local_files_only`` or the environment sets ``HF_HUB_OFFLINE=1``; a model that cannot be
 found raises :class:`~emoboost.errors.WeightsUnavailableError` naming it and saying how to
-make it available.
+make it available. Transformers' own log level is a process-wide setting left to the entry point
+(the ``emoboost`` command sets ``TRANSFORMERS_VERBOSITY=error``).
 """
 
 from __future__ import annotations
@@ -32,9 +33,6 @@ def offline(local_files_only: bool) -> bool:
 
 def load_pretrained(loader: Any, name: str, local_files_only: bool, what: str) -> Any:
     """``loader.from_pretrained(name)`` with a clear error when the model is not available."""
-    import transformers
-
-    transformers.logging.set_verbosity_error()
     no_network = offline(local_files_only)
     try:
         return loader.from_pretrained(name, local_files_only=no_network)

@@ -7,13 +7,12 @@ whose record exists (resume) and reporting each failure by name without stopping
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,81 +20,118 @@ import torch
 import emoboost
 from emoboost import errors
 from emoboost.cache import fingerprint, sha256_file
-from emoboost.config import ExtractConfig, resolve_device, to_dict
+from emoboost.config import ExtractConfig, FaceConfig, resolve_device, to_dict
 from emoboost.encoders import build_speech_encoder, build_visual_encoder
 from emoboost.encoders.speech import SpeechEmotionEncoder
 from emoboost.encoders.visual import FaceEmotionEncoder
+from emoboost.features import version
 from emoboost.features.store import FeatureRecord, FeatureStore
-from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaReader, check_file
-from emoboost.media.faces import FaceDetector, FaceTracker, crop_faces
+from emoboost.media.decode import MediaInfo, MediaReader, check_file
+from emoboost.media.faces import FaceDetector, FaceTracker, TrackedChunk, crop_faces
+from emoboost.media.levels import frame_levels_db
+from emoboost.media.timebase import FPS, MEL_HOP, MEL_WINDOW, SAMPLE_RATE
+from emoboost.timing import Stopwatch
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-SILENCE_FLOOR_DB = -100.0
-
-
-class Stopwatch:
-    """Accumulates wall time per named stage; a stage entered inside another is not counted twice
-    (the outer stage gets its own time only), so the stages add up to the total."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-        self._inner: list[float] = []  # time spent in nested stages, per open stage
-
-    @contextlib.contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        self._inner.append(0.0)
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - start
-            nested = self._inner.pop()
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - nested
-            if self._inner:
-                self._inner[-1] += elapsed
-
-    def timed(self, stage: str, items: Iterable[T]) -> Iterator[T]:
-        """Iterate ``items`` counting the time spent producing each one under ``stage``."""
-        iterator = iter(items)
-        while True:
-            with self(stage):
-                item = next(iterator, None)
-            if item is None:
-                return
-            yield item
-
-
-def frame_levels_db(audio: np.ndarray, n_frames: int) -> np.ndarray:
-    """RMS level of each grid frame's 640 samples in dBFS, floored at -100. ``[T]``."""
-    frames = audio[: n_frames * SAMPLES_PER_FRAME].reshape(n_frames, SAMPLES_PER_FRAME).astype(np.float64)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    return np.maximum(20 * np.log10(np.maximum(rms, 1e-10)), SILENCE_FLOOR_DB).astype(np.float32)
-
-
-MEL_WINDOW = 400  # 25 ms at 16 kHz
-MEL_HOP = 160  # 10 ms: 4 mel frames per grid frame
+MEL_FFT = 512  # FFT size of the log-mel spectrogram (the 400-sample window zero-padded)
 
 
 def log_mel(audio: np.ndarray, n_mels: int) -> np.ndarray:
-    """Log-mel spectrogram ``[F, n_mels]`` float16 at 100 Hz (``F = len(audio) / 160``), natural log of power + 1e-6."""
+    """Log-mel spectrogram ``[F, n_mels]`` float16 at 100 Hz (``F = len(audio) / MEL_HOP``), natural log of power + 1e-6."""
     import torchaudio
 
-    transform = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=512, win_length=MEL_WINDOW, hop_length=MEL_HOP, n_mels=n_mels, center=True)
+    transform = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=MEL_FFT, win_length=MEL_WINDOW, hop_length=MEL_HOP, n_mels=n_mels, center=True)
     with torch.inference_mode():
         power = transform(torch.from_numpy(np.ascontiguousarray(audio)))  # [n_mels, F + 1]
     frames = len(audio) // MEL_HOP
     return torch.log(power[:, :frames] + 1e-6).T.contiguous().numpy().astype(np.float16)
 
 
-def face_detection_summary(faces) -> str:
+def face_detection_summary(faces: FaceConfig) -> str:
     """How faces were found, in words (goes into records and verdicts)."""
-    rescan = f"whole frame at <= {faces.detect_max_side} px every {faces.rescan_s:g} s and when the track is lost, O-Net refinement of the track in between" if faces.rescan_s > 0 else f"whole frame at <= {faces.detect_max_side} px on every keyframe"
-    return f"MTCNN on every {faces.stride}th frame of the 25 fps grid ({FPS / faces.stride:g} Hz; {rescan}), boxes and landmarks interpolated between keyframes"
+    if faces.rescan_s > 0:
+        rescan = (
+            f"whole frame at <= {faces.detect_max_side} px every {faces.rescan_s:g} s and when the track is lost, "
+            "O-Net refinement of the track in between"
+        )
+    else:
+        rescan = f"whole frame at <= {faces.detect_max_side} px on every keyframe"
+    return (
+        f"MTCNN on every {faces.stride}th frame of the 25 fps grid ({FPS / faces.stride:g} Hz; {rescan}), "
+        "boxes and landmarks interpolated between keyframes"
+    )
+
+
+class FaceFeatures:
+    """The per-frame face outputs of one clip, filled chunk by chunk as the tracker streams frames.
+
+    Face crops wait until a full batch of the visual encoder is pending, then are encoded together;
+    the low-level detector's RGB crops are kept for every ``lowlevel.crop_stride``-th frame."""
+
+    def __init__(self, n_frames: int, visual: FaceEmotionEncoder, config: ExtractConfig, watch: Stopwatch):
+        self.encoder, self.config, self.watch = visual, config, watch
+        self.visual = np.zeros((n_frames, visual.dim), np.float32)  # [T, Dv]
+        self.expressions = np.zeros((n_frames, len(visual.labels)), np.float32)  # [T, C]
+        self.boxes = np.full((n_frames, 4), np.nan, np.float32)  # [T, 4]
+        self.face_scores = np.zeros(n_frames, np.float32)  # [T]
+        self.face_mask = np.zeros(n_frames, bool)  # [T]
+        self.rgb_crops: list[np.ndarray] = []  # [k, S, S, 3] per chunk
+        self.crop_frames: list[np.ndarray] = []  # grid frame of each RGB crop
+        self._pending_index: list[np.ndarray] = []  # encoder crops waiting for a full batch, and their frames
+        self._pending_crops: list[np.ndarray] = []
+
+    def add(self, tracked: TrackedChunk, rows: np.ndarray) -> None:
+        """Crop the frames of ``tracked`` where a face was tracked (``rows``) and encode full batches."""
+        index = tracked.start + rows
+        lowlevel, margin = self.config.lowlevel, self.config.faces.margin
+        keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
+        with self.watch("crops"):
+            wanted_crops = ((rows, self.encoder.input_size, self._pending_crops), (keep, lowlevel.crop_size, self.rgb_crops))
+            for wanted, size, crops in wanted_crops:
+                frames = [tracked.frames[row] for row in wanted]  # references: only face regions are copied
+                crops.append(crop_faces(frames, tracked.boxes[wanted], tracked.landmarks[wanted], [size], margin)[size])
+        self._pending_index.append(index)
+        self.crop_frames.append(tracked.start + keep)
+        span = slice(tracked.start, tracked.start + len(tracked.mask))
+        self.boxes[span] = tracked.boxes
+        self.face_scores[span] = tracked.scores
+        self.face_mask[index] = True
+        self.encode(final=False)
+
+    def encode(self, final: bool) -> None:
+        """Run the visual encoder on the pending crops once a batch is full (or whatever is left when ``final``)."""
+        batch_size = self.config.encoders.batch_size
+        if not self._pending_index or (not final and sum(len(i) for i in self._pending_index) < batch_size):
+            return
+        index, crops = np.concatenate(self._pending_index), np.concatenate(self._pending_crops)
+        self._pending_index.clear()
+        self._pending_crops.clear()
+        with self.watch("visual"):
+            for begin in range(0, len(crops), batch_size):
+                embedding, probabilities = self.encoder.encode(crops[begin : begin + batch_size])
+                self.visual[index[begin : begin + batch_size]] = embedding
+                self.expressions[index[begin : begin + batch_size]] = probabilities
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        size = self.config.lowlevel.crop_size
+        return {
+            "visual": self.visual,
+            "face_mask": self.face_mask,
+            "expressions": self.expressions,
+            "boxes": self.boxes,
+            "face_scores": self.face_scores,
+            "face_crops": np.concatenate(self.rgb_crops) if self.rgb_crops else np.zeros((0, size, size, 3), np.uint8),
+            "crop_frames": np.concatenate(self.crop_frames).astype(np.int64) if self.crop_frames else np.zeros(0, np.int64),
+        }
 
 
 class FeatureExtractor:
-    """Turns one video into one :class:`FeatureRecord` (see DESIGN section 2)."""
+    """Turns one video into one :class:`FeatureRecord`: decode, track the face, encode face crops and
+    speech, keep the low-level detectors' inputs (RGB face crops, log-mel).
+
+    ``config.runtime.threads`` sets FFmpeg's decoding threads here; torch's thread count is a process-wide
+    setting left to the entry point (the ``emoboost`` command applies it; from Python call
+    ``torch.set_num_threads``)."""
 
     def __init__(
         self,
@@ -107,16 +143,15 @@ class FeatureExtractor:
         self.config.validate()
         resolve_device(self.config.runtime.device)
         runtime, encoders = self.config.runtime, self.config.encoders
-        if runtime.threads:
-            torch.set_num_threads(runtime.threads)
         self.visual = visual or build_visual_encoder(encoders.visual, runtime.device, encoders.local_files_only)
         self.speech = speech or build_speech_encoder(encoders.speech, runtime.device, encoders.local_files_only)
         self.tracker = FaceTracker(FaceDetector(self.config.faces, runtime.device), self.config.faces)
 
     @property
     def key(self) -> str:
-        """Fingerprint of everything the features depend on (part of the record's cache key)."""
-        return fingerprint(
+        """The record's cache key: the extraction code's version, then a fingerprint of everything else the
+        features depend on (see :mod:`emoboost.features.version`)."""
+        return version.key_prefix() + fingerprint(
             {
                 "visual": [self.visual.id, self.visual.version],
                 "speech": [self.speech.id, self.speech.version],
@@ -133,32 +168,22 @@ class FeatureExtractor:
         with watch("decode"):
             reader = MediaReader(path, self.config.media, require_audio=True, threads=self.config.runtime.threads)
         info = reader.info
-        n_frames = info.n_frames
-        visual = np.zeros((n_frames, self.visual.dim), np.float32)  # [T, Dv]
-        expressions = np.zeros((n_frames, len(self.visual.labels)), np.float32)  # [T, C]
-        boxes = np.full((n_frames, 4), np.nan, np.float32)  # [T, 4]
-        face_scores = np.zeros(n_frames, np.float32)  # [T]
-        face_mask = np.zeros(n_frames, bool)  # [T]
-        batch_size = self.config.encoders.batch_size
-        lowlevel = self.config.lowlevel
-        rgb_crops: list[np.ndarray] = []  # [k, S, S, 3] per chunk
-        crop_frames: list[np.ndarray] = []  # grid frame of each crop
+        faces = self._faces(reader, watch)
+        if require_face and not faces.face_mask.any():
+            raise errors.NoFaceError(info.path, f"no face found in any of {info.n_frames} frames")
+        with watch("speech"):
+            speech = self.speech.encode(reader.audio, info.n_frames)  # [T, Da]
+        levels = frame_levels_db(reader.audio, info.n_frames)
+        with watch("lowlevel"):
+            logmel = log_mel(reader.audio, self.config.lowlevel.n_mels)  # [F, n_mels], 100 Hz
+        arrays = {**faces.arrays(), "speech": speech, "audio_rms_db": levels, "logmel": logmel}
+        meta = self._meta(info, sha256 or sha256_file(info.path), float(faces.face_mask.mean()))
+        meta["timings_s"] = {stage: round(seconds, 4) for stage, seconds in watch.seconds.items()}
+        return FeatureRecord(arrays, meta)
 
-        pending_index: list[np.ndarray] = []  # crops waiting for a full encoder batch
-        pending_crops: list[np.ndarray] = []
-
-        def encode(final: bool) -> None:
-            if not pending_index or (not final and sum(len(i) for i in pending_index) < batch_size):
-                return
-            index, crops = np.concatenate(pending_index), np.concatenate(pending_crops)
-            pending_index.clear()
-            pending_crops.clear()
-            with watch("visual"):
-                for begin in range(0, len(crops), batch_size):
-                    embedding, probabilities = self.visual.encode(crops[begin : begin + batch_size])
-                    visual[index[begin : begin + batch_size]] = embedding
-                    expressions[index[begin : begin + batch_size]] = probabilities
-
+    def _faces(self, reader: MediaReader, watch: Stopwatch) -> FaceFeatures:
+        """Track the face through the streamed frames, crop and encode it."""
+        faces = FaceFeatures(reader.info.n_frames, self.visual, self.config, watch)
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_frames()))
         while True:
             with watch("faces"):
@@ -166,31 +191,15 @@ class FeatureExtractor:
                 if tracked is None:
                     break
                 rows = np.flatnonzero(tracked.mask)
-            index = tracked.start + rows
-            keep = rows[index % lowlevel.crop_stride == 0]  # the low-level detector's crops: every crop_stride-th frame
-            with watch("crops"):
-                margin = self.config.faces.margin
-                for wanted, size, crops in ((rows, self.visual.input_size, pending_crops), (keep, lowlevel.crop_size, rgb_crops)):
-                    frames = [tracked.frames[row] for row in wanted]  # references: only face regions are copied
-                    crops.append(crop_faces(frames, tracked.boxes[wanted], tracked.landmarks[wanted], [size], margin)[size])
-            pending_index.append(index)
-            crop_frames.append(tracked.start + keep)
-            boxes[tracked.start : tracked.start + len(tracked.mask)] = tracked.boxes
-            face_scores[tracked.start : tracked.start + len(tracked.mask)] = tracked.scores
-            face_mask[index] = True
-            encode(final=False)
-        encode(final=True)
-        if require_face and not face_mask.any():
-            raise errors.NoFaceError(info.path, f"no face found in any of {n_frames} frames")
-        with watch("speech"):
-            speech = self.speech.encode(reader.audio, n_frames)  # [T, Da]
-        levels = frame_levels_db(reader.audio, n_frames)
-        with watch("lowlevel"):
-            logmel = log_mel(reader.audio, lowlevel.n_mels)  # [F, n_mels], 100 Hz
-        meta = {
-            "sha256": sha256 or sha256_file(info.path),
+            faces.add(tracked, rows)
+        faces.encode(final=True)
+        return faces
+
+    def _meta(self, info: MediaInfo, sha256: str, face_fraction: float) -> dict[str, Any]:
+        return {
+            "sha256": sha256,
             "source_path": str(info.path),
-            "n_frames": n_frames,
+            "n_frames": info.n_frames,
             "fps": FPS,
             "sample_rate": SAMPLE_RATE,
             "duration_s": info.duration_s,
@@ -200,7 +209,7 @@ class FeatureExtractor:
             "source_height": info.source_height,
             "source_fps": info.source_fps,
             "audio_duration_s": info.audio_duration_s,
-            "face_fraction": float(face_mask.mean()),
+            "face_fraction": face_fraction,
             "face_stride": self.config.faces.stride,
             "face_detection": face_detection_summary(self.config.faces),
             "visual_encoder": self.visual.id,
@@ -209,23 +218,10 @@ class FeatureExtractor:
             "speech_encoder_version": self.speech.version,
             "expression_labels": list(self.visual.labels),
             "extraction_key": self.key,
+            "extraction_version": version.EXTRACTION_VERSION,
             "extract_config": to_dict(self.config),
             "emoboost_version": emoboost.__version__,
-            "timings_s": {stage: round(seconds, 4) for stage, seconds in watch.seconds.items()},
         }
-        arrays = {
-            "visual": visual,
-            "speech": speech,
-            "face_mask": face_mask,
-            "expressions": expressions,
-            "boxes": boxes,
-            "face_scores": face_scores,
-            "audio_rms_db": levels,
-            "face_crops": np.concatenate(rgb_crops) if rgb_crops else np.zeros((0, lowlevel.crop_size, lowlevel.crop_size, 3), np.uint8),
-            "crop_frames": np.concatenate(crop_frames).astype(np.int64) if crop_frames else np.zeros(0, np.int64),
-            "logmel": logmel,
-        }
-        return FeatureRecord(arrays, meta)
 
 
 @dataclasses.dataclass(frozen=True)

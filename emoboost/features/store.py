@@ -9,8 +9,10 @@ Layout of a store directory::
 
 A record is a single safetensors file: named arrays (``visual [T, Dv]``, ``speech [T, Da]``,
 ``face_mask [T]``, ...) plus string metadata (fps, duration, encoder ids and versions, the
-source path). ``key`` is a fingerprint of everything the features depend on (encoder ids and
-versions, face and decoding settings), so changing an encoder never returns stale features.
+source path). ``key`` is the extraction code's version (``v<N>-``) and a fingerprint of everything
+else the features depend on (encoder ids and versions, face and decoding settings), so changing an
+encoder or the extraction code never returns stale features: records of another extraction version
+are not listed (:meth:`FeatureStore.keys_for`), though they stay on disk.
 Records are written atomically (temp file + rename): a record either exists whole or not at
 all, which is what makes extraction resumable and safe to run from several workers at once.
 """
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from emoboost.cache import atomic_path, sha256_file, write_json_atomic
+from emoboost.features import version
 from emoboost.errors import StoreError
 
 STORE_FORMAT = 1
@@ -187,9 +190,10 @@ class FeatureStore:
         return path
 
     def keys_for(self, sha256: str) -> list[str]:
-        """Extraction keys for which a record of this content exists."""
+        """Extraction keys of this extraction version for which a record of this content exists."""
         folder = self.root / "records" / sha256[:2]
-        return sorted(p.name[len(sha256) + 1 : -len(".safetensors")] for p in folder.glob(f"{sha256}.*.safetensors"))
+        keys = (p.name[len(sha256) + 1 : -len(".safetensors")] for p in folder.glob(f"{sha256}.*.safetensors"))
+        return sorted(key for key in keys if key.startswith(version.key_prefix()))
 
     def get(self, video_path: str | Path, key: str | None = None) -> FeatureRecord:
         """The record of ``video_path``. ``key`` selects among several extractions of the same file."""

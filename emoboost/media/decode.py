@@ -1,6 +1,6 @@
 """Stage 1: decoding. Any container decord reads -> RGB uint8 frames on a 25 fps grid + 16 kHz mono audio.
 
-The time base of the whole package is defined here:
+The time base of the whole package (declared in :mod:`emoboost.media.timebase`):
 
 - grid frame ``i`` covers ``[i / FPS, (i + 1) / FPS)`` seconds and shows the source frame on
   screen at the middle of that interval (so 30/60 fps and variable-frame-rate sources map by
@@ -9,9 +9,8 @@ The time base of the whole package is defined here:
   ``[i * SAMPLES_PER_FRAME, (i + 1) * SAMPLES_PER_FRAME)``. Audio is trimmed or zero-padded to
   the video's length, so ``len(audio) == n_frames * SAMPLES_PER_FRAME`` always holds.
 
-Video is streamed frame by frame (:meth:`MediaReader.iter_frames`; :meth:`MediaReader.iter_chunks`
-stacks them into arrays of consecutive frames) so memory does not grow with the length of the
-video. Audio at 16 kHz mono is small (3.8 MB a minute) and is decoded whole.
+Video is streamed frame by frame (:meth:`MediaReader.iter_frames`, decoding in bounded bursts) so
+memory does not grow with the length of the video. Audio at 16 kHz mono is small (3.8 MB a minute) and is decoded whole.
 
 decord opens and probes the file (frame timestamps, size, the audio track) and classifies what
 is wrong with a bad one; its FFmpeg and C++ log lines are captured at the file descriptor level,
@@ -37,10 +36,7 @@ import numpy as np
 
 from emoboost import errors
 from emoboost.config import MediaConfig
-
-FPS = 25
-SAMPLE_RATE = 16_000
-SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 640
+from emoboost.media.timebase import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 
 TIMESTAMP_TOLERANCE_S = 1e-6
 BURST_BYTES = 32 << 20  # a decoding burst: at most media.chunk_frames frames and about this many bytes
@@ -200,18 +196,6 @@ class MediaInfo:
     source_frames: int
     has_audio: bool
     audio_duration_s: float
-
-
-@dataclasses.dataclass(frozen=True)
-class VideoChunk:
-    """Consecutive grid frames ``[start, start + len(frames))``."""
-
-    start: int
-    frames: np.ndarray  # [t, H, W, 3] uint8
-
-    @property
-    def stop(self) -> int:
-        return self.start + len(self.frames)
 
 
 def _pyav_probe(path: Path) -> tuple[np.ndarray, float, np.ndarray] | None:
@@ -445,14 +429,6 @@ class MediaReader:
         for g in range(grid, stop):
             yield g, filler
 
-    def read_frames(self, start: int, stop: int) -> np.ndarray:
-        """Grid frames ``[start, stop)`` as uint8 ``[t, H, W, 3]`` (decodes from the file's start: use :meth:`iter_chunks` to stream)."""
-        start, stop = max(0, start), min(stop, self.info.n_frames)
-        frames = np.zeros((max(0, stop - start), self.info.height, self.info.width, 3), np.uint8)
-        for grid, frame in self._decode(start, stop):
-            frames[grid - start] = frame
-        return frames
-
     def iter_frames(self) -> Iterator[np.ndarray]:
         """Stream every grid frame in order, uint8 ``[H, W, 3]``, in one decoding pass.
 
@@ -475,15 +451,3 @@ class MediaReader:
             if filled == len(burst):
                 yield from burst
                 burst, filled = np.empty((min(size, self.info.n_frames - grid - 1), *shape), np.uint8), 0
-
-    def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[VideoChunk]:
-        """Stream the whole video as consecutive chunks of grid frames stacked into arrays (one decoding pass)."""
-        size = chunk_frames or self.config.chunk_frames
-        start, pending = 0, []
-        for _, frame in self._decode(0, self.info.n_frames):
-            pending.append(frame)
-            if len(pending) == size:
-                yield VideoChunk(start, np.stack(pending))
-                start, pending = start + size, []
-        if pending:
-            yield VideoChunk(start, np.stack(pending))

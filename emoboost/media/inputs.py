@@ -2,8 +2,9 @@
 
 An input is a video file, a folder (searched recursively for video extensions), a manifest
 CSV with a ``path`` column (relative paths resolved against ``root``, default the CSV's
-folder), or ``@list.txt`` (one path per line, ``#`` comments). Paths that do not exist are
-kept, so that each one is reported as a failure by name instead of vanishing silently.
+folder, or its parent for a fold file: see :func:`dataset_root`), or ``@list.txt`` (one path
+per line, ``#`` comments). Paths that do not exist are kept, so that each one is reported as a
+failure by name instead of vanishing silently.
 """
 
 from __future__ import annotations
@@ -23,9 +24,21 @@ def _videos_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
 
 
+FOLDS_FOLDER = "folds"  # fold files live in <dataset>/folds/<category>.csv, beside <dataset>/manifest.csv
+
+
+def dataset_root(manifest: str | Path, root: str | Path | None = None) -> Path:
+    """The folder a manifest's relative paths start from: ``root`` when given, else the manifest's folder,
+    or its parent for a fold file (a CSV in a folder named ``folds``). The one rule for extract, train and benchmark."""
+    if root is not None and str(root) != "":
+        return Path(root)
+    folder = Path(manifest).resolve().parent
+    return folder.parent if folder.name == FOLDS_FOLDER else folder
+
+
 def read_manifest_paths(csv_path: Path, root: Path | None = None) -> list[Path]:
-    """Video paths of a manifest CSV's ``path`` column, resolved against ``root`` (default: the CSV's folder)."""
-    base = root or csv_path.parent
+    """Video paths of a manifest CSV's ``path`` column, resolved against :func:`dataset_root`."""
+    base = dataset_root(csv_path, root)
     with open(csv_path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "path" not in reader.fieldnames:

@@ -22,16 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from emoboost.config import require
-
-Modality = Literal["visual", "speech"]
-
 
 @dataclasses.dataclass(frozen=True)
 class EmoForensicsConfig:

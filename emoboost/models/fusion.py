@@ -1,17 +1,27 @@
-"""EMO-BOOST: calibrated fusion of detector logits, with the decision threshold chosen on validation data.
+"""EMO-BOOST: fusion of detector logits into a calibrated log-likelihood ratio, and the decision on it.
 
-``Fusion.fit`` takes the validation logits of the detectors (any subset of emo, rgb, audio,
-external) and fits a logistic regression on them: its output is a calibrated probability of
-fake. The threshold is the EER point of that probability on the same validation data, or the
-highest threshold whose false-positive rate stays at or below ``target_fpr``. It is fitted
-only on validation clips of the training categories (the benchmark never shows it the
-held-out category). ``Fusion.mean`` is the uncalibrated baseline (mean of logits), thresholded
-the same way.
+``Fusion.fit`` takes the calibration logits of the detectors (any subset of emo, rgb, audio,
+external) and fits a prior-weighted logistic regression (as the BOSARIS / FoCal toolkits do):
+real and fake clips are weighted so that together they count as a set with the prior
+``weight_prior`` (0.5 by default) whatever the calibration set's own class balance, and that
+prior's log-odds is removed from the output. The output is then a natural-log likelihood ratio
+(LLR): ``log P(scores | fake) / P(scores | real)``, and the posterior probability of fake at a
+prior ``p`` is ``sigmoid(llr + logit(p))``.
+
+The decision is made on the LLR. By default it is the Bayes decision at the stated prior with
+equal costs (fake when the posterior is at least 0.5, i.e. ``llr >= -logit(prior)``); with
+``target_fpr`` it is the lowest LLR threshold whose false-positive rate on the calibration clips
+stays at or below the target. The calibration LLRs of both classes are kept, so the
+calibration FPR / TPR of any threshold (any prior) can be stated in a verdict's provenance.
+The benchmark fits fusions only on calibration clips of the training categories, never on the
+held-out category. ``Fusion.mean`` is the uncalibrated baseline (mean of logits; its
+"LLR" is not calibrated), thresholded at its EER point.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,79 +30,214 @@ import numpy as np
 from emoboost.errors import ConfigError
 from emoboost.metrics import both_classes, eer
 
-FUSION_FORMAT = "emoboost.fusion/1"
+FUSION_FORMAT = "emoboost.fusion/2"
+OLD_FORMATS = ("emoboost.fusion/1",)
+LLR_DECIMALS = 4  # calibration LLRs stored in fusion.json
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
-def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, target_fpr: float | None = None) -> tuple[float, dict[str, Any]]:
-    """Threshold on ``probabilities`` (EER point, or the lowest threshold with FPR <= target) and its operating point."""
-    labels, probabilities = np.asarray(labels).astype(int), np.asarray(probabilities, np.float64)
+def logit(p: float) -> float:
+    """``log(p / (1 - p))`` for ``0 < p < 1``."""
+    return math.log(p / (1.0 - p))
+
+
+def bayes_threshold(prior: float) -> float:
+    """The LLR above which the posterior P(fake) at ``prior`` is at least 0.5 (equal costs)."""
+    if not 0.0 < prior < 1.0:
+        raise ConfigError(f"prior must be strictly between 0 and 1, not {prior}")
+    return 0.0 - logit(prior) + 0.0  # + 0.0: no negative zero at prior 0.5
+
+
+def rates_at(real_llrs: np.ndarray, fake_llrs: np.ndarray, threshold: float) -> tuple[float, float]:
+    """``(FPR, TPR)``: shares of real / fake LLRs at or above ``threshold`` (NaN for an empty class)."""
+    real, fake = np.asarray(real_llrs, np.float64), np.asarray(fake_llrs, np.float64)
+    fpr = float((real >= threshold).mean()) if len(real) else float("nan")
+    tpr = float((fake >= threshold).mean()) if len(fake) else float("nan")
+    return fpr, tpr
+
+
+def choose_threshold(
+    labels: np.ndarray, scores: np.ndarray, target_fpr: float | None = None
+) -> tuple[float, dict[str, Any]]:
+    """Threshold on ``scores`` (EER point, or the lowest threshold with FPR <= target) and its operating point."""
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, np.float64)
     if not both_classes(labels):
-        raise ConfigError("choosing a threshold needs real and fake validation clips")
+        raise ConfigError("choosing a threshold needs real and fake calibration clips")
     if target_fpr is None:
-        _, threshold = eer(labels, probabilities)
+        _, threshold = eer(labels, scores)
     else:
-        real = np.sort(probabilities[labels == 0])
+        real = np.sort(scores[labels == 0])
         allowed = int(np.floor(target_fpr * len(real)))  # real clips allowed above the threshold
-        threshold = float(np.nextafter(real[len(real) - allowed - 1], np.inf)) if allowed < len(real) else float(real.min())
-    threshold = float(min(max(threshold, 0.0), 1.0))
-    predicted = probabilities >= threshold
+        threshold = (
+            float(np.nextafter(real[len(real) - allowed - 1], np.inf)) if allowed < len(real) else float(real.min())
+        )
+    threshold = float(np.clip(threshold, -1e6, 1e6))  # roc_curve's first threshold is +inf
+    fpr, tpr = rates_at(scores[labels == 0], scores[labels == 1], threshold)
     point = {
         "rule": "EER point" if target_fpr is None else f"FPR <= {target_fpr:g}",
-        "fpr": float(predicted[labels == 0].mean()),
-        "tpr": float(predicted[labels == 1].mean()),
-        "val_clips": int(len(labels)),
+        "fpr": fpr,
+        "tpr": tpr,
+        "val_clips": len(labels),
     }
     return threshold, point
 
 
 @dataclasses.dataclass(frozen=True)
 class Fusion:
-    """``probability = sigmoid(weights . logits + bias)``; ``label = fake`` when ``probability >= threshold``."""
+    """``llr = weights . logits + bias`` (natural log); ``label = fake`` when ``llr >= decision_threshold(prior)``.
+
+    ``llr_threshold`` is fixed for the rules "FPR <= x" and "EER point"; for the rule "bayes" it is the
+    Bayes threshold at prior 0.5 (0.0) and :meth:`decision_threshold` moves it with the prior.
+    """
 
     inputs: tuple[str, ...]  # detector names, in the order of the logit columns
     weights: tuple[float, ...]
     bias: float
-    threshold: float
-    operating_point: dict[str, Any]  # rule, validation FPR / TPR at the threshold, clips
+    llr_threshold: float
+    operating_point: dict[str, Any]  # rule, calibration FPR / TPR at the threshold (prior 0.5), clips
     method: str = "logistic"  # or "mean" (baseline)
+    calibration: dict[str, Any] = dataclasses.field(
+        default_factory=dict, compare=False
+    )  # real / fake LLRs, weight_prior
 
     @classmethod
-    def fit(cls, logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str], target_fpr: float | None = None, regularisation: float = 1.0) -> Fusion:
-        """Fit on validation logits ``[N, len(inputs)]`` (rows with a missing logit are dropped)."""
+    def fit(
+        cls,
+        logits: np.ndarray,
+        labels: np.ndarray,
+        inputs: Sequence[str],
+        target_fpr: float | None = None,
+        regularisation: float = 1.0,
+        weight_prior: float = 0.5,
+    ) -> Fusion:
+        """Fit on calibration logits ``[N, len(inputs)]`` (rows with a missing logit are dropped).
+
+        Each class gets a total weight proportional to ``weight_prior`` / ``1 - weight_prior`` (the
+        weights average 1, so ``regularisation`` keeps scikit-learn's meaning of C); the output is
+        the fitted log-odds minus ``logit(weight_prior)``: an LLR, free of the set's class balance.
+        """
         from sklearn.linear_model import LogisticRegression
 
         logits, labels = _complete(logits, labels, inputs)
+        n_fake, n_real = int(labels.sum()), int((labels == 0).sum())
+        sample_weight = np.where(
+            labels == 1, weight_prior * len(labels) / n_fake, (1 - weight_prior) * len(labels) / n_real
+        )
         model = LogisticRegression(C=regularisation, solver="lbfgs", max_iter=1000)
-        model.fit(logits, labels)
-        probabilities = model.predict_proba(logits)[:, 1]
-        threshold, point = choose_threshold(labels, probabilities, target_fpr)
-        return cls(tuple(inputs), tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]), threshold, point)
+        model.fit(logits, labels, sample_weight=sample_weight)
+        weights = tuple(float(w) for w in model.coef_[0])
+        bias = float(model.intercept_[0]) - logit(weight_prior)
+        llrs = np.round(logits @ np.asarray(weights) + bias, LLR_DECIMALS)  # as stored: thresholds agree with them
+        if target_fpr is None:
+            threshold = bayes_threshold(0.5)
+            fpr, tpr = rates_at(llrs[labels == 0], llrs[labels == 1], threshold)
+            point = {"rule": "bayes", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
+        else:
+            threshold, point = choose_threshold(labels, llrs, target_fpr)
+        return cls(tuple(inputs), weights, bias, threshold, point, calibration=_calibration(llrs, labels, weight_prior))
 
     @classmethod
-    def mean(cls, logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str], target_fpr: float | None = None) -> Fusion:
-        """The baseline: mean of the logits, squashed by a sigmoid (not calibrated)."""
+    def mean(
+        cls, logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str], target_fpr: float | None = None
+    ) -> Fusion:
+        """The baseline: mean of the logits (not calibrated), thresholded at the EER point or the target FPR."""
         logits, labels = _complete(logits, labels, inputs)
         weights = tuple(1.0 / len(inputs) for _ in inputs)
-        threshold, point = choose_threshold(labels, _sigmoid(logits @ np.asarray(weights)), target_fpr)
-        return cls(tuple(inputs), weights, 0.0, threshold, point, method="mean")
+        scores = np.round(logits @ np.asarray(weights), LLR_DECIMALS)
+        threshold, point = choose_threshold(labels, scores, target_fpr)
+        return cls(
+            tuple(inputs), weights, 0.0, threshold, point, method="mean", calibration=_calibration(scores, labels, None)
+        )
 
-    def probability(self, logits: np.ndarray) -> np.ndarray:
-        """Probabilities ``[N]`` from logits ``[N, len(inputs)]``; a missing (NaN) logit counts as 0 (no evidence)."""
+    # -- outputs -----------------------------------------------------------------------------
+    def llr(self, logits: np.ndarray) -> np.ndarray:
+        """Natural-log likelihood ratios ``[N]`` from logits ``[N, len(inputs)]``; a missing (NaN) logit counts as 0."""
         logits = np.nan_to_num(np.atleast_2d(np.asarray(logits, np.float64)), nan=0.0)
-        return _sigmoid(logits @ np.asarray(self.weights) + self.bias)
+        return logits @ np.asarray(self.weights) + self.bias
 
+    def probability(self, logits: np.ndarray, prior: float = 0.5) -> np.ndarray:
+        """Posterior probabilities of fake ``[N]`` at ``prior`` (0.5: the LR expressed as a probability)."""
+        return _sigmoid(self.llr(logits) + logit(prior))
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold at prior 0.5 as a probability (for code that thresholds :meth:`probability`)."""
+        return float(_sigmoid(np.array(self.decision_threshold(0.5))))
+
+    def decision_threshold(self, prior: float = 0.5, target_fpr: float | None = None) -> float:
+        """The LLR threshold at ``prior``: Bayes (equal costs), the stored one, or the one meeting ``target_fpr``."""
+        if target_fpr is not None:
+            real, fake = self.calibration_llrs()
+            if not len(real):
+                raise ConfigError(
+                    "this fusion stores no calibration LLRs: it cannot choose a threshold for --target-fpr"
+                )
+            labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
+            return choose_threshold(labels, np.r_[real, fake], target_fpr)[0]
+        if self.operating_point.get("rule") == "bayes":
+            return bayes_threshold(prior)
+        bayes_threshold(prior)  # validates the prior
+        return self.llr_threshold
+
+    def calibration_llrs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The calibration clips' LLRs ``(real, fake)`` (empty when not stored)."""
+        return np.asarray(self.calibration.get("real", ()), np.float64), np.asarray(
+            self.calibration.get("fake", ()), np.float64
+        )
+
+    def operating_point_at(self, threshold: float) -> dict[str, Any]:
+        """Calibration FPR / TPR at an LLR threshold, and the clip counts they come from."""
+        real, fake = self.calibration_llrs()
+        fpr, tpr = rates_at(real, fake, threshold)
+        return {
+            "fpr": None if math.isnan(fpr) else fpr,
+            "tpr": None if math.isnan(tpr) else tpr,
+            "real_clips": len(real),
+            "fake_clips": len(fake),
+        }
+
+    # -- persistence -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FUSION_FORMAT, **dataclasses.asdict(self), "inputs": list(self.inputs), "weights": list(self.weights)}
+        """JSON-ready; ``threshold`` (probability at prior 0.5) is written for readers that plot probabilities."""
+        data = {
+            "format": FUSION_FORMAT,
+            **dataclasses.asdict(self),
+            "inputs": list(self.inputs),
+            "weights": list(self.weights),
+        }
+        return {**data, "threshold": self.threshold}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fusion:
-        if data.get("format") != FUSION_FORMAT:
-            raise ConfigError(f"fusion format {data.get('format')!r}, expected {FUSION_FORMAT!r}")
-        return cls(tuple(data["inputs"]), tuple(data["weights"]), float(data["bias"]), float(data["threshold"]), dict(data["operating_point"]), data.get("method", "logistic"))
+        """Read a ``to_dict()``; a fusion from before calibrated LLRs (format 1) is refused with the way out."""
+        found = data.get("format")
+        if found in OLD_FORMATS:
+            raise ConfigError(
+                f"fusion format {found!r} outputs probabilities at its validation set's class balance, "
+                "not likelihood ratios; "
+                "retrain the detector (`emoboost train`, or delete the detector folder and rerun `emoboost quickstart`)"
+            )
+        if found != FUSION_FORMAT:
+            raise ConfigError(f"fusion format {found!r}, expected {FUSION_FORMAT!r}")
+        return cls(
+            tuple(data["inputs"]),
+            tuple(data["weights"]),
+            float(data["bias"]),
+            float(data["llr_threshold"]),
+            dict(data["operating_point"]),
+            data.get("method", "logistic"),
+            dict(data.get("calibration", {})),
+        )
+
+
+def _calibration(llrs: np.ndarray, labels: np.ndarray, weight_prior: float | None) -> dict[str, Any]:
+    def rounded(values: np.ndarray) -> list[float]:
+        return [round(float(v), LLR_DECIMALS) for v in np.sort(values)]
+
+    return {"real": rounded(llrs[labels == 0]), "fake": rounded(llrs[labels == 1]), "weight_prior": weight_prior}
 
 
 def _complete(logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -101,5 +246,5 @@ def _complete(logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str]) -> 
         raise ConfigError(f"fusion: logits of shape {logits.shape} for {len(labels)} clips and {len(inputs)} inputs")
     keep = ~np.isnan(logits).any(axis=1)
     if not both_classes(labels[keep]):
-        raise ConfigError("fusion needs real and fake validation clips with every logit")
+        raise ConfigError("fusion needs real and fake calibration clips with every logit")
     return logits[keep], labels[keep]

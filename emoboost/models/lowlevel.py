@@ -1,15 +1,14 @@
 """Low-level (artefact) detectors: an RGB CNN on aligned face crops and an LCNN-style CNN on log-mels.
 
 - RGB: ``arch: small`` (four strided conv blocks, fast on a CPU), ``resnet18`` or
-  ``efficientnet_b0`` from torchvision, ImageNet weights when they are already on disk
-  (torch's hub cache), random initialisation otherwise. One logit per crop; the video logit
-  is the mean over its crops.
+  ``efficientnet_b0`` from torchvision, randomly initialised (no pretrained weights are loaded;
+  inputs are standardised with ImageNet's channel statistics). One logit per crop; the video
+  logit is the mean over its crops.
 - Acoustic: a light CNN with max-feature-map activations (as LCNN anti-spoofing models) on
   2 s log-mel segments, standardised per band with statistics fitted on training data. One
   logit per segment; the video logit is the mean over segments (1 s hop).
 
-Both train with :func:`emoboost.train.fit`; neither opens files (weights found on disk are
-passed in by the caller).
+Both train with :func:`emoboost.train.fit`; neither opens files.
 """
 
 from __future__ import annotations
@@ -57,7 +56,7 @@ class AcousticConfig:
 class RGBDetector(nn.Module):
     """uint8 crops ``[B, S, S, 3]`` -> fake logits ``[B]``."""
 
-    def __init__(self, config: RGBConfig, imagenet_state: dict[str, torch.Tensor] | None = None):
+    def __init__(self, config: RGBConfig):
         super().__init__()
         config.validate()
         self.config = config
@@ -74,8 +73,6 @@ class RGBDetector(nn.Module):
             import torchvision
 
             self.backbone = getattr(torchvision.models, config.arch)(weights=None)
-            if imagenet_state is not None:
-                self.backbone.load_state_dict(imagenet_state)
             if config.arch == "resnet18":
                 self.backbone.fc = nn.Linear(self.backbone.fc.in_features, 1)
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -18,10 +19,11 @@ from PIL import Image
 
 import detector_fixture
 import media_matrix
+from emoboost.calibration import verbal
 from emoboost.cli import run
 from emoboost.outputs import CSV_COLUMNS
 
-VERDICT_KEYS = {"path", "sha256", "label", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
+VERDICT_KEYS = {"path", "sha256", "label", "llr", "log10_lr", "lr_verbal", "prior", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
 NOISE = ("Traceback", "[mov", ".cc:", "DECORDError", "moov atom not found\n", "Error while decoding")
 
 
@@ -42,15 +44,19 @@ def json_lines(text: str) -> list[dict]:
 
 def check_schema(verdict: dict) -> None:
     assert set(verdict) == VERDICT_KEYS
-    assert verdict["label"] in ("real", "fake") and 0 <= verdict["probability"] <= 1 and 0 <= verdict["threshold"] <= 1
-    assert verdict["label"] == ("fake" if verdict["probability"] >= verdict["threshold"] else "real")
+    assert verdict["label"] in ("real", "fake") and 0 <= verdict["probability"] <= 1 and 0 < verdict["prior"] < 1
+    assert verdict["label"] == ("fake" if verdict["llr"] >= verdict["threshold"] else "real")  # decided on the LLR
+    prior_odds = math.log(verdict["prior"] / (1 - verdict["prior"]))
+    assert verdict["probability"] == pytest.approx(1 / (1 + math.exp(-(verdict["llr"] + prior_odds))), abs=1e-5)  # the posterior
+    assert verdict["log10_lr"] == pytest.approx(verdict["llr"] / math.log(10), abs=1e-5) and verdict["lr_verbal"] == verbal(verdict["llr"])
+    assert verdict["scores"]["fused"] == pytest.approx(verdict["llr"])
     assert len(verdict["sha256"]) == 64 and verdict["duration_s"] > 0
     assert set(verdict["scores"]) == {"emo", "rgb", "audio", "fused"} and set(verdict["modalities"]) == {"face", "voice"}
     assert all(isinstance(v, float) for v in verdict["scores"].values() if v is not None)
-    assert verdict["segments"] and all(set(s) == {"start_s", "end_s", "probability", "emotion_mismatch"} for s in verdict["segments"])
+    assert verdict["segments"] and all(set(s) == {"start_s", "end_s", "llr", "probability", "emotion_mismatch"} for s in verdict["segments"])
     assert all(0 <= s["start_s"] < s["end_s"] <= verdict["duration_s"] + 0.05 for s in verdict["segments"])
-    assert set(verdict["provenance"]) >= {"weights_sha256", "operating_point", "threshold_source", "face_stride", "fps", "visual_encoder", "speech_encoder"}
-    assert set(verdict["provenance"]["operating_point"]) >= {"rule", "fpr", "tpr"}
+    assert set(verdict["provenance"]) >= {"weights_sha256", "operating_point", "threshold_source", "training_data", "face_stride", "fps", "visual_encoder", "speech_encoder"}
+    assert set(verdict["provenance"]["operating_point"]) >= {"rule", "fpr", "tpr", "real_clips", "fake_clips"}
     assert isinstance(verdict["warnings"], list)
 
 
@@ -76,7 +82,8 @@ def test_every_kind_of_input(tmp_path, talking_clip, faceless_clip, model, capfd
         assert line is not None and case.says in line, (case.name, stderr)
     assert "--allow-audio-only" in next(line for line in errors if str(faceless_clip) in line)
 
-    verdicts = {Path(v["path"]).name: v for v in json_lines(stdout)}
+    assert "verdicts" in stdout and "-> " in stdout  # with --output, stdout says what was done; the verdicts are in the file
+    verdicts = {Path(v["path"]).name: v for v in json_lines((tmp_path / "out.jsonl").read_text(encoding="utf-8")) if "error" not in v}
     expected = {c.path.name for c in cases if c.error is None}
     assert set(verdicts) == expected
     for verdict in verdicts.values():
@@ -106,20 +113,31 @@ def test_formats_are_deterministic_and_complete(talking_clip, model, capfd, tmp_
     assert first[0] == 0 and first[1] == second[1]  # same file twice -> identical output
     (verdict,) = json_lines(first[1])
     check_schema(verdict)
-    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "csv", "--output", tmp_path / "v.csv")
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(stdout)))
     assert code == 0 and len(rows) == 1 and tuple(rows[0]) == CSV_COLUMNS
     assert float(rows[0]["probability"]) == verdict["probability"] and rows[0]["label"] == verdict["label"]
-    assert (tmp_path / "v.csv").read_text(encoding="utf-8") == stdout
-    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--threshold", "0")
+    assert float(rows[0]["llr"]) == verdict["llr"] and rows[0]["lr_verbal"] == verdict["lr_verbal"]
+    # with --output the CSV goes to the file and stdout gets one summary line; a rerun says what it skipped
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "csv", "--output", tmp_path / "v.csv")
+    assert code == 0 and stdout.strip().splitlines() == [line for line in stdout.strip().splitlines() if "1 verdict (" in line]
+    assert list(csv.DictReader(io.StringIO((tmp_path / "v.csv").read_text(encoding="utf-8")))) == rows
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "csv", "--output", tmp_path / "v.csv")
+    assert code == 0 and "1 taken from" in stdout
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--threshold", "-1000")
     assert code == 0 and "fake" in stdout and "1 verdict (1 fake), 0 failed" in stdout
+    # a different prior moves the posterior, not the LR
+    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "json", "--prior", "0.1")
+    (low,) = json_lines(stdout)
+    assert low["llr"] == verdict["llr"] and low["probability"] < verdict["probability"] and low["prior"] == 0.1
 
 
 def test_usage_errors_exit_2(talking_clip, model, capfd, tmp_path):
     (tmp_path / "empty").mkdir()
     for args, says in [
         ((talking_clip, "--model", model, "--format", "xml"), "--format"),
-        ((talking_clip, "--model", model, "--threshold", "1.5"), "threshold"),
+        ((talking_clip, "--model", model, "--prior", "1.5"), "prior"),
+        ((talking_clip, "--model", model, "--threshold", "0", "--target-fpr", "0.1"), "not both"),
         ((talking_clip, "--model", tmp_path / "nowhere"), "not a detector directory"),
         ((tmp_path / "empty", "--model", model), "no video files"),
         ((f"@{tmp_path / 'absent.txt'}", "--model", model), "list file not found"),
@@ -192,9 +210,47 @@ def test_batch_killed_with_sigkill_resumes(tmp_path, talking_clip, model):
     assert not journal.exists()
 
 
-def test_table_never_shows_equal_probability_and_threshold_for_different_verdicts():
-    from emoboost.cli.detect import probability_and_threshold
+def table_lines(entries, details=False, shared=(), width=80) -> list[str]:
+    from rich.console import Console
 
-    assert probability_and_threshold(0.834, 0.81) == "0.83 / 0.81"
-    assert probability_and_threshold(0.8104, 0.8113) == "0.810 / 0.811"  # "real": shown below its threshold
-    assert probability_and_threshold(0.81, 0.81) == "0.810000 / 0.810000"  # truly equal: "fake" (p >= threshold)
+    from emoboost.cli.detect import print_verdicts
+
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    print_verdicts(entries, details, shared, console=console)
+    return console.export_text().splitlines()
+
+
+def test_table_fits_80_columns_with_lr_and_verbal_label():
+    entry = {
+        "path": "/evidence/a-rather-long-file-name-from-a-phone-2024-05-17.mp4", "sha256": "a" * 64, "label": "real",
+        "llr": -math.log(450.0), "log10_lr": -math.log10(450.0), "lr_verbal": verbal(-math.log(450.0)), "prior": 0.5, "probability": 0.0022,
+        "threshold": 0.0, "scores": {"emo": -1.0, "rgb": -2.0, "audio": 0.5, "fused": -6.1}, "modalities": {"face": 0.2, "voice": 0.3},
+        "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": -5.0, "probability": 0.01, "emotion_mismatch": 0.3}], "duration_s": 2.0,
+        "model_id": "m", "warnings": ["face found in only 40% of frames", "trained only on generated clips (synthav): verdicts on real footage are not validated"],
+        "provenance": {"weights_sha256": "w"},
+    }
+    shared = ("trained only on generated clips (synthav): verdicts on real footage are not validated",)
+    lines = table_lines([entry], shared=shared)
+    assert max(map(len, lines)) <= 80
+    row = next(line for line in lines if "1/450" in line)  # the LR in one piece
+    assert "real" in row and "0.002" in row and "moderately" in row
+    assert sum("verdicts on real footage" in line for line in lines) == 1  # a detector-wide warning once, under the table
+    assert any("1. face found in only 40% of frames" in line for line in lines)
+    detailed = table_lines([entry], details=True)
+    assert max(map(len, detailed)) <= 80
+    start = next(i for i, line in enumerate(detailed) if "per-detector" in line)
+    scores = next(line for line in detailed[start:] if "-1.00" in line)
+    assert scores.split()[1:] == ["-1.00", "-2.00", "+0.50", "-6.10", "0.20", "0.30", "0.0-2.0s", "-5.00"]
+
+
+def test_case_report_is_self_contained(talking_clip, model, capfd, tmp_path):
+    code, stdout, stderr = detect(capfd, talking_clip, "--model", model, "--report", tmp_path / "reports", "--prior", "0.2")
+    assert code == 0, stderr
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    (report,) = [p for p in (tmp_path / "reports").glob("*.html") if p.name != "index.html"]
+    assert report.name in index and "case reports" in stdout
+    text = report.read_text(encoding="utf-8")
+    for needed in ("SHA-256", "h264", "LR ", "prior P(fake) of 0.2", "posterior", "fused LLR", "weights SHA-256", "calibration", "emoboost detect", "--prior 0.2"):
+        assert needed in text, needed
+    assert "http://" not in text and "https://" not in text and "<script" not in text  # nothing fetched
+    assert text.count("data:image/png;base64,") == 1 and 3 <= text.count("data:image/jpeg;base64,") <= 6  # timeline + key frames

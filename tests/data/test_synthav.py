@@ -25,7 +25,7 @@ def synthav(tmp_path_factory):
 
 def _load(out, row):
     reader = MediaReader(out / row.path)
-    return reader, reader.read_frames(0, reader.info.n_frames), reader.audio
+    return reader, np.stack(list(reader.iter_frames())), reader.audio
 
 
 def test_layout_and_manifest_match_fakeavceleb(synthav):

@@ -90,6 +90,24 @@ def test_crash_while_writing_leaves_nothing(extractor, talking_clip, tmp_path, m
         store.get(talking_clip)
 
 
+def test_a_new_extraction_version_hides_old_records_without_deleting_them(extractor, talking_clip, tmp_path, monkeypatch):
+    from emoboost.features import version
+
+    store = FeatureStore(tmp_path / "store")
+    assert extract_many([talking_clip], store, extractor).line() == "1 done, 0 skipped, 0 failed"
+    old_key, old_files = extractor.key, list(store)
+    assert old_key.startswith(f"v{version.EXTRACTION_VERSION}-") and len(old_files) == 1
+
+    monkeypatch.setattr(version, "EXTRACTION_VERSION", version.EXTRACTION_VERSION + 1)
+    assert extractor.key != old_key
+    assert store.find(talking_clip) is None  # invisible to readers (train, benchmark, detect) ...
+    assert old_files[0].is_file() and list(store) == old_files  # ... but still on disk
+    assert extract_many([talking_clip], store, extractor).line() == "1 done, 0 skipped, 0 failed"  # extracted again
+    record = store.get(talking_clip)
+    assert record.meta["extraction_key"] == extractor.key and record.meta["extraction_version"] == version.EXTRACTION_VERSION
+    assert len(store) == 2
+
+
 def test_store_rejects_unreadable_records(tmp_path):
     path = tmp_path / "r.safetensors"
     path.write_bytes(b"garbage")

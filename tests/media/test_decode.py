@@ -1,3 +1,4 @@
+import itertools
 import os
 import subprocess
 import sys
@@ -15,8 +16,13 @@ from emoboost.media.decode import FPS, SAMPLES_PER_FRAME, MediaReader, grid_sour
 MARK_S = 1.6  # flash + beep start; grid frame 40
 
 
+def _all_frames(reader: MediaReader, count: int | None = None) -> np.ndarray:
+    """The first ``count`` (default: every) grid frames, stacked ``[t, H, W, 3]``."""
+    return np.stack(list(itertools.islice(reader.iter_frames(), count)))
+
+
 def _flash_and_beep_frames(reader: MediaReader) -> tuple[np.ndarray, np.ndarray]:
-    frames = np.concatenate([chunk.frames for chunk in reader.iter_chunks()])
+    frames = _all_frames(reader)
     bright = np.flatnonzero(frames.mean(axis=(1, 2, 3)) > 128)
     level = np.sqrt((reader.audio.reshape(-1, SAMPLES_PER_FRAME) ** 2).mean(axis=1))
     loud = np.flatnonzero(level > 0.1)
@@ -59,15 +65,11 @@ def test_source_frames_map_by_timestamp_not_index():
     assert grid_source_indices(starts + 3.0, 25).tolist() == grid_source_indices(starts, 25).tolist()
 
 
-def test_chunks_stream_the_same_frames_as_one_read(talking_clip):
+def test_bursts_of_any_size_stream_the_same_frames(talking_clip):
     reader = MediaReader(talking_clip, MediaConfig(chunk_frames=7))
-    chunks = list(reader.iter_chunks())
-    assert [c.start for c in chunks] == list(range(0, reader.info.n_frames, 7))
-    assert max(len(c.frames) for c in chunks) == 7
-    streamed = np.concatenate([c.frames for c in chunks])
+    streamed = _all_frames(reader)
     assert streamed.shape == (reader.info.n_frames, 240, 320, 3)
-    np.testing.assert_array_equal(streamed, reader.read_frames(0, reader.info.n_frames))
-    np.testing.assert_array_equal(np.stack(list(reader.iter_frames())), streamed)  # frame by frame, as the pipeline reads
+    np.testing.assert_array_equal(streamed, _all_frames(MediaReader(talking_clip, MediaConfig(chunk_frames=50))))
 
 
 def test_frames_are_decoded_in_bursts_bounded_by_bytes(talking_clip, monkeypatch):
@@ -90,8 +92,7 @@ def test_frames_are_decoded_in_bursts_bounded_by_bytes(talking_clip, monkeypatch
     assert len(decoded) == 4  # the first frame comes once its burst of 4 is decoded, not 50
     kept = [first, *frames]  # frames kept across later bursts are never overwritten
     assert len(kept) == reader.info.n_frames == len(decoded)
-    monkeypatch.setattr(reader, "_decode", original)
-    np.testing.assert_array_equal(np.stack(kept), reader.read_frames(0, reader.info.n_frames))
+    np.testing.assert_array_equal(np.stack(kept), _all_frames(MediaReader(talking_clip)))
 
 
 def test_large_frames_are_scaled_to_max_side(tmp_path):
@@ -99,14 +100,14 @@ def test_large_frames_are_scaled_to_max_side(tmp_path):
     reader = MediaReader(path, MediaConfig(max_side=640))
     assert (reader.info.width, reader.info.height) == (640, 360)
     assert (reader.info.source_width, reader.info.source_height) == (1280, 720)
-    assert next(reader.iter_chunks()).frames.shape[1:] == (360, 640, 3)
+    assert next(reader.iter_frames()).shape == (360, 640, 3)
 
 
 def test_display_rotation_is_applied(tmp_path, talking_clip):
     phone = factory.phone_copy(talking_clip, tmp_path / "phone.mp4")  # stored sideways, displayed upright
     upright, turned = MediaReader(talking_clip), MediaReader(phone)
     assert (turned.info.width, turned.info.height) == (upright.info.width, upright.info.height) == (320, 240)
-    difference = np.abs(turned.read_frames(0, 10).astype(int) - upright.read_frames(0, 10).astype(int)).mean()
+    difference = np.abs(_all_frames(turned, 10).astype(int) - _all_frames(upright, 10).astype(int)).mean()
     assert difference < 3, difference  # the same picture, up to one more encoding
 
 

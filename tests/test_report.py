@@ -1,0 +1,21 @@
+"""The published-numbers block of the report is found without the checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import emoboost.config
+from emoboost.report import anchors_block
+
+
+def test_anchors_come_from_the_packaged_configs_outside_the_checkout(tmp_path, monkeypatch):
+    packaged = tmp_path / "package" / "configs"
+    (packaged / "benchmark").mkdir(parents=True)
+    (packaged / "benchmark" / "anchors.yaml").write_text(
+        "anchors:\n  - {method: M, source: 'paper, table 1', auc: {RVFA: 90.0}}\n  - {method: N, source: s, auc: {}}\n"
+    )
+    monkeypatch.setattr(emoboost.config, "packaged_configs", lambda: packaged)
+    monkeypatch.chdir(tmp_path)  # no ./configs here
+    block = anchors_block(Path("configs/benchmark/anchors.yaml"))
+    assert "- M (paper, table 1): AUC RVFA 90.0" in block and not any(line.startswith("- N") for line in block)
+    assert anchors_block(Path("configs/benchmark/missing.yaml")) == []

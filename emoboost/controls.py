@@ -88,7 +88,7 @@ def alignment_shuffle(
 
 def emoforensics_scorer(model) -> Scorer:
     """Clip logits of a trained :class:`~emoboost.models.emoforensics.EmoForensics` (higher = more fake)."""
-    from emoboost.train import predict_clip
+    from emoboost.models.inference import predict_clip
 
     model.eval()
-    return lambda clips: np.array([predict_clip(model, tokens)["logit"] for tokens in clips])
+    return lambda clips: np.array([predict_clip(model, tokens).logit for tokens in clips])

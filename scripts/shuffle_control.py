@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from emoboost.checkpoints import load_emoforensics
-from emoboost.cli.common import dataset_root
 from emoboost.controls import alignment_shuffle, emoforensics_scorer
 from emoboost.data.manifest import read_manifest
 from emoboost.features.store import FeatureStore
+from emoboost.media.inputs import dataset_root
 from emoboost.metrics import auc
 from emoboost.train import load_clips
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from sequences import clips as sequences  # tests/models is on pytest's pythonpath
 
 from emoboost.controls import alignment_shuffle, emoforensics_scorer, partners, repair
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
-from tests.models.sequences import clips as sequences
 
 TINY = EmoForensicsConfig(
     d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16

@@ -9,6 +9,7 @@ from emoboost.cli import run
 from emoboost.data.manifest import ManifestRow, format_track, read_manifest, write_manifest
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.features.version import key_prefix
 from emoboost.probe import ProbeConfig, frame_labels, run_probe, token_labels
 
 EMOTIONS = ("angry", "happy", "neutral", "sad")
@@ -47,7 +48,7 @@ def _store(tmp_path, clips_per_identity=8, identities=6, track=False, leak=False
                 "face_mask": np.ones(n_frames, np.uint8), "geometry": np.stack([mouth, mouth * 0], axis=1),
             }  # fmt: skip
             sha = store.content_hash(tmp_path / path)
-            store.put(FeatureRecord(arrays, {"n_frames": n_frames, "fps": FPS, "sha256": sha}), "k")
+            store.put(FeatureRecord(arrays, {"n_frames": n_frames, "fps": FPS, "sha256": sha}), key_prefix() + "test")
             emotion = format_track(segments) if track else emotions[0]
             rows.append(ManifestRow(path, 0, "RVRA", "real", "real", f"id{i}", (f"id{i}",), emotion=emotion))
     write_manifest(tmp_path / "manifest.csv", rows)

@@ -184,7 +184,7 @@ def probe(
     include_fakes: Annotated[bool, typer.Option(help="Probe fake clips too (default: real clips only).")] = False,
 ) -> None:
     """Linear probes of the emotion class per stream, identities held out, with chance and majority baselines."""
-    from emoboost.cli.common import dataset_root
+    from emoboost.media.inputs import dataset_root
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
     from emoboost.probe import PRIMARY, ProbeConfig, run_probe, summary_line, write_report

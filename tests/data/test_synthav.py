@@ -10,7 +10,16 @@ import pytest
 
 from emoboost.data.manifest import ARTIFACT_LEVELS, CATEGORIES, emotion_track, read_manifest
 from emoboost.data.protocols import check_fold, make_folds
-from emoboost.data.synthav import CLONE_PROSODY, SynthConfig, cell_of, generate, make_identity, other_emotions, perform, respeak
+from emoboost.data.synthav import (
+    CLONE_PROSODY,
+    SynthConfig,
+    cell_of,
+    generate,
+    make_identity,
+    other_emotions,
+    perform,
+    respeak,
+)
 from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaReader
 from emoboost.media.faces import FaceDetector
 from emoboost.metrics import auc

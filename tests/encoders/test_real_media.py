@@ -27,7 +27,7 @@ def carphone_faces():
     from emoboost.media.faces import FaceDetector
 
     reader = MediaReader(_carphone(), require_audio=False)
-    frames = reader.read_frames(0, reader.info.n_frames)[::2]
+    frames = np.stack(list(reader.iter_frames()))[::2]
     return frames, FaceDetector().detect(frames)
 
 

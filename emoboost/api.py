@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,21 +30,31 @@ import numpy as np
 import torch
 
 from emoboost.cache import cache_dir, write_json_atomic, write_text_atomic
-from emoboost.checkpoints import load_state, read_config, save_state
+from emoboost.checkpoints import folder_hash, load_state, read_config, read_json_object, save_state
 from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
 from emoboost.media.levels import SILENCE_DB
 from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
-from emoboost.models.fusion import Fusion
+from emoboost.models.fusion import FUSION_FORMAT, Fusion
 from emoboost.models.inference import ClipScores, predict_clip, sigmoid
-from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector, acoustic_segment_logits, rgb_crop_logits
+from emoboost.models.lowlevel import (
+    AcousticConfig,
+    AcousticDetector,
+    RGBConfig,
+    RGBDetector,
+    acoustic_segment_logits,
+    rgb_crop_logits,
+)
 from emoboost.models.tokens import tokenize_record
 from emoboost.timing import Stopwatch
 
 DETECTOR_FORMAT = "emoboost.detector/1"
 NETWORK_FILES = {"emo": "emoforensics.safetensors", "rgb": "rgb.safetensors", "audio": "audio.safetensors"}
+HASHED_FILES = (*NETWORK_FILES.values(), "fusion.json", "README.md")  # and config.json, through its content
+HASH_KEY = "weights_sha256"
+logger = logging.getLogger(__name__)
 LOW_FACE_FRACTION = 0.5
 LOW_SPEECH_FRACTION = 0.3
 MIN_CALIBRATION_CLIPS = 50  # per class; fewer and the verdict warns that its LR rests on little data
@@ -77,8 +88,11 @@ class Tracks:
     face_boxes: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        def plain(value):
-            return None if value is None else np.round(np.asarray(value, np.float64), 5).tolist()
+        def plain(value):  # NaN (no face in a token) becomes null: strict JSON parsers reject NaN
+            if value is None:
+                return None
+            rounded = np.round(np.asarray(value, np.float64), 5)
+            return np.where(np.isfinite(rounded), rounded, None).tolist()
 
         return {
             "time_s": plain(self.time_s),
@@ -140,7 +154,9 @@ class Detector:
         self.meta = dict(meta or {})
         self._extractor = None
         self._weights_sha256: str | None = self.meta.get("weights_sha256")
-        self.last_timings: dict[str, float] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
+        self.last_timings: dict[
+            str, float
+        ] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
 
     # -- persistence -------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> Path:
@@ -150,52 +166,73 @@ class Detector:
         for name, module in (("emo", self.emo), ("rgb", self.rgb), ("audio", self.audio)):
             save_state(folder / NETWORK_FILES[name], module, DETECTOR_FORMAT)
         write_json_atomic(folder / "fusion.json", self.fusion.to_dict())
-        self._weights_sha256 = _weights_hash(folder)
         config = {
             **self.meta,
             "format": DETECTOR_FORMAT,
             "extract": to_dict(self.extract_config),
-            "emoforensics": {"model": to_dict(self.emo.config), "visual_dim": self.emo.visual_dim, "speech_dim": self.emo.speech_dim},
+            "emoforensics": {
+                "model": to_dict(self.emo.config),
+                "visual_dim": self.emo.visual_dim,
+                "speech_dim": self.emo.speech_dim,
+            },
             "rgb": to_dict(self.rgb.config),
             "audio": {**to_dict(self.audio.config), "n_mels": self.audio.n_mels},
-            "weights_sha256": self._weights_sha256,
             "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
         }
+        config.pop(HASH_KEY, None)
+        config = json.loads(json.dumps(config, default=_plain))  # exactly what config.json will read back as
         write_text_atomic(folder / "README.md", detector_card(config, self.fusion))
-        write_json_atomic(folder / "config.json", config)
+        self._weights_sha256 = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
+        write_json_atomic(folder / "config.json", {**config, HASH_KEY: self._weights_sha256})
         return folder
 
     @classmethod
-    def from_pretrained(cls, path_or_name: str | Path) -> Detector:
-        """Load a detector directory, or a named one under ``<cache>/detectors/<name>``."""
-        folder = Path(path_or_name).expanduser()
-        if not folder.is_dir():
-            named_root = cache_dir() / "detectors"
-            named = named_root / str(path_or_name)
-            if folder.is_absolute() or not named.is_dir():
-                raise ConfigError(f"{path_or_name}: not a detector directory, nor a detector name under {named_root} (run `emoboost quickstart` to train one)")
-            folder = named
+    def from_pretrained(cls, path_or_name: str | Path, trusted_encoders: Sequence[str] = (), allow_unverified: bool = False) -> Detector:
+        """Load a detector directory, or a named one under ``<cache>/detectors/<name>``.
+
+        The folder is checked as data before anything is built (see :mod:`emoboost.detector_schema`):
+        its hash (over every file it loads and config.json), config.json and fusion.json against
+        their schemas, its encoders against the ones this machine allows (built-in names, the
+        user's configuration, ``trusted_encoders``) and the weights' shapes against the config.
+        A folder without a hash is refused unless ``allow_unverified``. Raises
+        :class:`~emoboost.errors.ConfigError` (one line) for every problem."""
+        from emoboost import detector_schema as schema
+
+        folder = _detector_folder(path_or_name)
         config = read_config(folder, DETECTOR_FORMAT)
+        actual = _verify_hash(folder, config, allow_unverified)
+        schema.check_detector_config(config, folder / "config.json")
+        schema.check_encoders(config, folder / "config.json", schema.allowed_encoders(trusted_encoders))
+        fusion_data = read_json_object(folder / "fusion.json") if (folder / "fusion.json").is_file() else None
+        if fusion_data is None:
+            raise ConfigError(f"{folder}: no fusion.json (every detector folder has one)")
+        try:
+            if fusion_data.get("format") != FUSION_FORMAT:
+                Fusion.from_dict(fusion_data)  # says why an older format is refused, and the way out
+            schema.check_fusion(fusion_data, folder / "fusion.json")
+            fusion = Fusion.from_dict(fusion_data)
+        except ConfigError as exc:  # e.g. a detector from before calibrated LLRs
+            message = str(exc)
+            raise ConfigError(message if message.startswith(str(folder)) else f"{folder / 'fusion.json'}: {message}") from exc
         emo_config = config["emoforensics"]
-        emo = EmoForensics(from_dict(EmoForensicsConfig, emo_config["model"], "emoforensics.model"), int(emo_config["visual_dim"]), int(emo_config["speech_dim"]))
-        rgb = RGBDetector(from_dict(RGBConfig, config["rgb"], "rgb"))
+        emo_settings = from_dict(EmoForensicsConfig, emo_config["model"], "emoforensics.model")
+        rgb_settings = from_dict(RGBConfig, config["rgb"], "rgb")
         audio_config = dict(config["audio"])
         n_mels = int(audio_config.pop("n_mels"))
-        audio = AcousticDetector(from_dict(AcousticConfig, audio_config, "audio"), n_mels)
-        for name, module in (("emo", emo), ("rgb", rgb), ("audio", audio)):
-            load_state(folder / NETWORK_FILES[name], module)
-        try:
-            fusion = Fusion.from_dict(json.loads((folder / "fusion.json").read_text(encoding="utf-8")))
-        except ConfigError as exc:  # e.g. a detector from before calibrated LLRs
-            raise ConfigError(f"{folder / 'fusion.json'}: {exc}") from exc
+        audio_settings = from_dict(AcousticConfig, audio_config, "audio")
+        builders = {
+            "emo": lambda: EmoForensics(emo_settings, int(emo_config["visual_dim"]), int(emo_config["speech_dim"])),
+            "rgb": lambda: RGBDetector(rgb_settings),
+            "audio": lambda: AcousticDetector(audio_settings, n_mels),
+        }
+        for name, build in builders.items():
+            schema.check_weight_shapes(build, folder / NETWORK_FILES[name])
         # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
         extract_config = dataclasses.replace(from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig())
+        networks = {name: load_state(folder / NETWORK_FILES[name], build()) for name, build in builders.items()}
         meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}
         meta.setdefault("model_id", folder.name)
-        detector = cls(emo, rgb, audio, fusion, extract_config, meta)
-        actual = _weights_hash(folder)
-        if config.get("weights_sha256") and actual != config["weights_sha256"]:
-            raise ConfigError(f"{folder}: weights do not match the hash in config.json (files changed after saving)")
+        detector = cls(networks["emo"], networks["rgb"], networks["audio"], fusion, extract_config, meta)
         detector._weights_sha256 = actual
         return detector
 
@@ -241,7 +278,7 @@ class Detector:
 
     @property
     def weights_sha256(self) -> str | None:
-        """SHA-256 over the weight files and fusion.json (None until saved or loaded)."""
+        """SHA-256 over every file of the folder and config.json's content (None until saved or loaded)."""
         return self._weights_sha256
 
     @property
@@ -326,6 +363,7 @@ class Detector:
             segment_logits, segment_starts = acoustic_segment_logits(self.audio, record.logmel)
             audio_logit = float(segment_logits.mean())
         logits = {"emo": emo.logit, "rgb": rgb_logit, "audio": audio_logit}
+        _require_finite(logits, {"rgb": len(crop_logits) == 0}, record)
         with watch("fusion"):
             llr = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
             segment_centres = segment_starts + self.audio.config.segment_frames / 2  # mel frames
@@ -334,7 +372,9 @@ class Detector:
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(llr, 6)
         modalities = {
-            "face": round(sigmoid(emo.visual_logit), 6) if emo.visual_logit is not None and record.face_mask.any() else None,
+            "face": round(sigmoid(emo.visual_logit), 6)
+            if emo.visual_logit is not None and record.face_mask.any()
+            else None,
             "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
         return Verdict(
@@ -437,7 +477,12 @@ class Detector:
     def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> tuple[str, ...]:
         warnings = []
         face_fraction = float(record.face_mask.mean())
-        if face_fraction == 0:
+        source_s, scanned_s = float(record.meta.get("source_duration_s", record.duration_s)), float(record.meta.get("face_scanned_s", record.duration_s))
+        if source_s > record.duration_s + 1.0 / FPS:
+            warnings.append(f"only the first {record.duration_s:g} s of {source_s:g} s analysed (media.max_duration_s)")
+        if face_fraction == 0 and scanned_s < record.duration_s:
+            warnings.append(f"no face found in the first {scanned_s:g} s, the rest was not scanned (faces.give_up_s): audio-only verdict")
+        elif face_fraction == 0:
             warnings.append("no face found: audio-only verdict (face scores are absent)")
         elif face_fraction < LOW_FACE_FRACTION:
             warnings.append(f"face found in only {face_fraction:.0%} of frames")
@@ -486,11 +531,50 @@ def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> 
     )
 
 
-def _weights_hash(folder: Path) -> str:
+def _require_finite(logits: dict[str, float], may_be_absent: dict[str, bool], record: FeatureRecord) -> None:
+    """A NaN or infinite score (broken weights or features) is an error, never a verdict."""
+    for name, value in logits.items():
+        if math.isinf(value) or (math.isnan(value) and not may_be_absent.get(name, False)):
+            source = record.meta.get("source_path", record.sha256)
+            raise ConfigError(f"{source}: the detector's {name} score is {value} (its weights or the features are broken); no verdict")
+
+
+def _legacy_weights_hash(folder: Path) -> str:
+    """The hash emoboost wrote before it covered config.json and README.md (weights and fusion.json only)."""
     digest = hashlib.sha256()
     for name in (*NETWORK_FILES.values(), "fusion.json"):
         digest.update((folder / name).read_bytes())
     return digest.hexdigest()
+
+
+def _detector_folder(path_or_name: str | Path) -> Path:
+    folder = Path(path_or_name).expanduser()
+    if folder.is_dir():
+        return folder
+    named_root = cache_dir() / "detectors"
+    named = named_root / str(path_or_name)
+    if folder.is_absolute() or not named.is_dir():
+        raise ConfigError(f"{path_or_name}: not a detector directory, nor a detector name under {named_root} (run `emoboost quickstart` to train one)")
+    return named
+
+
+def _verify_hash(folder: Path, config: dict[str, Any], allow_unverified: bool) -> str:
+    """The folder's hash, checked against config.json's; refused when config.json has none (unless allowed)."""
+    for name in HASHED_FILES:
+        if not (folder / name).is_file():
+            raise ConfigError(f"{folder}: {name} is missing (a detector folder holds {', '.join(HASHED_FILES)} and config.json)")
+    actual = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
+    stored = config.get(HASH_KEY)
+    if stored is None:
+        if not allow_unverified:
+            raise ConfigError(f"{folder}: config.json has no {HASH_KEY}, so its files cannot be verified (Python: allow_unverified=True loads it anyway)")
+        logger.warning("%s: loading a detector without a hash (allow_unverified)", folder)
+    elif stored != actual:
+        if isinstance(stored, str) and stored == _legacy_weights_hash(folder):
+            logger.warning("%s: saved by an older emoboost, whose hash does not cover config.json; save it again to verify it", folder)
+        else:
+            raise ConfigError(f"{folder}: files do not match the {HASH_KEY} in config.json (changed after saving)")
+    return actual
 
 
 def _number(value: Any) -> str:
@@ -500,7 +584,9 @@ def _number(value: Any) -> str:
 def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
     from emoboost.calibration import llr_metrics
 
-    data, metrics, point = config.get("data", {}), config.get("metrics", {}), fusion.operating_point
+    data, training, point = config.get("data", {}), config.get("training", {}), fusion.operating_point
+    metrics = {} if training else config.get("metrics", {})
+    held_out = data.get("held_out")
     weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
     real, fake = fusion.calibration_llrs()
     generated = data.get("generated")
@@ -511,13 +597,18 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         "",
         "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN, fused",
         "by EMO-BOOST (prior-weighted logistic regression: its output is a natural-log likelihood ratio). Load with",
-        "`emoboost.Detector.from_pretrained(path)`; weights are safetensors, nothing is pickled.",
+        "`emoboost.Detector.from_pretrained(path)` or `emoboost detect --model PATH`; weights are safetensors,",
+        "nothing is pickled.",
         "",
         "## Training data",
         f"- dataset: {data.get('dataset', '?')} (manifest SHA-256 {data.get('manifest_sha256', '?')})",
         f"- generated: {'yes' if generated else 'no' if generated is not None else '?'}",
-        f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (identity-disjoint)",
+        (
+            f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (early stopping), "
+            f"{data.get('calib_clips', '?')} calibration (fusion and threshold); identity-disjoint"
+        ),
         f"- calibration (fusion): {len(real)} real, {len(fake)} fake clips",
+        f"- held-out categories: {', '.join(held_out) if held_out else 'none'}",
         "",
         "## Decision",
         f"- fusion: LLR = {weights}, bias {fusion.bias:+.3f}",
@@ -540,6 +631,12 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
                 f"- misleading evidence: {scores['misleading_real']:.1%} of real clips with LR > 1, "
                 f"{scores['misleading_fake']:.1%} of fake clips with LR < 1"
             ),
+        ]
+    if training:
+        lines += ["", "## Networks (label learnt, validation AUC on that label, best epoch)"]
+        lines += [
+            f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, epoch {entry.get('best_epoch', '?')}"
+            for name, entry in training.items()
         ]
     if metrics:
         lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]

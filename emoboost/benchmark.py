@@ -1,20 +1,26 @@
 """The cross-manipulation benchmark: per held-out category, train every detector, fuse, evaluate.
 
-For each fold file ``folds/<category>.csv`` (see :mod:`emoboost.data.protocols`):
+For each fold file ``folds/<category>.csv`` (splits train / val / calib / test, see
+:mod:`emoboost.data.protocols`):
 
-1. load each clip's features once: emotion tokens (EmoForensics) and face crops + log-mel
-   (low-level detectors), plus a variant with the **leading silence trimmed** (frames before
-   the first frame louder than ``silence_db``; a known shortcut of FakeAVCeleb);
-2. train EmoForensics (and each ablation config), the RGB and the acoustic detector on
-   ``train``, early-stopping on ``val``;
-3. on ``val`` only (training categories, never the held-out one) fit one calibrated fusion per
-   detector row: ``emo``, each ablation, ``rgb``, ``audio``, ``lowlevel`` (rgb + audio),
-   ``fusion`` (EMO-BOOST: emo + rgb + audio) and ``mean`` (the uncalibrated mean of the three
-   logits), each with its threshold;
-4. evaluate every row on ``test`` (held-out category + held-out real identities), on the
-   original and the silence-trimmed clips.
+1. check the fold (:mod:`emoboost.fold_checks`: duplicate files dropped and reported; test
+   sharing an identity or a file with train / val / calib refused) and load each clip's
+   features once, as recorded and with the leading silence trimmed (:mod:`emoboost.fold_data`);
+   stop when more than ``max_missing`` of a split has no features;
+2. :func:`emoboost.fit.fit_detector` on train / val / calib: EmoForensics on the clip label,
+   RGB on ``video_fake``, acoustic on ``audio_fake`` (early stopping on val only); each
+   ablation config is trained the same way;
+3. on ``calib`` only (training categories, never the held-out one) fit one calibrated fusion
+   per row: ``emo``, each ablation, ``rgb``, ``audio``, ``lowlevel`` (rgb + audio on the clip
+   label), ``fusion`` (EMO-BOOST: emo + rgb + audio), ``mean`` (uncalibrated mean of the three
+   logits), and per external detector ``ext:NAME`` and ``emo+ext:NAME``;
+4. evaluate every row on ``test``: as recorded (``metrics``), with the test clips trimmed
+   (``trimmed``), and with a second detector trained and tested on trimmed clips
+   (``trimmed_trained``).
 
-A finished fold is written to ``<out>/folds/<category>.json`` and skipped on a rerun.
+A finished fold is written to ``<out>/folds/<category>.json`` with a fingerprint of everything
+it depends on; a rerun reuses it only when the fingerprint is unchanged. ``repeats`` > 1 re-draws
+the identity partition (protocol seed + k) and the training seeds (seed + k) for k = 1 .. N-1.
 """
 
 from __future__ import annotations
@@ -28,113 +34,101 @@ from typing import Any
 
 import numpy as np
 
+from emoboost.benchmark_config import (
+    BenchmarkConfig,
+    detector_configs,
+    fold_fingerprint,
+    load_benchmark_config,
+    sha_lookup,
+)
 from emoboost.cache import write_json_atomic
-from emoboost.config import from_dict, load_section, load_yaml, require, to_dict
-from emoboost.data.manifest import CATEGORIES, ManifestRow, read_manifest, write_manifest
+from emoboost.config import load_section, to_dict
+from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
 from emoboost.errors import ConfigError, DataError
-from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.features.store import FeatureStore
+from emoboost.fit import detector_logits, fit_detector
+from emoboost.fold_checks import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
+from emoboost.fold_data import FoldClip, load_fold, missing_fraction
 from emoboost.media.inputs import dataset_root
-from emoboost.media.levels import SILENCE_DB
-from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.metrics import evaluate
 from emoboost.models.emoforensics import EmoForensicsConfig
-from emoboost.models.external import ExternalScores
+from emoboost.models.external import ExternalDetector
 from emoboost.models.fusion import Fusion
-from emoboost.models.lowlevel import AcousticConfig, RGBConfig, acoustic_video_logit, rgb_video_logit
-from emoboost.models.tokens import tokenize
-from emoboost.train import LabelledClip, TrainConfig, predict_logits, train_emoforensics
-from emoboost.train_lowlevel import LowLevelClip, train_acoustic, train_rgb
+from emoboost.models.inference import predict_logits
+from emoboost.train import train_emoforensics
 
 logger = logging.getLogger(__name__)
 VISUAL_CATEGORIES = ("FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 BASE_DETECTORS = ("emo", "rgb", "audio", "lowlevel", "fusion", "mean")
-FUSED = {"emo": ("emo",), "rgb": ("rgb",), "audio": ("audio",), "lowlevel": ("rgb", "audio"), "fusion": ("emo", "rgb", "audio")}
-
-
-@dataclasses.dataclass(frozen=True)
-class BenchmarkConfig:
-    """configs/benchmark/*.yaml (paths relative to the working directory, ``configs/...`` falling back to the
-    packaged configs: see :func:`emoboost.config.resolve_config`; the CLI can override them)."""
-
-    name: str = "benchmark"
-    folds: str = ""  # folder holding <category>.csv fold files
-    root: str = ""  # folder the manifest paths are relative to ("": media.inputs.dataset_root of the fold files)
-    store: str = ""  # feature store
-    categories: tuple[str, ...] = CATEGORIES
-    emo_config: str = "configs/emoforensics/full.yaml"
-    ablations: tuple[str, ...] = ()  # more EmoForensics configs, each becomes a row "emo:<file stem>"
-    external: tuple[str, ...] = ()  # path,score CSVs of other detectors: rows "ext:<file stem>", and inputs of the fusion
-    rgb: RGBConfig = RGBConfig()
-    acoustic: AcousticConfig = AcousticConfig()
-    lowlevel_train: TrainConfig = TrainConfig(epochs=15, lr=1e-3, patience=4)
-    target_fpr: float | None = None  # None: the Bayes decision on the fused LLR (prior 0.5, equal costs)
-    bootstrap: int = 1000
-    silence_db: float = SILENCE_DB
-    seed: int = 0
-    anchors: str = "configs/benchmark/anchors.yaml"  # published numbers to print beside ours ("" for none)
-
-    def validate(self) -> None:
-        require(bool(self.categories), "benchmark.categories must not be empty")
-        require(self.target_fpr is None or 0 < self.target_fpr < 1, "benchmark.target_fpr must be in (0, 1)")
-        require(self.bootstrap >= 0, "benchmark.bootstrap must be >= 0")
-
-
-def load_benchmark_config(path: str | Path) -> BenchmarkConfig:
-    try:
-        return from_dict(BenchmarkConfig, load_yaml(path), "benchmark")
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-
-
-@dataclasses.dataclass(frozen=True)
-class FoldClip:
-    """One clip of a fold, with the inputs of every detector, as recorded and silence-trimmed."""
-
-    row: ManifestRow
-    emo: LabelledClip
-    lowlevel: LowLevelClip
-    emo_trimmed: LabelledClip
-    lowlevel_trimmed: LowLevelClip
-
-
-def leading_silence_frames(record: FeatureRecord, silence_db: float) -> int:
-    """Grid frames before the first frame louder than ``silence_db`` (0 when the clip is silent throughout)."""
-    loud = np.flatnonzero(record.audio_rms_db > silence_db)
-    return int(loud[0]) if len(loud) else 0
-
-
-def fold_clip(row: ManifestRow, record: FeatureRecord, token_frames: int, silence_db: float) -> FoldClip:
-    """Both variants of one clip's inputs from its feature record."""
-
-    def variant(start: int) -> tuple[LabelledClip, LowLevelClip]:
-        tokens = tokenize(record.visual[start:], record.speech[start:], record.face_mask[start:], token_frames)
-        crops = record.face_crops[record.crop_frames >= start]
-        return (
-            LabelledClip(row.path, tokens, row.label, row.video_fake, row.audio_fake),
-            LowLevelClip(row.path, crops, record.logmel[start * MEL_PER_FRAME :], row.label),
-        )
-
-    start = min(leading_silence_frames(record, silence_db), max(0, record.n_frames - token_frames))
-    emo, lowlevel = variant(0)
-    emo_trimmed, lowlevel_trimmed = variant(start) if start else (emo, lowlevel)
-    return FoldClip(row, emo, lowlevel, emo_trimmed, lowlevel_trimmed)
-
-
-def load_fold(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float) -> tuple[dict[str, list[FoldClip]], list[str]]:
-    """Clips per split, loading each feature record once; the paths that have no record."""
-    splits: dict[str, list[FoldClip]] = {"train": [], "val": [], "test": []}
-    missing = []
-    for row in rows:
-        record = store.find(root / row.path)
-        if record is None:
-            missing.append(row.path)
-        else:
-            splits[row.split].append(fold_clip(row, record, token_frames, silence_db))
-    return splits, missing
+FUSED = {"lowlevel": ("rgb", "audio"), "fusion": ("emo", "rgb", "audio")}
+__all__ = ["BenchmarkConfig", "load_benchmark_config", "run_benchmark", "run_fold", "summarise", "train_detector"]
 
 
 def _labels(clips: Sequence[FoldClip]) -> np.ndarray:
     return np.array([c.row.label for c in clips])
+
+
+def _rows_to_fuse(emo_names: Sequence[str], external_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    rows = {name: (name,) for name in (*emo_names, "rgb", "audio", *external_names)}
+    rows.update(FUSED)
+    rows.update({f"emo+{name}": ("emo", name) for name in external_names})
+    return rows
+
+
+def _score_rows(
+    rows: dict[str, tuple[str, ...]],
+    calib: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+    calib_labels: np.ndarray,
+    test_labels: np.ndarray,
+    config: BenchmarkConfig,
+) -> tuple[dict, dict]:
+    """Fusions fitted on calib, scored on test: ``(fusions, metrics)`` per row."""
+    fusions = {
+        name: Fusion.fit(np.stack([calib[i] for i in inputs], axis=1), calib_labels, inputs, config.target_fpr)
+        for name, inputs in rows.items()
+    }
+    fusions["mean"] = Fusion.mean(
+        np.stack([calib[i] for i in FUSED["fusion"]], axis=1), calib_labels, FUSED["fusion"], config.target_fpr
+    )
+    metrics = {}
+    for name, fusion in fusions.items():
+        probabilities = fusion.probability(np.stack([test[i] for i in fusion.inputs], axis=1))
+        metrics[name] = {
+            **evaluate(test_labels, probabilities, fusion.threshold, config.bootstrap, config.seed),
+            "probabilities": probabilities.tolist(),
+        }
+    return {k: f.to_dict() for k, f in fusions.items()}, metrics
+
+
+def _load_checked(
+    category: str,
+    rows: Sequence[ManifestRow],
+    store: FeatureStore,
+    root: Path,
+    config: BenchmarkConfig,
+    token_frames: int,
+):
+    sha_of = sha_lookup(store, root)
+    rows, duplicates = drop_duplicate_files(rows, sha_of)
+    check_fold_rows(category, rows, sha_of)
+    data = load_fold(rows, store, root, token_frames, config.silence_db)
+    for split, counts in data.missing.items():
+        share = missing_fraction(counts)
+        if share > config.max_missing:
+            worst = max(counts, key=lambda c: counts[c][0])
+            raise DataError(
+                f"fold {category}: {share:.1%} of the {split} clips have no features (limit {config.max_missing:.0%}; "
+                f"most in {worst}: {counts[worst][0]} of {counts[worst][1]}, first {data.missing_paths[0]}); "
+                "run `emoboost extract`"
+            )
+    splits = {s: data.splits.get(s, []) for s in FOLD_SPLITS}
+    for split, clips in splits.items():
+        if set(_labels(clips).tolist()) != {0, 1}:
+            raise DataError(
+                f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)"
+            )
+    return splits, data, duplicates
 
 
 def run_fold(
@@ -144,77 +138,144 @@ def run_fold(
     root: Path,
     config: BenchmarkConfig,
     on_stage: Callable[[str], None] = lambda stage: None,
+    seed: int | None = None,
+    externals: Sequence[ExternalDetector] = (),
 ) -> dict[str, Any]:
-    """Train, fuse and evaluate one fold; returns its results (see the module docstring)."""
-    emo_configs = {"emo": config.emo_config, **{f"emo:{Path(p).stem}": p for p in config.ablations}}
-    model_configs = {name: load_section(EmoForensicsConfig, path, "model") for name, path in emo_configs.items()}
-    token_frames = {c.token_frames for c in model_configs.values()}
+    """Check, train, fuse and evaluate one fold; returns its results (see the module docstring)."""
+    seed = config.seed if seed is None else seed
+    emo_paths = {"emo": config.emo_config, **{f"emo:{Path(p).stem}": p for p in config.ablations}}
+    token_frames = {load_section(EmoForensicsConfig, p, "model").token_frames for p in emo_paths.values()}
     if len(token_frames) != 1:
         raise ConfigError("all EmoForensics configs of a benchmark must use the same token_frames")
-    on_stage("loading features")
-    splits, missing = load_fold(rows, store, root, token_frames.pop(), config.silence_db)
-    for split, clips in splits.items():
-        if len(set(_labels(clips).tolist())) < 2:
-            raise DataError(f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)")
-    logits: dict[str, dict[str, np.ndarray]] = {"val": {}, "test": {}, "test_trimmed": {}}
-    history: dict[str, Any] = {}
-    for name, path in emo_configs.items():
+    on_stage("checking and loading features")
+    splits, data, duplicates = _load_checked(category, rows, store, root, config, token_frames.pop())
+    original = {s: [c.original for c in clips] for s, clips in splits.items()}
+    logits: dict[str, dict[str, np.ndarray]] = {"calib": {}, "test": {}, "test_trimmed": {}}
+    detector = fit_detector(
+        original["train"],
+        original["val"],
+        original["calib"],
+        detector_configs(config, config.emo_config, seed),
+        on_stage=on_stage,
+    )
+    training = dict(detector.meta["training"])
+    for key, clips in (
+        ("calib", original["calib"]),
+        ("test", original["test"]),
+        ("test_trimmed", [c.trimmed for c in splits["test"]]),
+    ):
+        logits[key].update(detector_logits(detector, clips))
+    for name, path in list(emo_paths.items())[1:]:
         on_stage(f"training {name}")
-        result = train_emoforensics([c.emo for c in splits["train"]], [c.emo for c in splits["val"]], model_configs[name], load_section(TrainConfig, path, "train"))
-        history[name] = {"best_epoch": result.best_epoch, "val_auc": result.best_score, "epochs": len(result.history)}
-        logits["val"][name] = predict_logits(result.model, [c.emo for c in splits["val"]])
-        logits["test"][name] = predict_logits(result.model, [c.emo for c in splits["test"]])
-        logits["test_trimmed"][name] = predict_logits(result.model, [c.emo_trimmed for c in splits["test"]])
-    lowlevel_train = dataclasses.replace(config.lowlevel_train, seed=config.seed)
-    on_stage("training rgb")
-    rgb = train_rgb([c.lowlevel for c in splits["train"]], [c.lowlevel for c in splits["val"]], config.rgb, lowlevel_train)
-    on_stage("training audio")
-    audio = train_acoustic([c.lowlevel for c in splits["train"]], [c.lowlevel for c in splits["val"]], config.acoustic, lowlevel_train)
-    history["rgb"] = {"best_epoch": rgb.best_epoch, "val_auc": rgb.best_score, "epochs": len(rgb.history)}
-    history["audio"] = {"best_epoch": audio.best_epoch, "val_auc": audio.best_score, "epochs": len(audio.history)}
-    for key, split, attribute in (("val", "val", "lowlevel"), ("test", "test", "lowlevel"), ("test_trimmed", "test", "lowlevel_trimmed")):
-        clips = [getattr(c, attribute) for c in splits[split]]
-        logits[key]["rgb"] = np.array([rgb_video_logit(rgb.model, c.crops) for c in clips])
-        logits[key]["audio"] = np.array([acoustic_video_logit(audio.model, c.logmel) for c in clips])
-    externals = [ExternalScores(path) for path in config.external]
-    for scores in externals:
-        for key, split in (("val", "val"), ("test", "test"), ("test_trimmed", "test")):
-            logits[key][f"ext:{scores.name}"] = np.array([scores.logit(c.row.path) for c in splits[split]])
-    external_names = tuple(f"ext:{scores.name}" for scores in externals)
-    on_stage("fusing and evaluating")
-    rows_to_fuse = {
-        **{name: (name,) for name in (*emo_configs, *external_names)},
-        **{k: v for k, v in FUSED.items() if k not in ("emo", "fusion")},
-        "fusion": (*FUSED["fusion"], *external_names),
+        ablation = detector_configs(config, path, seed)
+        result = train_emoforensics(
+            [c.emo for c in original["train"]],
+            [c.emo for c in original["val"]],
+            ablation.emo,
+            dataclasses.replace(ablation.emo_train, seed=seed),
+        )
+        training[name] = {
+            "label": "label",
+            "best_epoch": result.best_epoch,
+            "val_auc": result.best_score,
+            "epochs": len(result.history),
+        }
+        for key, clips in (
+            ("calib", original["calib"]),
+            ("test", original["test"]),
+            ("test_trimmed", [c.trimmed for c in splits["test"]]),
+        ):
+            logits[key][name] = predict_logits(result.model, [c.emo for c in clips])
+    external_names = []
+    for external in externals:
+        scores, name = external.scores_for(category), f"ext:{external.name}"
+        external_names.append(name)
+        for key, split in (("calib", "calib"), ("test", "test")):
+            logits[key][name] = np.array([scores.logit(c.row.path) for c in splits[split]])
+    on_stage("fusing on calib and evaluating")
+    calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
+    fusions, metrics = _score_rows(
+        _rows_to_fuse(list(emo_paths), external_names),
+        logits["calib"],
+        logits["test"],
+        calib_labels,
+        test_labels,
+        config,
+    )
+    results: dict[str, Any] = {
+        "category": category,
+        "seed": seed,
+        "training": training,
+        "fusions": fusions,
+        "metrics": metrics,
+        "trimmed": _score_rows(
+            _rows_to_fuse(list(emo_paths), []),
+            logits["calib"],
+            logits["test_trimmed"],
+            calib_labels,
+            test_labels,
+            config,
+        )[1],
+        "trim": {
+            "exact": data.exact_trim,
+            "test_clips_trimmed": int(sum(c.trimmed_frames > 0 for c in splits["test"])),
+        },
     }
-    val_labels, test_labels = _labels(splits["val"]), _labels(splits["test"])
-    fusions: dict[str, Fusion] = {}
-    for name, inputs in rows_to_fuse.items():
-        matrix = np.stack([logits["val"][i] for i in inputs], axis=1)
-        fusions[name] = Fusion.fit(matrix, val_labels, inputs, config.target_fpr)
-    fusions["mean"] = Fusion.mean(np.stack([logits["val"][i] for i in FUSED["fusion"]], axis=1), val_labels, FUSED["fusion"], config.target_fpr)
-    results: dict[str, Any] = {"category": category, "missing": missing, "training": history, "fusions": {k: f.to_dict() for k, f in fusions.items()}}
-    for variant in ("test", "test_trimmed"):
-        scores = {}
-        for name, fusion in fusions.items():
-            probabilities = fusion.probability(np.stack([logits[variant][i] for i in fusion.inputs], axis=1))
-            scores[name] = evaluate(test_labels, probabilities, fusion.threshold, config.bootstrap, config.seed)
-            scores[name]["probabilities"] = probabilities.tolist()
-        results["trimmed" if variant == "test_trimmed" else "metrics"] = scores
+    if config.train_trimmed and any(c.trimmed_frames for clips in splits.values() for c in clips):
+        results["trimmed_trained"], results["training_trimmed"] = _trimmed_trained(
+            splits, config, seed, calib_labels, test_labels, on_stage
+        )
+    elif config.train_trimmed:  # no clip starts with silence: training on trimmed clips is training on the same clips
+        base_rows = (*_rows_to_fuse(["emo"], []), "mean")
+        results["trimmed_trained"] = {name: results["trimmed"][name] for name in base_rows}
+        results["training_trimmed"] = {name: training[name] for name in ("emo", "rgb", "audio")}
+        results["trim"]["no_leading_silence"] = True
     results["labels"] = test_labels.tolist()
     results["paths"] = [c.row.path for c in splits["test"]]
-    results["sizes"] = {split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()}
+    results["groups"] = [c.row.identity for c in splits["test"]]
+    results["sizes"] = {
+        split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()
+    }
+    results["missing"] = data.missing
+    results["dropped_duplicates"] = duplicates
     return results
+
+
+def _trimmed_trained(
+    splits: dict[str, list[FoldClip]],
+    config: BenchmarkConfig,
+    seed: int,
+    calib_labels: np.ndarray,
+    test_labels: np.ndarray,
+    on_stage: Callable[[str], None],
+) -> tuple[dict, dict]:
+    """A second detector trained, early-stopped, calibrated and tested on silence-trimmed clips."""
+    trimmed = {s: [c.trimmed for c in clips] for s, clips in splits.items()}
+    detector = fit_detector(
+        trimmed["train"],
+        trimmed["val"],
+        trimmed["calib"],
+        detector_configs(config, config.emo_config, seed),
+        on_stage=lambda stage: on_stage(f"trimmed: {stage}"),
+    )
+    calib, test = detector_logits(detector, trimmed["calib"]), detector_logits(detector, trimmed["test"])
+    return _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1], detector.meta[
+        "training"
+    ]
 
 
 METRICS = ("auc", "ap", "eer", "acc", "ece")
 
 
 def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
-    """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for ``key`` (metrics or trimmed)."""
+    """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for one variant (``key``)."""
     folds = {
-        category: {detector: {m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")} for detector, scores in result[key].items()}
+        category: {
+            detector: {m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")}
+            for detector, scores in result[key].items()
+        }
         for category, result in fold_results.items()
+        if key in result
     }
     detectors = sorted({d for scores in folds.values() for d in scores}, key=_detector_order)
 
@@ -231,106 +292,176 @@ def _detector_order(name: str) -> tuple[int, str]:
     return (BASE_DETECTORS.index(name), name) if name in BASE_DETECTORS else (len(BASE_DETECTORS), name)
 
 
+def full_manifest(config: BenchmarkConfig) -> Path:
+    """The manifest of every clip (for re-drawn partitions and the all-category detector)."""
+    manifest = Path(config.manifest) if config.manifest else Path(config.folds).resolve().parent / "manifest.csv"
+    if not manifest.is_file():
+        raise ConfigError(
+            f"{manifest}: manifest not found (set benchmark.manifest to the manifest the folds came from)"
+        )
+    return manifest
+
+
+def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Path:
+    """Fold files of one repeat: the configured ones for repeat 0, else a partition re-drawn with protocol seed + k."""
+    folds_dir = Path(config.folds)
+    if repeat == 0:
+        return folds_dir
+    from emoboost.data.protocols import load_protocol, make_folds, write_folds
+
+    manifest = full_manifest(config)
+    protocol = load_protocol(config.protocol or None)
+    protocol = dataclasses.replace(protocol, categories=tuple(config.categories), seed=protocol.seed + repeat)
+    target = out_dir / "repeats" / str(repeat) / "input_folds"
+    write_folds(make_folds(read_manifest(manifest), protocol), target)
+    return target
+
+
+def run_repeat(
+    config: BenchmarkConfig,
+    out_dir: Path,
+    repeat: int,
+    externals: Sequence[ExternalDetector],
+    on_fold: Callable[[str, str], None],
+) -> dict[str, dict[str, Any]]:
+    """Every fold of one repeat, reusing a stored fold result only when its fingerprint matches."""
+    folds_dir = _folds_for_repeat(config, out_dir, repeat)
+    root = dataset_root(Path(config.folds) / f"{config.categories[0]}.csv", config.root or None)
+    store = FeatureStore(config.store)
+    results_dir = out_dir if repeat == 0 else out_dir / "repeats" / str(repeat)
+    fold_results: dict[str, dict[str, Any]] = {}
+    tag = "" if repeat == 0 else f" (repeat {repeat})"
+    for category in config.categories:
+        fold_file = folds_dir / f"{category}.csv"
+        rows = read_manifest(fold_file)
+        fingerprint = fold_fingerprint(config, rows, fold_file, store, root, externals, category, repeat)
+        done = results_dir / "folds" / f"{category}.json"
+        if done.exists():
+            stored = json.loads(done.read_text())
+            if stored.get("fingerprint") == fingerprint:
+                on_fold(category, f"done earlier (skipped){tag}")
+                fold_results[category] = stored
+                continue
+            on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
+        write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
+        result = run_fold(
+            category,
+            rows,
+            store,
+            root,
+            config,
+            lambda stage, c=category: on_fold(c, stage + tag),
+            config.seed + repeat,
+            externals,
+        )
+        result["fingerprint"] = fingerprint
+        write_json_atomic(done, result)
+        fold_results[category] = result
+        on_fold(category, f"done{tag}")
+    return fold_results
+
+
 def run_benchmark(
     config: BenchmarkConfig,
     out_dir: Path,
     on_fold: Callable[[str, str], None] = lambda category, stage: None,
     detector_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Every fold (resumable), ``results.json`` and the report; with ``detector_dir``, also the
+    """Every fold of every repeat (resumable), ``results.json`` and the report; with ``detector_dir``, also the
     detector trained on every category (skipped when that directory already holds one)."""
+    from emoboost.gain import gain_summary, repeats_summary
+    from emoboost.report import write_report
+
     config.validate()
-    folds_dir = Path(config.folds)
-    root = dataset_root(folds_dir / f"{config.categories[0]}.csv", config.root or None)
-    store = FeatureStore(config.store)
-    fold_results: dict[str, dict[str, Any]] = {}
-    for category in config.categories:
-        done = out_dir / "folds" / f"{category}.json"
-        if done.exists():
-            on_fold(category, "done earlier (skipped)")
-            fold_results[category] = json.loads(done.read_text())
-            continue
-        rows = read_manifest(folds_dir / f"{category}.csv")
-        write_manifest(out_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
-        result = run_fold(category, rows, store, root, config, lambda stage, c=category: on_fold(c, stage))
-        write_json_atomic(done, result)
-        fold_results[category] = result
-        on_fold(category, "done")
+    externals = config.externals()
+    if config.repeats > 1 or (detector_dir is not None and not (detector_dir / "config.json").exists()):
+        full_manifest(config)  # fail now, not after the folds
+    repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
+    first = repeats[0]
     results = {
         "benchmark": config.name,
         "config": to_dict(config),
-        **summarise(fold_results, "metrics"),
-        "trimmed": summarise(fold_results, "trimmed"),
+        **summarise(first, "metrics"),
+        **{
+            key: summarise(first, key)
+            for key in ("trimmed", "trimmed_trained")
+            if any(key in r for r in first.values())
+        },
+        "gain": gain_summary(repeats, config.bootstrap, config.seed),
+        "training": {
+            c: {"original": r["training"], **({"trimmed": r["training_trimmed"]} if "training_trimmed" in r else {})}
+            for c, r in first.items()
+        },
+        "missing": {c: r["missing"] for c, r in first.items()},
+        "dropped_duplicates": {c: r["dropped_duplicates"] for c, r in first.items()},
+        "trim": {c: r["trim"] for c, r in first.items()},
+        "fingerprints": {c: r["fingerprint"] for c, r in first.items()},
     }
-    fusion, lowlevel = results["average"].get("fusion", {}), results["average"].get("lowlevel", {})
-    if fusion and lowlevel:
-        results["gain"] = {
-            "auc_average": fusion["auc"] - lowlevel["auc"],
-            "auc_avg_fv": results["avg_fv"]["fusion"]["auc"] - results["avg_fv"]["lowlevel"]["auc"] if results["avg_fv"] else float("nan"),
-        }
+    if len(repeats) > 1:
+        results["repeats"] = repeats_summary(repeats)
     write_json_atomic(out_dir / "results.json", results)
-    from emoboost.report import write_report
-
-    write_report(results, fold_results, out_dir, Path(config.anchors) if config.anchors else None)
+    write_report(results, first, out_dir, Path(config.anchors) if config.anchors else None)
     if detector_dir is not None and not (detector_dir / "config.json").exists():
         on_fold("all categories", "training the detector")
-        train_detector(folds_dir.resolve().parent / "manifest.csv", config, root).save_pretrained(detector_dir)
+        root = Path(config.root) if config.root else None
+        train_detector(full_manifest(config), config, root).save_pretrained(detector_dir)
     return results
 
 
-def train_detector(manifest: Path, config: BenchmarkConfig, root: Path | None = None, on_stage: Callable[[str], None] = lambda stage: None):
-    """The shipped detector: every category, identity-disjoint train / validation (the protocol's val + test identities validate).
+def load_training_clips(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig, token_frames: int
+):
+    """Clips of the train / val / calib splits (test rows are ignored) and the record metadata of one clip."""
+    data = load_fold([r for r in rows if r.split != "test"], store, root, token_frames, config.silence_db)
+    splits = {s: [c.original for c in data.splits.get(s, [])] for s in ("train", "val", "calib")}
+    if not splits["calib"]:
+        raise ConfigError(
+            "no calib clips with features: fusions and thresholds are fitted on calib (regenerate the fold files)"
+        )
+    return splits, data
+
+
+def train_detector(
+    manifest: Path,
+    config: BenchmarkConfig,
+    root: Path | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    rows: Sequence[ManifestRow] | None = None,
+):
+    """A detector trained with :func:`emoboost.fit.fit_detector`: on a fold file's train / val / calib splits, or, for a
+    manifest without splits, on every category (the protocol's identity partition, see
+    :func:`emoboost.fit.all_category_splits`).
 
     Returns an :class:`emoboost.api.Detector`; ``save_pretrained`` writes it.
     """
-    from emoboost.api import Detector
     from emoboost.cache import sha256_file
-    from emoboost.data.protocols import ProtocolConfig, partition_identities, split_of
+    from emoboost.fit import all_category_splits, extract_config_of
 
-    rows = [r for r in read_manifest(manifest) if r.category == "real" or r.category in config.categories]
-    assignment = partition_identities(rows, ProtocolConfig(categories=config.categories, seed=config.seed))
-    splits = {"train": [], "val": []}
-    for row in rows:
-        split = split_of(row, assignment)
-        if split is not None:
-            splits["train" if split == "train" else "val"].append(dataclasses.replace(row, split="train" if split == "train" else "val"))
-    store = FeatureStore(config.store)
+    rows = list(rows) if rows is not None else read_manifest(manifest)
+    if not any(r.split for r in rows):
+        rows = all_category_splits(rows, config.categories, config.seed)
     base = dataset_root(manifest, root)
-    model_config = load_section(EmoForensicsConfig, config.emo_config, "model")
+    configs = detector_configs(config, config.emo_config, config.seed)
     on_stage("loading features")
-    loaded, _ = load_fold(splits["train"] + splits["val"], store, base, model_config.token_frames, config.silence_db)
-    train, val = loaded["train"], loaded["val"]
-    val_labels = _labels(val)
-    on_stage("training emo")
-    emo = train_emoforensics([c.emo for c in train], [c.emo for c in val], model_config, load_section(TrainConfig, config.emo_config, "train"))
-    lowlevel_train = dataclasses.replace(config.lowlevel_train, seed=config.seed)
-    on_stage("training rgb")
-    rgb = train_rgb([c.lowlevel for c in train], [c.lowlevel for c in val], config.rgb, lowlevel_train)
-    on_stage("training audio")
-    audio = train_acoustic([c.lowlevel for c in train], [c.lowlevel for c in val], config.acoustic, lowlevel_train)
-    on_stage("fitting the fusion")
-    val_logits = np.stack(
-        [
-            predict_logits(emo.model, [c.emo for c in val]),
-            np.array([rgb_video_logit(rgb.model, c.lowlevel.crops) for c in val]),
-            np.array([acoustic_video_logit(audio.model, c.lowlevel.logmel) for c in val]),
-        ],
-        axis=1,
-    )
-    fusion = Fusion.fit(val_logits, val_labels, FUSED["fusion"], config.target_fpr)
-    example = store.get(base / train[0].row.path)  # every record of the store was made with the same settings
+    store = FeatureStore(config.store)
+    splits, data = load_training_clips(rows, store, base, config, configs.emo.token_frames)
+    if data.missing_paths:
+        logger.warning(
+            "%d clips have no features and are left out (first: %s)", len(data.missing_paths), data.missing_paths[0]
+        )
+    example = store.get(base / splits["train"][0].row.path)  # every record of the store was made with the same settings
+    held_out = sorted({r.category for r in rows if r.split == "test" and r.label == 1})
     meta = {
         "model_id": f"{config.name}-emoboost",
         "encoders": {"visual": example.visual_encoder, "speech": example.speech_encoder},
-        "data": {"dataset": config.name, "manifest": str(manifest), "manifest_sha256": sha256_file(manifest), "train_clips": len(train), "val_clips": len(val)},
-        "metrics": {"emo": emo.best_score, "rgb": rgb.best_score, "audio": audio.best_score},
+        "data": {
+            "dataset": config.name,
+            "manifest": str(manifest),
+            "manifest_sha256": sha256_file(manifest),
+            "held_out": held_out,
+            "missing": len(data.missing_paths),
+        },
     }
-    return Detector(emo.model, rgb.model, audio.model, fusion, _extract_config_of(example), meta)
-
-
-def _extract_config_of(record: FeatureRecord):
-    """The extraction settings a record was made with (its store's extractor must match at inference)."""
-    from emoboost.config import ExtractConfig
-
-    settings = record.meta.get("extract_config")
-    return from_dict(ExtractConfig, settings, "extract") if settings else ExtractConfig()
+    return fit_detector(
+        splits["train"], splits["val"], splits["calib"], configs, extract_config_of(example.meta), meta, on_stage
+    )

@@ -34,11 +34,15 @@ class MediaConfig:
     # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
     chunk_frames: int = 50
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
+    max_duration_s: float = 1800.0  # only the first this many seconds are analysed (the verdict says so); 0: no limit
+    max_frame_gap_s: float = 60.0  # consecutive frames further apart than this: broken timestamps, the file is refused
 
     def validate(self) -> None:
         require(self.max_side >= 0, "media.max_side must be >= 0")
         require(self.chunk_frames >= 1, "media.chunk_frames must be >= 1")
         require(self.min_duration_s >= 0, "media.min_duration_s must be >= 0")
+        require(self.max_duration_s == 0 or self.max_duration_s >= self.min_duration_s, "media.max_duration_s must be 0 or >= media.min_duration_s")
+        require(self.max_frame_gap_s > 0, "media.max_frame_gap_s must be > 0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +61,8 @@ class FaceConfig:
     batch_size: int = 16
     # whole-frame detection at least this often; in between, MTCNN's O-Net refines the track's box (0: every keyframe)
     rescan_s: float = 4.0
+    # no face at all in this many seconds: stop scanning (no-face error, or audio-only verdict); 0: scan it all
+    give_up_s: float = 60.0
 
     def validate(self) -> None:
         require(self.stride >= 1, "faces.stride must be >= 1")
@@ -66,6 +72,7 @@ class FaceConfig:
         require(self.margin >= 0, "faces.margin must be >= 0")
         require(self.batch_size >= 1, "faces.batch_size must be >= 1")
         require(self.rescan_s >= 0, "faces.rescan_s must be >= 0")
+        require(self.give_up_s >= 0, "faces.give_up_s must be >= 0")
         require(all(0 < t < 1 for t in self.thresholds), "faces.thresholds must be in (0, 1)")
 
 
@@ -270,6 +277,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config file is not UTF-8 text (byte {exc.start})") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
     if data is None:

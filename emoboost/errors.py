@@ -81,6 +81,11 @@ class TooShortError(MediaError):
     kind = "clip too short"
 
 
+class BrokenTimestampsError(MediaError):
+    code = "broken_timestamps"
+    kind = "broken timestamps"
+
+
 class NoFaceError(MediaError):
     code = "no_face"
     kind = "no face found"

@@ -28,6 +28,8 @@ DETECTOR_NAMES = {
     "fusion": "EMO-BOOST (emo + RGB + acoustic)",
     "mean": "Mean of logits (baseline)",
 }
+VARIANT_NAMES = {"trimmed": "test clips trimmed", "trimmed_trained": "train and test clips trimmed"}
+ANCHOR_CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 
 
 def _fmt(value: float, scale: float = 100.0) -> str:
@@ -42,46 +44,141 @@ def _table(summary: dict[str, Any], metric: str) -> list[str]:
     for detector in detectors:
         cells = [DETECTOR_NAMES.get(detector, detector)]
         cells += [_fmt(summary["folds"][c][detector][metric]) for c in categories]
-        cells += [_fmt(summary["average"][detector][metric]), _fmt(summary["avg_fv"].get(detector, {}).get(metric, float("nan")))]
+        cells += [
+            _fmt(summary["average"][detector][metric]),
+            _fmt(summary["avg_fv"].get(detector, {}).get(metric, float("nan"))),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
 def anchors_block(path: Path) -> list[str]:
-    """The labelled block of published numbers, or nothing when none are recorded (``configs/...`` is found
-    among the packaged configs when the working directory has no such file)."""
+    """The labelled block of published numbers (AUC per category), or nothing when none are recorded
+    (``configs/...`` is found among the packaged configs when the working directory has no such file)."""
     try:
         resolve_config(path)
     except ConfigError:  # no anchors file: nothing to print
         return []
-    entries = [e for e in (load_yaml(path).get("anchors") or []) if e.get("auc")]
-    if not entries:
+    data = load_yaml(path)
+    methods = [m for m in (data.get("methods") or []) if m.get("auc")]
+    if not methods:
         return []
-    lines = ["", "### Published numbers (other papers, other protocols details may differ; not produced by this run)", ""]
-    for entry in entries:
-        cells = ", ".join(f"{k} {v}" for k, v in entry["auc"].items())
-        lines.append(f"- {entry['method']} ({entry['source']}): AUC {cells}")
+    columns = [*ANCHOR_CATEGORIES, "AVG-FV"]
+    lines = [
+        "",
+        "## Published numbers (other papers; not produced by this run, not comparable row by row)",
+        "",
+        f"Source: {data.get('source', '?')}.",
+        f"Protocol: {data.get('protocol', '?')}",
+        "",
+        "| method | modality | pretrained | supervised | " + " | ".join(columns) + " |",
+        "|" + "---|" * (4 + len(columns)),
+    ]
+    for m in methods:
+        cells = [str(m["auc"].get(c, "-")) for c in columns]
+        lines.append(
+            f"| {m['method']} | {m.get('modality', '')} | {m.get('pretrained', '')} | "
+            f"{'yes' if m.get('supervised') else 'no'} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "AUC in percent as printed in the source; '-': not reported (visual-only methods on audio-only fakes).",
+    ]
     return lines
+
+
+def _pm(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value * 100:+.1f}"
+
+
+def _interval(ci: list[float]) -> str:
+    return f"[{_pm(ci[0])}, {_pm(ci[1])}]"
+
+
+def gain_lines(gain: dict[str, Any]) -> list[str]:
+    """The headline sentence with its interval and the per-fold gain table."""
+    if not gain:
+        return []
+    base, boosted = DETECTOR_NAMES.get(gain["base"], gain["base"]), DETECTOR_NAMES.get(gain["boosted"], gain["boosted"])
+    average, fv = gain["average"], gain.get("avg_fv") or {}
+    sentence = (
+        f"**Gain of adding EmoForensics to {base}: {_pm(average['gain'])} AUC points on average over "
+        f"{average['folds']} folds, "
+        f"95 % interval {_interval(average['ci'])}"
+    )
+    if fv:
+        sentence += f"; AVG-FV {_pm(fv['gain'])} {_interval(fv['ci'])}"
+    lines = ["## Gain (boosted minus base, same test clips)", "", sentence + ".**", ""]
+    lines += [
+        f"Boosted = {boosted}; base = {base}. Intervals: {gain['interval']}; they show how the gain varies with",
+        "the people in the test set, not with retraining (see repeats for that).",
+        "",
+        "| held out | base AUC | boosted AUC | gain [95 % CI] | test identities |",
+        "|---|---|---|---|---|",
+    ]
+    for category, fold in gain["folds"].items():
+        lines.append(
+            f"| {category} | {_fmt(fold['base_auc'])} | {_fmt(fold['boosted_auc'])} | "
+            f"{_pm(fold['gain'])} {_interval(fold['ci'])} | {fold['test_identities']} |"
+        )
+    for key, variant in gain.get("variants", {}).items():
+        if variant:
+            lines.append(
+                f"\n{VARIANT_NAMES[key]}: gain {_pm(variant['average']['gain'])} "
+                f"{_interval(variant['average']['ci'])} on average."
+            )
+    repeats = gain.get("repeats")
+    if repeats:
+        pooled = repeats["pooled_average"]
+        lines += [
+            "",
+            f"Over {repeats['n']} repeats (re-drawn identity partitions and training seeds): "
+            f"mean gain {_pm(repeats['average']['mean'])} (standard deviation {repeats['average']['std'] * 100:.1f}); "
+            f"pooled paired interval {_interval(pooled['ci'])}.",
+        ]
+    return [*lines, ""]
+
+
+def inputs_lines(results: dict[str, Any]) -> list[str]:
+    """Clips without features per split and category, and dropped duplicate files."""
+    lines = ["## Inputs", "", "| held out | split | clips without features / clips |", "|---|---|---|"]
+    for category, splits in results.get("missing", {}).items():
+        for split, counts in splits.items():
+            lost, total = sum(v[0] for v in counts.values()), sum(v[1] for v in counts.values())
+            detail = ", ".join(f"{c} {v[0]}" for c, v in counts.items() if v[0])
+            lines.append(f"| {category} | {split} | {lost} / {total}{f' ({detail})' if detail else ''} |")
+    for category, dropped in results.get("dropped_duplicates", {}).items():
+        for entry in dropped:
+            lines.append(
+                f"\nfold {category}: dropped {', '.join(entry['paths'])} "
+                f"(one file listed as {' and '.join(entry['categories'])})"
+            )
+    return [*lines, ""]
 
 
 def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     dataset = results["benchmark"]
     lines = [f"# Cross-manipulation benchmark: {dataset}", ""]
     if "synthav" in dataset.lower():
-        lines += ["**SynthAV is generated data: these numbers check the pipeline; they are not FakeAVCeleb results.**", ""]
+        lines += [
+            "**SynthAV is generated data: these numbers check the pipeline; they are not FakeAVCeleb results.**",
+            "",
+        ]
     lines += [
         "Leave one manipulation category out: train on real clips + the other categories, test on held-out",
         "real identities + the held-out category. Video-level scores in percent. AVG-FV averages the four",
-        "categories with a fake video (FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL). Fusions and thresholds are",
-        "fitted on validation clips of the training categories only.",
+        "categories with a fake video (FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL). The networks early-stop on val;",
+        "fusions and thresholds are fitted on calib (identity-disjoint, training categories only). RGB learns",
+        "video_fake, acoustic audio_fake; every row is scored on the clip label.",
         "",
+        *gain_lines(results.get("gain", {})),
     ]
     for metric in ("auc", "ap"):
         lines += [f"## {METRIC_NAMES[metric]}", "", *_table(results, metric), ""]
-    gain = results.get("gain")
-    if gain:
-        lines += [f"EMO-BOOST gain over the low-level detector: {gain['auc_average'] * 100:+.1f} AUC points on average, {gain['auc_avg_fv'] * 100:+.1f} on AVG-FV.", ""]
-    lines += ["## Silence-trimmed test clips (leading silence removed)", "", *_table(results["trimmed"], "auc"), ""]
+    for key in ("trimmed", "trimmed_trained"):
+        if key in results:
+            lines += [f"## Silence-trimmed: {VARIANT_NAMES[key]} (AUC)", "", *_table(results[key], "auc"), ""]
+    lines += inputs_lines(results)
     lines += ["## Per fold (EER, accuracy at the stored threshold, calibration error; AUC 95 % bootstrap interval)", ""]
     for category, scores in results["folds"].items():
         lines.append(f"### {category}")
@@ -89,7 +186,8 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
         for detector, m in scores.items():
             low, high = m["auc_ci"]
             lines.append(
-                f"| {DETECTOR_NAMES.get(detector, detector)} | {_fmt(m['auc'])} [{_fmt(low)}, {_fmt(high)}] | {_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {m['n_real']} / {m['n_fake']} |"
+                f"| {DETECTOR_NAMES.get(detector, detector)} | {_fmt(m['auc'])} [{_fmt(low)}, {_fmt(high)}] | "
+                f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {m['n_real']} / {m['n_fake']} |"
             )
         lines += ["", f"![ROC {category}](roc_{category}.png) ![scores {category}](scores_{category}.png)", ""]
     if anchors is not None:
@@ -100,14 +198,55 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
 def csv_rows(results: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["variant", "fold", "detector", "auc", "ap", "eer", "acc", "ece", "auc_ci_low", "auc_ci_high", "n_real", "n_fake"])
-    for variant, summary in (("original", results), ("silence_trimmed", results["trimmed"])):
+    writer.writerow(
+        [
+            "variant",
+            "fold",
+            "detector",
+            "auc",
+            "ap",
+            "eer",
+            "acc",
+            "ece",
+            "auc_ci_low",
+            "auc_ci_high",
+            "n_real",
+            "n_fake",
+        ]
+    )
+    variants = [
+        ("original", results),
+        *((key, results[key]) for key in ("trimmed", "trimmed_trained") if key in results),
+    ]
+    for variant, summary in variants:
         for category, scores in summary["folds"].items():
             for detector, m in scores.items():
-                writer.writerow([variant, category, detector, *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")), f"{m['auc_ci'][0]:.6f}", f"{m['auc_ci'][1]:.6f}", m["n_real"], m["n_fake"]])
+                writer.writerow(
+                    [
+                        variant,
+                        category,
+                        detector,
+                        *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
+                        f"{m['auc_ci'][0]:.6f}",
+                        f"{m['auc_ci'][1]:.6f}",
+                        m["n_real"],
+                        m["n_fake"],
+                    ]
+                )
         for block in ("average", "avg_fv"):
             for detector, m in summary[block].items():
-                writer.writerow([variant, block, detector, *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")), "", "", "", ""])
+                writer.writerow(
+                    [
+                        variant,
+                        block,
+                        detector,
+                        *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
     return buffer.getvalue()
 
 
@@ -125,7 +264,12 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
         figure, axis = plt.subplots(figsize=(5, 5))
         for detector, scores in result["metrics"].items():
             fpr, tpr, _ = roc_curve(labels, scores["probabilities"])
-            axis.plot(fpr, tpr, label=f"{detector} ({scores['auc'] * 100:.1f})", linewidth=2.0 if detector == "fusion" else 1.0)
+            axis.plot(
+                fpr,
+                tpr,
+                label=f"{detector} ({scores['auc'] * 100:.1f})",
+                linewidth=2.0 if detector == "fusion" else 1.0,
+            )
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
         axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"held out: {category}")
         axis.legend(loc="lower right", fontsize=8)
@@ -135,7 +279,9 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
         bins = np.linspace(0, 1, 21)
         axis.hist(probabilities[labels == 0], bins=bins, alpha=0.6, label="real")
         axis.hist(probabilities[labels == 1], bins=bins, alpha=0.6, label=f"fake ({category})")
-        axis.axvline(result["fusions"]["fusion"]["threshold"], color="black", linestyle="--", linewidth=1, label="threshold")
+        axis.axvline(
+            result["fusions"]["fusion"]["threshold"], color="black", linestyle="--", linewidth=1, label="threshold"
+        )
         axis.set(xlabel="EMO-BOOST probability of fake", ylabel="clips", title=f"held out: {category}")
         axis.legend(fontsize=8)
         written.append(_save(figure, out_dir / f"scores_{category}.png"))
@@ -152,7 +298,9 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def write_report(results: dict[str, Any], fold_results: dict[str, dict[str, Any]], out_dir: Path, anchors: Path | None = None) -> list[Path]:
+def write_report(
+    results: dict[str, Any], fold_results: dict[str, dict[str, Any]], out_dir: Path, anchors: Path | None = None
+) -> list[Path]:
     """``results.md``, ``results.csv`` and the PNGs into ``out_dir``."""
     write_text_atomic(out_dir / "results.md", markdown(results, anchors))
     write_text_atomic(out_dir / "results.csv", csv_rows(results))

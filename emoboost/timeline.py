@@ -23,6 +23,9 @@ import numpy as np
 
 from emoboost.api import Verdict
 from emoboost.cache import atomic_path
+from emoboost.text import printable
+
+STEM_BYTES = 200  # of a plot's name: with "_<hash>.png" and a temporary name's extras it stays under 255 bytes
 
 EXPRESSION_COLOURS = {
     "angry": "#d62728",
@@ -45,7 +48,10 @@ LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8, "fr
 
 def timeline_name(path: str | Path, sha256: str) -> str:
     """``<stem>_<sha256[:8]>.png`` for a verdict's file: unique for same-named files in different folders."""
-    return f"{Path(path).stem}_{sha256[:8]}.png"
+    stem = printable(Path(path).stem)
+    while len(stem.encode()) > STEM_BYTES:  # the name must fit the file system's 255 bytes with its suffix
+        stem = stem[:-1]
+    return f"{stem}_{sha256[:8]}.png"
 
 
 def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -> list[tuple[float, float]]:
@@ -134,7 +140,7 @@ def draw_timeline(verdict: Verdict):
     _llr_panel(axes[0], verdict)
     colour = FAKE_COLOUR if verdict.label == "fake" else REAL_COLOUR
     axes[0].set_title(
-        f"{Path(verdict.path).name}: {verdict.label.upper()}   {format_lr(verdict.llr)} ({verdict.lr_verbal})   "
+        f"{printable(Path(verdict.path).name)}: {verdict.label.upper()}   {format_lr(verdict.llr)} ({verdict.lr_verbal})   "
         f"P(fake) {verdict.probability:.3f} at prior {verdict.prior:g}",
         color=colour,
         fontsize=10,

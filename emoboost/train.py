@@ -23,20 +23,17 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from emoboost.config import require
-from emoboost.data.manifest import ManifestRow
-from emoboost.errors import DataError, StoreError
-from emoboost.features.store import FeatureStore
+from emoboost.errors import DataError
 from emoboost.metrics import auc
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.inference import predict_clip, predict_logits  # noqa: F401  (predict_clip: callers of its old home)
-from emoboost.models.tokens import ClipTokens, cut_window, tokenize_record
+from emoboost.models.tokens import ClipTokens, cut_window
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +53,14 @@ class TrainConfig:
     alignment_margin: float = 0.2
 
     def validate(self) -> None:
-        require(self.epochs >= 1 and self.batch_size >= 1 and self.windows_per_video >= 1, "train: epochs, batch_size, windows_per_video must be >= 1")
-        require(self.lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0, "train: lr, grad_clip must be > 0, weight_decay >= 0")
+        require(
+            self.epochs >= 1 and self.batch_size >= 1 and self.windows_per_video >= 1,
+            "train: epochs, batch_size, windows_per_video must be >= 1",
+        )
+        require(
+            self.lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0,
+            "train: lr, grad_clip must be > 0, weight_decay >= 0",
+        )
         require(self.warmup_epochs >= 0 and self.patience >= 1, "train: warmup_epochs >= 0, patience >= 1")
 
 
@@ -137,34 +140,6 @@ def fit(
     return FitResult(model, history, best_epoch, best_score)
 
 
-@dataclasses.dataclass(frozen=True)
-class ClipSet:
-    clips: list[LabelledClip]
-    missing: list[str]  # manifest paths with no feature record (failed or not extracted)
-    encoders: dict[str, str]  # ids and versions of the encoders that made the features
-
-
-def load_clips(rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int) -> ClipSet:
-    """Token sequences of the manifest rows that have a feature record (all from the same encoders)."""
-    clips, missing, encoders = [], [], {}
-    for row in rows:
-        record = store.find(root / row.path)
-        if record is None:
-            missing.append(row.path)
-            continue
-        made_by = {
-            "visual": record.visual_encoder,
-            "visual_version": record.visual_encoder_version,
-            "speech": record.speech_encoder,
-            "speech_version": record.speech_encoder_version,
-        }
-        if encoders and made_by != encoders:
-            raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({encoders})")
-        encoders = made_by
-        clips.append(LabelledClip(row.path, tokenize_record(record, token_frames), row.label, row.video_fake, row.audio_fake))
-    return ClipSet(clips, missing, encoders)
-
-
 def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig, train: TrainConfig):
     def batches(epoch: int, rng: np.random.Generator):
         items = []
@@ -177,13 +152,17 @@ def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig,
             chosen = [items[i] for i in order[begin : begin + train.batch_size]]
             parts = [cut_window(clips[i].tokens, start, config.window_tokens) for i, start in chosen]
             arrays = [torch.from_numpy(np.stack(column)) for column in zip(*parts)]
-            labels = torch.tensor([[clips[i].label, clips[i].video_fake, clips[i].audio_fake] for i, _ in chosen], dtype=torch.float32)
+            labels = torch.tensor(
+                [[clips[i].label, clips[i].video_fake, clips[i].audio_fake] for i, _ in chosen], dtype=torch.float32
+            )
             yield arrays, labels
 
     return batches
 
 
-def _alignment_loss(out: dict[str, torch.Tensor], real: torch.Tensor, both: torch.Tensor, margin: float) -> torch.Tensor:
+def _alignment_loss(
+    out: dict[str, torch.Tensor], real: torch.Tensor, both: torch.Tensor, margin: float
+) -> torch.Tensor:
     """Pull aligned face/voice tokens of real clips together; push a real face against another real clip's voice below ``margin``."""
     face, voice = out["face_alignment"][real], out["voice_alignment"][real]
     valid = both[real]
@@ -224,16 +203,22 @@ def train_emoforensics(
         total = F.binary_cross_entropy_with_logits(out["logit"], label, pos_weight=pos_weight)
         modality_targets = {"visual": target[:, 1], "speech": target[:, 2]}
         for name in model.modalities:
-            total = total + weights.modality_loss_weight * F.binary_cross_entropy_with_logits(out[f"{name}_logit"], modality_targets[name])
+            total = total + weights.modality_loss_weight * F.binary_cross_entropy_with_logits(
+                out[f"{name}_logit"], modality_targets[name]
+            )
         any_token = torch.zeros_like(visual_mask, dtype=torch.bool)
         for name, mask in (("visual", visual_mask), ("speech", speech_mask)):
             if name in model.modalities:
                 any_token |= mask.bool()
         token_targets = label[:, None].expand_as(out["token_logits"])
-        total = total + weights.token_loss_weight * F.binary_cross_entropy_with_logits(out["token_logits"][any_token], token_targets[any_token])
+        total = total + weights.token_loss_weight * F.binary_cross_entropy_with_logits(
+            out["token_logits"][any_token], token_targets[any_token]
+        )
         if "face_alignment" in out and weights.alignment_loss_weight > 0:
             both = visual_mask.bool() & speech_mask.bool()
-            total = total + weights.alignment_loss_weight * _alignment_loss(out, label == 0, both, weights.alignment_margin)
+            total = total + weights.alignment_loss_weight * _alignment_loss(
+                out, label == 0, both, weights.alignment_margin
+            )
         return total
 
     val_labels = np.array([c.label for c in val_clips])
@@ -242,4 +227,6 @@ def train_emoforensics(
         score = auc(val_labels, predict_logits(model, val_clips))
         return -1.0 if math.isnan(score) else score
 
-    return fit(model, _training_batches(train_clips, model_config, train_config), loss, validate, train_config, on_epoch)
+    return fit(
+        model, _training_batches(train_clips, model_config, train_config), loss, validate, train_config, on_epoch
+    )

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from emoboost.benchmark import BenchmarkConfig
 from emoboost.config import ExtractConfig
-from emoboost.data.protocols import make_folds, write_folds
+from emoboost.data.manifest import CATEGORIES, REAL, write_manifest
+from emoboost.data.protocols import identity_components
 from emoboost.data.synthav import SynthConfig, generate
 from emoboost.features.extract import FeatureExtractor, extract_many
 from emoboost.features.store import FeatureStore
@@ -21,11 +22,32 @@ train: {epochs: 3, batch_size: 16, lr: 0.002, warmup_epochs: 1, patience: 3, see
 """
 
 
+SPLIT_ORDER = ("train", "val", "calib", "test", "train")
+
+
+def write_folds_with_calib(rows, folder: Path) -> None:
+    """Leave-one-category-out fold files with train / val / calib / test, one identity group per split (train two)."""
+    assignment = {
+        i: SPLIT_ORDER[n % len(SPLIT_ORDER)] for n, group in enumerate(identity_components(rows)) for i in group
+    }
+    for held_out in CATEGORIES:
+        chosen = []
+        for row in rows:
+            split = assignment[row.ids[0]]
+            if row.category == REAL or (row.category == held_out) == (split == "test"):
+                chosen.append(dataclasses.replace(row, split=split))
+        write_manifest(folder / f"{held_out}.csv", chosen)
+
+
 def build(folder: Path, extractor: FeatureExtractor | None = None) -> BenchmarkConfig:
-    """8 identities (4 pairs) x 1 scenario x 6 categories of 2 s clips, extracted; returns a tiny benchmark config."""
-    rows = generate(folder / "synthav", SynthConfig(identities=8, clips_per_identity=1, seconds=2.0, seed=3))
-    write_folds(make_folds(rows), folder / "synthav" / "folds")
-    summary = extract_many([folder / "synthav" / r.path for r in rows], FeatureStore(folder / "features"), extractor or FeatureExtractor(ExtractConfig()))
+    """10 identities (5 pairs) x 1 scenario x 6 categories of 2 s clips, extracted; returns a tiny benchmark config."""
+    rows = generate(folder / "synthav", SynthConfig(identities=10, clips_per_identity=1, seconds=2.0, seed=3))
+    write_folds_with_calib(rows, folder / "synthav" / "folds")
+    summary = extract_many(
+        [folder / "synthav" / r.path for r in rows],
+        FeatureStore(folder / "features"),
+        extractor or FeatureExtractor(ExtractConfig()),
+    )
     assert not summary.failed, summary.failed
     (folder / "emo.yaml").write_text(TINY_EMO)
     return BenchmarkConfig(
@@ -43,6 +65,8 @@ def build(folder: Path, extractor: FeatureExtractor | None = None) -> BenchmarkC
 
 
 def with_ablation(config: BenchmarkConfig, folder: Path) -> BenchmarkConfig:
-    text = TINY_EMO.replace("modalities: [visual, speech]", "modalities: [visual]").replace("inter_layers: 1", "inter_layers: 0")
+    text = TINY_EMO.replace("modalities: [visual, speech]", "modalities: [visual]").replace(
+        "inter_layers: 1", "inter_layers: 0"
+    )
     (folder / "visual_only.yaml").write_text(text)
     return dataclasses.replace(config, ablations=(str(folder / "visual_only.yaml"),))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from emoboost.api import Detector
+from emoboost.features import FeatureRecord
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 
@@ -15,3 +18,22 @@ def tiny_detector(folder: Path, seed: int = 0) -> Path:
     """Save a random-weight detector (fer-minixception + egemaps features, default extraction) to ``folder``."""
     detector = Detector.untrained(emo_config=TINY, rgb_config=RGBConfig(width=8), acoustic_config=AcousticConfig(channels=(8, 8, 8)), seed=seed)
     return detector.save_pretrained(folder)
+
+
+def tiny_record(frames: int = 100) -> FeatureRecord:
+    """A random feature record of the embedded encoders' sizes (4 s), for scoring without extraction."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "visual": rng.normal(size=(frames, 135)).astype(np.float32),
+        "speech": rng.normal(size=(frames, 75)).astype(np.float32),
+        "face_mask": np.ones(frames, bool),
+        "expressions": np.full((frames, 7), 1 / 7, np.float32),
+        "boxes": np.zeros((frames, 4), np.float32),
+        "audio_rms_db": np.full(frames, -20.0, np.float32),
+        "face_crops": rng.integers(0, 255, (4, 112, 112, 3), dtype=np.uint8),
+        "crop_frames": np.arange(0, 40, 10, dtype=np.int64),
+        "logmel": rng.normal(size=(frames * 4, 64)).astype(np.float16),
+    }
+    meta = {"sha256": "0" * 64, "source_path": "clip.mp4", "n_frames": frames, "fps": 25, "duration_s": frames / 25,
+            "visual_encoder": "fer-minixception", "speech_encoder": "egemaps", "visual_encoder_version": "1", "speech_encoder_version": "1"}
+    return FeatureRecord(arrays, meta)

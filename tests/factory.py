@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -146,4 +147,33 @@ def phone_copy(source: Path, path: Path) -> Path:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), "-vf", "transpose=1", "-c:a", "copy", str(sideways)], check=True)
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(sideways), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path)], check=True)
     sideways.unlink()
+    return path
+
+
+def runaway_timestamps(path: Path, stamps_s: tuple[float, ...] = (0.0, 36_000.0), audio_s: float = 2.0) -> Path:
+    """A tiny file whose video frames are stamped at ``stamps_s`` (default: the second at 10 h), with ``audio_s`` of sound."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width = video.height = 64
+        video.pix_fmt = "yuv420p"
+        video.time_base = Fraction(1, 1000)
+        sound = container.add_stream("aac", rate=16_000)
+        sound.layout = "mono"
+        for index, stamp in enumerate(stamps_s):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 60 + 40 * index, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = int(round(stamp * 1000)), Fraction(1, 1000)
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        samples = (0.1 * np.sin(np.arange(int(audio_s * 16_000)) * 0.05)).astype(np.float32)
+        for start in range(0, len(samples), 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="flt", layout="mono")
+            frame.sample_rate, frame.pts = 16_000, start
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)
     return path

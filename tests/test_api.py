@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import detector_matrix
+
 from emoboost.api import Detector
 from emoboost.config import RuntimeConfig
 
@@ -41,5 +43,17 @@ def test_scope_is_stated_and_old_fusions_are_refused(tmp_path):
     assert any("30 real / 90 fake" in w and "fewer than 50 per class" in w for w in warnings)
     old = json.loads((folder / "fusion.json").read_text())
     (folder / "fusion.json").write_text(json.dumps({**old, "format": "emoboost.fusion/1"}))
+    detector_matrix.rehash(folder)  # as if saved so by an older emoboost (the hash covers fusion.json)
     with pytest.raises(ConfigError, match="fusion.json: .*not likelihood ratios.*retrain"):
         Detector.from_pretrained(folder)
+
+
+def test_verdict_says_how_much_of_a_long_faceless_file_was_analysed(tmp_path):
+    from detector_fixture import tiny_detector, tiny_record
+
+    record = tiny_record()
+    record.arrays["face_mask"][:] = False
+    record.meta.update(source_duration_s=36000.0, face_scanned_s=1.0)  # a 10-hour file, given up after 1 s
+    verdict = Detector.from_pretrained(tiny_detector(tmp_path / "d")).predict_record(record)
+    assert "only the first 4 s of 36000 s analysed (media.max_duration_s)" in verdict.warnings
+    assert any(w.startswith("no face found in the first 1 s, the rest was not scanned") for w in verdict.warnings)

@@ -3,11 +3,12 @@
 import dataclasses
 import json
 
+import bench_fixture
 import numpy as np
 import pytest
 
-import bench_fixture
 from emoboost import benchmark as bench
+from emoboost import fold_data
 from emoboost.data.manifest import CATEGORIES, read_manifest
 from emoboost.features.store import FeatureStore
 
@@ -27,54 +28,101 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
     store, root = FeatureStore(config.store), folder / "synthav"
     clean = bench.run_fold(category, rows, store, root, config)
 
-    original = bench.fold_clip
+    original = fold_data.fold_clip
+
+    def garbage(clip):
+        rng = np.random.default_rng(0)
+        tokens = dataclasses.replace(
+            clip.emo.tokens, visual=rng.normal(size=clip.emo.tokens.visual.shape).astype(np.float32) * 50
+        )
+        lowlevel = dataclasses.replace(clip.lowlevel, logmel=np.full_like(clip.lowlevel.logmel, 9.0))
+        return dataclasses.replace(clip, emo=dataclasses.replace(clip.emo, tokens=tokens), lowlevel=lowlevel)
 
     def poisoned(row, record, token_frames, silence_db):
         clip = original(row, record, token_frames, silence_db)
         if row.split != "test":
             return clip
-        rng = np.random.default_rng(0)  # garbage features for every test clip, real and held-out fake
-        tokens = dataclasses.replace(clip.emo.tokens, visual=rng.normal(size=clip.emo.tokens.visual.shape).astype(np.float32) * 50)
-        lowlevel = dataclasses.replace(clip.lowlevel, logmel=np.full_like(clip.lowlevel.logmel, 9.0))
-        return dataclasses.replace(clip, emo=dataclasses.replace(clip.emo, tokens=tokens), lowlevel=lowlevel)
+        return dataclasses.replace(
+            clip, original=garbage(clip.original), trimmed=garbage(clip.trimmed)
+        )  # every test clip, real and fake
 
-    monkeypatch.setattr(bench, "fold_clip", poisoned)
+    monkeypatch.setattr(fold_data, "fold_clip", poisoned)
     dirty = bench.run_fold(category, rows, store, root, config)
     assert dirty["fusions"] == clean["fusions"]  # weights, bias, threshold, operating point: unchanged
     assert dirty["training"] == clean["training"]
-    assert dirty["metrics"]["fusion"]["probabilities"] != clean["metrics"]["fusion"]["probabilities"]  # the test data did change
+    assert (
+        dirty["metrics"]["fusion"]["probabilities"] != clean["metrics"]["fusion"]["probabilities"]
+    )  # the test data did change
 
 
 def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     folder, config = setup
     config = bench_fixture.with_ablation(config, folder)
-    # another detector's scores (probabilities that know the label, with noise): a row of their own and a fusion input
+    # another detector's per-fold scores (probabilities that know the label, with noise): rows ext:avad and emo+ext:avad
     rows = read_manifest(folder / "synthav" / "manifest.csv")
     rng = np.random.default_rng(0)
-    lines = ["path,score"] + [f"/elsewhere/{r.path},{min(1.0, max(0.0, 0.3 + 0.4 * r.label + rng.normal(0, 0.1))):.4f}" for r in rows]
-    (tmp_path / "avad.csv").write_text("\n".join(lines) + "\n")
-    config = dataclasses.replace(config, external=(str(tmp_path / "avad.csv"),))
+    (tmp_path / "avad").mkdir()
+    for category in CATEGORIES:
+        lines = ["path,score"] + [
+            f"/elsewhere/{r.path},{min(1.0, max(0.0, 0.3 + 0.4 * r.label + rng.normal(0, 0.1))):.4f}" for r in rows
+        ]
+        (tmp_path / "avad" / f"{category}.csv").write_text("\n".join(lines) + "\n")
+    config = dataclasses.replace(config, external=(f"avad={tmp_path / 'avad'}",))
     results = bench.run_benchmark(config, tmp_path / "out", detector_dir=tmp_path / "out" / "detector")
     assert set(results["folds"]) == set(CATEGORIES)
     assert (tmp_path / "out" / "detector" / "config.json").exists()
-    assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(folder / "synthav" / "folds" / "RVFA.csv")
+    assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(
+        folder / "synthav" / "folds" / "RVFA.csv"
+    )
     fold = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())
-    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "audio", "ext:avad"]
+    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "audio"] and fold["fusions"]["emo+ext:avad"][
+        "inputs"
+    ] == ["emo", "ext:avad"]
     assert results["folds"]["RVFA"]["ext:avad"]["auc"] > 0.9
-    for category, detectors in results["folds"].items():
-        assert set(detectors) == {"emo", "emo:visual_only", "ext:avad", "rgb", "audio", "lowlevel", "fusion", "mean"}
+    gain = results["gain"]
+    assert (gain["base"], gain["boosted"]) == ("ext:avad", "emo+ext:avad") and set(gain["folds"]) == set(CATEGORIES)
+    assert (
+        gain["average"]["ci"][0] <= gain["average"]["gain"] <= gain["average"]["ci"][1] and gain["avg_fv"]["folds"] == 4
+    )
+    assert results["training"]["RVFA"]["original"]["rgb"]["label"] == "video_fake"
+    assert set(results["trimmed_trained"]["folds"]) == set(CATEGORIES)
+    for detectors in results["folds"].values():
+        assert set(detectors) == {
+            "emo",
+            "emo:visual_only",
+            "ext:avad",
+            "emo+ext:avad",
+            "rgb",
+            "audio",
+            "lowlevel",
+            "fusion",
+            "mean",
+        }
         for scores in detectors.values():
             assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
             assert 0 <= scores["auc"] <= 1 and 0 <= scores["acc"] <= 1
-    assert set(results["average"]) == set(results["folds"]["RVFA"]) and set(results["avg_fv"]["fusion"]) >= {"auc", "ap"}
-    assert "auc_average" in results["gain"] and set(results["trimmed"]["folds"]) == set(CATEGORIES)
+    assert set(results["average"]) == set(results["folds"]["RVFA"]) and set(results["avg_fv"]["fusion"]) >= {
+        "auc",
+        "ap",
+    }
+    assert set(results["trimmed"]["folds"]) == set(CATEGORIES)
     out = tmp_path / "out"
     stored = json.loads((out / "results.json").read_text())
     assert stored["folds"]["RVFA"]["fusion"]["auc"] == results["folds"]["RVFA"]["fusion"]["auc"]
-    for name in ["results.md", "results.csv", *(f"roc_{c}.png" for c in CATEGORIES), *(f"scores_{c}.png" for c in CATEGORIES)]:
+    for name in [
+        "results.md",
+        "results.csv",
+        *(f"roc_{c}.png" for c in CATEGORIES),
+        *(f"scores_{c}.png" for c in CATEGORIES),
+    ]:
         assert (out / name).stat().st_size > 0, name
     table = (out / "results.md").read_text()
-    assert "not FakeAVCeleb results" in table and "EMO-BOOST" in table and "AVG-FV" in table
+    assert (
+        "not FakeAVCeleb results" in table
+        and "EMO-BOOST" in table
+        and "AVG-FV" in table
+        and "Gain of adding EmoForensics" in table
+    )
     # a rerun skips finished folds
     monkeypatch.setattr(bench, "run_fold", lambda *a, **k: pytest.fail("finished fold run again"))
     again = bench.run_benchmark(config, out)
@@ -88,7 +136,12 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     detector = bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav")
     detector.save_pretrained(tmp_path / "detector")
     assert sorted(p.name for p in (tmp_path / "detector").iterdir()) == [
-        "README.md", "audio.safetensors", "config.json", "emoforensics.safetensors", "fusion.json", "rgb.safetensors",
+        "README.md",
+        "audio.safetensors",
+        "config.json",
+        "emoforensics.safetensors",
+        "fusion.json",
+        "rgb.safetensors",
     ]
     loaded = Detector.from_pretrained(tmp_path / "detector")
     clip = folder / "synthav" / read_manifest(folder / "synthav" / "manifest.csv")[0].path
@@ -99,8 +152,26 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     assert set(first.scores) == {"emo", "rgb", "audio", "fused"} and set(first.modalities) == {"face", "voice"}
     assert first.segments and all(0 <= s.start_s < s.end_s <= first.duration_s + 1e-6 for s in first.segments)
     assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "bayes"
+    assert detector.meta["training"]["audio"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
     data = json.loads(json.dumps(first.to_dict()))
-    assert set(data) == {"path", "sha256", "label", "llr", "log10_lr", "lr_verbal", "prior", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
+    assert set(data) == {
+        "path",
+        "sha256",
+        "label",
+        "llr",
+        "log10_lr",
+        "lr_verbal",
+        "prior",
+        "probability",
+        "threshold",
+        "scores",
+        "modalities",
+        "segments",
+        "duration_s",
+        "model_id",
+        "warnings",
+        "provenance",
+    }
     # the same verdict as the in-memory detector
     assert detector.predict(clip).probability == pytest.approx(first.probability, abs=1e-6)
 
@@ -113,7 +184,9 @@ def test_loading_a_detector_never_unpickles(setup, tmp_path, monkeypatch):
     from emoboost.api import Detector
 
     folder, config = setup
-    bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav").save_pretrained(tmp_path / "d")
+    bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav").save_pretrained(
+        tmp_path / "d"
+    )
     for name in ("load", "loads"):
         monkeypatch.setattr(pickle, name, lambda *a, **k: pytest.fail("pickle used"))
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load used"))
@@ -121,3 +194,34 @@ def test_loading_a_detector_never_unpickles(setup, tmp_path, monkeypatch):
     (tmp_path / "d" / "rgb.safetensors").write_bytes(b"\x80\x04 pickled?")
     with pytest.raises(Exception, match="unreadable weights|do not match"):
         Detector.from_pretrained(tmp_path / "d")
+
+
+def test_emoboost_train_writes_a_detector_that_detect_loads(setup, tmp_path, capsys):
+    import yaml
+
+    from emoboost.cli import run
+    from emoboost.config import to_dict
+
+    folder, config = setup
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(to_dict(dataclasses.replace(config, train_trimmed=False))))
+    fold = folder / "synthav" / "folds" / "RVFA.csv"
+    code = run(
+        [
+            "train",
+            "--manifest",
+            str(fold),
+            "--store",
+            config.store,
+            "--out",
+            str(tmp_path / "det"),
+            "--config",
+            str(tmp_path / "bench.yaml"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert "video_fake" in capsys.readouterr().out
+    card = (tmp_path / "det" / "README.md").read_text()
+    assert "held-out categories: RVFA" in card and "calibration" in card
+    clip = folder / "synthav" / next(r.path for r in read_manifest(fold) if r.split == "test")
+    assert run(["detect", str(clip), "--model", str(tmp_path / "det"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["label"] in ("real", "fake")

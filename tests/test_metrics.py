@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from emoboost.metrics import accuracy, auc, average_precision, bootstrap_interval, eer, evaluate, expected_calibration_error
+from emoboost.metrics import (
+    accuracy,
+    auc,
+    average_precision,
+    bootstrap_interval,
+    eer,
+    evaluate,
+    expected_calibration_error,
+    paired_gain,
+)
 from emoboost.models.fusion import Fusion, choose_threshold
 
 LABELS = np.array([0, 0, 0, 1, 1, 1])
@@ -61,6 +70,62 @@ def test_fusion_is_calibrated_and_round_trips():
     assert abs(fusion.weights[0]) > 5 * abs(fusion.weights[1])
     probabilities = fusion.probability(logits)  # balanced set: the posterior at prior 0.5 is calibrated
     assert expected_calibration_error(labels, probabilities) < 0.08
-    assert (fusion.llr(logits) >= fusion.decision_threshold(0.5)).tolist() == (probabilities >= fusion.threshold).tolist()
+    assert (fusion.llr(logits) >= fusion.decision_threshold(0.5)).tolist() == (
+        probabilities >= fusion.threshold
+    ).tolist()
     assert Fusion.from_dict(fusion.to_dict()) == fusion
     assert Fusion.mean(logits, labels, ["emo", "noise"]).weights == (0.5, 0.5)
+
+
+def test_average_precision_matches_scikit_learn_with_ties():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        labels = rng.integers(0, 2, int(rng.integers(2, 40)))
+        labels[0] = 1
+        scores = np.round(rng.normal(size=len(labels)), int(rng.integers(0, 3)))  # coarse rounding makes ties
+        assert average_precision(labels, scores) == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+
+
+# four test identities, each with one real and one fake clip; base ranks one fake below one real
+GAIN_LABELS = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+GAIN_GROUPS = np.array(["a", "a", "b", "b", "c", "c", "d", "d"])
+GAIN_BASE = np.array([0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.6, 0.25])  # fake of d below reals of c and d: AUC 14/16
+GAIN_BOOSTED = np.array([0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.4, 0.95])  # every fake above every real: AUC 1
+
+
+def test_paired_gain_by_hand():
+    result = paired_gain([(GAIN_LABELS, GAIN_BASE, GAIN_BOOSTED, GAIN_GROUPS)], samples=500, seed=0)
+    assert result["gain"] == pytest.approx(1 - 14 / 16) and result["per_set"] == [pytest.approx(2 / 16)]
+    low, high = result["ci"]
+    # boosted is perfect on every resample, so no draw has a negative gain; a draw without identity d
+    # (probability (3/4)^4 = 32 %) has gain 0, so the 2.5th percentile is exactly 0
+    assert low == 0 and result["gain"] < high <= 1
+    # the mean over test sets, each with its own gain
+    both = paired_gain(
+        [(GAIN_LABELS, GAIN_BASE, GAIN_BOOSTED, GAIN_GROUPS), (GAIN_LABELS, GAIN_BASE, GAIN_BASE, GAIN_GROUPS)],
+        samples=50,
+    )
+    assert both["gain"] == pytest.approx(1 / 16) and both["per_set"][1] == 0
+
+
+def test_paired_gain_is_exactly_zero_when_both_rows_rank_alike():
+    """Paired: a monotone rescaling of the base is the same detector, so every resample gives 0 (an unpaired
+    bootstrap would give a wide interval around 0)."""
+    result = paired_gain([(GAIN_LABELS, GAIN_BASE, GAIN_BASE**3 + 1, GAIN_GROUPS)], samples=200, seed=1)
+    assert result["gain"] == 0 and result["ci"] == [0, 0] and result["samples"] > 100
+
+
+def test_paired_gain_resamples_whole_identities():
+    """Clips of one identity travel together: with shared identity effects the interval is wider than by clips."""
+    rng = np.random.default_rng(0)
+    labels = np.tile([0, 0, 0, 1, 1, 1], 6)
+    groups = np.repeat([f"id{i}" for i in range(12)], 3)
+    shift = np.repeat(rng.normal(0, 1.0, 12), 3)  # identity effects shared by every clip of a person
+    base = shift + labels * 0.5 + rng.normal(0, 0.1, len(labels))
+    boosted = base + labels * np.repeat(rng.normal(0.5, 0.5, 12), 3)
+    by_identity = paired_gain([(labels, base, boosted, groups)], samples=300, seed=0)
+    by_clip = paired_gain([(labels, base, boosted, np.arange(len(labels)))], samples=300, seed=0)
+    assert by_identity["gain"] == by_clip["gain"]
+    assert by_identity["ci"][1] - by_identity["ci"][0] > by_clip["ci"][1] - by_clip["ci"][0]

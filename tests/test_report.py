@@ -12,10 +12,14 @@ def test_anchors_come_from_the_packaged_configs_outside_the_checkout(tmp_path, m
     packaged = tmp_path / "package" / "configs"
     (packaged / "benchmark").mkdir(parents=True)
     (packaged / "benchmark" / "anchors.yaml").write_text(
-        "anchors:\n  - {method: M, source: 'paper, table 1', auc: {RVFA: 90.0}}\n  - {method: N, source: s, auc: {}}\n"
+        "source: 'paper, table 1'\nprotocol: their split\n"
+        "methods:\n  - {method: M, modality: AV, supervised: true, auc: {RVFA: 90.0}}\n  - {method: N, auc: {}}\n"
     )
     monkeypatch.setattr(emoboost.config, "packaged_configs", lambda: packaged)
     monkeypatch.chdir(tmp_path)  # no ./configs here
     block = anchors_block(Path("configs/benchmark/anchors.yaml"))
-    assert "- M (paper, table 1): AUC RVFA 90.0" in block and not any(line.startswith("- N") for line in block)
+    assert "Source: paper, table 1." in block and "Protocol: their split" in block
+    assert "| M | AV |  | yes | 90.0 | - | - | - | - | - |" in block and not any(
+        line.startswith("| N ") for line in block
+    )
     assert anchors_block(Path("configs/benchmark/missing.yaml")) == []

@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from emoboost import __version__
 from emoboost.cli import data, detect, quick, research  # noqa: F401  (registers the commands)
-from emoboost.cli.common import app, err, out, plain_help_types, setup_logging
+from emoboost.cli.common import app, err, one_line, out, plain_help_types, setup_logging
 from emoboost.errors import EmoboostError
 
 plain_help_types()
@@ -51,7 +51,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         err.print("aborted")
         return 130
     except EmoboostError as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[red]error[/red] {escape(one_line(exc))}")
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")

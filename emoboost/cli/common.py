@@ -12,8 +12,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from emoboost.text import printable as one_line  # every message is one line (re-exported for the commands)
 
 app = typer.Typer(
     name="emoboost",
@@ -22,8 +24,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()  # results
-err = Console(stderr=True, highlight=False)  # problems, progress next to machine-readable stdout
+# soft_wrap: a message is one line whatever the terminal's width (rich wraps at 80 columns into a file or pipe)
+out = Console(soft_wrap=True)  # results
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # problems, progress next to machine-readable stdout
+
+
+class OneLineHandler(logging.Handler):
+    """Log records as ``level message`` on ``err``, one line each (names with newlines or odd bytes escaped)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = one_line(self.format(record))
+        except Exception:  # noqa: BLE001  (logging must never raise; same contract as logging.Handler)
+            self.handleError(record)
+            return
+        colour = {"WARNING": "yellow", "ERROR": "red", "CRITICAL": "red"}.get(record.levelname, "dim")
+        err.print(f"[{colour}]{record.levelname.lower()}[/{colour}] {escape(message)}")
 
 
 PROGRESS_LINE_EVERY_S = 30.0  # without a terminal, one progress line at most this often (and at the end)
@@ -32,12 +48,7 @@ PROGRESS_LINE_EVERY_S = 30.0  # without a terminal, one progress line at most th
 def setup_logging(verbose: bool) -> None:
     """Process-wide settings of the command line (an entry point): log level and format, third-party noise."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # read by transformers when it first logs
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
-        force=True,
-    )
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", handlers=[OneLineHandler()], force=True)
 
 
 def progress(console: Console = out) -> Progress | LineProgress:

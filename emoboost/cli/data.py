@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, err, out, progress
+from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.errors import ConfigError
 
 @app.command()
@@ -45,14 +45,17 @@ def extract(
 
 def extract_files(paths, out_dir: Path, settings, engine: str = "local", address: str | None = None, workers: int = 2):
     from emoboost.features.store import FeatureStore
+    from emoboost.outputs import prepare_folder
 
-    store = FeatureStore(out_dir)
+    store = FeatureStore(prepare_folder(out_dir, "--out"))  # the destination is checked before any work
     with progress() as bar:
         task = bar.add_task(f"extract ({engine})", total=len(paths), current="")
 
         def report(outcome) -> None:
             if outcome.status == "failed":
-                err.print(f"[red]error[/red] {escape(outcome.message)}", soft_wrap=True)
+                err.print(f"[red]error[/red] {escape(one_line(outcome.message))}", soft_wrap=True)
+            elif outcome.message:
+                err.print(f"[yellow]warning[/yellow] {escape(one_line(outcome.message))}", soft_wrap=True)
             bar.update(task, advance=1, current=escape(outcome.path.name))
 
         if engine == "ray":

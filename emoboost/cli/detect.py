@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, err, out, progress
+from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.errors import ConfigError
 
 DEFAULT_MODEL = Path("quickstart")  # the named detector the quickstart saves under <cache>/detectors
@@ -31,22 +31,26 @@ def detect(
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for one self-contained HTML case report per file (and index.html).")] = None,
     allow_audio_only: Annotated[bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")] = False,
     device: Annotated[str, typer.Option(help="cpu, or cuda / cuda:N where a GPU is visible to torch.")] = "cpu",
+    trust_encoder: Annotated[Optional[list[str]], typer.Option("--trust-encoder", help="Allow the detector to run this encoder (an hf: name its config.json gives); repeatable.")] = None,
 ) -> None:
     """Say whether videos are real or fake, with per-modality scores and where it looks fake."""
     from emoboost.api import Detector
     from emoboost.cache import sha256_file
     from emoboost.errors import MediaError, NoFaceError
     from emoboost.media.inputs import expand_inputs
-    from emoboost.outputs import ResultLog, output_format as file_format
+    from emoboost.outputs import ResultLog, output_format as file_format, prepare_folder
 
     if output_format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
+    for folder, option in ((timeline_png, "--timeline-png"), (report, "--report")):
+        if folder is not None:
+            prepare_folder(folder, option)  # destinations are checked before any work
     log = ResultLog(output, file_format(output, output_format)) if output is not None else None
     with err.status("loading the detector"):
-        detector = Detector.from_pretrained(model).to(device)
+        detector = Detector.from_pretrained(model, trusted_encoders=trust_encoder or ()).to(device)
     decision = detector.decision(prior, threshold, target_fpr)
     reporter = _reporter(report, detector, command_line(ctx))
 
@@ -64,11 +68,11 @@ def detect(
 
     stream = _Stream(output_format if output is None else "none")
     entries: list[dict[str, Any]] = []
-    failed = resumed = 0
+    failed = resumed = unwritten = 0
     with progress(err) as bar:
         task = bar.add_task("detect", total=len(paths), current="", visible=len(paths) > 1)
         for path in paths:
-            bar.update(task, current=escape(path.name))
+            bar.update(task, current=escape(one_line(path.name)))
             entry = log.finished(path, lambda: expected(path)) if log is not None else None
             if entry is not None and plotted(entry):
                 resumed += 1
@@ -80,19 +84,17 @@ def detect(
                 except MediaError as exc:
                     failed += 1
                     hint = " (--allow-audio-only gives a voice-only verdict)" if isinstance(exc, NoFaceError) and not allow_audio_only else ""
-                    err.print(f"[red]error[/red] {escape(str(exc))}{hint}", soft_wrap=True)
-                    entry = {"path": str(path), "error": exc.cause, "error_type": exc.code}
+                    err.print(f"[red]error[/red] {escape(one_line(exc))}{hint}")
+                    entry = {"path": one_line(path), "error": one_line(exc.cause), "error_type": exc.code}
                     if log is not None:
                         log.add(entry)
                     bar.advance(task)
                     continue
-                if timeline_png is not None:
-                    from emoboost.timeline import plot_timeline, timeline_name
-
-                    plot_timeline(verdict, timeline_png / timeline_name(verdict.path, verdict.sha256))
-                if reporter is not None:
-                    reporter.add(verdict)
-                entry = verdict.to_dict()
+                if timeline_png is not None and not _extra(verdict, "timeline", lambda: _plot(verdict, timeline_png)):
+                    unwritten += 1
+                if reporter is not None and not _extra(verdict, "case report", lambda: reporter.add(verdict)):
+                    unwritten += 1
+                entry = {**verdict.to_dict(), "path": one_line(verdict.path)}
                 if log is not None:
                     log.add(entry)
             entries.append(entry)
@@ -108,11 +110,32 @@ def detect(
         fakes = sum(entry.get("label") == "fake" for entry in entries)
         summary = f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({fakes} fake), {failed} failed" + (f", {resumed} taken from {output}" if resumed else "")
         summary += f" (prior {decision['prior']:g}, LLR threshold {decision['threshold']:+.3f})"
+        summary += f", {unwritten} plot(s) or report(s) not written" if unwritten else ""
         summary += f" -> {output}" if output else ""
         summary += f"; case reports: {reporter.index}" if reporter is not None else ""
-        (out if output_format == "table" or output is not None else err).print(summary, markup=False, soft_wrap=True)
-    if failed:
+        (out if output_format == "table" or output is not None else err).print(one_line(summary), markup=False)
+    if failed or unwritten:
         raise typer.Exit(1)
+
+
+def _plot(verdict, folder: Path) -> None:
+    from emoboost.timeline import plot_timeline, timeline_name
+
+    plot_timeline(verdict, folder / timeline_name(verdict.path, verdict.sha256))
+
+
+def _extra(verdict, what: str, write) -> bool:
+    """Write a plot or report of ``verdict``; a failure is one warning line and never costs the verdict or the batch."""
+    try:
+        write()
+    except Exception as exc:  # noqa: BLE001  (an extra: whatever breaks it must not cost the verdict)
+        cause = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        err.print(
+            f"[yellow]warning[/yellow] {escape(one_line(verdict.path))}: {what} not written "
+            f"({escape(one_line(cause))}); the verdict is kept"
+        )
+        return False
+    return True
 
 
 class _Stream:

@@ -93,9 +93,11 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
     """Read a manifest or fold CSV written by :func:`write_manifest`."""
     path = Path(path)
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        handle = open(path, newline="", encoding="utf-8", errors="surrogateescape")  # file names may be any bytes
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: manifest not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: manifest cannot be read ({exc.strerror or exc})") from exc
     with handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ("path", "label", "type", "category", "identity", "ids") if c not in (reader.fieldnames or [])]
@@ -119,7 +121,7 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
                         **{c: record.get(c, "") or "" for c in OPTIONAL_COLUMNS},
                     )
                 )
-            except (ValueError, KeyError) as exc:
+            except (ValueError, KeyError, AttributeError, TypeError) as exc:  # a short row has None cells
                 raise ConfigError(f"{path}:{number}: invalid row ({exc})") from exc
             if rows[-1].type not in TYPES:
                 raise ConfigError(f"{path}:{number}: unknown type {rows[-1].type!r}")

@@ -62,6 +62,16 @@ def face_detection_summary(faces: FaceConfig) -> str:
     )
 
 
+def no_face_cause(scanned: int, n_frames: int, source_duration_s: float) -> str:
+    """Why a video has no face, with how much of it was looked at."""
+    if scanned >= n_frames and n_frames / FPS >= source_duration_s - 1.0 / FPS:
+        return f"no face found in any of {n_frames} frames"
+    return (
+        f"no face found in the first {scanned / FPS:g} s ({scanned} frames scanned of {source_duration_s:g} s; "
+        "faces.give_up_s, media.max_duration_s)"
+    )
+
+
 class FaceFeatures:
     """The per-frame face outputs of one clip, filled chunk by chunk as the tracker streams frames.
 
@@ -79,6 +89,7 @@ class FaceFeatures:
         self.crop_frames: list[np.ndarray] = []  # grid frame of each RGB crop
         self._pending_index: list[np.ndarray] = []  # encoder crops waiting for a full batch, and their frames
         self._pending_crops: list[np.ndarray] = []
+        self.scanned = 0  # grid frames the tracker has looked at
 
     def add(self, tracked: TrackedChunk, rows: np.ndarray) -> None:
         """Crop the frames of ``tracked`` where a face was tracked (``rows``) and encode full batches."""
@@ -157,6 +168,7 @@ class FeatureExtractor:
                 "speech": [self.speech.id, self.speech.version],
                 "faces": to_dict(self.config.faces),
                 "max_side": self.config.media.max_side,
+                "max_duration_s": self.config.media.max_duration_s,
                 "grid": [FPS, SAMPLE_RATE],
                 "lowlevel": to_dict(self.config.lowlevel),
             }
@@ -170,7 +182,7 @@ class FeatureExtractor:
         info = reader.info
         faces = self._faces(reader, watch)
         if require_face and not faces.face_mask.any():
-            raise errors.NoFaceError(info.path, f"no face found in any of {info.n_frames} frames")
+            raise errors.NoFaceError(info.path, no_face_cause(faces.scanned, info.n_frames, info.source_duration_s))
         with watch("speech"):
             speech = self.speech.encode(reader.audio, info.n_frames)  # [T, Da]
         levels = frame_levels_db(reader.audio, info.n_frames)
@@ -178,6 +190,7 @@ class FeatureExtractor:
             logmel = log_mel(reader.audio, self.config.lowlevel.n_mels)  # [F, n_mels], 100 Hz
         arrays = {**faces.arrays(), "speech": speech, "audio_rms_db": levels, "logmel": logmel}
         meta = self._meta(info, sha256 or sha256_file(info.path), float(faces.face_mask.mean()))
+        meta["face_scanned_s"] = faces.scanned / FPS  # less than the duration when a faceless video was given up
         meta["timings_s"] = {stage: round(seconds, 4) for stage, seconds in watch.seconds.items()}
         return FeatureRecord(arrays, meta)
 
@@ -185,12 +198,16 @@ class FeatureExtractor:
         """Track the face through the streamed frames, crop and encode it."""
         faces = FaceFeatures(reader.info.n_frames, self.visual, self.config, watch)
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_frames()))
+        give_up = int(round(self.config.faces.give_up_s * FPS)) or reader.info.n_frames  # faceless frames before giving up
+        found = False
         while True:
             with watch("faces"):
-                tracked = next(tracked_chunks, None)
+                tracked = next(tracked_chunks, None) if faces.scanned < give_up or found else None
                 if tracked is None:
+                    tracked_chunks.close()  # stops decoding the rest
                     break
                 rows = np.flatnonzero(tracked.mask)
+                faces.scanned, found = tracked.start + len(tracked.mask), found or len(rows) > 0
             faces.add(tracked, rows)
         faces.encode(final=True)
         return faces
@@ -209,6 +226,7 @@ class FeatureExtractor:
             "source_height": info.source_height,
             "source_fps": info.source_fps,
             "audio_duration_s": info.audio_duration_s,
+            "source_duration_s": info.source_duration_s,
             "face_fraction": face_fraction,
             "face_stride": self.config.faces.stride,
             "face_detection": face_detection_summary(self.config.faces),
@@ -230,7 +248,7 @@ class ExtractOutcome:
 
     path: Path
     status: str  # "done", "skipped" (record already there) or "failed"
-    message: str = ""  # the one-line problem when failed
+    message: str = ""  # the one-line problem when failed; when done, the damaged record it replaced (if any)
     seconds: float = 0.0
 
 
@@ -246,7 +264,9 @@ class ExtractSummary:
         return [outcome for outcome in self.outcomes if outcome.status == "failed"]
 
     def line(self) -> str:
-        return f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+        repaired = sum(outcome.status == "done" and bool(outcome.message) for outcome in self.outcomes)
+        line = f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
+        return line + (f" ({repaired} damaged record{'s' if repaired > 1 else ''} recomputed)" if repaired else "")
 
 
 def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) -> ExtractOutcome:
@@ -255,12 +275,13 @@ def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) ->
     try:
         check_file(path)
         sha256 = store.content_hash(path)
-        if store.has(sha256, extractor.key):
+        intact, damage = store.check(sha256, extractor.key)
+        if intact:
             return ExtractOutcome(path, "skipped")
         store.put(extractor.extract(path, sha256=sha256), extractor.key)
     except errors.MediaError as exc:
         return ExtractOutcome(path, "failed", str(exc), time.perf_counter() - start)
-    return ExtractOutcome(path, "done", "", time.perf_counter() - start)
+    return ExtractOutcome(path, "done", f"recomputed {damage}" if damage else "", time.perf_counter() - start)
 
 
 def extract_many(

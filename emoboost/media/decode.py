@@ -10,7 +10,14 @@ The time base of the whole package (declared in :mod:`emoboost.media.timebase`):
   the video's length, so ``len(audio) == n_frames * SAMPLES_PER_FRAME`` always holds.
 
 Video is streamed frame by frame (:meth:`MediaReader.iter_frames`, decoding in bounded bursts) so
-memory does not grow with the length of the video. Audio at 16 kHz mono is small (3.8 MB a minute) and is decoded whole.
+memory does not grow with the length of the video. Audio at 16 kHz mono is small (3.8 MB a minute)
+and is decoded whole on first use, up to ``media.max_duration_s`` (115 MB at the default 30
+minutes), never further.
+
+Bounded work: only the first ``media.max_duration_s`` of a video is analysed (the verdict
+says so), and a video whose frame times jump by more than ``media.max_frame_gap_s`` (a 2-frame
+file whose second frame is stamped at 10 h) is refused as having broken timestamps rather
+than decoded as hours of one held frame.
 
 decord opens and probes the file (frame timestamps, size, the audio track) and classifies what
 is wrong with a bad one; its FFmpeg and C++ log lines are captured at the file descriptor level,
@@ -29,6 +36,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +88,13 @@ def _quiet_decord():
 def check_file(path: str | Path) -> Path:
     """Fail early, with a precise cause, on paths that are not readable non-empty files."""
     path = Path(path)
+    try:
+        return _check_file(path)
+    except OSError as exc:  # a name too long for the file system, a loop of links, an I/O error
+        raise errors.MediaError(path, f"cannot be opened ({exc.strerror or exc})") from exc
+
+
+def _check_file(path: Path) -> Path:
     if not path.exists():
         raise errors.MissingFileError(path)
     if path.is_dir():
@@ -105,7 +120,18 @@ def _probe_codec(path: Path) -> str | None:
         return None
     try:
         result = subprocess.run(
-            [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name", "-of", "csv=p=0", str(path)],
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=codec_name",
+                "-of",
+                "csv=p=0",
+                str(path),
+            ],
             capture_output=True,
             text=True,
             timeout=30,
@@ -133,7 +159,9 @@ def _classify_open_error(path: Path, exc: Exception, log: list[str], stream: str
     if container is None:
         return errors.CorruptMediaError(path, "not a video file (content is not a known container format)")
     if container == "MP4/MOV" and not mp4_has_moov(path):
-        return errors.CorruptMediaError(path, "truncated or corrupt MP4/MOV container (no moov atom: the file index is missing)")
+        return errors.CorruptMediaError(
+            path, "truncated or corrupt MP4/MOV container (no moov atom: the file index is missing)"
+        )
     return errors.CorruptMediaError(path, f"corrupt {container} container (cannot be decoded)")
 
 
@@ -196,6 +224,49 @@ class MediaInfo:
     source_frames: int
     has_audio: bool
     audio_duration_s: float
+    source_duration_s: (
+        float  # the whole video track; more than ``duration_s`` when only the first media.max_duration_s is analysed
+    )
+
+
+def _openable_name(owner: object, path: Path) -> str:
+    """``path`` as a string the decoders accept. A name that is not UTF-8 (bytes the OS allows) is reached
+    through a symlink with a plain name in a private temporary folder, removed when ``owner`` is collected."""
+    name = os.fspath(path)
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        folder = tempfile.mkdtemp(prefix="emoboost-name-")
+        alias = os.path.join(
+            folder, "input" + "".join(c for c in path.suffix if c.isascii() and c.isalnum() or c == ".")
+        )
+        os.symlink(os.path.abspath(name), alias)
+        weakref.finalize(owner, shutil.rmtree, folder, True)
+        return alias
+
+
+def check_timestamps(path: Path, timestamps: np.ndarray, max_gap_s: float) -> None:
+    """Refuse a video whose frame times jump further than ``max_gap_s`` (e.g. a second frame stamped at 10 h):
+    its length is a claim of the timestamps, not content, and following it means decoding hours of nothing."""
+    starts = np.sort(np.asarray(timestamps, np.float64)[:, 0])
+    if len(starts) < 2:
+        return
+    gaps = np.diff(starts)
+    worst = int(np.argmax(gaps))
+    if gaps[worst] > max_gap_s:
+        raise errors.BrokenTimestampsError(
+            path,
+            f"broken timestamps: frame {worst + 2} of {len(starts)} is stamped {_span(gaps[worst])} after the one before "
+            f"(more than media.max_frame_gap_s = {max_gap_s:g} s)",
+        )
+
+
+def _span(seconds: float) -> str:
+    """``"10.0 h"``, ``"12.5 min"`` or ``"42.0 s"``."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
 
 
 def _pyav_probe(path: Path) -> tuple[np.ndarray, float, np.ndarray] | None:
@@ -254,14 +325,17 @@ class MediaReader:
     ``info.has_audio`` is False).
     """
 
-    def __init__(self, path: str | Path, config: MediaConfig | None = None, require_audio: bool = True, threads: int = 0):
+    def __init__(
+        self, path: str | Path, config: MediaConfig | None = None, require_audio: bool = True, threads: int = 0
+    ):
         self.config = config or MediaConfig()
         self.threads = threads  # FFmpeg decoding threads for the frames (0: one per CPU)
         self.path = check_file(path)
+        self._name = _openable_name(self, self.path)
         decord = _quiet_decord()
         with captured_native_stderr() as log:
             try:
-                probe = decord.VideoReader(str(self.path), ctx=decord.cpu(0))
+                probe = decord.VideoReader(self._name, ctx=decord.cpu(0))
                 first = probe[0].asnumpy()
                 timestamps = probe.get_frame_timestamp(range(len(probe)))
                 source_fps = float(probe.get_avg_fps())
@@ -275,26 +349,35 @@ class MediaReader:
         if error is not None:
             problem = _classify_open_error(self.path, error, log, "video")
             # decord's bundled FFmpeg lacks some decoders (AV1) that PyAV's has: probe with PyAV then
-            probed = _pyav_probe(self.path) if isinstance(problem, errors.UnsupportedCodecError) else None
+            probed = _pyav_probe(Path(self._name)) if isinstance(problem, errors.UnsupportedCodecError) else None
             if probed is None:
                 raise problem from error
             timestamps, source_fps, first = probed
         source_height, source_width = first.shape[:2]
         source_frames = len(timestamps)
+        check_timestamps(self.path, timestamps, self.config.max_frame_gap_s)
         duration = float(timestamps[-1, 1] - timestamps[0, 0])
         n_frames = int(round(duration * FPS))
         if n_frames < 1 or duration < self.config.min_duration_s:
             raise errors.TooShortError(
                 self.path, f"clip too short ({duration:.2f} s; at least {self.config.min_duration_s:g} s needed)"
             )
+        if self.config.max_duration_s:
+            n_frames = min(n_frames, int(round(self.config.max_duration_s * FPS)))  # the first max_duration_s only
         # phone videos store landscape frames with a display rotation: frames are turned upright
         # (PyAV's stored size and rotation; decord applies some rotation tags and not others)
         self._quarter_turns, stored_width, stored_height = self._stored_frame(source_width, source_height)
-        self._size = _scaled_size(stored_width, stored_height, self.config.max_side)  # what swscale produces, before turning
-        source_width, source_height = (stored_height, stored_width) if self._quarter_turns % 2 else (stored_width, stored_height)
+        self._size = _scaled_size(
+            stored_width, stored_height, self.config.max_side
+        )  # what swscale produces, before turning
+        source_width, source_height = (
+            (stored_height, stored_width) if self._quarter_turns % 2 else (stored_width, stored_height)
+        )
         width, height = self._size[::-1] if self._quarter_turns % 2 else self._size
         self._source_index = grid_source_indices(timestamps[:, 0], n_frames)
-        self._audio, audio_duration = self._read_audio(n_frames, require_audio)
+        self._require_audio = require_audio
+        self._audio: np.ndarray | None = None  # decoded on first use (a faceless video may never need it)
+        has_audio, audio_duration = self._audio_track(require_audio)
         self.info = MediaInfo(
             path=self.path,
             n_frames=n_frames,
@@ -305,8 +388,9 @@ class MediaReader:
             source_height=source_height,
             source_fps=source_fps,
             source_frames=source_frames,
-            has_audio=self._audio is not None,
+            has_audio=has_audio,
             audio_duration_s=audio_duration,
+            source_duration_s=duration,
         )
 
     def _read_audio(self, n_frames: int, require_audio: bool) -> tuple[np.ndarray | None, float]:
@@ -323,7 +407,7 @@ class MediaReader:
         filled = decoded = 0
         container = None
         try:
-            container = av.open(str(self.path))
+            container = av.open(self._name)
             if not container.streams.audio:
                 if require_audio:
                     raise errors.NoAudioError(self.path)
@@ -350,7 +434,9 @@ class MediaReader:
             if filled >= wanted and stream.duration is not None and stream.time_base is not None:
                 audio_duration = max(audio_duration, float(stream.duration * stream.time_base))
         except av.error.FFmpegError as exc:
-            raise errors.CorruptMediaError(self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})") from exc
+            raise errors.CorruptMediaError(
+                self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})"
+            ) from exc
         finally:
             if container is not None:
                 container.close()
@@ -360,9 +446,32 @@ class MediaReader:
             return None, 0.0
         return samples, audio_duration
 
+    def _audio_track(self, require_audio: bool) -> tuple[bool, float]:
+        """``(has an audio track, its duration in seconds from the container, 0 when unknown)``, without decoding it."""
+        import av
+
+        try:
+            with av.open(self._name) as container:
+                if not container.streams.audio:
+                    if require_audio:
+                        raise errors.NoAudioError(self.path)
+                    return False, 0.0
+                stream = container.streams.audio[0]
+                if stream.duration is not None and stream.time_base is not None:
+                    return True, float(stream.duration * stream.time_base)
+                return True, float(container.duration or 0) / av.time_base
+        except av.error.FFmpegError as exc:
+            raise errors.CorruptMediaError(
+                self.path, f"corrupt audio stream ({exc.strerror or type(exc).__name__})"
+            ) from exc
+
     @property
     def audio(self) -> np.ndarray:
-        """Mono float32 audio at 16 kHz, exactly ``n_frames * 640`` samples (silence if there is no track)."""
+        """Mono float32 audio at 16 kHz, exactly ``n_frames * 640`` samples (silence if there is no track).
+
+        Decoded on first use, only as far as the analysed part (``n_frames``) goes."""
+        if self._audio is None and self.info.has_audio:
+            self._audio, _ = self._read_audio(self.info.n_frames, self._require_audio)
         if self._audio is None:
             return np.zeros(self.info.n_frames * SAMPLES_PER_FRAME, dtype=np.float32)
         return self._audio
@@ -374,7 +483,7 @@ class MediaReader:
         import av
 
         try:
-            with av.open(str(self.path)) as container:
+            with av.open(self._name) as container:
                 frame = next(container.decode(container.streams.video[0]), None)
                 if frame is None:
                     return 0, width, height
@@ -400,7 +509,7 @@ class MediaReader:
         grid, source, last = start, -1, None
         container = None
         try:
-            container = av.open(str(self.path))
+            container = av.open(self._name)
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             stream.thread_count = self.threads
@@ -419,13 +528,17 @@ class MediaReader:
                 if grid >= stop:
                     return
         except av.error.FFmpegError as exc:
-            raise errors.CorruptMediaError(self.path, f"corrupt video stream (decoding failed near {grid / FPS:.2f} s)") from exc
+            raise errors.CorruptMediaError(
+                self.path, f"corrupt video stream (decoding failed near {grid / FPS:.2f} s)"
+            ) from exc
         finally:
             if container is not None:
                 container.close()
         filler = last if last is not None else np.zeros((self.info.height, self.info.width, 3), np.uint8)
         if grid < stop:
-            logger.info("%s: the video stream ended %d grid frames early; its last frame is held", self.path, stop - grid)
+            logger.info(
+                "%s: the video stream ended %d grid frames early; its last frame is held", self.path, stop - grid
+            )
         for g in range(grid, stop):
             yield g, filler
 

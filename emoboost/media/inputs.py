@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from emoboost.errors import ConfigError
 from emoboost.media.decode import VIDEO_EXTENSIONS
+from emoboost.text import printable
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +39,40 @@ def dataset_root(manifest: str | Path, root: str | Path | None = None) -> Path:
 
 
 def read_manifest_paths(csv_path: Path, root: Path | None = None) -> list[Path]:
-    """Video paths of a manifest CSV's ``path`` column, resolved against :func:`dataset_root`."""
+    """Video paths of a manifest CSV's ``path`` column, resolved against :func:`dataset_root`.
+
+    Paths that are not UTF-8 are read as the OS would give them (surrogate escapes)."""
     base = dataset_root(csv_path, root)
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "path" not in reader.fieldnames:
-            raise ConfigError(f"{csv_path}: a manifest needs a 'path' column")
-        return [p if (p := Path(row["path"])).is_absolute() else base / p for row in reader]
+    paths = []
+    try:
+        with open(csv_path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "path" not in reader.fieldnames:
+                raise ConfigError(f"{printable(csv_path)}: a manifest needs a 'path' column")
+            for row in reader:
+                text = row.get("path")
+                if not text or not text.strip():
+                    raise ConfigError(f"{printable(csv_path)}: line {reader.line_num} has no path")
+                paths.append(p if (p := Path(text)).is_absolute() else base / p)
+    except csv.Error as exc:
+        raise ConfigError(f"{printable(csv_path)}: not a readable CSV ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{printable(csv_path)}: cannot be read ({exc.strerror or exc})") from exc
+    return paths
+
+
+def read_list(listing: Path) -> list[Path]:
+    """Paths of an ``@list`` file: one per line, ``#`` comments; bytes that are not UTF-8 kept as the OS would give them."""
+    if not listing.is_file():
+        raise ConfigError(f"{printable(listing)}: list file not found")
+    try:
+        raw = listing.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{printable(listing)}: cannot be read ({exc.strerror or exc})") from exc
+    if b"\0" in raw:
+        raise ConfigError(f"{printable(listing)}: not a text file of paths (it holds NUL bytes)")
+    lines = [os.fsdecode(line).strip() for line in raw.splitlines()]
+    return [Path(line) for line in lines if line and not line.startswith("#")]
 
 
 def expand_inputs(items: Sequence[str | Path], root: str | Path | None = None) -> list[Path]:
@@ -53,17 +82,20 @@ def expand_inputs(items: Sequence[str | Path], root: str | Path | None = None) -
     for item in items:
         text = str(item)
         if text.startswith("@"):
-            listing = Path(text[1:])
-            if not listing.is_file():
-                raise ConfigError(f"{listing}: list file not found")
-            lines = [line.strip() for line in listing.read_text(encoding="utf-8").splitlines()]
-            found.extend(Path(line) for line in lines if line and not line.startswith("#"))
+            found.extend(read_list(Path(text[1:])))
             continue
         path = Path(text)
+        try:
+            path.is_dir()
+        except OSError:  # a name too long for the file system, say: reported by name when it is opened
+            found.append(path)
+            continue
+        if "\0" in text:
+            raise ConfigError(f"{printable(text)}: a path cannot hold a NUL byte")
         if path.is_dir():
             videos = _videos_under(path)
             if not videos:
-                logger.warning("%s: no video files in this folder", path)
+                logger.warning("%s: no video files in this folder", printable(path))
             found.extend(videos)
         elif path.suffix.lower() == ".csv" and path.is_file():
             found.extend(read_manifest_paths(path, root_path))

@@ -111,7 +111,7 @@ def test_a_new_extraction_version_hides_old_records_without_deleting_them(extrac
 def test_store_rejects_unreadable_records(tmp_path):
     path = tmp_path / "r.safetensors"
     path.write_bytes(b"garbage")
-    with pytest.raises(errors.StoreError, match="unreadable feature record"):
+    with pytest.raises(errors.StoreError, match="damaged feature record"):
         FeatureRecord.load(path)
 
 
@@ -139,3 +139,18 @@ def test_cli_extract_from_a_manifest_and_resume(tmp_path, talking_clip):
     store = FeatureStore(tmp_path / "store")
     assert len(store) == 3
     assert store.get(clips / "b é.mp4").n_frames == 50
+
+
+def test_faceless_video_is_given_up_early_and_says_how_much_was_scanned(faceless_clip, monkeypatch):
+    import dataclasses
+
+    from emoboost.config import ExtractConfig
+    from emoboost.features.extract import FeatureExtractor
+
+    config = ExtractConfig()
+    config = dataclasses.replace(config, faces=dataclasses.replace(config.faces, give_up_s=1.0))
+    extractor = FeatureExtractor(config)
+    with pytest.raises(errors.NoFaceError, match=r"no face found in the first 1 s \(25 frames scanned of 2 s"):
+        extractor.extract(faceless_clip)
+    record = extractor.extract(faceless_clip, require_face=False)
+    assert record.meta["face_scanned_s"] == 1.0 and record.n_frames == 50 and not record.face_mask.any()

@@ -167,3 +167,50 @@ def test_cli_shows_one_clean_line_per_bad_file(tmp_path, talking_clip):
         assert noise not in result.stderr + result.stdout
     assert "0 done, 0 skipped, 8 failed" in result.stdout
     assert not list((tmp_path / "store").rglob("*.safetensors"))
+
+
+# -- bounded work: a file's claims about its length never decide how much work is done --------------
+
+
+def test_second_frame_stamped_at_ten_hours_is_refused_at_once(tmp_path):
+    import time
+
+    path = factory.runaway_timestamps(tmp_path / "runaway.mp4")
+    assert path.stat().st_size < 100_000
+    start = time.perf_counter()
+    with pytest.raises(errors.BrokenTimestampsError, match=r"frame 2 of 2 is stamped 10\.0 h after the one before"):
+        MediaReader(path)
+    assert time.perf_counter() - start < 10
+
+
+def test_frames_a_few_seconds_apart_are_kept(tmp_path):
+    path = factory.runaway_timestamps(tmp_path / "slides.mp4", stamps_s=(0.0, 5.0, 10.0), audio_s=12.0)
+    reader = MediaReader(path)
+    assert reader.info.source_frames == 3 and 10.0 <= reader.info.duration_s <= 15.1
+    with pytest.raises(errors.BrokenTimestampsError, match="more than media.max_frame_gap_s = 4 s"):
+        MediaReader(path, MediaConfig(max_frame_gap_s=4.0))
+
+
+def test_only_the_first_max_duration_is_decoded(talking_clip):
+    reader = MediaReader(talking_clip, MediaConfig(max_duration_s=2.0))
+    assert reader.info.n_frames == 50 and reader.info.source_duration_s == pytest.approx(3.0, abs=0.05)
+    assert len(reader.audio) == 50 * SAMPLES_PER_FRAME
+    assert sum(1 for _ in reader.iter_frames()) == 50
+    assert MediaReader(talking_clip, MediaConfig(max_duration_s=0)).info.n_frames == 75  # 0: no limit
+
+
+def test_audio_is_decoded_only_when_used(talking_clip, monkeypatch):
+    reader = MediaReader(talking_clip)
+    assert reader.info.has_audio and reader._audio is None
+    calls = []
+    original = MediaReader._read_audio
+    monkeypatch.setattr(MediaReader, "_read_audio", lambda self, *a: calls.append(1) or original(self, *a))
+    assert reader.audio.any() and reader.audio is reader.audio and calls == [1]
+
+
+def test_non_utf8_file_name_is_decoded(talking_clip, tmp_path):
+    name = os.fsdecode(b"caf\xe9 \xff.mp4")  # Latin-1 bytes, not UTF-8
+    path = tmp_path / name
+    path.write_bytes(talking_clip.read_bytes())
+    reader = MediaReader(path)
+    assert reader.path == path and reader.info.n_frames == 75 and sum(1 for _ in reader.iter_frames()) == 75

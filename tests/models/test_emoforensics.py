@@ -2,17 +2,18 @@ import dataclasses
 
 import numpy as np
 import pytest
+import sequences
 import torch
 
-import sequences
-from emoboost.checkpoints import load_emoforensics, save_emoforensics
 from emoboost.config import load_section
-from emoboost.errors import ConfigError, WeightsUnavailableError
+from emoboost.errors import ConfigError
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
 from emoboost.models.inference import predict_clip, predict_logits
 from emoboost.train import TrainConfig, train_emoforensics
 
-TINY = EmoForensicsConfig(d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16)
+TINY = EmoForensicsConfig(
+    d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16
+)
 LEARNER = dataclasses.replace(TINY, d_model=64, feedforward=128)  # still tiny; d 32 tops out near 0.9 on this task
 FAST = TrainConfig(epochs=20, batch_size=16, lr=2e-3, warmup_epochs=1, patience=20, windows_per_video=2)
 
@@ -90,27 +91,43 @@ def test_learns_emotion_mismatch():
     assert mismatch[labels == 1].mean() > mismatch[labels == 0].mean()
 
 
+def _detector(model):
+    from emoboost.api import Detector
+    from emoboost.config import ExtractConfig
+    from emoboost.models.fusion import Fusion
+    from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector
+
+    fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "test"})
+    rgb, audio = RGBDetector(RGBConfig(width=4)), AcousticDetector(AcousticConfig(channels=(4, 4, 4)), 16)
+    return Detector(model, rgb, audio, fusion, ExtractConfig())
+
+
 def test_save_load_round_trip_is_bit_identical(tmp_path):
-    result = train_emoforensics(sequences.clips(40, seed=0), sequences.clips(20, seed=1), TINY, dataclasses.replace(FAST, epochs=2))
+    from emoboost.api import Detector
+
+    result = train_emoforensics(
+        sequences.clips(40, seed=0), sequences.clips(20, seed=1), TINY, dataclasses.replace(FAST, epochs=2)
+    )
     clips = sequences.clips(10, seed=3)
     before = predict_logits(result.model, clips)
-    save_emoforensics(tmp_path / "ckpt", result.model, {"metrics": {"val_auc": result.best_score, "best_epoch": 1, "epochs_run": 2}})
-    model, config = load_emoforensics(tmp_path / "ckpt")
-    np.testing.assert_array_equal(before, predict_logits(model, clips))
-    assert config["model"]["d_model"] == 32
-    assert "EmoForensics checkpoint" in (tmp_path / "ckpt" / "README.md").read_text()
-    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["README.md", "config.json", "emoforensics.safetensors"]
+    _detector(result.model).save_pretrained(tmp_path / "ckpt")
+    loaded = Detector.from_pretrained(tmp_path / "ckpt")
+    np.testing.assert_array_equal(before, predict_logits(loaded.emo, clips))
+    assert loaded.emo.config == TINY
+    assert "emoboost detector" in (tmp_path / "ckpt" / "README.md").read_text()
 
 
 def test_loading_rejects_foreign_or_mismatched_checkpoints(tmp_path):
+    from emoboost.api import Detector
+
     with pytest.raises(ConfigError, match="no config.json"):
-        load_emoforensics(tmp_path)
-    model = EmoForensics(TINY, 16, 12)
-    save_emoforensics(tmp_path / "a", model, {})
-    config = (tmp_path / "a" / "config.json").read_text().replace('"d_model": 32', '"d_model": 64')
-    (tmp_path / "a" / "config.json").write_text(config)
-    with pytest.raises(ConfigError, match="do not match config.json"):
-        load_emoforensics(tmp_path / "a")
+        Detector.from_pretrained(tmp_path)
+    _detector(EmoForensics(TINY, 16, 12)).save_pretrained(tmp_path / "a")
+    saved = (tmp_path / "a" / "config.json").read_text()
+    (tmp_path / "a" / "config.json").write_text(saved.replace('"d_model": 32', '"d_model": 64'))
+    with pytest.raises(ConfigError, match="do not match"):
+        Detector.from_pretrained(tmp_path / "a")
+    (tmp_path / "a" / "config.json").write_text(saved)
     (tmp_path / "a" / "emoforensics.safetensors").write_bytes(b"not safetensors")
-    with pytest.raises(WeightsUnavailableError, match="unreadable weights"):
-        load_emoforensics(tmp_path / "a")
+    with pytest.raises(ConfigError, match="do not match"):
+        Detector.from_pretrained(tmp_path / "a")

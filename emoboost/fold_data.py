@@ -1,0 +1,150 @@
+"""The clips of a fold, loaded once from the feature store, as recorded and with the leading silence trimmed.
+
+Each clip carries the inputs of every detector: emotion tokens (EmoForensics) and face crops +
+log-mel (low-level detectors). The **trimmed** variant drops the grid frames before the first
+frame louder than ``silence_db`` (leading silence is a known shortcut of FakeAVCeleb's fakes)
+and never sees them in any feature:
+
+- per-frame features (face embeddings, face crops, log-mel, levels) are cut at the same frame;
+- the clip-standardised block of the ``egemaps`` speech embedding (z-scores over the clip) is
+  standardised again over the kept span and its deltas recomputed there. Standardising is
+  invariant to the first standardisation (an affine map per column), so this equals extracting
+  the trimmed clip from scratch, up to openSMILE's 20 ms analysis window at the cut.
+- contextual speech encoders (``hf:``) saw the lead-in through attention; their trimmed tokens
+  are an approximation, and :attr:`FoldData.exact_trim` says so (re-extract trimmed files for
+  an exact answer).
+
+Clips without a feature record are counted per split and category; the caller decides how
+many it tolerates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emoboost.data.manifest import ManifestRow
+from emoboost.errors import StoreError
+from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.media.timebase import MEL_PER_FRAME
+from emoboost.models.tokens import tokenize
+from emoboost.train import LabelledClip
+from emoboost.train_lowlevel import LowLevelClip
+
+EGEMAPS = "egemaps"
+EGEMAPS_BLOCK = 25  # descriptors per block: standardised, deltas, level
+RESTANDARDISE_FLOOR = 1e-6
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectorClip:
+    """The inputs of every detector for one clip."""
+
+    row: ManifestRow
+    emo: LabelledClip
+    lowlevel: LowLevelClip
+
+
+@dataclasses.dataclass(frozen=True)
+class FoldClip:
+    """One clip as recorded and with its leading silence trimmed (the same object when there is none)."""
+
+    original: DetectorClip
+    trimmed: DetectorClip
+    trimmed_frames: int
+
+    @property
+    def row(self) -> ManifestRow:
+        return self.original.row
+
+
+@dataclasses.dataclass(frozen=True)
+class FoldData:
+    splits: dict[str, list[FoldClip]]
+    missing: dict[str, dict[str, list[int]]]  # split -> category -> [clips without features, clips]
+    missing_paths: list[str]
+    encoders: dict[str, str]
+    exact_trim: bool  # False when a contextual speech encoder saw the trimmed lead-in
+
+
+def leading_silence_frames(record: FeatureRecord, silence_db: float) -> int:
+    """Grid frames before the first frame louder than ``silence_db`` (0 when the clip is silent throughout)."""
+    loud = np.flatnonzero(record.audio_rms_db > silence_db)
+    return int(loud[0]) if len(loud) else 0
+
+
+def restandardise_egemaps(speech: np.ndarray) -> np.ndarray:
+    """The egemaps embedding of a span cut from a longer clip, as if the span had been extracted alone."""
+    from emoboost.encoders.speech import deltas
+
+    speech = np.asarray(speech, np.float64)
+    z = speech[:, :EGEMAPS_BLOCK]
+    z = (z - z.mean(axis=0)) / np.maximum(z.std(axis=0), RESTANDARDISE_FLOOR)
+    return np.concatenate([z, deltas(z), speech[:, 2 * EGEMAPS_BLOCK :]], axis=1).astype(np.float32)
+
+
+def _variant(row: ManifestRow, record: FeatureRecord, start: int, token_frames: int) -> DetectorClip:
+    speech = record.speech[start:]
+    if start and record.speech_encoder == EGEMAPS:
+        speech = restandardise_egemaps(speech)
+    tokens = tokenize(record.visual[start:], speech, record.face_mask[start:], token_frames)
+    crops = record.face_crops[record.crop_frames >= start]
+    video_fake, audio_fake = int(row.video_fake), int(row.audio_fake)
+    return DetectorClip(
+        row,
+        LabelledClip(row.path, tokens, row.label, row.video_fake, row.audio_fake),
+        LowLevelClip(row.path, crops, record.logmel[start * MEL_PER_FRAME :], row.label, video_fake, audio_fake),
+    )
+
+
+def fold_clip(row: ManifestRow, record: FeatureRecord, token_frames: int, silence_db: float) -> FoldClip:
+    """Both variants of one clip's inputs from its feature record (at least one token is always kept)."""
+    start = min(leading_silence_frames(record, silence_db), max(0, record.n_frames - token_frames))
+    original = _variant(row, record, 0, token_frames)
+    return FoldClip(original, _variant(row, record, start, token_frames) if start else original, start)
+
+
+def encoders_of(record: FeatureRecord) -> dict[str, str]:
+    return {
+        "visual": record.visual_encoder,
+        "visual_version": record.visual_encoder_version,
+        "speech": record.speech_encoder,
+        "speech_version": record.speech_encoder_version,
+    }
+
+
+def load_fold(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float
+) -> FoldData:
+    """Clips per split (each record loaded once), with missing-feature counts; every record from the same encoders."""
+    splits: dict[str, list[FoldClip]] = {}
+    missing: dict[str, dict[str, list[int]]] = {}
+    missing_paths: list[str] = []
+    encoders: dict[str, str] = {}
+    for row in rows:
+        count = missing.setdefault(row.split, {}).setdefault(row.category, [0, 0])
+        count[1] += 1
+        splits.setdefault(row.split, [])
+        record = store.find(root / row.path)
+        if record is None:
+            count[0] += 1
+            missing_paths.append(row.path)
+            continue
+        made_by = encoders_of(record)
+        if encoders and made_by != encoders:
+            raise StoreError(
+                f"{root / row.path}: features made by other encoders ({made_by}) than the rest ({encoders})"
+            )
+        encoders = made_by
+        splits[row.split].append(fold_clip(row, record, token_frames, silence_db))
+    exact = encoders.get("speech", EGEMAPS) == EGEMAPS
+    return FoldData(splits, missing, missing_paths, encoders, exact)
+
+
+def missing_fraction(missing: dict[str, list[int]]) -> float:
+    """Share of a split's clips without features."""
+    lost, total = (sum(v[i] for v in missing.values()) for i in (0, 1))
+    return lost / total if total else 0.0

@@ -1,0 +1,34 @@
+"""Text that is safe to show on one line and to write as UTF-8, whatever a file name contains.
+
+File names are bytes on POSIX: Python decodes the ones that are not UTF-8 with
+``surrogateescape`` (byte 0xff becomes U+DCFF), and such a string cannot be written to a UTF-8
+file or terminal. A name may also hold a newline or an escape sequence, which would split a
+one-line message or forge a second one. :func:`printable` escapes both kinds the way Python
+literals do (``\\xff``, ``\\n``, ``\\x1b``), leaving every other character as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+
+_SURROGATE_ESCAPES = range(0xDC80, 0xDD00)  # bytes 0x80-0xff that were not valid UTF-8
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def printable(text: str | Path) -> str:
+    """``text`` on one line and encodable as UTF-8 (undecodable bytes and control characters escaped)."""
+    text = os.fspath(text) if isinstance(text, Path) else str(text)
+    if text.isprintable():
+        return text
+    pieces = []
+    for char in text:
+        code = ord(char)
+        if code in _SURROGATE_ESCAPES:
+            pieces.append(f"\\x{code - 0xDC00:02x}")
+        elif unicodedata.category(char) in _UNPRINTABLE and char != " ":
+            pieces.append(char.encode("unicode_escape").decode("ascii") if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            pieces.append(char)
+    return "".join(pieces)

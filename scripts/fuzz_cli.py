@@ -1,0 +1,168 @@
+"""Fuzz the command line: hostile arguments and input kinds, each run in-process through ``emoboost.cli.run``.
+
+Every case must end with a known exit code (0, 1 or 2) and stderr lines that are one message each,
+never a traceback. Usage: ``python scripts/fuzz_cli.py [--model DETECTOR_DIR]``; the last stdout
+line is JSON: ``{"cases": N, "tracebacks": [...], "bad_exit": [...]}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+
+def cases(tmp: Path, model: str, clip: str) -> list[list[str]]:
+    """Argument vectors: wrong values for every option, and every kind of path where a file is expected."""
+    (tmp / "file.txt").write_text("hello\n")
+    (tmp / "dir").mkdir(exist_ok=True)
+    (tmp / "bad.yaml").write_text("media: [1, 2\n")
+    (tmp / "types.yaml").write_text("media:\n  max_side: big\nfaces:\n  stride: 0\n")
+    (tmp / "list.yaml").write_text("- 1\n- 2\n")
+    (tmp / "unknown.yaml").write_text("media:\n  nonsense: 1\n")
+    (tmp / "binary.csv").write_bytes(b"\xff\xfe\x00\x01path\n")
+    (tmp / "nul.txt").write_bytes(b"a\x00b\n")
+    (tmp / "store").mkdir(exist_ok=True)
+    (tmp / "store" / "store.json").write_text('{"format": ')
+    os.mkfifo(tmp / "fifo.mp4") if not (tmp / "fifo.mp4").exists() else None
+    kinds = [
+        "",
+        "@",
+        "@" + str(tmp / "nul.txt"),
+        str(tmp / "dir"),
+        str(tmp / "file.txt"),
+        "/dev/null",
+        "/dev/zero",
+        str(tmp / "fifo.mp4"),
+        str(tmp / "binary.csv"),
+        "-",
+        "--",
+        os.fsdecode(b"\xff\xfe.mp4"),
+        "x" * 5000,
+        "a\nb.mp4",
+    ]
+    vectors: list[list[str]] = []
+    for kind in kinds:
+        vectors.append(["detect", kind, "--model", model])
+        vectors.append(["extract", kind, "--out", str(tmp / "out_store")])
+    detect_options = [
+        ["--model", str(tmp / "file.txt")],
+        ["--model", ""],
+        ["--model", str(tmp / "dir")],
+        ["--model", "name/with/slash"],
+        ["--format", "xml"],
+        ["--format", ""],
+        ["--threshold", "nan"],
+        ["--threshold", "-1"],
+        ["--threshold", "abc"],
+        ["--threshold", "inf"],
+        ["--device", "gpu"],
+        ["--device", "cuda:99"],
+        ["--device", "mps"],
+        ["--device", ""],
+        ["--output", str(tmp / "file.txt" / "x.jsonl")],
+        ["--output", str(tmp / "dir")],
+        ["--output", ""],
+        ["--output", str(tmp / ("y" * 300))],
+        ["--timeline-png", str(tmp / "file.txt")],
+        ["--timeline-png", ""],
+        ["--output", str(tmp / "binary.csv")],
+    ]
+    for option in detect_options:
+        arguments = ["detect", clip, *option]
+        vectors.append(arguments if "--model" in option else [*arguments, "--model", model])
+    extract_options = [
+        ["--out", str(tmp / "file.txt")],
+        ["--out", str(tmp / "store")],
+        ["--out", str(tmp / "file.txt" / "s")],
+        ["--config", str(tmp / "missing.yaml")],
+        ["--config", str(tmp / "bad.yaml")],
+        ["--config", str(tmp / "types.yaml")],
+        ["--config", str(tmp / "list.yaml")],
+        ["--config", str(tmp / "unknown.yaml")],
+        ["--config", str(tmp / "dir")],
+        ["--config", str(tmp / "binary.csv")],
+        ["--engine", "spark"],
+        ["--workers", "0"],
+        ["--visual-encoder", "bogus"],
+        ["--speech-encoder", "hf:" + str(tmp / "dir")],
+        ["--root", str(tmp / "file.txt")],
+    ]
+    for option in extract_options:
+        out = [] if "--out" in option else ["--out", str(tmp / "s2")]
+        vectors.append(["extract", str(tmp / "file.txt"), *out, *option])
+    for command in (["train"], ["benchmark"]):
+        vectors.append(
+            [*command, "--manifest", str(tmp / "binary.csv"), "--store", str(tmp / "store"), "--out", str(tmp / "o")]
+        )
+        vectors.append(
+            [*command, "--manifest", str(tmp / "missing.csv"), "--store", str(tmp / "s3"), "--out", str(tmp / "o")]
+        )
+        vectors.append(
+            [
+                *command,
+                "--manifest",
+                str(tmp / "file.txt"),
+                "--store",
+                str(tmp / "s3"),
+                "--out",
+                str(tmp / "o"),
+                "--config",
+                str(tmp / "bad.yaml"),
+            ]
+        )
+    vectors += [
+        ["manifest", "fakeavceleb", str(tmp / "missing"), "--out", str(tmp / "m")],
+        ["manifest", "fakeavceleb", str(tmp / "file.txt"), "--out", str(tmp / "m")],
+        ["manifest", "fakeavceleb", str(tmp / "dir"), "--out", str(tmp / "m")],
+        ["synth", str(tmp / "file.txt"), "--identities", "1"],
+        ["synth", str(tmp / "s"), "--seconds", "nan"],
+        ["detect"],
+        ["extract"],
+        ["nonsense"],
+        ["detect", "--help-me"],
+        ["--verbose"],
+    ]
+    return vectors
+
+
+def run_case(arguments: list[str]) -> tuple[int | str, str]:
+    from emoboost.cli import run
+
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            code = run(arguments)
+    except BaseException:  # noqa: BLE001  (the point is to see every escape)
+        return "traceback", traceback.format_exc().splitlines()[-1]
+    return code, stderr.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="a valid detector folder")
+    parser.add_argument("--clip", required=True, help="a valid short video")
+    args = parser.parse_args()
+    tracebacks, bad_exit = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        vectors = cases(Path(folder), args.model, args.clip)
+        for arguments in vectors:
+            code, text = run_case(arguments)
+            shown = [a[:60] for a in arguments]
+            if code == "traceback" or "Traceback" in text:
+                tracebacks.append({"args": shown, "last": text.strip().splitlines()[-1] if text.strip() else ""})
+            elif code not in (0, 1, 2):
+                bad_exit.append({"args": shown, "code": code})
+            last = text.strip().splitlines()[-1][:160] if text.strip() else ""
+            print(f"{code!s:>9}  {' '.join(shown)[:150]}  |  {last}")
+    print(json.dumps({"cases": len(vectors), "tracebacks": tracebacks, "bad_exit": bad_exit}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

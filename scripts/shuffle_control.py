@@ -1,6 +1,9 @@
 """Alignment-shuffle control of a trained EmoForensics on a fold's test split (research script).
 
-    python scripts/shuffle_control.py --fold FOLDS/RVFA.csv --store STORE --model CHECKPOINT_DIR [--root ROOT]
+    python scripts/shuffle_control.py --fold FOLDS/RVFA.csv --store STORE --model DETECTOR_DIR [--root ROOT]
+
+DETECTOR_DIR is a detector directory (``emoboost train`` / the benchmark's per-fold detector);
+its EmoForensics network is the one scored.
 
 Scores the test split's real clips as recorded and with their voice taken from another real
 test identity's clip (emoboost.controls), and, for context, the test AUC real vs fake overall
@@ -16,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.checkpoints import load_emoforensics
+from emoboost.api import Detector
 from emoboost.controls import alignment_shuffle, emoforensics_scorer
 from emoboost.data.manifest import read_manifest
 from emoboost.features.store import FeatureStore
 from emoboost.media.inputs import dataset_root
 from emoboost.metrics import auc
-from emoboost.train import load_clips
+from emoboost.models.tokens import tokenize_record
 
 
 def main() -> None:
@@ -33,20 +36,21 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    model, _ = load_emoforensics(args.model)
-    rows = [r for r in read_manifest(args.fold) if r.split == "test"]
-    clips = load_clips(
-        rows, FeatureStore(args.store), dataset_root(args.fold, args.root), model.config.token_frames
-    ).clips
-    by_path = {r.path: r for r in rows}
+    model = Detector.from_pretrained(args.model).emo
+    store, root = FeatureStore(args.store), dataset_root(args.fold, args.root)
+    rows, tokens = [], []
+    for row in (r for r in read_manifest(args.fold) if r.split == "test"):
+        record = store.find(root / row.path)
+        if record is not None:
+            rows.append(row)
+            tokens.append(tokenize_record(record, model.config.token_frames))
     score = emoforensics_scorer(model)
-    logits = score([c.tokens for c in clips])
-    labels = np.array([c.label for c in clips])
-    reals = [c for c in clips if c.label == 0]
-    control = alignment_shuffle([c.tokens for c in reals], [by_path[c.key].identity for c in reals], score, args.seed)
+    logits = score(tokens)
+    labels = np.array([r.label for r in rows])
+    reals = [i for i, r in enumerate(rows) if r.label == 0]
+    control = alignment_shuffle([tokens[i] for i in reals], [rows[i].identity for i in reals], score, args.seed)
     cells = {}
-    for clip, logit in zip(clips, logits):
-        row = by_path[clip.key]
+    for row, logit in zip(rows, logits, strict=True):
         if row.label:
             cells.setdefault(f"mismatch={row.emotion_mismatch or '?'},artifact={row.artifact or '?'}", []).append(logit)
     real_logits = logits[labels == 0]

@@ -6,10 +6,10 @@ frame louder than ``silence_db`` (leading silence is a known shortcut of FakeAVC
 and never sees them in any feature:
 
 - per-frame features (face embeddings, face crops, log-mel, levels) are cut at the same frame;
-- the clip-standardised block of the ``egemaps`` speech embedding (z-scores over the clip) is
-  standardised again over the kept span and its deltas recomputed there. Standardising is
-  invariant to the first standardisation (an affine map per column), so this equals extracting
-  the trimmed clip from scratch, up to openSMILE's 20 ms analysis window at the cut.
+- the ``egemaps`` speech embedding is embedded again from its descriptors over the kept span
+  (:meth:`EgemapsEncoder.span`: clip statistics, voiced-only statistics and deltas of the span),
+  which equals extracting the trimmed clip from scratch up to openSMILE's 20 ms window at the cut;
+- the speech-activity mask is cut with the features, so silent tokens stay masked;
 - contextual speech encoders (``hf:``) saw the lead-in through attention; their trimmed tokens
   are an approximation, and :attr:`FoldData.exact_trim` says so (re-extract trimmed files for
   an exact answer).
@@ -21,6 +21,7 @@ many it tolerates.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import numpy as np
 
 from emoboost.data.manifest import ManifestRow
 from emoboost.errors import StoreError
+from emoboost.encoders.speech import EgemapsEncoder
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.models.tokens import tokenize
@@ -35,8 +37,6 @@ from emoboost.train import LabelledClip
 from emoboost.train_lowlevel import LowLevelClip
 
 EGEMAPS = "egemaps"
-EGEMAPS_BLOCK = 25  # descriptors per block: standardised, deltas, level
-RESTANDARDISE_FLOOR = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,21 +76,16 @@ def leading_silence_frames(record: FeatureRecord, silence_db: float) -> int:
     return int(loud[0]) if len(loud) else 0
 
 
-def restandardise_egemaps(speech: np.ndarray) -> np.ndarray:
-    """The egemaps embedding of a span cut from a longer clip, as if the span had been extracted alone."""
-    from emoboost.encoders.speech import deltas
-
-    speech = np.asarray(speech, np.float64)
-    z = speech[:, :EGEMAPS_BLOCK]
-    z = (z - z.mean(axis=0)) / np.maximum(z.std(axis=0), RESTANDARDISE_FLOOR)
-    return np.concatenate([z, deltas(z), speech[:, 2 * EGEMAPS_BLOCK :]], axis=1).astype(np.float32)
+@functools.cache
+def _egemaps(version: str) -> EgemapsEncoder:
+    return EgemapsEncoder(clip_normalisation=not version.endswith(".raw"))
 
 
 def _variant(row: ManifestRow, record: FeatureRecord, start: int, token_frames: int) -> DetectorClip:
     speech = record.speech[start:]
     if start and record.speech_encoder == EGEMAPS:
-        speech = restandardise_egemaps(speech)
-    tokens = tokenize(record.visual[start:], speech, record.face_mask[start:], token_frames)
+        speech = _egemaps(record.speech_encoder_version).span(speech)
+    tokens = tokenize(record.visual[start:], speech, record.face_mask[start:], token_frames, record.audio_mask[start:])
     crops = record.face_crops[record.crop_frames >= start]
     video_fake, audio_fake = int(row.video_fake), int(row.audio_fake)
     return DetectorClip(

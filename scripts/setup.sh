@@ -11,6 +11,8 @@ if [ "${1:-}" = "--dev" ]; then extra="[dev]"; fi
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+# --dev: real read speech (LibriVox) for the speech-encoder tests
+if [ -n "$extra" ] && [ ! -d /usr/share/pocketsphinx/test/data/librivox ]; then missing+=(pocketsphinx-testdata); fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   sudo=""

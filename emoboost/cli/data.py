@@ -162,3 +162,55 @@ def synth_set(out_dir: Path, config, protocol: Optional[Path] = None) -> None:
     write_folds(folds, out_dir / "folds")
     out.print(f"{len(rows)} clips -> {out_dir / 'manifest.csv'}", markup=False)
     _print_folds(folds)
+
+
+@manifest_app.command("emotion")
+def manifest_emotion(
+    corpus: Annotated[str, typer.Argument(help="ravdess or cremad.")],
+    root: Annotated[Path, typer.Argument(help="The corpus folder (RAVDESS Actor_NN/ folders, or CREMA-D's VideoFlash/).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where manifest.csv goes (paths in it are relative to ROOT).")],
+) -> None:
+    """Manifest of an acted emotion corpus (RAVDESS, CREMA-D) with an ``emotion`` column, for ``emoboost probe``."""
+    from emoboost.data.emotion_corpora import READERS
+    from emoboost.data.manifest import count_by, write_manifest
+
+    if corpus not in READERS:
+        raise ConfigError(f"corpus must be one of {', '.join(READERS)}, not {corpus!r}")
+    listing = READERS[corpus](root)
+    if not listing.rows:
+        raise ConfigError(f"{root}: no {corpus} clips found ({len(listing.skipped)} files with other names)")
+    write_manifest(out_dir / "manifest.csv", listing.rows)
+    counts = ", ".join(f"{k} {v}" for k, v in count_by(listing.rows, "emotion").items())
+    out.print(f"{len(listing.rows)} clips of {len(count_by(listing.rows, 'identity'))} actors ({counts}); "
+              f"{len(listing.skipped)} files left out -> {out_dir / 'manifest.csv'}", markup=False)  # fmt: skip
+    for path, reason in list(listing.skipped.items())[:5]:
+        out.print(f"  left out {path}: {reason}", markup=False)
+
+
+@app.command()
+def probe(
+    manifest: Annotated[Path, typer.Argument(help="Manifest or fold CSV with an 'emotion' column (label or label@start_s;... track).")],
+    store: Annotated[Path, typer.Option("--store", "-s", help="Feature store made by `emoboost extract`.")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write probe.json and probe.md here.")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
+    stream: Annotated[Optional[list[str]], typer.Option("--stream", help="Record array to probe (repeat; default visual and speech).")] = None,
+    mouth: Annotated[Optional[str], typer.Option(help="ARRAY[:COLUMN] of the records with a mouth-opening signal: report R^2 per stream.")] = None,
+    folds: Annotated[int, typer.Option(min=2, help="Identity-held-out folds (GroupKFold).")] = 5,
+    include_fakes: Annotated[bool, typer.Option(help="Probe fake clips too (default: real clips only).")] = False,
+) -> None:
+    """Linear probes of the emotion class per stream, identities held out, with chance and majority baselines."""
+    from emoboost.media.inputs import dataset_root
+    from emoboost.data.manifest import read_manifest
+    from emoboost.features.store import FeatureStore
+    from emoboost.probe import PRIMARY, ProbeConfig, run_probe, summary_line, write_report
+
+    config = ProbeConfig(streams=tuple(stream or PRIMARY), folds=folds, real_only=not include_fakes, mouth=mouth)
+    rows = read_manifest(manifest)
+    with err.status("probing"):
+        report = run_probe(rows, FeatureStore(store), dataset_root(manifest, root), config)
+    out.print(report.markdown(), markup=False)
+    if report.missing:
+        err.print(f"[yellow]warning[/yellow] {report.missing} labelled clips have no features in {escape(str(store))}")
+    if out_dir is not None:
+        write_report(report, out_dir)
+    out.print(summary_line(report), markup=False, soft_wrap=True)

@@ -4,7 +4,13 @@ Columns: ``path`` (relative to the dataset root), ``label`` (0 real, 1 fake), ``
 (RVRA / RVFA / FVRA / FVFA), ``category`` (real, RVFA, FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL, or
 the raw method where it fits none), ``method``, ``identity`` (folder id), ``ids`` (every
 identity token of the clip, ``;``-joined), ``race``, ``gender``, ``video_fake``,
-``audio_fake``. Fold files add ``split`` (train / val / test).
+``audio_fake``. Fold files add ``split`` (train / val / calib / test).
+
+Optional columns, written only when some row has them and read back when present:
+``emotion`` (the clip's acted emotion: one label such as ``angry``, or a track of
+``label@start_s`` segments joined by ``;`` such as ``neutral@0.00;happy@1.32``),
+``emotion_mismatch`` (``0`` / ``1``: the face's and the voice's emotion trajectories differ)
+and ``artifact`` (``none`` / ``weak`` / ``strong`` low-level traces), the two factors of SynthAV.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from emoboost.errors import ConfigError
 COLUMNS = ("path", "label", "type", "category", "method", "identity", "ids", "race", "gender", "video_fake", "audio_fake")
 CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")  # the five cross-manipulation categories
 REAL = "real"
+OPTIONAL_COLUMNS = ("emotion", "emotion_mismatch", "artifact")
+ARTIFACT_LEVELS = ("none", "weak", "strong")
 TYPES = {"RVRA": (False, False), "RVFA": (False, True), "FVRA": (True, False), "FVFA": (True, True)}
 
 
@@ -35,6 +43,9 @@ class ManifestRow:
     race: str = ""
     gender: str = ""
     split: str = ""
+    emotion: str = ""
+    emotion_mismatch: str = ""  # "", "0" or "1"
+    artifact: str = ""  # "" or one of ARTIFACT_LEVELS
 
     @property
     def video_fake(self) -> bool:
@@ -58,6 +69,8 @@ class ManifestRow:
             "video_fake": str(int(self.video_fake)),
             "audio_fake": str(int(self.audio_fake)),
         }
+        for column in OPTIONAL_COLUMNS:
+            row[column] = getattr(self, column)
         if self.split:
             row["split"] = self.split
         return row
@@ -66,9 +79,10 @@ class ManifestRow:
 def write_manifest(path: str | Path, rows: Iterable[ManifestRow]) -> Path:
     """Write rows (sorted by path; with a ``split`` column when they have one) atomically."""
     rows = sorted(rows, key=lambda r: (r.split, r.path))
-    columns = list(COLUMNS) + (["split"] if any(r.split for r in rows) else [])
+    optional = [c for c in OPTIONAL_COLUMNS if any(getattr(r, c) for r in rows)]
+    columns = list(COLUMNS) + optional + (["split"] if any(r.split for r in rows) else [])
     with atomic_path(path) as part, open(part, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow(row.to_csv())
@@ -104,13 +118,35 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
                         race=record.get("race", ""),
                         gender=record.get("gender", ""),
                         split=record.get("split", "") or "",
+                        **{c: record.get(c, "") or "" for c in OPTIONAL_COLUMNS},
                     )
                 )
             except (ValueError, KeyError, AttributeError, TypeError) as exc:  # a short row has None cells
                 raise ConfigError(f"{path}:{number}: invalid row ({exc})") from exc
             if rows[-1].type not in TYPES:
                 raise ConfigError(f"{path}:{number}: unknown type {rows[-1].type!r}")
+            if rows[-1].emotion_mismatch not in ("", "0", "1") or rows[-1].artifact not in ("", *ARTIFACT_LEVELS):
+                raise ConfigError(f"{path}:{number}: emotion_mismatch must be 0/1 and artifact one of {', '.join(ARTIFACT_LEVELS)}")
     return rows
+
+
+def emotion_track(value: str) -> list[tuple[float, str]]:
+    """The ``emotion`` column as ``[(start_s, label), ...]``: one label is a track starting at 0."""
+    segments = []
+    for part in (p.strip() for p in value.split(";")):
+        if not part:
+            continue
+        label, _, start = part.partition("@")
+        try:
+            segments.append((float(start) if start else 0.0, label.strip().lower()))
+        except ValueError as exc:
+            raise ConfigError(f"emotion track {value!r}: {part!r} is not label@seconds") from exc
+    return sorted(segments)
+
+
+def format_track(segments: Sequence[tuple[float, str]]) -> str:
+    """Inverse of :func:`emotion_track` (times to 10 ms)."""
+    return ";".join(f"{label}@{start:.2f}" for start, label in segments)
 
 
 def count_by(rows: Sequence[ManifestRow], key: str) -> dict[str, int]:

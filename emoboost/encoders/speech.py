@@ -131,8 +131,23 @@ class EgemapsEncoder(SpeechEmotionEncoder):
         return grid, fraction
 
     def encode(self, audio: np.ndarray, n_frames: int) -> np.ndarray:
-        raw, voiced = self.descriptors(audio, n_frames)
-        raw = raw.astype(np.float64)
+        return self.embed(*self.descriptors(audio, n_frames))
+
+    def span(self, embedding: np.ndarray) -> np.ndarray:
+        """The embedding of a span cut from a longer clip's embedding, as if the span had been encoded alone.
+
+        The descriptors are recovered from the signed-log block and embedded again, so the clip
+        statistics and deltas are those of the span (exact up to openSMILE's 20 ms window at the cut).
+        """
+        embedding = np.asarray(embedding, np.float64)
+        start = 2 * EGEMAPS_LLD if self.clip_normalisation else 0
+        level = embedding[:, start : start + EGEMAPS_LLD]
+        return self.embed(np.sign(level) * np.expm1(np.abs(level)), embedding[:, -1])
+
+    def embed(self, raw: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+        """``(descriptors [T, 25], voiced fraction [T])`` -> the embedding ``[T, dim]`` (module docstring)."""
+        raw = np.asarray(raw, np.float64)
+        n_frames = len(raw)
         level = np.sign(raw) * np.log1p(np.abs(raw))
         if not self.clip_normalisation:
             return np.concatenate([level, deltas(level), voiced[:, None]], axis=1).astype(np.float32)

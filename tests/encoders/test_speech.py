@@ -204,3 +204,20 @@ def test_hf_speech_model_without_head_gives_its_last_hidden_state(tmp_path):
         ).last_hidden_state[0]
         np.testing.assert_allclose(encoder._frames(audio).numpy(), expected.numpy(), atol=1e-5)
     assert encoder.labels == () and encoder.dim == 16
+
+
+@pytest.mark.parametrize("clip_normalisation", [True, False])
+def test_egemaps_span_equals_embedding_the_span_alone(clip_normalisation):
+    """A span cut from a clip's embedding (silence trimming) never sees the cut lead-in."""
+    encoder = EgemapsEncoder(clip_normalisation=clip_normalisation)
+    audio = _speech(seconds=3.0)
+    n_frames = len(audio) // SAMPLES_PER_FRAME
+    raw, voiced = encoder.descriptors(audio, n_frames)
+    start = 20
+    expected = encoder.embed(raw[start:], voiced[start:])
+    spanned = encoder.span(encoder.embed(raw, voiced)[start:])
+    assert spanned.shape == expected.shape == (n_frames - start, encoder.dim)
+    np.testing.assert_allclose(spanned, expected, atol=1e-4, rtol=1e-4)
+    # and it differs from the uncut clip's values where the clip statistics matter
+    if clip_normalisation:
+        assert not np.allclose(encoder.embed(raw, voiced)[start:, :25], expected[:, :25], atol=1e-3)

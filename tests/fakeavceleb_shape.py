@@ -122,6 +122,7 @@ def random_record(rng: np.random.Generator, sha256: str, seconds: float, encoder
         "expressions": rng.dirichlet(np.ones(EXPRESSIONS), frames).astype(np.float32),
         "boxes": rng.uniform(0, 200, (frames, 4)).astype(np.float32),
         "audio_rms_db": levels,
+        "audio_mask": levels > -60.0,  # voice activity: not in the leading silence
         "face_crops": crops.reshape(len(crop_frames), CROP_SIZE, CROP_SIZE, 3),
         "crop_frames": crop_frames,
         "logmel": rng.standard_normal((frames * 4, N_MELS), dtype=np.float32).astype(np.float16),

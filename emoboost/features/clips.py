@@ -108,6 +108,7 @@ class StoredClip:
     crop_shape: tuple[int, ...]
     crop_dtype: str
     trim_start: int  # grid frames of leading silence (0 when not trimmed)
+    has_audio_mask: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,18 +122,22 @@ class LazyEmoClip:
     record: Path
     start: int  # first grid frame used
     token_frames: int
-    restandardise: bool = False  # egemaps speech of a trimmed clip: standardised again over the kept span
+    egemaps_version: str = ""  # egemaps speech of a trimmed clip is standardised again over the kept span
+    has_audio_mask: bool = False  # records made before the voice-activity mask: every frame counts
 
     @property
     def tokens(self) -> ClipTokens:
-        arrays = _read(self.record, ("visual", "speech", "face_mask"))
+        names = ("visual", "speech", "face_mask", *(("audio_mask",) if self.has_audio_mask else ()))
+        arrays = _read(self.record, names)
         begin = self.start
         speech = arrays["speech"][begin:]
-        if begin and self.restandardise:
-            from emoboost.fold_data import restandardise_egemaps
+        if begin and self.egemaps_version:
+            from emoboost.fold_data import _egemaps  # the same span rule as the eager fold loading
 
-            speech = restandardise_egemaps(speech)
-        return tokenize(arrays["visual"][begin:], speech, arrays["face_mask"][begin:].astype(bool), self.token_frames)
+            speech = _egemaps(self.egemaps_version).span(speech)
+        face_mask = arrays["face_mask"][begin:].astype(bool)
+        audio_mask = arrays["audio_mask"][begin:].astype(bool) if self.has_audio_mask else np.ones(len(face_mask), bool)
+        return tokenize(arrays["visual"][begin:], speech, face_mask, self.token_frames, audio_mask)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,9 +214,8 @@ class ClipLoader:
             trim = min(leading_silence(small["audio_rms_db"], silence_db), max(0, n_frames - self.token_frames))
         crops = shapes["face_crops"][0]  # one row (or the empty tensor) tells the dtype
         with_dtype = _read(record, ("face_crops",), slice(0, 1) if crops else None)["face_crops"]
-        return StoredClip(
-            row, record, n_frames, small["crop_frames"], tuple(shapes["face_crops"][1:]), str(with_dtype.dtype), trim
-        )
+        crop_shape, dtype = tuple(shapes["face_crops"][1:]), str(with_dtype.dtype)
+        return StoredClip(row, record, n_frames, small["crop_frames"], crop_shape, dtype, trim, "audio_mask" in shapes)
 
     def emo(self, clip: StoredClip, trimmed: bool = False) -> LazyEmoClip:
         """The EmoForensics input of a clip (its silence-trimmed variant with ``trimmed``)."""
@@ -224,7 +228,8 @@ class ClipLoader:
             clip.record,
             clip.trim_start if trimmed else 0,
             self.token_frames,
-            self.encoders.get("speech") == "egemaps",
+            self.encoders["speech_version"] if self.encoders.get("speech") == "egemaps" else "",
+            clip.has_audio_mask,
         )
 
     def lowlevel(self, clip: StoredClip, trimmed: bool = False) -> LazyLowLevelClip:

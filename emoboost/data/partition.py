@@ -12,8 +12,8 @@ each fold would test on a demographic domain shift and fit its early stopping on
    every group is in every split in proportion, within one identity), the splits rounded up chosen
    so the totals over all groups stay closest to the fractions;
 3. identities linked by clips **inside the group** stay together where that keeps the counts:
-   the linked sets are placed whole, largest first, into the split with the most room (once per
-   group, a split may take one identity over its share to keep a set whole); a set that fits
+   the linked sets are placed whole, largest first, into the split with the most room (a split may
+   take one identity over its share, once, to keep a set whole, the smallest splits first); a set that fits
    nowhere whole is cut, in breadth-first order from a random member, into runs that
    fill the remaining room (few links cut);
 4. then pairs of identities of one group in different splits swap splits while that cuts fewer
@@ -123,17 +123,20 @@ def _assign_group(
     tie_break = rng.permutation(len(components))
     order = sorted(range(len(components)), key=lambda i: (-len(components[i]), tie_break[i]))
     assignment: dict[str, str] = {}
-    cut, overflowed = [], False
+    cut, over = [], np.zeros(len(splits), bool)
     for index in order:
         component = components[index]
         fits = [s for s in range(len(splits)) if room[s] >= len(component)]
-        if not fits and not overflowed:  # once per group, a split may take one identity too many
-            fits = [s for s in range(len(splits)) if room[s] >= max(1, len(component) - 1)]
-            overflowed = bool(fits)
-        if not fits:
+        split = max(fits, key=lambda s: (room[s], -s)) if fits else None
+        if split is None:  # a split may take one identity too many (once) while others can give one up
+            givers = [s for s in range(len(splits)) if not over[s] and room[s] >= 1]
+            takers = [s for s in givers if room[s] == len(component) - 1 and len(givers) - 1 > over.sum()]
+            split = min(takers, key=lambda s: (shares[s], s)) if takers else None
+            if split is not None:
+                over[split] = True
+        if split is None:
             cut.append(component)
             continue
-        split = max(fits, key=lambda s: (room[s], -s))
         assignment.update({identity: splits[split] for identity in component})
         room[split] -= len(component)
     for component in cut:

@@ -42,6 +42,7 @@ from emoboost.benchmark_config import (
     sha_lookup,
 )
 from emoboost.cache import write_json_atomic
+from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
 from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
 from emoboost.errors import ConfigError, DataError
@@ -93,10 +94,13 @@ def _score_rows(
     )
     metrics = {}
     for name, fusion in fusions.items():
-        probabilities = fusion.probability(np.stack([test[i] for i in fusion.inputs], axis=1))
+        matrix = np.stack([test[i] for i in fusion.inputs], axis=1)
+        probabilities, llrs = fusion.probability(matrix), fusion.llr(matrix)
         metrics[name] = {
             **evaluate(test_labels, probabilities, fusion.threshold, config.bootstrap, config.seed),
             "probabilities": probabilities.tolist(),
+            "llrs": llrs.tolist(),  # natural-log LRs (the calibrated fusion's; "mean" is uncalibrated)
+            "llr": llr_metrics(test_labels, llrs, fusion.decision_threshold(0.5)),  # Cllr, Cllr_min, ...
         }
     return {k: f.to_dict() for k, f in fusions.items()}, metrics
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from emoboost.data.manifest import ManifestRow
-from emoboost.errors import StoreError
 from emoboost.encoders.speech import EgemapsEncoder
+from emoboost.features.clips import open_clips
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.models.tokens import tokenize
@@ -102,41 +102,29 @@ def fold_clip(row: ManifestRow, record: FeatureRecord, token_frames: int, silenc
     return FoldClip(original, _variant(row, record, start, token_frames) if start else original, start)
 
 
-def encoders_of(record: FeatureRecord) -> dict[str, str]:
-    return {
-        "visual": record.visual_encoder,
-        "visual_version": record.visual_encoder_version,
-        "speech": record.speech_encoder,
-        "speech_version": record.speech_encoder_version,
-    }
-
-
 def load_fold(
     rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float
 ) -> FoldData:
-    """Clips per split (each record loaded once), with missing-feature counts; every record from the same encoders."""
-    splits: dict[str, list[FoldClip]] = {}
+    """Clips per split, read lazily from the store (:mod:`emoboost.features.clips`), with missing-feature counts.
+
+    Every record must come from the same encoders; both variants of a clip (as recorded, silence
+    trimmed) read their features only when a training or scoring step asks for them.
+    """
+    loader = open_clips(rows, store, root, token_frames, silence_db)
+    splits: dict[str, list[FoldClip]] = {row.split: [] for row in rows}
     missing: dict[str, dict[str, list[int]]] = {}
-    missing_paths: list[str] = []
-    encoders: dict[str, str] = {}
     for row in rows:
-        count = missing.setdefault(row.split, {}).setdefault(row.category, [0, 0])
-        count[1] += 1
-        splits.setdefault(row.split, [])
-        record = store.find(root / row.path)
-        if record is None:
-            count[0] += 1
-            missing_paths.append(row.path)
-            continue
-        made_by = encoders_of(record)
-        if encoders and made_by != encoders:
-            raise StoreError(
-                f"{root / row.path}: features made by other encoders ({made_by}) than the rest ({encoders})"
-            )
-        encoders = made_by
-        splits[row.split].append(fold_clip(row, record, token_frames, silence_db))
-    exact = encoders.get("speech", EGEMAPS) == EGEMAPS
-    return FoldData(splits, missing, missing_paths, encoders, exact)
+        missing.setdefault(row.split, {}).setdefault(row.category, [0, 0])[1] += 1
+    for row in loader.missing:
+        missing[row.split][row.category][0] += 1
+    for clip in loader.clips:
+        original = DetectorClip(clip.row, loader.emo(clip), loader.lowlevel(clip))
+        trimmed = original
+        if clip.trim_start:
+            trimmed = DetectorClip(clip.row, loader.emo(clip, trimmed=True), loader.lowlevel(clip, trimmed=True))
+        splits[clip.row.split].append(FoldClip(original, trimmed, clip.trim_start))
+    exact = loader.encoders.get("speech", EGEMAPS) == EGEMAPS
+    return FoldData(splits, missing, [row.path for row in loader.missing], loader.encoders, exact)
 
 
 def missing_fraction(missing: dict[str, list[int]]) -> float:

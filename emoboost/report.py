@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from emoboost.cache import atomic_path, write_text_atomic
+from emoboost.calibration import save_validation_plots
 from emoboost.config import load_yaml, resolve_config
 from emoboost.errors import ConfigError
 
@@ -34,6 +35,11 @@ ANCHOR_CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 
 def _fmt(value: float, scale: float = 100.0) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value * scale:.1f}"
+
+
+def _bits(value: float | None) -> str:
+    """Cllr values (bits; 0 perfect, 1 an uninformative system) with three decimals."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def _table(summary: dict[str, Any], metric: str) -> list[str]:
@@ -182,14 +188,25 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     lines += ["## Per fold (EER, accuracy at the stored threshold, calibration error; AUC 95 % bootstrap interval)", ""]
     for category, scores in results["folds"].items():
         lines.append(f"### {category}")
-        lines += ["", "| detector | AUC [95 % CI] | EER | ACC | ECE | real / fake |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| detector | AUC [95 % CI] | EER | ACC | ECE | Cllr | Cllr_min | real / fake |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for detector, m in scores.items():
             low, high = m["auc_ci"]
+            llr = m.get("llr", {})
             lines.append(
                 f"| {DETECTOR_NAMES.get(detector, detector)} | {_fmt(m['auc'])} [{_fmt(low)}, {_fmt(high)}] | "
-                f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {m['n_real']} / {m['n_fake']} |"
+                f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {_bits(llr.get('cllr'))} | "
+                f"{_bits(llr.get('cllr_min'))} | {m['n_real']} / {m['n_fake']} |"
             )
-        lines += ["", f"![ROC {category}](roc_{category}.png) ![scores {category}](scores_{category}.png)", ""]
+        lines += [
+            "",
+            f"![ROC {category}](roc_{category}.png) ![scores {category}](scores_{category}.png)",
+            f"![Tippett {category}](llr_{category}/tippett.png) ![DET {category}](llr_{category}/det.png)",
+            "",
+        ]
     if anchors is not None:
         lines += anchors_block(anchors)
     return "\n".join(lines) + "\n"
@@ -261,19 +278,26 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
     written = []
     for category, result in fold_results.items():
         labels = np.asarray(result["labels"])
-        figure, axis = plt.subplots(figsize=(5, 5))
+        figure, axis = plt.subplots(figsize=(7.5, 5))
         for detector, scores in result["metrics"].items():
             fpr, tpr, _ = roc_curve(labels, scores["probabilities"])
             axis.plot(
                 fpr,
                 tpr,
-                label=f"{detector} ({scores['auc'] * 100:.1f})",
+                label=f"{DETECTOR_NAMES.get(detector, detector)} ({scores['auc'] * 100:.1f})",
                 linewidth=2.0 if detector == "fusion" else 1.0,
             )
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
         axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"held out: {category}")
-        axis.legend(loc="lower right", fontsize=8)
+        axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)  # outside the curves
         written.append(_save(figure, out_dir / f"roc_{category}.png"))
+        systems = {  # Tippett and DET plots of the calibrated rows (LLRs), named as in the tables
+            DETECTOR_NAMES.get(detector, detector): (labels, np.asarray(scores["llrs"]))
+            for detector, scores in result["metrics"].items()
+            if "llrs" in scores and detector != "mean"
+        }
+        if systems:
+            written += save_validation_plots(out_dir / f"llr_{category}", systems, f"held out: {category}").values()
         figure, axis = plt.subplots(figsize=(6, 3.5))
         probabilities = np.asarray(result["metrics"]["fusion"]["probabilities"])
         bins = np.linspace(0, 1, 21)

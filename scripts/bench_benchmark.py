@@ -89,21 +89,22 @@ MEMORY_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np
-from emoboost.benchmark import load_benchmark_config, load_fold
+from emoboost.benchmark import load_benchmark_config
+from emoboost.fold_data import load_fold
 from emoboost.data.manifest import read_manifest
 from emoboost.features.store import FeatureStore
 config = load_benchmark_config(sys.argv[1])
 started = time.perf_counter()
 rows = read_manifest(Path(config.folds) / f"{config.categories[0]}.csv")
-splits, missing = load_fold(rows, FeatureStore(config.store), Path(config.root), 5, config.silence_db)
+data = load_fold(rows, FeatureStore(config.store), Path(config.root), 5, config.silence_db)
 crop_bytes = 0
-for clips in splits.values():
+for clips in data.splits.values():
     for clip in clips:
-        clip.emo.tokens, clip.emo_trimmed.tokens, clip.lowlevel.logmel
-        crop_bytes += np.asarray(clip.lowlevel.crops).nbytes
-normaliser = np.concatenate([c.lowlevel.logmel for c in splits["train"]]).astype(np.float32)
+        clip.original.emo.tokens, clip.trimmed.emo.tokens, clip.original.lowlevel.logmel
+        crop_bytes += np.asarray(clip.original.lowlevel.crops).nbytes
+normaliser = np.concatenate([c.original.lowlevel.logmel for c in data.splits["train"]]).astype(np.float32)
 print(json.dumps({"seconds": time.perf_counter() - started, "crop_gb_read": crop_bytes / 2**30,
-                  "normaliser_mb": normaliser.nbytes / 2**20, "sizes": {k: len(v) for k, v in splits.items()},
+                  "normaliser_mb": normaliser.nbytes / 2**20, "sizes": {k: len(v) for k, v in data.splits.items()},
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from emoboost import benchmark as bench
-from emoboost import fold_data
+from emoboost.train import LabelledClip
+from emoboost.train_lowlevel import LowLevelClip
 from emoboost.data.manifest import CATEGORIES, read_manifest
 from emoboost.features.store import FeatureStore
 
@@ -28,25 +29,29 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
     store, root = FeatureStore(config.store), folder / "synthav"
     clean = bench.run_fold(category, rows, store, root, config)
 
-    original = fold_data.fold_clip
+    original = bench.load_fold
 
     def garbage(clip):
         rng = np.random.default_rng(0)
-        tokens = dataclasses.replace(
-            clip.emo.tokens, visual=rng.normal(size=clip.emo.tokens.visual.shape).astype(np.float32) * 50
-        )
-        lowlevel = dataclasses.replace(clip.lowlevel, logmel=np.full_like(clip.lowlevel.logmel, 9.0))
-        return dataclasses.replace(clip, emo=dataclasses.replace(clip.emo, tokens=tokens), lowlevel=lowlevel)
-
-    def poisoned(row, record, token_frames, silence_db):
-        clip = original(row, record, token_frames, silence_db)
-        if row.split != "test":
-            return clip
+        emo, low = clip.emo, clip.lowlevel
+        tokens = dataclasses.replace(emo.tokens, visual=rng.normal(size=emo.tokens.visual.shape).astype(np.float32) * 50)
         return dataclasses.replace(
-            clip, original=garbage(clip.original), trimmed=garbage(clip.trimmed)
-        )  # every test clip, real and fake
+            clip,
+            emo=LabelledClip(emo.key, tokens, emo.label, emo.video_fake, emo.audio_fake),
+            lowlevel=LowLevelClip(
+                low.key, np.asarray(low.crops), np.full_like(low.logmel, 9.0), low.label, low.video_fake, low.audio_fake
+            ),
+        )
 
-    monkeypatch.setattr(fold_data, "fold_clip", poisoned)
+    def poisoned(fold_rows, *args):
+        data = original(fold_rows, *args)
+        test = [  # every test clip, real and fake
+            dataclasses.replace(c, original=garbage(c.original), trimmed=garbage(c.trimmed))
+            for c in data.splits.get("test", [])
+        ]
+        return dataclasses.replace(data, splits={**data.splits, "test": test})
+
+    monkeypatch.setattr(bench, "load_fold", poisoned)
     dirty = bench.run_fold(category, rows, store, root, config)
     assert dirty["fusions"] == clean["fusions"]  # weights, bias, threshold, operating point: unchanged
     assert dirty["training"] == clean["training"]

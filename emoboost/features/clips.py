@@ -1,12 +1,12 @@
 """The one clip loader over the feature store: clips of a manifest, read lazily from their records.
 
-Opening reads, per clip, only the record's header and two small arrays (``crop_frames``,
-``audio_rms_db``): enough to check that every clip was made by the same encoders (ids and
-versions), to count the clips without features per split and category, and to place the
-silence-trimmed variant. Features are read when a training or scoring step asks for them, a
+Opening reads each record once, whole, to verify its checksum (a damaged record is counted as
+missing and logged, never trained on), and keeps per clip only a few numbers: the encoders that
+made it (every clip must agree), its length, where its face crops sit and its leading silence.
+Features are read when a training or scoring step asks for them, a
 tensor (or a few rows of one) at a time from the memory-mapped safetensors file, and dropped
-after use. So memory does not grow with the number of clips: a FakeAVCeleb-size fold (face crops
-alone are ~0.6 MB per clip, ~7 GB for a fold) trains in a few hundred MB.
+after use, so memory does not hold the fold's features (face crops alone are ~0.6 MB per clip,
+~7 GB for a FakeAVCeleb-size fold); ``scripts/bench_benchmark.py --memory-only`` measures it.
 
 The clip objects quack like the eager ones (:class:`emoboost.train.LabelledClip`,
 :class:`emoboost.train_lowlevel.LowLevelClip`): ``tokens`` / ``crops`` / ``logmel`` are read on
@@ -17,18 +17,23 @@ which is what makes the lazy batches equal to the eager ones.
 from __future__ import annotations
 
 import dataclasses
-import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from emoboost.data.manifest import ManifestRow
 from emoboost.errors import StoreError
-from emoboost.features.store import FeatureStore
+from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.media.timebase import MEL_PER_FRAME
 from emoboost.models.tokens import ClipTokens, tokenize
+
+logger = logging.getLogger(__name__)
+
+
+class DamagedRecordError(StoreError):
+    """A feature record whose checksum does not match its content (or that cannot be read)."""
 
 # the encoders that made a record: name in ``ClipLoader.encoders`` (and checkpoints) -> record metadata key
 ENCODER_KEYS = {
@@ -50,19 +55,6 @@ def _read(path: Path, names: Sequence[str], rows: slice | None = None) -> dict[s
             return {name: handle.get_slice(name)[rows] for name in names}
     except (OSError, ValueError, SafetensorError) as exc:
         raise StoreError(f"{path}: unreadable feature record ({exc})") from exc
-
-
-def _header(path: Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
-    """The record's metadata and the shape of each tensor (no tensor data read)."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as handle:
-            meta = {name: json.loads(value) for name, value in (handle.metadata() or {}).items()}
-            shapes = {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118 (a safetensors handle, not a dict)
-    except (OSError, ValueError, SafetensorError) as exc:
-        raise StoreError(f"{path}: unreadable feature record ({exc})") from exc
-    return meta, shapes
 
 
 class StoredRows:
@@ -187,7 +179,11 @@ class ClipLoader:
             if record is None:
                 self.missing.append(row)
                 continue
-            self.clips.append(self._open(row, record, silence_db))
+            try:
+                self.clips.append(self._open(row, record, silence_db))
+            except DamagedRecordError as exc:  # counted as missing; the caller's missing-feature rule decides
+                logger.warning("%s", exc)
+                self.missing.append(row)
 
     @staticmethod
     def _record_path(store: FeatureStore, video: Path) -> Path | None:
@@ -202,20 +198,24 @@ class ClipLoader:
         return store.record_path(sha256, keys[0]) if keys else None
 
     def _open(self, row: ManifestRow, record: Path, silence_db: float | None) -> StoredClip:
-        meta, shapes = _header(record)
-        made_by = {name: str(meta.get(key, "")) for name, key in ENCODER_KEYS.items()}
+        # read whole once to verify its checksum (a damaged record never reaches training), then dropped
+        try:
+            stored = FeatureRecord.load(record)
+        except StoreError as exc:
+            raise DamagedRecordError(str(exc)) from exc
+        made_by = {name: str(stored.meta.get(key, "")) for name, key in ENCODER_KEYS.items()}
         if self.encoders and made_by != self.encoders:
             raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({self.encoders})")
         self.encoders = made_by
-        small = _read(record, ("crop_frames", "audio_rms_db"))
-        n_frames = int(meta["n_frames"])
+        n_frames = int(stored.meta["n_frames"])
         trim = 0
         if silence_db is not None:
-            trim = min(leading_silence(small["audio_rms_db"], silence_db), max(0, n_frames - self.token_frames))
-        crops = shapes["face_crops"][0]  # one row (or the empty tensor) tells the dtype
-        with_dtype = _read(record, ("face_crops",), slice(0, 1) if crops else None)["face_crops"]
-        crop_shape, dtype = tuple(shapes["face_crops"][1:]), str(with_dtype.dtype)
-        return StoredClip(row, record, n_frames, small["crop_frames"], crop_shape, dtype, trim, "audio_mask" in shapes)
+            trim = min(leading_silence(stored.audio_rms_db, silence_db), max(0, n_frames - self.token_frames))
+        crops = stored.arrays["face_crops"]
+        return StoredClip(
+            row, record, n_frames, stored.crop_frames, tuple(crops.shape[1:]), str(crops.dtype), trim,
+            "audio_mask" in stored.arrays,
+        )
 
     def emo(self, clip: StoredClip, trimmed: bool = False) -> LazyEmoClip:
         """The EmoForensics input of a clip (its silence-trimmed variant with ``trimmed``)."""

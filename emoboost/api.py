@@ -129,7 +129,8 @@ class Verdict:
     tracks: Tracks | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def to_dict(self, tracks: bool = False) -> dict[str, Any]:
-        """Plain JSON-ready data (stable key order when dumped with ``sort_keys``); ``tracks=True`` adds the 5 Hz series."""
+        """Plain JSON-ready data (stable key order when dumped with ``sort_keys``); ``tracks=True`` adds
+        the 5 Hz series."""
         data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "tracks"}
         data = json.loads(json.dumps(data, default=_plain))
         if tracks and self.tracks is not None:
@@ -187,7 +188,9 @@ class Detector:
         return folder
 
     @classmethod
-    def from_pretrained(cls, path_or_name: str | Path, trusted_encoders: Sequence[str] = (), allow_unverified: bool = False) -> Detector:
+    def from_pretrained(
+        cls, path_or_name: str | Path, trusted_encoders: Sequence[str] = (), allow_unverified: bool = False
+    ) -> Detector:
         """Load a detector directory, or a named one under ``<cache>/detectors/<name>``.
 
         The folder is checked as data before anything is built (see :mod:`emoboost.detector_schema`):
@@ -213,7 +216,9 @@ class Detector:
             fusion = Fusion.from_dict(fusion_data)
         except ConfigError as exc:  # e.g. a detector from before calibrated LLRs
             message = str(exc)
-            raise ConfigError(message if message.startswith(str(folder)) else f"{folder / 'fusion.json'}: {message}") from exc
+            raise ConfigError(
+                message if message.startswith(str(folder)) else f"{folder / 'fusion.json'}: {message}"
+            ) from exc
         emo_config = config["emoforensics"]
         emo_settings = from_dict(EmoForensicsConfig, emo_config["model"], "emoforensics.model")
         rgb_settings = from_dict(RGBConfig, config["rgb"], "rgb")
@@ -228,7 +233,9 @@ class Detector:
         for name, build in builders.items():
             schema.check_weight_shapes(build, folder / NETWORK_FILES[name])
         # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
-        extract_config = dataclasses.replace(from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig())
+        extract_config = dataclasses.replace(
+            from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig()
+        )
         networks = {name: load_state(folder / NETWORK_FILES[name], build()) for name, build in builders.items()}
         meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}
         meta.setdefault("model_id", folder.name)
@@ -237,7 +244,8 @@ class Detector:
         return detector
 
     def to(self, device: str | torch.device) -> Detector:
-        """Run the networks and the feature extraction on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``); returns self.
+        """Run the networks and the feature extraction on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``);
+        returns self.
 
         Raises :class:`~emoboost.errors.ConfigError` when the device is not usable on this machine."""
         device = resolve_device(str(device))
@@ -425,7 +433,7 @@ class Detector:
         segment_logits, segment_centres = acoustic
         frames_per_token = config.token_frames
         segments = []
-        for window_logit, start in zip(emo.window_logits, emo.window_starts):
+        for window_logit, start in zip(emo.window_logits, emo.window_starts, strict=False):
             first = int(start) * frames_per_token
             last = min(record.n_frames, (int(start) + config.window_tokens) * frames_per_token)
             in_window = (record.crop_frames >= first) & (record.crop_frames < last)
@@ -479,11 +487,17 @@ class Detector:
     def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> tuple[str, ...]:
         warnings = []
         face_fraction = float(record.face_mask.mean())
-        source_s, scanned_s = float(record.meta.get("source_duration_s", record.duration_s)), float(record.meta.get("face_scanned_s", record.duration_s))
+        source_s, scanned_s = (
+            float(record.meta.get("source_duration_s", record.duration_s)),
+            float(record.meta.get("face_scanned_s", record.duration_s)),
+        )
         if source_s > record.duration_s + 1.0 / FPS:
             warnings.append(f"only the first {record.duration_s:g} s of {source_s:g} s analysed (media.max_duration_s)")
         if face_fraction == 0 and scanned_s < record.duration_s:
-            warnings.append(f"no face found in the first {scanned_s:g} s, the rest was not scanned (faces.give_up_s): audio-only verdict")
+            warnings.append(
+                f"no face found in the first {scanned_s:g} s, the rest was not scanned (faces.give_up_s): "
+                "audio-only verdict"
+            )
         elif face_fraction == 0:
             warnings.append("no face found: audio-only verdict (face scores are absent)")
         elif face_fraction < LOW_FACE_FRACTION:
@@ -517,7 +531,9 @@ def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> 
     level, frames = token_means(record.audio_rms_db[:, None], everywhere, token_frames)
     n = len(frames)
     prosody = {}
-    if record.speech_encoder == "egemaps" and not record.speech_encoder_version.endswith(".raw"):  # clip z-scores only then
+    if record.speech_encoder == "egemaps" and not record.speech_encoder_version.endswith(
+        ".raw"
+    ):  # clip z-scores only then
         means, _ = token_means(record.speech, everywhere, token_frames)
         prosody = {name: means[:, column] for name, (column, _) in EGEMAPS_PROSODY.items()}
     return Tracks(
@@ -538,7 +554,9 @@ def _require_finite(logits: dict[str, float], may_be_absent: dict[str, bool], re
     for name, value in logits.items():
         if math.isinf(value) or (math.isnan(value) and not may_be_absent.get(name, False)):
             source = record.meta.get("source_path", record.sha256)
-            raise ConfigError(f"{source}: the detector's {name} score is {value} (its weights or the features are broken); no verdict")
+            raise ConfigError(
+                f"{source}: the detector's {name} score is {value} (its weights or the features are broken); no verdict"
+            )
 
 
 def _legacy_weights_hash(folder: Path) -> str:
@@ -556,7 +574,10 @@ def _detector_folder(path_or_name: str | Path) -> Path:
     named_root = cache_dir() / "detectors"
     named = named_root / str(path_or_name)
     if folder.is_absolute() or not named.is_dir():
-        raise ConfigError(f"{path_or_name}: not a detector directory, nor a detector name under {named_root} (run `emoboost quickstart` to train one)")
+        raise ConfigError(
+            f"{path_or_name}: not a detector directory, nor a detector name under {named_root} "
+            "(run `emoboost quickstart` to train one)"
+        )
     return named
 
 
@@ -564,16 +585,24 @@ def _verify_hash(folder: Path, config: dict[str, Any], allow_unverified: bool) -
     """The folder's hash, checked against config.json's; refused when config.json has none (unless allowed)."""
     for name in HASHED_FILES:
         if not (folder / name).is_file():
-            raise ConfigError(f"{folder}: {name} is missing (a detector folder holds {', '.join(HASHED_FILES)} and config.json)")
+            raise ConfigError(
+                f"{folder}: {name} is missing (a detector folder holds {', '.join(HASHED_FILES)} and config.json)"
+            )
     actual = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
     stored = config.get(HASH_KEY)
     if stored is None:
         if not allow_unverified:
-            raise ConfigError(f"{folder}: config.json has no {HASH_KEY}, so its files cannot be verified (Python: allow_unverified=True loads it anyway)")
+            raise ConfigError(
+                f"{folder}: config.json has no {HASH_KEY}, so its files cannot be verified "
+                "(Python: allow_unverified=True loads it anyway)"
+            )
         logger.warning("%s: loading a detector without a hash (allow_unverified)", folder)
     elif stored != actual:
         if isinstance(stored, str) and stored == _legacy_weights_hash(folder):
-            logger.warning("%s: saved by an older emoboost, whose hash does not cover config.json; save it again to verify it", folder)
+            logger.warning(
+                "%s: saved by an older emoboost, whose hash does not cover config.json; save it again to verify it",
+                folder,
+            )
         else:
             raise ConfigError(f"{folder}: files do not match the {HASH_KEY} in config.json (changed after saving)")
     return actual
@@ -589,7 +618,7 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
     data, training, point = config.get("data", {}), config.get("training", {}), fusion.operating_point
     metrics = {} if training else config.get("metrics", {})
     held_out = data.get("held_out")
-    weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights))
+    weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights, strict=False))
     real, fake = fusion.calibration_llrs()
     generated = data.get("generated")
     if generated is None and data.get("dataset"):
@@ -637,7 +666,10 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
     if training:
         lines += ["", "## Networks (label learnt, validation AUC on that label, best epoch)"]
         lines += [
-            f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, epoch {entry.get('best_epoch', '?')}"
+            (
+                f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, "
+                f"epoch {entry.get('best_epoch', '?')}"
+            )
             for name, entry in training.items()
         ]
     if metrics:

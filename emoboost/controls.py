@@ -74,7 +74,7 @@ def alignment_shuffle(
     if len(clips) != len(identities):
         raise ValueError("one identity per clip")
     chosen = partners(identities, seed)
-    shuffled = [repair(clip, clips[j]) for clip, j in zip(clips, chosen)]
+    shuffled = [repair(clip, clips[j]) for clip, j in zip(clips, chosen, strict=False)]
     real_scores, shuffled_scores = np.asarray(score(clips), float), np.asarray(score(shuffled), float)
     labels = np.r_[np.zeros(len(clips)), np.ones(len(clips))]
     return ShuffleControl(

@@ -8,7 +8,8 @@ fsynced); the output itself is only ever replaced whole (temp file + rename), ev
 and run again reads the output and the journal (a torn last journal line is dropped), skips the
 files it already has a verdict for and retries the failures. The journal is removed once the
 output is complete. A run holds an exclusive lock on ``.<name>.lock`` beside the output (a
-second run on the same file is refused, naming the lock; the file goes when the run ends); a journal whose last line was torn by
+second run on the same file is refused, naming the lock; the file goes when the run ends); a journal
+whose last line was torn by
 a kill gets that line ended before the next entry is appended. Paths are written escaped
 (:func:`emoboost.text.printable`), so a file name that is not UTF-8 still gets its entry.
 
@@ -73,7 +74,8 @@ CSV_COLUMNS = (
 
 
 def output_format(path: Path, requested: str | None) -> str:
-    """The file format: ``requested`` (json / csv) or, for table / none, the file's suffix (.csv -> csv, else JSON Lines)."""
+    """The file format: ``requested`` (json / csv) or, for table / none, the file's suffix (.csv -> csv, else
+    JSON Lines)."""
     if requested in FORMATS:
         return requested
     return "csv" if path.suffix.lower() == ".csv" else "json"
@@ -168,7 +170,8 @@ def _name_max(folder: Path) -> int:
 
 
 def prepare_folder(folder: Path, option: str) -> Path:
-    """Make sure ``folder`` exists (created if missing) and is writable, before any work; a one-line ConfigError if not."""
+    """Make sure ``folder`` exists (created if missing) and is writable, before any work; a one-line ConfigError
+    if not."""
     try:
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"{option} {printable(folder)}: is a file, not a folder")
@@ -192,7 +195,8 @@ def prepare_file(path: Path, option: str, companions: Iterable[str] = ()) -> Pat
     for name in (path.name, *companions):
         if len(os.fsencode(name)) + TEMP_NAME_EXTRA > limit:
             raise ConfigError(
-                f"{option} {printable(path)}: file name too long ({len(os.fsencode(path.name))} bytes; at most {limit - TEMP_NAME_EXTRA - 9} here)"
+                f"{option} {printable(path)}: file name too long ({len(os.fsencode(path.name))} bytes; "
+                f"at most {limit - TEMP_NAME_EXTRA - 9} here)"
             )
     try:
         if path.is_dir():
@@ -220,7 +224,8 @@ class ResultLog:
         except (UnicodeDecodeError, csv.Error) as exc:
             self._release()
             raise ConfigError(
-                f"--output {printable(self.output)}: not an emoboost output this run can resume ({exc}); choose another file"
+                f"--output {printable(self.output)}: not an emoboost output this run can resume ({exc}); "
+                "choose another file"
             ) from exc
         for entry in previous + (_read_json_lines(self.journal) if self.journal.is_file() else []):
             self.entries[entry_key(entry["path"])] = entry
@@ -241,7 +246,8 @@ class ResultLog:
             except OSError as exc:
                 handle.close()
                 raise ConfigError(
-                    f"--output {printable(self.output)}: another emoboost run is writing it (lock {printable(self.lock_path)} is held)"
+                    f"--output {printable(self.output)}: another emoboost run is writing it "
+                    f"(lock {printable(self.lock_path)} is held)"
                 ) from exc
             try:
                 if os.stat(self.lock_path).st_ino == os.fstat(handle.fileno()).st_ino:
@@ -250,7 +256,8 @@ class ResultLog:
                 pass
             handle.close()
         raise ConfigError(
-            f"--output {printable(self.output)}: could not lock {printable(self.lock_path)} (other runs keep replacing it)"
+            f"--output {printable(self.output)}: could not lock {printable(self.lock_path)} "
+            "(other runs keep replacing it)"
         )
 
     def _release(self) -> None:

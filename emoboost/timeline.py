@@ -56,7 +56,7 @@ def timeline_name(path: str | Path, sha256: str) -> str:
 
 def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -> list[tuple[float, float]]:
     spans, start = [], None
-    for t, fraction in zip(time_s, face_fraction):
+    for t, fraction in zip(time_s, face_fraction, strict=False):
         if fraction == 0 and start is None:
             start = t - step / 2
         elif fraction > 0 and start is not None:
@@ -73,7 +73,7 @@ def _llr_panel(ax, verdict: Verdict) -> None:
     centres = np.array([(s.start_s + s.end_s) / 2 for s in verdict.segments])
     llrs = np.array([s.llr for s in verdict.segments])
     above = llrs >= verdict.threshold
-    for segment, fake in zip(verdict.segments, above):
+    for segment, fake in zip(verdict.segments, above, strict=False):
         ax.hlines(
             segment.llr,
             segment.start_s,
@@ -111,7 +111,7 @@ def _llr_panel(ax, verdict: Verdict) -> None:
 
 def _voice_panel(ax, tracks) -> None:
     if tracks.prosody:
-        for (name, values), colour in zip(tracks.prosody.items(), ("#1f77b4", "#ff7f0e")):
+        for (name, values), colour in zip(tracks.prosody.items(), ("#1f77b4", "#ff7f0e"), strict=False):
             ax.plot(tracks.time_s, values, color=colour, linewidth=1, label=f"{name} (clip z-score)")
         ax.axhline(0.0, color="0.7", linewidth=0.8)
         ax.set_ylabel(f"{PANELS['prosody']} (z)")
@@ -140,7 +140,8 @@ def draw_timeline(verdict: Verdict):
     _llr_panel(axes[0], verdict)
     colour = FAKE_COLOUR if verdict.label == "fake" else REAL_COLOUR
     axes[0].set_title(
-        f"{printable(Path(verdict.path).name)}: {verdict.label.upper()}   {format_lr(verdict.llr)} ({verdict.lr_verbal})   "
+        f"{printable(Path(verdict.path).name)}: {verdict.label.upper()}   "
+        f"{format_lr(verdict.llr)} ({verdict.lr_verbal})   "
         f"P(fake) {verdict.probability:.3f} at prior {verdict.prior:g}",
         color=colour,
         fontsize=10,

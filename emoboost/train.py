@@ -151,7 +151,7 @@ def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig,
         for begin in range(0, len(order), train.batch_size):
             chosen = [items[i] for i in order[begin : begin + train.batch_size]]
             parts = [cut_window(clips[i].tokens, start, config.window_tokens) for i, start in chosen]
-            arrays = [torch.from_numpy(np.stack(column)) for column in zip(*parts)]
+            arrays = [torch.from_numpy(np.stack(column)) for column in zip(*parts, strict=False)]
             labels = torch.tensor(
                 [[clips[i].label, clips[i].video_fake, clips[i].audio_fake] for i, _ in chosen], dtype=torch.float32
             )
@@ -163,7 +163,8 @@ def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig,
 def _alignment_loss(
     out: dict[str, torch.Tensor], real: torch.Tensor, both: torch.Tensor, margin: float
 ) -> torch.Tensor:
-    """Pull aligned face/voice tokens of real clips together; push a real face against another real clip's voice below ``margin``."""
+    """Pull aligned face/voice tokens of real clips together; push a real face against another real clip's voice
+    below ``margin``."""
     face, voice = out["face_alignment"][real], out["voice_alignment"][real]
     valid = both[real]
     if len(face) < 2 or not valid.any():

@@ -12,7 +12,8 @@ one more file). Bare decodes and end-to-end runs alternate (decode, predict, dec
 the median over the pairs, and times are medians (a single lucky run cannot move them; the
 ratio of the fastest runs is printed beside it). The stage breakdown is that of the fastest
 end-to-end run. It prints the ratios end-to-end / decode and end-to-end / clip duration (the
-real-time factor) and the peak RSS of the process. The last line is one JSON object with ``e2e_over_decode``, ``rtf`` and
+real-time factor) and the peak RSS of the process. The last line is one JSON object with
+``e2e_over_decode``, ``rtf`` and
 ``peak_rss_mb`` for the first clip (targets on 2 CPU cores: <= 4 and <= 0.25), plus every
 clip's figures.
 
@@ -68,15 +69,18 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="detector directory (default: the default architecture, untrained)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: the config's runtime.threads, else torch's default)")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved decode + end-to-end pairs per clip (medians are reported)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads (0: the config's runtime.threads, else torch's default)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="interleaved decode + end-to-end pairs per clip (medians are reported)"
+    )
     parser.add_argument("--work", type=Path, default=Path("runs/bench"), help="where generated clips are kept")
     args = parser.parse_args()
 
     from emoboost.api import Detector
     from emoboost.config import apply_runtime
     from emoboost.data.demo import demo_clip
-
     from emoboost.errors import ConfigError
 
     try:
@@ -88,16 +92,24 @@ def main() -> None:
         runtime = dataclasses.replace(detector.extract_config.runtime, threads=args.threads)
         detector.extract_config = dataclasses.replace(detector.extract_config, runtime=runtime)
         apply_runtime(runtime)  # torch threads: process-wide, set here at the entry point
-    clips = [demo_clip(args.work / f"demo_{seconds:g}s_640x360.mp4", seconds) if not (args.work / f"demo_{seconds:g}s_640x360.mp4").exists() else args.work / f"demo_{seconds:g}s_640x360.mp4" for seconds in args.seconds]
+    clips = [
+        demo_clip(args.work / f"demo_{seconds:g}s_640x360.mp4", seconds)
+        if not (args.work / f"demo_{seconds:g}s_640x360.mp4").exists()
+        else args.work / f"demo_{seconds:g}s_640x360.mp4"
+        for seconds in args.seconds
+    ]
 
     started = time.perf_counter()
     detector.predict(clips[0])  # load the encoders and MTCNN, warm every code path
     warm_up = time.perf_counter() - started
     faces = detector.extract_config.faces
     print(f"machine: {machine()}; device {args.device}")
-    print(f"detector: {detector.model_id}; face detection every {faces.stride} grid frames at <= {faces.detect_max_side} px, 25 fps grid; warm-up (model loading + first file) {warm_up:.2f} s")
+    print(
+        f"detector: {detector.model_id}; face detection every {faces.stride} grid frames "
+        f"at <= {faces.detect_max_side} px, 25 fps grid; warm-up (model loading + first file) {warm_up:.2f} s"
+    )
     results = []
-    for path, seconds in zip(clips, args.seconds):
+    for path, seconds in zip(clips, args.seconds, strict=False):
         decodes, e2es, stages = [], [], {}
         for _ in range(args.repeats):
             decodes.append(bare_decode_s(path, detector.extract_config.media))
@@ -107,7 +119,7 @@ def main() -> None:
             if e2es[-1] == min(e2es):
                 stages = dict(detector.last_timings)
         decode, e2e = statistics.median(decodes), statistics.median(e2es)
-        ratio = statistics.median(e / d for e, d in zip(e2es, decodes))
+        ratio = statistics.median(e / d for e, d in zip(e2es, decodes, strict=False))
         result = {
             "clip_s": seconds,
             "decode_s": round(decode, 3),
@@ -125,7 +137,10 @@ def main() -> None:
         for stage, value in stages.items():
             print(f"    {stage:<18} {value:7.3f} s")
         print(f"  end to end       {e2e:7.3f} s   (median of {len(e2es)})")
-        print(f"  end-to-end / decode        {ratio:6.2f}x   (target <= 4; median over the pairs; fastest / fastest {result['e2e_over_decode_fastest']:.2f}x)")
+        print(
+            f"  end-to-end / decode        {ratio:6.2f}x   (target <= 4; median over the pairs; "
+            f"fastest / fastest {result['e2e_over_decode_fastest']:.2f}x)"
+        )
         print(f"  end-to-end / clip duration {e2e / seconds:6.3f}    (real-time factor, target <= 0.25)")
         print(f"  faces found in {result['face_fraction']:.0%} of 5 Hz tokens")
     summary = {

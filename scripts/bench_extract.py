@@ -29,7 +29,14 @@ def run(paths: list[Path], workers: int, address: str | None) -> dict:
     store = Path(tempfile.mkdtemp(prefix=f"emoboost-bench-{workers}w-"))
     started = time.perf_counter()
     try:
-        summary = extract_with_ray(paths, store, ExtractConfig(), address=address, workers=workers, on_outcome=lambda o: finished.append(time.perf_counter()))
+        summary = extract_with_ray(
+            paths,
+            store,
+            ExtractConfig(),
+            address=address,
+            workers=workers,
+            on_outcome=lambda o: finished.append(time.perf_counter()),
+        )
     finally:
         shutdown()
         shutil.rmtree(store, ignore_errors=True)
@@ -37,7 +44,12 @@ def run(paths: list[Path], workers: int, address: str | None) -> dict:
     if summary.count("done") != len(paths):
         raise SystemExit(f"{workers} workers: {summary.line()}")
     steady = (len(finished) - 1) / (finished[-1] - finished[0]) if len(finished) > 1 else float("nan")
-    return {"workers": workers, "wall_s": round(wall, 2), "videos_per_s": round(len(paths) / wall, 4), "steady_videos_per_s": round(steady, 4)}
+    return {
+        "workers": workers,
+        "wall_s": round(wall, 2),
+        "videos_per_s": round(len(paths) / wall, 4),
+        "steady_videos_per_s": round(steady, 4),
+    }
 
 
 def main() -> None:
@@ -60,14 +72,21 @@ def main() -> None:
     for workers in args.workers:
         result = run(paths, workers, args.address)
         results.append(result)
-        print(f"{workers} worker(s): {result['wall_s']:.1f} s in all, {result['videos_per_s']:.3f} videos/s; after start-up {result['steady_videos_per_s']:.3f} videos/s")
+        print(
+            f"{workers} worker(s): {result['wall_s']:.1f} s in all, {result['videos_per_s']:.3f} videos/s; "
+            f"after start-up {result['steady_videos_per_s']:.3f} videos/s"
+        )
     base = results[0]
     summary = {"clips": len(paths), "clip_s": args.seconds, "runs": results}
     for result in results[1:]:
         ratio = result["workers"] / base["workers"]
         summary["scaling_efficiency"] = round(result["steady_videos_per_s"] / (ratio * base["steady_videos_per_s"]), 3)
         summary["scaling_efficiency_whole_run"] = round(result["videos_per_s"] / (ratio * base["videos_per_s"]), 3)
-        print(f"scaling efficiency {base['workers']} -> {result['workers']} workers: {summary['scaling_efficiency']:.2f} after start-up, {summary['scaling_efficiency_whole_run']:.2f} whole run (target >= 0.9)")
+        print(
+            f"scaling efficiency {base['workers']} -> {result['workers']} workers: "
+            f"{summary['scaling_efficiency']:.2f} after start-up, "
+            f"{summary['scaling_efficiency_whole_run']:.2f} whole run (target >= 0.9)"
+        )
     print(json.dumps(summary))
 
 

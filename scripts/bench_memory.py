@@ -26,7 +26,8 @@ model = sys.argv[2]
 detector = Detector.from_pretrained(model) if model else Detector.untrained()
 start = time.perf_counter()
 verdict = detector.predict(Path(sys.argv[1]))
-print(json.dumps({"seconds": time.perf_counter() - start, "duration_s": verdict.duration_s, "stages_s": detector.last_timings, "segments": len(verdict.segments)}))
+print(json.dumps({"seconds": time.perf_counter() - start, "duration_s": verdict.duration_s,
+                  "stages_s": detector.last_timings, "segments": len(verdict.segments)}))
 """
 
 
@@ -47,15 +48,32 @@ def main() -> None:
         print(f"generating {path} ...", flush=True)
         demo_clip(path, args.seconds, width, height, preset="ultrafast")
         print(f"  {time.perf_counter() - started:.0f} s, {path.stat().st_size / 2**20:.0f} MB", flush=True)
-    result = subprocess.run([sys.executable, "-c", CHILD, str(path), str(args.model or "")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), str(args.model or "")], capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise SystemExit(f"the child failed:\n{result.stderr[-2000:]}")
     child = json.loads(result.stdout.strip().splitlines()[-1])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"{args.seconds:g} s at {width}x{height}: predict {child['seconds']:.1f} s (real-time factor {child['seconds'] / child['duration_s']:.3f}), peak RSS {peak:.0f} MB (limit {args.limit_mb:.0f} MB)")
+    print(
+        f"{args.seconds:g} s at {width}x{height}: predict {child['seconds']:.1f} s "
+        f"(real-time factor {child['seconds'] / child['duration_s']:.3f}), "
+        f"peak RSS {peak:.0f} MB (limit {args.limit_mb:.0f} MB)"
+    )
     for stage, seconds in child["stages_s"].items():
         print(f"  {stage:<18} {seconds:8.2f} s")
-    print(json.dumps({"peak_rss_mb": round(peak, 1), "limit_mb": args.limit_mb, "seconds": round(child["seconds"], 2), "rtf": round(child["seconds"] / child["duration_s"], 4), "clip_s": args.seconds, "size": f"{width}x{height}"}))
+    print(
+        json.dumps(
+            {
+                "peak_rss_mb": round(peak, 1),
+                "limit_mb": args.limit_mb,
+                "seconds": round(child["seconds"], 2),
+                "rtf": round(child["seconds"] / child["duration_s"], 4),
+                "clip_s": args.seconds,
+                "size": f"{width}x{height}",
+            }
+        )
+    )
     if peak > args.limit_mb:
         sys.exit(1)
 

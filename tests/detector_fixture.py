@@ -11,12 +11,24 @@ from emoboost.features import FeatureRecord
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 
-TINY = EmoForensicsConfig(d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16, window_tokens=10, hop_tokens=5)
+TINY = EmoForensicsConfig(
+    d_model=32,
+    heads=2,
+    intra_layers=1,
+    inter_layers=1,
+    feedforward=64,
+    dropout=0.0,
+    alignment_dim=16,
+    window_tokens=10,
+    hop_tokens=5,
+)
 
 
 def tiny_detector(folder: Path, seed: int = 0) -> Path:
     """Save a random-weight detector (default extraction: face-geometry+fer-minixception, egemaps) to ``folder``."""
-    detector = Detector.untrained(emo_config=TINY, rgb_config=RGBConfig(width=8), acoustic_config=AcousticConfig(channels=(8, 8, 8)), seed=seed)
+    detector = Detector.untrained(
+        emo_config=TINY, rgb_config=RGBConfig(width=8), acoustic_config=AcousticConfig(channels=(8, 8, 8)), seed=seed
+    )
     return detector.save_pretrained(folder)
 
 
@@ -34,6 +46,15 @@ def tiny_record(frames: int = 100) -> FeatureRecord:
         "crop_frames": np.arange(0, 40, 10, dtype=np.int64),
         "logmel": rng.normal(size=(frames * 4, 64)).astype(np.float16),
     }
-    meta = {"sha256": "0" * 64, "source_path": "clip.mp4", "n_frames": frames, "fps": 25, "duration_s": frames / 25,
-            "visual_encoder": "face-geometry+fer-minixception", "speech_encoder": "egemaps", "visual_encoder_version": "1", "speech_encoder_version": "1"}
+    meta = {
+        "sha256": "0" * 64,
+        "source_path": "clip.mp4",
+        "n_frames": frames,
+        "fps": 25,
+        "duration_s": frames / 25,
+        "visual_encoder": "face-geometry+fer-minixception",
+        "speech_encoder": "egemaps",
+        "visual_encoder_version": "1",
+        "speech_encoder_version": "1",
+    }
     return FeatureRecord(arrays, meta)

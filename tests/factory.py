@@ -54,7 +54,9 @@ def face_frames(
     face_from_s: float = 0.0,
     face_side: int = 150,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frames of a face photo drifting over a grey background. Returns ``(frames, boxes)``; box NaN before ``face_from_s``."""
+    """Frames of a face photo drifting over a grey background.
+
+    Returns ``(frames, boxes)``; box NaN before ``face_from_s``."""
     width, height = size
     face = astronaut()[20:420, 90:450] if face is None else face
     patch = np.array(Image.fromarray(face).resize((face_side, int(face_side * face.shape[0] / face.shape[1]))))
@@ -93,7 +95,9 @@ def talking_clip(
     if face:
         frames, _ = face_frames(seconds, fps, size, face_from_s=face_from_s, face_side=face_side)
     else:
-        frames = np.random.default_rng(1).integers(60, 200, (int(round(seconds * fps)), size[1], size[0], 3), dtype=np.uint8)
+        frames = np.random.default_rng(1).integers(
+            60, 200, (int(round(seconds * fps)), size[1], size[0], 3), dtype=np.uint8
+        )
     track = None
     if audio:
         track = fit(speech(text, sample_rate), seconds, sample_rate)
@@ -102,7 +106,15 @@ def talking_clip(
     return write_video(path, frames, fps, track, sample_rate, **write_args)
 
 
-def sync_clip(path: Path, mark_s: float, seconds: float = 4.0, fps: float = 30, sample_rate: int = 44_100, channels: int = 2, vfr: bool = False) -> Path:
+def sync_clip(
+    path: Path,
+    mark_s: float,
+    seconds: float = 4.0,
+    fps: float = 30,
+    sample_rate: int = 44_100,
+    channels: int = 2,
+    vfr: bool = False,
+) -> Path:
     """Black frames with a white flash and a 1 kHz beep both starting at ``mark_s`` (0.2 s long).
 
     With ``vfr=True`` the first half is encoded at half the frame rate (timestamps, not indices, carry time).
@@ -130,7 +142,25 @@ def sync_clip(path: Path, mark_s: float, seconds: float = 4.0, fps: float = 30, 
 def retime(source: Path, path: Path, expression: str, fps: float) -> Path:
     """Give frame ``N`` of ``source`` the time ``expression / fps`` (ffmpeg setpts; audio copied): a VFR file."""
     subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), "-vf", f"setpts={expression}/({fps}*TB)", "-fps_mode", "vfr", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "copy", str(path)],
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(source),
+            "-vf",
+            f"setpts={expression}/({fps}*TB)",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "copy",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -142,16 +172,36 @@ def variable_frame_rate(source: Path, path: Path, slow_frames: int = 20) -> Path
 
 
 def phone_copy(source: Path, path: Path) -> Path:
-    """``source`` as a phone stores it: frames turned a quarter clockwise, and a display rotation of 90 degrees to undo it."""
+    """``source`` as a phone stores it: frames turned a quarter clockwise, and a display rotation of 90 degrees
+    to undo it."""
     sideways = path.with_suffix(".sideways.mp4")
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), "-vf", "transpose=1", "-c:a", "copy", str(sideways)], check=True)
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(sideways), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), "-vf", "transpose=1", "-c:a", "copy", str(sideways)],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(sideways),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(path),
+        ],
+        check=True,
+    )
     sideways.unlink()
     return path
 
 
 def runaway_timestamps(path: Path, stamps_s: tuple[float, ...] = (0.0, 36_000.0), audio_s: float = 2.0) -> Path:
-    """A tiny file whose video frames are stamped at ``stamps_s`` (default: the second at 10 h), with ``audio_s`` of sound."""
+    """A tiny file whose video frames are stamped at ``stamps_s`` (default: the second at 10 h), with ``audio_s``
+    of sound."""
     import av
 
     with av.open(str(path), "w") as container:

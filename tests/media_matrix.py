@@ -8,15 +8,31 @@ import subprocess
 from pathlib import Path
 
 import factory
-from emoboost import errors
 
+from emoboost import errors
 
 AV1 = ("-c:v", "libaom-av1", "-cpu-used", "8", "-pix_fmt", "yuv420p")
 
 
 def av1_test_pattern(path: Path) -> Path:
     """1.5 s of ffmpeg's test pattern in AV1, no audio."""
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-t", "1.5", *AV1, str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=25",
+            "-t",
+            "1.5",
+            *AV1,
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -35,17 +51,35 @@ def broken(folder: Path, good: Path) -> list[Case]:
     (folder / "empty.mp4").write_bytes(b"")
     (folder / "text.mp4").write_text("this is not a video\n" * 50)
     (folder / "truncated.mp4").write_bytes(good.read_bytes()[: good.stat().st_size // 3])
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(good), "-vn", "-c:a", "copy", str(folder / "voice.m4a")], check=True)
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(good), "-vn", "-c:a", "copy", str(folder / "voice.m4a")],
+        check=True,
+    )
     return [
         Case("missing file", folder / "missing.mp4", errors.MissingFileError, "file not found"),
         Case("directory where a file was expected", folder / "folder.mp4", errors.NotAFileError, "is a directory"),
         Case("zero-byte file", folder / "empty.mp4", errors.EmptyFileError, "empty file"),
         Case("text file named .mp4", folder / "text.mp4", errors.CorruptMediaError, "not a video file"),
         Case("truncated MP4 (no moov)", folder / "truncated.mp4", errors.CorruptMediaError, "moov"),
-        Case("no audio track", factory.talking_clip(folder / "silent film.mp4", seconds=1.5, audio=False), errors.NoAudioError, "no audio track"),
+        Case(
+            "no audio track",
+            factory.talking_clip(folder / "silent film.mp4", seconds=1.5, audio=False),
+            errors.NoAudioError,
+            "no audio track",
+        ),
         Case("audio-only file", folder / "voice.m4a", errors.NoVideoStreamError, "no video"),
-        Case("1-frame clip", factory.talking_clip(folder / "one frame.mp4", seconds=0.04), errors.TooShortError, "too short"),
-        Case("very short clip (0.2 s)", factory.talking_clip(folder / "short.mp4", seconds=0.2), errors.TooShortError, "0.20 s"),
+        Case(
+            "1-frame clip",
+            factory.talking_clip(folder / "one frame.mp4", seconds=0.04),
+            errors.TooShortError,
+            "too short",
+        ),
+        Case(
+            "very short clip (0.2 s)",
+            factory.talking_clip(folder / "short.mp4", seconds=0.2),
+            errors.TooShortError,
+            "0.20 s",
+        ),
     ]
 
 
@@ -63,10 +97,29 @@ def awkward(folder: Path) -> list[Case]:
         Case("vertical 360x640", clip(folder / "vertical.mp4", seconds=2.0, size=(360, 640))),
         Case("phone video (sideways frames + rotation metadata)", factory.phone_copy(base, folder / "phone.mp4")),
         Case("MKV (H.264 + AAC)", clip(folder / "matroska.mkv", seconds=2.0)),
-        Case("WebM (VP9 + Opus)", clip(folder / "web.webm", seconds=2.0, video_args=("-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M"), audio_args=("-c:a", "libopus"))),
-        Case("AVI (MPEG-4 Part 2 + MP3)", clip(folder / "old.avi", seconds=2.0, video_args=("-c:v", "mpeg4", "-q:v", "4"), audio_args=("-c:a", "libmp3lame"))),
+        Case(
+            "WebM (VP9 + Opus)",
+            clip(
+                folder / "web.webm",
+                seconds=2.0,
+                video_args=("-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M"),
+                audio_args=("-c:a", "libopus"),
+            ),
+        ),
+        Case(
+            "AVI (MPEG-4 Part 2 + MP3)",
+            clip(
+                folder / "old.avi",
+                seconds=2.0,
+                video_args=("-c:v", "mpeg4", "-q:v", "4"),
+                audio_args=("-c:a", "libmp3lame"),
+            ),
+        ),
         Case("MOV (H.264 + AAC)", clip(folder / "camera.mov", seconds=2.0)),
-        Case("AV1 + Opus in MKV (decord cannot decode AV1; PyAV can)", clip(folder / "modern.mkv", seconds=2.0, video_args=AV1, audio_args=("-c:a", "libopus"))),
+        Case(
+            "AV1 + Opus in MKV (decord cannot decode AV1; PyAV can)",
+            clip(folder / "modern.mkv", seconds=2.0, video_args=AV1, audio_args=("-c:a", "libopus")),
+        ),
         Case("spaces in the name", clip(folder / "my interview clip.mp4", seconds=2.0)),
         Case("non-ASCII name", clip(folder / "entrevue_é_日本語_ß.mp4", seconds=2.0)),
     ]

@@ -11,11 +11,15 @@ from emoboost.config import RuntimeConfig
 def test_a_detector_does_not_carry_its_device_to_another_machine(tmp_path):
     # as saved on a GPU machine after Detector.to("cuda:1"), with eight threads
     detector = Detector.untrained()
-    detector.extract_config = dataclasses.replace(detector.extract_config, runtime=RuntimeConfig(device="cuda:1", threads=8))
+    detector.extract_config = dataclasses.replace(
+        detector.extract_config, runtime=RuntimeConfig(device="cuda:1", threads=8)
+    )
     detector.save_pretrained(tmp_path / "d")
     loaded = Detector.from_pretrained(tmp_path / "d")
     assert loaded.extract_config.runtime == RuntimeConfig()  # cpu, library thread defaults
-    assert dataclasses.replace(loaded.extract_config, runtime=detector.extract_config.runtime) == detector.extract_config
+    assert (
+        dataclasses.replace(loaded.extract_config, runtime=detector.extract_config.runtime) == detector.extract_config
+    )
     assert loaded.to("cpu:0").extract_config.runtime.device == "cpu"
 
 
@@ -31,11 +35,19 @@ def test_scope_is_stated_and_old_fusions_are_refused(tmp_path):
     detector = Detector.untrained()
     rng = np.random.default_rng(0)
     labels = np.r_[np.zeros(30), np.ones(90)].astype(int)
-    detector.fusion = Fusion.fit(np.stack([labels + rng.normal(0, 1, 120)] * 3, axis=1), labels, ("emo", "rgb", "audio"))
+    detector.fusion = Fusion.fit(
+        np.stack([labels + rng.normal(0, 1, 120)] * 3, axis=1), labels, ("emo", "rgb", "audio")
+    )
     detector.meta["data"] = {"dataset": "synthav", "train_clips": 80, "val_clips": 20}
     folder = detector.save_pretrained(tmp_path / "d")
     config = json.loads((folder / "config.json").read_text())
-    assert config["training_data"] == {"dataset": "synthav", "clips": 100, "generated": True, "calibration_real": 30, "calibration_fake": 90}
+    assert config["training_data"] == {
+        "dataset": "synthav",
+        "clips": 100,
+        "generated": True,
+        "calibration_real": 30,
+        "calibration_fake": 90,
+    }
     card = (folder / "README.md").read_text()
     assert "generated: yes" in card and "Cllr" in card and "Cllr_min" in card and "ECE at the balanced prior" in card
     warnings = Detector.from_pretrained(folder).scope_warnings()

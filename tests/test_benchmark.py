@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from emoboost import benchmark as bench
-from emoboost.train import LabelledClip
-from emoboost.train_lowlevel import LowLevelClip
 from emoboost.data.manifest import CATEGORIES, read_manifest
 from emoboost.features.store import FeatureStore
+from emoboost.train import LabelledClip
+from emoboost.train_lowlevel import LowLevelClip
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,9 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
     def garbage(clip):
         rng = np.random.default_rng(0)
         emo, low = clip.emo, clip.lowlevel
-        tokens = dataclasses.replace(emo.tokens, visual=rng.normal(size=emo.tokens.visual.shape).astype(np.float32) * 50)
+        tokens = dataclasses.replace(
+            emo.tokens, visual=rng.normal(size=emo.tokens.visual.shape).astype(np.float32) * 50
+        )
         return dataclasses.replace(
             clip,
             emo=LabelledClip(emo.key, tokens, emo.label, emo.video_fake, emo.audio_fake),

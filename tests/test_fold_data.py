@@ -11,7 +11,6 @@ from emoboost.features.store import FeatureRecord
 from emoboost.fold_data import fold_clip
 from emoboost.models.tokens import tokenize
 
-
 ENCODER = EgemapsEncoder()
 
 
@@ -29,11 +28,15 @@ def test_trimmed_clip_equals_a_clip_extracted_without_its_lead_in():
     base = bench_records.record("real", "0" * 64, rng)
     arrays = {**base.arrays, "speech": _egemaps(raw, voiced)}
     arrays["audio_rms_db"] = np.r_[np.full(lead_in, -90.0), np.full(frames - lead_in, -20.0)].astype(np.float32)
-    record = FeatureRecord(arrays, {**base.meta, "speech_encoder": "egemaps", "speech_encoder_version": ENCODER.version})
+    record = FeatureRecord(
+        arrays, {**base.meta, "speech_encoder": "egemaps", "speech_encoder_version": ENCODER.version}
+    )
     row = ManifestRow("real/x.mp4", 0, "RVRA", "real", "real", "x", ("x",))
     clip = fold_clip(row, record, token_frames=5, silence_db=-45.0)
     assert clip.trimmed_frames == lead_in
-    alone = tokenize(arrays["visual"][lead_in:], _egemaps(raw[lead_in:], voiced[lead_in:]), record.face_mask[lead_in:], 5)
+    alone = tokenize(
+        arrays["visual"][lead_in:], _egemaps(raw[lead_in:], voiced[lead_in:]), record.face_mask[lead_in:], 5
+    )
     trimmed = clip.trimmed.emo.tokens
     np.testing.assert_allclose(trimmed.speech, alone.speech, atol=1e-4)
     np.testing.assert_array_equal(trimmed.visual, alone.visual)

@@ -10,11 +10,22 @@ from emoboost.outputs import ResultLog
 
 def verdict(path, sha="a" * 64, weights="w1", threshold=0.5, llr=0.8, prior=0.5):
     return {
-        "path": str(path), "sha256": sha, "label": "fake" if llr >= threshold else "real", "llr": llr, "log10_lr": llr / 2.302585,
-        "lr_verbal": "weak support for manipulated", "prior": prior, "probability": 0.69, "threshold": threshold,
-        "scores": {"emo": 1.0, "rgb": None, "audio": 0.5, "fused": llr}, "modalities": {"face": 0.6, "voice": 0.4},
-        "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": llr, "probability": 0.69, "emotion_mismatch": 0.3}], "duration_s": 2.0,
-        "model_id": "m", "warnings": ["face found in only 40% of frames"], "provenance": {"weights_sha256": weights},
+        "path": str(path),
+        "sha256": sha,
+        "label": "fake" if llr >= threshold else "real",
+        "llr": llr,
+        "log10_lr": llr / 2.302585,
+        "lr_verbal": "weak support for manipulated",
+        "prior": prior,
+        "probability": 0.69,
+        "threshold": threshold,
+        "scores": {"emo": 1.0, "rgb": None, "audio": 0.5, "fused": llr},
+        "modalities": {"face": 0.6, "voice": 0.4},
+        "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": llr, "probability": 0.69, "emotion_mismatch": 0.3}],
+        "duration_s": 2.0,
+        "model_id": "m",
+        "warnings": ["face found in only 40% of frames"],
+        "provenance": {"weights_sha256": weights},
     }
 
 

@@ -44,7 +44,8 @@ def _store(tmp_path, clips_per_identity=8, identities=6, track=False, leak=False
             visual[:, 0] += 4 * mouth
             speech = (code if leak else 0) + rng.normal(0, 1, (n_frames, 8))
             arrays = {
-                "visual": visual.astype(np.float32), "speech": np.broadcast_to(speech, (n_frames, 8)).astype(np.float32),
+                "visual": visual.astype(np.float32),
+                "speech": np.broadcast_to(speech, (n_frames, 8)).astype(np.float32),
                 "face_mask": np.ones(n_frames, np.uint8), "geometry": np.stack([mouth, mouth * 0], axis=1),
             }  # fmt: skip
             sha = store.content_hash(tmp_path / path)

@@ -48,7 +48,12 @@ PROGRESS_LINE_EVERY_S = 30.0  # without a terminal, one progress line at most th
 def setup_logging(verbose: bool) -> None:
     """Process-wide settings of the command line (an entry point): log level and format, third-party noise."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # read by transformers when it first logs
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s", handlers=[OneLineHandler()], force=True)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[OneLineHandler()],
+        force=True,
+    )
 
 
 def progress(console: Console = out) -> Progress | LineProgress:

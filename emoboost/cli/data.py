@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -11,16 +11,42 @@ from rich.markup import escape
 from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.errors import ConfigError
 
+
 @app.command()
 def extract(
-    inputs: Annotated[list[str], typer.Argument(help="Video files, folders, manifest CSVs (path column) or @list.txt.")],
+    inputs: Annotated[
+        list[str], typer.Argument(help="Video files, folders, manifest CSVs (path column) or @list.txt.")
+    ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Feature store directory.")],
-    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (media, faces, encoders, runtime).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder; its parent for folds/<category>.csv).")] = None,
-    visual_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.visual (face-geometry+fer-minixception, fer-minixception, face-geometry, faceapi-expression, a+b, or hf:<name>).")] = None,
-    speech_encoder: Annotated[Optional[str], typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
-    engine: Annotated[str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost\\[ray]').")] = "local",
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="YAML config (media, faces, encoders, runtime).")
+    ] = None,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            help=(
+                "Folder that manifest paths are relative to (default: the manifest's folder; "
+                "its parent for folds/<category>.csv)."
+            )
+        ),
+    ] = None,
+    visual_encoder: Annotated[
+        str | None,
+        typer.Option(
+            help=(
+                "Override encoders.visual (face-geometry+fer-minixception, fer-minixception, face-geometry, "
+                "faceapi-expression, a+b, or hf:<name>)."
+            )
+        ),
+    ] = None,
+    speech_encoder: Annotated[str | None, typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
+    engine: Annotated[
+        str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost\\[ray]').")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one."),
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Ray actors (one CPU each).")] = 2,
 ) -> None:
     """Extract emotion features of videos into a feature store (cached, resumable)."""
@@ -93,7 +119,9 @@ def _print_folds(folds) -> None:
     if folds and len(folds[0].group_counts()) > 1:
         from emoboost.data.protocols import GROUP_TABLE_HEADER, group_table
 
-        groups = Table(title=f"identity groups: identities/clips per split (fold {folds[0].held_out}; every fold in report.txt)")
+        groups = Table(
+            title=f"identity groups: identities/clips per split (fold {folds[0].held_out}; every fold in report.txt)"
+        )
         for column in GROUP_TABLE_HEADER:
             groups.add_column(column, justify="left" if column == "group" else "right")
         for row in group_table(folds[0]):
@@ -108,7 +136,9 @@ def _print_folds(folds) -> None:
 def manifest_fakeavceleb(
     root: Annotated[Path, typer.Argument(help="The FakeAVCeleb_v1.2 folder (holds meta_data.csv).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where manifest.csv, folds/ and report.txt go.")],
-    protocol: Annotated[Optional[Path], typer.Option(help="Protocol YAML (default: the shipped leave-one-category-out protocol).")] = None,
+    protocol: Annotated[
+        Path | None, typer.Option(help="Protocol YAML (default: the shipped leave-one-category-out protocol).")
+    ] = None,
     verify: Annotated[bool, typer.Option(help="Check every file's container (reads a few bytes per file).")] = True,
 ) -> None:
     """Cross-check FakeAVCeleb's meta_data.csv with its folder tree; write the manifest and the folds."""
@@ -134,28 +164,39 @@ def manifest_fakeavceleb(
 
 @app.command()
 def synth(
-    out_dir: Annotated[Path, typer.Argument(help="Output folder (clips in FakeAVCeleb-style type folders, manifest.csv, folds/).")],
+    out_dir: Annotated[
+        Path, typer.Argument(help="Output folder (clips in FakeAVCeleb-style type folders, manifest.csv, folds/).")
+    ],
     identities: Annotated[int, typer.Option(min=2, help="Number of identities.")] = 8,
-    clips_per_identity: Annotated[int, typer.Option(min=1, help="Scenarios per identity; each gives 1 real + 5 fake clips.")] = 2,
+    clips_per_identity: Annotated[
+        int, typer.Option(min=1, help="Scenarios per identity; each gives 1 real + 5 fake clips.")
+    ] = 2,
     seconds: Annotated[float, typer.Option(min=1.0, help="Clip length in seconds.")] = 4.0,
     seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same set).")] = 0,
-    protocol: Annotated[Optional[Path], typer.Option(help="Protocol YAML for the folds (default: leave-one-category-out).")] = None,
+    protocol: Annotated[
+        Path | None, typer.Option(help="Protocol YAML for the folds (default: leave-one-category-out).")
+    ] = None,
 ) -> None:
-    """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not FakeAVCeleb results)."""
+    """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not \
+FakeAVCeleb results)."""
     from emoboost.data.synthav import SynthConfig
 
     config = SynthConfig(identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed)
     synth_set(out_dir, config, protocol)
 
 
-def synth_set(out_dir: Path, config, protocol: Optional[Path] = None) -> None:
+def synth_set(out_dir: Path, config, protocol: Path | None = None) -> None:
     from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
     from emoboost.data.synthav import CATEGORIES, generate
 
     total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
     with progress() as bar:
         task = bar.add_task("synth", total=total, current="")
-        rows = generate(out_dir, config, on_clip=lambda row: bar.update(task, advance=1, current=escape(row.path.rsplit("/", 1)[-1])))
+        rows = generate(
+            out_dir,
+            config,
+            on_clip=lambda row: bar.update(task, advance=1, current=escape(row.path.rsplit("/", 1)[-1])),
+        )
     folds = make_folds(rows, load_protocol(protocol))
     for fold in folds:
         check_fold(fold)
@@ -167,8 +208,12 @@ def synth_set(out_dir: Path, config, protocol: Optional[Path] = None) -> None:
 @manifest_app.command("emotion")
 def manifest_emotion(
     corpus: Annotated[str, typer.Argument(help="ravdess or cremad.")],
-    root: Annotated[Path, typer.Argument(help="The corpus folder (RAVDESS Actor_NN/ folders, or CREMA-D's VideoFlash/).")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where manifest.csv goes (paths in it are relative to ROOT).")],
+    root: Annotated[
+        Path, typer.Argument(help="The corpus folder (RAVDESS Actor_NN/ folders, or CREMA-D's VideoFlash/).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Where manifest.csv goes (paths in it are relative to ROOT).")
+    ],
 ) -> None:
     """Manifest of an acted emotion corpus (RAVDESS, CREMA-D) with an ``emotion`` column, for ``emoboost probe``."""
     from emoboost.data.emotion_corpora import READERS
@@ -189,19 +234,29 @@ def manifest_emotion(
 
 @app.command()
 def probe(
-    manifest: Annotated[Path, typer.Argument(help="Manifest or fold CSV with an 'emotion' column (label or label@start_s;... track).")],
+    manifest: Annotated[
+        Path, typer.Argument(help="Manifest or fold CSV with an 'emotion' column (label or label@start_s;... track).")
+    ],
     store: Annotated[Path, typer.Option("--store", "-s", help="Feature store made by `emoboost extract`.")],
-    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write probe.json and probe.md here.")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder).")] = None,
-    stream: Annotated[Optional[list[str]], typer.Option("--stream", help="Record array to probe (repeat; default visual and speech).")] = None,
-    mouth: Annotated[Optional[str], typer.Option(help="ARRAY[:COLUMN] of the records with a mouth-opening signal: report R^2 per stream.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write probe.json and probe.md here.")] = None,
+    root: Annotated[
+        Path | None,
+        typer.Option(help="Folder that manifest paths are relative to (default: the manifest's folder)."),
+    ] = None,
+    stream: Annotated[
+        list[str] | None, typer.Option("--stream", help="Record array to probe (repeat; default visual and speech).")
+    ] = None,
+    mouth: Annotated[
+        str | None,
+        typer.Option(help="ARRAY[:COLUMN] of the records with a mouth-opening signal: report R^2 per stream."),
+    ] = None,
     folds: Annotated[int, typer.Option(min=2, help="Identity-held-out folds (GroupKFold).")] = 5,
     include_fakes: Annotated[bool, typer.Option(help="Probe fake clips too (default: real clips only).")] = False,
 ) -> None:
     """Linear probes of the emotion class per stream, identities held out, with chance and majority baselines."""
-    from emoboost.media.inputs import dataset_root
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
+    from emoboost.media.inputs import dataset_root
     from emoboost.probe import PRIMARY, ProbeConfig, run_probe, summary_line, write_report
 
     config = ProbeConfig(streams=tuple(stream or PRIMARY), folds=folds, real_only=not include_fakes, mouth=mouth)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -19,26 +19,74 @@ FORMATS = ("table", "json", "csv")
 @app.command()
 def detect(
     ctx: typer.Context,
-    inputs: Annotated[list[str], typer.Argument(help="Video files, folders (searched recursively), manifest CSVs or @list.txt.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Detector directory, or the name of one under <cache>/detectors (default: the last quickstart's).")] = DEFAULT_MODEL,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the results here (JSON Lines, or CSV for .csv / --format csv); a rerun resumes.")] = None,
-    timeline_png: Annotated[Optional[Path], typer.Option("--timeline-png", help="Folder for one timeline plot per file.")] = None,
-    prior: Annotated[float, typer.Option(help="Prior P(fake), between 0 and 1 (exclusive): sets the posterior and the Bayes threshold.")] = 0.5,
-    threshold: Annotated[Optional[float], typer.Option(help="Decide on this LLR (natural log of the LR) instead of the Bayes decision at the prior.")] = None,
-    target_fpr: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="Decide on the LLR threshold whose calibration false-positive rate is at most this.")] = None,
-    details: Annotated[bool, typer.Option("--details", help="Table: add the per-detector scores, face / voice and the most suspicious stretch.")] = False,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for one self-contained HTML case report per file (and index.html).")] = None,
-    allow_audio_only: Annotated[bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")] = False,
+    inputs: Annotated[
+        list[str], typer.Argument(help="Video files, folders (searched recursively), manifest CSVs or @list.txt.")
+    ],
+    model: Annotated[
+        Path,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Detector directory, or the name of one under <cache>/detectors (default: the last quickstart's).",
+        ),
+    ] = DEFAULT_MODEL,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")
+    ] = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the results here (JSON Lines, or CSV for .csv / --format csv); a rerun resumes.",
+        ),
+    ] = None,
+    timeline_png: Annotated[
+        Path | None, typer.Option("--timeline-png", help="Folder for one timeline plot per file.")
+    ] = None,
+    prior: Annotated[
+        float,
+        typer.Option(help="Prior P(fake), between 0 and 1 (exclusive): sets the posterior and the Bayes threshold."),
+    ] = 0.5,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Decide on this LLR (natural log of the LR) instead of the Bayes decision at the prior."),
+    ] = None,
+    target_fpr: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Decide on the LLR threshold whose calibration false-positive rate is at most this."
+        ),
+    ] = None,
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details", help="Table: add the per-detector scores, face / voice and the most suspicious stretch."
+        ),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="Folder for one self-contained HTML case report per file (and index.html)."),
+    ] = None,
+    allow_audio_only: Annotated[
+        bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")
+    ] = False,
     device: Annotated[str, typer.Option(help="cpu, or cuda / cuda:N where a GPU is visible to torch.")] = "cpu",
-    trust_encoder: Annotated[Optional[list[str]], typer.Option("--trust-encoder", help="Allow the detector to run this encoder (an hf: name its config.json gives); repeatable.")] = None,
+    trust_encoder: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust-encoder",
+            help="Allow the detector to run this encoder (an hf: name its config.json gives); repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Say whether videos are real or fake, with per-modality scores and where it looks fake."""
     from emoboost.api import Detector
     from emoboost.cache import sha256_file
     from emoboost.errors import MediaError, NoFaceError
     from emoboost.media.inputs import expand_inputs
-    from emoboost.outputs import ResultLog, output_format as file_format, prepare_folder
+    from emoboost.outputs import ResultLog, prepare_folder
+    from emoboost.outputs import output_format as file_format
 
     if output_format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
@@ -73,7 +121,7 @@ def detect(
         task = bar.add_task("detect", total=len(paths), current="", visible=len(paths) > 1)
         for path in paths:
             bar.update(task, current=escape(one_line(path.name)))
-            entry = log.finished(path, lambda: expected(path)) if log is not None else None
+            entry = log.finished(path, lambda path=path: expected(path)) if log is not None else None
             if entry is not None and plotted(entry):
                 resumed += 1
             else:
@@ -83,16 +131,24 @@ def detect(
                     )
                 except MediaError as exc:
                     failed += 1
-                    hint = " (--allow-audio-only gives a voice-only verdict)" if isinstance(exc, NoFaceError) and not allow_audio_only else ""
+                    hint = (
+                        " (--allow-audio-only gives a voice-only verdict)"
+                        if isinstance(exc, NoFaceError) and not allow_audio_only
+                        else ""
+                    )
                     err.print(f"[red]error[/red] {escape(one_line(exc))}{hint}")
                     entry = {"path": one_line(path), "error": one_line(exc.cause), "error_type": exc.code}
                     if log is not None:
                         log.add(entry)
                     bar.advance(task)
                     continue
-                if timeline_png is not None and not _extra(verdict, "timeline", lambda: _plot(verdict, timeline_png)):
+                if timeline_png is not None and not _extra(
+                    verdict, "timeline", lambda verdict=verdict: _plot(verdict, timeline_png)
+                ):
                     unwritten += 1
-                if reporter is not None and not _extra(verdict, "case report", lambda: reporter.add(verdict)):
+                if reporter is not None and not _extra(
+                    verdict, "case report", lambda verdict=verdict: reporter.add(verdict)
+                ):
                     unwritten += 1
                 entry = {**verdict.to_dict(), "path": one_line(verdict.path)}
                 if log is not None:
@@ -108,7 +164,9 @@ def detect(
         print_verdicts(entries, details, detector.scope_warnings())
     if output_format == "table" or output is not None or err.is_terminal:
         fakes = sum(entry.get("label") == "fake" for entry in entries)
-        summary = f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({fakes} fake), {failed} failed" + (f", {resumed} taken from {output}" if resumed else "")
+        summary = f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({fakes} fake), {failed} failed" + (
+            f", {resumed} taken from {output}" if resumed else ""
+        )
         summary += f" (prior {decision['prior']:g}, LLR threshold {decision['threshold']:+.3f})"
         summary += f", {unwritten} plot(s) or report(s) not written" if unwritten else ""
         summary += f" -> {output}" if output else ""
@@ -149,7 +207,9 @@ class _Stream:
         from emoboost.outputs import render
 
         if self.fmt == "json":
-            out.print(json.dumps(entry, sort_keys=True, ensure_ascii=False), soft_wrap=True, highlight=False, markup=False)
+            out.print(
+                json.dumps(entry, sort_keys=True, ensure_ascii=False), soft_wrap=True, highlight=False, markup=False
+            )
         elif self.fmt == "csv":
             lines = render([entry], "csv").splitlines()
             out.print("\n".join(lines if not self.header else lines[1:]), soft_wrap=True, highlight=False, markup=False)
@@ -240,8 +300,12 @@ def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...],
         own = [w for w in (row.get("warnings") or "").split("; ") if w and w not in shared_warnings]
         marks = ",".join(str(notes.setdefault(w, len(notes) + 1)) for w in own) or "-"
         table.add_row(
-            escape(Path(row["path"]).name), f"[{colour}]{row['label']}[/{colour}]", lr_cell(float(row["llr"])),
-            support_cell(row["lr_verbal"]), f"{float(row['probability']):.3f}", marks,
+            escape(Path(row["path"]).name),
+            f"[{colour}]{row['label']}[/{colour}]",
+            lr_cell(float(row["llr"])),
+            support_cell(row["lr_verbal"]),
+            f"{float(row['probability']):.3f}",
+            marks,
         )
     return table
 
@@ -265,7 +329,10 @@ def _details_table(rows: list[dict[str, Any]]):
             start, end, llr = (float(row[k]) for k in ("worst_start_s", "worst_end_s", "worst_llr"))
             stretch = f"{start:.1f}-{end:.1f}s {llr:+.2f}"
         table.add_row(
-            escape(Path(row["path"]).name), *(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio", "fused")),
-            number(row.get("face"), ".2f"), number(row.get("voice"), ".2f"), stretch,
+            escape(Path(row["path"]).name),
+            *(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio", "fused")),
+            number(row.get("face"), ".2f"),
+            number(row.get("voice"), ".2f"),
+            stretch,
         )
     return table

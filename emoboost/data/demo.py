@@ -34,7 +34,13 @@ def face_photo() -> Image.Image:
 
 
 def demo_clip(
-    path: str | Path, seconds: float = 10.0, width: int = 640, height: int = 360, fps: float = 25.0, preset: str = "veryfast", variant: int = 0
+    path: str | Path,
+    seconds: float = 10.0,
+    width: int = 640,
+    height: int = 360,
+    fps: float = 25.0,
+    preset: str = "veryfast",
+    variant: int = 0,
 ) -> Path:
     """Write an H.264 + AAC talking-face clip to ``path`` atomically. The face spans ~3/4 of the height.
 
@@ -46,7 +52,10 @@ def demo_clip(
     face_w = int(round(face_h * 0.86 / 2)) * 2
     swing_x, swing_y = 0.05 * width * (1 + 0.1 * (variant % 5)), 0.02 * height
     sentences = TEXT.split(". ")
-    speech = espeak(". ".join(sentences[variant % len(sentences) :] + sentences[: variant % len(sentences)]), pitch=40 + 7 * (variant % 6))
+    speech = espeak(
+        ". ".join(sentences[variant % len(sentences) :] + sentences[: variant % len(sentences)]),
+        pitch=40 + 7 * (variant % 6),
+    )
     with tempfile.TemporaryDirectory(prefix="emoboost-demo-") as tmp, atomic_path(path) as part:
         photo = Path(tmp) / "face.png"
         face_photo().resize((face_w, face_h)).save(photo)
@@ -55,13 +64,45 @@ def demo_clip(
         x = f"(W-w)/2+{swing_x:.1f}*sin(2*PI*t/3.6)"
         y = f"(H-h)/2+{swing_y:.1f}*cos(2*PI*t/2.8)"
         command = [
-            ffmpeg_binary(), "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"color=c=0x{0x50 + 9 * (variant % 8):02x}6060:s={width}x{height}:r={fps}:d={seconds}",
-            "-loop", "1", "-framerate", f"{fps}", "-i", str(photo),
-            "-stream_loop", "-1", "-i", str(wav),
-            "-filter_complex", f"[0:v][1:v]overlay=x='{x}':y='{y}':shortest=1,noise=alls=6:allf=t,format=yuv420p[v]",
-            "-map", "[v]", "-map", "2:a", "-t", f"{seconds}",
-            "-c:v", "libx264", "-preset", preset, "-crf", "23", "-c:a", "aac", "-b:a", "96k", "-f", "mp4", str(part),
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=0x{0x50 + 9 * (variant % 8):02x}6060:s={width}x{height}:r={fps}:d={seconds}",
+            "-loop",
+            "1",
+            "-framerate",
+            f"{fps}",
+            "-i",
+            str(photo),
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(wav),
+            "-filter_complex",
+            f"[0:v][1:v]overlay=x='{x}':y='{y}':shortest=1,noise=alls=6:allf=t,format=yuv420p[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "2:a",
+            "-t",
+            f"{seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-crf",
+            "23",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-f",
+            "mp4",
+            str(part),
         ]
         result = subprocess.run(command, capture_output=True, check=False)
         if result.returncode != 0:

@@ -54,7 +54,13 @@ class FakeAVCelebReport:
 
     @property
     def problems(self) -> int:
-        return len(self.missing_files) + len(self.files_without_row) + len(self.duplicate_rows) + len(self.unreadable) + len(self.unknown_type)
+        return (
+            len(self.missing_files)
+            + len(self.files_without_row)
+            + len(self.duplicate_rows)
+            + len(self.unreadable)
+            + len(self.unknown_type)
+        )
 
     def lines(self) -> list[str]:
         """Human-readable summary, one problem per line after the counts."""

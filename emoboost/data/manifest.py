@@ -23,7 +23,19 @@ from pathlib import Path
 from emoboost.cache import atomic_path
 from emoboost.errors import ConfigError
 
-COLUMNS = ("path", "label", "type", "category", "method", "identity", "ids", "race", "gender", "video_fake", "audio_fake")
+COLUMNS = (
+    "path",
+    "label",
+    "type",
+    "category",
+    "method",
+    "identity",
+    "ids",
+    "race",
+    "gender",
+    "video_fake",
+    "audio_fake",
+)
 CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")  # the five cross-manipulation categories
 REAL = "real"
 OPTIONAL_COLUMNS = ("emotion", "emotion_mismatch", "artifact")
@@ -100,7 +112,9 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
         raise ConfigError(f"{path}: manifest cannot be read ({exc.strerror or exc})") from exc
     with handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in ("path", "label", "type", "category", "identity", "ids") if c not in (reader.fieldnames or [])]
+        missing = [
+            c for c in ("path", "label", "type", "category", "identity", "ids") if c not in (reader.fieldnames or [])
+        ]
         if missing:
             raise ConfigError(f"{path}: not an emoboost manifest (missing column(s) {', '.join(missing)})")
         rows = []
@@ -126,7 +140,9 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
             if rows[-1].type not in TYPES:
                 raise ConfigError(f"{path}:{number}: unknown type {rows[-1].type!r}")
             if rows[-1].emotion_mismatch not in ("", "0", "1") or rows[-1].artifact not in ("", *ARTIFACT_LEVELS):
-                raise ConfigError(f"{path}:{number}: emotion_mismatch must be 0/1 and artifact one of {', '.join(ARTIFACT_LEVELS)}")
+                raise ConfigError(
+                    f"{path}:{number}: emotion_mismatch must be 0/1 and artifact one of {', '.join(ARTIFACT_LEVELS)}"
+                )
     return rows
 
 

@@ -180,7 +180,9 @@ class Performance:
     def track(self) -> str:
         """The emotion track for the manifest (``label@start_s;...``)."""
         starts = np.cumsum([0] + [p.samples for p in self.phrases[:-1]])
-        return format_track([(s / SAMPLE_RATE, p.emotion) for s, p in zip(starts, self.phrases) if s < len(self.audio)])
+        return format_track(
+            [(s / SAMPLE_RATE, p.emotion) for s, p in zip(starts, self.phrases, strict=False) if s < len(self.audio)]
+        )
 
 
 def script(rng: np.random.Generator, seconds: float, speed: int) -> list[tuple[tuple[str, ...], str, int]]:
@@ -397,7 +399,7 @@ def make_clip(
         return Clip(render(identity, expression, expression, voice.mouth_open, camera, lipsync), audio, strength, cell)
     # face swaps: the partner's inner face, colour-corrected to the target's skin, keeps the driving video's expressions
     residual = 0.35 * strength
-    skin = tuple(int(round((1 - residual) * a + residual * b)) for a, b in zip(identity.skin, other.skin))
+    skin = tuple(int(round((1 - residual) * a + residual * b)) for a, b in zip(identity.skin, other.skin, strict=False))
     swapped = dataclasses.replace(other, background=identity.background, hair=identity.hair, skin=skin)
     gan = category == "FVFA-GAN"
 
@@ -446,8 +448,9 @@ def generate(
                 ids = tuple(sorted({identity.name, other.name})) if category != REAL else (identity.name,)
                 cell = None if category == REAL else cell_of(scenario, category)
                 row = ManifestRow(
-                    relative, int(category != REAL), kind, category, method, identity.name, ids, "synthetic", identity.gender,
-                    emotion=real.track(), emotion_mismatch="" if cell is None else str(cell.emotion_mismatch),
+                    relative, int(category != REAL), kind, category, method, identity.name, ids, "synthetic",
+                    identity.gender, emotion=real.track(),
+                    emotion_mismatch="" if cell is None else str(cell.emotion_mismatch),
                     artifact="" if cell is None else cell.artifact,
                 )  # fmt: skip
                 target = out / relative

@@ -79,8 +79,8 @@ def draw_face(
     opening = unit * (0.03 + 0.22 * mouth_open + 0.12 * roundness)
     xs = np.linspace(-1, 1, 17)
     centreline = mouth_y - curve * unit * 0.09 * xs**2 + curve * unit * 0.03
-    upper_lip = [(cx + x * half, y - opening * 0.35 * (1 - x**2)) for x, y in zip(xs, centreline)]
-    lower_lip = [(cx + x * half, y + opening * (1 - x**2)) for x, y in zip(xs, centreline)]
+    upper_lip = [(cx + x * half, y - opening * 0.35 * (1 - x**2)) for x, y in zip(xs, centreline, strict=False)]
+    lower_lip = [(cx + x * half, y + opening * (1 - x**2)) for x, y in zip(xs, centreline, strict=False)]
     draw.polygon(upper_lip + lower_lip[::-1], fill=(120, 30, 40), outline=(90, 20, 30))
     return image
 

@@ -105,7 +105,7 @@ def tilt(audio: np.ndarray, db_per_octave: float) -> np.ndarray:
 def speak_styled(words: list[str], voice: str, pitch: int, speed: int, style: VoiceStyle) -> np.ndarray:
     """``words`` spoken by ``voice`` (base ``pitch`` 0-99, ``speed`` wpm) in ``style``; float32 16 kHz."""
     steps = np.linspace(style.pitch_start, style.pitch_end, max(len(words), 1))
-    body = " ".join(f'<prosody pitch="{step:+.0f}%">{word}</prosody>' for step, word in zip(steps, words))
+    body = " ".join(f'<prosody pitch="{step:+.0f}%">{word}</prosody>' for step, word in zip(steps, words, strict=False))
     ssml = f'<speak><prosody range="{style.pitch_range:+.0f}%">{body}</prosody></speak>'
     speech = espeak(ssml, voice=voice, pitch=pitch, speed=max(80, round(speed * style.rate)), ssml=True)
     return (voice_quality(tilt(speech, style.tilt_db_per_octave), style) * 10 ** (style.gain_db / 20)).astype(

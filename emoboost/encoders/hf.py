@@ -56,11 +56,15 @@ class LoadedModel:
     version: str
 
 
-def load_model(preprocessor_cls: Any, model_cls: Any, name: str, device: Any, local_files_only: bool, what: str) -> LoadedModel:
+def load_model(
+    preprocessor_cls: Any, model_cls: Any, name: str, device: Any, local_files_only: bool, what: str
+) -> LoadedModel:
     """Load ``hf:<name>``'s preprocessor and model (offline-aware) for inference."""
     repo = strip_prefix(name)
     preprocessor = load_pretrained(preprocessor_cls, repo, local_files_only, what)
     model = load_pretrained(model_cls, repo, local_files_only, what)
     model.eval().to(device)
     config = model.config
-    return LoadedModel(preprocessor, model, f"{PREFIX}{repo}", str(getattr(config, "_commit_hash", None) or config.model_type))
+    return LoadedModel(
+        preprocessor, model, f"{PREFIX}{repo}", str(getattr(config, "_commit_hash", None) or config.model_type)
+    )

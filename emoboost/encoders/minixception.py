@@ -29,7 +29,9 @@ def _tf_same_maxpool(x: torch.Tensor) -> torch.Tensor:
     (-inf), so each output covers the same cells as in TF (tests check sizes 1-69).
     """
     height, width = x.shape[-2:]
-    before = [(-(-size // 2) * 2 + 1 - size) // 2 for size in (height, width)]  # TF pads 2 * ceil(size / 2) + 1 - size in all
+    before = [
+        (-(-size // 2) * 2 + 1 - size) // 2 for size in (height, width)
+    ]  # TF pads 2 * ceil(size / 2) + 1 - size in all
     return F.max_pool2d(x, 3, 2, padding=tuple(before), ceil_mode=True)
 
 
@@ -71,7 +73,9 @@ class MiniXception(nn.Module):
         self.bn1 = nn.BatchNorm2d(8, eps=BN_EPS)
         self.conv2 = nn.Conv2d(8, 8, 3, bias=False)
         self.bn2 = nn.BatchNorm2d(8, eps=BN_EPS)
-        self.blocks = nn.ModuleList([ResidualBlock(8, 16), ResidualBlock(16, 32), ResidualBlock(32, 64), ResidualBlock(64, 128)])
+        self.blocks = nn.ModuleList(
+            [ResidualBlock(8, 16), ResidualBlock(16, 32), ResidualBlock(32, 64), ResidualBlock(64, 128)]
+        )
         self.classifier = nn.Conv2d(128, num_classes, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,7 +111,12 @@ def fold_batchnorms(model: MiniXception) -> MiniXception:
 
 def keras_to_torch_names(block_count: int = 4) -> dict[str, str]:
     """Map torch parameter names to the Keras hdf5 layer names of the ``fer`` model."""
-    names: dict[str, str] = {"conv1": "conv2d_1", "bn1": "batch_normalization_1", "conv2": "conv2d_2", "bn2": "batch_normalization_2"}
+    names: dict[str, str] = {
+        "conv1": "conv2d_1",
+        "bn1": "batch_normalization_1",
+        "conv2": "conv2d_2",
+        "bn2": "batch_normalization_2",
+    }
     for b in range(block_count):
         prefix = f"blocks.{b}"
         names[f"{prefix}.shortcut"] = f"conv2d_{3 + b}"

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 class DamagedRecordError(StoreError):
     """A feature record whose checksum does not match its content (or that cannot be read)."""
 
+
 # the encoders that made a record: name in ``ClipLoader.encoders`` (and checkpoints) -> record metadata key
 ENCODER_KEYS = {
     "visual": "visual_encoder",
@@ -213,7 +214,13 @@ class ClipLoader:
             trim = min(leading_silence(stored.audio_rms_db, silence_db), max(0, n_frames - self.token_frames))
         crops = stored.arrays["face_crops"]
         return StoredClip(
-            row, record, n_frames, stored.crop_frames, tuple(crops.shape[1:]), str(crops.dtype), trim,
+            row,
+            record,
+            n_frames,
+            stored.crop_frames,
+            tuple(crops.shape[1:]),
+            str(crops.dtype),
+            trim,
             "audio_mask" in stored.arrays,
         )
 

@@ -30,7 +30,6 @@ from emoboost.errors import ConfigError
 from emoboost.features.extract import ExtractOutcome, ExtractSummary
 
 
-
 class _Worker:
     """A Ray Data actor: one FeatureExtractor, reused for every file the actor is given."""
 
@@ -71,7 +70,12 @@ def _start(address: str | None, workers: int) -> None:
         raise ConfigError("--engine ray needs Ray: pip install 'emoboost[ray]'") from exc
     if ray.is_initialized():
         return
-    options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False, "include_dashboard": False, "configure_logging": True}
+    options: dict[str, Any] = {
+        "logging_level": logging.ERROR,
+        "log_to_driver": False,
+        "include_dashboard": False,
+        "configure_logging": True,
+    }
     if address is None:
         options.update(num_cpus=workers, object_store_memory=256 * 2**20)
     ray.init(address=address, **options)
@@ -110,7 +114,8 @@ def extract_with_ray(
             batch_size=1,
             compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=1,
-            max_restarts=0,  # a crashed actor fails the run (a rerun resumes); restartable ones make Ray's core log on the console
+            # a crashed actor fails the run (a rerun resumes); restartable ones make Ray's core log on the console
+            max_restarts=0,
         )
     outcomes = []
     for row in results.iter_rows():

@@ -207,7 +207,9 @@ class FeatureExtractor:
         """Track the face through the streamed frames, crop and encode it."""
         faces = FaceFeatures(reader.info.n_frames, self.visual, self.config, watch)
         tracked_chunks = self.tracker.track(watch.timed("decode", reader.iter_frames()))
-        give_up = int(round(self.config.faces.give_up_s * FPS)) or reader.info.n_frames  # faceless frames before giving up
+        give_up = (
+            int(round(self.config.faces.give_up_s * FPS)) or reader.info.n_frames
+        )  # faceless frames before giving up
         found = False
         while True:
             with watch("faces"):

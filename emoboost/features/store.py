@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from emoboost.cache import atomic_path, sha256_file, write_json_atomic
-from emoboost.features import version
 from emoboost.errors import StoreError
+from emoboost.features import version
 from emoboost.text import printable
 
 STORE_FORMAT = 1

@@ -257,7 +257,8 @@ def check_timestamps(path: Path, timestamps: np.ndarray, max_gap_s: float) -> No
     if gaps[worst] > max_gap_s:
         raise errors.BrokenTimestampsError(
             path,
-            f"broken timestamps: frame {worst + 2} of {len(starts)} is stamped {_span(gaps[worst])} after the one before "
+            f"broken timestamps: frame {worst + 2} of {len(starts)} is stamped {_span(gaps[worst])} "
+            "after the one before "
             f"(more than media.max_frame_gap_s = {max_gap_s:g} s)",
         )
 
@@ -270,7 +271,8 @@ def _span(seconds: float) -> str:
 
 
 def _pyav_probe(path: Path) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """``(frame start/end times [n, 2], average fps, first frame)`` read with PyAV, or None when it cannot decode the video either."""
+    """``(frame start/end times [n, 2], average fps, first frame)`` read with PyAV, or None when it cannot decode
+    the video either."""
     import av
 
     try:

@@ -102,7 +102,8 @@ class FaceDetector:
         return results
 
     def refine(self, frame: np.ndarray, boxes: np.ndarray) -> Detections:
-        """O-Net on the given boxes of one frame (uint8 ``[H, W, 3]``, boxes ``[k, 4]``): refined boxes, probabilities, landmarks.
+        """O-Net on the given boxes of one frame (uint8 ``[H, W, 3]``, boxes ``[k, 4]``): refined boxes,
+        probabilities, landmarks.
 
         As inside MTCNN: each box is squared, cut out (zero beyond the frame), area-resized to
         48 px and normalised; O-Net's regression moves the box, its landmarks are relative to the
@@ -125,11 +126,19 @@ class FaceDetector:
             patch = torch.from_numpy(canvas).permute(2, 0, 1)[None].float()
             patches.append(F.interpolate(patch, size=(48, 48), mode="area"))
         with torch.inference_mode():
-            regression, points, probs = self.mtcnn.onet(((torch.cat(patches) - 127.5) * 0.0078125).to(self.mtcnn.device))
-        regression, points, probs = regression.cpu().double().numpy(), points.cpu().double().numpy(), probs[:, 1].cpu().float().numpy()
+            regression, points, probs = self.mtcnn.onet(
+                ((torch.cat(patches) - 127.5) * 0.0078125).to(self.mtcnn.device)
+            )
+        regression, points, probs = (
+            regression.cpu().double().numpy(),
+            points.cpu().double().numpy(),
+            probs[:, 1].cpu().float().numpy(),
+        )
         w = square[:, 2] - square[:, 0] + 1
         h = square[:, 3] - square[:, 1] + 1
-        landmarks = np.stack([w[:, None] * points[:, :5] + square[:, :1] - 1, h[:, None] * points[:, 5:] + square[:, 1:2] - 1], axis=2)
+        landmarks = np.stack(
+            [w[:, None] * points[:, :5] + square[:, :1] - 1, h[:, None] * points[:, 5:] + square[:, 1:2] - 1], axis=2
+        )
         refined = square + regression * np.stack([w, h, w, h], axis=1)
         return Detections(refined.astype(np.float32), probs.astype(np.float32), landmarks.astype(np.float32))
 
@@ -138,12 +147,16 @@ class FaceDetector:
         with torch.inference_mode():
             boxes, probs, points = self.mtcnn.detect(np.ascontiguousarray(batch), landmarks=True)
         results = []
-        for frame_boxes, frame_probs, frame_points in zip(boxes, probs, points):
+        for frame_boxes, frame_probs, frame_points in zip(boxes, probs, points, strict=False):
             if frame_boxes is None:
                 results.append(Detections.empty())
             else:
                 results.append(
-                    Detections(np.asarray(frame_boxes, np.float32), np.asarray(frame_probs, np.float32).reshape(-1), np.asarray(frame_points, np.float32))
+                    Detections(
+                        np.asarray(frame_boxes, np.float32),
+                        np.asarray(frame_probs, np.float32).reshape(-1),
+                        np.asarray(frame_points, np.float32),
+                    )
                 )
         return results
 
@@ -195,7 +208,9 @@ class FaceTracker:
         track_box: np.ndarray | None = None
         track_id, next_track, misses = -1, 0, 0
 
-        rescan = max(1, int(round(self.config.rescan_s * FPS / stride))) * stride if self.config.rescan_s > 0 else stride
+        rescan = (
+            max(1, int(round(self.config.rescan_s * FPS / stride))) * stride if self.config.rescan_s > 0 else stride
+        )
 
         for index, frame in enumerate(frames):
             buffer.append(frame)
@@ -227,7 +242,9 @@ class FaceTracker:
                 current = _Keyframe(index, -1)
             else:
                 track_box, misses = found.boxes[choice], 0
-                current = _Keyframe(index, track_id, found.boxes[choice], found.landmarks[choice], float(found.probs[choice]))
+                current = _Keyframe(
+                    index, track_id, found.boxes[choice], found.landmarks[choice], float(found.probs[choice])
+                )
             if previous is not None:
                 released = index - buffer_start
                 yield _resolve(buffer_start, buffer[:released], previous, current)
@@ -281,7 +298,11 @@ def _resolve(start: int, frames: Sequence[np.ndarray], left: _Keyframe, right: _
 
 
 def crop_faces(
-    frames: np.ndarray | Sequence[np.ndarray], boxes: np.ndarray, landmarks: np.ndarray, sizes: Sequence[int], margin: float
+    frames: np.ndarray | Sequence[np.ndarray],
+    boxes: np.ndarray,
+    landmarks: np.ndarray,
+    sizes: Sequence[int],
+    margin: float,
 ) -> dict[int, np.ndarray]:
     """Eye-aligned square face crops, uint8 ``[t, S, S, 3]`` for each requested size S.
 
@@ -308,8 +329,12 @@ def crop_faces(
     reach = sides * math.sqrt(2) / 2 + 2
     height, width = frames[0].shape[:2]
     regions = np.stack(
-        [np.maximum(0, (centres[:, 0] - reach).astype(int)), np.maximum(0, (centres[:, 1] - reach).astype(int)),
-         np.minimum(width, np.ceil(centres[:, 0] + reach).astype(int)), np.minimum(height, np.ceil(centres[:, 1] + reach).astype(int))],
+        [
+            np.maximum(0, (centres[:, 0] - reach).astype(int)),
+            np.maximum(0, (centres[:, 1] - reach).astype(int)),
+            np.minimum(width, np.ceil(centres[:, 0] + reach).astype(int)),
+            np.minimum(height, np.ceil(centres[:, 1] + reach).astype(int)),
+        ],
         axis=1,
     )
     valid = np.flatnonzero((regions[:, 2] - regions[:, 0] >= 2) & (regions[:, 3] - regions[:, 1] >= 2))
@@ -340,9 +365,15 @@ def _crop_batch(frames, rows, regions, centres, sides, angles, sizes, out) -> No
         axis=1,
     )
     resolution = int(min(max(sides[rows].max(), sizes[-1]), 4 * sizes[-1]))
-    aligned = F.grid_sample(region, _affine_grid(theta, resolution), mode="bilinear", padding_mode="zeros", align_corners=False)
+    aligned = F.grid_sample(
+        region, _affine_grid(theta, resolution), mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     for size in sizes:
-        resized = aligned if size == resolution else F.interpolate(aligned, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        resized = (
+            aligned
+            if size == resolution
+            else F.interpolate(aligned, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        )
         out[size][rows] = resized.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
@@ -354,5 +385,7 @@ def _affine_grid(theta: np.ndarray, size: int) -> torch.Tensor:
     """
     steps = (np.arange(size, dtype=np.float32) * 2 + 1) / size - 1  # pixel centres in [-1, 1]
     theta = theta.astype(np.float32)[:, :, :, None, None]  # [n, 2, 3, 1, 1]
-    grid = steps[None, None, :] * theta[:, :, 0] + steps[None, :, None] * theta[:, :, 1] + theta[:, :, 2]  # [n, 2, size, size]
+    grid = (
+        steps[None, None, :] * theta[:, :, 0] + steps[None, :, None] * theta[:, :, 1] + theta[:, :, 2]
+    )  # [n, 2, size, size]
     return torch.from_numpy(np.ascontiguousarray(grid.transpose(0, 2, 3, 1)))

@@ -62,7 +62,8 @@ def read_manifest_paths(csv_path: Path, root: Path | None = None) -> list[Path]:
 
 
 def read_list(listing: Path) -> list[Path]:
-    """Paths of an ``@list`` file: one per line, ``#`` comments; bytes that are not UTF-8 kept as the OS would give them."""
+    """Paths of an ``@list`` file: one per line, ``#`` comments; bytes that are not UTF-8 kept as the OS would
+    give them."""
     if not listing.is_file():
         raise ConfigError(f"{printable(listing)}: list file not found")
     try:

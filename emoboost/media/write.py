@@ -53,7 +53,22 @@ def write_video(
     height, width = frames.shape[1:3]
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="emoboost-write-") as tmp, atomic_path(path) as part:
-        command = [ffmpeg_binary(), "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps}", "-i", "-"]
+        command = [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            f"{fps}",
+            "-i",
+            "-",
+        ]
         if audio is not None:
             wav = Path(tmp) / "audio.wav"
             write_wav(wav, audio, sample_rate)
@@ -66,4 +81,6 @@ def write_video(
 
 
 def _muxer(path: Path) -> str:
-    return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}.get(path.suffix.lower(), "mp4")
+    return {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}.get(
+        path.suffix.lower(), "mp4"
+    )

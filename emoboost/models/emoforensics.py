@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from emoboost.config import require
+
 
 @dataclasses.dataclass(frozen=True)
 class EmoForensicsConfig:
@@ -46,10 +48,16 @@ class EmoForensicsConfig:
     def validate(self) -> None:
         require(self.d_model % self.heads == 0, "model.d_model must be divisible by model.heads")
         require(self.intra_layers >= 0 and self.inter_layers >= 0, "model layer counts must be >= 0")
-        require(set(self.modalities) <= {"visual", "speech"} and len(self.modalities) >= 1, "model.modalities: visual and/or speech")
+        require(
+            set(self.modalities) <= {"visual", "speech"} and len(self.modalities) >= 1,
+            "model.modalities: visual and/or speech",
+        )
         require(self.inter_layers == 0 or len(self.modalities) == 2, "model.inter_layers needs both modalities")
         require(self.intra_layers + self.inter_layers >= 1, "model needs at least one transformer layer")
-        require(self.token_frames >= 1 and self.window_tokens >= 1 and 1 <= self.hop_tokens <= self.window_tokens, "invalid token/window sizes")
+        require(
+            self.token_frames >= 1 and self.window_tokens >= 1 and 1 <= self.hop_tokens <= self.window_tokens,
+            "invalid token/window sizes",
+        )
         require(self.aggregation in ("mean", "max", "attention"), "model.aggregation: mean, max or attention")
         require(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
 
@@ -65,7 +73,9 @@ def sinusoidal(length: int, dim: int) -> torch.Tensor:
 
 
 def _encoder(config: EmoForensicsConfig, layers: int) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(config.d_model, config.heads, config.feedforward, config.dropout, batch_first=True, norm_first=True)
+    layer = nn.TransformerEncoderLayer(
+        config.d_model, config.heads, config.feedforward, config.dropout, batch_first=True, norm_first=True
+    )
     return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
 
 
@@ -80,12 +90,25 @@ class CrossModalBlock(nn.Module):
         self.norm_face, self.norm_voice = nn.LayerNorm(d), nn.LayerNorm(d)
         self.joint = _encoder(config, 1)
 
-    def forward(self, face: torch.Tensor, voice: torch.Tensor, face_pad: torch.Tensor, voice_pad: torch.Tensor, need_weights: bool = False):
+    def forward(
+        self,
+        face: torch.Tensor,
+        voice: torch.Tensor,
+        face_pad: torch.Tensor,
+        voice_pad: torch.Tensor,
+        need_weights: bool = False,
+    ):
         q_face, q_voice = self.norm_face(face), self.norm_voice(voice)
-        from_voice, voice_weights = self.face_from_voice(q_face, q_voice, q_voice, key_padding_mask=voice_pad, need_weights=need_weights)
-        from_face, face_weights = self.voice_from_face(q_voice, q_face, q_face, key_padding_mask=face_pad, need_weights=need_weights)
+        from_voice, voice_weights = self.face_from_voice(
+            q_face, q_voice, q_voice, key_padding_mask=voice_pad, need_weights=need_weights
+        )
+        from_face, face_weights = self.voice_from_face(
+            q_voice, q_face, q_face, key_padding_mask=face_pad, need_weights=need_weights
+        )
         face, voice = face + from_voice, voice + from_face
-        joint = self.joint(torch.cat([face, voice], dim=1), src_key_padding_mask=torch.cat([face_pad, voice_pad], dim=1))
+        joint = self.joint(
+            torch.cat([face, voice], dim=1), src_key_padding_mask=torch.cat([face_pad, voice_pad], dim=1)
+        )
         return joint[:, : face.shape[1]], joint[:, face.shape[1] :], face_weights
 
 
@@ -106,14 +129,22 @@ class EmoForensics(nn.Module):
         self.modality_embedding = nn.ParameterDict({m: nn.Parameter(torch.randn(d) * 0.02) for m in self.modalities})
         self.cls = nn.ParameterDict({m: nn.Parameter(torch.randn(1, 1, d) * 0.02) for m in self.modalities})
         self.register_buffer("time_embedding", sinusoidal(config.window_tokens + 1, d), persistent=False)
-        self.intra = nn.ModuleDict({m: _encoder(config, config.intra_layers) for m in self.modalities}) if config.intra_layers else None
+        self.intra = (
+            nn.ModuleDict({m: _encoder(config, config.intra_layers) for m in self.modalities})
+            if config.intra_layers
+            else None
+        )
         self.inter = nn.ModuleList([CrossModalBlock(config) for _ in range(config.inter_layers)])
         self.norm = nn.ModuleDict({m: nn.LayerNorm(d) for m in self.modalities})
         width = d * len(self.modalities)
         self.video_head = nn.Sequential(nn.Linear(width, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, 1))
         self.token_head = nn.Linear(width, 1)
         self.modality_head = nn.ModuleDict({m: nn.Linear(d, 1) for m in self.modalities})
-        self.align = nn.ModuleDict({m: nn.Linear(d, config.alignment_dim) for m in self.modalities}) if len(self.modalities) == 2 else None
+        self.align = (
+            nn.ModuleDict({m: nn.Linear(d, config.alignment_dim) for m in self.modalities})
+            if len(self.modalities) == 2
+            else None
+        )
 
     @torch.no_grad()
     def fit_normaliser(self, visual: torch.Tensor | None, speech: torch.Tensor | None) -> None:
@@ -154,7 +185,9 @@ class EmoForensics(nn.Module):
             out["face_alignment"], out["voice_alignment"] = face_space, voice_space  # [B, L, A]
             out["mismatch"] = 1 - (face_space * voice_space).sum(-1)  # [B, L]
         for block in self.inter:
-            states["visual"], states["speech"], weights = block(states["visual"], states["speech"], pads["visual"], pads["speech"], need_weights)
+            states["visual"], states["speech"], weights = block(
+                states["visual"], states["speech"], pads["visual"], pads["speech"], need_weights
+            )
             if need_weights:
                 out["voice_to_face_attention"] = weights  # [B, 1 + L, 1 + L]
         states = {name: self.norm[name](state) for name, state in states.items()}

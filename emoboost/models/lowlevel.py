@@ -37,7 +37,10 @@ class RGBConfig:
 
     def validate(self) -> None:
         require(self.arch in ("small", "resnet18", "efficientnet_b0"), "rgb.arch: small, resnet18 or efficientnet_b0")
-        require(self.input_size >= 32 and self.crops_per_video >= 1 and self.width >= 4, "rgb: input_size >= 32, crops_per_video >= 1, width >= 4")
+        require(
+            self.input_size >= 32 and self.crops_per_video >= 1 and self.width >= 4,
+            "rgb: input_size >= 32, crops_per_video >= 1, width >= 4",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +52,10 @@ class AcousticConfig:
     dropout: float = 0.2
 
     def validate(self) -> None:
-        require(self.segment_frames >= 16 and 1 <= self.hop_frames <= self.segment_frames, "acoustic: segment_frames >= 16, 1 <= hop_frames <= segment_frames")
+        require(
+            self.segment_frames >= 16 and 1 <= self.hop_frames <= self.segment_frames,
+            "acoustic: segment_frames >= 16, 1 <= hop_frames <= segment_frames",
+        )
         require(self.segments_per_video >= 1, "acoustic.segments_per_video must be >= 1")
 
 
@@ -66,9 +72,15 @@ class RGBDetector(nn.Module):
             blocks, channels_in = [], 3
             for i in range(4):
                 channels_out = config.width * 2**i
-                blocks += [nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(channels_out), nn.ReLU(inplace=True)]
+                blocks += [
+                    nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1, bias=False),
+                    nn.BatchNorm2d(channels_out),
+                    nn.ReLU(inplace=True),
+                ]
                 channels_in = channels_out
-            self.backbone = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(config.dropout), nn.Linear(channels_in, 1))
+            self.backbone = nn.Sequential(
+                *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(config.dropout), nn.Linear(channels_in, 1)
+            )
         else:
             import torchvision
 
@@ -81,7 +93,9 @@ class RGBDetector(nn.Module):
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         x = crops.permute(0, 3, 1, 2).float() / 255.0  # [B, 3, S, S]
         if x.shape[-1] != self.config.input_size:
-            x = F.interpolate(x, size=(self.config.input_size,) * 2, mode="bilinear", antialias=True, align_corners=False)
+            x = F.interpolate(
+                x, size=(self.config.input_size,) * 2, mode="bilinear", antialias=True, align_corners=False
+            )
         return self.backbone((x - self.mean) / self.std).squeeze(-1)
 
 
@@ -131,7 +145,9 @@ def cut_segment(logmel: np.ndarray, start: int, segment: int) -> np.ndarray:
     piece = logmel[start : start + segment].astype(np.float32)
     if len(piece) < segment:
         repeats = -(-segment // max(1, len(piece)))
-        piece = np.tile(piece, (repeats, 1))[:segment] if len(piece) else np.zeros((segment, logmel.shape[1]), np.float32)
+        piece = (
+            np.tile(piece, (repeats, 1))[:segment] if len(piece) else np.zeros((segment, logmel.shape[1]), np.float32)
+        )
     return piece
 
 
@@ -152,8 +168,11 @@ def rgb_video_logit(model: RGBDetector, crops: np.ndarray, batch_size: int = 64)
 
 
 @torch.no_grad()
-def acoustic_segment_logits(model: AcousticDetector, logmel: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """``(logits [k] float64, start mel frames [k])`` of the clip's segments (in batches: memory does not grow with its length)."""
+def acoustic_segment_logits(
+    model: AcousticDetector, logmel: np.ndarray, batch_size: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(logits [k] float64, start mel frames [k])`` of the clip's segments (in batches: memory does not grow
+    with its length)."""
     config = model.config
     device = next(model.parameters()).device
     starts = window_starts(len(logmel), config.segment_frames, config.hop_frames)  # same covering rule as token windows

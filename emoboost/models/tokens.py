@@ -90,7 +90,9 @@ class WindowBatch:
     starts: np.ndarray  # [W] first token of each window
 
 
-def cut_window(tokens: ClipTokens, start: int, window_tokens: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def cut_window(
+    tokens: ClipTokens, start: int, window_tokens: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One window ``[L, D]`` (zero-padded and masked past the clip's end)."""
     stop = min(start + window_tokens, len(tokens))
     pad = window_tokens - (stop - start)
@@ -106,4 +108,4 @@ def windows(tokens: ClipTokens, window_tokens: int, hop_tokens: int) -> WindowBa
     """All windows of a clip."""
     starts = window_starts(len(tokens), window_tokens, hop_tokens)
     parts = [cut_window(tokens, start, window_tokens) for start in starts]
-    return WindowBatch(*(np.stack(column) for column in zip(*parts)), starts=np.asarray(starts))
+    return WindowBatch(*(np.stack(column) for column in zip(*parts, strict=False)), starts=np.asarray(starts))

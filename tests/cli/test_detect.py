@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -13,17 +14,34 @@ import sys
 import time
 from pathlib import Path
 
+import detector_fixture
+import media_matrix
 import numpy as np
 import pytest
 from PIL import Image
 
-import detector_fixture
-import media_matrix
 from emoboost.calibration import verbal
 from emoboost.cli import run
 from emoboost.outputs import CSV_COLUMNS
 
-VERDICT_KEYS = {"path", "sha256", "label", "llr", "log10_lr", "lr_verbal", "prior", "probability", "threshold", "scores", "modalities", "segments", "duration_s", "model_id", "warnings", "provenance"}
+VERDICT_KEYS = {
+    "path",
+    "sha256",
+    "label",
+    "llr",
+    "log10_lr",
+    "lr_verbal",
+    "prior",
+    "probability",
+    "threshold",
+    "scores",
+    "modalities",
+    "segments",
+    "duration_s",
+    "model_id",
+    "warnings",
+    "provenance",
+}
 NOISE = ("Traceback", "[mov", ".cc:", "DECORDError", "moov atom not found\n", "Error while decoding")
 
 
@@ -47,15 +65,33 @@ def check_schema(verdict: dict) -> None:
     assert verdict["label"] in ("real", "fake") and 0 <= verdict["probability"] <= 1 and 0 < verdict["prior"] < 1
     assert verdict["label"] == ("fake" if verdict["llr"] >= verdict["threshold"] else "real")  # decided on the LLR
     prior_odds = math.log(verdict["prior"] / (1 - verdict["prior"]))
-    assert verdict["probability"] == pytest.approx(1 / (1 + math.exp(-(verdict["llr"] + prior_odds))), abs=1e-5)  # the posterior
-    assert verdict["log10_lr"] == pytest.approx(verdict["llr"] / math.log(10), abs=1e-5) and verdict["lr_verbal"] == verbal(verdict["llr"])
+    assert verdict["probability"] == pytest.approx(
+        1 / (1 + math.exp(-(verdict["llr"] + prior_odds))), abs=1e-5
+    )  # the posterior
+    assert verdict["log10_lr"] == pytest.approx(verdict["llr"] / math.log(10), abs=1e-5) and verdict[
+        "lr_verbal"
+    ] == verbal(verdict["llr"])
     assert verdict["scores"]["fused"] == pytest.approx(verdict["llr"])
     assert len(verdict["sha256"]) == 64 and verdict["duration_s"] > 0
-    assert set(verdict["scores"]) == {"emo", "rgb", "audio", "fused"} and set(verdict["modalities"]) == {"face", "voice"}
+    assert set(verdict["scores"]) == {"emo", "rgb", "audio", "fused"} and set(verdict["modalities"]) == {
+        "face",
+        "voice",
+    }
     assert all(isinstance(v, float) for v in verdict["scores"].values() if v is not None)
-    assert verdict["segments"] and all(set(s) == {"start_s", "end_s", "llr", "probability", "emotion_mismatch"} for s in verdict["segments"])
+    assert verdict["segments"] and all(
+        set(s) == {"start_s", "end_s", "llr", "probability", "emotion_mismatch"} for s in verdict["segments"]
+    )
     assert all(0 <= s["start_s"] < s["end_s"] <= verdict["duration_s"] + 0.05 for s in verdict["segments"])
-    assert set(verdict["provenance"]) >= {"weights_sha256", "operating_point", "threshold_source", "training_data", "face_stride", "fps", "visual_encoder", "speech_encoder"}
+    assert set(verdict["provenance"]) >= {
+        "weights_sha256",
+        "operating_point",
+        "threshold_source",
+        "training_data",
+        "face_stride",
+        "fps",
+        "visual_encoder",
+        "speech_encoder",
+    }
     assert set(verdict["provenance"]["operating_point"]) >= {"rule", "fpr", "tpr", "real_clips", "fake_clips"}
     assert isinstance(verdict["warnings"], list)
 
@@ -69,21 +105,32 @@ def test_every_kind_of_input(tmp_path, talking_clip, faceless_clip, model, capfd
     monkeypatch.setattr("emoboost.media.decode.os.access", lambda p, mode: Path(p) != locked)
     listing = tmp_path / "inputs.txt"  # a list file is where a directory turns up where a file was expected
     listing.write_text("\n".join(str(c.path) for c in cases) + f"\n{faceless_clip}\n{locked}\n", encoding="utf-8")
-    code, stdout, stderr = detect(capfd, f"@{listing}", "--model", model, "--format", "json", "--output", tmp_path / "out.jsonl")
+    code, stdout, stderr = detect(
+        capfd, f"@{listing}", "--model", model, "--format", "json", "--output", tmp_path / "out.jsonl"
+    )
 
     assert code == 1  # some inputs failed, the rest were processed
     for noise in NOISE:
         assert noise not in stdout + stderr, noise
     errors = [line for line in stderr.splitlines() if line.strip()]
-    failing = [c for c in cases if c.error] + [media_matrix.Case("no face", faceless_clip, None, "no face found"), media_matrix.Case("unreadable", locked, None, "permission denied")]
+    failing = [c for c in cases if c.error] + [
+        media_matrix.Case("no face", faceless_clip, None, "no face found"),
+        media_matrix.Case("unreadable", locked, None, "permission denied"),
+    ]
     assert len(errors) == len(failing), stderr
     for case in failing:
         line = next((line for line in errors if line.startswith(f"error {case.path}: ")), None)
         assert line is not None and case.says in line, (case.name, stderr)
     assert "--allow-audio-only" in next(line for line in errors if str(faceless_clip) in line)
 
-    assert "verdicts" in stdout and "-> " in stdout  # with --output, stdout says what was done; the verdicts are in the file
-    verdicts = {Path(v["path"]).name: v for v in json_lines((tmp_path / "out.jsonl").read_text(encoding="utf-8")) if "error" not in v}
+    assert (
+        "verdicts" in stdout and "-> " in stdout
+    )  # with --output, stdout says what was done; the verdicts are in the file
+    verdicts = {
+        Path(v["path"]).name: v
+        for v in json_lines((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+        if "error" not in v
+    }
     expected = {c.path.name for c in cases if c.error is None}
     assert set(verdicts) == expected
     for verdict in verdicts.values():
@@ -93,7 +140,13 @@ def test_every_kind_of_input(tmp_path, talking_clip, faceless_clip, model, capfd
     # the output file holds one entry per input, failures included, and no journal is left behind
     entries = json_lines((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
     assert len(entries) == len(failing) + len(expected)
-    assert {e["error_type"] for e in entries if "error" in e} >= {"no_face", "permission_denied", "empty_file", "not_a_file", "too_short"}
+    assert {e["error_type"] for e in entries if "error" in e} >= {
+        "no_face",
+        "permission_denied",
+        "empty_file",
+        "not_a_file",
+        "too_short",
+    }
     assert not list(tmp_path.glob(".out.jsonl*"))
 
 
@@ -102,7 +155,9 @@ def test_audio_only_verdict_when_allowed(faceless_clip, model, capfd):
     assert code == 0, stderr
     (verdict,) = json_lines(stdout)
     check_schema(verdict)
-    assert verdict["modalities"]["face"] is None and verdict["scores"]["rgb"] is None  # no face: no face evidence claimed
+    assert (
+        verdict["modalities"]["face"] is None and verdict["scores"]["rgb"] is None
+    )  # no face: no face evidence claimed
     assert verdict["modalities"]["voice"] is not None and verdict["scores"]["audio"] is not None
     assert any("no face" in w for w in verdict["warnings"])
 
@@ -120,7 +175,9 @@ def test_formats_are_deterministic_and_complete(talking_clip, model, capfd, tmp_
     assert float(rows[0]["llr"]) == verdict["llr"] and rows[0]["lr_verbal"] == verdict["lr_verbal"]
     # with --output the CSV goes to the file and stdout gets one summary line; a rerun says what it skipped
     code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "csv", "--output", tmp_path / "v.csv")
-    assert code == 0 and stdout.strip().splitlines() == [line for line in stdout.strip().splitlines() if "1 verdict (" in line]
+    assert code == 0 and stdout.strip().splitlines() == [
+        line for line in stdout.strip().splitlines() if "1 verdict (" in line
+    ]
     assert list(csv.DictReader(io.StringIO((tmp_path / "v.csv").read_text(encoding="utf-8")))) == rows
     code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "csv", "--output", tmp_path / "v.csv")
     assert code == 0 and "1 taken from" in stdout
@@ -151,7 +208,9 @@ def test_usage_errors_exit_2(talking_clip, model, capfd, tmp_path):
 
 
 def test_timeline_png(talking_clip, model, capfd, tmp_path):
-    code, stdout, _ = detect(capfd, talking_clip, "--model", model, "--format", "json", "--timeline-png", tmp_path / "plots")
+    code, stdout, _ = detect(
+        capfd, talking_clip, "--model", model, "--format", "json", "--timeline-png", tmp_path / "plots"
+    )
     assert code == 0
     (verdict,) = json_lines(stdout)
     (png,) = (tmp_path / "plots").iterdir()
@@ -169,11 +228,13 @@ def test_python_api_tracks(talking_clip, model):
     tracks = verdicts[0].tracks
     n = len(tracks.time_s)
     assert n == int(np.ceil(verdicts[0].duration_s * 5))  # 5 Hz tokens
-    assert tracks.expressions.shape == (n, 7) and np.allclose(np.nansum(tracks.expressions, axis=1)[tracks.face_fraction > 0], 1, atol=1e-3)
+    assert tracks.expressions.shape == (n, 7) and np.allclose(
+        np.nansum(tracks.expressions, axis=1)[tracks.face_fraction > 0], 1, atol=1e-3
+    )
     assert set(tracks.prosody) == {"loudness", "pitch"} and tracks.mismatch.shape == (n,)
     data = json.loads(json.dumps(verdicts[0].to_dict(tracks=True)))
     assert set(data) == VERDICT_KEYS | {"tracks"} and len(data["tracks"]["time_s"]) == n
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         verdicts[0].label = "real"  # frozen
 
 
@@ -185,7 +246,19 @@ def test_batch_killed_with_sigkill_resumes(tmp_path, talking_clip, model):
         clips[-1].write_bytes(talking_clip.read_bytes())
     output = tmp_path / "verdicts.jsonl"
     journal = tmp_path / ".verdicts.jsonl.journal"
-    command = [sys.executable, "-m", "emoboost.cli", "detect", *map(str, clips), "--model", str(model), "--format", "json", "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "emoboost.cli",
+        "detect",
+        *map(str, clips),
+        "--model",
+        str(model),
+        "--format",
+        "json",
+        "--output",
+        str(output),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and process.poll() is None:
@@ -200,7 +273,9 @@ def test_batch_killed_with_sigkill_resumes(tmp_path, talking_clip, model):
     if output.exists():  # never half-written: whatever is there parses whole
         json_lines(output.read_text())
 
-    again = subprocess.run([*command[:-4], "--output", str(output)], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    again = subprocess.run(
+        [*command[:-4], "--output", str(output)], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}
+    )
     assert again.returncode == 0, again.stderr
     assert f"{len(done_before)} taken from" in again.stdout  # finished files were not redone
     entries = json_lines(output.read_text())
@@ -222,11 +297,24 @@ def table_lines(entries, details=False, shared=(), width=80) -> list[str]:
 
 def test_table_fits_80_columns_with_lr_and_verbal_label():
     entry = {
-        "path": "/evidence/a-rather-long-file-name-from-a-phone-2024-05-17.mp4", "sha256": "a" * 64, "label": "real",
-        "llr": -math.log(450.0), "log10_lr": -math.log10(450.0), "lr_verbal": verbal(-math.log(450.0)), "prior": 0.5, "probability": 0.0022,
-        "threshold": 0.0, "scores": {"emo": -1.0, "rgb": -2.0, "audio": 0.5, "fused": -6.1}, "modalities": {"face": 0.2, "voice": 0.3},
-        "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": -5.0, "probability": 0.01, "emotion_mismatch": 0.3}], "duration_s": 2.0,
-        "model_id": "m", "warnings": ["face found in only 40% of frames", "trained only on generated clips (synthav): verdicts on real footage are not validated"],
+        "path": "/evidence/a-rather-long-file-name-from-a-phone-2024-05-17.mp4",
+        "sha256": "a" * 64,
+        "label": "real",
+        "llr": -math.log(450.0),
+        "log10_lr": -math.log10(450.0),
+        "lr_verbal": verbal(-math.log(450.0)),
+        "prior": 0.5,
+        "probability": 0.0022,
+        "threshold": 0.0,
+        "scores": {"emo": -1.0, "rgb": -2.0, "audio": 0.5, "fused": -6.1},
+        "modalities": {"face": 0.2, "voice": 0.3},
+        "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": -5.0, "probability": 0.01, "emotion_mismatch": 0.3}],
+        "duration_s": 2.0,
+        "model_id": "m",
+        "warnings": [
+            "face found in only 40% of frames",
+            "trained only on generated clips (synthav): verdicts on real footage are not validated",
+        ],
         "provenance": {"weights_sha256": "w"},
     }
     shared = ("trained only on generated clips (synthav): verdicts on real footage are not validated",)
@@ -234,7 +322,9 @@ def test_table_fits_80_columns_with_lr_and_verbal_label():
     assert max(map(len, lines)) <= 80
     row = next(line for line in lines if "1/450" in line)  # the LR in one piece
     assert "real" in row and "0.002" in row and "moderately" in row
-    assert sum("verdicts on real footage" in line for line in lines) == 1  # a detector-wide warning once, under the table
+    assert (
+        sum("verdicts on real footage" in line for line in lines) == 1
+    )  # a detector-wide warning once, under the table
     assert any("1. face found in only 40% of frames" in line for line in lines)
     detailed = table_lines([entry], details=True)
     assert max(map(len, detailed)) <= 80
@@ -244,13 +334,28 @@ def test_table_fits_80_columns_with_lr_and_verbal_label():
 
 
 def test_case_report_is_self_contained(talking_clip, model, capfd, tmp_path):
-    code, stdout, stderr = detect(capfd, talking_clip, "--model", model, "--report", tmp_path / "reports", "--prior", "0.2")
+    code, stdout, stderr = detect(
+        capfd, talking_clip, "--model", model, "--report", tmp_path / "reports", "--prior", "0.2"
+    )
     assert code == 0, stderr
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     (report,) = [p for p in (tmp_path / "reports").glob("*.html") if p.name != "index.html"]
     assert report.name in index and "case reports" in stdout
     text = report.read_text(encoding="utf-8")
-    for needed in ("SHA-256", "h264", "LR ", "prior P(fake) of 0.2", "posterior", "fused LLR", "weights SHA-256", "calibration", "emoboost detect", "--prior 0.2"):
+    for needed in (
+        "SHA-256",
+        "h264",
+        "LR ",
+        "prior P(fake) of 0.2",
+        "posterior",
+        "fused LLR",
+        "weights SHA-256",
+        "calibration",
+        "emoboost detect",
+        "--prior 0.2",
+    ):
         assert needed in text, needed
     assert "http://" not in text and "https://" not in text and "<script" not in text  # nothing fetched
-    assert text.count("data:image/png;base64,") == 1 and 3 <= text.count("data:image/jpeg;base64,") <= 6  # timeline + key frames
+    assert (
+        text.count("data:image/png;base64,") == 1 and 3 <= text.count("data:image/jpeg;base64,") <= 6
+    )  # timeline + key frames

@@ -12,7 +12,12 @@ from emoboost.data.manifest import CATEGORIES, read_manifest
 from emoboost.data.protocols import ProtocolConfig, check_fold, make_folds
 from emoboost.errors import ConfigError
 
-TYPE_DIR = {"A": "RealVideo-RealAudio", "B": "RealVideo-FakeAudio", "C": "FakeVideo-RealAudio", "D": "FakeVideo-FakeAudio"}
+TYPE_DIR = {
+    "A": "RealVideo-RealAudio",
+    "B": "RealVideo-FakeAudio",
+    "C": "FakeVideo-RealAudio",
+    "D": "FakeVideo-FakeAudio",
+}
 METHODS = {"B": ["rtvc"], "C": ["wav2lip", "faceswap", "fsgan"], "D": ["wav2lip", "faceswap-wav2lip", "fsgan-wav2lip"]}
 
 
@@ -35,8 +40,32 @@ def make_tree(root, clip_bytes, identities=30):
             folder = f"{TYPE_DIR[category]}/{race}/{gender}/{identity}"
             (root / folder).mkdir(parents=True, exist_ok=True)
             (root / folder / name).write_bytes(clip_bytes)
-            rows.append([identity, target, "-", method, category, TYPE_DIR[category], race, gender, name, f"FakeAVCeleb/{folder}"])
-    missing = ["id00000", "-", "-", "real", "A", TYPE_DIR["A"], "Asian (East)", "women", "99999.mp4", f"FakeAVCeleb/{TYPE_DIR['A']}/Asian (East)/women/id00000"]
+            rows.append(
+                [
+                    identity,
+                    target,
+                    "-",
+                    method,
+                    category,
+                    TYPE_DIR[category],
+                    race,
+                    gender,
+                    name,
+                    f"FakeAVCeleb/{folder}",
+                ]
+            )
+    missing = [
+        "id00000",
+        "-",
+        "-",
+        "real",
+        "A",
+        TYPE_DIR["A"],
+        "Asian (East)",
+        "women",
+        "99999.mp4",
+        f"FakeAVCeleb/{TYPE_DIR['A']}/Asian (East)/women/id00000",
+    ]
     rows.append(missing)
     rows.append(rows[0])  # duplicate
     extra = root / TYPE_DIR["A"] / "African" / "men" / "id00001" / "extra_clip.mp4"
@@ -66,8 +95,21 @@ def test_manifest_counts_categories_and_problems(tree):
     counts = {}
     for row in rows:
         counts[row.category] = counts.get(row.category, 0) + 1
-    assert counts == {"real": 29, "RVFA": 30, "FVRA-WL": 30, "faceswap": 30, "fsgan": 30, "FVFA-FS": 30, "FVFA-GAN": 30, "FVFA-WL": 30}
-    fake = next(r for r in rows if r.path.endswith("00005_3_id00038_wav2lip.mp4".replace("id00038", f"id{(5 * 7 + 3) % 30:05d}")))
+    assert counts == {
+        "real": 29,
+        "RVFA": 30,
+        "FVRA-WL": 30,
+        "faceswap": 30,
+        "fsgan": 30,
+        "FVFA-FS": 30,
+        "FVFA-GAN": 30,
+        "FVFA-WL": 30,
+    }
+    fake = next(
+        r
+        for r in rows
+        if r.path.endswith("00005_3_id00038_wav2lip.mp4".replace("id00038", f"id{(5 * 7 + 3) % 30:05d}"))
+    )
     assert fake.type == "FVFA" and fake.video_fake and fake.audio_fake and fake.label == 1
     assert fake.identity == "id00005" and fake.ids == ("id00005", f"id{(5 * 7 + 3) % 30:05d}")
     real = next(r for r in rows if r.category == "real")
@@ -104,7 +146,9 @@ def test_cli_writes_manifest_folds_and_report(tree, tmp_path):
     out = tmp_path / "manifests"
     result = subprocess.run(
         [sys.executable, "-m", "emoboost.cli", "manifest", "fakeavceleb", str(tree), "--out", str(out)],
-        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stderr
     assert len(read_manifest(out / "manifest.csv")) == 30 * 8 - 1
@@ -125,7 +169,9 @@ def test_not_a_fakeavceleb_folder(tmp_path):
 def _row(path, *ids, category="FVFA-FS"):
     from emoboost.data.manifest import ManifestRow
 
-    return ManifestRow(path, int(category != "real"), "RVRA" if category == "real" else "FVFA", category, "", ids[0], tuple(ids))
+    return ManifestRow(
+        path, int(category != "real"), "RVRA" if category == "real" else "FVFA", category, "", ids[0], tuple(ids)
+    )
 
 
 def test_identities_linked_by_clips_stay_together():
@@ -148,9 +194,14 @@ def test_a_giant_component_is_cut_in_proportion_and_stays_disjoint():
 
     ids = [f"id{i:05d}" for i in range(40)]
     rows = [_row(f"{a}.mp4", a, category="real") for a in ids]
-    rows += [_row(f"{a}_{b}.mp4", a, b) for a, b in zip(ids, ids[1:])]  # a chain links everyone
+    rows += [_row(f"{a}_{b}.mp4", a, b) for a, b in zip(ids, ids[1:], strict=False)]  # a chain links everyone
     assignment = partition_identities(rows, ProtocolConfig(seed=0))
-    assert {s: sum(v == s for v in assignment.values()) for s in ("train", "val", "calib", "test")} == {"train": 20, "val": 4, "calib": 4, "test": 12}
+    assert {s: sum(v == s for v in assignment.values()) for s in ("train", "val", "calib", "test")} == {
+        "train": 20,
+        "val": 4,
+        "calib": 4,
+        "test": 12,
+    }
     for row in rows:
         split = split_of(row, assignment)
         assert split is None or all(assignment[i] == split for i in row.ids)

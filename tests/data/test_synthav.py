@@ -43,7 +43,12 @@ def test_layout_and_manifest_match_fakeavceleb(synthav):
     assert read_manifest(out / "manifest.csv") == sorted(rows, key=lambda r: r.path)
     assert {r.category for r in rows} == {"real", *CATEGORIES}
     for row in rows:
-        assert row.path.split("/")[0] in {"RealVideo-RealAudio", "RealVideo-FakeAudio", "FakeVideo-RealAudio", "FakeVideo-FakeAudio"}
+        assert row.path.split("/")[0] in {
+            "RealVideo-RealAudio",
+            "RealVideo-FakeAudio",
+            "FakeVideo-RealAudio",
+            "FakeVideo-FakeAudio",
+        }
         assert row.identity in row.ids and (len(row.ids) == 2) == (row.label == 1)
         assert row.ids[0] in row.path or row.ids[1] in row.path
 
@@ -59,7 +64,9 @@ def test_clips_decode_with_faces_and_speech(synthav):
         rates.append(np.mean([len(f.boxes) > 0 and f.probs.max() > 0.9 for f in found]))
         assert rates[-1] >= 0.7, (row.path, rates[-1])
         level_db = 10 * np.log10((audio.reshape(-1, SAMPLES_PER_FRAME) ** 2).mean(axis=1) + 1e-12)
-        assert (level_db > np.percentile(level_db, 10) + 10).mean() > 0.4, row.path  # speech over the room tone (quiet sad phrases and word gaps included)
+        assert (level_db > np.percentile(level_db, 10) + 10).mean() > 0.4, (
+            row.path
+        )  # speech over the room tone (quiet sad phrases and word gaps included)
     assert np.mean(rates) >= 0.85  # measured: 0.90 on this set, 0.95 over 96 clips of 16 identities
 
 
@@ -137,11 +144,15 @@ def test_voice_clone_keeps_words_and_timing_with_flatter_prosody():
     assert [p.samples for p in clone.phrases] == [p.samples for p in real.phrases]  # time-locked: the lips still fit
     assert clone.track() == real.track()
     mismatched = other_emotions(real.phrases, np.random.default_rng(0))
-    assert all(a != b for a, b in zip(mismatched, same))
+    assert all(a != b for a, b in zip(mismatched, same, strict=False))
 
     def phrase_levels(performance):
         starts = np.cumsum([0] + [p.samples for p in performance.phrases])
-        return [20 * np.log10(np.sqrt(np.mean(performance.audio[a:b] ** 2)) + 1e-9) for a, b in zip(starts, starts[1:]) if b - a > SAMPLE_RATE // 4]
+        return [
+            20 * np.log10(np.sqrt(np.mean(performance.audio[a:b] ** 2)) + 1e-9)
+            for a, b in zip(starts, starts[1:], strict=False)
+            if b - a > SAMPLE_RATE // 4
+        ]
 
     if len(set(same)) > 1:
         assert np.ptp(phrase_levels(clone)) < np.ptp(phrase_levels(real))  # the emotional level swings are flattened
@@ -167,8 +178,22 @@ def test_folds_on_synthav_are_valid(synthav):
 @pytest.mark.slow
 def test_cli_synth_writes_clips_manifest_and_folds(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "emoboost.cli", "synth", str(tmp_path / "set"), "--identities", "2", "--clips-per-identity", "1", "--seconds", "2"],
-        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-m",
+            "emoboost.cli",
+            "synth",
+            str(tmp_path / "set"),
+            "--identities",
+            "2",
+            "--clips-per-identity",
+            "1",
+            "--seconds",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stderr
     assert "12 clips" in result.stdout and "FVFA-GAN" in result.stdout

@@ -49,7 +49,7 @@ def test_carphone_open_mouth_and_neutral_frames_give_different_expressions(carph
 
     frames, found = carphone_faces
     boxes, landmarks = np.stack([f.boxes[0] for f in found]), np.stack([f.landmarks[0] for f in found])
-    darkness = np.array([_mouth_darkness(*args) for args in zip(frames, boxes, landmarks)])
+    darkness = np.array([_mouth_darkness(*args) for args in zip(frames, boxes, landmarks, strict=False)])
     order = np.argsort(darkness)
     opened, closed = order[:10], order[-10:]  # chosen by the picture, not by the encoder
     encoder = FerMiniXceptionEncoder()

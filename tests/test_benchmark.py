@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import bench_fixture
+import detector_fixture
 import numpy as np
 import pytest
 
@@ -161,24 +162,7 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "bayes"
     assert detector.meta["training"]["audio"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
     data = json.loads(json.dumps(first.to_dict()))
-    assert set(data) == {
-        "path",
-        "sha256",
-        "label",
-        "llr",
-        "log10_lr",
-        "lr_verbal",
-        "prior",
-        "probability",
-        "threshold",
-        "scores",
-        "modalities",
-        "segments",
-        "duration_s",
-        "model_id",
-        "warnings",
-        "provenance",
-    }
+    assert set(data) == detector_fixture.VERDICT_KEYS
     # the same verdict as the in-memory detector
     assert detector.predict(clip).probability == pytest.approx(first.probability, abs=1e-6)
 

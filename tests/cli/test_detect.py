@@ -24,24 +24,6 @@ from emoboost.calibration import verbal
 from emoboost.cli import run
 from emoboost.outputs import CSV_COLUMNS
 
-VERDICT_KEYS = {
-    "path",
-    "sha256",
-    "label",
-    "llr",
-    "log10_lr",
-    "lr_verbal",
-    "prior",
-    "probability",
-    "threshold",
-    "scores",
-    "modalities",
-    "segments",
-    "duration_s",
-    "model_id",
-    "warnings",
-    "provenance",
-}
 NOISE = ("Traceback", "[mov", ".cc:", "DECORDError", "moov atom not found\n", "Error while decoding")
 
 
@@ -61,7 +43,7 @@ def json_lines(text: str) -> list[dict]:
 
 
 def check_schema(verdict: dict) -> None:
-    assert set(verdict) == VERDICT_KEYS
+    assert set(verdict) == detector_fixture.VERDICT_KEYS
     assert verdict["label"] in ("real", "fake") and 0 <= verdict["probability"] <= 1 and 0 < verdict["prior"] < 1
     assert verdict["label"] == ("fake" if verdict["llr"] >= verdict["threshold"] else "real")  # decided on the LLR
     prior_odds = math.log(verdict["prior"] / (1 - verdict["prior"]))
@@ -233,7 +215,7 @@ def test_python_api_tracks(talking_clip, model):
     )
     assert set(tracks.prosody) == {"loudness", "pitch"} and tracks.mismatch.shape == (n,)
     data = json.loads(json.dumps(verdicts[0].to_dict(tracks=True)))
-    assert set(data) == VERDICT_KEYS | {"tracks"} and len(data["tracks"]["time_s"]) == n
+    assert set(data) == detector_fixture.VERDICT_KEYS | {"tracks"} and len(data["tracks"]["time_s"]) == n
     with pytest.raises(dataclasses.FrozenInstanceError):
         verdicts[0].label = "real"  # frozen
 

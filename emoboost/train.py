@@ -32,7 +32,7 @@ from emoboost.config import require
 from emoboost.errors import DataError
 from emoboost.metrics import auc
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
-from emoboost.models.inference import predict_clip, predict_logits  # noqa: F401  (predict_clip: callers of its old home)
+from emoboost.models.inference import predict_logits
 from emoboost.models.tokens import ClipTokens, cut_window
 
 

@@ -20,7 +20,10 @@ from emoboost.config import ExtractConfig, load_section, load_yaml
 from emoboost.data.synthav import SynthConfig
 
 QUICKSTART_CONFIG = "configs/benchmark/synthav.yaml"
-QUICKSTART_SET = SynthConfig(identities=12, clips_per_identity=2, seconds=4.0, seed=0)
+# 20 identities in 10 swap pairs: the default identity fractions (50/10/10/30 %) give 10/2/2/6
+# people, whole pairs in every split, so val and calib both hold real and fake clips (12 people gave
+# val and calib one person each: a pair cannot sit in both, and calib was left without fakes)
+QUICKSTART_SET = SynthConfig(identities=20, clips_per_identity=1, seconds=4.0, seed=0)
 # other people: make_identity draws faces and voices (pitch, speed) from the seed, so seed 1 gives
 # identities the quickstart's detector never saw; they are written under heldout/, apart from the set
 HELD_OUT_SET = SynthConfig(identities=2, clips_per_identity=1, seconds=4.0, seed=1)

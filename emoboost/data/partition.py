@@ -15,7 +15,8 @@ each fold would test on a demographic domain shift and fit its early stopping on
    the linked sets are placed whole, largest first, into the split with the most room (a split may
    take one identity over its share, once, to keep a set whole, the smallest splits first); a set that fits
    nowhere whole is cut, in breadth-first order from a random member, into runs that
-   fill the remaining room (few links cut);
+   fill the remaining room (few links cut); a split left without any identity takes one from the
+   split furthest over its share (a tiny set must still have val and calib people);
 4. then pairs of identities of one group in different splits swap splits while that cuts fewer
    clips (a count-preserving local search, so the proportions of step 2 stay exact). Clips whose
    identities still end up in two splits are left out and counted by the folds.
@@ -145,7 +146,30 @@ def _assign_group(
             take = min(int(room[split]), len(ordered))
             assignment.update({identity: splits[split] for identity in ordered[:take]})
             ordered, room[split] = ordered[take:], room[split] - take
+    _fill_empty_splits(assignment, shares, splits, rng)
     return assignment
+
+
+def _fill_empty_splits(
+    assignment: dict[str, str], shares: Sequence[int], splits: Sequence[str], rng: np.random.Generator
+) -> None:
+    """A split with a share but no identity (its one place given up to keep a linked set whole elsewhere)
+    takes one identity from the split furthest over its share: calib or val must never be empty."""
+    counts = Counter(assignment.values())
+    for index, split in enumerate(splits):
+        if shares[index] < 1 or counts[split] > 0:
+            continue
+        donor = max(
+            (s for s in range(len(splits)) if counts[splits[s]] > 1),
+            key=lambda s: (counts[splits[s]] - shares[s], counts[splits[s]], -s),
+            default=None,
+        )
+        if donor is None:
+            return
+        members = sorted(identity for identity, name in assignment.items() if name == splits[donor])
+        assignment[members[int(rng.integers(len(members)))]] = split
+        counts[splits[donor]] -= 1
+        counts[split] += 1
 
 
 def _refine(

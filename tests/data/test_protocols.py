@@ -154,3 +154,21 @@ def test_small_groups_still_fill_every_split():
     assert all(n >= 1 for n in totals) and all(
         abs(n - f * sum(sizes)) <= 1 for n, f in zip(totals, fractions, strict=True)
     )
+
+
+def test_every_split_has_people_when_pairs_outnumber_the_small_splits():
+    """The quickstart's shape: 12 identities of one group, each fake linking two of them (pairs)."""
+    from emoboost.data.manifest import ManifestRow
+
+    ids = [f"id{i:05d}" for i in range(12)]
+    rows = [ManifestRow(f"real/{a}.mp4", 0, "RVRA", REAL, "real", a, (a,)) for a in ids]
+    for k, category in enumerate(CATEGORIES):
+        for i in range(0, 12, 2):
+            a, b = ids[i], ids[i + 1]
+            rows.append(ManifestRow(f"{category}/{a}_{b}_{k}.mp4", 1, "FVFA", category, category, a, (a, b)))
+    for seed in range(5):
+        folds = make_folds(rows, ProtocolConfig(seed=seed))
+        for fold in folds:
+            check_fold(fold)
+            real = {s: {r.identity for r in fold.rows if r.split == s and r.label == 0} for s in SPLITS}
+            assert all(real[s] for s in SPLITS), (seed, fold.held_out, {s: len(v) for s, v in real.items()})

@@ -262,7 +262,6 @@ def print_verdicts(
     Warnings every verdict of the detector carries (``shared_warnings``) are printed once under the table.
     ``details`` adds a second table: the per-detector logits, the fused LLR, the face / voice heads and
     the most suspicious stretch. Both fit 80 columns for file names up to about 20 characters."""
-    from rich.padding import Padding
     from rich.text import Text
 
     from emoboost.outputs import flat_row
@@ -272,11 +271,11 @@ def print_verdicts(
     notes: dict[str, int] = {}
     console.print(_verdict_table(rows, shared_warnings, notes))
     for warning, number in notes.items():
-        console.print(Padding(Text(f"{number}. {warning}"), (0, 0, 0, 2)))
+        console.print(Text(f"  {number}. {warning}"), soft_wrap=True)  # one line each, never cropped
     if shared_warnings:
         console.print(Text("Every verdict of this detector:", style="yellow"))
         for warning in shared_warnings:
-            console.print(Padding(Text(f"- {warning}"), (0, 0, 0, 2)))
+            console.print(Text(f"  - {warning}"), soft_wrap=True)
     if details:
         console.print(_details_table(rows))
 

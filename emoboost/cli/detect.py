@@ -271,13 +271,25 @@ def print_verdicts(
     notes: dict[str, int] = {}
     console.print(_verdict_table(rows, shared_warnings, notes))
     for warning, number in notes.items():
-        console.print(Text(f"  {number}. {warning}"), soft_wrap=True)  # one line each, never cropped
+        _print_note(console, f"  {number}. ", warning)
     if shared_warnings:
         console.print(Text("Every verdict of this detector:", style="yellow"))
         for warning in shared_warnings:
-            console.print(Text(f"  - {warning}"), soft_wrap=True)
+            _print_note(console, "  - ", warning)
     if details:
         console.print(_details_table(rows))
+
+
+def _print_note(console, marker: str, text: str) -> None:
+    """A note under the table, wrapped to the console's width with a hanging indent (never cropped)."""
+    import textwrap
+
+    from rich.text import Text
+
+    width = max(40, console.width)
+    lines = textwrap.wrap(text, width - len(marker), break_long_words=False) or [""]
+    for index, line in enumerate(lines):
+        console.print(Text((marker if index == 0 else " " * len(marker)) + line), soft_wrap=True)
 
 
 def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...], notes: dict[str, int]):

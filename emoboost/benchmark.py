@@ -275,8 +275,11 @@ def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, An
     """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for one variant (``key``)."""
     folds = {
         category: {
-            detector: {m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")}
-            for detector, scores in result[key].items()
+            detector: {
+                **{m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")},
+                **({"llr": scores["llr"]} if "llr" in scores else {}),  # Cllr, Cllr_min, ... of the row's LLRs
+            }
+            for detector, scores in sorted(result[key].items(), key=lambda item: _detector_order(item[0]))
         }
         for category, result in fold_results.items()
         if key in result

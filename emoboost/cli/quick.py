@@ -16,8 +16,8 @@ from emoboost.data.manifest import ManifestRow
 
 QUICKSTART_HELP = (
     "SynthAV -> features -> cross-manipulation benchmark -> detector -> verdicts on clips of unseen identities "
-    "(checks the pipeline; not FakeAVCeleb results). Takes about 25 minutes on 2 CPU cores (measured before the "
-    "held-out step was added: extraction 7.5 min, benchmark 17 min); a rerun resumes."
+    "(checks the pipeline; not FakeAVCeleb results). Took 10.5 minutes on 2 CPU cores (generation 3 min, "
+    "extraction 1.5 min, benchmark 5 min); a rerun resumes."
 )
 
 

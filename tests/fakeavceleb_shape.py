@@ -62,22 +62,20 @@ def meta_rows(identities: int = 500, swaps: dict[str, int] | None = None, seed: 
                 target = f"id{partners[int(rng.integers(len(partners)))]:05d}"
                 entries.append((SWAP_METHODS[method], method, f"{n:05d}_{k}_{target}_{method}.mp4", target))
         for category, method, name, target in entries:
-            folder = f"{TYPE_DIR[category]}/{race}/{gender}/{identity}"
-            rows.append(
-                [
-                    identity,
-                    target,
-                    "-",
-                    method,
-                    category,
-                    TYPE_DIR[category],
-                    race,
-                    gender,
-                    name,
-                    f"FakeAVCeleb/{folder}",
-                ]
-            )
+            rows.append(meta_row(identity, target, method, category, race, gender, name))
     return rows
+
+
+def clip_folder(category: str, race: str, gender: str, identity: str) -> str:
+    """A clip's folder in the tree: ``<type>/<ethnicity>/<gender>/<id>``."""
+    return f"{TYPE_DIR[category]}/{race}/{gender}/{identity}"
+
+
+def meta_row(identity: str, target: str, method: str, category: str, race: str, gender: str, name: str) -> list[str]:
+    """One ``meta_data.csv`` row, in FakeAVCeleb's column order (source, target1, target2, method, category,
+    type, race, gender, path, folder)."""
+    folder = clip_folder(category, race, gender, identity)
+    return [identity, target, "-", method, category, TYPE_DIR[category], race, gender, name, f"FakeAVCeleb/{folder}"]
 
 
 def write_tree(root: Path, identities: int = 500, swaps: dict[str, int] | None = None, seed: int = 0) -> Path:

@@ -185,18 +185,24 @@ FakeAVCeleb results)."""
     synth_set(out_dir, config, protocol)
 
 
-def synth_set(out_dir: Path, config, protocol: Path | None = None) -> None:
-    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+def generate_with_progress(out_dir: Path, config, label: str) -> list:
+    """SynthAV clips of ``config`` under ``out_dir`` (resumable), with a progress bar named ``label``."""
     from emoboost.data.synthav import CATEGORIES, generate
 
     total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
     with progress() as bar:
-        task = bar.add_task("synth", total=total, current="")
-        rows = generate(
+        task = bar.add_task(label, total=total, current="")
+        return generate(
             out_dir,
             config,
             on_clip=lambda row: bar.update(task, advance=1, current=escape(row.path.rsplit("/", 1)[-1])),
         )
+
+
+def synth_set(out_dir: Path, config, protocol: Path | None = None) -> None:
+    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+
+    rows = generate_with_progress(out_dir, config, "synth")
     folds = make_folds(rows, load_protocol(protocol))
     for fold in folds:
         check_fold(fold)

@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from emoboost.cli.common import app, err, out, progress
+from emoboost.cli.common import app, err, out
 from emoboost.cli.data import extract_files, synth_set
 from emoboost.cli.detect import print_verdicts
 from emoboost.cli.research import benchmark_and_report
@@ -73,17 +72,10 @@ def quickstart(
 
 def held_out_set(folder: Path) -> list[ManifestRow]:
     """The quickstart's held-out SynthAV identities (another seed: other faces, voices), generated under ``folder``."""
-    from emoboost.data.synthav import CATEGORIES, generate
+    from emoboost.cli.data import generate_with_progress
     from emoboost.quickstart import HELD_OUT_SET
 
-    total = HELD_OUT_SET.identities * HELD_OUT_SET.clips_per_identity * (1 + len(CATEGORIES))
-    with progress() as bar:
-        task = bar.add_task("held-out identities", total=total, current="")
-        rows = generate(
-            folder,
-            HELD_OUT_SET,
-            on_clip=lambda row: bar.update(task, advance=1, current=escape(row.path.rsplit("/", 1)[-1])),
-        )
+    rows = generate_with_progress(folder, HELD_OUT_SET, "held-out identities")
     out.print(
         f"{len(rows)} clips of {HELD_OUT_SET.identities} unseen identities -> {folder / 'manifest.csv'}", markup=False
     )

@@ -6,18 +6,13 @@ import subprocess
 import sys
 
 import pytest
+from fakeavceleb_shape import TYPE_DIR, clip_folder, meta_row
 
 from emoboost.data.fakeavceleb import read_fakeavceleb
 from emoboost.data.manifest import CATEGORIES, read_manifest
 from emoboost.data.protocols import ProtocolConfig, check_fold, make_folds
 from emoboost.errors import ConfigError
 
-TYPE_DIR = {
-    "A": "RealVideo-RealAudio",
-    "B": "RealVideo-FakeAudio",
-    "C": "FakeVideo-RealAudio",
-    "D": "FakeVideo-FakeAudio",
-}
 METHODS = {"B": ["rtvc"], "C": ["wav2lip", "faceswap", "fsgan"], "D": ["wav2lip", "faceswap-wav2lip", "fsgan-wav2lip"]}
 
 
@@ -37,23 +32,10 @@ def make_tree(root, clip_bytes, identities=30):
         for method in METHODS["D"]:
             entries.append(("D", method, f"{n:05d}_3_{other}_{method}.mp4", other))
         for category, method, name, target in entries:
-            folder = f"{TYPE_DIR[category]}/{race}/{gender}/{identity}"
+            folder = clip_folder(category, race, gender, identity)
             (root / folder).mkdir(parents=True, exist_ok=True)
             (root / folder / name).write_bytes(clip_bytes)
-            rows.append(
-                [
-                    identity,
-                    target,
-                    "-",
-                    method,
-                    category,
-                    TYPE_DIR[category],
-                    race,
-                    gender,
-                    name,
-                    f"FakeAVCeleb/{folder}",
-                ]
-            )
+            rows.append(meta_row(identity, target, method, category, race, gender, name))
     missing = [
         "id00000",
         "-",

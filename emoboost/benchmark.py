@@ -16,7 +16,10 @@ For each fold file ``folds/<category>.csv`` (splits train / val / calib / test, 
    logits), and per external detector ``ext:NAME`` and ``emo+ext:NAME``;
 4. evaluate every row on ``test``: as recorded (``metrics``), with the test clips trimmed
    (``trimmed``), and with a second detector trained and tested on trimmed clips
-   (``trimmed_trained``).
+   (``trimmed_trained``);
+5. controls: the alignment-shuffle control (:mod:`emoboost.controls`) of every EmoForensics row on
+   the test split's real clips, and, when the manifest has SynthAV's factor columns, AUC per
+   ``emotion_mismatch`` x ``artifact`` cell.
 
 A finished fold is written to ``<out>/folds/<category>.json`` with a fingerprint of everything
 it depends on; a rerun reuses it only when the fingerprint is unchanged. ``repeats`` > 1 re-draws
@@ -44,6 +47,7 @@ from emoboost.benchmark_config import (
 from emoboost.cache import write_json_atomic
 from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
+from emoboost.controls import cell_aucs, cell_of_row, fold_shuffle_controls
 from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
 from emoboost.errors import ConfigError, DataError
 from emoboost.features.store import FeatureStore
@@ -163,6 +167,7 @@ def run_fold(
         on_stage=on_stage,
     )
     training = dict(detector.meta["training"])
+    emo_models = {"emo": detector.emo}
     for key, clips in (
         ("calib", original["calib"]),
         ("test", original["test"]),
@@ -190,6 +195,7 @@ def run_fold(
             ("test_trimmed", [c.trimmed for c in splits["test"]]),
         ):
             logits[key][name] = predict_logits(result.model, [c.emo for c in clips])
+        emo_models[name] = result.model
     external_names = []
     for external in externals:
         scores, name = external.scores_for(category), f"ext:{external.name}"
@@ -237,6 +243,13 @@ def run_fold(
     results["labels"] = test_labels.tolist()
     results["paths"] = [c.row.path for c in splits["test"]]
     results["groups"] = [c.row.identity for c in splits["test"]]
+    results["cells"] = [cell_of_row(c.row.emotion_mismatch, c.row.artifact) for c in splits["test"]]
+    on_stage("alignment-shuffle control")
+    results["controls"] = {
+        "alignment_shuffle": fold_shuffle_controls(
+            emo_models, [c.emo for c in original["test"]], test_labels, results["groups"], seed
+        )
+    }
     results["sizes"] = {
         split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()
     }
@@ -293,6 +306,19 @@ def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, An
         return {d: {m: float(np.nanmean([folds[c][d][m] for c in present])) for m in METRICS} for d in detectors}
 
     return {"folds": folds, "average": average(list(folds)), "avg_fv": average(VISUAL_CATEGORIES)}
+
+
+def cells_summary(fold_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """``{category: {detector: {cell: {"auc", "n_fake"}}}}`` for folds whose manifest has SynthAV's factor columns."""
+    out = {}
+    for category, result in fold_results.items():
+        cells = result.get("cells", [])
+        if any(cells):
+            out[category] = {
+                detector: cell_aucs(result["labels"], cells, scores["probabilities"])
+                for detector, scores in sorted(result["metrics"].items(), key=lambda item: _detector_order(item[0]))
+            }
+    return out
 
 
 def _detector_order(name: str) -> tuple[int, str]:
@@ -403,6 +429,8 @@ def run_benchmark(
         "dropped_duplicates": {c: r["dropped_duplicates"] for c, r in first.items()},
         "trim": {c: r["trim"] for c, r in first.items()},
         "fingerprints": {c: r["fingerprint"] for c, r in first.items()},
+        "controls": {c: r["controls"] for c, r in first.items() if "controls" in r},
+        "cells": cells_summary(first),
     }
     if len(repeats) > 1:
         results["repeats"] = repeats_summary(repeats)

@@ -92,3 +92,43 @@ def emoforensics_scorer(model) -> Scorer:
 
     model.eval()
     return lambda clips: np.array([predict_clip(model, tokens).logit for tokens in clips])
+
+
+def fold_shuffle_controls(
+    models: dict[str, object], clips: Sequence, labels: Sequence[int], identities: Sequence[str], seed: int
+) -> dict[str, dict[str, float | int]]:
+    """The alignment-shuffle control of every trained EmoForensics row of a fold, on its real test clips.
+
+    ``models`` maps a row name (``emo``, ``emo:visual_only``, ...) to its network; ``clips`` are the
+    test clips (anything with ``.tokens``, lazy or not), only the real ones are read. An ablation that
+    reads one modality only is a built-in check: re-pairing the voice cannot move a visual-only
+    score, so its AUC is 0.5 by construction. Empty when the test split has fewer than two real clips.
+    """
+    reals = [i for i, label in enumerate(labels) if label == 0]
+    if len(reals) < 2:
+        return {}
+    real_clips, real_ids = [clips[i].tokens for i in reals], [identities[i] for i in reals]
+    return {
+        name: alignment_shuffle(real_clips, real_ids, emoforensics_scorer(model), seed).to_dict()
+        for name, model in models.items()
+    }
+
+
+def cell_of_row(emotion_mismatch: str, artifact: str) -> str:
+    """A fake clip's factorial cell (``mismatch=1,artifact=none``); ``""`` when the manifest has no factors."""
+    if not emotion_mismatch and not artifact:
+        return ""
+    return f"mismatch={emotion_mismatch or '?'},artifact={artifact or '?'}"
+
+
+def cell_aucs(labels: Sequence[int], cells: Sequence[str], scores: Sequence[float]) -> dict[str, dict[str, float]]:
+    """Per factorial cell: AUC of every real test clip against the fakes of that cell, and the cell's fake count."""
+    labels, scores = np.asarray(labels), np.asarray(scores, float)
+    cells = np.asarray(cells, dtype=object)
+    real = labels == 0
+    out = {}
+    for cell in sorted({c for c, label in zip(cells, labels, strict=True) if label == 1 and c}):
+        fake = (labels == 1) & (cells == cell)
+        selected = real | fake
+        out[cell] = {"auc": auc(labels[selected], scores[selected]), "n_fake": int(fake.sum())}
+    return out

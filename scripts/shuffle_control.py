@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from emoboost.api import Detector
-from emoboost.controls import alignment_shuffle, emoforensics_scorer
+from emoboost.controls import alignment_shuffle, cell_aucs, cell_of_row, emoforensics_scorer
 from emoboost.data.manifest import read_manifest
 from emoboost.features.store import FeatureStore
 from emoboost.media.inputs import dataset_root
@@ -49,15 +49,8 @@ def main() -> None:
     labels = np.array([r.label for r in rows])
     reals = [i for i, r in enumerate(rows) if r.label == 0]
     control = alignment_shuffle([tokens[i] for i in reals], [rows[i].identity for i in reals], score, args.seed)
-    cells = {}
-    for row, logit in zip(rows, logits, strict=True):
-        if row.label:
-            cells.setdefault(f"mismatch={row.emotion_mismatch or '?'},artifact={row.artifact or '?'}", []).append(logit)
-    real_logits = logits[labels == 0]
-    per_cell = {
-        name: auc(np.r_[np.zeros(len(real_logits)), np.ones(len(v))], np.r_[real_logits, v])
-        for name, v in sorted(cells.items())
-    }
+    cells = [cell_of_row(r.emotion_mismatch, r.artifact) for r in rows]
+    per_cell = {name: c["auc"] for name, c in cell_aucs(labels, cells, logits).items()}
     summary = {
         "shuffle": control.to_dict(),
         "test_auc": auc(labels, logits),

@@ -114,6 +114,16 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         "ap",
     }
     assert set(results["trimmed"]["folds"]) == set(CATEGORIES)
+    # the alignment-shuffle control of every EmoForensics row; a visual-only row cannot see the voice swap
+    for category in CATEGORIES:
+        shuffle = results["controls"][category]["alignment_shuffle"]
+        assert set(shuffle) == {"emo", "emo:visual_only"}
+        assert shuffle["emo"]["clips"] == results["folds"][category]["emo"]["n_real"]
+        assert shuffle["emo:visual_only"]["auc"] == 0.5 and shuffle["emo:visual_only"]["mean_rise"] == 0.0
+        # SynthAV's factor columns give a per-cell breakdown whose fakes add up to the fold's
+        cells = results["cells"][category]["fusion"]
+        assert sum(c["n_fake"] for c in cells.values()) == results["folds"][category]["fusion"]["n_fake"]
+        assert all(name.startswith("mismatch=") for name in cells)
     out = tmp_path / "out"
     stored = json.loads((out / "results.json").read_text())
     assert stored["folds"]["RVFA"]["fusion"]["auc"] == results["folds"]["RVFA"]["fusion"]["auc"]
@@ -130,6 +140,8 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         and "EMO-BOOST" in table
         and "AVG-FV" in table
         and "Gain of adding EmoForensics" in table
+        and "alignment shuffle" in table
+        and "Per factorial cell" in table
     )
     # a rerun skips finished folds
     monkeypatch.setattr(bench, "run_fold", lambda *a, **k: pytest.fail("finished fold run again"))

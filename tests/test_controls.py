@@ -68,3 +68,17 @@ def test_runs_with_an_emoforensics_model():
         and control.clips == 6
         and set(control.to_dict()) >= {"auc", "mean_rise", "share_risen"}
     )
+
+
+def test_cell_aucs_compare_every_real_clip_with_one_cells_fakes():
+    from emoboost.controls import cell_aucs, cell_of_row
+
+    assert cell_of_row("", "") == "" and cell_of_row("1", "none") == "mismatch=1,artifact=none"
+    labels = [0, 0, 1, 1, 1]
+    cells = ["", "", "mismatch=1,artifact=none", "mismatch=0,artifact=strong", "mismatch=0,artifact=strong"]
+    scores = [0.2, 0.4, 0.3, 0.9, 0.1]
+    out = cell_aucs(labels, cells, scores)
+    assert out == {
+        "mismatch=0,artifact=strong": {"auc": 0.5, "n_fake": 2},  # 0.9 beats both reals, 0.1 neither
+        "mismatch=1,artifact=none": {"auc": 0.5, "n_fake": 1},  # 0.3 beats one of two reals
+    }

@@ -4,18 +4,23 @@
 #   category) -> feature extraction -> encoder probe -> leave-one-category-out benchmark with the
 #   four EmoForensics ablations. Folds: configs/protocols/synthav_large.yaml (54 test identities,
 #   216 real + 216 held-out clips per test fold). Every step resumes where it stopped.
-# Usage: scripts/synthav_large.sh [OUT]   (default runs/synthav_large; PYTHON overrides the interpreter)
+# Usage: scripts/synthav_large.sh [OUT]   (default runs/synthav_large; PYTHON overrides the interpreter,
+#        WORKERS the processes of generation and extraction: default one per core)
 # Outputs: OUT/probe/probe.{md,json}, OUT/benchmark/results.{md,json}. Results are SynthAV results: they show what
 # a detector can use when a cue is there by construction, never FakeAVCeleb performance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-.venv/bin/python}"
 out="${1:-runs/synthav_large}"
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+workers="${WORKERS:-$(nproc)}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"  # parallel over clips (processes), not inside one clip
+engine=local
+if "$python" -c "import ray" 2>/dev/null; then engine=ray; fi  # pip install 'emoboost[ray]': one actor per core
 
 "$python" -m emoboost.cli synth "$out/synthav" --identities 110 --clips-per-identity 4 --seconds 3 --seed 0 \
-  --protocol configs/protocols/synthav_large.yaml >&2
-"$python" -m emoboost.cli extract "$out/synthav/manifest.csv" --out "$out/features" >&2
+  --protocol configs/protocols/synthav_large.yaml --workers "$workers" >&2
+"$python" -m emoboost.cli extract "$out/synthav/manifest.csv" --out "$out/features" --engine "$engine" \
+  --workers "$workers" >&2
 "$python" -m emoboost.cli probe "$out/synthav/manifest.csv" --store "$out/features" --out "$out/probe" >&2
 "$python" -m emoboost.cli benchmark --config configs/benchmark/synthav_large.yaml --out "$out/benchmark" \
   --folds "$out/synthav/folds" --store "$out/features" --root "$out/synthav"

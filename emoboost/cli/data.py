@@ -176,16 +176,17 @@ def synth(
     protocol: Annotated[
         Path | None, typer.Option(help="Protocol YAML for the folds (default: leave-one-category-out).")
     ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes drawing identities (the set does not change).")] = 1,
 ) -> None:
     """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not \
 FakeAVCeleb results)."""
     from emoboost.data.synthav import SynthConfig
 
     config = SynthConfig(identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed)
-    synth_set(out_dir, config, protocol)
+    synth_set(out_dir, config, protocol, workers)
 
 
-def generate_with_progress(out_dir: Path, config, label: str) -> list:
+def generate_with_progress(out_dir: Path, config, label: str, workers: int = 1) -> list:
     """SynthAV clips of ``config`` under ``out_dir`` (resumable), with a progress bar named ``label``."""
     from emoboost.data.synthav import CATEGORIES, generate
 
@@ -196,13 +197,14 @@ def generate_with_progress(out_dir: Path, config, label: str) -> list:
             out_dir,
             config,
             on_clip=lambda row: bar.update(task, advance=1, current=escape(row.path.rsplit("/", 1)[-1])),
+            workers=workers,
         )
 
 
-def synth_set(out_dir: Path, config, protocol: Path | None = None) -> None:
+def synth_set(out_dir: Path, config, protocol: Path | None = None, workers: int = 1) -> None:
     from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
 
-    rows = generate_with_progress(out_dir, config, "synth")
+    rows = generate_with_progress(out_dir, config, "synth", workers)
     folds = make_folds(rows, load_protocol(protocol))
     for fold in folds:
         check_fold(fold)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Annotated
 
@@ -43,7 +45,7 @@ def quickstart(
     with err.status("loading the encoders"):  # and their weights present (fetched once) before the long steps too
         FeatureExtractor(ExtractConfig())
     out.rule("1/4 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
-    synth_set(out_dir / "synthav", QUICKSTART_SET)
+    synth_set(out_dir / "synthav", QUICKSTART_SET, workers=min(4, os.cpu_count() or 1))
     held_out = held_out_set(out_dir / "heldout")
     out.rule("2/4 features")
     summary = extract_files(

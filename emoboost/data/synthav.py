@@ -431,36 +431,66 @@ def generate(
     config: SynthConfig,
     on_clip: Callable[[ManifestRow], None] | None = None,
     categories: tuple[str, ...] = (REAL, *CATEGORIES),
+    workers: int = 1,
 ) -> list[ManifestRow]:
-    """Write every clip of ``categories`` under ``out`` (skipping clips already there) and ``out/manifest.csv``."""
+    """Write every clip of ``categories`` under ``out`` (skipping clips already there) and ``out/manifest.csv``.
+
+    ``workers`` > 1 draws identities in that many processes; every clip is seeded by its identity and
+    scenario, so the set is the same for any number of workers (``on_clip`` then runs per identity).
+    """
     out = Path(out)
-    identities = [make_identity(i, config.seed) for i in range(config.identities)]
-    rows: list[ManifestRow] = []
-    for i, identity in enumerate(identities):
-        other = identities[partner(i, len(identities))]
-        for k in range(config.clips_per_identity):
-            base_seed, scenario = _seed(config.seed, identity.name, k), i * config.clips_per_identity + k
-            real = perform(identity, np.random.default_rng(base_seed), config.seconds)
-            for category in categories:
-                kind, method = CATEGORY_TYPE_METHOD[category]
-                second = "" if category == REAL else f"_{other.name}"
-                relative = f"{TYPE_FOLDER[kind]}/{identity.gender}/{identity.name}/{k:05d}{second}_{method}.mp4"
-                ids = tuple(sorted({identity.name, other.name})) if category != REAL else (identity.name,)
-                cell = None if category == REAL else cell_of(scenario, category)
-                row = ManifestRow(
-                    relative, int(category != REAL), kind, category, method, identity.name, ids, "synthetic",
-                    identity.gender, emotion=real.track(),
-                    emotion_mismatch="" if cell is None else str(cell.emotion_mismatch),
-                    artifact="" if cell is None else cell.artifact,
-                )  # fmt: skip
-                target = out / relative
-                if not target.exists():
-                    clip = make_clip(category, identity, other, base_seed, scenario, config, real)
-                    crf = int(np.random.default_rng(_seed(base_seed, category, "crf")).integers(18, 31))
-                    video_args = ("-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p")
-                    write_video(target, clip.frames, FPS, clip.audio, SAMPLE_RATE, video_args=video_args)
-                rows.append(row)
-                if on_clip is not None:
-                    on_clip(row)
+    indices = range(config.identities)
+    if workers <= 1:
+        per_identity = (_identity_clips(out, config, i, categories, on_clip) for i in indices)
+        rows = [row for clips in per_identity for row in clips]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        rows = []
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            jobs = [pool.submit(_identity_clips, out, config, i, categories) for i in indices]
+            for job in jobs:  # in identity order, so the manifest is the same as a one-process run's
+                for row in job.result():
+                    rows.append(row)
+                    if on_clip is not None:
+                        on_clip(row)
     write_manifest(out / "manifest.csv", rows)
+    return rows
+
+
+def _identity_clips(
+    out: Path,
+    config: SynthConfig,
+    i: int,
+    categories: tuple[str, ...],
+    on_clip: Callable[[ManifestRow], None] | None = None,
+) -> list[ManifestRow]:
+    """Every scenario and category of identity ``i`` (clips already on disk are kept)."""
+    identity = make_identity(i, config.seed)
+    other = make_identity(partner(i, config.identities), config.seed)
+    rows: list[ManifestRow] = []
+    for k in range(config.clips_per_identity):
+        base_seed, scenario = _seed(config.seed, identity.name, k), i * config.clips_per_identity + k
+        real = perform(identity, np.random.default_rng(base_seed), config.seconds)
+        for category in categories:
+            kind, method = CATEGORY_TYPE_METHOD[category]
+            second = "" if category == REAL else f"_{other.name}"
+            relative = f"{TYPE_FOLDER[kind]}/{identity.gender}/{identity.name}/{k:05d}{second}_{method}.mp4"
+            ids = tuple(sorted({identity.name, other.name})) if category != REAL else (identity.name,)
+            cell = None if category == REAL else cell_of(scenario, category)
+            row = ManifestRow(
+                relative, int(category != REAL), kind, category, method, identity.name, ids, "synthetic",
+                identity.gender, emotion=real.track(),
+                emotion_mismatch="" if cell is None else str(cell.emotion_mismatch),
+                artifact="" if cell is None else cell.artifact,
+            )  # fmt: skip
+            target = out / relative
+            if not target.exists():
+                clip = make_clip(category, identity, other, base_seed, scenario, config, real)
+                crf = int(np.random.default_rng(_seed(base_seed, category, "crf")).integers(18, 31))
+                video_args = ("-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p")
+                write_video(target, clip.frames, FPS, clip.audio, SAMPLE_RATE, video_args=video_args)
+            rows.append(row)
+            if on_clip is not None:
+                on_clip(row)
     return rows

@@ -62,6 +62,7 @@ class BenchmarkConfig:
     train_trimmed: bool = True  # also train and test a detector on silence-trimmed clips
     max_missing: float = 0.02  # stop when more than this share of a split has no features
     seed: int = 0
+    device: str = "cpu"  # where every network trains ("cuda" on a GPU box; the fusions stay on the CPU)
     repeats: int = 1  # > 1: re-drawn identity partitions (protocol seed + k) and training seeds (seed + k)
     manifest: str = ""  # every clip: re-drawn partitions, the all-category detector ("" = manifest.csv beside folds/)
     protocol: str = ""  # protocol YAML of the re-drawn partitions ("" = the protocol defaults)
@@ -73,6 +74,7 @@ class BenchmarkConfig:
         require(self.bootstrap >= 0, "benchmark.bootstrap must be >= 0")
         require(self.repeats >= 1, "benchmark.repeats must be >= 1")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
+        dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
 
     def externals(self) -> list[ExternalDetector]:
         """The external detectors, checked (a single file via ``external`` is refused: it leaks)."""
@@ -93,7 +95,7 @@ def load_benchmark_config(path: str | Path) -> BenchmarkConfig:
 
 def detector_configs(config: BenchmarkConfig, emo_config: str, seed: int) -> DetectorConfigs:
     return DetectorConfigs.from_files(
-        emo_config, config.rgb, config.acoustic, config.lowlevel_train, config.target_fpr, seed
+        emo_config, config.rgb, config.acoustic, config.lowlevel_train, config.target_fpr, seed, config.device
     )
 
 

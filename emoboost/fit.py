@@ -58,11 +58,17 @@ class DetectorConfigs:
         lowlevel_train: TrainConfig,
         target_fpr: float | None = None,
         seed: int = 0,
+        device: str | None = None,
     ) -> DetectorConfigs:
-        """EmoForensics' ``model`` and ``train`` sections from a YAML file, the rest as given."""
+        """EmoForensics' ``model`` and ``train`` sections from a YAML file, the rest as given; ``device``, when
+        given, is where every network trains (it replaces the train configs' own)."""
+        emo_train = load_section(TrainConfig, emo_config, "train")
+        if device is not None:
+            emo_train = dataclasses.replace(emo_train, device=device)
+            lowlevel_train = dataclasses.replace(lowlevel_train, device=device)
         return cls(
             load_section(EmoForensicsConfig, emo_config, "model"),
-            load_section(TrainConfig, emo_config, "train"),
+            emo_train,
             rgb,
             acoustic,
             lowlevel_train,

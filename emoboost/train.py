@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from emoboost.config import require
+from emoboost.config import require, resolve_device
 from emoboost.errors import DataError
 from emoboost.metrics import auc
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
@@ -51,6 +51,7 @@ class TrainConfig:
     token_loss_weight: float = 0.25
     alignment_loss_weight: float = 0.1
     alignment_margin: float = 0.2
+    device: str = "cpu"  # where the network trains ("cuda", "cuda:1"); it is handed back on the CPU
 
     def validate(self) -> None:
         require(
@@ -62,6 +63,7 @@ class TrainConfig:
             "train: lr, grad_clip must be > 0, weight_decay >= 0",
         )
         require(self.warmup_epochs >= 0 and self.patience >= 1, "train: warmup_epochs >= 0, patience >= 1")
+        resolve_device(self.device)  # a device torch cannot use here is a ConfigError naming it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,8 +91,14 @@ def fit(
     config: TrainConfig,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> FitResult:
-    """The training loop shared by every detector. ``validate`` returns a score, higher is better (AUC)."""
+    """The training loop shared by every detector. ``validate`` returns a score, higher is better (AUC).
+
+    The model and every batch (tensors, nested in tuples / lists) go to ``config.device``; the model
+    comes back on the CPU with its best validation state.
+    """
     config.validate()
+    device = torch.device(config.device)
+    model.to(device)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -111,7 +119,7 @@ def fit(
         losses = []
         for batch in batches(epoch, rng):
             optimiser.zero_grad(set_to_none=True)
-            value = loss(batch)
+            value = loss(to_device(batch, device))
             value.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimiser.step()
@@ -136,8 +144,18 @@ def fit(
         if epoch - best_epoch >= config.patience:
             break
     model.load_state_dict(best_state)
+    model.to("cpu")
     model.eval()
     return FitResult(model, history, best_epoch, best_score)
+
+
+def to_device(batch, device: torch.device):
+    """``batch`` with every tensor in it (nested in tuples and lists) on ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, tuple | list):
+        return type(batch)(to_device(item, device) for item in batch)
+    return batch
 
 
 def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig, train: TrainConfig):
@@ -201,7 +219,7 @@ def train_emoforensics(
         (visual, speech, visual_mask, speech_mask), target = batch
         out = model(visual, speech, visual_mask, speech_mask)
         label = target[:, 0]
-        total = F.binary_cross_entropy_with_logits(out["logit"], label, pos_weight=pos_weight)
+        total = F.binary_cross_entropy_with_logits(out["logit"], label, pos_weight=pos_weight.to(label.device))
         modality_targets = {"visual": target[:, 1], "speech": target[:, 2]}
         for name in model.modalities:
             total = total + weights.modality_loss_weight * F.binary_cross_entropy_with_logits(

@@ -84,7 +84,7 @@ def _train(
 
     def loss(batch) -> torch.Tensor:
         inputs, labels = batch
-        return F.binary_cross_entropy_with_logits(model(inputs), labels, pos_weight=pos_weight)
+        return F.binary_cross_entropy_with_logits(model(inputs), labels, pos_weight=pos_weight.to(labels.device))
 
     return fit(model, batches, loss, lambda: _score(val_labels, np.array([predict(c) for c in val])), config, on_epoch)
 

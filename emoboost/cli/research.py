@@ -32,6 +32,9 @@ def train(
     root: Annotated[
         Path | None, typer.Option(help="Folder the manifest paths are relative to (default: next to the manifest).")
     ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="Train the networks here: cpu, cuda or cuda:N (default: the config's, cpu).")
+    ] = None,
 ) -> None:
     """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib."""
     import dataclasses
@@ -40,6 +43,9 @@ def train(
     from emoboost.media.inputs import dataset_root
 
     settings = dataclasses.replace(load_benchmark_config(config), store=str(store))
+    if device is not None:
+        settings = dataclasses.replace(settings, device=device)
+        settings.validate()
     with err.status("training (emo, rgb, audio, then the fusion on calib)") as status:
         detector = train_detector(manifest, settings, dataset_root(manifest, root), lambda stage: status.update(stage))
     detector.save_pretrained(out_dir)
@@ -98,6 +104,9 @@ def benchmark(
             help="Thresholds at this FPR on the calib split instead of the Bayes decision at prior 0.5 (LLR 0)."
         ),
     ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="Train the networks here: cpu, cuda or cuda:N (default: the config's, cpu).")
+    ] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
     import dataclasses
@@ -121,6 +130,8 @@ def benchmark(
         )
     if repeats is not None:
         settings = dataclasses.replace(settings, repeats=repeats)
+    if device is not None:
+        settings = dataclasses.replace(settings, device=device)
     settings.validate()
     settings.externals()  # a leaking score file is a usage error before anything runs
     benchmark_and_report(settings, out_dir, out_dir / "detector")

@@ -6,6 +6,8 @@ frame louder than ``silence_db`` (leading silence is a known shortcut of FakeAVC
 and never sees them in any feature:
 
 - per-frame features (face embeddings, face crops, log-mel, levels) are cut at the same frame;
+- ``face-geometry``'s deviation-from-the-clip-median columns are taken again from the median of
+  the kept span (:func:`emoboost.encoders.face_geometry.respan`), exactly as for the span alone;
 - the ``egemaps`` speech embedding is embedded again from its descriptors over the kept span
   (:meth:`EgemapsEncoder.span`: clip statistics, voiced-only statistics and deltas of the span),
   which equals extracting the trimmed clip from scratch up to openSMILE's 20 ms window at the cut;
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from emoboost.data.manifest import ManifestRow
+from emoboost.encoders.face_geometry import geometry_columns, respan
 from emoboost.encoders.speech import EgemapsEncoder
 from emoboost.features.clips import open_clips
 from emoboost.features.store import FeatureRecord, FeatureStore
@@ -85,7 +88,10 @@ def _variant(row: ManifestRow, record: FeatureRecord, start: int, token_frames: 
     speech = record.speech[start:]
     if start and record.speech_encoder == EGEMAPS:
         speech = _egemaps(record.speech_encoder_version).span(speech)
-    tokens = tokenize(record.visual[start:], speech, record.face_mask[start:], token_frames, record.audio_mask[start:])
+    visual, face_mask = record.visual[start:], record.face_mask[start:]
+    if start:  # face-geometry's identity normalisation over the kept span only, like egemaps above
+        visual = respan(visual, face_mask, geometry_columns(record.visual_encoder, record.meta.get("visual_groups")))
+    tokens = tokenize(visual, speech, face_mask, token_frames, record.audio_mask[start:])
     crops = record.face_crops[record.crop_frames >= start]
     video_fake, audio_fake = int(row.video_fake), int(row.audio_fake)
     return DetectorClip(

@@ -45,3 +45,45 @@ def test_trimmed_clip_equals_a_clip_extracted_without_its_lead_in():
     # the untrimmed clip's speech tokens differ: its z-scores were taken over the lead-in too
     assert not np.allclose(clip.original.emo.tokens.speech[lead_in // 5 :], alone.speech, atol=1e-2)
     assert dataclasses.asdict(clip.original.row) == dataclasses.asdict(row)
+
+
+def test_trimmed_face_geometry_is_normalised_over_the_kept_span_only(tmp_path):
+    """face-geometry's deviation columns come from the clip median; the trimmed clip's from the span's median,
+    eagerly and through the lazy loader alike; the other visual streams are per frame and only cut."""
+    from emoboost.encoders.face_geometry import with_deviations
+    from emoboost.features.clips import open_clips
+    from emoboost.features.store import FeatureStore
+    from emoboost.features.version import key_prefix
+
+    rng = np.random.default_rng(1)
+    frames, lead_in = bench_records.FRAMES, 10
+    groups = {"face-geometry/upper": [0, 6], "face-geometry/lower": [6, 10], "fer-minixception/embedding": [10, 16]}
+    levels = rng.normal(size=(frames, 16)).astype(np.float32)
+    levels[:lead_in, :10] += 30.0  # a lead-in whose geometry would move the clip median
+    face_mask = np.ones(frames, bool)
+    face_mask[frames // 2 : frames // 2 + 5] = False
+    columns = [tuple(v) for k, v in groups.items() if k.startswith("face-geometry/")]
+    base = bench_records.record("real", "1" * 64, rng)
+    arrays = {**base.arrays, "visual": with_deviations(levels, face_mask, columns), "face_mask": face_mask}
+    arrays["audio_rms_db"] = np.r_[np.full(lead_in, -90.0), np.full(frames - lead_in, -20.0)].astype(np.float32)
+    meta = {**base.meta, "visual_encoder": "face-geometry+fer-minixception", "visual_groups": groups}
+    record = FeatureRecord(arrays, meta)
+    row = ManifestRow("real/x.mp4", 0, "RVRA", "real", "real", "x", ("x",), split="train")
+    clip = fold_clip(row, record, token_frames=5, silence_db=-45.0)
+    assert clip.trimmed_frames == lead_in
+    alone = with_deviations(levels[lead_in:], face_mask[lead_in:], columns)  # the span extracted by itself
+    expected = tokenize(alone, clip.trimmed.emo.tokens.speech, face_mask[lead_in:], 5).visual
+    np.testing.assert_allclose(clip.trimmed.emo.tokens.visual, expected, atol=1e-6)
+    assert not np.allclose(  # without the span rule the deviations would keep the lead-in's median
+        tokenize(record.visual[lead_in:], clip.trimmed.emo.tokens.speech, face_mask[lead_in:], 5).visual, expected
+    )
+    # the lazy loader applies the same rule
+    store = FeatureStore(tmp_path / "store")
+    (tmp_path / "data" / "real").mkdir(parents=True)
+    (tmp_path / "data" / row.path).write_bytes(b"clip")
+    sha = store.content_hash(tmp_path / "data" / row.path)
+    store.put(FeatureRecord(arrays, {**meta, "sha256": sha}), key_prefix() + "g" * 16)
+    loader = open_clips([row], store, tmp_path / "data", 5, -45.0)
+    (stored,) = loader.clips
+    assert stored.trim_start == lead_in
+    np.testing.assert_allclose(loader.emo(stored, trimmed=True).tokens.visual, expected, atol=1e-6)

@@ -169,10 +169,13 @@ def measures(local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(upper, axis=1).astype(np.float32), np.stack(lower, axis=1).astype(np.float32)
 
 
+GEOMETRY_ID = "face-geometry"
+
+
 class FaceGeometryEncoder(FaceEmotionEncoder):
     """Upper- and lower-face action measures from the MediaPipe face mesh (no expression classes)."""
 
-    id = "face-geometry"
+    id = GEOMETRY_ID
     version = f"mediapipe-{MEDIAPIPE_VERSION}.face_landmark.v{FEATURE_VERSION}"
     input_size = INPUT_SIZE
     crop_margin = CROP_MARGIN
@@ -210,12 +213,35 @@ class FaceGeometryEncoder(FaceEmotionEncoder):
 
     def finish_clip(self, embeddings: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
         """Deviation columns = level minus the clip's median over frames with a face (identity normalisation)."""
-        out = embeddings.copy()
-        if not face_mask.any():
-            return out
-        for group, count in (("upper", self.n_upper), ("lower", self.n_lower)):
-            start = self.groups[group][0]
-            level = embeddings[:, start : start + count]
-            resting = np.median(level[face_mask], axis=0)
-            out[:, start + count : start + 2 * count] = np.where(face_mask[:, None], level - resting, 0.0)
+        return with_deviations(embeddings, face_mask, self.groups.values())
+
+
+def with_deviations(stream: np.ndarray, face_mask: np.ndarray, groups) -> np.ndarray:
+    """``stream`` with the deviation half of each ``(start, stop)`` group (levels, then deviations) recomputed:
+    level minus its median over the frames with a face; zero where there is no face."""
+    out = stream.copy()
+    if not face_mask.any():
         return out
+    for start, stop in groups:
+        count = (stop - start) // 2
+        level = stream[:, start : start + count]
+        resting = np.median(level[face_mask], axis=0)
+        out[:, start + count : stop] = np.where(face_mask[:, None], level - resting, 0.0)
+    return out
+
+
+def geometry_columns(visual_encoder: str, visual_groups) -> tuple[tuple[int, int], ...]:
+    """The ``(start, stop)`` column groups of ``face-geometry`` in a record's visual stream (empty without it).
+    ``visual_groups``: the record's ``meta["visual_groups"]`` (names ``upper`` / ``lower`` for the encoder
+    alone, ``face-geometry/upper`` ... inside a combination)."""
+    groups = dict(visual_groups or {})
+    if visual_encoder == GEOMETRY_ID:
+        return tuple(tuple(columns) for columns in groups.values())
+    return tuple(tuple(columns) for name, columns in groups.items() if name.startswith(f"{GEOMETRY_ID}/"))
+
+
+def respan(visual: np.ndarray, face_mask: np.ndarray, columns: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """A span of a recorded visual stream (e.g. the silence-trimmed clip) with the ``face-geometry`` deviations
+    (``columns``: :func:`geometry_columns`) taken from the span's own median, as if the span had been extracted
+    alone; the other streams are per frame and stay as they are."""
+    return with_deviations(visual, face_mask, columns) if columns else visual

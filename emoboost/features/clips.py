@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from emoboost.data.manifest import ManifestRow
+from emoboost.encoders.face_geometry import geometry_columns, respan
 from emoboost.errors import StoreError
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.media.timebase import MEL_PER_FRAME
@@ -102,6 +103,7 @@ class StoredClip:
     crop_dtype: str
     trim_start: int  # grid frames of leading silence (0 when not trimmed)
     has_audio_mask: bool = False
+    geometry: tuple[tuple[int, int], ...] = ()  # face-geometry column groups of the visual stream
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +119,7 @@ class LazyEmoClip:
     token_frames: int
     egemaps_version: str = ""  # egemaps speech of a trimmed clip is standardised again over the kept span
     has_audio_mask: bool = False  # records made before the voice-activity mask: every frame counts
+    geometry: tuple[tuple[int, int], ...] = ()  # face-geometry deviations of a trimmed clip: from the span's median
 
     @property
     def tokens(self) -> ClipTokens:
@@ -130,7 +133,10 @@ class LazyEmoClip:
             speech = _egemaps(self.egemaps_version).span(speech)
         face_mask = arrays["face_mask"][begin:].astype(bool)
         audio_mask = arrays["audio_mask"][begin:].astype(bool) if self.has_audio_mask else np.ones(len(face_mask), bool)
-        return tokenize(arrays["visual"][begin:], speech, face_mask, self.token_frames, audio_mask)
+        visual = arrays["visual"][begin:]
+        if begin and self.geometry:  # the same span rule as the eager fold loading
+            visual = respan(visual, face_mask, self.geometry)
+        return tokenize(visual, speech, face_mask, self.token_frames, audio_mask)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,6 +228,7 @@ class ClipLoader:
             str(crops.dtype),
             trim,
             "audio_mask" in stored.arrays,
+            geometry_columns(stored.visual_encoder, stored.meta.get("visual_groups")),
         )
 
     def emo(self, clip: StoredClip, trimmed: bool = False) -> LazyEmoClip:
@@ -237,6 +244,7 @@ class ClipLoader:
             self.token_frames,
             self.encoders["speech_version"] if self.encoders.get("speech") == "egemaps" else "",
             clip.has_audio_mask,
+            clip.geometry,
         )
 
     def lowlevel(self, clip: StoredClip, trimmed: bool = False) -> LazyLowLevelClip:

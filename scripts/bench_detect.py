@@ -1,6 +1,7 @@
 """How fast is one verdict? Bare decode vs every stage vs end-to-end ``Detector.predict``, in one run.
 
     python scripts/bench_detect.py [--model DIR] [--device cpu|cuda] [--seconds 10 60] [--threads N]
+                                   [--visual-encoder NAME]
 
 On generated 640x360, 25 fps talking-face clips (emoboost.data.demo; made once under --work)
 it measures, per clip: the bare decode (opening the file and reading every grid frame and the
@@ -18,7 +19,8 @@ real-time factor) and the peak RSS of the process. The last line is one JSON obj
 clip's figures.
 
 Without --model it uses the default architecture with random weights (timing does not depend
-on the weights; verdicts of such a detector mean nothing).
+on the weights; verdicts of such a detector mean nothing), sized for the default encoders or for
+``--visual-encoder`` (e.g. ``fer-minixception``, the default before ``face-geometry`` joined it).
 """
 
 from __future__ import annotations
@@ -76,15 +78,25 @@ def main() -> None:
         "--repeats", type=int, default=5, help="interleaved decode + end-to-end pairs per clip (medians are reported)"
     )
     parser.add_argument("--work", type=Path, default=Path("runs/bench"), help="where generated clips are kept")
+    parser.add_argument("--visual-encoder", help="visual encoder of the untrained detector (default: the config's)")
     args = parser.parse_args()
+    if args.visual_encoder and args.model:
+        raise SystemExit("error --visual-encoder sizes the untrained detector; a --model has its own encoders")
 
     from emoboost.api import Detector
-    from emoboost.config import apply_runtime
+    from emoboost.config import ExtractConfig, apply_runtime
     from emoboost.data.demo import demo_clip
     from emoboost.errors import ConfigError
 
     try:
-        detector = Detector.from_pretrained(args.model) if args.model else Detector.untrained()
+        if args.model:
+            detector = Detector.from_pretrained(args.model)
+        else:
+            config = ExtractConfig()
+            if args.visual_encoder:
+                encoders = dataclasses.replace(config.encoders, visual=args.visual_encoder)
+                config = dataclasses.replace(config, encoders=encoders)
+            detector = Detector.untrained(config)
         detector.to(args.device)
     except ConfigError as exc:
         raise SystemExit(f"error {exc}") from None
@@ -148,6 +160,7 @@ def main() -> None:
         "rtf": results[0]["rtf"],
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "device": args.device,
+        "visual_encoder": detector.extract_config.encoders.visual,
         "threads": torch.get_num_threads(),
         "face_stride": faces.stride,
         "detect_max_side": faces.detect_max_side,

@@ -5,8 +5,12 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     # the API is imported lazily so that `import emoboost` stays light
-    if name in {"Detector", "Verdict", "Segment", "Tracks"}:
+    if name == "Detector":
         from emoboost import api
 
-        return getattr(api, name)
+        return api.Detector
+    if name in {"Verdict", "Segment", "Tracks"}:
+        from emoboost import verdict
+
+        return getattr(verdict, name)
     raise AttributeError(f"module 'emoboost' has no attribute {name!r}")

@@ -13,14 +13,14 @@ training data) and warnings about input quality and the detector's scope. The fu
 calibrated natural-log likelihood ratio (LLR, see :mod:`emoboost.models.fusion`); the verdict
 states it, its verbal equivalent (:func:`emoboost.calibration.verbal`), the prior and the
 posterior probability of fake at that prior. The timeline has one segment per EmoForensics window.
+The verdict types live in :mod:`emoboost.verdict`, the folder's files, hash and model card in
+:mod:`emoboost.detector_files`; both are re-exported here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,9 +29,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from emoboost.cache import cache_dir, write_json_atomic, write_text_atomic
+from emoboost.cache import write_json_atomic, write_text_atomic
 from emoboost.checkpoints import folder_hash, load_state, read_config, read_json_object, save_state
 from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
+from emoboost.detector_files import (
+    DETECTOR_FORMAT,
+    GENERATED_DATASETS,
+    HASH_KEY,
+    HASHED_FILES,
+    NETWORK_FILES,
+    detector_card,
+    detector_folder,
+    verify_hash,
+)
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
 from emoboost.media.levels import SILENCE_DB
@@ -49,93 +59,26 @@ from emoboost.models.lowlevel import (
 )
 from emoboost.models.tokens import tokenize_record
 from emoboost.timing import Stopwatch
+from emoboost.verdict import Segment, Tracks, Verdict, json_default, record_tracks
 
-DETECTOR_FORMAT = "emoboost.detector/1"
-NETWORK_FILES = {"emo": "emoforensics.safetensors", "rgb": "rgb.safetensors", "audio": "audio.safetensors"}
-HASHED_FILES = (*NETWORK_FILES.values(), "fusion.json", "README.md")  # and config.json, through its content
-HASH_KEY = "weights_sha256"
-logger = logging.getLogger(__name__)
+# the verdict types and the detector-folder files moved to emoboost.verdict and emoboost.detector_files;
+# importing them from here still works
+__all__ = [
+    "DETECTOR_FORMAT",
+    "GENERATED_DATASETS",
+    "HASHED_FILES",
+    "HASH_KEY",
+    "NETWORK_FILES",
+    "Detector",
+    "Segment",
+    "Tracks",
+    "Verdict",
+    "detector_card",
+    "record_tracks",
+]
 LOW_FACE_FRACTION = 0.5
 LOW_SPEECH_FRACTION = 0.3
 MIN_CALIBRATION_CLIPS = 50  # per class; fewer and the verdict warns that its LR rests on little data
-GENERATED_DATASETS = ("synthav",)  # dataset-name prefixes of generated (not recorded) training data
-
-
-@dataclasses.dataclass(frozen=True)
-class Segment:
-    """A stretch of the clip (one EmoForensics window) and how fake it looks there."""
-
-    start_s: float
-    end_s: float
-    llr: float  # fused natural-log likelihood ratio of this stretch
-    probability: float  # posterior probability of fake for this stretch at the verdict's prior
-    emotion_mismatch: float | None  # mean face-voice emotion distance (0 agree .. 2 opposite); None with one modality
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Tracks:
-    """Token-rate (5 Hz) series behind a verdict, for timelines and plots. Not part of ``to_dict()``."""
-
-    time_s: np.ndarray  # [N] token centres
-    emo_probability: np.ndarray  # [N] EmoForensics' per-token probability of fake (uncalibrated)
-    mismatch: np.ndarray | None  # [N] face-voice emotion distance (0 agree .. 2 opposite); None with one modality
-    face_fraction: np.ndarray  # [N] share of the token's frames with a tracked face
-    expressions: np.ndarray  # [N, C] mean facial-expression probabilities over frames with a face
-    expression_labels: tuple[str, ...]
-    voice_level_db: np.ndarray  # [N] mean RMS level in dBFS
-    prosody: dict[str, np.ndarray]  # name -> [N] clip z-scores (loudness, pitch) when the speech encoder is egemaps
-    # [T, 4] main-face box per 25 fps frame in decoded-frame pixels (NaN: no face); not in to_dict()
-    face_boxes: np.ndarray | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        def plain(value):  # NaN (no face in a token) becomes null: strict JSON parsers reject NaN
-            if value is None:
-                return None
-            rounded = np.round(np.asarray(value, np.float64), 5)
-            return np.where(np.isfinite(rounded), rounded, None).tolist()
-
-        return {
-            "time_s": plain(self.time_s),
-            "emo_probability": plain(self.emo_probability),
-            "mismatch": plain(self.mismatch),
-            "face_fraction": plain(self.face_fraction),
-            "expressions": plain(self.expressions),
-            "expression_labels": list(self.expression_labels),
-            "voice_level_db": plain(self.voice_level_db),
-            "prosody": {name: plain(values) for name, values in self.prosody.items()},
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class Verdict:
-    """The detector's answer for one file. ``label`` is "fake" when ``llr >= threshold`` (both natural-log LRs)."""
-
-    path: str
-    sha256: str
-    label: str
-    llr: float  # natural log of LR = P(scores | manipulated) / P(scores | authentic)
-    log10_lr: float
-    lr_verbal: str  # e.g. "moderate support for manipulated" (README: the verbal scale)
-    prior: float  # prior probability of fake the posterior and the Bayes threshold use
-    probability: float  # posterior probability of fake at ``prior``
-    threshold: float  # decision threshold on the LLR
-    scores: dict[str, float | None]  # logits: emo, rgb, audio; and fused (the LLR)
-    modalities: dict[str, float | None]  # face / voice manipulated (EmoForensics' per-modality heads, uncalibrated)
-    segments: tuple[Segment, ...]
-    duration_s: float
-    model_id: str
-    warnings: tuple[str, ...]
-    provenance: dict[str, Any]
-    tracks: Tracks | None = dataclasses.field(default=None, compare=False, repr=False)
-
-    def to_dict(self, tracks: bool = False) -> dict[str, Any]:
-        """Plain JSON-ready data (stable key order when dumped with ``sort_keys``); ``tracks=True`` adds
-        the 5 Hz series."""
-        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "tracks"}
-        data = json.loads(json.dumps(data, default=_plain))
-        if tracks and self.tracks is not None:
-            data["tracks"] = self.tracks.to_dict()
-        return data
 
 
 class Detector:
@@ -181,7 +124,7 @@ class Detector:
             "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
         }
         config.pop(HASH_KEY, None)
-        config = json.loads(json.dumps(config, default=_plain))  # exactly what config.json will read back as
+        config = json.loads(json.dumps(config, default=json_default))  # exactly what config.json will read back as
         write_text_atomic(folder / "README.md", detector_card(config, self.fusion))
         self._weights_sha256 = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
         write_json_atomic(folder / "config.json", {**config, HASH_KEY: self._weights_sha256})
@@ -201,9 +144,9 @@ class Detector:
         :class:`~emoboost.errors.ConfigError` (one line) for every problem."""
         from emoboost import detector_schema as schema
 
-        folder = _detector_folder(path_or_name)
+        folder = detector_folder(path_or_name)
         config = read_config(folder, DETECTOR_FORMAT)
-        actual = _verify_hash(folder, config, allow_unverified)
+        actual = verify_hash(folder, config, allow_unverified)
         schema.check_detector_config(config, folder / "config.json")
         schema.check_encoders(config, folder / "config.json", schema.allowed_encoders(trusted_encoders))
         fusion_data = read_json_object(folder / "fusion.json") if (folder / "fusion.json").is_file() else None
@@ -513,42 +456,6 @@ class Detector:
         return tuple(warnings)
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> Tracks:
-    """The 5 Hz series of one record and EmoForensics' per-token outputs."""
-    from emoboost.encoders.speech import EGEMAPS_PROSODY
-    from emoboost.models.tokens import token_means
-
-    everywhere = np.ones(record.n_frames, bool)
-    expressions, face_count = token_means(record.expressions, record.face_mask, token_frames)
-    level, frames = token_means(record.audio_rms_db[:, None], everywhere, token_frames)
-    n = len(frames)
-    prosody = {}
-    if record.speech_encoder == "egemaps" and not record.speech_encoder_version.endswith(
-        ".raw"
-    ):  # clip z-scores only then
-        means, _ = token_means(record.speech, everywhere, token_frames)
-        prosody = {name: means[:, column] for name, (column, _) in EGEMAPS_PROSODY.items()}
-    return Tracks(
-        time_s=(np.arange(n) * token_frames + frames / 2) / FPS,
-        emo_probability=sigmoid(np.asarray(emo.token_logits, np.float64)),
-        mismatch=None if emo.mismatch is None else np.asarray(emo.mismatch),
-        face_fraction=face_count / frames,
-        expressions=np.where(face_count[:, None] > 0, expressions, np.nan),
-        expression_labels=tuple(record.meta.get("expression_labels", ())),
-        voice_level_db=level[:, 0],
-        prosody=prosody,
-        face_boxes=np.asarray(record.boxes, np.float32),
-    )
-
-
 def _require_finite(logits: dict[str, float], may_be_absent: dict[str, bool], record: FeatureRecord) -> None:
     """A NaN or infinite score (broken weights or features) is an error, never a verdict."""
     for name, value in logits.items():
@@ -557,133 +464,3 @@ def _require_finite(logits: dict[str, float], may_be_absent: dict[str, bool], re
             raise ConfigError(
                 f"{source}: the detector's {name} score is {value} (its weights or the features are broken); no verdict"
             )
-
-
-def _legacy_weights_hash(folder: Path) -> str:
-    """The hash emoboost wrote before it covered config.json and README.md (weights and fusion.json only)."""
-    digest = hashlib.sha256()
-    for name in (*NETWORK_FILES.values(), "fusion.json"):
-        digest.update((folder / name).read_bytes())
-    return digest.hexdigest()
-
-
-def _detector_folder(path_or_name: str | Path) -> Path:
-    folder = Path(path_or_name).expanduser()
-    if folder.is_dir():
-        return folder
-    named_root = cache_dir() / "detectors"
-    named = named_root / str(path_or_name)
-    if folder.is_absolute() or not named.is_dir():
-        raise ConfigError(
-            f"{path_or_name}: not a detector directory, nor a detector name under {named_root} "
-            "(run `emoboost quickstart` to train one)"
-        )
-    return named
-
-
-def _verify_hash(folder: Path, config: dict[str, Any], allow_unverified: bool) -> str:
-    """The folder's hash, checked against config.json's; refused when config.json has none (unless allowed)."""
-    for name in HASHED_FILES:
-        if not (folder / name).is_file():
-            raise ConfigError(
-                f"{folder}: {name} is missing (a detector folder holds {', '.join(HASHED_FILES)} and config.json)"
-            )
-    actual = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
-    stored = config.get(HASH_KEY)
-    if stored is None:
-        if not allow_unverified:
-            raise ConfigError(
-                f"{folder}: config.json has no {HASH_KEY}, so its files cannot be verified "
-                "(Python: allow_unverified=True loads it anyway)"
-            )
-        logger.warning("%s: loading a detector without a hash (allow_unverified)", folder)
-    elif stored != actual:
-        if isinstance(stored, str) and stored == _legacy_weights_hash(folder):
-            logger.warning(
-                "%s: saved by an older emoboost, whose hash does not cover config.json; save it again to verify it",
-                folder,
-            )
-        else:
-            raise ConfigError(f"{folder}: files do not match the {HASH_KEY} in config.json (changed after saving)")
-    return actual
-
-
-def _number(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value):.3f}"
-
-
-def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
-    from emoboost.calibration import llr_metrics
-
-    data, training, point = config.get("data", {}), config.get("training", {}), fusion.operating_point
-    metrics = {} if training else config.get("metrics", {})
-    held_out = data.get("held_out")
-    weights = ", ".join(f"{name} {weight:+.3f}" for name, weight in zip(fusion.inputs, fusion.weights, strict=False))
-    real, fake = fusion.calibration_llrs()
-    generated = data.get("generated")
-    if generated is None and data.get("dataset"):
-        generated = str(data["dataset"]).lower().startswith(GENERATED_DATASETS)
-    lines = [
-        f"# emoboost detector: {config.get('model_id', '')}",
-        "",
-        "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN, fused",
-        "by EMO-BOOST (prior-weighted logistic regression: its output is a natural-log likelihood ratio). Load with",
-        "`emoboost.Detector.from_pretrained(path)` or `emoboost detect --model PATH`; weights are safetensors,",
-        "nothing is pickled.",
-        "",
-        "## Training data",
-        f"- dataset: {data.get('dataset', '?')} (manifest SHA-256 {data.get('manifest_sha256', '?')})",
-        f"- generated: {'yes' if generated else 'no' if generated is not None else '?'}",
-        (
-            f"- clips: {data.get('train_clips', '?')} train, {data.get('val_clips', '?')} validation (early stopping), "
-            f"{data.get('calib_clips', '?')} calibration (fusion and threshold); identity-disjoint"
-        ),
-        f"- calibration (fusion): {len(real)} real, {len(fake)} fake clips",
-        f"- held-out categories: {', '.join(held_out) if held_out else 'none'}",
-        "",
-        "## Decision",
-        f"- fusion: LLR = {weights}, bias {fusion.bias:+.3f}",
-        (
-            f"- rule: {point.get('rule', '?')}, LLR threshold at prior 0.5: {fusion.decision_threshold(0.5):+.3f}; "
-            f"calibration FPR {_number(point.get('fpr'))}, TPR {_number(point.get('tpr'))}"
-        ),
-    ]
-    if len(real) and len(fake):
-        labels = np.r_[np.zeros(len(real)), np.ones(len(fake))]
-        scores = llr_metrics(labels, np.r_[real, fake], fusion.decision_threshold(0.5))
-        lines += [
-            "",
-            "## Calibration (on the calibration clips the fusion was fitted on: in-sample)",
-            (
-                f"- Cllr {scores['cllr']:.3f} bits, Cllr_min {scores['cllr_min']:.3f}, "
-                f"ECE at the balanced prior {scores['ece_balanced']:.3f}"
-            ),
-            (
-                f"- misleading evidence: {scores['misleading_real']:.1%} of real clips with LR > 1, "
-                f"{scores['misleading_fake']:.1%} of fake clips with LR < 1"
-            ),
-        ]
-    if training:
-        lines += ["", "## Networks (label learnt, validation AUC on that label, best epoch)"]
-        lines += [
-            (
-                f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, "
-                f"epoch {entry.get('best_epoch', '?')}"
-            )
-            for name, entry in training.items()
-        ]
-    if metrics:
-        lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]
-    encoders = config.get("encoders") or config.get("extract", {}).get("encoders", {})
-    if encoders.get("visual") and encoders.get("speech"):
-        from emoboost.encoders import attributions
-
-        lines += ["", "## Encoder weights (attribution and licences)"]
-        lines += [f"- {line}" for line in attributions(str(encoders["visual"]), str(encoders["speech"]))]
-    lines += [
-        "",
-        "A detector trained on SynthAV checks the pipeline; it is not a FakeAVCeleb detector and says",
-        "nothing about real-world deepfakes.",
-        "",
-    ]
-    return "\n".join(lines)

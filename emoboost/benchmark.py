@@ -44,10 +44,11 @@ from emoboost.benchmark_config import (
     load_benchmark_config,
     sha_lookup,
 )
+from emoboost.benchmark_summary import cells_summary, summarise
 from emoboost.cache import write_json_atomic
 from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
-from emoboost.controls import cell_aucs, cell_of_row, fold_shuffle_controls
+from emoboost.controls import cell_of_row, fold_shuffle_controls
 from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
 from emoboost.errors import ConfigError, DataError
 from emoboost.features.store import FeatureStore
@@ -63,8 +64,6 @@ from emoboost.models.inference import predict_logits
 from emoboost.train import train_emoforensics
 
 logger = logging.getLogger(__name__)
-VISUAL_CATEGORIES = ("FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
-BASE_DETECTORS = ("emo", "rgb", "audio", "lowlevel", "fusion", "mean")
 FUSED = {"lowlevel": ("rgb", "audio"), "fusion": ("emo", "rgb", "audio")}
 __all__ = ["BenchmarkConfig", "load_benchmark_config", "run_benchmark", "run_fold", "summarise", "train_detector"]
 
@@ -279,50 +278,6 @@ def _trimmed_trained(
     return _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1], detector.meta[
         "training"
     ]
-
-
-METRICS = ("auc", "ap", "eer", "acc", "ece")
-
-
-def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
-    """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for one variant (``key``)."""
-    folds = {
-        category: {
-            detector: {
-                **{m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")},
-                **({"llr": scores["llr"]} if "llr" in scores else {}),  # Cllr, Cllr_min, ... of the row's LLRs
-            }
-            for detector, scores in sorted(result[key].items(), key=lambda item: _detector_order(item[0]))
-        }
-        for category, result in fold_results.items()
-        if key in result
-    }
-    detectors = sorted({d for scores in folds.values() for d in scores}, key=_detector_order)
-
-    def average(categories: Sequence[str]) -> dict[str, dict[str, float]]:
-        present = [c for c in categories if c in folds]
-        if not present:
-            return {}
-        return {d: {m: float(np.nanmean([folds[c][d][m] for c in present])) for m in METRICS} for d in detectors}
-
-    return {"folds": folds, "average": average(list(folds)), "avg_fv": average(VISUAL_CATEGORIES)}
-
-
-def cells_summary(fold_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """``{category: {detector: {cell: {"auc", "n_fake"}}}}`` for folds whose manifest has SynthAV's factor columns."""
-    out = {}
-    for category, result in fold_results.items():
-        cells = result.get("cells", [])
-        if any(cells):
-            out[category] = {
-                detector: cell_aucs(result["labels"], cells, scores["probabilities"])
-                for detector, scores in sorted(result["metrics"].items(), key=lambda item: _detector_order(item[0]))
-            }
-    return out
-
-
-def _detector_order(name: str) -> tuple[int, str]:
-    return (BASE_DETECTORS.index(name), name) if name in BASE_DETECTORS else (len(BASE_DETECTORS), name)
 
 
 def full_manifest(config: BenchmarkConfig) -> Path:

@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from emoboost.api import Detector, Verdict
+from emoboost.api import Detector
 from emoboost.cache import write_text_atomic
 from emoboost.calibration import VERBAL_SCALE, format_lr, llr_metrics
 from emoboost.media.decode import FPS
 from emoboost.timeline import PANELS, timeline_png_bytes
+from emoboost.verdict import Verdict
 
 ORIGIN = {True: "generated", False: "recorded", None: "unknown origin"}
 FRAMES_PER_KIND = 3  # frames from the most and from the least suspicious stretches

@@ -1,6 +1,6 @@
 """Checkpoint files: safetensors weights, a size-bounded format-checked ``config.json`` and the folder hash (the
 detector directory of :class:`emoboost.api.Detector` is the one checkpoint format; its model card is
-:func:`emoboost.api.detector_card`).
+:func:`emoboost.detector_files.detector_card`).
 
 Nothing is ever unpickled: weights are safetensors, everything else is JSON. Loading checks
 the format tag and rebuilds the network from the stored config before loading weights

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.api import Verdict
 from emoboost.cache import atomic_path
 from emoboost.text import printable
+from emoboost.verdict import Verdict
 
 STEM_BYTES = 200  # of a plot's name: with "_<hash>.png" and a temporary name's extras it stays under 255 bytes
 

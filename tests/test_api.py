@@ -69,3 +69,14 @@ def test_verdict_says_how_much_of_a_long_faceless_file_was_analysed(tmp_path):
     verdict = Detector.from_pretrained(tiny_detector(tmp_path / "d")).predict_record(record)
     assert "only the first 4 s of 36000 s analysed (media.max_duration_s)" in verdict.warnings
     assert any(w.startswith("no face found in the first 1 s, the rest was not scanned") for w in verdict.warnings)
+
+
+def test_names_that_moved_out_of_the_api_still_import_from_it():
+    import emoboost
+    from emoboost import api, detector_files, verdict
+
+    for name in ("Segment", "Tracks", "Verdict", "record_tracks"):
+        assert getattr(api, name) is getattr(verdict, name)
+    for name in ("detector_card", "DETECTOR_FORMAT", "NETWORK_FILES", "HASHED_FILES", "HASH_KEY"):
+        assert getattr(api, name) is getattr(detector_files, name)
+    assert emoboost.Verdict is api.Verdict and emoboost.Detector is api.Detector

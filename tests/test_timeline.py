@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from emoboost.api import Segment, Tracks, Verdict
 from emoboost.case_report import key_frames
 from emoboost.timeline import PANELS, draw_timeline
+from emoboost.verdict import Segment, Tracks, Verdict
 
 
 def hand_verdict(face_from_frame: int = 0) -> Verdict:

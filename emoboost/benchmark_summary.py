@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from emoboost.controls import cell_aucs
+from emoboost.data.manifest import VISUAL_CATEGORIES
 
-VISUAL_CATEGORIES = ("FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 BASE_DETECTORS = ("emo", "rgb", "audio", "lowlevel", "fusion", "mean")
 METRICS = ("auc", "ap", "eer", "acc", "ece")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from emoboost.data.manifest import VISUAL_CATEGORIES
 from emoboost.metrics import auc, paired_gain
 
-VISUAL_CATEGORIES = ("FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 INTERVAL = "95 % percentile interval, paired bootstrap over test identities (both rows scored on the same resample)"
 
 

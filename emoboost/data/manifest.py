@@ -37,6 +37,7 @@ COLUMNS = (
     "audio_fake",
 )
 CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")  # the five cross-manipulation categories
+VISUAL_CATEGORIES = CATEGORIES[1:]  # those with a fake video: the AVG-FV average
 REAL = "real"
 OPTIONAL_COLUMNS = ("emotion", "emotion_mismatch", "artifact")
 ARTIFACT_LEVELS = ("none", "weak", "strong")

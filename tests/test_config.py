@@ -52,10 +52,26 @@ def test_every_shipped_config_and_its_references_load(tmp_path, monkeypatch):
     }
     for path in shipped:
         assert isinstance(load_yaml(f"configs/{path.relative_to(PACKAGED).as_posix()}"), dict)
-    for name in ("synthav", "fakeavceleb"):
-        settings = load_benchmark_config(f"configs/benchmark/{name}.yaml")
+    # every shipped config is valid as what it is, not only readable YAML (a 3-value protocol once slipped by)
+    from emoboost.data.protocols import load_protocol
+    from emoboost.fit import DetectorConfigs
+    from emoboost.models.lowlevel import RGBConfig
+
+    for path in sorted((PACKAGED / "protocols").glob("*.yaml")):
+        load_protocol(f"configs/protocols/{path.name}").validate()
+    for path in sorted((PACKAGED / "emoforensics").glob("*.yaml")):
+        configs = DetectorConfigs.from_files(f"configs/emoforensics/{path.name}", RGBConfig(), None, None)
+        configs.emo.validate()
+        configs.emo_train.validate()
+    for path in sorted((PACKAGED / "benchmark").glob("*.yaml")):
+        if path.stem == "anchors":
+            continue
+        settings = load_benchmark_config(f"configs/benchmark/{path.name}")
+        settings.validate()
         for reference in (settings.emo_config, *settings.ablations, settings.anchors):
             load_yaml(reference)  # e.g. configs/emoforensics/full.yaml, found without a checkout
+        if settings.protocol:
+            load_protocol(settings.protocol).validate()
 
 
 def test_the_package_data_covers_every_shipped_config():

@@ -5,7 +5,7 @@
 #   four EmoForensics ablations. Folds: configs/protocols/synthav_large.yaml (54 test identities,
 #   216 real + 216 held-out clips per test fold). Every step resumes where it stopped.
 # Usage: scripts/synthav_large.sh [OUT]   (default runs/synthav_large; PYTHON overrides the interpreter,
-#        WORKERS the processes of generation and extraction: default one per core)
+#        WORKERS the processes of generation and the Ray actors of extraction: default one per core)
 # Outputs: OUT/probe/probe.{md,json}, OUT/benchmark/results.{md,json}. Results are SynthAV results: they show what
 # a detector can use when a cue is there by construction, never FakeAVCeleb performance.
 set -euo pipefail
@@ -13,14 +13,17 @@ cd "$(dirname "$0")/.."
 python="${PYTHON:-.venv/bin/python}"
 out="${1:-runs/synthav_large}"
 workers="${WORKERS:-$(nproc)}"
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"  # parallel over clips (processes), not inside one clip
-engine=local
-if "$python" -c "import ray" 2>/dev/null; then engine=ray; fi  # pip install 'emoboost[ray]': one actor per core
+engine=local  # one process; torch uses the cores inside each clip
+threads=()
+if "$python" -c "import ray" 2>/dev/null; then  # pip install 'emoboost[ray]': one actor per core, one thread each
+  engine=ray
+  threads=(OMP_NUM_THREADS=1)
+fi
 
 "$python" -m emoboost.cli synth "$out/synthav" --identities 110 --clips-per-identity 4 --seconds 3 --seed 0 \
   --protocol configs/protocols/synthav_large.yaml --workers "$workers" >&2
 # exit 1 = some clips failed (each named above); the benchmark's max_missing rule decides whether that is too many
-"$python" -m emoboost.cli extract "$out/synthav/manifest.csv" --out "$out/features" --engine "$engine" \
+env "${threads[@]}" "$python" -m emoboost.cli extract "$out/synthav/manifest.csv" --out "$out/features" --engine "$engine" \
   --workers "$workers" >&2 || [ $? -eq 1 ]
 "$python" -m emoboost.cli probe "$out/synthav/manifest.csv" --store "$out/features" --out "$out/probe" >&2
 "$python" -m emoboost.cli benchmark --config configs/benchmark/synthav_large.yaml --out "$out/benchmark" \

@@ -444,16 +444,22 @@ def generate(
         per_identity = (_identity_clips(out, config, i, categories, on_clip) for i in indices)
         rows = [row for clips in per_identity for row in clips]
     else:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         rows = []
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver: the caller may hold threads (a progress bar, torch) that a plain fork would copy mid-state
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
             jobs = [pool.submit(_identity_clips, out, config, i, categories) for i in indices]
-            for job in jobs:  # in identity order, so the manifest is the same as a one-process run's
-                for row in job.result():
-                    rows.append(row)
-                    if on_clip is not None:
-                        on_clip(row)
+            try:
+                for job in jobs:  # in identity order, so the manifest is the same as a one-process run's
+                    for row in job.result():
+                        rows.append(row)
+                        if on_clip is not None:
+                            on_clip(row)
+            except BaseException:
+                pool.shutdown(cancel_futures=True)  # one failed identity stops the run without drawing the rest
+                raise
     write_manifest(out / "manifest.csv", rows)
     return rows
 

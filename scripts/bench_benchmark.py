@@ -244,35 +244,24 @@ def main() -> None:
     print(
         f"running fold {args.fold} with every detector capped at {args.epochs} epoch(s) (a timing run) ...", flush=True
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(config), str(out), str(args.threads)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"the fold failed:\n{result.stderr[-3000:]}")
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    child = run_child(CHILD, [str(config), str(out), str(args.threads)], "the fold")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report(args, info, child, peak, out)
 
 
-def memory(args: argparse.Namespace, info: dict, config: Path) -> None:
+def run_child(code: str, argv: list[str], what: str) -> dict:
+    """Run ``code`` in a child Python with this checkout first on the path; its last stdout line, parsed as JSON."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
-        [sys.executable, "-c", MEMORY_CHILD, str(config)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=False,
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, cwd=REPO, check=False
     )
     if result.returncode != 0:
-        raise SystemExit(f"the memory pass failed:\n{result.stderr[-3000:]}")
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{what} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def memory(args: argparse.Namespace, info: dict, config: Path) -> None:
+    child = run_child(MEMORY_CHILD, [str(config)], "the memory pass")
     print(
         f"memory pass over fold {args.fold} ({child['sizes']}): read {child['crop_gb_read']:.2f} GB of face crops in"
         f" {child['seconds']:.0f} s, acoustic normaliser input {child['normaliser_mb']:.0f} MB,"

@@ -6,11 +6,11 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # the API is imported lazily so that `import emoboost` stays light
     if name == "Detector":
-        from emoboost import api
+        from emoboost.detector.detector import Detector
 
-        return api.Detector
+        return Detector
     if name in {"Verdict", "Segment", "Tracks"}:
-        from emoboost import verdict
+        from emoboost.detector import verdict
 
         return getattr(verdict, name)
     raise AttributeError(f"module 'emoboost' has no attribute {name!r}")

@@ -198,7 +198,7 @@ def save_validation_plots(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from emoboost.cache import atomic_path
+    from emoboost.files import atomic_path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -56,8 +56,8 @@ PROTOCOL = "configs/protocols/fakeavceleb_loco.yaml"
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-import emoboost.train as train, emoboost.train_lowlevel as train_lowlevel
-from emoboost.benchmark import load_benchmark_config, run_benchmark
+import emoboost.training.loop as train, emoboost.training.lowlevel as train_lowlevel
+from emoboost.benchmark.runner import load_benchmark_config, run_benchmark
 import torch
 config_path, out = sys.argv[1], Path(sys.argv[2])
 torch.set_num_threads(int(sys.argv[3]))
@@ -90,8 +90,8 @@ MEMORY_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np
-from emoboost.benchmark import load_benchmark_config
-from emoboost.fold_data import load_fold
+from emoboost.benchmark.runner import load_benchmark_config
+from emoboost.training.clips import load_fold
 from emoboost.data.manifest import read_manifest
 from emoboost.features.store import FeatureStore
 config = load_benchmark_config(sys.argv[1])

@@ -83,9 +83,9 @@ def main() -> None:
     if args.visual_encoder and args.model:
         raise SystemExit("error --visual-encoder sizes the untrained detector; a --model has its own encoders")
 
-    from emoboost.api import Detector
     from emoboost.config import ExtractConfig, apply_runtime
     from emoboost.data.demo import demo_clip
+    from emoboost.detector.detector import Detector
     from emoboost.errors import ConfigError
 
     try:

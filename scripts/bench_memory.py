@@ -21,7 +21,7 @@ from pathlib import Path
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from emoboost.api import Detector
+from emoboost.detector.detector import Detector
 model = sys.argv[2]
 detector = Detector.from_pretrained(model) if model else Detector.untrained()
 start = time.perf_counter()

@@ -6,7 +6,7 @@ DETECTOR_DIR is a detector directory (``emoboost train`` / the benchmark's per-f
 its EmoForensics network is the one scored.
 
 Scores the test split's real clips as recorded and with their voice taken from another real
-test identity's clip (emoboost.controls), and, for context, the test AUC real vs fake overall
+test identity's clip (emoboost.benchmark.controls), and, for context, the test AUC real vs fake overall
 and per ``emotion_mismatch`` / ``artifact`` cell when the manifest has them. The last stdout
 line is JSON.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.api import Detector
-from emoboost.controls import alignment_shuffle, cell_aucs, cell_of_row, emoforensics_scorer
+from emoboost.benchmark.controls import alignment_shuffle, cell_aucs, cell_of_row, emoforensics_scorer
 from emoboost.data.manifest import read_manifest
+from emoboost.detector.detector import Detector
 from emoboost.features.store import FeatureStore
 from emoboost.media.inputs import dataset_root
 from emoboost.metrics import auc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from emoboost.benchmark import BenchmarkConfig
+from emoboost.benchmark.runner import BenchmarkConfig
 from emoboost.config import ExtractConfig
 from emoboost.data.manifest import CATEGORIES, REAL, write_manifest
 from emoboost.data.protocols import identity_components
@@ -13,7 +13,7 @@ from emoboost.data.synthav import SynthConfig, generate
 from emoboost.features.extract import FeatureExtractor, extract_many
 from emoboost.features.store import FeatureStore
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
-from emoboost.train import TrainConfig
+from emoboost.training.loop import TrainConfig
 
 TINY_EMO = """
 model: {d_model: 32, heads: 2, intra_layers: 1, inter_layers: 1, feedforward: 64, dropout: 0.0, alignment_dim: 16,

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.benchmark import BenchmarkConfig
+from emoboost.benchmark.runner import BenchmarkConfig
 from emoboost.data.manifest import ManifestRow, write_manifest
 from emoboost.features import version
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
-from emoboost.train import TrainConfig
+from emoboost.training.loop import TrainConfig
 
 FRAMES, LEAD_IN, VISUAL_DIM, SPEECH_DIM, CROP, MELS = 50, 5, 8, 6, 32, 16
 EMO_ONLY, LOWLEVEL_ONLY = "RVFA", "FVFA-FS"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.api import Detector
+from emoboost.detector.detector import Detector
 from emoboost.features import FeatureRecord
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from emoboost.checkpoints import folder_hash
-from emoboost.detector_files import HASH_KEY, HASHED_FILES
+from emoboost.detector.checkpoints import folder_hash
+from emoboost.detector.files import HASH_KEY, HASHED_FILES
 
 
 def edit_config(folder: Path, change: Callable[[dict[str, Any]], Any], rehash: bool = True) -> None:

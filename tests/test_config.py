@@ -40,7 +40,7 @@ def test_config_references_work_from_any_folder(tmp_path, monkeypatch):
 
 
 def test_every_shipped_config_and_its_references_load(tmp_path, monkeypatch):
-    from emoboost.benchmark import load_benchmark_config
+    from emoboost.benchmark.runner import load_benchmark_config
 
     monkeypatch.chdir(tmp_path)
     shipped = sorted(PACKAGED.rglob("*.yaml"))
@@ -54,8 +54,8 @@ def test_every_shipped_config_and_its_references_load(tmp_path, monkeypatch):
         assert isinstance(load_yaml(f"configs/{path.relative_to(PACKAGED).as_posix()}"), dict)
     # every shipped config is valid as what it is, not only readable YAML (a 3-value protocol once slipped by)
     from emoboost.data.protocols import load_protocol
-    from emoboost.fit import DetectorConfigs
     from emoboost.models.lowlevel import RGBConfig
+    from emoboost.training.detector import DetectorConfigs
 
     for path in sorted((PACKAGED / "protocols").glob("*.yaml")):
         load_protocol(f"configs/protocols/{path.name}").validate()

@@ -70,8 +70,8 @@ def extract(
 
 
 def extract_files(paths, out_dir: Path, settings, engine: str = "local", address: str | None = None, workers: int = 2):
+    from emoboost.detector.outputs import prepare_folder
     from emoboost.features.store import FeatureStore
-    from emoboost.outputs import prepare_folder
 
     store = FeatureStore(prepare_folder(out_dir, "--out"))  # the destination is checked before any work
     with progress() as bar:
@@ -142,10 +142,10 @@ def manifest_fakeavceleb(
     verify: Annotated[bool, typer.Option(help="Check every file's container (reads a few bytes per file).")] = True,
 ) -> None:
     """Cross-check FakeAVCeleb's meta_data.csv with its folder tree; write the manifest and the folds."""
-    from emoboost.cache import write_text_atomic
     from emoboost.data.fakeavceleb import read_fakeavceleb
     from emoboost.data.manifest import count_by, write_manifest
     from emoboost.data.protocols import check_fold, load_protocol, make_folds, report_lines, write_folds
+    from emoboost.files import write_text_atomic
 
     with err.status("reading meta_data.csv and the folder tree"):
         rows, report = read_fakeavceleb(root, verify=verify)
@@ -262,10 +262,10 @@ def probe(
     include_fakes: Annotated[bool, typer.Option(help="Probe fake clips too (default: real clips only).")] = False,
 ) -> None:
     """Linear probes of the emotion class per stream, identities held out, with chance and majority baselines."""
+    from emoboost.benchmark.probe import PRIMARY, ProbeConfig, run_probe, summary_line, write_report
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
     from emoboost.media.inputs import dataset_root
-    from emoboost.probe import PRIMARY, ProbeConfig, run_probe, summary_line, write_report
 
     config = ProbeConfig(streams=tuple(stream or PRIMARY), folds=folds, real_only=not include_fakes, mouth=mouth)
     rows = read_manifest(manifest)

@@ -81,12 +81,12 @@ def detect(
     ] = None,
 ) -> None:
     """Say whether videos are real or fake, with per-modality scores and where it looks fake."""
-    from emoboost.api import Detector
-    from emoboost.cache import sha256_file
+    from emoboost.detector.detector import Detector
+    from emoboost.detector.outputs import ResultLog, prepare_folder
+    from emoboost.detector.outputs import output_format as file_format
     from emoboost.errors import MediaError, NoFaceError
+    from emoboost.files import sha256_file
     from emoboost.media.inputs import expand_inputs
-    from emoboost.outputs import ResultLog, prepare_folder
-    from emoboost.outputs import output_format as file_format
 
     if output_format not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
@@ -109,7 +109,7 @@ def detect(
             return None, None, None, None
 
     def plotted(entry: dict[str, Any]) -> bool:
-        from emoboost.timeline import timeline_name
+        from emoboost.detector.timeline import timeline_name
 
         done = timeline_png is None or (timeline_png / timeline_name(entry["path"], entry.get("sha256", ""))).is_file()
         return done and (reporter is None or reporter.has(entry))
@@ -177,7 +177,7 @@ def detect(
 
 
 def _plot(verdict, folder: Path) -> None:
-    from emoboost.timeline import plot_timeline, timeline_name
+    from emoboost.detector.timeline import plot_timeline, timeline_name
 
     plot_timeline(verdict, folder / timeline_name(verdict.path, verdict.sha256))
 
@@ -204,7 +204,7 @@ class _Stream:
         self.header = False
 
     def emit(self, entry: dict[str, Any]) -> None:
-        from emoboost.outputs import render
+        from emoboost.detector.outputs import render
 
         if self.fmt == "json":
             out.print(
@@ -237,7 +237,7 @@ def command_line(ctx: typer.Context) -> str:
 def _reporter(folder: Path | None, detector, command: str):
     if folder is None:
         return None
-    from emoboost.case_report import CaseReports
+    from emoboost.detector.case_report import CaseReports
 
     return CaseReports(folder, detector, command)
 
@@ -264,7 +264,7 @@ def print_verdicts(
     the most suspicious stretch. Both fit 80 columns for file names up to about 20 characters."""
     from rich.text import Text
 
-    from emoboost.outputs import flat_row
+    from emoboost.detector.outputs import flat_row
 
     console = console or out
     rows = [flat_row(entry) for entry in entries if "error" not in entry]

@@ -32,12 +32,18 @@ def quickstart(
 ) -> None:
     import time
 
-    from emoboost.api import Detector
-    from emoboost.cache import cache_dir
+    from emoboost.benchmark.quickstart import (
+        DETECTOR_NAME,
+        HELD_OUT_SET,
+        QUICKSTART_SET,
+        check_quickstart,
+        held_out_examples,
+    )
     from emoboost.config import ExtractConfig
+    from emoboost.detector.detector import Detector
     from emoboost.features.extract import FeatureExtractor
+    from emoboost.files import cache_dir
     from emoboost.media.inputs import read_manifest_paths
-    from emoboost.quickstart import DETECTOR_NAME, HELD_OUT_SET, QUICKSTART_SET, check_quickstart, held_out_examples
 
     started = time.perf_counter()
     settings = check_quickstart(out_dir)  # every config read and validated before the long steps
@@ -73,8 +79,8 @@ def quickstart(
 
 def held_out_set(folder: Path) -> list[ManifestRow]:
     """The quickstart's held-out SynthAV identities (another seed: other faces, voices), generated under ``folder``."""
+    from emoboost.benchmark.quickstart import HELD_OUT_SET
     from emoboost.cli.data import generate_with_progress
-    from emoboost.quickstart import HELD_OUT_SET
 
     rows = generate_with_progress(folder, HELD_OUT_SET, "held-out identities")
     out.print(

@@ -39,7 +39,7 @@ def train(
     """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib."""
     import dataclasses
 
-    from emoboost.benchmark import load_benchmark_config, train_detector
+    from emoboost.benchmark.runner import load_benchmark_config, train_detector
     from emoboost.media.inputs import dataset_root
 
     settings = dataclasses.replace(load_benchmark_config(config), store=str(store))
@@ -111,7 +111,7 @@ def benchmark(
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
     import dataclasses
 
-    from emoboost.benchmark import load_benchmark_config
+    from emoboost.benchmark.runner import load_benchmark_config
 
     settings = load_benchmark_config(config)
     overrides = {"folds": folds, "store": store, "root": root}
@@ -138,8 +138,8 @@ def benchmark(
 
 
 def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> dict:
-    from emoboost.benchmark import run_benchmark
-    from emoboost.report import markdown
+    from emoboost.benchmark.report import markdown
+    from emoboost.benchmark.runner import run_benchmark
 
     with progress() as bar:
         task = bar.add_task("benchmark", total=len(settings.categories) * settings.repeats, current="")
@@ -151,7 +151,7 @@ def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> dict:
                 bar.update(task, current=f"{category}: {stage}")
 
         results = run_benchmark(settings, out_dir, on_fold, detector_dir)
-    from emoboost.report import gain_lines
+    from emoboost.benchmark.report import gain_lines
 
     table = markdown(results).split("## AP")[0]
     out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)

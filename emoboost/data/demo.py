@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from emoboost.cache import atomic_path
 from emoboost.data.tts import espeak
 from emoboost.errors import EmoboostError
+from emoboost.files import atomic_path
 from emoboost.media.decode import SAMPLE_RATE
 from emoboost.media.write import ffmpeg_binary, write_wav
 

@@ -20,8 +20,8 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from emoboost.cache import atomic_path
 from emoboost.errors import ConfigError
+from emoboost.files import atomic_path
 
 COLUMNS = (
     "path",

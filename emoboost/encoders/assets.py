@@ -28,8 +28,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from emoboost.cache import atomic_path, cache_dir, sha256_file
 from emoboost.errors import WeightsUnavailableError
+from emoboost.files import atomic_path, cache_dir, sha256_file
 
 logger = logging.getLogger(__name__)
 FETCH_TIMEOUT_S = 600

@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emoboost.cache import atomic_path
 from emoboost.encoders.assets import PackagedAsset, asset_path, ensure_asset
 from emoboost.encoders.visual import FaceEmotionEncoder
 from emoboost.errors import WeightsUnavailableError
+from emoboost.files import atomic_path
 
 FACEAPI_VERSION = "1.7.15"
 MANIFEST_MEMBER = "package/model/face_expression_model-weights_manifest.json"

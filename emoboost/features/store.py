@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from emoboost.cache import atomic_path, sha256_file, write_json_atomic
 from emoboost.errors import StoreError
 from emoboost.features import version
+from emoboost.files import atomic_path, sha256_file, write_json_atomic
 from emoboost.text import printable
 
 STORE_FORMAT = 1

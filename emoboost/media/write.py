@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.cache import atomic_path
 from emoboost.errors import EmoboostError
+from emoboost.files import atomic_path
 
 
 def ffmpeg_binary() -> str:

@@ -8,7 +8,7 @@
   2 s log-mel segments, standardised per band with statistics fitted on training data. One
   logit per segment; the video logit is the mean over segments (1 s hop).
 
-Both train with :func:`emoboost.train.fit`; neither opens files.
+Both train with :func:`emoboost.training.loop.fit`; neither opens files.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from PIL import Image
 
 from emoboost.calibration import verbal
 from emoboost.cli import run
-from emoboost.outputs import CSV_COLUMNS
+from emoboost.detector.outputs import CSV_COLUMNS
 
 NOISE = ("Traceback", "[mov", ".cc:", "DECORDError", "moov atom not found\n", "Error while decoding")
 

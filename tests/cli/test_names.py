@@ -12,9 +12,9 @@ import factory
 import names_matrix
 import pytest
 
-from emoboost.api import Detector
 from emoboost.cli import run
-from emoboost.outputs import ResultLog
+from emoboost.detector.detector import Detector
+from emoboost.detector.outputs import ResultLog
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +99,12 @@ def test_odd_names_get_verdicts_and_errors_one_line_each(tmp_path, clip, model, 
 
 
 def test_a_failed_plot_keeps_the_verdict_and_the_batch(tmp_path, clip, model, capfd, monkeypatch):
-    import emoboost.timeline
+    import emoboost.detector.timeline
 
     def broken(verdict, target):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(emoboost.timeline, "plot_timeline", broken)
+    monkeypatch.setattr(emoboost.detector.timeline, "plot_timeline", broken)
     code, out, err = detect(
         capfd,
         clip,

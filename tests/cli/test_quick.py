@@ -31,7 +31,7 @@ def test_quickstart_checks_every_config_before_the_long_steps(tmp_path, monkeypa
 
 
 def test_quickstart_config_is_found_from_an_empty_folder(tmp_path, monkeypatch):
-    from emoboost.quickstart import check_quickstart
+    from emoboost.benchmark.quickstart import check_quickstart
 
     monkeypatch.chdir(tmp_path)
     settings = check_quickstart(Path("q"))
@@ -80,8 +80,8 @@ def test_help_shows_placeholders_not_python_types(capfd):
     ],
 )
 def test_each_error_class_has_one_exit_code(error, code, tmp_path, monkeypatch, capfd):
-    import emoboost.quickstart
+    import emoboost.benchmark.quickstart
 
-    monkeypatch.setattr(emoboost.quickstart, "check_quickstart", lambda out: (_ for _ in ()).throw(error))
+    monkeypatch.setattr(emoboost.benchmark.quickstart, "check_quickstart", lambda out: (_ for _ in ()).throw(error))
     assert run(["quickstart", "--out", str(tmp_path / "q")]) == code == type(error).exit_code
     assert capfd.readouterr().err.strip() == f"error {error}"

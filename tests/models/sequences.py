@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoboost.models.tokens import tokenize
-from emoboost.train import LabelledClip
+from emoboost.training.emoforensics import LabelledClip
 
 
 def trajectory(rng: np.random.Generator, frames: int, emotions: int = 5) -> np.ndarray:

@@ -9,7 +9,8 @@ from emoboost.config import load_section
 from emoboost.errors import ConfigError
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig, aggregate
 from emoboost.models.inference import predict_clip, predict_logits
-from emoboost.train import TrainConfig, train_emoforensics
+from emoboost.training.emoforensics import train_emoforensics
+from emoboost.training.loop import TrainConfig
 
 TINY = EmoForensicsConfig(
     d_model=32, heads=2, intra_layers=1, inter_layers=1, feedforward=64, dropout=0.0, alignment_dim=16
@@ -93,8 +94,8 @@ def test_learns_emotion_mismatch():
 
 
 def _detector(model):
-    from emoboost.api import Detector
     from emoboost.config import ExtractConfig
+    from emoboost.detector.detector import Detector
     from emoboost.models.fusion import Fusion
     from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector
 
@@ -104,7 +105,7 @@ def _detector(model):
 
 
 def test_save_load_round_trip_is_bit_identical(tmp_path):
-    from emoboost.api import Detector
+    from emoboost.detector.detector import Detector
 
     result = train_emoforensics(
         sequences.clips(40, seed=0), sequences.clips(20, seed=1), TINY, dataclasses.replace(FAST, epochs=2)
@@ -119,7 +120,7 @@ def test_save_load_round_trip_is_bit_identical(tmp_path):
 
 
 def test_loading_rejects_foreign_or_mismatched_checkpoints(tmp_path):
-    from emoboost.api import Detector
+    from emoboost.detector.detector import Detector
 
     with pytest.raises(ConfigError, match="no config.json"):
         Detector.from_pretrained(tmp_path)

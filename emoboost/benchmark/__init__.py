@@ -1,0 +1,1 @@
+"""Stage 7: the benchmark: runner, config, summary, gain, controls, probe, report, quickstart."""

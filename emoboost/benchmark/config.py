@@ -1,0 +1,137 @@
+"""The benchmark's settings (configs/benchmark/*.yaml) and the fingerprint of a fold result.
+
+A fold result is reused on a rerun only when :func:`fold_fingerprint` is unchanged: it covers the
+settings that change results, the bytes of every EmoForensics config, the fold file, each clip's
+content hash with the store's extraction keys for it, the external score files and the repeat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from emoboost.config import from_dict, load_yaml, require, resolve_config, to_dict
+from emoboost.data.manifest import CATEGORIES, ManifestRow
+from emoboost.errors import ConfigError
+from emoboost.features.store import FeatureStore
+from emoboost.media.levels import SILENCE_DB
+from emoboost.models.external import ExternalDetector
+from emoboost.models.lowlevel import AcousticConfig, RGBConfig
+from emoboost.training.detector import DetectorConfigs
+from emoboost.training.folds import digest, file_digest
+from emoboost.training.loop import TrainConfig
+
+# settings that do not change a fold's result (paths are covered by the fold file and record digests)
+NOT_IN_FINGERPRINT = (
+    "name",
+    "anchors",
+    "categories",
+    "repeats",
+    "folds",
+    "root",
+    "store",
+    "manifest",
+    "protocol",
+    "external",
+    "external_untrained",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchmarkConfig:
+    """configs/benchmark/*.yaml (paths relative to the working directory, ``configs/...`` falling back to the
+    packaged configs: see :func:`emoboost.config.resolve_config`; the CLI can override them)."""
+
+    name: str = "benchmark"
+    folds: str = ""  # folder holding <category>.csv fold files
+    root: str = ""  # folder the manifest paths are relative to ("": media.inputs.dataset_root of the fold files)
+    store: str = ""  # feature store
+    categories: tuple[str, ...] = CATEGORIES
+    emo_config: str = "configs/emoforensics/full.yaml"
+    ablations: tuple[str, ...] = ()  # more EmoForensics configs, each becomes a row "emo:<file stem>"
+    external: tuple[str, ...] = ()  # NAME=FOLDER of per-fold <category>.csv score files: rows ext:NAME, emo+ext:NAME
+    external_untrained: tuple[str, ...] = ()  # NAME=FILE, one score file from a detector that never saw this data
+    rgb: RGBConfig = RGBConfig()
+    acoustic: AcousticConfig = AcousticConfig()
+    lowlevel_train: TrainConfig = TrainConfig(epochs=15, lr=1e-3, patience=4)
+    target_fpr: float | None = None  # None: the Bayes decision on the fused LLR (prior 0.5, equal costs)
+    bootstrap: int = 1000  # bootstrap draws for every interval
+    silence_db: float = SILENCE_DB
+    train_trimmed: bool = True  # also train and test a detector on silence-trimmed clips
+    max_missing: float = 0.02  # stop when more than this share of a split has no features
+    seed: int = 0
+    device: str = "cpu"  # where every network trains ("cuda" on a GPU box; the fusions stay on the CPU)
+    repeats: int = 1  # > 1: re-drawn identity partitions (protocol seed + k) and training seeds (seed + k)
+    manifest: str = ""  # every clip: re-drawn partitions, the all-category detector ("" = manifest.csv beside folds/)
+    protocol: str = ""  # protocol YAML of the re-drawn partitions ("" = the protocol defaults)
+    anchors: str = "configs/benchmark/anchors.yaml"  # published numbers to print beside ours ("" for none)
+
+    def validate(self) -> None:
+        require(bool(self.categories), "benchmark.categories must not be empty")
+        require(self.target_fpr is None or 0 < self.target_fpr < 1, "benchmark.target_fpr must be in (0, 1)")
+        require(self.bootstrap >= 0, "benchmark.bootstrap must be >= 0")
+        require(self.repeats >= 1, "benchmark.repeats must be >= 1")
+        require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
+        dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
+
+    def externals(self) -> list[ExternalDetector]:
+        """The external detectors, checked (a single file via ``external`` is refused: it leaks)."""
+        found = [ExternalDetector.parse(s) for s in self.external] + [
+            ExternalDetector.parse(s, untrained=True) for s in self.external_untrained
+        ]
+        names = [e.name for e in found]
+        require(len(set(names)) == len(names), f"external detector names must differ ({', '.join(names)})")
+        return found
+
+
+def load_benchmark_config(path: str | Path) -> BenchmarkConfig:
+    try:
+        return from_dict(BenchmarkConfig, load_yaml(path), "benchmark")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def detector_configs(config: BenchmarkConfig, emo_config: str, seed: int) -> DetectorConfigs:
+    return DetectorConfigs.from_files(
+        emo_config, config.rgb, config.acoustic, config.lowlevel_train, config.target_fpr, seed, config.device
+    )
+
+
+def sha_lookup(store: FeatureStore, root: Path) -> Callable[[ManifestRow], str | None]:
+    def sha_of(row: ManifestRow) -> str | None:
+        path = root / row.path
+        return store.content_hash(path) if path.is_file() else None
+
+    return sha_of
+
+
+def fold_fingerprint(
+    config: BenchmarkConfig,
+    rows: Sequence[ManifestRow],
+    fold_file: Path,
+    store: FeatureStore,
+    root: Path,
+    externals: Sequence[ExternalDetector],
+    category: str,
+    repeat: int,
+) -> str:
+    """SHA-256 over what a fold result depends on: settings, model configs, fold file, feature records, score files."""
+    settings = {k: v for k, v in to_dict(config).items() if k not in NOT_IN_FINGERPRINT}
+    models = {
+        p: hashlib.sha256(resolve_config(p).read_bytes()).hexdigest() for p in (config.emo_config, *config.ablations)
+    }
+    sha_of = sha_lookup(store, root)
+    records = [(r.path, sha, store.keys_for(sha) if sha else []) for r, sha in ((r, sha_of(r)) for r in rows)]
+    scores = {e.name: [e.untrained, file_digest(e.file_for(category))] for e in externals}
+    return digest(
+        {
+            "settings": settings,
+            "models": models,
+            "fold": file_digest(fold_file),
+            "records": records,
+            "externals": scores,
+            "repeat": repeat,
+        }
+    )

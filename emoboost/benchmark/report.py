@@ -1,0 +1,378 @@
+"""Benchmark reports: Markdown and CSV tables, ROC curves and score histograms (matplotlib PNG).
+
+Published numbers of other methods ("anchors") are never typed into code: they are read from
+``configs/benchmark/anchors.yaml`` and printed in their own, labelled block, only when the file
+holds numbers together with their source.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoboost.calibration import save_validation_plots
+from emoboost.config import load_yaml, resolve_config
+from emoboost.errors import ConfigError
+from emoboost.files import atomic_path, write_text_atomic
+
+METRIC_NAMES = {"auc": "AUC", "ap": "AP", "eer": "EER", "acc": "ACC", "ece": "ECE"}
+DETECTOR_NAMES = {
+    "emo": "EmoForensics",
+    "rgb": "RGB (face crops)",
+    "audio": "Acoustic (log-mel)",
+    "lowlevel": "Low-level (RGB + acoustic)",
+    "fusion": "EMO-BOOST (emo + RGB + acoustic)",
+    "mean": "Mean of logits (baseline)",
+}
+VARIANT_NAMES = {"trimmed": "test clips trimmed", "trimmed_trained": "train and test clips trimmed"}
+ANCHOR_CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
+
+
+def _fmt(value: float, scale: float = 100.0) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value * scale:.1f}"
+
+
+def _bits(value: float | None) -> str:
+    """Cllr values (bits; 0 perfect, 1 an uninformative system) with three decimals."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _table(summary: dict[str, Any], metric: str) -> list[str]:
+    categories = list(summary["folds"])
+    detectors = list(summary["average"])
+    header = ["detector", *categories, "AVG", "AVG-FV"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for detector in detectors:
+        cells = [DETECTOR_NAMES.get(detector, detector)]
+        cells += [_fmt(summary["folds"][c][detector][metric]) for c in categories]
+        cells += [
+            _fmt(summary["average"][detector][metric]),
+            _fmt(summary["avg_fv"].get(detector, {}).get(metric, float("nan"))),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def anchors_block(path: Path) -> list[str]:
+    """The labelled block of published numbers (AUC per category), or nothing when none are recorded
+    (``configs/...`` is found among the packaged configs when the working directory has no such file)."""
+    try:
+        resolve_config(path)
+    except ConfigError:  # no anchors file: nothing to print
+        return []
+    data = load_yaml(path)
+    methods = [m for m in (data.get("methods") or []) if m.get("auc")]
+    if not methods:
+        return []
+    columns = [*ANCHOR_CATEGORIES, "AVG-FV"]
+    lines = [
+        "",
+        "## Published numbers (other papers; not produced by this run, not comparable row by row)",
+        "",
+        f"Source: {data.get('source', '?')}.",
+        f"Protocol: {data.get('protocol', '?')}",
+        "",
+        "| method | modality | pretrained | supervised | " + " | ".join(columns) + " |",
+        "|" + "---|" * (4 + len(columns)),
+    ]
+    for m in methods:
+        cells = [str(m["auc"].get(c, "-")) for c in columns]
+        lines.append(
+            f"| {m['method']} | {m.get('modality', '')} | {m.get('pretrained', '')} | "
+            f"{'yes' if m.get('supervised') else 'no'} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "AUC in percent as printed in the source; '-': not reported (visual-only methods on audio-only fakes).",
+    ]
+    return lines
+
+
+def _pm(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value * 100:+.1f}"
+
+
+def _interval(ci: list[float]) -> str:
+    return f"[{_pm(ci[0])}, {_pm(ci[1])}]"
+
+
+def gain_lines(gain: dict[str, Any]) -> list[str]:
+    """The headline sentence with its interval and the per-fold gain table."""
+    if not gain:
+        return []
+    base, boosted = DETECTOR_NAMES.get(gain["base"], gain["base"]), DETECTOR_NAMES.get(gain["boosted"], gain["boosted"])
+    average, fv = gain["average"], gain.get("avg_fv") or {}
+    sentence = (
+        f"**Gain of adding EmoForensics to {base}: {_pm(average['gain'])} AUC points on average over "
+        f"{average['folds']} folds, "
+        f"95 % interval {_interval(average['ci'])}"
+    )
+    if fv:
+        sentence += f"; AVG-FV {_pm(fv['gain'])} {_interval(fv['ci'])}"
+    lines = ["## Gain (boosted minus base, same test clips)", "", sentence + ".**", ""]
+    lines += [
+        f"Boosted = {boosted}; base = {base}. Intervals: {gain['interval']}; they show how the gain varies with",
+        "the people in the test set, not with retraining (see repeats for that).",
+        "",
+        "| held out | base AUC | boosted AUC | gain [95 % CI] | test identities |",
+        "|---|---|---|---|---|",
+    ]
+    for category, fold in gain["folds"].items():
+        lines.append(
+            f"| {category} | {_fmt(fold['base_auc'])} | {_fmt(fold['boosted_auc'])} | "
+            f"{_pm(fold['gain'])} {_interval(fold['ci'])} | {fold['test_identities']} |"
+        )
+    for key, variant in gain.get("variants", {}).items():
+        if variant:
+            lines.append(
+                f"\n{VARIANT_NAMES[key]}: gain {_pm(variant['average']['gain'])} "
+                f"{_interval(variant['average']['ci'])} on average."
+            )
+    repeats = gain.get("repeats")
+    if repeats:
+        pooled = repeats["pooled_average"]
+        lines += [
+            "",
+            f"Over {repeats['n']} repeats (re-drawn identity partitions and training seeds): "
+            f"mean gain {_pm(repeats['average']['mean'])} (standard deviation {repeats['average']['std'] * 100:.1f}); "
+            f"pooled paired interval {_interval(pooled['ci'])}.",
+        ]
+    return [*lines, ""]
+
+
+def inputs_lines(results: dict[str, Any]) -> list[str]:
+    """Clips without features per split and category, and dropped duplicate files."""
+    lines = ["## Inputs", "", "| held out | split | clips without features / clips |", "|---|---|---|"]
+    for category, splits in results.get("missing", {}).items():
+        for split, counts in splits.items():
+            lost, total = sum(v[0] for v in counts.values()), sum(v[1] for v in counts.values())
+            detail = ", ".join(f"{c} {v[0]}" for c, v in counts.items() if v[0])
+            lines.append(f"| {category} | {split} | {lost} / {total}{f' ({detail})' if detail else ''} |")
+    for category, dropped in results.get("dropped_duplicates", {}).items():
+        for entry in dropped:
+            lines.append(
+                f"\nfold {category}: dropped {', '.join(entry['paths'])} "
+                f"(one file listed as {' and '.join(entry['categories'])})"
+            )
+    return [*lines, ""]
+
+
+def controls_lines(results: dict[str, Any]) -> list[str]:
+    """The alignment-shuffle control of every EmoForensics row, per fold (see :mod:`emoboost.benchmark.controls`)."""
+    folds = {c: v.get("alignment_shuffle", {}) for c, v in results.get("controls", {}).items()}
+    if not any(folds.values()):
+        return []
+    lines = [
+        "## Control: face-voice alignment shuffle",
+        "",
+        "Real test clips scored as recorded and with their voice taken from another real test identity's",
+        "clip. AUC real vs re-paired real: 50 means the score ignores the pairing. A row that reads one",
+        "modality only sits at 50 by construction (a check of the control itself).",
+        "",
+        "| held out | detector | AUC real vs re-paired | mean score rise | clips whose score rose | clips |",
+        "|---|---|---|---|---|---|",
+    ]
+    for category, rows in folds.items():
+        for detector, c in rows.items():
+            lines.append(
+                f"| {category} | {DETECTOR_NAMES.get(detector, detector)} | {_fmt(c['auc'])} | "
+                f"{c['mean_rise']:+.3f} | {_fmt(c['share_risen'])} % | {c['clips']} |"
+            )
+    return [*lines, ""]
+
+
+def cells_lines(results: dict[str, Any]) -> list[str]:
+    """AUC per factorial cell (SynthAV's emotion_mismatch x artifact) of the base rows, per fold."""
+    cells = results.get("cells", {})
+    if not cells:
+        return []
+    detectors = [d for d in ("emo", "rgb", "audio", "lowlevel", "fusion") if any(d in v for v in cells.values())]
+    lines = [
+        "## Per factorial cell (AUC: every real test clip vs the held-out fakes of one cell)",
+        "",
+        "| held out | cell | fakes | " + " | ".join(DETECTOR_NAMES.get(d, d) for d in detectors) + " |",
+        "|---|---|---|" + "---|" * len(detectors),
+    ]
+    for category, by_detector in cells.items():
+        names = sorted({cell for scores in by_detector.values() for cell in scores})
+        for cell in names:
+            first = next(v[cell] for v in by_detector.values() if cell in v)
+            values = [_fmt(by_detector.get(d, {}).get(cell, {}).get("auc", math.nan)) for d in detectors]
+            lines.append(f"| {category} | {cell} | {first['n_fake']} | " + " | ".join(values) + " |")
+    return [*lines, ""]
+
+
+def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
+    dataset = results["benchmark"]
+    lines = [f"# Cross-manipulation benchmark: {dataset}", ""]
+    if "synthav" in dataset.lower():
+        lines += [
+            "**SynthAV is generated data: these numbers check the pipeline; they are not FakeAVCeleb results.**",
+            "",
+        ]
+    lines += [
+        "Leave one manipulation category out: train on real clips + the other categories, test on held-out",
+        "real identities + the held-out category. Video-level scores in percent. AVG-FV averages the four",
+        "categories with a fake video (FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL). The networks early-stop on val;",
+        "fusions and thresholds are fitted on calib (identity-disjoint, training categories only). RGB learns",
+        "video_fake, acoustic audio_fake; every row is scored on the clip label.",
+        "",
+        *gain_lines(results.get("gain", {})),
+    ]
+    for metric in ("auc", "ap"):
+        lines += [f"## {METRIC_NAMES[metric]}", "", *_table(results, metric), ""]
+    for key in ("trimmed", "trimmed_trained"):
+        if key in results:
+            lines += [f"## Silence-trimmed: {VARIANT_NAMES[key]} (AUC)", "", *_table(results[key], "auc"), ""]
+    lines += controls_lines(results)
+    lines += cells_lines(results)
+    lines += inputs_lines(results)
+    lines += ["## Per fold (EER, accuracy at the stored threshold, calibration error; AUC 95 % bootstrap interval)", ""]
+    for category, scores in results["folds"].items():
+        lines.append(f"### {category}")
+        lines += [
+            "",
+            "| detector | AUC [95 % CI] | EER | ACC | ECE | Cllr | Cllr_min | real / fake |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for detector, m in scores.items():
+            low, high = m["auc_ci"]
+            llr = m.get("llr", {})
+            lines.append(
+                f"| {DETECTOR_NAMES.get(detector, detector)} | {_fmt(m['auc'])} [{_fmt(low)}, {_fmt(high)}] | "
+                f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {_bits(llr.get('cllr'))} | "
+                f"{_bits(llr.get('cllr_min'))} | {m['n_real']} / {m['n_fake']} |"
+            )
+        lines += [
+            "",
+            f"![ROC {category}](roc_{category}.png) ![scores {category}](scores_{category}.png)",
+            f"![Tippett {category}](llr_{category}/tippett.png) ![DET {category}](llr_{category}/det.png)",
+            "",
+        ]
+    if anchors is not None:
+        lines += anchors_block(anchors)
+    return "\n".join(lines) + "\n"
+
+
+def csv_rows(results: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "variant",
+            "fold",
+            "detector",
+            "auc",
+            "ap",
+            "eer",
+            "acc",
+            "ece",
+            "auc_ci_low",
+            "auc_ci_high",
+            "n_real",
+            "n_fake",
+        ]
+    )
+    variants = [
+        ("original", results),
+        *((key, results[key]) for key in ("trimmed", "trimmed_trained") if key in results),
+    ]
+    for variant, summary in variants:
+        for category, scores in summary["folds"].items():
+            for detector, m in scores.items():
+                writer.writerow(
+                    [
+                        variant,
+                        category,
+                        detector,
+                        *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
+                        f"{m['auc_ci'][0]:.6f}",
+                        f"{m['auc_ci'][1]:.6f}",
+                        m["n_real"],
+                        m["n_fake"],
+                    ]
+                )
+        for block in ("average", "avg_fv"):
+            for detector, m in summary[block].items():
+                writer.writerow(
+                    [
+                        variant,
+                        block,
+                        detector,
+                        *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
+    return buffer.getvalue()
+
+
+def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
+    """ROC curves of every detector and score histograms of EMO-BOOST, one pair of PNGs per fold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    written = []
+    for category, result in fold_results.items():
+        labels = np.asarray(result["labels"])
+        figure, axis = plt.subplots(figsize=(7.5, 5))
+        for detector, scores in result["metrics"].items():
+            fpr, tpr, _ = roc_curve(labels, scores["probabilities"])
+            axis.plot(
+                fpr,
+                tpr,
+                label=f"{DETECTOR_NAMES.get(detector, detector)} ({scores['auc'] * 100:.1f})",
+                linewidth=2.0 if detector == "fusion" else 1.0,
+            )
+        axis.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=0.8)
+        axis.set(xlabel="false positive rate", ylabel="true positive rate", title=f"held out: {category}")
+        axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)  # outside the curves
+        written.append(_save(figure, out_dir / f"roc_{category}.png"))
+        systems = {  # Tippett and DET plots of the calibrated rows (LLRs), named as in the tables
+            DETECTOR_NAMES.get(detector, detector): (labels, np.asarray(scores["llrs"]))
+            for detector, scores in result["metrics"].items()
+            if "llrs" in scores and detector != "mean"
+        }
+        if systems:
+            written += save_validation_plots(out_dir / f"llr_{category}", systems, f"held out: {category}").values()
+        figure, axis = plt.subplots(figsize=(6, 3.5))
+        probabilities = np.asarray(result["metrics"]["fusion"]["probabilities"])
+        bins = np.linspace(0, 1, 21)
+        axis.hist(probabilities[labels == 0], bins=bins, alpha=0.6, label="real")
+        axis.hist(probabilities[labels == 1], bins=bins, alpha=0.6, label=f"fake ({category})")
+        axis.axvline(
+            result["fusions"]["fusion"]["threshold"], color="black", linestyle="--", linewidth=1, label="threshold"
+        )
+        axis.set(xlabel="EMO-BOOST probability of fake", ylabel="clips", title=f"held out: {category}")
+        axis.legend(fontsize=8)
+        written.append(_save(figure, out_dir / f"scores_{category}.png"))
+    return written
+
+
+def _save(figure, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    with atomic_path(path) as part:
+        figure.savefig(part, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def write_report(
+    results: dict[str, Any], fold_results: dict[str, dict[str, Any]], out_dir: Path, anchors: Path | None = None
+) -> list[Path]:
+    """``results.md``, ``results.csv`` and the PNGs into ``out_dir``."""
+    write_text_atomic(out_dir / "results.md", markdown(results, anchors))
+    write_text_atomic(out_dir / "results.csv", csv_rows(results))
+    return [out_dir / "results.md", out_dir / "results.csv", *plots(fold_results, out_dir)]

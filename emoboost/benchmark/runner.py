@@ -1,0 +1,457 @@
+"""The cross-manipulation benchmark: per held-out category, train every detector, fuse, evaluate.
+
+For each fold file ``folds/<category>.csv`` (splits train / val / calib / test, see
+:mod:`emoboost.data.protocols`):
+
+1. check the fold (:mod:`emoboost.training.folds`: duplicate files dropped and reported; test
+   sharing an identity or a file with train / val / calib refused) and load each clip's
+   features once, as recorded and with the leading silence trimmed (:mod:`emoboost.training.clips`);
+   stop when more than ``max_missing`` of a split has no features;
+2. :func:`emoboost.training.detector.fit_detector` on train / val / calib: EmoForensics on the clip label,
+   RGB on ``video_fake``, acoustic on ``audio_fake`` (early stopping on val only); each
+   ablation config is trained the same way;
+3. on ``calib`` only (training categories, never the held-out one) fit one calibrated fusion
+   per row: ``emo``, each ablation, ``rgb``, ``audio``, ``lowlevel`` (rgb + audio on the clip
+   label), ``fusion`` (EMO-BOOST: emo + rgb + audio), ``mean`` (uncalibrated mean of the three
+   logits), and per external detector ``ext:NAME`` and ``emo+ext:NAME``;
+4. evaluate every row on ``test``: as recorded (``metrics``), with the test clips trimmed
+   (``trimmed``), and with a second detector trained and tested on trimmed clips
+   (``trimmed_trained``);
+5. controls: the alignment-shuffle control (:mod:`emoboost.benchmark.controls`) of every EmoForensics row on
+   the test split's real clips, and, when the manifest has SynthAV's factor columns, AUC per
+   ``emotion_mismatch`` x ``artifact`` cell.
+
+A finished fold is written to ``<out>/folds/<category>.json`` with a fingerprint of everything
+it depends on; a rerun reuses it only when the fingerprint is unchanged. ``repeats`` > 1 re-draws
+the identity partition (protocol seed + k) and the training seeds (seed + k) for k = 1 .. N-1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoboost.benchmark.config import (
+    BenchmarkConfig,
+    detector_configs,
+    fold_fingerprint,
+    load_benchmark_config,
+    sha_lookup,
+)
+from emoboost.benchmark.controls import cell_of_row, fold_shuffle_controls
+from emoboost.benchmark.summary import cells_summary, summarise
+from emoboost.calibration import llr_metrics
+from emoboost.config import load_section, to_dict
+from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
+from emoboost.errors import ConfigError, DataError
+from emoboost.features.store import FeatureStore
+from emoboost.files import write_json_atomic
+from emoboost.media.inputs import dataset_root
+from emoboost.metrics import evaluate
+from emoboost.models.emoforensics import EmoForensicsConfig
+from emoboost.models.external import ExternalDetector
+from emoboost.models.fusion import Fusion
+from emoboost.models.inference import predict_logits
+from emoboost.training.clips import FoldClip, load_fold, missing_fraction
+from emoboost.training.detector import detector_logits, fit_detector
+from emoboost.training.emoforensics import train_emoforensics
+from emoboost.training.folds import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
+
+logger = logging.getLogger(__name__)
+FUSED = {"lowlevel": ("rgb", "audio"), "fusion": ("emo", "rgb", "audio")}
+__all__ = ["BenchmarkConfig", "load_benchmark_config", "run_benchmark", "run_fold", "summarise", "train_detector"]
+
+
+def _labels(clips: Sequence[FoldClip]) -> np.ndarray:
+    return np.array([c.row.label for c in clips])
+
+
+def _rows_to_fuse(emo_names: Sequence[str], external_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    rows = {name: (name,) for name in (*emo_names, "rgb", "audio", *external_names)}
+    rows.update(FUSED)
+    rows.update({f"emo+{name}": ("emo", name) for name in external_names})
+    return rows
+
+
+def _score_rows(
+    rows: dict[str, tuple[str, ...]],
+    calib: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+    calib_labels: np.ndarray,
+    test_labels: np.ndarray,
+    config: BenchmarkConfig,
+) -> tuple[dict, dict]:
+    """Fusions fitted on calib, scored on test: ``(fusions, metrics)`` per row."""
+    fusions = {
+        name: Fusion.fit(np.stack([calib[i] for i in inputs], axis=1), calib_labels, inputs, config.target_fpr)
+        for name, inputs in rows.items()
+    }
+    fusions["mean"] = Fusion.mean(
+        np.stack([calib[i] for i in FUSED["fusion"]], axis=1), calib_labels, FUSED["fusion"], config.target_fpr
+    )
+    metrics = {}
+    for name, fusion in fusions.items():
+        matrix = np.stack([test[i] for i in fusion.inputs], axis=1)
+        probabilities, llrs = fusion.probability(matrix), fusion.llr(matrix)
+        metrics[name] = {
+            **evaluate(test_labels, probabilities, fusion.threshold, config.bootstrap, config.seed),
+            "probabilities": probabilities.tolist(),
+            "llrs": llrs.tolist(),  # natural-log LRs (the calibrated fusion's; "mean" is uncalibrated)
+            "llr": llr_metrics(test_labels, llrs, fusion.decision_threshold(0.5)),  # Cllr, Cllr_min, ...
+        }
+    return {k: f.to_dict() for k, f in fusions.items()}, metrics
+
+
+def _load_checked(
+    category: str,
+    rows: Sequence[ManifestRow],
+    store: FeatureStore,
+    root: Path,
+    config: BenchmarkConfig,
+    token_frames: int,
+):
+    sha_of = sha_lookup(store, root)
+    rows, duplicates = drop_duplicate_files(rows, sha_of)
+    check_fold_rows(category, rows, sha_of)
+    data = load_fold(rows, store, root, token_frames, config.silence_db)
+    for split, counts in data.missing.items():
+        share = missing_fraction(counts)
+        if share > config.max_missing:
+            worst = max(counts, key=lambda c: counts[c][0])
+            raise DataError(
+                f"fold {category}: {share:.1%} of the {split} clips have no features (limit {config.max_missing:.0%}; "
+                f"most in {worst}: {counts[worst][0]} of {counts[worst][1]}, first {data.missing_paths[0]}); "
+                "run `emoboost extract`"
+            )
+    splits = {s: data.splits.get(s, []) for s in FOLD_SPLITS}
+    for split, clips in splits.items():
+        if set(_labels(clips).tolist()) != {0, 1}:
+            raise DataError(
+                f"fold {category}: the {split} split needs real and fake clips with features ({len(clips)} found)"
+            )
+    return splits, data, duplicates
+
+
+def run_fold(
+    category: str,
+    rows: Sequence[ManifestRow],
+    store: FeatureStore,
+    root: Path,
+    config: BenchmarkConfig,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    seed: int | None = None,
+    externals: Sequence[ExternalDetector] = (),
+) -> dict[str, Any]:
+    """Check, train, fuse and evaluate one fold; returns its results (see the module docstring)."""
+    seed = config.seed if seed is None else seed
+    emo_paths = {"emo": config.emo_config, **{f"emo:{Path(p).stem}": p for p in config.ablations}}
+    token_frames = {load_section(EmoForensicsConfig, p, "model").token_frames for p in emo_paths.values()}
+    if len(token_frames) != 1:
+        raise ConfigError("all EmoForensics configs of a benchmark must use the same token_frames")
+    on_stage("checking and loading features")
+    splits, data, duplicates = _load_checked(category, rows, store, root, config, token_frames.pop())
+    original = {s: [c.original for c in clips] for s, clips in splits.items()}
+    logits: dict[str, dict[str, np.ndarray]] = {"calib": {}, "test": {}, "test_trimmed": {}}
+    detector = fit_detector(
+        original["train"],
+        original["val"],
+        original["calib"],
+        detector_configs(config, config.emo_config, seed),
+        on_stage=on_stage,
+    )
+    training = dict(detector.meta["training"])
+    emo_models = {"emo": detector.emo}
+    for key, clips in (
+        ("calib", original["calib"]),
+        ("test", original["test"]),
+        ("test_trimmed", [c.trimmed for c in splits["test"]]),
+    ):
+        logits[key].update(detector_logits(detector, clips))
+    for name, path in list(emo_paths.items())[1:]:
+        on_stage(f"training {name}")
+        ablation = detector_configs(config, path, seed)
+        result = train_emoforensics(
+            [c.emo for c in original["train"]],
+            [c.emo for c in original["val"]],
+            ablation.emo,
+            dataclasses.replace(ablation.emo_train, seed=seed),
+        )
+        training[name] = {
+            "label": "label",
+            "best_epoch": result.best_epoch,
+            "val_auc": result.best_score,
+            "epochs": len(result.history),
+        }
+        for key, clips in (
+            ("calib", original["calib"]),
+            ("test", original["test"]),
+            ("test_trimmed", [c.trimmed for c in splits["test"]]),
+        ):
+            logits[key][name] = predict_logits(result.model, [c.emo for c in clips])
+        emo_models[name] = result.model
+    external_names = []
+    for external in externals:
+        scores, name = external.scores_for(category), f"ext:{external.name}"
+        external_names.append(name)
+        for key, split in (("calib", "calib"), ("test", "test")):
+            logits[key][name] = np.array([scores.logit(c.row.path) for c in splits[split]])
+    on_stage("fusing on calib and evaluating")
+    calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
+    fusions, metrics = _score_rows(
+        _rows_to_fuse(list(emo_paths), external_names),
+        logits["calib"],
+        logits["test"],
+        calib_labels,
+        test_labels,
+        config,
+    )
+    results: dict[str, Any] = {
+        "category": category,
+        "seed": seed,
+        "training": training,
+        "fusions": fusions,
+        "metrics": metrics,
+        "trimmed": _score_rows(
+            _rows_to_fuse(list(emo_paths), []),
+            logits["calib"],
+            logits["test_trimmed"],
+            calib_labels,
+            test_labels,
+            config,
+        )[1],
+        "trim": {
+            "exact": data.exact_trim,
+            "test_clips_trimmed": int(sum(c.trimmed_frames > 0 for c in splits["test"])),
+        },
+    }
+    if config.train_trimmed and any(c.trimmed_frames for clips in splits.values() for c in clips):
+        results["trimmed_trained"], results["training_trimmed"] = _trimmed_trained(
+            splits, config, seed, calib_labels, test_labels, on_stage
+        )
+    elif config.train_trimmed:  # no clip starts with silence: training on trimmed clips is training on the same clips
+        base_rows = (*_rows_to_fuse(["emo"], []), "mean")
+        results["trimmed_trained"] = {name: results["trimmed"][name] for name in base_rows}
+        results["training_trimmed"] = {name: training[name] for name in ("emo", "rgb", "audio")}
+        results["trim"]["no_leading_silence"] = True
+    results["labels"] = test_labels.tolist()
+    results["paths"] = [c.row.path for c in splits["test"]]
+    results["groups"] = [c.row.identity for c in splits["test"]]
+    results["cells"] = [cell_of_row(c.row.emotion_mismatch, c.row.artifact) for c in splits["test"]]
+    on_stage("alignment-shuffle control")
+    results["controls"] = {
+        "alignment_shuffle": fold_shuffle_controls(
+            emo_models, [c.emo for c in original["test"]], test_labels, results["groups"], seed
+        )
+    }
+    results["sizes"] = {
+        split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()
+    }
+    results["missing"] = data.missing
+    results["dropped_duplicates"] = duplicates
+    return results
+
+
+def _trimmed_trained(
+    splits: dict[str, list[FoldClip]],
+    config: BenchmarkConfig,
+    seed: int,
+    calib_labels: np.ndarray,
+    test_labels: np.ndarray,
+    on_stage: Callable[[str], None],
+) -> tuple[dict, dict]:
+    """A second detector trained, early-stopped, calibrated and tested on silence-trimmed clips."""
+    trimmed = {s: [c.trimmed for c in clips] for s, clips in splits.items()}
+    detector = fit_detector(
+        trimmed["train"],
+        trimmed["val"],
+        trimmed["calib"],
+        detector_configs(config, config.emo_config, seed),
+        on_stage=lambda stage: on_stage(f"trimmed: {stage}"),
+    )
+    calib, test = detector_logits(detector, trimmed["calib"]), detector_logits(detector, trimmed["test"])
+    return _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1], detector.meta[
+        "training"
+    ]
+
+
+def full_manifest(config: BenchmarkConfig) -> Path:
+    """The manifest of every clip (for re-drawn partitions and the all-category detector)."""
+    manifest = Path(config.manifest) if config.manifest else Path(config.folds).resolve().parent / "manifest.csv"
+    if not manifest.is_file():
+        raise ConfigError(
+            f"{manifest}: manifest not found (set benchmark.manifest to the manifest the folds came from)"
+        )
+    return manifest
+
+
+def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Path:
+    """Fold files of one repeat: the configured ones for repeat 0, else a partition re-drawn with protocol seed + k."""
+    folds_dir = Path(config.folds)
+    if repeat == 0:
+        return folds_dir
+    from emoboost.data.protocols import load_protocol, make_folds, write_folds
+
+    manifest = full_manifest(config)
+    protocol = load_protocol(config.protocol or None)
+    protocol = dataclasses.replace(protocol, categories=tuple(config.categories), seed=protocol.seed + repeat)
+    target = out_dir / "repeats" / str(repeat) / "input_folds"
+    write_folds(make_folds(read_manifest(manifest), protocol), target)
+    return target
+
+
+def run_repeat(
+    config: BenchmarkConfig,
+    out_dir: Path,
+    repeat: int,
+    externals: Sequence[ExternalDetector],
+    on_fold: Callable[[str, str], None],
+) -> dict[str, dict[str, Any]]:
+    """Every fold of one repeat, reusing a stored fold result only when its fingerprint matches."""
+    folds_dir = _folds_for_repeat(config, out_dir, repeat)
+    root = dataset_root(Path(config.folds) / f"{config.categories[0]}.csv", config.root or None)
+    store = FeatureStore(config.store)
+    results_dir = out_dir if repeat == 0 else out_dir / "repeats" / str(repeat)
+    fold_results: dict[str, dict[str, Any]] = {}
+    tag = "" if repeat == 0 else f" (repeat {repeat})"
+    for category in config.categories:
+        fold_file = folds_dir / f"{category}.csv"
+        rows = read_manifest(fold_file)
+        fingerprint = fold_fingerprint(config, rows, fold_file, store, root, externals, category, repeat)
+        done = results_dir / "folds" / f"{category}.json"
+        if done.exists():
+            stored = json.loads(done.read_text())
+            if stored.get("fingerprint") == fingerprint:
+                on_fold(category, f"done earlier (skipped){tag}")
+                fold_results[category] = stored
+                continue
+            on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
+        write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
+        result = run_fold(
+            category,
+            rows,
+            store,
+            root,
+            config,
+            lambda stage, c=category: on_fold(c, stage + tag),
+            config.seed + repeat,
+            externals,
+        )
+        result["fingerprint"] = fingerprint
+        write_json_atomic(done, result)
+        fold_results[category] = result
+        on_fold(category, f"done{tag}")
+    return fold_results
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    out_dir: Path,
+    on_fold: Callable[[str, str], None] = lambda category, stage: None,
+    detector_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Every fold of every repeat (resumable), ``results.json`` and the report; with ``detector_dir``, also the
+    detector trained on every category (skipped when that directory already holds one)."""
+    from emoboost.benchmark.gain import gain_summary, repeats_summary
+    from emoboost.benchmark.report import write_report
+
+    config.validate()
+    externals = config.externals()
+    if config.repeats > 1 or (detector_dir is not None and not (detector_dir / "config.json").exists()):
+        full_manifest(config)  # fail now, not after the folds
+    repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
+    first = repeats[0]
+    results = {
+        "benchmark": config.name,
+        "config": to_dict(config),
+        **summarise(first, "metrics"),
+        **{
+            key: summarise(first, key)
+            for key in ("trimmed", "trimmed_trained")
+            if any(key in r for r in first.values())
+        },
+        "gain": gain_summary(repeats, config.bootstrap, config.seed),
+        "training": {
+            c: {"original": r["training"], **({"trimmed": r["training_trimmed"]} if "training_trimmed" in r else {})}
+            for c, r in first.items()
+        },
+        "missing": {c: r["missing"] for c, r in first.items()},
+        "dropped_duplicates": {c: r["dropped_duplicates"] for c, r in first.items()},
+        "trim": {c: r["trim"] for c, r in first.items()},
+        "fingerprints": {c: r["fingerprint"] for c, r in first.items()},
+        "controls": {c: r["controls"] for c, r in first.items() if "controls" in r},
+        "cells": cells_summary(first),
+    }
+    if len(repeats) > 1:
+        results["repeats"] = repeats_summary(repeats)
+    write_json_atomic(out_dir / "results.json", results)
+    write_report(results, first, out_dir, Path(config.anchors) if config.anchors else None)
+    if detector_dir is not None and not (detector_dir / "config.json").exists():
+        on_fold("all categories", "training the detector")
+        root = Path(config.root) if config.root else None
+        train_detector(full_manifest(config), config, root).save_pretrained(detector_dir)
+    return results
+
+
+def load_training_clips(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig, token_frames: int
+):
+    """Clips of the train / val / calib splits (test rows are ignored) and the record metadata of one clip."""
+    data = load_fold([r for r in rows if r.split != "test"], store, root, token_frames, config.silence_db)
+    splits = {s: [c.original for c in data.splits.get(s, [])] for s in ("train", "val", "calib")}
+    if not splits["calib"]:
+        raise ConfigError(
+            "no calib clips with features: fusions and thresholds are fitted on calib (regenerate the fold files)"
+        )
+    return splits, data
+
+
+def train_detector(
+    manifest: Path,
+    config: BenchmarkConfig,
+    root: Path | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    rows: Sequence[ManifestRow] | None = None,
+):
+    """A detector trained with :func:`emoboost.training.detector.fit_detector`: on a fold file's train / val /
+    calib splits, or, for a manifest without splits, on every category (the protocol's identity partition, see
+    :func:`emoboost.training.detector.all_category_splits`).
+
+    Returns an :class:`emoboost.detector.detector.Detector`; ``save_pretrained`` writes it.
+    """
+    from emoboost.files import sha256_file
+    from emoboost.training.detector import all_category_splits, extract_config_of
+
+    rows = list(rows) if rows is not None else read_manifest(manifest)
+    if not any(r.split for r in rows):
+        rows = all_category_splits(rows, config.categories, config.seed)
+    base = dataset_root(manifest, root)
+    configs = detector_configs(config, config.emo_config, config.seed)
+    on_stage("loading features")
+    store = FeatureStore(config.store)
+    splits, data = load_training_clips(rows, store, base, config, configs.emo.token_frames)
+    if data.missing_paths:
+        logger.warning(
+            "%d clips have no features and are left out (first: %s)", len(data.missing_paths), data.missing_paths[0]
+        )
+    example = store.get(base / splits["train"][0].row.path)  # every record of the store was made with the same settings
+    held_out = sorted({r.category for r in rows if r.split == "test" and r.label == 1})
+    meta = {
+        "model_id": f"{config.name}-emoboost",
+        "encoders": {"visual": example.visual_encoder, "speech": example.speech_encoder},
+        "data": {
+            "dataset": config.name,
+            "manifest": str(manifest),
+            "manifest_sha256": sha256_file(manifest),
+            "held_out": held_out,
+            "missing": len(data.missing_paths),
+        },
+    }
+    return fit_detector(
+        splits["train"], splits["val"], splits["calib"], configs, extract_config_of(example.meta), meta, on_stage
+    )

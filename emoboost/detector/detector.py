@@ -1,0 +1,466 @@
+"""The Python API: ``Detector.from_pretrained(path).predict(video) -> Verdict``.
+
+A detector is a directory: ``config.json`` (format tag, extraction settings,
+encoder ids and versions, the networks' configs, training data and metrics),
+``emoforensics.safetensors``, ``rgb.safetensors``, ``audio.safetensors``, ``fusion.json``
+(EMO-BOOST weights, threshold and its validation operating point) and a ``README.md`` model
+card. Nothing is unpickled.
+
+``predict`` extracts the features of a file with the detector's own extraction settings, scores
+it with the three networks, fuses the logits and returns a frozen :class:`Verdict` with
+provenance (input SHA-256, model id, weights hash, threshold and its calibration operating point,
+training data) and warnings about input quality and the detector's scope. The fused score is a
+calibrated natural-log likelihood ratio (LLR, see :mod:`emoboost.models.fusion`); the verdict
+states it, its verbal equivalent (:func:`emoboost.calibration.verbal`), the prior and the
+posterior probability of fake at that prior. The timeline has one segment per EmoForensics window.
+The verdict types live in :mod:`emoboost.detector.verdict`, the folder's files, hash and model card in
+:mod:`emoboost.detector.files`; both are re-exported here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
+from emoboost.detector.checkpoints import folder_hash, load_state, read_config, read_json_object, save_state
+from emoboost.detector.files import (
+    DETECTOR_FORMAT,
+    GENERATED_DATASETS,
+    HASH_KEY,
+    HASHED_FILES,
+    NETWORK_FILES,
+    detector_card,
+    detector_folder,
+    verify_hash,
+)
+from emoboost.detector.verdict import Segment, Tracks, Verdict, json_default, record_tracks
+from emoboost.errors import ConfigError
+from emoboost.features.store import FeatureRecord
+from emoboost.files import write_json_atomic, write_text_atomic
+from emoboost.media.levels import SILENCE_DB
+from emoboost.media.timebase import FPS, MEL_PER_FRAME
+from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
+from emoboost.models.fusion import FUSION_FORMAT, Fusion
+from emoboost.models.inference import ClipScores, predict_clip, sigmoid
+from emoboost.models.lowlevel import (
+    AcousticConfig,
+    AcousticDetector,
+    RGBConfig,
+    RGBDetector,
+    acoustic_segment_logits,
+    rgb_crop_logits,
+)
+from emoboost.models.tokens import tokenize_record
+from emoboost.timing import Stopwatch
+
+# the verdict types and the detector-folder files moved to emoboost.detector.verdict and emoboost.detector.files;
+# importing them from here still works
+__all__ = [
+    "DETECTOR_FORMAT",
+    "GENERATED_DATASETS",
+    "HASHED_FILES",
+    "HASH_KEY",
+    "NETWORK_FILES",
+    "Detector",
+    "Segment",
+    "Tracks",
+    "Verdict",
+    "detector_card",
+    "record_tracks",
+]
+LOW_FACE_FRACTION = 0.5
+LOW_SPEECH_FRACTION = 0.3
+MIN_CALIBRATION_CLIPS = 50  # per class; fewer and the verdict warns that its LR rests on little data
+
+
+class Detector:
+    """EmoForensics + RGB + acoustic detectors fused by EMO-BOOST. Load with :meth:`from_pretrained`."""
+
+    def __init__(
+        self,
+        emo: EmoForensics,
+        rgb: RGBDetector,
+        audio: AcousticDetector,
+        fusion: Fusion,
+        extract_config: ExtractConfig,
+        meta: dict[str, Any] | None = None,
+    ):
+        self.emo, self.rgb, self.audio, self.fusion = emo.eval(), rgb.eval(), audio.eval(), fusion
+        self.extract_config = extract_config
+        self.meta = dict(meta or {})
+        self._extractor = None
+        self._weights_sha256: str | None = self.meta.get("weights_sha256")
+        self.last_timings: dict[
+            str, float
+        ] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
+
+    # -- persistence -------------------------------------------------------------------------
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write the detector directory (atomic file by file; ``config.json`` last)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, module in (("emo", self.emo), ("rgb", self.rgb), ("audio", self.audio)):
+            save_state(folder / NETWORK_FILES[name], module, DETECTOR_FORMAT)
+        write_json_atomic(folder / "fusion.json", self.fusion.to_dict())
+        config = {
+            **self.meta,
+            "format": DETECTOR_FORMAT,
+            "extract": to_dict(self.extract_config),
+            "emoforensics": {
+                "model": to_dict(self.emo.config),
+                "visual_dim": self.emo.visual_dim,
+                "speech_dim": self.emo.speech_dim,
+            },
+            "rgb": to_dict(self.rgb.config),
+            "audio": {**to_dict(self.audio.config), "n_mels": self.audio.n_mels},
+            "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
+        }
+        config.pop(HASH_KEY, None)
+        config = json.loads(json.dumps(config, default=json_default))  # exactly what config.json will read back as
+        write_text_atomic(folder / "README.md", detector_card(config, self.fusion))
+        self._weights_sha256 = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
+        write_json_atomic(folder / "config.json", {**config, HASH_KEY: self._weights_sha256})
+        return folder
+
+    @classmethod
+    def from_pretrained(
+        cls, path_or_name: str | Path, trusted_encoders: Sequence[str] = (), allow_unverified: bool = False
+    ) -> Detector:
+        """Load a detector directory, or a named one under ``<cache>/detectors/<name>``.
+
+        The folder is checked as data before anything is built (see :mod:`emoboost.detector.schema`):
+        its hash (over every file it loads and config.json), config.json and fusion.json against
+        their schemas, its encoders against the ones this machine allows (built-in names, the
+        user's configuration, ``trusted_encoders``) and the weights' shapes against the config.
+        A folder without a hash is refused unless ``allow_unverified``. Raises
+        :class:`~emoboost.errors.ConfigError` (one line) for every problem."""
+        from emoboost.detector import schema
+
+        folder = detector_folder(path_or_name)
+        config = read_config(folder, DETECTOR_FORMAT)
+        actual = verify_hash(folder, config, allow_unverified)
+        schema.check_detector_config(config, folder / "config.json")
+        schema.check_encoders(config, folder / "config.json", schema.allowed_encoders(trusted_encoders))
+        fusion_data = read_json_object(folder / "fusion.json") if (folder / "fusion.json").is_file() else None
+        if fusion_data is None:
+            raise ConfigError(f"{folder}: no fusion.json (every detector folder has one)")
+        try:
+            if fusion_data.get("format") != FUSION_FORMAT:
+                Fusion.from_dict(fusion_data)  # says why an older format is refused, and the way out
+            schema.check_fusion(fusion_data, folder / "fusion.json")
+            fusion = Fusion.from_dict(fusion_data)
+        except ConfigError as exc:  # e.g. a detector from before calibrated LLRs
+            message = str(exc)
+            raise ConfigError(
+                message if message.startswith(str(folder)) else f"{folder / 'fusion.json'}: {message}"
+            ) from exc
+        emo_config = config["emoforensics"]
+        emo_settings = from_dict(EmoForensicsConfig, emo_config["model"], "emoforensics.model")
+        rgb_settings = from_dict(RGBConfig, config["rgb"], "rgb")
+        audio_config = dict(config["audio"])
+        n_mels = int(audio_config.pop("n_mels"))
+        audio_settings = from_dict(AcousticConfig, audio_config, "audio")
+        builders = {
+            "emo": lambda: EmoForensics(emo_settings, int(emo_config["visual_dim"]), int(emo_config["speech_dim"])),
+            "rgb": lambda: RGBDetector(rgb_settings),
+            "audio": lambda: AcousticDetector(audio_settings, n_mels),
+        }
+        for name, build in builders.items():
+            schema.check_weight_shapes(build, folder / NETWORK_FILES[name])
+        # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
+        extract_config = dataclasses.replace(
+            from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig()
+        )
+        networks = {name: load_state(folder / NETWORK_FILES[name], build()) for name, build in builders.items()}
+        meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}
+        meta.setdefault("model_id", folder.name)
+        detector = cls(networks["emo"], networks["rgb"], networks["audio"], fusion, extract_config, meta)
+        detector._weights_sha256 = actual
+        return detector
+
+    def to(self, device: str | torch.device) -> Detector:
+        """Run the networks and the feature extraction on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``);
+        returns self.
+
+        Raises :class:`~emoboost.errors.ConfigError` when the device is not usable on this machine."""
+        device = resolve_device(str(device))
+        for module in (self.emo, self.rgb, self.audio):
+            module.to(device)
+        runtime = dataclasses.replace(self.extract_config.runtime, device=device)
+        self.extract_config = dataclasses.replace(self.extract_config, runtime=runtime)
+        self._extractor = None
+        return self
+
+    @classmethod
+    def untrained(
+        cls,
+        extract_config: ExtractConfig | None = None,
+        emo_config: EmoForensicsConfig | None = None,
+        rgb_config: RGBConfig | None = None,
+        acoustic_config: AcousticConfig | None = None,
+        seed: int = 0,
+    ) -> Detector:
+        """The architecture with random weights and an even fusion: for speed benchmarks and tests, never for verdicts.
+
+        Sized for the encoders the extraction config names (built once here to read their dimensions)."""
+        from emoboost.encoders import build_speech_encoder, build_visual_encoder
+
+        extract_config = extract_config or ExtractConfig()
+        names = extract_config.encoders
+        visual = build_visual_encoder(names.visual, "cpu", names.local_files_only, names.face_mesh_stride)
+        speech = build_speech_encoder(names.speech, "cpu", names.local_files_only, names.speech_clip_normalisation)
+        torch.manual_seed(seed)
+        point = {"rule": "bayes", "fpr": None, "tpr": None, "val_clips": 0}
+        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.0, point)
+        return cls(
+            EmoForensics(emo_config or EmoForensicsConfig(), visual.dim, speech.dim),
+            RGBDetector(rgb_config or RGBConfig()),
+            AcousticDetector(acoustic_config or AcousticConfig(), extract_config.lowlevel.n_mels),
+            fusion,
+            extract_config,
+            {"model_id": "untrained", "encoders": {"visual": visual.id, "speech": speech.id}},
+        )
+
+    @property
+    def weights_sha256(self) -> str | None:
+        """SHA-256 over every file of the folder and config.json's content (None until saved or loaded)."""
+        return self._weights_sha256
+
+    @property
+    def model_id(self) -> str:
+        return str(self.meta.get("model_id", "emoboost-detector"))
+
+    # -- inference ---------------------------------------------------------------------------
+    def _extract(self, path: Path, allow_audio_only: bool) -> FeatureRecord:
+        if self._extractor is None:
+            from emoboost.features.extract import FeatureExtractor
+
+            self._extractor = FeatureExtractor(self.extract_config)
+            expected = self.meta.get("encoders", {})
+            actual = {"visual": self._extractor.visual.id, "speech": self._extractor.speech.id}
+            if expected and any(expected.get(k) != v for k, v in actual.items()):
+                raise ConfigError(f"this detector was trained on {expected} features but the extractor builds {actual}")
+        return self._extractor.extract(path, require_face=not allow_audio_only)
+
+    def predict(
+        self,
+        paths: str | Path | Sequence[str | Path],
+        allow_audio_only: bool = False,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        target_fpr: float | None = None,
+    ) -> Verdict | list[Verdict]:
+        """Verdict for one file, or a list for several. Raises :class:`~emoboost.errors.MediaError` for unusable input.
+
+        ``prior`` is the prior probability of fake (the posterior and the Bayes threshold use it);
+        ``threshold`` (an LLR) or ``target_fpr`` (calibration false-positive rate) replace the
+        detector's own decision rule."""
+        decision = self.decision(prior, threshold, target_fpr)
+        if isinstance(paths, (str, Path)):
+            return self._predict_file(Path(paths), allow_audio_only, decision)
+        return [self._predict_file(Path(p), allow_audio_only, decision) for p in paths]
+
+    def decision(
+        self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None
+    ) -> dict[str, Any]:
+        """The decision rule of a verdict: prior, LLR threshold, where it comes from, calibration FPR / TPR there."""
+        if threshold is not None and target_fpr is not None:
+            raise ConfigError("give a threshold or a target FPR, not both")
+        cut = self.fusion.decision_threshold(prior, target_fpr) if threshold is None else float(threshold)
+        rule = self.fusion.operating_point.get("rule", "")
+        if threshold is not None:
+            rule = "user"
+        elif target_fpr is not None:
+            rule = f"FPR <= {target_fpr:g}"
+        sources = {"user": "user", "bayes": f"Bayes decision at prior {prior:g}, equal costs"}
+        source = sources.get(rule, f"calibration {rule}")
+        point = {"rule": rule, **self.fusion.operating_point_at(cut)}
+        return {"prior": float(prior), "threshold": round(cut, 6), "source": source, "operating_point": point}
+
+    def _predict_file(self, path: Path, allow_audio_only: bool, decision: dict[str, Any]) -> Verdict:
+        record = self._extract(path, allow_audio_only)
+        verdict = self.predict_record(record, decision=decision)
+        self.last_timings = {**record.meta.get("timings_s", {}), **self.last_timings}
+        return verdict
+
+    @torch.no_grad()
+    def predict_record(
+        self,
+        record: FeatureRecord,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        decision: dict[str, Any] | None = None,
+    ) -> Verdict:
+        """Verdict from an extracted feature record (``decision``: a :meth:`decision`, else built from the rest)."""
+        from emoboost.calibration import verbal
+
+        decision = decision or self.decision(prior, threshold)
+        prior, cut = decision["prior"], decision["threshold"]
+        watch = Stopwatch()
+        emo_config = self.emo.config
+        with watch("emoforensics"):
+            tokens = tokenize_record(record, emo_config.token_frames)
+            emo = predict_clip(self.emo, tokens)
+        with watch("rgb_detector"):
+            crop_logits = rgb_crop_logits(self.rgb, record.face_crops)
+            rgb_logit = float(crop_logits.mean()) if len(crop_logits) else float("nan")
+        with watch("acoustic_detector"):
+            segment_logits, segment_starts = acoustic_segment_logits(self.audio, record.logmel)
+            audio_logit = float(segment_logits.mean())
+        logits = {"emo": emo.logit, "rgb": rgb_logit, "audio": audio_logit}
+        _require_finite(logits, {"rgb": len(crop_logits) == 0}, record)
+        with watch("fusion"):
+            llr = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
+            segment_centres = segment_starts + self.audio.config.segment_frames / 2  # mel frames
+            segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres), prior)
+        self.last_timings = dict(watch.seconds)
+        clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
+        clean["fused"] = round(llr, 6)
+        modalities = {
+            "face": round(sigmoid(emo.visual_logit), 6)
+            if emo.visual_logit is not None and record.face_mask.any()
+            else None,
+            "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
+        }
+        return Verdict(
+            path=str(record.meta.get("source_path", "")),
+            sha256=record.sha256,
+            label="fake" if llr >= cut else "real",
+            llr=round(llr, 6),
+            log10_lr=round(llr / math.log(10), 6),
+            lr_verbal=verbal(llr),
+            prior=prior,
+            probability=round(sigmoid(llr + math.log(prior / (1 - prior))), 6),
+            threshold=cut,
+            scores=clean,
+            modalities=modalities,
+            segments=segments,
+            duration_s=round(record.duration_s, 3),
+            model_id=self.model_id,
+            warnings=self._warnings(record, math.isnan(rgb_logit)) + self.scope_warnings(),
+            tracks=record_tracks(record, emo, emo_config.token_frames),
+            provenance={
+                "weights_sha256": self._weights_sha256,
+                "operating_point": decision["operating_point"],
+                "threshold_source": decision["source"],
+                "training_data": self.training_data(),
+                "face_stride": record.meta.get("face_stride"),
+                "face_detection": record.meta.get("face_detection"),
+                "fps": record.fps,
+                "visual_encoder": f"{record.visual_encoder} {record.visual_encoder_version}",
+                "speech_encoder": f"{record.speech_encoder} {record.speech_encoder_version}",
+            },
+        )
+
+    def _segments(
+        self,
+        record: FeatureRecord,
+        emo: ClipScores,
+        logits: dict[str, float],
+        crop_logits: np.ndarray,
+        acoustic: tuple[np.ndarray, np.ndarray],
+        prior: float,
+    ) -> tuple[Segment, ...]:
+        """One segment per EmoForensics window; the low-level scores of a window are the mean over
+        the clip's face crops inside it and its acoustic segments centred inside it (the clip's
+        score where there are none)."""
+        config = self.emo.config
+        segment_logits, segment_centres = acoustic
+        frames_per_token = config.token_frames
+        segments = []
+        for window_logit, start in zip(emo.window_logits, emo.window_starts, strict=False):
+            first = int(start) * frames_per_token
+            last = min(record.n_frames, (int(start) + config.window_tokens) * frames_per_token)
+            in_window = (record.crop_frames >= first) & (record.crop_frames < last)
+            rgb = float(crop_logits[in_window].mean()) if in_window.any() else logits["rgb"]
+            centred = (segment_centres >= first * MEL_PER_FRAME) & (segment_centres < last * MEL_PER_FRAME)
+            audio = float(segment_logits[centred].mean()) if centred.any() else logits["audio"]
+            window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
+            llr = float(self.fusion.llr(np.array([[window[n] for n in self.fusion.inputs]]))[0])
+            probability = sigmoid(llr + math.log(prior / (1 - prior)))
+            mismatch = None
+            if emo.mismatch is not None:
+                token_slice = emo.mismatch[int(start) : int(start) + config.window_tokens]
+                mismatch = round(float(np.mean(token_slice)), 6)
+            stretch = (round(first / FPS, 3), round(last / FPS, 3))
+            segments.append(Segment(*stretch, round(llr, 6), round(probability, 6), mismatch))
+        return tuple(segments)
+
+    def training_data(self) -> dict[str, Any]:
+        """What the detector learnt from: dataset name, clips, whether generated, calibration clips per class."""
+        data = self.meta.get("data", {})
+        name = str(data.get("dataset", "unknown"))
+        generated = data.get("generated")
+        if generated is None and name != "unknown":
+            generated = name.lower().startswith(GENERATED_DATASETS)
+        real, fake = self.fusion.calibration_llrs()
+        counts = [data[k] for k in ("train_clips", "val_clips", "calib_clips") if isinstance(data.get(k), int)]
+        return {
+            "dataset": name,
+            "clips": sum(counts) or None,
+            "generated": generated,
+            "calibration_real": len(real),
+            "calibration_fake": len(fake),
+        }
+
+    def scope_warnings(self) -> tuple[str, ...]:
+        """Warnings every verdict of this detector carries: generated-only training data, a small calibration set."""
+        data, warnings = self.training_data(), []
+        if data["generated"]:
+            warnings.append(
+                f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated"
+            )
+        elif data["generated"] is None:
+            warnings.append("training data unknown: the detector's scope is not stated")
+        if min(data["calibration_real"], data["calibration_fake"]) < MIN_CALIBRATION_CLIPS:
+            warnings.append(
+                f"LR calibrated on {data['calibration_real']} real / {data['calibration_fake']} fake clips "
+                f"(fewer than {MIN_CALIBRATION_CLIPS} per class): its size is uncertain"
+            )
+        return tuple(warnings)
+
+    def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> tuple[str, ...]:
+        warnings = []
+        face_fraction = float(record.face_mask.mean())
+        source_s, scanned_s = (
+            float(record.meta.get("source_duration_s", record.duration_s)),
+            float(record.meta.get("face_scanned_s", record.duration_s)),
+        )
+        if source_s > record.duration_s + 1.0 / FPS:
+            warnings.append(f"only the first {record.duration_s:g} s of {source_s:g} s analysed (media.max_duration_s)")
+        if face_fraction == 0 and scanned_s < record.duration_s:
+            warnings.append(
+                f"no face found in the first {scanned_s:g} s, the rest was not scanned (faces.give_up_s): "
+                "audio-only verdict"
+            )
+        elif face_fraction == 0:
+            warnings.append("no face found: audio-only verdict (face scores are absent)")
+        elif face_fraction < LOW_FACE_FRACTION:
+            warnings.append(f"face found in only {face_fraction:.0%} of frames")
+        elif no_face_crop:
+            warnings.append("no face crop for the RGB detector")
+        speech_fraction = float((record.audio_rms_db > SILENCE_DB).mean())
+        if speech_fraction < LOW_SPEECH_FRACTION:
+            warnings.append(f"audio mostly silent (sound in {speech_fraction:.0%} of frames)")
+        window_s = self.emo.config.window_tokens * self.emo.config.token_frames / FPS
+        if record.duration_s < window_s:
+            warnings.append(f"clip ({record.duration_s:.1f} s) shorter than one analysis window ({window_s:g} s)")
+        return tuple(warnings)
+
+
+def _require_finite(logits: dict[str, float], may_be_absent: dict[str, bool], record: FeatureRecord) -> None:
+    """A NaN or infinite score (broken weights or features) is an error, never a verdict."""
+    for name, value in logits.items():
+        if math.isinf(value) or (math.isnan(value) and not may_be_absent.get(name, False)):
+            source = record.meta.get("source_path", record.sha256)
+            raise ConfigError(
+                f"{source}: the detector's {name} score is {value} (its weights or the features are broken); no verdict"
+            )

@@ -1,0 +1,210 @@
+"""One figure per verdict: the fused LLR over time against the decision threshold, and the emotion tracks under it.
+
+Four panels, one y-axis each, legends to the right of the data, names as in the case report
+(:data:`PANELS`):
+
+1. fused LLR: the fused natural-log likelihood ratio of each analysis window (a point at the
+   window's centre, its stretch as a thin bar; red at or above the threshold, green below), the
+   clip's LLR and the decision threshold;
+2. face expression: facial-expression probabilities (stacked; blank where no face is tracked);
+3. voice prosody: loudness and pitch as clip z-scores (egemaps speech encoder), otherwise the
+   voice level in dBFS;
+4. emotion mismatch: face-voice emotion distance (0 agree .. 2 opposite), blank without a face.
+
+Grey bands mark stretches where no face was tracked.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from emoboost.detector.verdict import Verdict
+from emoboost.files import atomic_path
+from emoboost.text import printable
+
+STEM_BYTES = 200  # of a plot's name: with "_<hash>.png" and a temporary name's extras it stays under 255 bytes
+
+EXPRESSION_COLOURS = {
+    "angry": "#d62728",
+    "disgust": "#8c564b",
+    "fear": "#9467bd",
+    "happy": "#f2c12e",
+    "sad": "#1f77b4",
+    "surprise": "#17becf",
+    "neutral": "#bdbdbd",
+}
+FAKE_COLOUR, REAL_COLOUR = "#d62728", "#2ca02c"
+PANELS = {
+    "llr": "fused LLR (ln LR)",
+    "expression": "face expression",
+    "prosody": "voice prosody",
+    "mismatch": "emotion mismatch",
+}
+LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8, "frameon": False, "borderaxespad": 0.0}
+
+
+def timeline_name(path: str | Path, sha256: str) -> str:
+    """``<stem>_<sha256[:8]>.png`` for a verdict's file: unique for same-named files in different folders."""
+    stem = printable(Path(path).stem)
+    while len(stem.encode()) > STEM_BYTES:  # the name must fit the file system's 255 bytes with its suffix
+        stem = stem[:-1]
+    return f"{stem}_{sha256[:8]}.png"
+
+
+def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -> list[tuple[float, float]]:
+    spans, start = [], None
+    for t, fraction in zip(time_s, face_fraction, strict=False):
+        if fraction == 0 and start is None:
+            start = t - step / 2
+        elif fraction > 0 and start is not None:
+            spans.append((start, t - step / 2))
+            start = None
+    if start is not None:
+        spans.append((start, time_s[-1] + step / 2))
+    return spans
+
+
+def _llr_panel(ax, verdict: Verdict) -> None:
+    from emoboost.calibration import format_lr
+
+    centres = np.array([(s.start_s + s.end_s) / 2 for s in verdict.segments])
+    llrs = np.array([s.llr for s in verdict.segments])
+    above = llrs >= verdict.threshold
+    for segment, fake in zip(verdict.segments, above, strict=False):
+        ax.hlines(
+            segment.llr,
+            segment.start_s,
+            segment.end_s,
+            color=FAKE_COLOUR if fake else REAL_COLOUR,
+            linewidth=1,
+            alpha=0.5,
+        )
+    ax.plot(centres, llrs, color="0.35", linewidth=1, zorder=2)
+    for chosen, colour, name in (
+        (above, FAKE_COLOUR, "window LLR >= threshold"),
+        (~above, REAL_COLOUR, "window LLR < threshold"),
+    ):
+        if chosen.any():
+            ax.scatter(centres[chosen], llrs[chosen], color=colour, s=22, zorder=3, label=name)
+    ax.axhline(
+        verdict.llr,
+        color="black",
+        linewidth=1.2,
+        linestyle=":",
+        label=f"clip LLR {verdict.llr:+.2f} ({format_lr(verdict.llr)})",
+    )
+    ax.axhline(
+        verdict.threshold,
+        color="black",
+        linewidth=1.2,
+        linestyle="--",
+        label=f"threshold {verdict.threshold:+.2f} (prior {verdict.prior:g})",
+    )
+    values = np.r_[llrs, verdict.llr, verdict.threshold]
+    margin = max(0.5, 0.1 * float(np.ptp(values)))
+    ax.set_ylim(float(values.min()) - margin, float(values.max()) + margin)
+    ax.set_ylabel(PANELS["llr"])
+
+
+def _voice_panel(ax, tracks) -> None:
+    if tracks.prosody:
+        for (name, values), colour in zip(tracks.prosody.items(), ("#1f77b4", "#ff7f0e"), strict=False):
+            ax.plot(tracks.time_s, values, color=colour, linewidth=1, label=f"{name} (clip z-score)")
+        ax.axhline(0.0, color="0.7", linewidth=0.8)
+        ax.set_ylabel(f"{PANELS['prosody']} (z)")
+    else:
+        ax.plot(tracks.time_s, tracks.voice_level_db, color="0.4", linewidth=1, label="voice level (dBFS)")
+        ax.set_ylabel(f"{PANELS['prosody']} (dBFS)")
+
+
+def draw_timeline(verdict: Verdict):
+    """The timeline figure of ``verdict`` (which must carry its tracks); the caller closes it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from emoboost.calibration import format_lr
+
+    tracks = verdict.tracks
+    if tracks is None:
+        raise ValueError("this verdict has no tracks (predict it again with the Detector)")
+    t = tracks.time_s
+    step = float(t[1] - t[0]) if len(t) > 1 else 0.2
+    end = max(verdict.duration_s, float(t[-1] + step / 2) if len(t) else 0.0)
+    fig, axes = plt.subplots(4, 1, figsize=(11, 8.5), sharex=True, gridspec_kw={"height_ratios": [1.4, 1, 1, 0.8]})
+    _llr_panel(axes[0], verdict)
+    colour = FAKE_COLOUR if verdict.label == "fake" else REAL_COLOUR
+    axes[0].set_title(
+        f"{printable(Path(verdict.path).name)}: {verdict.label.upper()}   "
+        f"{format_lr(verdict.llr)} ({verdict.lr_verbal})   "
+        f"P(fake) {verdict.probability:.3f} at prior {verdict.prior:g}",
+        color=colour,
+        fontsize=10,
+        loc="left",
+    )
+    labels = tracks.expression_labels or tuple(f"class {i}" for i in range(tracks.expressions.shape[1]))
+    values = np.nan_to_num(tracks.expressions, nan=0.0).T
+    if len(values):  # a visual encoder without expression classes (face-geometry alone) has nothing to stack
+        colours = [EXPRESSION_COLOURS.get(label, None) for label in labels]
+        axes[1].stackplot(t, values, labels=labels, colors=colours, step="mid", alpha=0.9)
+    else:
+        axes[1].text(0.5, 0.5, "the visual encoder has no expression classes", transform=axes[1].transAxes, ha="center")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_ylabel(f"{PANELS['expression']} (P)")
+    _voice_panel(axes[2], tracks)
+    if tracks.mismatch is not None:  # blank where no face is tracked: there is no face emotion to compare
+        mismatch = np.where(tracks.face_fraction > 0, tracks.mismatch, np.nan)
+        axes[3].plot(t, mismatch, color="#9467bd", linewidth=1.5, label="face-voice distance")
+    else:
+        axes[3].text(
+            0.5,
+            0.5,
+            "one modality only: no mismatch",
+            transform=axes[3].transAxes,
+            ha="center",
+            va="center",
+            color="0.4",
+        )
+    axes[3].set_ylim(0, 2)
+    axes[3].set_ylabel(PANELS["mismatch"])
+    spans = _no_face_spans(t, tracks.face_fraction, step) if len(t) else []
+    for axis in axes:
+        for start, stop in spans:
+            axis.axvspan(start, stop, color="0.88", zorder=0)
+        handles, names = axis.get_legend_handles_labels()
+        if spans and axis is axes[0]:
+            handles, names = handles + [Patch(color="0.88")], names + ["no face tracked"]
+        if handles:
+            axis.legend(handles, names, **LEGEND)
+    axes[-1].set_xlim(0, end)
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+def timeline_png_bytes(verdict: Verdict, dpi: int = 100) -> bytes:
+    """The timeline as PNG bytes (for embedding in a report)."""
+    import matplotlib.pyplot as plt
+
+    fig = draw_timeline(verdict)
+    try:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def plot_timeline(verdict: Verdict, target: str | Path) -> Path:
+    """Write the timeline PNG of ``verdict`` (which must carry its tracks) atomically to ``target``."""
+    target = Path(target)
+    data = timeline_png_bytes(verdict)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        Path(tmp).write_bytes(data)
+    return target

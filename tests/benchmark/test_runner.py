@@ -1,0 +1,230 @@
+"""The benchmark end to end on a small SynthAV set, and the rule that the fusion never sees the held-out category."""
+
+import dataclasses
+import json
+
+import bench_fixture
+import detector_fixture
+import numpy as np
+import pytest
+
+from emoboost.benchmark import runner as bench
+from emoboost.data.manifest import CATEGORIES, read_manifest
+from emoboost.features.store import FeatureStore
+from emoboost.training.emoforensics import LabelledClip
+from emoboost.training.lowlevel import LowLevelClip
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, extractor):
+    folder = tmp_path_factory.mktemp("bench")
+    return folder, bench_fixture.build(folder, extractor)
+
+
+def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
+    folder, config = setup
+    category = "FVFA-GAN"
+    rows = read_manifest(folder / "synthav" / "folds" / f"{category}.csv")
+    store, root = FeatureStore(config.store), folder / "synthav"
+    clean = bench.run_fold(category, rows, store, root, config)
+
+    original = bench.load_fold
+
+    def garbage(clip):
+        rng = np.random.default_rng(0)
+        emo, low = clip.emo, clip.lowlevel
+        tokens = dataclasses.replace(
+            emo.tokens, visual=rng.normal(size=emo.tokens.visual.shape).astype(np.float32) * 50
+        )
+        return dataclasses.replace(
+            clip,
+            emo=LabelledClip(emo.key, tokens, emo.label, emo.video_fake, emo.audio_fake),
+            lowlevel=LowLevelClip(
+                low.key, np.asarray(low.crops), np.full_like(low.logmel, 9.0), low.label, low.video_fake, low.audio_fake
+            ),
+        )
+
+    def poisoned(fold_rows, *args):
+        data = original(fold_rows, *args)
+        test = [  # every test clip, real and fake
+            dataclasses.replace(c, original=garbage(c.original), trimmed=garbage(c.trimmed))
+            for c in data.splits.get("test", [])
+        ]
+        return dataclasses.replace(data, splits={**data.splits, "test": test})
+
+    monkeypatch.setattr(bench, "load_fold", poisoned)
+    dirty = bench.run_fold(category, rows, store, root, config)
+    assert dirty["fusions"] == clean["fusions"]  # weights, bias, threshold, operating point: unchanged
+    assert dirty["training"] == clean["training"]
+    assert (
+        dirty["metrics"]["fusion"]["probabilities"] != clean["metrics"]["fusion"]["probabilities"]
+    )  # the test data did change
+
+
+def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
+    folder, config = setup
+    config = bench_fixture.with_ablation(config, folder)
+    # another detector's per-fold scores (probabilities that know the label, with noise): rows ext:avad and emo+ext:avad
+    rows = read_manifest(folder / "synthav" / "manifest.csv")
+    rng = np.random.default_rng(0)
+    (tmp_path / "avad").mkdir()
+    for category in CATEGORIES:
+        lines = ["path,score"] + [
+            f"/elsewhere/{r.path},{min(1.0, max(0.0, 0.3 + 0.4 * r.label + rng.normal(0, 0.1))):.4f}" for r in rows
+        ]
+        (tmp_path / "avad" / f"{category}.csv").write_text("\n".join(lines) + "\n")
+    config = dataclasses.replace(config, external=(f"avad={tmp_path / 'avad'}",))
+    results = bench.run_benchmark(config, tmp_path / "out", detector_dir=tmp_path / "out" / "detector")
+    assert set(results["folds"]) == set(CATEGORIES)
+    assert (tmp_path / "out" / "detector" / "config.json").exists()
+    assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(
+        folder / "synthav" / "folds" / "RVFA.csv"
+    )
+    fold = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())
+    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "audio"] and fold["fusions"]["emo+ext:avad"][
+        "inputs"
+    ] == ["emo", "ext:avad"]
+    assert results["folds"]["RVFA"]["ext:avad"]["auc"] > 0.9
+    gain = results["gain"]
+    assert (gain["base"], gain["boosted"]) == ("ext:avad", "emo+ext:avad") and set(gain["folds"]) == set(CATEGORIES)
+    assert (
+        gain["average"]["ci"][0] <= gain["average"]["gain"] <= gain["average"]["ci"][1] and gain["avg_fv"]["folds"] == 4
+    )
+    assert results["training"]["RVFA"]["original"]["rgb"]["label"] == "video_fake"
+    assert set(results["trimmed_trained"]["folds"]) == set(CATEGORIES)
+    for detectors in results["folds"].values():
+        assert set(detectors) == {
+            "emo",
+            "emo:visual_only",
+            "ext:avad",
+            "emo+ext:avad",
+            "rgb",
+            "audio",
+            "lowlevel",
+            "fusion",
+            "mean",
+        }
+        for scores in detectors.values():
+            assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
+            assert 0 <= scores["auc"] <= 1 and 0 <= scores["acc"] <= 1
+    assert set(results["average"]) == set(results["folds"]["RVFA"]) and set(results["avg_fv"]["fusion"]) >= {
+        "auc",
+        "ap",
+    }
+    assert set(results["trimmed"]["folds"]) == set(CATEGORIES)
+    # the alignment-shuffle control of every EmoForensics row; a visual-only row cannot see the voice swap
+    for category in CATEGORIES:
+        shuffle = results["controls"][category]["alignment_shuffle"]
+        assert set(shuffle) == {"emo", "emo:visual_only"}
+        assert shuffle["emo"]["clips"] == results["folds"][category]["emo"]["n_real"]
+        assert shuffle["emo:visual_only"]["auc"] == 0.5 and shuffle["emo:visual_only"]["mean_rise"] == 0.0
+        # SynthAV's factor columns give a per-cell breakdown whose fakes add up to the fold's
+        cells = results["cells"][category]["fusion"]
+        assert sum(c["n_fake"] for c in cells.values()) == results["folds"][category]["fusion"]["n_fake"]
+        assert all(name.startswith("mismatch=") for name in cells)
+    out = tmp_path / "out"
+    stored = json.loads((out / "results.json").read_text())
+    assert stored["folds"]["RVFA"]["fusion"]["auc"] == results["folds"]["RVFA"]["fusion"]["auc"]
+    for name in [
+        "results.md",
+        "results.csv",
+        *(f"roc_{c}.png" for c in CATEGORIES),
+        *(f"scores_{c}.png" for c in CATEGORIES),
+    ]:
+        assert (out / name).stat().st_size > 0, name
+    table = (out / "results.md").read_text()
+    assert (
+        "not FakeAVCeleb results" in table
+        and "EMO-BOOST" in table
+        and "AVG-FV" in table
+        and "Gain of adding EmoForensics" in table
+        and "alignment shuffle" in table
+        and "Per factorial cell" in table
+    )
+    # a rerun skips finished folds
+    monkeypatch.setattr(bench, "run_fold", lambda *a, **k: pytest.fail("finished fold run again"))
+    again = bench.run_benchmark(config, out)
+    assert again["folds"] == results["folds"]
+
+
+def test_detector_trained_on_everything_round_trips(setup, tmp_path):
+    from emoboost.detector.detector import Detector, Verdict
+
+    folder, config = setup
+    detector = bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav")
+    detector.save_pretrained(tmp_path / "detector")
+    assert sorted(p.name for p in (tmp_path / "detector").iterdir()) == [
+        "README.md",
+        "audio.safetensors",
+        "config.json",
+        "emoforensics.safetensors",
+        "fusion.json",
+        "rgb.safetensors",
+    ]
+    loaded = Detector.from_pretrained(tmp_path / "detector")
+    clip = folder / "synthav" / read_manifest(folder / "synthav" / "manifest.csv")[0].path
+    first, second = loaded.predict(clip), loaded.predict(clip)
+    assert isinstance(first, Verdict) and first == second  # deterministic
+    assert first.label in ("real", "fake") and 0 <= first.probability <= 1
+    assert first.label == ("fake" if first.llr >= first.threshold else "real")
+    assert set(first.scores) == {"emo", "rgb", "audio", "fused"} and set(first.modalities) == {"face", "voice"}
+    assert first.segments and all(0 <= s.start_s < s.end_s <= first.duration_s + 1e-6 for s in first.segments)
+    assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "bayes"
+    assert detector.meta["training"]["audio"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
+    data = json.loads(json.dumps(first.to_dict()))
+    assert set(data) == detector_fixture.VERDICT_KEYS
+    # the same verdict as the in-memory detector
+    assert detector.predict(clip).probability == pytest.approx(first.probability, abs=1e-6)
+
+
+def test_loading_a_detector_never_unpickles(setup, tmp_path, monkeypatch):
+    import pickle
+
+    import torch
+
+    from emoboost.detector.detector import Detector
+
+    folder, config = setup
+    bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav").save_pretrained(
+        tmp_path / "d"
+    )
+    for name in ("load", "loads"):
+        monkeypatch.setattr(pickle, name, lambda *a, **k: pytest.fail("pickle used"))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load used"))
+    Detector.from_pretrained(tmp_path / "d")
+    (tmp_path / "d" / "rgb.safetensors").write_bytes(b"\x80\x04 pickled?")
+    with pytest.raises(Exception, match="unreadable weights|do not match"):
+        Detector.from_pretrained(tmp_path / "d")
+
+
+def test_emoboost_train_writes_a_detector_that_detect_loads(setup, tmp_path, capsys):
+    import yaml
+
+    from emoboost.cli import run
+    from emoboost.config import to_dict
+
+    folder, config = setup
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(to_dict(dataclasses.replace(config, train_trimmed=False))))
+    fold = folder / "synthav" / "folds" / "RVFA.csv"
+    code = run(
+        [
+            "train",
+            "--manifest",
+            str(fold),
+            "--store",
+            config.store,
+            "--out",
+            str(tmp_path / "det"),
+            "--config",
+            str(tmp_path / "bench.yaml"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert "video_fake" in capsys.readouterr().out
+    card = (tmp_path / "det" / "README.md").read_text()
+    assert "held-out categories: RVFA" in card and "calibration" in card
+    clip = folder / "synthav" / next(r.path for r in read_manifest(fold) if r.split == "test")
+    assert run(["detect", str(clip), "--model", str(tmp_path / "det"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["label"] in ("real", "fake")

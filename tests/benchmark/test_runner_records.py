@@ -1,0 +1,186 @@
+"""The benchmark on generated feature records: complementarity, fold checks, missing features, fingerprints."""
+
+import dataclasses
+import shutil
+
+import bench_records
+import numpy as np
+import pytest
+
+from emoboost.benchmark import runner as bench
+from emoboost.benchmark.gain import gain_for
+from emoboost.errors import ConfigError, DataError
+from emoboost.features.store import FeatureStore
+from emoboost.training.folds import drop_duplicate_files
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("records")
+    config, rows = bench_records.build(folder)
+    return folder, config, rows
+
+
+@pytest.fixture(scope="module")
+def mix_result(built):
+    folder, config, rows = built
+    return bench.run_fold("mix", rows, FeatureStore(config.store), folder / "data", config)
+
+
+def _auc(result, row):
+    return result["metrics"][row]["auc"]
+
+
+def test_complementary_detectors_boost_each_other(mix_result):
+    """EmoForensics sees only one kind of fake, the low-level detectors only the other: the fusion beats both."""
+    fusion, lowlevel, emo = _auc(mix_result, "fusion"), _auc(mix_result, "lowlevel"), _auc(mix_result, "emo")
+    assert fusion > lowlevel + 0.1 and fusion > emo + 0.1, (fusion, lowlevel, emo)
+    gain = gain_for({"mix": mix_result}, samples=300, seed=0)
+    assert (gain["base"], gain["boosted"]) == ("lowlevel", "fusion")
+    assert gain["average"]["gain"] == pytest.approx(fusion - lowlevel)
+    assert gain["average"]["ci"][0] > 0  # the interval excludes no gain
+    assert gain["folds"]["mix"]["test_identities"] == 8
+
+
+def test_each_network_learns_its_own_label_and_the_fusion_uses_calib(mix_result):
+    training = mix_result["training"]
+    assert {name: entry["label"] for name, entry in training.items()} == {
+        "emo": "label",
+        "rgb": "video_fake",
+        "audio": "audio_fake",
+    }
+    calib_real, calib_fake = 4, 8  # calib identities x (1 real, 2 fakes)
+    assert mix_result["fusions"]["fusion"]["operating_point"]["val_clips"] == calib_real + calib_fake
+    assert mix_result["sizes"]["calib"] == [calib_real, calib_fake]
+    assert set(mix_result["trimmed"]) >= {"emo", "rgb", "audio", "lowlevel", "fusion"}
+    assert (
+        mix_result["trim"]["test_clips_trimmed"] == 24 and not mix_result["trim"]["exact"]
+    )  # generated speech encoder
+
+
+def _run_checks(config, folder, rows, name):
+    config = bench_records.with_rows(config, folder, rows, name)
+    return bench.run_fold("mix", rows, FeatureStore(config.store), folder / "data", config)
+
+
+def test_fold_with_a_leaked_identity_is_refused(built):
+    folder, config, rows = built
+    test_identity = next(r.identity for r in rows if r.split == "test")
+    leaked = [
+        dataclasses.replace(r, split="train") if r.identity == test_identity and r.label == 1 else r for r in rows
+    ]
+    with pytest.raises(ConfigError, match="test and train share identities .*identity leak"):
+        _run_checks(config, folder, leaked, "leaked")
+
+
+def test_fold_with_a_file_in_test_and_calib_is_refused(built, tmp_path):
+    folder, config, rows = built
+    test_row = next(r for r in rows if r.split == "test" and r.category == "real")
+    copy = f"copies/{tmp_path.name}.mp4"
+    (folder / "data" / "copies").mkdir(exist_ok=True)
+    shutil.copy(folder / "data" / test_row.path, folder / "data" / copy)
+    duplicate = dataclasses.replace(test_row, path=copy, identity="someone", ids=("someone",), split="calib")
+    with pytest.raises(ConfigError, match="test and calib hold the same file"):
+        _run_checks(config, folder, [*rows, duplicate], "dup")
+
+
+def test_a_file_listed_under_two_categories_is_dropped_and_reported(built):
+    folder, config, rows = built
+    fake = next(r for r in rows if r.category == bench_records.EMO_ONLY)
+    relabelled = dataclasses.replace(fake, category=bench_records.LOWLEVEL_ONLY, method="other")
+    store, root = FeatureStore(config.store), folder / "data"
+    kept, report = drop_duplicate_files([*rows, relabelled], lambda r: store.content_hash(root / r.path))
+    assert len(kept) == len(rows) - 1 and fake not in kept
+    assert report == [
+        {
+            "sha256": store.content_hash(root / fake.path),
+            "paths": [fake.path, fake.path],
+            "categories": sorted([fake.category, relabelled.category]),
+        }
+    ]
+
+
+def test_fold_files_without_calib_are_refused(built):
+    folder, config, rows = built
+    old = [dataclasses.replace(r, split="val") if r.split == "calib" else r for r in rows]
+    with pytest.raises(ConfigError, match="no calib rows.*regenerate the fold files"):
+        _run_checks(config, folder, old, "old")
+
+
+def test_missing_features_over_two_percent_of_a_split_stop_the_run(built):
+    folder, config, rows = built
+    lost = [dataclasses.replace(r, path=f"gone/{r.path}") for r in rows if r.split == "train"][
+        :2
+    ]  # 2 of 32 train clips
+    with pytest.raises(DataError, match=r"6\.2% of the train clips have no features"):
+        _run_checks(config, folder, [*rows, *lost], "missing")
+
+
+def test_rerun_recomputes_only_when_something_changed(built, tmp_path, monkeypatch):
+    folder, config, _ = built
+    config = dataclasses.replace(
+        config, lowlevel_train=dataclasses.replace(config.lowlevel_train, epochs=2), bootstrap=20
+    )
+    calls = []
+    real_run_fold = bench.run_fold
+    monkeypatch.setattr(bench, "run_fold", lambda *a, **k: calls.append(a[0]) or real_run_fold(*a, **k))
+    first = bench.run_benchmark(config, tmp_path)
+    assert calls == ["mix"] and first["fingerprints"]["mix"]
+    assert first["gain"]["folds"]["mix"]["gain"] == pytest.approx(
+        first["folds"]["mix"]["fusion"]["auc"] - first["folds"]["mix"]["lowlevel"]["auc"]
+    )
+    again = bench.run_benchmark(config, tmp_path)
+    assert calls == ["mix"] and again["folds"] == first["folds"]  # unchanged: reused
+    changed = bench.run_benchmark(dataclasses.replace(config, seed=1), tmp_path)
+    assert calls == ["mix", "mix"] and changed["fingerprints"]["mix"] != first["fingerprints"]["mix"]
+    (folder / "emo.yaml").write_text(bench_records.EMO.replace("epochs: 8", "epochs: 7"))
+    try:
+        bench.run_benchmark(dataclasses.replace(config, seed=1), tmp_path)
+        assert calls == ["mix", "mix", "mix"]  # a model config file changed
+    finally:
+        (folder / "emo.yaml").write_text(bench_records.EMO)
+    report = (tmp_path / "results.md").read_text()
+    assert "Gain of adding EmoForensics" in report and "95 % interval" in report
+    assert np.isfinite(changed["gain"]["average"]["gain"])
+
+
+def test_repeats_report_spread_and_a_pooled_paired_interval(mix_result):
+    from emoboost.benchmark.gain import gain_summary, repeats_summary
+
+    other = dict(mix_result, metrics=dict(mix_result["metrics"], fusion=dict(mix_result["metrics"]["lowlevel"])))
+    summary = gain_summary([{"mix": mix_result}, {"mix": other}], samples=100, seed=0)
+    single = summary["folds"]["mix"]["gain"]
+    assert summary["repeats"]["average"]["values"] == [pytest.approx(single), 0.0]  # the second repeat gains nothing
+    assert summary["repeats"]["average"]["mean"] == pytest.approx(single / 2)
+    pooled = summary["repeats"]["pooled_average"]
+    assert pooled["gain"] == pytest.approx(single / 2) and pooled["ci"][0] <= single / 2 <= pooled["ci"][1]
+    aucs = repeats_summary([{"mix": mix_result}, {"mix": other}])
+    assert aucs["folds"]["mix"]["lowlevel"]["std"] == 0 and aucs["folds"]["mix"]["fusion"]["std"] > 0
+
+
+def test_repeats_redraw_the_partition_and_the_seeds(built, mix_result, tmp_path, monkeypatch):
+    """Repeat k re-draws folds with protocol seed + k and trains with seed + k; results pool them."""
+    from emoboost.data import protocols
+    from emoboost.data.manifest import read_manifest, write_manifest
+
+    folder, config, rows = built
+    write_manifest(folder / "manifest.csv", [dataclasses.replace(r, split="") for r in rows])
+    drawn, seeds = [], []
+
+    def make_folds(manifest_rows, protocol):  # stands in for the protocol: the same fold whatever the seed
+        drawn.append(protocol.seed)
+        return [protocols.Fold("mix", tuple(read_manifest(folder / "folds" / "mix.csv")), 0)]
+
+    def run_fold(category, fold_rows, store, root, settings, on_stage, seed, externals):
+        seeds.append(seed)
+        return mix_result
+
+    monkeypatch.setattr(protocols, "make_folds", make_folds)
+    monkeypatch.setattr(bench, "run_fold", run_fold)
+    results = bench.run_benchmark(dataclasses.replace(config, repeats=3, seed=5), tmp_path)
+    assert drawn == [1, 2] and seeds == [5, 6, 7]  # repeat 0 uses the given fold files
+    assert (tmp_path / "repeats" / "2" / "folds" / "mix.json").is_file()
+    assert results["repeats"]["n"] == 3 and results["repeats"]["folds"]["mix"]["fusion"]["std"] == 0
+    pooled = results["gain"]["repeats"]["pooled_average"]
+    assert pooled["gain"] == pytest.approx(results["gain"]["average"]["gain"]) and pooled["folds"] == 3
+    assert "Over 3 repeats" in (tmp_path / "results.md").read_text()

@@ -1,0 +1,84 @@
+"""Detector directories: what a detector keeps and what belongs to the machine that loads it."""
+
+import dataclasses
+
+import detector_matrix
+
+from emoboost.config import RuntimeConfig
+from emoboost.detector.detector import Detector
+
+
+def test_a_detector_does_not_carry_its_device_to_another_machine(tmp_path):
+    # as saved on a GPU machine after Detector.to("cuda:1"), with eight threads
+    detector = Detector.untrained()
+    detector.extract_config = dataclasses.replace(
+        detector.extract_config, runtime=RuntimeConfig(device="cuda:1", threads=8)
+    )
+    detector.save_pretrained(tmp_path / "d")
+    loaded = Detector.from_pretrained(tmp_path / "d")
+    assert loaded.extract_config.runtime == RuntimeConfig()  # cpu, library thread defaults
+    assert (
+        dataclasses.replace(loaded.extract_config, runtime=detector.extract_config.runtime) == detector.extract_config
+    )
+    assert loaded.to("cpu:0").extract_config.runtime.device == "cpu"
+
+
+def test_scope_is_stated_and_old_fusions_are_refused(tmp_path):
+    import json
+
+    import numpy as np
+    import pytest
+
+    from emoboost.errors import ConfigError
+    from emoboost.models.fusion import Fusion
+
+    detector = Detector.untrained()
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(30), np.ones(90)].astype(int)
+    detector.fusion = Fusion.fit(
+        np.stack([labels + rng.normal(0, 1, 120)] * 3, axis=1), labels, ("emo", "rgb", "audio")
+    )
+    detector.meta["data"] = {"dataset": "synthav", "train_clips": 80, "val_clips": 20}
+    folder = detector.save_pretrained(tmp_path / "d")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["training_data"] == {
+        "dataset": "synthav",
+        "clips": 100,
+        "generated": True,
+        "calibration_real": 30,
+        "calibration_fake": 90,
+    }
+    card = (folder / "README.md").read_text()
+    assert "generated: yes" in card and "Cllr" in card and "Cllr_min" in card and "ECE at the balanced prior" in card
+    warnings = Detector.from_pretrained(folder).scope_warnings()
+    assert any("verdicts on real footage are not validated" in w for w in warnings)
+    assert any("30 real / 90 fake" in w and "fewer than 50 per class" in w for w in warnings)
+    old = json.loads((folder / "fusion.json").read_text())
+    (folder / "fusion.json").write_text(json.dumps({**old, "format": "emoboost.fusion/1"}))
+    detector_matrix.rehash(folder)  # as if saved so by an older emoboost (the hash covers fusion.json)
+    with pytest.raises(ConfigError, match="fusion.json: .*not likelihood ratios.*retrain"):
+        Detector.from_pretrained(folder)
+
+
+def test_verdict_says_how_much_of_a_long_faceless_file_was_analysed(tmp_path):
+    from detector_fixture import tiny_detector, tiny_record
+
+    record = tiny_record()
+    record.arrays["face_mask"][:] = False
+    record.meta.update(source_duration_s=36000.0, face_scanned_s=1.0)  # a 10-hour file, given up after 1 s
+    verdict = Detector.from_pretrained(tiny_detector(tmp_path / "d")).predict_record(record)
+    assert "only the first 4 s of 36000 s analysed (media.max_duration_s)" in verdict.warnings
+    assert any(w.startswith("no face found in the first 1 s, the rest was not scanned") for w in verdict.warnings)
+
+
+def test_names_that_moved_out_of_the_api_still_import_from_it():
+    import emoboost
+    from emoboost.detector import detector as api
+    from emoboost.detector import files as detector_files
+    from emoboost.detector import verdict
+
+    for name in ("Segment", "Tracks", "Verdict", "record_tracks"):
+        assert getattr(api, name) is getattr(verdict, name)
+    for name in ("detector_card", "DETECTOR_FORMAT", "NETWORK_FILES", "HASHED_FILES", "HASH_KEY"):
+        assert getattr(api, name) is getattr(detector_files, name)
+    assert emoboost.Verdict is api.Verdict and emoboost.Detector is api.Detector

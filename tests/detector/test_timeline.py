@@ -1,0 +1,97 @@
+"""The timeline figure and the case report's choice of key frames, on a hand-made verdict (no model needed)."""
+
+import numpy as np
+
+from emoboost.detector.case_report import key_frames
+from emoboost.detector.timeline import PANELS, draw_timeline
+from emoboost.detector.verdict import Segment, Tracks, Verdict
+
+
+def hand_verdict(face_from_frame: int = 0) -> Verdict:
+    n_tokens, n_frames = 20, 100  # 4 s at 5 Hz tokens / 25 fps
+    boxes = np.tile(np.array([10, 10, 60, 60], np.float32), (n_frames, 1))
+    boxes[:face_from_frame] = np.nan
+    face_fraction = np.clip((np.arange(n_tokens) * 5 + 5 - face_from_frame) / 5, 0, 1)
+    tracks = Tracks(
+        time_s=(np.arange(n_tokens) + 0.5) / 5,
+        emo_probability=np.full(n_tokens, 0.5),
+        mismatch=np.linspace(0.2, 1.5, n_tokens),
+        face_fraction=face_fraction,
+        expressions=np.full((n_tokens, 7), 1 / 7),
+        expression_labels=("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"),
+        voice_level_db=np.full(n_tokens, -20.0),
+        prosody={"loudness": np.sin(np.arange(n_tokens)), "pitch": np.cos(np.arange(n_tokens))},
+        face_boxes=boxes,
+    )
+    llrs = [-1.0, 2.5, 0.3, -3.0, 1.0]  # windows of 2 s, hop 0.5 s
+    segments = tuple(Segment(0.5 * i, 0.5 * i + 2.0, llr, 1 / (1 + np.exp(-llr)), 0.5) for i, llr in enumerate(llrs))
+    return Verdict(
+        path="/cases/clip.mp4",
+        sha256="a" * 64,
+        label="fake",
+        llr=0.8,
+        log10_lr=0.8 / np.log(10),
+        lr_verbal="weak support for manipulated",
+        prior=0.5,
+        probability=0.69,
+        threshold=0.0,
+        scores={},
+        modalities={},
+        segments=segments,
+        duration_s=4.0,
+        model_id="m",
+        warnings=(),
+        provenance={},
+        tracks=tracks,
+    )
+
+
+def test_timeline_panels_have_one_axis_each_and_legends_outside():
+    import matplotlib.pyplot as plt
+
+    fig = draw_timeline(hand_verdict(face_from_frame=30))
+    try:
+        assert len(fig.axes) == 4  # no twin axes
+        assert [axis.get_ylabel().split(" (")[0] for axis in fig.axes] == [
+            name.split(" (")[0] for name in PANELS.values()
+        ]
+        llr_axis = fig.axes[0]
+        assert any(
+            np.allclose(line.get_ydata(), 0.0) and line.get_linestyle() == "--" for line in llr_axis.get_lines()
+        )  # threshold
+        fig.canvas.draw()
+        for axis in fig.axes:
+            legend = axis.get_legend()
+            if legend is not None:  # legends sit right of the plotting area, never on the data
+                assert legend.get_window_extent().x0 >= axis.get_window_extent().x1
+        assert "no face tracked" in [t.get_text() for t in llr_axis.get_legend().get_texts()]
+    finally:
+        plt.close(fig)
+
+
+def test_key_frames_come_from_the_most_and_least_suspicious_windows_inside_face_tracks():
+    verdict = hand_verdict(face_from_frame=30)
+    picks = key_frames(verdict)
+    assert 3 <= len(picks) <= 6
+    most = [p for p in picks if p[1] == "most suspicious"]
+    least = [p for p in picks if p[1] == "least suspicious"]
+    assert {p[2] for p in most} == {2.5, 1.0} and {p[2] for p in least} == {-3.0, -1.0}
+    assert all(
+        frame >= 32 for frame, _, _ in picks if frame < 50
+    )  # never a frame at a track's first, interpolated frames
+
+
+def test_timeline_of_a_visual_encoder_without_expression_classes():
+    """face-geometry alone has no classes: the panel says so instead of failing on an empty stack."""
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    verdict = hand_verdict()
+    tracks = dataclasses.replace(verdict.tracks, expressions=np.zeros((20, 0)), expression_labels=())
+    fig = draw_timeline(dataclasses.replace(verdict, tracks=tracks))
+    try:
+        texts = [text.get_text() for axis in fig.axes for text in axis.texts]
+        assert "the visual encoder has no expression classes" in texts
+    finally:
+        plt.close(fig)

@@ -47,7 +47,7 @@ import numpy as np
 from PIL import Image
 
 from emoboost.data.manifest import ARTIFACT_LEVELS, CATEGORIES, REAL, ManifestRow, format_track, write_manifest
-from emoboost.data.synthav_draw import PAD, SIZE, degrade, draw_face, paste, render
+from emoboost.data.synthav_draw import PAD, SIZE, Identity, degrade, draw_face, paste, render
 from emoboost.data.tts import VoiceStyle, speak_styled
 from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from emoboost.media.write import write_video
@@ -105,24 +105,6 @@ class SynthConfig:
     clips_per_identity: int = 2  # base scenarios per identity; each gives 1 real + 5 fakes
     seconds: float = 4.0
     seed: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class Identity:
-    name: str  # idNNNNN
-    skin: tuple[int, int, int]
-    hair: tuple[int, int, int]
-    background: tuple[int, int, int]
-    head_w: float
-    head_h: float
-    eye_gap: float
-    eye_size: float
-    nose: float
-    mouth_y: float
-    voice: str
-    pitch: int
-    speed: int
-    gender: str
 
 
 def make_identity(index: int, seed: int) -> Identity:

@@ -8,19 +8,36 @@ after an optional compositing step (how the fakes are made); :func:`paste` and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from emoboost.media.decode import FPS
 
-if TYPE_CHECKING:
-    from emoboost.data.synthav import Identity
-
 SIZE = (320, 240)  # frame width, height
 PAD = 12  # extra canvas for camera jitter
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """A drawn person: face geometry and colours, and the espeak-ng voice that speaks for them."""
+
+    name: str  # idNNNNN
+    skin: tuple[int, int, int]
+    hair: tuple[int, int, int]
+    background: tuple[int, int, int]
+    head_w: float
+    head_h: float
+    eye_gap: float
+    eye_size: float
+    nose: float
+    mouth_y: float
+    voice: str
+    pitch: int
+    speed: int
+    gender: str
 
 
 def draw_face(

@@ -1,6 +1,7 @@
 """Configuration: YAML files loaded into frozen, validated dataclasses.
 
-The shipped YAML files are package data (``emoboost/configs/``, read with importlib.resources).
+The shipped YAML files are the checkout's top-level ``configs/``, installed as the package data
+``emoboost.configs`` (one copy; read with importlib.resources).
 A reference ``configs/<dir>/<file>.yaml`` names a file under the working directory when one exists
 there, else the packaged one (:func:`resolve_config`), so defaults never depend on where the
 program runs. Each component owns one dataclass; the defaults here are the documented defaults and
@@ -262,13 +263,13 @@ def to_dict(obj: Any) -> Any:
 
 
 def packaged_configs() -> Traversable:
-    """The folder of shipped configs inside the installed package (``emoboost/configs``)."""
-    return importlib.resources.files("emoboost").joinpath(CONFIGS)
+    """The shipped configs: the checkout's ``configs/``, installed as the package data ``emoboost.configs``."""
+    return importlib.resources.files("emoboost.configs")
 
 
 def resolve_config(path: str | Path) -> Path | Traversable:
     """The file a config reference names: ``path`` itself when it exists (relative to the working
-    directory or absolute), else for ``configs/<rest>`` the packaged ``emoboost/configs/<rest>``.
+    directory or absolute), else for ``configs/<rest>`` the shipped ``configs/<rest>``.
 
     Raises :class:`ConfigError` when neither exists."""
     path = Path(path).expanduser()

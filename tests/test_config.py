@@ -78,9 +78,10 @@ def test_the_package_data_covers_every_shipped_config():
     import tomllib
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    patterns = pyproject["tool"]["setuptools"]["package-data"]["emoboost"]
-    package = PACKAGED.parent
-    covered = {p for pattern in patterns for p in package.glob(pattern)}
+    setuptools = pyproject["tool"]["setuptools"]
+    assert setuptools["package-dir"]["emoboost.configs"] == "configs" and "emoboost.configs" in setuptools["packages"]
+    patterns = setuptools["package-data"]["emoboost.configs"]
+    covered = {p for pattern in patterns for p in PACKAGED.glob(pattern)}
     assert set(PACKAGED.rglob("*.yaml")) == covered
 
 
@@ -139,3 +140,13 @@ def test_extractor_refuses_a_device_this_machine_lacks(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="no CUDA device"):
         FeatureExtractor(dataclasses.replace(ExtractConfig(), runtime=RuntimeConfig(device="cuda")))
+
+
+def test_the_shipped_configs_are_one_copy_the_checkouts_configs_folder(tmp_path, monkeypatch):
+    from emoboost.config import packaged_configs, resolve_config
+
+    monkeypatch.chdir(tmp_path)  # found from any folder
+    shipped = Path(str(packaged_configs()))
+    assert shipped.resolve() == (Path(__file__).resolve().parents[1] / "configs").resolve()
+    assert resolve_config("configs/benchmark/synthav.yaml").is_file()
+    assert not (Path(__file__).resolve().parents[1] / "emoboost" / "configs").exists()

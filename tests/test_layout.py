@@ -86,3 +86,12 @@ def test_no_import_cycle():
         if module not in state and module != "emoboost":
             visit(module, [module])
     assert not cycles, "\n".join(cycles)
+
+
+def test_every_subpackage_is_built_into_the_wheel():
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    listed = set(pyproject["tool"]["setuptools"]["packages"])
+    subpackages = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    assert listed == subpackages | {"emoboost.configs"}

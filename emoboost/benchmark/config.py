@@ -8,15 +8,15 @@ content hash with the store's extraction keys for it, the external score files a
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from emoboost.config import from_dict, load_yaml, require, resolve_config, to_dict
+from emoboost.config import from_dict, load_section, load_yaml, require, to_dict
 from emoboost.data.manifest import CATEGORIES, ManifestRow
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
 from emoboost.media.levels import SILENCE_DB
+from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 from emoboost.training.detector import DetectorConfigs
@@ -107,6 +107,16 @@ def sha_lookup(store: FeatureStore, root: Path) -> Callable[[ManifestRow], str |
     return sha_of
 
 
+def emo_settings_digest(path: str | Path) -> str:
+    """SHA-256 of the settings an EmoForensics YAML resolves to (defaults filled in; comments do not count)."""
+    return digest(
+        {
+            "model": to_dict(load_section(EmoForensicsConfig, path, "model")),
+            "train": to_dict(load_section(TrainConfig, path, "train")),
+        }
+    )
+
+
 def fold_fingerprint(
     config: BenchmarkConfig,
     rows: Sequence[ManifestRow],
@@ -119,9 +129,7 @@ def fold_fingerprint(
 ) -> str:
     """SHA-256 over what a fold result depends on: settings, model configs, fold file, feature records, score files."""
     settings = {k: v for k, v in to_dict(config).items() if k not in NOT_IN_FINGERPRINT}
-    models = {
-        p: hashlib.sha256(resolve_config(p).read_bytes()).hexdigest() for p in (config.emo_config, *config.ablations)
-    }
+    models = {p: emo_settings_digest(p) for p in (config.emo_config, *config.ablations)}
     sha_of = sha_lookup(store, root)
     records = [(r.path, sha, store.keys_for(sha) if sha else []) for r, sha in ((r, sha_of(r)) for r in rows)]
     scores = {e.name: [e.untrained, file_digest(e.file_for(category))] for e in externals}

@@ -107,11 +107,11 @@ def bootstrap_interval(
 
 def evaluate(
     labels: np.ndarray, probabilities: np.ndarray, threshold: float, bootstrap: int = 1000, seed: int = 0
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The benchmark's metrics for one detector on one test set (probabilities: the detector's calibrated outputs)."""
     labels, probabilities = _check(labels, probabilities)
     equal_error, _ = eer(labels, probabilities)
-    result = {
+    result: dict[str, Any] = {
         "auc": auc(labels, probabilities),
         "ap": average_precision(labels, probabilities),
         "eer": equal_error,

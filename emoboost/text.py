@@ -17,8 +17,8 @@ _SURROGATE_ESCAPES = range(0xDC80, 0xDD00)  # bytes 0x80-0xff that were not vali
 _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
-def printable(text: str | Path) -> str:
-    """``text`` on one line and encodable as UTF-8 (undecodable bytes and control characters escaped)."""
+def printable(text: object) -> str:
+    """``text`` (or ``str(text)``) on one line and encodable as UTF-8 (undecodable bytes and control characters escaped)."""
     text = os.fspath(text) if isinstance(text, Path) else str(text)
     if text.isprintable():
         return text

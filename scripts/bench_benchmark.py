@@ -2,7 +2,7 @@
 
     python scripts/bench_benchmark.py [--scale 1.0] [--epochs 1] [--fold RVFA] [--device cpu]
 
-Builds, under --work, a FakeAVCeleb-shaped tree (placeholder files: tests/fakeavceleb_shape.py:
+Builds, under --work, a FakeAVCeleb-shaped tree (placeholder files: scripts/fakeavceleb_shape.py:
 500 identities in 5 ethnicities x 2 genders, swap partners inside a group, the dataset's type
 sizes: ~21,500 clips), its manifest and folds (configs/protocols/fakeavceleb_loco.yaml), and a
 feature store with one record per clip: random features of the real shapes (default encoders),
@@ -42,72 +42,18 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
-from fakeavceleb_shape import FULL_SWAPS, random_record, write_tree  # noqa: E402
+from fakeavceleb_shape import FULL_SWAPS, random_record, write_tree  # noqa: E402  (beside this script)
 
-from emoboost.config import load_yaml, resolve_config  # noqa: E402
+from emoboost.config import load_section, load_yaml, resolve_config  # noqa: E402
 from emoboost.features.version import key_prefix  # noqa: E402
+from emoboost.training.loop import TrainConfig  # noqa: E402
 
 FULL_CLIPS = 4 * 500 + sum(FULL_SWAPS.values())  # clips of the full-size manifest
 KEY = key_prefix() + "bench"  # records of this extraction version
 BENCHMARK = "configs/benchmark/fakeavceleb.yaml"  # shipped configs: ./configs/ first, else the packaged ones
 PROTOCOL = "configs/protocols/fakeavceleb_loco.yaml"
-CHILD = r"""
-import json, sys, time
-from pathlib import Path
-import emoboost.training.loop as train, emoboost.training.lowlevel as train_lowlevel
-from emoboost.benchmark.runner import load_benchmark_config, run_benchmark
-import torch
-config_path, out = sys.argv[1], Path(sys.argv[2])
-torch.set_num_threads(int(sys.argv[3]))
-stage, epochs, cpu, stages = ["loading"], {}, {}, []
-original = train.fit
-def timed(model, batches, loss, validate, config, on_epoch=None):
-    last = [time.process_time()]
-    def record(row):
-        epochs.setdefault(stage[0], []).append(row["seconds"])
-        cpu.setdefault(stage[0], []).append(time.process_time() - last[0])
-        last[0] = time.process_time()
-        if on_epoch is not None:
-            on_epoch(row)
-    return original(model, batches, loss, validate, config, record)
-train.fit = train_lowlevel.fit = timed
-def on_fold(category, name):
-    trimmed = name.startswith("trimmed: ")
-    stage[0] = ("trimmed:" if trimmed else "") + name.removeprefix("trimmed: ").removeprefix("training ")
-    stages.append((name, time.perf_counter()))
-started = time.perf_counter()
-run_benchmark(load_benchmark_config(config_path), out, on_fold)
-total = time.perf_counter() - started
-walls = {a[0]: b[1] - a[1] for a, b in zip(stages, stages[1:])}
-print(json.dumps({"epochs": epochs, "cpu": cpu, "stages": walls, "seconds": total, "cpu_seconds": time.process_time()}))
-"""
-# --memory-only: the fold's data path without training: index the fold lazily, read every clip's
-# tokens, face crops and log-mel once (what one epoch reads), and build the acoustic normaliser's
-# input (the train split's log-mel as float32, the largest transient of a fold)
-MEMORY_CHILD = r"""
-import json, resource, sys, time
-from pathlib import Path
-import numpy as np
-from emoboost.benchmark.runner import load_benchmark_config
-from emoboost.training.clips import load_fold
-from emoboost.data.manifest import read_manifest
-from emoboost.features.store import FeatureStore
-config = load_benchmark_config(sys.argv[1])
-started = time.perf_counter()
-rows = read_manifest(Path(config.folds) / f"{config.categories[0]}.csv")
-data = load_fold(rows, FeatureStore(config.store), Path(config.root), 5, config.silence_db)
-crop_bytes = 0
-for clips in data.splits.values():
-    for clip in clips:
-        clip.original.emo.tokens, clip.trimmed.emo.tokens, clip.original.lowlevel.logmel
-        crop_bytes += np.asarray(clip.original.lowlevel.crops).nbytes
-normaliser = np.concatenate([c.original.lowlevel.logmel for c in data.splits["train"]]).astype(np.float32)
-print(json.dumps({"seconds": time.perf_counter() - started, "crop_gb_read": crop_bytes / 2**30,
-                  "normaliser_mb": normaliser.nbytes / 2**20, "sizes": {k: len(v) for k, v in data.splits.items()},
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+CHILD = Path(__file__).with_name("bench_fold_child.py")  # the fold (time) and its data path (memory)
 
 
 def clip_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -201,10 +147,10 @@ def capped_configs(
 def configured_epochs() -> dict[str, int]:
     """Each detector's epoch count in the shipped FakeAVCeleb configs (what a real run may use)."""
     config = load_yaml(BENCHMARK)
-    out = {"emo": load_yaml(config["emo_config"])["train"]["epochs"]}
+    out = {"emo": load_section(TrainConfig, config["emo_config"], "train").epochs}
     for path in config["ablations"]:
-        out[f"emo:{Path(path).stem}"] = load_yaml(path)["train"]["epochs"]
-    out["rgb"] = out["audio"] = config["lowlevel_train"]["epochs"]
+        out[f"emo:{Path(path).stem}"] = load_section(TrainConfig, path, "train").epochs
+    out["rgb"] = out["acoustic"] = config["lowlevel_train"]["epochs"]
     return out
 
 
@@ -244,16 +190,17 @@ def main() -> None:
     print(
         f"running fold {args.fold} with every detector capped at {args.epochs} epoch(s) (a timing run) ...", flush=True
     )
-    child = run_child(CHILD, [str(config), str(out), str(args.threads)], "the fold")
+    child = run_child(["time", str(config), str(out), str(args.threads)], "the fold")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report(args, info, child, peak, out)
 
 
-def run_child(code: str, argv: list[str], what: str) -> dict:
-    """Run ``code`` in a child Python with this checkout first on the path; its last stdout line, parsed as JSON."""
+def run_child(argv: list[str], what: str) -> dict:
+    """Run scripts/bench_fold_child.py with ``argv`` in a child Python with this checkout first on the path;
+    its last stdout line, parsed as JSON."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
-        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, cwd=REPO, check=False
+        [sys.executable, str(CHILD), *argv], capture_output=True, text=True, env=env, cwd=REPO, check=False
     )
     if result.returncode != 0:
         raise SystemExit(f"{what} failed:\n{result.stderr[-3000:]}")
@@ -261,7 +208,7 @@ def run_child(code: str, argv: list[str], what: str) -> dict:
 
 
 def memory(args: argparse.Namespace, info: dict, config: Path) -> None:
-    child = run_child(MEMORY_CHILD, [str(config)], "the memory pass")
+    child = run_child(["memory", str(config)], "the memory pass")
     print(
         f"memory pass over fold {args.fold} ({child['sizes']}): read {child['crop_gb_read']:.2f} GB of face crops in"
         f" {child['seconds']:.0f} s, acoustic normaliser input {child['normaliser_mb']:.0f} MB,"

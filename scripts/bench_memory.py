@@ -18,17 +18,17 @@ import sys
 import time
 from pathlib import Path
 
-CHILD = """
-import json, sys, time
-from pathlib import Path
-from emoboost.detector.detector import Detector
-model = sys.argv[2]
-detector = Detector.from_pretrained(model) if model else Detector.untrained()
-start = time.perf_counter()
-verdict = detector.predict(Path(sys.argv[1]))
-print(json.dumps({"seconds": time.perf_counter() - start, "duration_s": verdict.duration_s,
-                  "stages_s": detector.last_timings, "segments": len(verdict.segments)}))
-"""
+
+def child(path: Path, model: str) -> None:
+    """The measured process (``--child``): one verdict; prints its timings as JSON."""
+    from emoboost.detector.detector import Detector
+
+    detector = Detector.from_pretrained(model) if model else Detector.untrained()
+    start = time.perf_counter()
+    verdict = detector.predict(path)
+    seconds = time.perf_counter() - start
+    stages = detector.last_timings
+    print(json.dumps({"seconds": seconds, "duration_s": verdict.duration_s, "stages_s": stages}))
 
 
 def main() -> None:
@@ -38,7 +38,11 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="detector directory (default: the default architecture, untrained)")
     parser.add_argument("--limit-mb", type=float, default=2048.0)
     parser.add_argument("--work", type=Path, default=Path("runs/bench"))
+    parser.add_argument("--child", nargs=2, metavar=("CLIP", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[0]), args.child[1])
+        return
     from emoboost.data.demo import demo_clip
 
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -49,26 +53,26 @@ def main() -> None:
         demo_clip(path, args.seconds, width, height, preset="ultrafast")
         print(f"  {time.perf_counter() - started:.0f} s, {path.stat().st_size / 2**20:.0f} MB", flush=True)
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(args.model or "")], capture_output=True, text=True
+        [sys.executable, __file__, "--child", str(path), str(args.model or "")], capture_output=True, text=True
     )
     if result.returncode != 0:
         raise SystemExit(f"the child failed:\n{result.stderr[-2000:]}")
-    child = json.loads(result.stdout.strip().splitlines()[-1])
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
-        f"{args.seconds:g} s at {width}x{height}: predict {child['seconds']:.1f} s "
-        f"(real-time factor {child['seconds'] / child['duration_s']:.3f}), "
+        f"{args.seconds:g} s at {width}x{height}: predict {measured['seconds']:.1f} s "
+        f"(real-time factor {measured['seconds'] / measured['duration_s']:.3f}), "
         f"peak RSS {peak:.0f} MB (limit {args.limit_mb:.0f} MB)"
     )
-    for stage, seconds in child["stages_s"].items():
+    for stage, seconds in measured["stages_s"].items():
         print(f"  {stage:<18} {seconds:8.2f} s")
     print(
         json.dumps(
             {
                 "peak_rss_mb": round(peak, 1),
                 "limit_mb": args.limit_mb,
-                "seconds": round(child["seconds"], 2),
-                "rtf": round(child["seconds"] / child["duration_s"], 4),
+                "seconds": round(measured["seconds"], 2),
+                "rtf": round(measured["seconds"] / measured["duration_s"], 4),
                 "clip_s": args.seconds,
                 "size": f"{width}x{height}",
             }

@@ -51,10 +51,10 @@ def write_and_rehash(name: str, data: bytes) -> Callable[[Path], None]:
 def nan_weights(folder: Path) -> None:
     from safetensors.numpy import load_file, save_file
 
-    state = load_file(str(folder / "emoforensics.safetensors"))
+    state = load_file(str(folder / "emo.safetensors"))
     save_file(
         {k: np.full_like(v, np.nan) if v.dtype.kind == "f" else v for k, v in state.items()},
-        str(folder / "emoforensics.safetensors"),
+        str(folder / "emo.safetensors"),
     )
     rehash(folder)
 
@@ -107,8 +107,8 @@ CASES = [
     # config.json
     Case(
         "config.json missing a section",
-        cfg(drop_key("", "emoforensics")),
-        "'emoforensics' must be a JSON object, found missing",
+        cfg(drop_key("", "emo")),
+        "'emo' must be a JSON object, found missing",
     ),
     Case(
         "config.json section of the wrong type",
@@ -122,25 +122,33 @@ CASES = [
         write_and_rehash("config.json", b'{"format": "emoboost.detector/1", "ext'),
         "invalid JSON",
     ),
-    Case(
-        "config.json with NaN", cfg(set_key("emoforensics.model", "dropout", float("nan"))), "NaN is not a JSON number"
-    ),
-    Case("heads: 0", cfg(set_key("emoforensics.model", "heads", 0)), "'emoforensics.model.heads' = 0 is outside"),
-    Case("negative size", cfg(set_key("emoforensics.model", "feedforward", -64)), "feedforward' = -64 is outside"),
-    Case("d_model 10^9", cfg(set_key("emoforensics.model", "d_model", 10**9)), "d_model' = 1000000000 is outside"),
+    Case("config.json with NaN", cfg(set_key("emo.settings", "dropout", float("nan"))), "NaN is not a JSON number"),
+    Case("heads: 0", cfg(set_key("emo.settings", "heads", 0)), "'emo.settings.heads' = 0 is outside"),
+    Case("negative size", cfg(set_key("emo.settings", "feedforward", -64)), "feedforward' = -64 is outside"),
+    Case("d_model 10^9", cfg(set_key("emo.settings", "d_model", 10**9)), "d_model' = 1000000000 is outside"),
     Case(
         "window_tokens 10^9",
-        cfg(set_key("emoforensics.model", "window_tokens", 10**9)),
+        cfg(set_key("emo.settings", "window_tokens", 10**9)),
         "window_tokens' = 1000000000 is outside",
     ),
-    Case("size as a string", cfg(set_key("rgb", "width", "8")), "'rgb.width' must be an integer"),
-    Case("size as a float", cfg(set_key("audio", "n_mels", 64.5)), "'audio.n_mels' must be an integer"),
-    Case("d_model not divisible by heads", cfg(set_key("emoforensics.model", "d_model", 33)), "divisible"),
-    Case("visual_dim missing", cfg(drop_key("emoforensics", "visual_dim")), "'emoforensics.visual_dim' is missing"),
-    Case("dropout 2", cfg(set_key("rgb", "dropout", 2)), "'rgb.dropout' must be a number in [0, 1)"),
-    Case("huge acoustic channels", cfg(set_key("audio", "channels", [8, 10**6, 8])), "'audio.channels'"),
-    Case("unknown key", cfg(set_key("rgb", "layers", 3)), "unknown key(s) layers"),
-    Case("config disagrees with the weights", cfg(set_key("rgb", "width", 16)), "weights do not match config.json"),
+    Case("size as a string", cfg(set_key("rgb.settings", "width", "8")), "'rgb.settings.width' must be an integer"),
+    Case(
+        "size as a float", cfg(set_key("acoustic.sizes", "n_mels", 64.5)), "'acoustic.sizes.n_mels' must be an integer"
+    ),
+    Case("d_model not divisible by heads", cfg(set_key("emo.settings", "d_model", 33)), "divisible"),
+    Case("visual_dim missing", cfg(drop_key("emo.sizes", "visual_dim")), "'emo.sizes.visual_dim' is missing"),
+    Case("dropout 2", cfg(set_key("rgb.settings", "dropout", 2)), "'rgb.settings.dropout' must be a number in [0, 1)"),
+    Case(
+        "huge acoustic channels",
+        cfg(set_key("acoustic.settings", "channels", [8, 10**6, 8])),
+        "'acoustic.settings.channels'",
+    ),
+    Case("unknown key", cfg(set_key("rgb.settings", "layers", 3)), "unknown key(s) layers"),
+    Case(
+        "config disagrees with the weights",
+        cfg(set_key("rgb.settings", "width", 16)),
+        "weights do not match config.json",
+    ),
     Case("hf: encoder inside the folder (pickled weights)", pickled_hf_encoder, "is not one this machine trusts"),
     Case(
         "unknown encoder name",
@@ -168,7 +176,7 @@ CASES = [
         lambda f: (f / "rgb.safetensors").write_bytes(b"\x80\x04 pickled?"),
         "do not match the weights_sha256",
     ),
-    Case("weights file missing", lambda f: (f / "audio.safetensors").unlink(), "audio.safetensors is missing"),
+    Case("weights file missing", lambda f: (f / "acoustic.safetensors").unlink(), "acoustic.safetensors is missing"),
     # weights
     Case("weights a pickle", write_and_rehash("rgb.safetensors", b"\x80\x04 pickled?"), "unreadable weights"),
     Case("weights all NaN", nan_weights, "NaN or infinite"),
@@ -185,7 +193,7 @@ CASES = [
     Case("fewer weights than inputs", fus(set_key("", "weights", [1.0])), "1 weights for 3 inputs"),
     Case("fusion threshold 5", fus(set_key("", "threshold", 5)), "'threshold' must be a number in [0, 1]"),
     Case("fusion input unknown", fus(set_key("", "inputs", ["emo", "rgb", "vibes"])), "'inputs' must be a list"),
-    Case("fusion input twice", fus(set_key("", "inputs", ["emo", "emo", "audio"])), "names a detector twice"),
+    Case("fusion input twice", fus(set_key("", "inputs", ["emo", "emo", "acoustic"])), "names a detector twice"),
     Case("fusion format wrong", fus(set_key("", "format", "other/9")), "fusion format"),
     Case(
         "fusion format of before calibrated LLRs",

@@ -95,3 +95,13 @@ def test_every_subpackage_is_built_into_the_wheel():
     listed = set(pyproject["tool"]["setuptools"]["packages"])
     subpackages = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
     assert listed == subpackages | {"emoboost.configs"}
+
+
+def test_scripts_import_nothing_from_tests_and_hold_no_programs_in_strings():
+    for script in sorted((PACKAGE.parent / "scripts").glob("*.py")):
+        text = script.read_text()
+        tree = ast.parse(text, str(script))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert node.value != "-c", f"{script.name}: runs a program held in a string"
+        assert '"tests"' not in text and "/ \"tests\"" not in text, f"{script.name}: reaches into tests/"

@@ -107,6 +107,11 @@ def sha_lookup(store: FeatureStore, root: Path) -> Callable[[ManifestRow], str |
     return sha_of
 
 
+# 2: rows and networks named by the networks table ("acoustic", was "audio"); a fold result of
+# another format is computed again, never reused
+RESULTS_FORMAT = 2
+
+
 def emo_settings_digest(path: str | Path) -> str:
     """SHA-256 of the settings an EmoForensics YAML resolves to (defaults filled in; comments do not count)."""
     return digest(
@@ -141,5 +146,6 @@ def fold_fingerprint(
             "records": records,
             "externals": scores,
             "repeat": repeat,
+            "results_format": RESULTS_FORMAT,
         }
     )

@@ -95,7 +95,11 @@ def emoforensics_scorer(model) -> Scorer:
 
 
 def fold_shuffle_controls(
-    models: dict[str, object], clips: Sequence, labels: Sequence[int], identities: Sequence[str], seed: int
+    models: dict[str, object],
+    clips: Sequence,
+    labels: Sequence[int] | np.ndarray,
+    identities: Sequence[str],
+    seed: int,
 ) -> dict[str, dict[str, float | int]]:
     """The alignment-shuffle control of every trained EmoForensics row of a fold, on its real test clips.
 
@@ -123,12 +127,12 @@ def cell_of_row(emotion_mismatch: str, artifact: str) -> str:
 
 def cell_aucs(labels: Sequence[int], cells: Sequence[str], scores: Sequence[float]) -> dict[str, dict[str, float]]:
     """Per factorial cell: AUC of every real test clip against the fakes of that cell, and the cell's fake count."""
-    labels, scores = np.asarray(labels), np.asarray(scores, float)
-    cells = np.asarray(cells, dtype=object)
-    real = labels == 0
+    label_array, score_array = np.asarray(labels), np.asarray(scores, float)
+    cell_array = np.asarray(cells, dtype=object)
+    real = label_array == 0
     out = {}
-    for cell in sorted({c for c, label in zip(cells, labels, strict=True) if label == 1 and c}):
-        fake = (labels == 1) & (cells == cell)
+    for cell in sorted({c for c, label in zip(cell_array, label_array, strict=True) if label == 1 and c}):
+        fake = (label_array == 1) & (cell_array == cell)
         selected = real | fake
-        out[cell] = {"auc": auc(labels[selected], scores[selected]), "n_fake": int(fake.sum())}
+        out[cell] = {"auc": auc(label_array[selected], score_array[selected]), "n_fake": int(fake.sum())}
     return out

@@ -31,6 +31,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,8 +79,13 @@ class StreamResult:
     classes: tuple[str, ...]
     mouth_r2: float | None = None
 
-    def to_dict(self) -> dict:
-        out = {"accuracy": self.accuracy, "chance": self.chance, "majority": self.majority, "samples": self.samples}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "accuracy": self.accuracy,
+            "chance": self.chance,
+            "majority": self.majority,
+            "samples": self.samples,
+        }
         out["classes"] = list(self.classes)
         if self.mouth_r2 is not None:
             out["mouth_r2"] = self.mouth_r2

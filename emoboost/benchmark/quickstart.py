@@ -13,10 +13,12 @@ before the first long step.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 from emoboost.benchmark.runner import BenchmarkConfig, load_benchmark_config
 from emoboost.config import ExtractConfig, load_section, load_yaml
+from emoboost.data.manifest import ManifestRow
 from emoboost.data.synthav import SynthConfig
 
 QUICKSTART_CONFIG = "configs/benchmark/synthav.yaml"
@@ -57,11 +59,11 @@ def check_quickstart(out: Path, config_path: str | Path = QUICKSTART_CONFIG) -> 
     return settings
 
 
-def held_out_examples(rows, folder: Path, count: int = 4) -> list[Path]:
+def held_out_examples(rows: Sequence[ManifestRow], folder: Path, count: int = 4) -> list[Path]:
     """``count`` clips of the held-out set for the final `detect` demonstration: half real, half fake
     (fakes of different categories)."""
     reals = [r for r in rows if r.label == 0][: count // 2]
-    first_of_category = {}
+    first_of_category: dict[str, ManifestRow] = {}
     for row in rows:
         if row.label == 1:
             first_of_category.setdefault(row.category, row)

@@ -17,20 +17,19 @@ import numpy as np
 
 from emoboost.calibration import save_validation_plots
 from emoboost.config import load_yaml, resolve_config
+from emoboost.data.manifest import CATEGORIES
 from emoboost.errors import ConfigError
 from emoboost.files import atomic_path, write_text_atomic
+from emoboost.models.networks import DISPLAY_NAMES, NETWORK_NAMES
 
 METRIC_NAMES = {"auc": "AUC", "ap": "AP", "eer": "EER", "acc": "ACC", "ece": "ECE"}
 DETECTOR_NAMES = {
-    "emo": "EmoForensics",
-    "rgb": "RGB (face crops)",
-    "audio": "Acoustic (log-mel)",
+    **DISPLAY_NAMES,
     "lowlevel": "Low-level (RGB + acoustic)",
     "fusion": "EMO-BOOST (emo + RGB + acoustic)",
     "mean": "Mean of logits (baseline)",
 }
 VARIANT_NAMES = {"trimmed": "test clips trimmed", "trimmed_trained": "train and test clips trimmed"}
-ANCHOR_CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")
 
 
 def _fmt(value: float, scale: float = 100.0) -> str:
@@ -69,7 +68,7 @@ def anchors_block(path: Path) -> list[str]:
     methods = [m for m in (data.get("methods") or []) if m.get("auc")]
     if not methods:
         return []
-    columns = [*ANCHOR_CATEGORIES, "AVG-FV"]
+    columns = [*CATEGORIES, "AVG-FV"]
     lines = [
         "",
         "## Published numbers (other papers; not produced by this run, not comparable row by row)",
@@ -191,7 +190,7 @@ def cells_lines(results: dict[str, Any]) -> list[str]:
     cells = results.get("cells", {})
     if not cells:
         return []
-    detectors = [d for d in ("emo", "rgb", "audio", "lowlevel", "fusion") if any(d in v for v in cells.values())]
+    detectors = [d for d in (*NETWORK_NAMES, "lowlevel", "fusion") if any(d in v for v in cells.values())]
     lines = [
         "## Per factorial cell (AUC: every real test clip vs the held-out fakes of one cell)",
         "",
@@ -347,7 +346,7 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
             written += save_validation_plots(out_dir / f"llr_{category}", systems, f"held out: {category}").values()
         figure, axis = plt.subplots(figsize=(6, 3.5))
         probabilities = np.asarray(result["metrics"]["fusion"]["probabilities"])
-        bins = np.linspace(0, 1, 21)
+        bins = np.linspace(0, 1, 21).tolist()
         axis.hist(probabilities[labels == 0], bins=bins, alpha=0.6, label="real")
         axis.hist(probabilities[labels == 1], bins=bins, alpha=0.6, label=f"fake ({category})")
         axis.axvline(

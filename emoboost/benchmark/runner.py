@@ -58,13 +58,14 @@ from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
+from emoboost.models.networks import LOWLEVEL, NETWORK_NAMES
 from emoboost.training.clips import FoldClip, load_fold, missing_fraction
 from emoboost.training.detector import detector_logits, fit_detector
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.folds import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
 
 logger = logging.getLogger(__name__)
-FUSED = {"lowlevel": ("rgb", "audio"), "fusion": ("emo", "rgb", "audio")}
+FUSED = {"lowlevel": LOWLEVEL, "fusion": NETWORK_NAMES}
 __all__ = ["BenchmarkConfig", "load_benchmark_config", "run_benchmark", "run_fold", "summarise", "train_detector"]
 
 
@@ -73,7 +74,7 @@ def _labels(clips: Sequence[FoldClip]) -> np.ndarray:
 
 
 def _rows_to_fuse(emo_names: Sequence[str], external_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    rows = {name: (name,) for name in (*emo_names, "rgb", "audio", *external_names)}
+    rows: dict[str, tuple[str, ...]] = {name: (name,) for name in (*emo_names, *LOWLEVEL, *external_names)}
     rows.update(FUSED)
     rows.update({f"emo+{name}": ("emo", name) for name in external_names})
     return rows
@@ -237,7 +238,7 @@ def run_fold(
     elif config.train_trimmed:  # no clip starts with silence: training on trimmed clips is training on the same clips
         base_rows = (*_rows_to_fuse(["emo"], []), "mean")
         results["trimmed_trained"] = {name: results["trimmed"][name] for name in base_rows}
-        results["training_trimmed"] = {name: training[name] for name in ("emo", "rgb", "audio")}
+        results["training_trimmed"] = {name: training[name] for name in NETWORK_NAMES}
         results["trim"]["no_leading_silence"] = True
     results["labels"] = test_labels.tolist()
     results["paths"] = [c.row.path for c in splits["test"]]
@@ -332,13 +333,17 @@ def run_repeat(
                 continue
             on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
         write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
+
+        def on_stage(stage: str, c: str = category) -> None:
+            on_fold(c, stage + tag)
+
         result = run_fold(
             category,
             rows,
             store,
             root,
             config,
-            lambda stage, c=category: on_fold(c, stage + tag),
+            on_stage,
             config.seed + repeat,
             externals,
         )

@@ -10,8 +10,9 @@ import numpy as np
 
 from emoboost.benchmark.controls import cell_aucs
 from emoboost.data.manifest import VISUAL_CATEGORIES
+from emoboost.models.networks import NETWORK_NAMES
 
-BASE_DETECTORS = ("emo", "rgb", "audio", "lowlevel", "fusion", "mean")
+BASE_DETECTORS = (*NETWORK_NAMES, "lowlevel", "fusion", "mean")
 METRICS = ("auc", "ap", "eer", "acc", "ece")
 
 

@@ -58,8 +58,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         # usage errors from click (typer vendors its own copy, so match by shape, not class)
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
+        show = getattr(exc, "show", None)
+        if callable(show) and isinstance(getattr(exc, "exit_code", None), int):
+            show()
             return 2
         raise
     return code if isinstance(code, int) else 0

@@ -13,7 +13,15 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from emoboost.text import printable as one_line  # every message is one line (re-exported for the commands)
 
@@ -108,10 +116,10 @@ class LineProgress:
                 if not task["reported_done"] and time.monotonic() - task["last"] >= self.every_s:
                     self._report(task_id)
 
-    def add_task(self, description: str, total: float | None = None, current: str = "", visible: bool = True) -> int:
+    def add_task(self, description: str, total: float | None = None, current: str = "", visible: bool = True) -> TaskID:
         now = time.monotonic()
         with self._lock:
-            task_id = len(self.tasks)
+            task_id = TaskID(len(self.tasks))
             self.tasks[task_id] = {
                 "description": description,
                 "total": total,
@@ -124,7 +132,9 @@ class LineProgress:
             }
         return task_id
 
-    def update(self, task_id: int, advance: float = 0, total: float | None = None, current: str | None = None) -> None:
+    def update(
+        self, task_id: TaskID, advance: float = 0, total: float | None = None, current: str | None = None
+    ) -> None:
         task = self.tasks[task_id]
         with self._lock:
             task["done"] += advance
@@ -137,7 +147,7 @@ class LineProgress:
         if due and task["visible"] and not task["reported_done"]:
             self._report(task_id)
 
-    def advance(self, task_id: int, advance: float = 1) -> None:
+    def advance(self, task_id: TaskID, advance: float = 1) -> None:
         self.update(task_id, advance=advance)
 
     def _report(self, task_id: int) -> None:
@@ -188,5 +198,5 @@ def plain_help_types() -> None:
         name = name if self.required else f"[{name}]"
         return f"{name}..." if self.nargs != 1 else name
 
-    _TyperParameter.display_type = display_type
-    TyperArgument._usage_display_name = usage_name
+    _TyperParameter.display_type = display_type  # type: ignore[method-assign]
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -57,7 +57,7 @@ def extract(
 
     settings = load_extract_config(config)
     apply_runtime(settings.runtime)
-    overrides = {k: v for k, v in {"visual": visual_encoder, "speech": speech_encoder}.items() if v}
+    overrides: dict[str, Any] = {k: v for k, v in {"visual": visual_encoder, "speech": speech_encoder}.items() if v}
     if overrides:
         settings = dataclasses.replace(settings, encoders=dataclasses.replace(settings.encoders, **overrides))
     paths = expand_inputs(inputs, root)

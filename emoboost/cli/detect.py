@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ from rich.markup import escape
 
 from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.errors import ConfigError
+from emoboost.models.networks import NETWORK_NAMES
 
 DEFAULT_MODEL = Path("quickstart")  # the named detector the quickstart saves under <cache>/detectors
 FORMATS = ("table", "json", "csv")
@@ -121,7 +123,7 @@ def detect(
         task = bar.add_task("detect", total=len(paths), current="", visible=len(paths) > 1)
         for path in paths:
             bar.update(task, current=escape(one_line(path.name)))
-            entry = log.finished(path, lambda path=path: expected(path)) if log is not None else None
+            entry = log.finished(path, functools.partial(expected, path)) if log is not None else None
             if entry is not None and plotted(entry):
                 resumed += 1
             else:
@@ -331,7 +333,7 @@ def _details_table(rows: list[dict[str, Any]]):
     title = "per-detector scores (logits; fused: LLR; face / voice: EmoForensics heads)"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("file", overflow="fold", ratio=1)
-    for name in ("emo", "rgb", "audio", "fused", "face", "voice"):
+    for name in (*NETWORK_NAMES, "fused", "face", "voice"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("most suspicious", no_wrap=True)
     for row in rows:
@@ -341,7 +343,7 @@ def _details_table(rows: list[dict[str, Any]]):
             stretch = f"{start:.1f}-{end:.1f}s {llr:+.2f}"
         table.add_row(
             escape(Path(row["path"]).name),
-            *(number(row.get(f"score_{k}")) for k in ("emo", "rgb", "audio", "fused")),
+            *(number(row.get(f"score_{k}")) for k in (*NETWORK_NAMES, "fused")),
             number(row.get("face"), ".2f"),
             number(row.get("voice"), ".2f"),
             stretch,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -115,7 +115,8 @@ def benchmark(
 
     settings = load_benchmark_config(config)
     overrides = {"folds": folds, "store": store, "root": root}
-    settings = dataclasses.replace(settings, **{k: str(v) for k, v in overrides.items() if v is not None})
+    changes: dict[str, Any] = {k: str(v) for k, v in overrides.items() if v is not None}
+    settings = dataclasses.replace(settings, **changes)
     if ablations:
         settings = dataclasses.replace(
             settings, ablations=tuple(dict.fromkeys((*settings.ablations, *ABLATION_CONFIGS)))

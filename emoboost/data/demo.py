@@ -29,7 +29,9 @@ TEXT = (
 def face_photo() -> Image.Image:
     import matplotlib.cbook as cbook
 
-    with cbook.get_sample_data("grace_hopper.jpg") as handle:
+    sample = cbook.get_sample_data("grace_hopper.jpg")
+    assert not isinstance(sample, np.ndarray)  # an open file (an array only for .npy samples)
+    with sample as handle:
         return Image.open(handle).convert("RGB")
 
 

@@ -66,15 +66,15 @@ def group_shares(sizes: Sequence[int], fractions: Sequence[float]) -> list[list[
     """Identities per split for each group: ``floor`` or ``ceil`` of its exact share, the rounded-up
     splits chosen so the running totals over groups stay closest to the fractions (so a split with a
     small fraction is not left empty when every group is small)."""
-    fractions = np.asarray(fractions, float)
-    allocated, seen, out = np.zeros(len(fractions)), 0, []
+    weights = np.asarray(fractions, float)
+    allocated, seen, out = np.zeros(len(weights)), 0, []
     for size in sizes:
-        exact = fractions * size
+        exact = weights * size
         shares = np.floor(exact).astype(int)
         seen += size
-        deficit = fractions * seen - (allocated + shares)
+        deficit = weights * seen - (allocated + shares)
         remainder = exact - shares
-        candidates = [s for s in range(len(fractions)) if remainder[s] > 1e-9]
+        candidates = [s for s in range(len(weights)) if remainder[s] > 1e-9]
         for s in sorted(candidates, key=lambda s: (-deficit[s], -remainder[s], s))[: size - int(shares.sum())]:
             shares[s] += 1
         allocated += shares

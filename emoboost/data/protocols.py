@@ -176,7 +176,8 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
     assignment, groups = stratified_partition(
         usable, config.identity_fractions, SPLITS, config.stratify_by, config.seed
     )
-    placed, dropped = [], {}
+    placed: list[ManifestRow] = []
+    dropped: dict[str, int] = {}
     for row in usable:
         split = split_of(row, assignment)
         if split is None:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -107,15 +107,20 @@ class SynthConfig:
     seed: int = 0
 
 
+def _rgb(values: Iterable[float]) -> tuple[int, int, int]:
+    red, green, blue = (int(v) for v in values)
+    return red, green, blue
+
+
 def make_identity(index: int, seed: int) -> Identity:
     rng = np.random.default_rng([seed, 1, index])
     tone = rng.uniform(0.5, 1.0)  # darker drawn faces lack the contrast MTCNN needs (no shading)
-    skin = tuple(int(v) for v in np.array([235, 195, 165]) * tone + rng.integers(-10, 10, 3))
+    skin = _rgb(np.array([235, 195, 165]) * tone + rng.integers(-10, 10, 3))
     voice = VOICES[index % len(VOICES)]
     return Identity(
         name=f"id{index:05d}",
         skin=skin,
-        hair=tuple(int(v) for v in rng.integers(10, 140, 3)),
+        hair=_rgb(rng.integers(10, 140, 3)),
         background=_contrasting(rng.integers(60, 200, 3), np.array(skin)),
         head_w=float(rng.uniform(0.78, 0.95)),
         head_h=float(rng.uniform(1.0, 1.15)),
@@ -130,7 +135,7 @@ def make_identity(index: int, seed: int) -> Identity:
     )
 
 
-def _contrasting(background: np.ndarray, skin: np.ndarray) -> tuple[int, ...]:
+def _contrasting(background: np.ndarray, skin: np.ndarray) -> tuple[int, int, int]:
     """The background, or its colour turned away from the skin's when the two are closer than ``MIN_CONTRAST``.
 
     MTCNN misses drawn faces on backgrounds of their own hue (measured: a pink background
@@ -138,8 +143,8 @@ def _contrasting(background: np.ndarray, skin: np.ndarray) -> tuple[int, ...]:
     """
     for candidate in (background, background[::-1], 255 - background):
         if np.linalg.norm(candidate.astype(float) - skin) >= MIN_CONTRAST:
-            return tuple(int(v) for v in candidate)
-    return tuple(int(v) for v in 255 - background)
+            return _rgb(candidate)
+    return _rgb(255 - background)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,7 +198,8 @@ def speak(
     A phrase more than 3 % off its length is re-spoken at a fitted tempo, then padded or cut.
     """
     n_frames = int(round(seconds * FPS))
-    pieces, phrases = [], []
+    pieces: list[np.ndarray] = []
+    phrases: list[Phrase] = []
     for index, (words, emotion, pause) in enumerate(lines):
         style = VOICE_STYLE[emotion].scaled(prosody)
         speech = speak_styled(list(words), voice, pitch, speed, style) * SPEECH_LEVEL
@@ -207,8 +213,8 @@ def speak(
         phrases.append(Phrase(words, emotion, len(speech) + pause, pause))
     missing = n_frames * SAMPLES_PER_FRAME - sum(p.samples for p in phrases)
     if missing > 0:  # the script ran short: the last phrase's pause (and emotion) lasts to the end
-        last = phrases[-1]
-        phrases[-1] = dataclasses.replace(last, samples=last.samples + missing, pause=last.pause + missing)
+        final = phrases[-1]
+        phrases[-1] = dataclasses.replace(final, samples=final.samples + missing, pause=final.pause + missing)
     audio = _fit(np.concatenate(pieces), n_frames * SAMPLES_PER_FRAME).astype(np.float32)
     weights = np.zeros((n_frames, len(EMOTIONS)), np.float32)
     start = 0
@@ -381,7 +387,7 @@ def make_clip(
         return Clip(render(identity, expression, expression, voice.mouth_open, camera, lipsync), audio, strength, cell)
     # face swaps: the partner's inner face, colour-corrected to the target's skin, keeps the driving video's expressions
     residual = 0.35 * strength
-    skin = tuple(int(round((1 - residual) * a + residual * b)) for a, b in zip(identity.skin, other.skin, strict=False))
+    skin = _rgb(round((1 - residual) * a + residual * b) for a, b in zip(identity.skin, other.skin, strict=False))
     swapped = dataclasses.replace(other, background=identity.background, hair=identity.hair, skin=skin)
     gan = category == "FVFA-GAN"
 

@@ -135,7 +135,7 @@ def key_frames(verdict: Verdict, per_kind: int = FRAMES_PER_KIND) -> list[tuple[
 
 def _inside_tracks(boxes: np.ndarray, margin: int = 2) -> np.ndarray:
     """Frames with a face box whose ``margin`` neighbours on both sides have one too (track edges are interpolated)."""
-    valid = ~np.isnan(np.asarray(boxes, np.float64)).any(axis=1) if len(boxes) else np.zeros(0, bool)
+    valid = np.asarray(~np.isnan(np.asarray(boxes, np.float64)).any(axis=1)) if len(boxes) else np.zeros(0, bool)
     inside = valid.copy()
     for shift in range(1, margin + 1):
         inside[shift:] &= valid[:-shift]
@@ -244,7 +244,7 @@ def _scores_section(verdict: Verdict) -> str:
     names = {
         "emo": "EmoForensics (emotion consistency)",
         "rgb": "RGB face-crop CNN",
-        "audio": "acoustic log-mel CNN",
+        "acoustic": "acoustic log-mel CNN",
         "fused": "EMO-BOOST fused LLR",
     }
     rows = [

@@ -2,7 +2,7 @@
 
 A detector is a directory: ``config.json`` (format tag, extraction settings,
 encoder ids and versions, the networks' configs, training data and metrics),
-``emoforensics.safetensors``, ``rgb.safetensors``, ``audio.safetensors``, ``fusion.json``
+one ``<network>.safetensors`` per network of :data:`emoboost.models.networks.NETWORKS`, ``fusion.json``
 (EMO-BOOST weights, threshold and its validation operating point) and a ``README.md`` model
 card. Nothing is unpickled.
 
@@ -14,7 +14,7 @@ calibrated natural-log likelihood ratio (LLR, see :mod:`emoboost.models.fusion`)
 states it, its verbal equivalent (:func:`emoboost.calibration.verbal`), the prior and the
 posterior probability of fake at that prior. The timeline has one segment per EmoForensics window.
 The verdict types live in :mod:`emoboost.detector.verdict`, the folder's files, hash and model card in
-:mod:`emoboost.detector.files`; both are re-exported here.
+:mod:`emoboost.detector.files`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import torch
@@ -36,12 +36,11 @@ from emoboost.detector.files import (
     GENERATED_DATASETS,
     HASH_KEY,
     HASHED_FILES,
-    NETWORK_FILES,
     detector_card,
     detector_folder,
     verify_hash,
 )
-from emoboost.detector.verdict import Segment, Tracks, Verdict, json_default, record_tracks
+from emoboost.detector.verdict import Segment, Verdict, json_default, record_tracks
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
 from emoboost.files import write_json_atomic, write_text_atomic
@@ -58,27 +57,23 @@ from emoboost.models.lowlevel import (
     acoustic_segment_logits,
     rgb_crop_logits,
 )
+from emoboost.models.networks import BY_NAME, NETWORK_NAMES, NETWORKS, Network
 from emoboost.models.tokens import tokenize_record
 from emoboost.timing import Stopwatch
 
-# the verdict types and the detector-folder files moved to emoboost.detector.verdict and emoboost.detector.files;
-# importing them from here still works
-__all__ = [
-    "DETECTOR_FORMAT",
-    "GENERATED_DATASETS",
-    "HASHED_FILES",
-    "HASH_KEY",
-    "NETWORK_FILES",
-    "Detector",
-    "Segment",
-    "Tracks",
-    "Verdict",
-    "detector_card",
-    "record_tracks",
-]
+if TYPE_CHECKING:
+    from emoboost.features.extract import FeatureExtractor
+
 LOW_FACE_FRACTION = 0.5
 LOW_SPEECH_FRACTION = 0.3
 MIN_CALIBRATION_CLIPS = 50  # per class; fewer and the verdict warns that its LR rests on little data
+
+
+def _builder(network: Network, section: dict[str, Any]) -> Callable[[], torch.nn.Module]:
+    """The untrained network a ``config.json`` section describes (settings checked, sizes as stored)."""
+    settings = from_dict(network.config_class, section["settings"], f"{network.name}.settings")
+    sizes = section.get("sizes", {})
+    return lambda: network.build(settings, sizes)
 
 
 class Detector:
@@ -88,39 +83,40 @@ class Detector:
         self,
         emo: EmoForensics,
         rgb: RGBDetector,
-        audio: AcousticDetector,
+        acoustic: AcousticDetector,
         fusion: Fusion,
         extract_config: ExtractConfig,
         meta: dict[str, Any] | None = None,
     ):
-        self.emo, self.rgb, self.audio, self.fusion = emo.eval(), rgb.eval(), audio.eval(), fusion
+        self.emo, self.rgb, self.acoustic, self.fusion = emo.eval(), rgb.eval(), acoustic.eval(), fusion
         self.extract_config = extract_config
         self.meta = dict(meta or {})
-        self._extractor = None
+        self._extractor: FeatureExtractor | None = None
         self._weights_sha256: str | None = self.meta.get("weights_sha256")
         self.last_timings: dict[
             str, float
         ] = {}  # seconds per stage of the last predict (benchmarks; not in the verdict)
+
+    def network(self, name: str) -> torch.nn.Module:
+        """The network called ``name`` in :data:`emoboost.models.networks.NETWORKS`."""
+        return {"emo": self.emo, "rgb": self.rgb, "acoustic": self.acoustic}[name]
 
     # -- persistence -------------------------------------------------------------------------
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write the detector directory (atomic file by file; ``config.json`` last)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, module in (("emo", self.emo), ("rgb", self.rgb), ("audio", self.audio)):
-            save_state(folder / NETWORK_FILES[name], module, DETECTOR_FORMAT)
+        for network in NETWORKS:
+            save_state(folder / network.weights_file, self.network(network.name), DETECTOR_FORMAT)
         write_json_atomic(folder / "fusion.json", self.fusion.to_dict())
         config = {
             **self.meta,
             "format": DETECTOR_FORMAT,
             "extract": to_dict(self.extract_config),
-            "emoforensics": {
-                "model": to_dict(self.emo.config),
-                "visual_dim": self.emo.visual_dim,
-                "speech_dim": self.emo.speech_dim,
+            **{
+                n.name: {"settings": to_dict(self.network(n.name).config), "sizes": n.sizes_of(self.network(n.name))}
+                for n in NETWORKS
             },
-            "rgb": to_dict(self.rgb.config),
-            "audio": {**to_dict(self.audio.config), "n_mels": self.audio.n_mels},
             "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
         }
         config.pop(HASH_KEY, None)
@@ -145,7 +141,15 @@ class Detector:
         from emoboost.detector import schema
 
         folder = detector_folder(path_or_name)
-        config = read_config(folder, DETECTOR_FORMAT)
+        try:
+            config = read_config(folder, DETECTOR_FORMAT)
+        except ConfigError as exc:
+            if "format 'emoboost.detector/" not in str(exc):
+                raise
+            raise ConfigError(
+                f"{exc}: made by another emoboost version; train it again with this one "
+                "(emoboost quickstart, emoboost train or emoboost benchmark)"
+            ) from exc
         actual = verify_hash(folder, config, allow_unverified)
         schema.check_detector_config(config, folder / "config.json")
         schema.check_encoders(config, folder / "config.json", schema.allowed_encoders(trusted_encoders))
@@ -162,27 +166,19 @@ class Detector:
             raise ConfigError(
                 message if message.startswith(str(folder)) else f"{folder / 'fusion.json'}: {message}"
             ) from exc
-        emo_config = config["emoforensics"]
-        emo_settings = from_dict(EmoForensicsConfig, emo_config["model"], "emoforensics.model")
-        rgb_settings = from_dict(RGBConfig, config["rgb"], "rgb")
-        audio_config = dict(config["audio"])
-        n_mels = int(audio_config.pop("n_mels"))
-        audio_settings = from_dict(AcousticConfig, audio_config, "audio")
-        builders = {
-            "emo": lambda: EmoForensics(emo_settings, int(emo_config["visual_dim"]), int(emo_config["speech_dim"])),
-            "rgb": lambda: RGBDetector(rgb_settings),
-            "audio": lambda: AcousticDetector(audio_settings, n_mels),
-        }
+        builders = {n.name: _builder(n, config[n.name]) for n in NETWORKS}
         for name, build in builders.items():
-            schema.check_weight_shapes(build, folder / NETWORK_FILES[name])
+            schema.check_weight_shapes(build, folder / BY_NAME[name].weights_file)
         # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
         extract_config = dataclasses.replace(
             from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig()
         )
-        networks = {name: load_state(folder / NETWORK_FILES[name], build()) for name, build in builders.items()}
-        meta = {k: v for k, v in config.items() if k not in {"format", "extract", "emoforensics", "rgb", "audio"}}
+        networks = {name: load_state(folder / BY_NAME[name].weights_file, build()) for name, build in builders.items()}
+        meta = {k: v for k, v in config.items() if k not in {"format", "extract", *NETWORK_NAMES}}
         meta.setdefault("model_id", folder.name)
-        detector = cls(networks["emo"], networks["rgb"], networks["audio"], fusion, extract_config, meta)
+        emo, rgb, acoustic = (networks[name] for name in NETWORK_NAMES)
+        assert isinstance(emo, EmoForensics) and isinstance(rgb, RGBDetector) and isinstance(acoustic, AcousticDetector)
+        detector = cls(emo, rgb, acoustic, fusion, extract_config, meta)
         detector._weights_sha256 = actual
         return detector
 
@@ -192,8 +188,8 @@ class Detector:
 
         Raises :class:`~emoboost.errors.ConfigError` when the device is not usable on this machine."""
         device = resolve_device(str(device))
-        for module in (self.emo, self.rgb, self.audio):
-            module.to(device)
+        for name in NETWORK_NAMES:
+            self.network(name).to(device)
         runtime = dataclasses.replace(self.extract_config.runtime, device=device)
         self.extract_config = dataclasses.replace(self.extract_config, runtime=runtime)
         self._extractor = None
@@ -219,7 +215,7 @@ class Detector:
         speech = build_speech_encoder(names.speech, "cpu", names.local_files_only, names.speech_clip_normalisation)
         torch.manual_seed(seed)
         point = {"rule": "bayes", "fpr": None, "tpr": None, "val_clips": 0}
-        fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.0, point)
+        fusion = Fusion(NETWORK_NAMES, (1.0, 0.5, 0.5), 0.0, 0.0, point)
         return cls(
             EmoForensics(emo_config or EmoForensicsConfig(), visual.dim, speech.dim),
             RGBDetector(rgb_config or RGBConfig()),
@@ -250,6 +246,24 @@ class Detector:
                 raise ConfigError(f"this detector was trained on {expected} features but the extractor builds {actual}")
         return self._extractor.extract(path, require_face=not allow_audio_only)
 
+    @overload
+    def predict(  # type: ignore[overload-overlap]  # a str is also a Sequence[str]: the first overload wins
+        self,
+        paths: str | Path,
+        allow_audio_only: bool = False,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        target_fpr: float | None = None,
+    ) -> Verdict: ...
+    @overload
+    def predict(
+        self,
+        paths: Sequence[str | Path],
+        allow_audio_only: bool = False,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        target_fpr: float | None = None,
+    ) -> list[Verdict]: ...
     def predict(
         self,
         paths: str | Path | Sequence[str | Path],
@@ -313,13 +327,13 @@ class Detector:
             crop_logits = rgb_crop_logits(self.rgb, record.face_crops)
             rgb_logit = float(crop_logits.mean()) if len(crop_logits) else float("nan")
         with watch("acoustic_detector"):
-            segment_logits, segment_starts = acoustic_segment_logits(self.audio, record.logmel)
-            audio_logit = float(segment_logits.mean())
-        logits = {"emo": emo.logit, "rgb": rgb_logit, "audio": audio_logit}
+            segment_logits, segment_starts = acoustic_segment_logits(self.acoustic, record.logmel)
+            acoustic_logit = float(segment_logits.mean())
+        logits = {"emo": emo.logit, "rgb": rgb_logit, "acoustic": acoustic_logit}
         _require_finite(logits, {"rgb": len(crop_logits) == 0}, record)
         with watch("fusion"):
             llr = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
-            segment_centres = segment_starts + self.audio.config.segment_frames / 2  # mel frames
+            segment_centres = segment_starts + self.acoustic.config.segment_frames / 2  # mel frames
             segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres), prior)
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
@@ -382,8 +396,8 @@ class Detector:
             in_window = (record.crop_frames >= first) & (record.crop_frames < last)
             rgb = float(crop_logits[in_window].mean()) if in_window.any() else logits["rgb"]
             centred = (segment_centres >= first * MEL_PER_FRAME) & (segment_centres < last * MEL_PER_FRAME)
-            audio = float(segment_logits[centred].mean()) if centred.any() else logits["audio"]
-            window = {"emo": float(window_logit), "rgb": rgb, "audio": audio}
+            acoustic_logit = float(segment_logits[centred].mean()) if centred.any() else logits["acoustic"]
+            window = {"emo": float(window_logit), "rgb": rgb, "acoustic": acoustic_logit}
             llr = float(self.fusion.llr(np.array([[window[n] for n in self.fusion.inputs]]))[0])
             probability = sigmoid(llr + math.log(prior / (1 - prior)))
             mismatch = None

@@ -3,7 +3,6 @@ detector lives, and the ``README.md`` model card. :class:`emoboost.detector.dete
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,15 @@ from emoboost.detector.checkpoints import folder_hash
 from emoboost.errors import ConfigError
 from emoboost.files import cache_dir
 from emoboost.models.fusion import Fusion
+from emoboost.models.networks import NETWORKS
 
-DETECTOR_FORMAT = "emoboost.detector/1"
-NETWORK_FILES = {"emo": "emoforensics.safetensors", "rgb": "rgb.safetensors", "audio": "audio.safetensors"}
-HASHED_FILES = (*NETWORK_FILES.values(), "fusion.json", "README.md")  # and config.json, through its content
+# /2: one config.json section and one <name>.safetensors per network of the networks table (/1 had
+# emoforensics / rgb / audio sections of three shapes); a /1 folder is refused with the way out
+DETECTOR_FORMAT = "emoboost.detector/2"
+HASHED_FILES = (*(n.weights_file for n in NETWORKS), "fusion.json", "README.md")  # and config.json, by content
 HASH_KEY = "weights_sha256"
 GENERATED_DATASETS = ("synthav",)  # dataset-name prefixes of generated (not recorded) training data
 logger = logging.getLogger(__name__)
-
-
-def _legacy_weights_hash(folder: Path) -> str:
-    """The hash emoboost wrote before it covered config.json and README.md (weights and fusion.json only)."""
-    digest = hashlib.sha256()
-    for name in (*NETWORK_FILES.values(), "fusion.json"):
-        digest.update((folder / name).read_bytes())
-    return digest.hexdigest()
 
 
 def detector_folder(path_or_name: str | Path) -> Path:
@@ -63,13 +56,7 @@ def verify_hash(folder: Path, config: dict[str, Any], allow_unverified: bool) ->
             )
         logger.warning("%s: loading a detector without a hash (allow_unverified)", folder)
     elif stored != actual:
-        if isinstance(stored, str) and stored == _legacy_weights_hash(folder):
-            logger.warning(
-                "%s: saved by an older emoboost, whose hash does not cover config.json; save it again to verify it",
-                folder,
-            )
-        else:
-            raise ConfigError(f"{folder}: files do not match the {HASH_KEY} in config.json (changed after saving)")
+        raise ConfigError(f"{folder}: files do not match the {HASH_KEY} in config.json (changed after saving)")
     return actual
 
 

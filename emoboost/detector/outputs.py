@@ -32,16 +32,17 @@ from typing import Any
 
 from emoboost.errors import ConfigError
 from emoboost.files import write_text_atomic
+from emoboost.models.networks import NETWORK_NAMES
 from emoboost.text import printable
 
 try:
     import fcntl
 except ImportError:  # not POSIX: --output is not locked
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 SNAPSHOT_S = 30.0
 LOCK_ATTEMPTS = 5
-TEMP_NAME_EXTRA = len(".XXXXXXXX.tmp")  # what atomic_path adds to a name (cache.atomic_path's mkstemp pattern)
+TEMP_NAME_EXTRA = len(".XXXXXXXX.tmp")  # what atomic_path adds to a name (files.atomic_path's mkstemp pattern)
 FORMATS = ("json", "csv")
 CSV_COLUMNS = (
     "path",
@@ -54,7 +55,7 @@ CSV_COLUMNS = (
     "threshold",
     "score_emo",
     "score_rgb",
-    "score_audio",
+    "score_acoustic",
     "score_fused",
     "face",
     "voice",
@@ -96,7 +97,7 @@ def flat_row(entry: dict[str, Any]) -> dict[str, Any]:
         **{key: entry.get(key) for key in ("llr", "log10_lr", "lr_verbal", "prior")},
         "probability": entry["probability"],
         "threshold": entry["threshold"],
-        **{f"score_{name}": scores.get(name) for name in ("emo", "rgb", "audio", "fused")},
+        **{f"score_{name}": scores.get(name) for name in (*NETWORK_NAMES, "fused")},
         "face": modalities.get("face"),
         "voice": modalities.get("voice"),
         "duration_s": entry["duration_s"],
@@ -229,7 +230,7 @@ class ResultLog:
             ) from exc
         for entry in previous + (_read_json_lines(self.journal) if self.journal.is_file() else []):
             self.entries[entry_key(entry["path"])] = entry
-        self._handle = None
+        self._handle: io.TextIOWrapper | None = None
         self._last_snapshot = time.monotonic()
 
     def _acquire_lock(self):

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from emoboost.errors import ConfigError
+from emoboost.models.networks import NETWORK_NAMES, NETWORKS
 
-# (minimum, maximum) of every size a detector's networks are built from
+# (minimum, maximum) of every size a detector's networks are built from, per config.json section
 SIZE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
-    "emoforensics.model": {
+    "emo.settings": {
         "d_model": (1, 4096),
         "heads": (1, 64),
         "intra_layers": (0, 48),
@@ -34,20 +35,16 @@ SIZE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
         "window_tokens": (1, 3000),  # 10 minutes at 5 Hz
         "hop_tokens": (1, 3000),
     },
-    "emoforensics": {"visual_dim": (1, 65536), "speech_dim": (1, 65536)},
-    "rgb": {"input_size": (32, 1024), "crops_per_video": (1, 4096), "width": (4, 1024)},
-    "audio": {
-        "segment_frames": (16, 60000),
-        "hop_frames": (1, 60000),
-        "segments_per_video": (1, 4096),
-        "n_mels": (8, 512),
-    },
+    "emo.sizes": {"visual_dim": (1, 65536), "speech_dim": (1, 65536)},
+    "rgb.settings": {"input_size": (32, 1024), "crops_per_video": (1, 4096), "width": (4, 1024)},
+    "acoustic.settings": {"segment_frames": (16, 60000), "hop_frames": (1, 60000), "segments_per_video": (1, 4096)},
+    "acoustic.sizes": {"n_mels": (8, 512)},
 }
-REQUIRED_SIZES = {"emoforensics": ("visual_dim", "speech_dim"), "audio": ("n_mels",)}
+REQUIRED_SIZES = {f"{n.name}.sizes": n.sizes for n in NETWORKS}
 CHANNEL_LIMIT = 1024  # acoustic CNN channels per block
-DROPOUT_KEYS = {"emoforensics.model": "dropout", "rgb": "dropout", "audio": "dropout"}
-REQUIRED_SECTIONS = {"extract": dict, "emoforensics": dict, "rgb": dict, "audio": dict}
-FUSION_INPUTS = ("emo", "rgb", "audio", "external")
+DROPOUT_KEYS = {f"{name}.settings": "dropout" for name in NETWORK_NAMES}
+REQUIRED_SECTIONS = ("extract", *NETWORK_NAMES, *(f"{name}.settings" for name in NETWORK_NAMES))
+FUSION_INPUTS = (*NETWORK_NAMES, "external")
 
 
 def _is_number(value: Any) -> bool:
@@ -63,14 +60,16 @@ def _section(config: dict[str, Any], dotted: str) -> Any:
 
 def check_detector_config(config: dict[str, Any], path: Path) -> None:
     """Required sections and every network size within :data:`SIZE_LIMITS` (types, ranges, upper bounds)."""
-    for name, kind in REQUIRED_SECTIONS.items():
-        if not isinstance(config.get(name), kind):
-            found = "missing" if name not in config else f"a {type(config[name]).__name__}"
-            raise ConfigError(f"{path}: '{name}' must be a JSON object, found {found}")
-    if not isinstance(config["emoforensics"].get("model"), dict):
-        raise ConfigError(f"{path}: 'emoforensics.model' must be a JSON object")
+    for dotted in REQUIRED_SECTIONS:
+        value = _section(config, dotted)
+        if not isinstance(value, dict):
+            found = "missing" if value is None else f"a {type(value).__name__}"
+            raise ConfigError(f"{path}: '{dotted}' must be a JSON object, found {found}")
+    for name in NETWORK_NAMES:
+        if not isinstance(config[name].get("sizes", {}), dict):
+            raise ConfigError(f"{path}: '{name}.sizes' must be a JSON object")
     for dotted, limits in SIZE_LIMITS.items():
-        section = _section(config, dotted)
+        section = _section(config, dotted) or {}
         for key, (low, high) in limits.items():
             if key not in section:
                 if key in REQUIRED_SIZES.get(dotted, ()):
@@ -85,17 +84,18 @@ def check_detector_config(config: dict[str, Any], path: Path) -> None:
         value = _section(config, dotted).get(key, 0.0)
         if not _is_number(value) or not 0 <= value < 1:
             raise ConfigError(f"{path}: '{dotted}.{key}' must be a number in [0, 1), found {value!r}")
-    channels = config["audio"].get("channels", [1])
+    channels = config["acoustic"]["settings"].get("channels", [1])
     if not isinstance(channels, list) or not all(
         isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= CHANNEL_LIMIT for c in channels
     ):
         raise ConfigError(
-            f"{path}: 'audio.channels' must be a list of integers in [1, {CHANNEL_LIMIT}], found {channels!r}"
+            f"{path}: 'acoustic.settings.channels' must be a list of integers in [1, {CHANNEL_LIMIT}], "
+            f"found {channels!r}"
         )
-    model = config["emoforensics"]["model"]
+    model = config["emo"]["settings"]
     if model.get("d_model", 1) % model.get("heads", 1):
         raise ConfigError(
-            f"{path}: 'emoforensics.model.d_model' ({model['d_model']}) must be divisible by 'heads' ({model['heads']})"
+            f"{path}: 'emo.settings.d_model' ({model['d_model']}) must be divisible by 'heads' ({model['heads']})"
         )
 
 

@@ -93,7 +93,7 @@ class Verdict:
 
 def json_default(value: Any) -> Any:
     """``json.dumps(default=...)`` hook: dataclasses as dicts, NumPy scalars as Python numbers."""
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, (np.floating, np.integer)):
         return value.item()

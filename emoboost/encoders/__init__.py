@@ -7,6 +7,8 @@ encoder has an ``id`` and ``version`` (used in cache keys and checkpoints) and a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from emoboost.encoders.hf import is_hf_name
 from emoboost.encoders.speech import EgemapsEncoder, HFSpeechEmotionEncoder, SpeechEmotionEncoder
 from emoboost.encoders.visual import (
@@ -34,7 +36,11 @@ def _fer(device: str = "cpu", **_: int) -> FaceEmotionEncoder:
     return FerMiniXceptionEncoder(device=device)
 
 
-VISUAL_ENCODERS = {"fer-minixception": _fer, "face-geometry": _face_geometry, "faceapi-expression": _faceapi_expression}
+VISUAL_ENCODERS: dict[str, Callable[..., FaceEmotionEncoder]] = {
+    "fer-minixception": _fer,
+    "face-geometry": _face_geometry,
+    "faceapi-expression": _faceapi_expression,
+}
 COMBINE = "+"
 SPEECH_ENCODERS = {"egemaps": EgemapsEncoder}
 

@@ -51,11 +51,12 @@ class ResidualBlock(nn.Module):
     def __init__(self, channels_in: int, channels_out: int):
         super().__init__()
         self.shortcut = nn.Conv2d(channels_in, channels_out, 1, stride=2, bias=False)
-        self.shortcut_bn = nn.BatchNorm2d(channels_out, eps=BN_EPS)
+        # the batch-norms are nn.Module: fold_batchnorms replaces them with identities
+        self.shortcut_bn: nn.Module = nn.BatchNorm2d(channels_out, eps=BN_EPS)
         self.sep1 = SeparableConv(channels_in, channels_out)
-        self.bn1 = nn.BatchNorm2d(channels_out, eps=BN_EPS)
+        self.bn1: nn.Module = nn.BatchNorm2d(channels_out, eps=BN_EPS)
         self.sep2 = SeparableConv(channels_out, channels_out)
-        self.bn2 = nn.BatchNorm2d(channels_out, eps=BN_EPS)
+        self.bn2: nn.Module = nn.BatchNorm2d(channels_out, eps=BN_EPS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         residual = self.shortcut_bn(self.shortcut(x))
@@ -70,9 +71,9 @@ class MiniXception(nn.Module):
     def __init__(self, num_classes: int = len(EXPRESSIONS)):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 8, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(8, eps=BN_EPS)
+        self.bn1: nn.Module = nn.BatchNorm2d(8, eps=BN_EPS)  # an identity after fold_batchnorms
         self.conv2 = nn.Conv2d(8, 8, 3, bias=False)
-        self.bn2 = nn.BatchNorm2d(8, eps=BN_EPS)
+        self.bn2: nn.Module = nn.BatchNorm2d(8, eps=BN_EPS)
         self.blocks = nn.ModuleList(
             [ResidualBlock(8, 16), ResidualBlock(16, 32), ResidualBlock(32, 64), ResidualBlock(64, 128)]
         )
@@ -99,13 +100,18 @@ def fold_batchnorms(model: MiniXception) -> MiniXception:
     """
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+    def fuse(conv: nn.Conv2d, bn: nn.Module) -> nn.Conv2d:
+        assert isinstance(bn, nn.BatchNorm2d)
+        return fuse_conv_bn_eval(conv, bn)
+
     fused = copy.deepcopy(model).eval()
-    fused.conv1, fused.bn1 = fuse_conv_bn_eval(fused.conv1, fused.bn1), nn.Identity()
-    fused.conv2, fused.bn2 = fuse_conv_bn_eval(fused.conv2, fused.bn2), nn.Identity()
+    fused.conv1, fused.bn1 = fuse(fused.conv1, fused.bn1), nn.Identity()
+    fused.conv2, fused.bn2 = fuse(fused.conv2, fused.bn2), nn.Identity()
     for block in fused.blocks:
-        block.shortcut, block.shortcut_bn = fuse_conv_bn_eval(block.shortcut, block.shortcut_bn), nn.Identity()
-        block.sep1.pointwise, block.bn1 = fuse_conv_bn_eval(block.sep1.pointwise, block.bn1), nn.Identity()
-        block.sep2.pointwise, block.bn2 = fuse_conv_bn_eval(block.sep2.pointwise, block.bn2), nn.Identity()
+        assert isinstance(block, ResidualBlock)
+        block.shortcut, block.shortcut_bn = fuse(block.shortcut, block.shortcut_bn), nn.Identity()
+        block.sep1.pointwise, block.bn1 = fuse(block.sep1.pointwise, block.bn1), nn.Identity()
+        block.sep2.pointwise, block.bn2 = fuse(block.sep2.pointwise, block.bn2), nn.Identity()
     return fused
 
 

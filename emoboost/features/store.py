@@ -58,7 +58,7 @@ def content_checksum(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str
     for name in sorted(arrays):
         value = np.ascontiguousarray(arrays[name])
         digest.update(json.dumps([name, value.dtype.str, list(value.shape)]).encode())
-        digest.update(value.reshape(-1).view(np.uint8))
+        digest.update(value.reshape(-1).view(np.uint8).data)
     digest.update(json.dumps({k: v for k, v in meta.items() if k != CHECKSUM_KEY}, sort_keys=True).encode())
     return digest.hexdigest()
 

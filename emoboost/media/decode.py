@@ -278,21 +278,23 @@ def _pyav_probe(path: Path) -> tuple[np.ndarray, float, np.ndarray] | None:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
+            assert stream.time_base is not None
             base = float(stream.time_base)
-            starts, last_duration = [], 0.0
+            packet_starts: list[float] = []
+            last_duration = 0.0
             for packet in container.demux(stream):
                 if packet.pts is not None:
-                    starts.append(packet.pts * base)
+                    packet_starts.append(packet.pts * base)
                     last_duration = (packet.duration or 0) * base
             container.seek(0)
             frame = next(container.decode(stream), None)
-            if frame is None or not starts:
+            if frame is None or not packet_starts:
                 return None
             first = frame.to_ndarray(format="rgb24")
             rate = float(stream.average_rate or 0)
     except (av.error.FFmpegError, IndexError, StopIteration):
         return None
-    starts = np.sort(np.asarray(starts, np.float64))
+    starts = np.sort(np.asarray(packet_starts, np.float64))
     ends = np.append(starts[1:], starts[-1] + (last_duration or (1.0 / rate if rate else 1.0 / FPS)))
     fps = rate or (len(starts) / max(ends[-1] - starts[0], 1e-9))
     return np.stack([starts, ends], axis=1), fps, first
@@ -335,6 +337,7 @@ class MediaReader:
         self.path = check_file(path)
         self._name = _openable_name(self, self.path)
         decord = _quiet_decord()
+        error: Exception | None
         with captured_native_stderr() as log:
             try:
                 probe = decord.VideoReader(self._name, ctx=decord.cpu(0))
@@ -508,7 +511,8 @@ class MediaReader:
             return
         index = self._source_index
         width, height = self._size
-        grid, source, last = start, -1, None
+        grid, source = start, -1
+        last: np.ndarray | None = None
         container = None
         try:
             container = av.open(self._name)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -195,7 +195,7 @@ class FaceTracker:
         self.detector = detector
         self.config = config or detector.config
 
-    def track(self, frames: Iterable[np.ndarray]) -> Iterator[TrackedChunk]:
+    def track(self, frames: Iterable[np.ndarray]) -> Generator[TrackedChunk, None, None]:
         """Yield the grid frames (uint8 ``[H, W, 3]`` each, in order) with the main face's box per frame.
 
         One :class:`TrackedChunk` per keyframe interval, released when the next keyframe is decided.
@@ -284,6 +284,7 @@ def _resolve(start: int, frames: Sequence[np.ndarray], left: _Keyframe, right: _
     for offset in range(count):
         weight = offset / span if span else 0.0
         if left.box is not None and right is not None and right.box is not None and right.track == left.track:
+            assert left.landmarks is not None and right.landmarks is not None  # set with the box
             boxes[offset] = (1 - weight) * left.box + weight * right.box
             landmarks[offset] = (1 - weight) * left.landmarks + weight * right.landmarks
             scores[offset] = (1 - weight) * left.score + weight * right.score

@@ -115,6 +115,8 @@ class CrossModalBlock(nn.Module):
 class EmoForensics(nn.Module):
     """See the module docstring. ``forward`` returns a dict of tensors."""
 
+    time_embedding: torch.Tensor  # buffer
+
     def __init__(self, config: EmoForensicsConfig, visual_dim: int, speech_dim: int):
         super().__init__()
         config.validate()

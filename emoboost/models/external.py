@@ -42,7 +42,7 @@ class ExternalScores:
             raise ConfigError(f"{self.path}: a score is not a number ({exc})") from exc
         self.probabilities = bool(raw) and all(0.0 <= v <= 1.0 for v in raw.values())
         self.scores = {path: self._to_logit(value) for path, value in raw.items()}
-        self._by_tail = {}
+        self._by_tail: dict[str, list[float]] = {}
         for path, value in self.scores.items():
             parts = path.strip("/").split("/")
             for depth in range(1, len(parts) + 1):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, overload
 
 import numpy as np
 import torch
@@ -22,6 +22,10 @@ from emoboost.models.tokens import ClipTokens, windows
 PREDICT_WINDOWS = 64  # windows per forward pass at inference
 
 
+@overload
+def sigmoid(x: float) -> float: ...
+@overload
+def sigmoid(x: np.ndarray) -> np.ndarray: ...
 def sigmoid(x: float | np.ndarray) -> float | np.ndarray:
     """The logistic function, clipped to +-60 so that it never overflows (the one sigmoid of emoboost)."""
     if isinstance(x, np.ndarray):
@@ -43,7 +47,8 @@ class ClipScores:
 
 
 class HasTokens(Protocol):
-    tokens: ClipTokens
+    @property
+    def tokens(self) -> ClipTokens: ...
 
 
 @torch.no_grad()

@@ -62,6 +62,9 @@ class AcousticConfig:
 class RGBDetector(nn.Module):
     """uint8 crops ``[B, S, S, 3]`` -> fake logits ``[B]``."""
 
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
+
     def __init__(self, config: RGBConfig):
         super().__init__()
         config.validate()
@@ -78,17 +81,18 @@ class RGBDetector(nn.Module):
                     nn.ReLU(inplace=True),
                 ]
                 channels_in = channels_out
-            self.backbone = nn.Sequential(
+            self.backbone: nn.Module = nn.Sequential(
                 *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(config.dropout), nn.Linear(channels_in, 1)
             )
         else:
             import torchvision
 
-            self.backbone = getattr(torchvision.models, config.arch)(weights=None)
+            backbone = getattr(torchvision.models, config.arch)(weights=None)
             if config.arch == "resnet18":
-                self.backbone.fc = nn.Linear(self.backbone.fc.in_features, 1)
+                backbone.fc = nn.Linear(backbone.fc.in_features, 1)
             else:
-                self.backbone.classifier[-1] = nn.Linear(self.backbone.classifier[-1].in_features, 1)
+                backbone.classifier[-1] = nn.Linear(backbone.classifier[-1].in_features, 1)
+            self.backbone = backbone
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         x = crops.permute(0, 3, 1, 2).float() / 255.0  # [B, 3, S, S]
@@ -113,6 +117,9 @@ class MaxFeatureMap(nn.Module):
 
 class AcousticDetector(nn.Module):
     """Log-mel segments ``[B, frames, n_mels]`` -> fake logits ``[B]``."""
+
+    band_mean: torch.Tensor  # buffers
+    band_std: torch.Tensor
 
     def __init__(self, config: AcousticConfig, n_mels: int):
         super().__init__()

@@ -108,4 +108,5 @@ def windows(tokens: ClipTokens, window_tokens: int, hop_tokens: int) -> WindowBa
     """All windows of a clip."""
     starts = window_starts(len(tokens), window_tokens, hop_tokens)
     parts = [cut_window(tokens, start, window_tokens) for start in starts]
-    return WindowBatch(*(np.stack(column) for column in zip(*parts, strict=False)), starts=np.asarray(starts))
+    visual, speech, visual_mask, speech_mask = (np.stack(column) for column in zip(*parts, strict=False))
+    return WindowBatch(visual, speech, visual_mask, speech_mask, starts=np.asarray(starts))

@@ -31,6 +31,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -370,11 +371,17 @@ def load_fold(
         missing.setdefault(row.split, {}).setdefault(row.category, [0, 0])[1] += 1
     for row in loader.missing:
         missing[row.split][row.category][0] += 1
+
+    def detector_clip(clip: StoredClip, trimmed: bool) -> DetectorClip:
+        # the lazy clips read like LabelledClip and LowLevelClip (duck-typed: fields on access)
+        emo = cast(LabelledClip, loader.emo(clip, trimmed=trimmed))
+        return DetectorClip(clip.row, emo, cast(LowLevelClip, loader.lowlevel(clip, trimmed=trimmed)))
+
     for clip in loader.clips:
-        original = DetectorClip(clip.row, loader.emo(clip), loader.lowlevel(clip))
+        original = detector_clip(clip, trimmed=False)
         trimmed = original
         if clip.trim_start:
-            trimmed = DetectorClip(clip.row, loader.emo(clip, trimmed=True), loader.lowlevel(clip, trimmed=True))
+            trimmed = detector_clip(clip, trimmed=True)
         splits[clip.row.split].append(FoldClip(original, trimmed, clip.trim_start))
     exact = loader.encoders.get("speech", EGEMAPS) == EGEMAPS
     return FoldData(splits, missing, [row.path for row in loader.missing], loader.encoders, exact)

@@ -28,13 +28,12 @@ from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig, acoustic_video_logit, rgb_video_logit
+from emoboost.models.networks import BY_NAME, NETWORK_NAMES
 from emoboost.training.clips import DetectorClip
 from emoboost.training.emoforensics import train_emoforensics
-from emoboost.training.loop import TrainConfig
-from emoboost.training.lowlevel import ACOUSTIC_TARGET, RGB_TARGET, train_acoustic, train_rgb
+from emoboost.training.loop import FitResult, TrainConfig
+from emoboost.training.lowlevel import train_acoustic, train_rgb
 
-DETECTORS = ("emo", "rgb", "audio")
-LABELS = {"emo": "label", "rgb": RGB_TARGET, "audio": ACOUSTIC_TARGET}  # what each network learns
 TRAINING_SPLITS = ("train", "val", "calib")
 
 
@@ -93,7 +92,7 @@ def detector_logits(detector, clips: Sequence[DetectorClip]) -> dict[str, np.nda
     return {
         "emo": predict_logits(detector.emo, [c.emo for c in clips]),
         "rgb": np.array([rgb_video_logit(detector.rgb, c.lowlevel.crops) for c in clips]),
-        "audio": np.array([acoustic_video_logit(detector.audio, c.lowlevel.logmel) for c in clips]),
+        "acoustic": np.array([acoustic_video_logit(detector.acoustic, c.lowlevel.logmel) for c in clips]),
     }
 
 
@@ -124,20 +123,26 @@ def fit_detector(
     lowlevel_train = dataclasses.replace(configs.lowlevel_train, seed=configs.seed)
     on_stage("training rgb")
     rgb = train_rgb([c.lowlevel for c in train], [c.lowlevel for c in val], configs.rgb, lowlevel_train)
-    on_stage("training audio")
-    audio = train_acoustic([c.lowlevel for c in train], [c.lowlevel for c in val], configs.acoustic, lowlevel_train)
-    results = {"emo": emo, "rgb": rgb, "audio": audio}
+    on_stage("training acoustic")
+    acoustic = train_acoustic([c.lowlevel for c in train], [c.lowlevel for c in val], configs.acoustic, lowlevel_train)
+    results: dict[str, FitResult[Any]] = {"emo": emo, "rgb": rgb, "acoustic": acoustic}
     training = {
-        name: {"label": LABELS[name], "best_epoch": r.best_epoch, "val_auc": r.best_score, "epochs": len(r.history)}
+        name: {
+            "label": BY_NAME[name].target,
+            "best_epoch": r.best_epoch,
+            "val_auc": r.best_score,
+            "epochs": len(r.history),
+        }
         for name, r in results.items()
     }
     on_stage("fitting the fusion on calib")
-    untrained_fusion = Fusion(DETECTORS, (1.0, 1.0, 1.0), 0.0, 0.5, {})
-    detector = Detector(emo.model, rgb.model, audio.model, untrained_fusion, extract_config or ExtractConfig())
+    untrained_fusion = Fusion(NETWORK_NAMES, (1.0,) * len(NETWORK_NAMES), 0.0, 0.5, {})
+    emo_model, rgb_model, acoustic_model = (results[name].model for name in NETWORK_NAMES)
+    detector = Detector(emo_model, rgb_model, acoustic_model, untrained_fusion, extract_config or ExtractConfig())
     logits = detector_logits(detector, calib)
     labels = np.array([c.row.label for c in calib])
     detector.fusion = Fusion.fit(
-        np.stack([logits[n] for n in DETECTORS], axis=1), labels, DETECTORS, configs.target_fpr
+        np.stack([logits[n] for n in NETWORK_NAMES], axis=1), labels, NETWORK_NAMES, configs.target_fpr
     )
     detector.meta = {
         **(meta or {}),

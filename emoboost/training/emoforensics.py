@@ -84,7 +84,7 @@ def train_emoforensics(
     model_config: EmoForensicsConfig,
     train_config: TrainConfig,
     on_epoch: Callable[[dict], None] | None = None,
-) -> FitResult:
+) -> FitResult[EmoForensics]:
     """Train EmoForensics; returns the model at its best validation AUC."""
     if not train_clips or not val_clips:
         raise DataError(f"training needs clips in both splits (train {len(train_clips)}, val {len(val_clips)})")

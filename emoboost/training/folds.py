@@ -35,7 +35,8 @@ def drop_duplicate_files(
         sha = sha_of(row)
         if sha is not None:
             by_sha.setdefault(sha, []).append(row)
-    dropped, report = set(), []
+    dropped: set[str] = set()
+    report: list[dict[str, Any]] = []
     for sha, group in sorted(by_sha.items()):
         if len({r.category for r in group}) > 1:
             dropped.update(r.path for r in group)

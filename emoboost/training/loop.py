@@ -13,6 +13,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
 
 import numpy as np
 import torch
@@ -50,22 +51,25 @@ class TrainConfig:
         resolve_device(self.device)  # a device torch cannot use here is a ConfigError naming it
 
 
+ModelT = TypeVar("ModelT", bound=torch.nn.Module)
+
+
 @dataclasses.dataclass
-class FitResult:
-    model: torch.nn.Module
+class FitResult(Generic[ModelT]):
+    model: ModelT
     history: list[dict]
     best_epoch: int
     best_score: float
 
 
 def fit(
-    model: torch.nn.Module,
+    model: ModelT,
     batches: Callable[[int, np.random.Generator], Iterable[object]],
     loss: Callable[[object], torch.Tensor],
     validate: Callable[[], float],
     config: TrainConfig,
     on_epoch: Callable[[dict], None] | None = None,
-) -> FitResult:
+) -> FitResult[ModelT]:
     """The training loop shared by every detector. ``validate`` returns a score, higher is better (AUC).
 
     The model and every batch (tensors, nested in tuples / lists) go to ``config.device``; the model

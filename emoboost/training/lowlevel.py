@@ -27,7 +27,8 @@ from emoboost.models.lowlevel import (
     cut_segment,
     rgb_video_logit,
 )
-from emoboost.training.loop import FitResult, TrainConfig, fit
+from emoboost.models.networks import BY_NAME
+from emoboost.training.loop import FitResult, ModelT, TrainConfig, fit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +41,8 @@ class LowLevelClip:
     audio_fake: int
 
 
-RGB_TARGET = "video_fake"
-ACOUSTIC_TARGET = "audio_fake"
+RGB_TARGET = BY_NAME["rgb"].target  # video_fake
+ACOUSTIC_TARGET = BY_NAME["acoustic"].target  # audio_fake
 
 
 def _score(labels: np.ndarray, logits: np.ndarray) -> float:
@@ -60,7 +61,7 @@ def _pos_weight(clips: Sequence[LowLevelClip], target: str) -> torch.Tensor:
 
 
 def _train(
-    model: torch.nn.Module,
+    model: ModelT,
     clips: Sequence[LowLevelClip],
     val: Sequence[LowLevelClip],
     draw: Callable[[LowLevelClip, np.random.Generator], np.ndarray],
@@ -69,7 +70,7 @@ def _train(
     config: TrainConfig,
     on_epoch: Callable[[dict], None] | None,
     target: str,
-) -> FitResult:
+) -> FitResult[ModelT]:
     pos_weight = _pos_weight(clips, target)
     val_labels = _targets(val, target)
 
@@ -96,7 +97,7 @@ def train_rgb(
     train_config: TrainConfig,
     on_epoch: Callable[[dict], None] | None = None,
     target: str = RGB_TARGET,
-) -> FitResult:
+) -> FitResult[RGBDetector]:
     """Train the RGB detector on clips with face crops, on ``target`` (``video_fake``; ``label`` for comparisons)."""
     with_faces = [c for c in train if len(c.crops)]
     if not with_faces:
@@ -123,7 +124,7 @@ def train_acoustic(
     train_config: TrainConfig,
     on_epoch: Callable[[dict], None] | None = None,
     target: str = ACOUSTIC_TARGET,
-) -> FitResult:
+) -> FitResult[AcousticDetector]:
     """Train the acoustic detector on log-mel segments, on ``target`` (``audio_fake``; ``label`` for comparisons)."""
     torch.manual_seed(train_config.seed)
     model = AcousticDetector(config, train[0].logmel.shape[1])

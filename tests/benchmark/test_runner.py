@@ -83,7 +83,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         folder / "synthav" / "folds" / "RVFA.csv"
     )
     fold = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())
-    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "audio"] and fold["fusions"]["emo+ext:avad"][
+    assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "acoustic"] and fold["fusions"]["emo+ext:avad"][
         "inputs"
     ] == ["emo", "ext:avad"]
     assert results["folds"]["RVFA"]["ext:avad"]["auc"] > 0.9
@@ -101,7 +101,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
             "ext:avad",
             "emo+ext:avad",
             "rgb",
-            "audio",
+            "acoustic",
             "lowlevel",
             "fusion",
             "mean",
@@ -157,9 +157,9 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     detector.save_pretrained(tmp_path / "detector")
     assert sorted(p.name for p in (tmp_path / "detector").iterdir()) == [
         "README.md",
-        "audio.safetensors",
+        "acoustic.safetensors",
         "config.json",
-        "emoforensics.safetensors",
+        "emo.safetensors",
         "fusion.json",
         "rgb.safetensors",
     ]
@@ -169,10 +169,10 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     assert isinstance(first, Verdict) and first == second  # deterministic
     assert first.label in ("real", "fake") and 0 <= first.probability <= 1
     assert first.label == ("fake" if first.llr >= first.threshold else "real")
-    assert set(first.scores) == {"emo", "rgb", "audio", "fused"} and set(first.modalities) == {"face", "voice"}
+    assert set(first.scores) == {"emo", "rgb", "acoustic", "fused"} and set(first.modalities) == {"face", "voice"}
     assert first.segments and all(0 <= s.start_s < s.end_s <= first.duration_s + 1e-6 for s in first.segments)
     assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "bayes"
-    assert detector.meta["training"]["audio"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
+    assert detector.meta["training"]["acoustic"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
     data = json.loads(json.dumps(first.to_dict()))
     assert set(data) == detector_fixture.VERDICT_KEYS
     # the same verdict as the in-memory detector

@@ -47,12 +47,12 @@ def test_each_network_learns_its_own_label_and_the_fusion_uses_calib(mix_result)
     assert {name: entry["label"] for name, entry in training.items()} == {
         "emo": "label",
         "rgb": "video_fake",
-        "audio": "audio_fake",
+        "acoustic": "audio_fake",
     }
     calib_real, calib_fake = 4, 8  # calib identities x (1 real, 2 fakes)
     assert mix_result["fusions"]["fusion"]["operating_point"]["val_clips"] == calib_real + calib_fake
     assert mix_result["sizes"]["calib"] == [calib_real, calib_fake]
-    assert set(mix_result["trimmed"]) >= {"emo", "rgb", "audio", "lowlevel", "fusion"}
+    assert set(mix_result["trimmed"]) >= {"emo", "rgb", "acoustic", "lowlevel", "fusion"}
     assert (
         mix_result["trim"]["test_clips_trimmed"] == 24 and not mix_result["trim"]["exact"]
     )  # generated speech encoder

@@ -55,7 +55,7 @@ def check_schema(verdict: dict) -> None:
     ] == verbal(verdict["llr"])
     assert verdict["scores"]["fused"] == pytest.approx(verdict["llr"])
     assert len(verdict["sha256"]) == 64 and verdict["duration_s"] > 0
-    assert set(verdict["scores"]) == {"emo", "rgb", "audio", "fused"} and set(verdict["modalities"]) == {
+    assert set(verdict["scores"]) == {"emo", "rgb", "acoustic", "fused"} and set(verdict["modalities"]) == {
         "face",
         "voice",
     }
@@ -140,7 +140,7 @@ def test_audio_only_verdict_when_allowed(faceless_clip, model, capfd):
     assert (
         verdict["modalities"]["face"] is None and verdict["scores"]["rgb"] is None
     )  # no face: no face evidence claimed
-    assert verdict["modalities"]["voice"] is not None and verdict["scores"]["audio"] is not None
+    assert verdict["modalities"]["voice"] is not None and verdict["scores"]["acoustic"] is not None
     assert any("no face" in w for w in verdict["warnings"])
 
 
@@ -288,7 +288,7 @@ def test_table_fits_80_columns_with_lr_and_verbal_label():
         "prior": 0.5,
         "probability": 0.0022,
         "threshold": 0.0,
-        "scores": {"emo": -1.0, "rgb": -2.0, "audio": 0.5, "fused": -6.1},
+        "scores": {"emo": -1.0, "rgb": -2.0, "acoustic": 0.5, "fused": -6.1},
         "modalities": {"face": 0.2, "voice": 0.3},
         "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": -5.0, "probability": 0.01, "emotion_mismatch": 0.3}],
         "duration_s": 2.0,

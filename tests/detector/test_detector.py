@@ -36,7 +36,7 @@ def test_scope_is_stated_and_old_fusions_are_refused(tmp_path):
     rng = np.random.default_rng(0)
     labels = np.r_[np.zeros(30), np.ones(90)].astype(int)
     detector.fusion = Fusion.fit(
-        np.stack([labels + rng.normal(0, 1, 120)] * 3, axis=1), labels, ("emo", "rgb", "audio")
+        np.stack([labels + rng.normal(0, 1, 120)] * 3, axis=1), labels, ("emo", "rgb", "acoustic")
     )
     detector.meta["data"] = {"dataset": "synthav", "train_clips": 80, "val_clips": 20}
     folder = detector.save_pretrained(tmp_path / "d")
@@ -71,14 +71,13 @@ def test_verdict_says_how_much_of_a_long_faceless_file_was_analysed(tmp_path):
     assert any(w.startswith("no face found in the first 1 s, the rest was not scanned") for w in verdict.warnings)
 
 
-def test_names_that_moved_out_of_the_api_still_import_from_it():
+def test_the_package_exports_the_api_and_the_detector_folder_has_one_file_per_network():
     import emoboost
     from emoboost.detector import detector as api
-    from emoboost.detector import files as detector_files
     from emoboost.detector import verdict
+    from emoboost.detector.files import HASHED_FILES
+    from emoboost.models.networks import NETWORKS
 
-    for name in ("Segment", "Tracks", "Verdict", "record_tracks"):
-        assert getattr(api, name) is getattr(verdict, name)
-    for name in ("detector_card", "DETECTOR_FORMAT", "NETWORK_FILES", "HASHED_FILES", "HASH_KEY"):
-        assert getattr(api, name) is getattr(detector_files, name)
-    assert emoboost.Verdict is api.Verdict and emoboost.Detector is api.Detector
+    assert emoboost.Verdict is verdict.Verdict and emoboost.Detector is api.Detector
+    assert [n.weights_file for n in NETWORKS] == ["emo.safetensors", "rgb.safetensors", "acoustic.safetensors"]
+    assert set(HASHED_FILES) >= {n.weights_file for n in NETWORKS}

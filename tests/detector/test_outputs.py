@@ -19,7 +19,7 @@ def verdict(path, sha="a" * 64, weights="w1", threshold=0.5, llr=0.8, prior=0.5)
         "prior": prior,
         "probability": 0.69,
         "threshold": threshold,
-        "scores": {"emo": 1.0, "rgb": None, "audio": 0.5, "fused": llr},
+        "scores": {"emo": 1.0, "rgb": None, "acoustic": 0.5, "fused": llr},
         "modalities": {"face": 0.6, "voice": 0.4},
         "segments": [{"start_s": 0.0, "end_s": 2.0, "llr": llr, "probability": 0.69, "emotion_mismatch": 0.3}],
         "duration_s": 2.0,

@@ -56,7 +56,7 @@ def test_fusion_json_may_carry_keys_newer_readers_use(good, tmp_path):
             "extra", detector_matrix.fus(lambda f: f.update(prior=0.5, llr_calibration={"a": 1.0, "b": 0.0})), ""
         ),
     )
-    assert Detector.from_pretrained(folder).fusion.inputs == ("emo", "rgb", "audio")
+    assert Detector.from_pretrained(folder).fusion.inputs == ("emo", "rgb", "acoustic")
 
 
 def test_unhashed_folder_loads_only_when_allowed(good, tmp_path):
@@ -75,11 +75,11 @@ def test_trusted_hf_encoder_passes_the_check(good, tmp_path):
     check_encoders(config, tmp_path, allowed_encoders(["hf:org/model"]))
 
 
-@pytest.mark.parametrize("network", ["emo", "rgb", "audio"])
+@pytest.mark.parametrize("network", ["emo", "rgb", "acoustic"])
 def test_non_finite_score_never_becomes_a_verdict(good, network):
     detector = Detector.from_pretrained(good)
     assert math.isfinite(detector.predict_record(tiny_record()).probability)
-    module = {"emo": detector.emo.video_head, "rgb": detector.rgb, "audio": detector.audio}[network]
+    module = {"emo": detector.emo.video_head, "rgb": detector.rgb, "acoustic": detector.acoustic}[network]
     with torch.no_grad():
         for parameter in module.parameters():
             parameter.fill_(float("inf"))

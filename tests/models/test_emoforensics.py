@@ -99,7 +99,7 @@ def _detector(model):
     from emoboost.models.fusion import Fusion
     from emoboost.models.lowlevel import AcousticConfig, AcousticDetector, RGBConfig, RGBDetector
 
-    fusion = Fusion(("emo", "rgb", "audio"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "test"})
+    fusion = Fusion(("emo", "rgb", "acoustic"), (1.0, 0.5, 0.5), 0.0, 0.5, {"rule": "test"})
     rgb, audio = RGBDetector(RGBConfig(width=4)), AcousticDetector(AcousticConfig(channels=(4, 4, 4)), 16)
     return Detector(model, rgb, audio, fusion, ExtractConfig())
 
@@ -130,6 +130,6 @@ def test_loading_rejects_foreign_or_mismatched_checkpoints(tmp_path):
     with pytest.raises(ConfigError, match="do not match"):
         Detector.from_pretrained(tmp_path / "a")
     (tmp_path / "a" / "config.json").write_text(saved)
-    (tmp_path / "a" / "emoforensics.safetensors").write_bytes(b"not safetensors")
+    (tmp_path / "a" / "emo.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ConfigError, match="do not match"):
         Detector.from_pretrained(tmp_path / "a")

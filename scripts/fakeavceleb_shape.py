@@ -7,8 +7,8 @@ as FakeAVCeleb chose partners by face similarity. ``swaps`` sets the number of f
 method over all identities (spread as evenly as possible). Files are a few placeholder bytes: the
 reader is run with ``verify=False`` and nothing is decoded.
 
-Used by tests/data (partition, AVAD-size protocol) and scripts/bench_benchmark.py (the full-size
-store); the bench passes the dataset's sizes (``FULL_SWAPS``).
+Used by scripts/bench_benchmark.py (the full-size store; it passes the dataset's sizes,
+``FULL_SWAPS``) and by tests/data and tests/training (partition, AVAD-size protocol, clip loader).
 """
 
 from __future__ import annotations

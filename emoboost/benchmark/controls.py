@@ -17,12 +17,16 @@ inter_only); this module only needs a scorer, so it works with any trained EmoFo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emoboost.metrics import auc
 from emoboost.models.tokens import ClipTokens
+
+if TYPE_CHECKING:
+    from emoboost.models.emoforensics import EmoForensics
 
 Scorer = Callable[[Sequence[ClipTokens]], np.ndarray]
 
@@ -95,7 +99,7 @@ def emoforensics_scorer(model) -> Scorer:
 
 
 def fold_shuffle_controls(
-    models: dict[str, object],
+    models: Mapping[str, EmoForensics],
     clips: Sequence,
     labels: Sequence[int] | np.ndarray,
     identities: Sequence[str],

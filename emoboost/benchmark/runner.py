@@ -33,7 +33,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,10 +59,13 @@ from emoboost.models.external import ExternalDetector
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
 from emoboost.models.networks import LOWLEVEL, NETWORK_NAMES
-from emoboost.training.clips import FoldClip, load_fold, missing_fraction
+from emoboost.training.clips import DetectorClip, FoldClip, FoldData, load_fold, missing_fraction
 from emoboost.training.detector import detector_logits, fit_detector
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.folds import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
+
+if TYPE_CHECKING:
+    from emoboost.detector.detector import Detector
 
 logger = logging.getLogger(__name__)
 FUSED = {"lowlevel": LOWLEVEL, "fusion": NETWORK_NAMES}
@@ -405,7 +408,7 @@ def run_benchmark(
 
 def load_training_clips(
     rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig, token_frames: int
-):
+) -> tuple[dict[str, list[DetectorClip]], FoldData]:
     """Clips of the train / val / calib splits (test rows are ignored) and the record metadata of one clip."""
     data = load_fold([r for r in rows if r.split != "test"], store, root, token_frames, config.silence_db)
     splits = {s: [c.original for c in data.splits.get(s, [])] for s in ("train", "val", "calib")}
@@ -422,7 +425,7 @@ def train_detector(
     root: Path | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
     rows: Sequence[ManifestRow] | None = None,
-):
+) -> Detector:
     """A detector trained with :func:`emoboost.training.detector.fit_detector`: on a fold file's train / val /
     calib splits, or, for a manifest without splits, on every category (the protocol's identity partition, see
     :func:`emoboost.training.detector.all_category_splits`).

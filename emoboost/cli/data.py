@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.errors import ConfigError
+
+if TYPE_CHECKING:
+    from emoboost.features.extract import ExtractSummary
 
 
 @app.command()
@@ -69,7 +72,9 @@ def extract(
         raise typer.Exit(1)
 
 
-def extract_files(paths, out_dir: Path, settings, engine: str = "local", address: str | None = None, workers: int = 2):
+def extract_files(
+    paths, out_dir: Path, settings, engine: str = "local", address: str | None = None, workers: int = 2
+) -> ExtractSummary:
     from emoboost.detector.outputs import prepare_folder
     from emoboost.features.store import FeatureStore
 

@@ -82,12 +82,16 @@ def detect(
         ),
     ] = None,
 ) -> None:
-    """Say whether videos are real or fake, with per-modality scores and where it looks fake."""
+    """Say whether videos are real or fake, with per-modality scores and where it looks fake.
+
+    Example: emoboost detect clip.mp4 folder/ --output verdicts.jsonl --report reports/
+    """
+    from emoboost.detector.batch import run_batch
     from emoboost.detector.detector import Detector
     from emoboost.detector.outputs import ResultLog, prepare_folder
     from emoboost.detector.outputs import output_format as file_format
-    from emoboost.errors import MediaError, NoFaceError
-    from emoboost.files import sha256_file
+    from emoboost.detector.verdict import Failure
+    from emoboost.errors import NoFaceError
     from emoboost.media.inputs import expand_inputs
 
     if output_format not in FORMATS:
@@ -103,12 +107,11 @@ def detect(
         detector = Detector.from_pretrained(model, trusted_encoders=trust_encoder or ()).to(device)
     decision = detector.decision(prior, threshold, target_fpr)
     reporter = _reporter(report, detector, command_line(ctx))
-
-    def expected(path: Path):
-        try:
-            return sha256_file(path), detector.weights_sha256, decision["threshold"], decision["prior"]
-        except OSError:
-            return None, None, None, None
+    extras: dict[str, Any] = {}
+    if timeline_png is not None:
+        extras["timeline"] = functools.partial(_plot, folder=timeline_png)
+    if reporter is not None:
+        extras["case report"] = reporter.add
 
     def plotted(entry: dict[str, Any]) -> bool:
         from emoboost.detector.timeline import timeline_name
@@ -116,86 +119,69 @@ def detect(
         done = timeline_png is None or (timeline_png / timeline_name(entry["path"], entry.get("sha256", ""))).is_file()
         return done and (reporter is None or reporter.has(entry))
 
+    def failed(result: Failure) -> None:
+        hint = " (--allow-audio-only gives a voice-only verdict)" if result.code == NoFaceError.code else ""
+        err.print(f"[red]error[/red] {escape(one_line(result.message))}{hint if not allow_audio_only else ''}")
+
+    def extra_failed(verdict, what: str, cause: str) -> None:
+        err.print(
+            f"[yellow]warning[/yellow] {escape(one_line(verdict.path))}: {what} not written "
+            f"({escape(one_line(cause))}); the verdict is kept"
+        )
+
     stream = _Stream(output_format if output is None else "none")
-    entries: list[dict[str, Any]] = []
-    failed = resumed = unwritten = 0
     with progress(err) as bar:
         task = bar.add_task("detect", total=len(paths), current="", visible=len(paths) > 1)
-        for path in paths:
-            bar.update(task, current=escape(one_line(path.name)))
-            entry = log.finished(path, functools.partial(expected, path)) if log is not None else None
-            if entry is not None and plotted(entry):
-                resumed += 1
+
+        def done(path: Path, result, entry: dict[str, Any]) -> None:
+            if isinstance(result, Failure):
+                failed(result)
             else:
-                try:
-                    verdict = detector.predict(
-                        path, allow_audio_only=allow_audio_only, threshold=threshold, prior=prior, target_fpr=target_fpr
-                    )
-                except MediaError as exc:
-                    failed += 1
-                    hint = (
-                        " (--allow-audio-only gives a voice-only verdict)"
-                        if isinstance(exc, NoFaceError) and not allow_audio_only
-                        else ""
-                    )
-                    err.print(f"[red]error[/red] {escape(one_line(exc))}{hint}")
-                    entry = {"path": one_line(path), "error": one_line(exc.cause), "error_type": exc.code}
-                    if log is not None:
-                        log.add(entry)
-                    bar.advance(task)
-                    continue
-                if timeline_png is not None and not _extra(
-                    verdict, "timeline", lambda verdict=verdict: _plot(verdict, timeline_png)
-                ):
-                    unwritten += 1
-                if reporter is not None and not _extra(
-                    verdict, "case report", lambda verdict=verdict: reporter.add(verdict)
-                ):
-                    unwritten += 1
-                entry = {**verdict.to_dict(), "path": one_line(verdict.path)}
-                if log is not None:
-                    log.add(entry)
-            entries.append(entry)
-            stream.emit(entry)
+                stream.emit(entry)
             bar.advance(task)
-    if log is not None:
-        log.close()
+
+        try:
+            batch = run_batch(
+                detector,
+                paths,
+                allow_audio_only=allow_audio_only,
+                prior=prior,
+                threshold=threshold,
+                target_fpr=target_fpr,
+                log=log,
+                extras=extras,
+                extras_done=plotted,
+                on_start=lambda path: bar.update(task, current=escape(one_line(path.name))),
+                on_result=done,
+                on_extra_failed=extra_failed,
+            )
+        finally:
+            if log is not None:
+                log.close()
+    entries = batch.entries
     if reporter is not None:
         reporter.close(entries)
     if output_format == "table" and entries:
         print_verdicts(entries, details, detector.scope_warnings())
     if output_format == "table" or output is not None or err.is_terminal:
-        fakes = sum(entry.get("label") == "fake" for entry in entries)
-        summary = f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({fakes} fake), {failed} failed" + (
-            f", {resumed} taken from {output}" if resumed else ""
+        summary = (
+            f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({batch.fakes} fake), "
+            f"{len(batch.failures)} failed" + (f", {batch.resumed} taken from {output}" if batch.resumed else "")
         )
         summary += f" (prior {decision['prior']:g}, LLR threshold {decision['threshold']:+.3f})"
-        summary += f", {unwritten} plot(s) or report(s) not written" if unwritten else ""
+        summary += f", {batch.unwritten} plot(s) or report(s) not written" if batch.unwritten else ""
         summary += f" -> {output}" if output else ""
         summary += f"; case reports: {reporter.index}" if reporter is not None else ""
         (out if output_format == "table" or output is not None else err).print(one_line(summary), markup=False)
-    if failed or unwritten:
-        raise typer.Exit(1)
+    if batch.exit_code:
+        raise typer.Exit(batch.exit_code)
 
 
 def _plot(verdict, folder: Path) -> None:
+    """Write ``verdict``'s timeline PNG into ``folder``."""
     from emoboost.detector.timeline import plot_timeline, timeline_name
 
     plot_timeline(verdict, folder / timeline_name(verdict.path, verdict.sha256))
-
-
-def _extra(verdict, what: str, write) -> bool:
-    """Write a plot or report of ``verdict``; a failure is one warning line and never costs the verdict or the batch."""
-    try:
-        write()
-    except Exception as exc:  # noqa: BLE001  (an extra: whatever breaks it must not cost the verdict)
-        cause = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
-        err.print(
-            f"[yellow]warning[/yellow] {escape(one_line(verdict.path))}: {what} not written "
-            f"({escape(one_line(cause))}); the verdict is kept"
-        )
-        return False
-    return True
 
 
 class _Stream:

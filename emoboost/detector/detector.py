@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -40,7 +41,7 @@ from emoboost.detector.files import (
     detector_folder,
     verify_hash,
 )
-from emoboost.detector.verdict import Segment, Verdict, json_default, record_tracks
+from emoboost.detector.verdict import Failure, Segment, Verdict, json_default, record_tracks
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
 from emoboost.files import write_json_atomic, write_text_atomic
@@ -247,9 +248,9 @@ class Detector:
         return self._extractor.extract(path, require_face=not allow_audio_only)
 
     @overload
-    def predict(  # type: ignore[overload-overlap]  # a str is also a Sequence[str]: the first overload wins
+    def predict(
         self,
-        paths: str | Path,
+        paths: str | bytes | os.PathLike,
         allow_audio_only: bool = False,
         threshold: float | None = None,
         prior: float = 0.5,
@@ -258,29 +259,37 @@ class Detector:
     @overload
     def predict(
         self,
-        paths: Sequence[str | Path],
+        paths: Iterable[str | bytes | os.PathLike],
         allow_audio_only: bool = False,
         threshold: float | None = None,
         prior: float = 0.5,
         target_fpr: float | None = None,
-    ) -> list[Verdict]: ...
+    ) -> list[Verdict | Failure]: ...
     def predict(
         self,
-        paths: str | Path | Sequence[str | Path],
+        paths: str | bytes | os.PathLike | Iterable[str | bytes | os.PathLike],
         allow_audio_only: bool = False,
         threshold: float | None = None,
         prior: float = 0.5,
         target_fpr: float | None = None,
-    ) -> Verdict | list[Verdict]:
-        """Verdict for one file, or a list for several. Raises :class:`~emoboost.errors.MediaError` for unusable input.
+    ) -> Verdict | list[Verdict | Failure]:
+        """The verdict of one file, or, for a list, one result per file in order: its :class:`Verdict` or the
+        :class:`~emoboost.detector.verdict.Failure` that says why it has none (an unusable file never costs
+        the others theirs; :func:`emoboost.detector.batch.run_batch` adds resuming and outputs).
 
-        ``prior`` is the prior probability of fake (the posterior and the Bayes threshold use it);
-        ``threshold`` (an LLR) or ``target_fpr`` (calibration false-positive rate) replace the
-        detector's own decision rule."""
+        One file: raises :class:`~emoboost.errors.MediaError` for unusable input. ``prior`` is the
+        prior probability of fake (the posterior and the Bayes threshold use it); ``threshold`` (an
+        LLR) or ``target_fpr`` (calibration false-positive rate) replace the detector's own decision
+        rule; bad options raise :class:`~emoboost.errors.ConfigError` before any file is read. A bytes
+        path is decoded as the OS does; anything else that is not a path raises TypeError."""
+        from emoboost.detector.batch import as_paths, predict_each
+
         decision = self.decision(prior, threshold, target_fpr)
-        if isinstance(paths, (str, Path)):
-            return self._predict_file(Path(paths), allow_audio_only, decision)
-        return [self._predict_file(Path(p), allow_audio_only, decision) for p in paths]
+        one, files = as_paths(paths)
+        if one:
+            return self._predict_file(files[0], allow_audio_only, decision)
+        options = {"allow_audio_only": allow_audio_only, "threshold": threshold, "prior": prior}
+        return [result for _, result in predict_each(self, files, target_fpr=target_fpr, **options)]
 
     def decision(
         self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None

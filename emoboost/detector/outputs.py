@@ -268,7 +268,7 @@ class ResultLog:
             self._lock = None
 
     def finished(
-        self, path: str | Path, expected: Callable[[], tuple[str, str | None, float, float]]
+        self, path: str | Path, expected: Callable[[], tuple[str | None, str | None, float | None, float | None]]
     ) -> dict[str, Any] | None:
         """The verdict entry already recorded for ``path`` if its :func:`identity` equals ``expected()``.
 

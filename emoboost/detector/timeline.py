@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emoboost.detector.verdict import Verdict
 from emoboost.files import atomic_path
 from emoboost.text import printable
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STEM_BYTES = 200  # of a plot's name: with "_<hash>.png" and a temporary name's extras it stays under 255 bytes
 
@@ -120,7 +124,7 @@ def _voice_panel(ax, tracks) -> None:
         ax.set_ylabel(f"{PANELS['prosody']} (dBFS)")
 
 
-def draw_timeline(verdict: Verdict):
+def draw_timeline(verdict: Verdict) -> Figure:
     """The timeline figure of ``verdict`` (which must carry its tracks); the caller closes it."""
     import matplotlib
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from emoboost.errors import MediaError
 from emoboost.features.store import FeatureRecord
 from emoboost.media.timebase import FPS
 from emoboost.models.inference import ClipScores, sigmoid
+from emoboost.text import printable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,3 +127,21 @@ def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> 
         prosody=prosody,
         face_boxes=np.asarray(record.boxes, np.float32),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """An input without a verdict: its path, the error's stable code and the one-line reason."""
+
+    path: Path
+    code: str
+    message: str  # the whole line, naming the file
+    cause: str  # the reason alone
+
+    @classmethod
+    def of(cls, path: Path, exc: MediaError) -> Failure:
+        return cls(path, exc.code, printable(exc), printable(exc.cause))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry ``--output`` keeps for it (the same keys as before: path, error, error_type)."""
+        return {"path": printable(self.path), "error": self.cause, "error_type": self.code}

@@ -97,7 +97,7 @@ class CrossModalBlock(nn.Module):
         face_pad: torch.Tensor,
         voice_pad: torch.Tensor,
         need_weights: bool = False,
-    ):
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         q_face, q_voice = self.norm_face(face), self.norm_voice(voice)
         from_voice, voice_weights = self.face_from_voice(
             q_face, q_voice, q_voice, key_padding_mask=voice_pad, need_weights=need_weights

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from emoboost.training.clips import DetectorClip
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.loop import FitResult, TrainConfig
 from emoboost.training.lowlevel import train_acoustic, train_rgb
+
+if TYPE_CHECKING:
+    from emoboost.detector.detector import Detector
 
 TRAINING_SPLITS = ("train", "val", "calib")
 
@@ -104,7 +107,7 @@ def fit_detector(
     extract_config: ExtractConfig | None = None,
     meta: dict[str, Any] | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
-):
+) -> Detector:
     """Train the three networks on ``train`` (early-stopped on ``val``), fit EMO-BOOST on ``calib``.
 
     Returns an :class:`emoboost.detector.detector.Detector` whose ``meta["training"]`` records, per network, the

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ class LabelledClip:
 
 
 def _training_batches(clips: Sequence[LabelledClip], config: EmoForensicsConfig, train: TrainConfig):
-    def batches(epoch: int, rng: np.random.Generator):
+    def batches(epoch: int, rng: np.random.Generator) -> Iterator[tuple[list[torch.Tensor], torch.Tensor]]:
         items = []
         for index, clip in enumerate(clips):
             for _ in range(train.windows_per_video):

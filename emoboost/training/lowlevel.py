@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -74,7 +74,7 @@ def _train(
     pos_weight = _pos_weight(clips, target)
     val_labels = _targets(val, target)
 
-    def batches(epoch: int, rng: np.random.Generator):
+    def batches(epoch: int, rng: np.random.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         items = [(i, draw(clips[i], rng)) for i in range(len(clips)) for _ in range(per_video)]
         order = rng.permutation(len(items))
         for begin in range(0, len(order), config.batch_size):

@@ -18,7 +18,8 @@ _UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
 def printable(text: object) -> str:
-    """``text`` (or ``str(text)``) on one line and encodable as UTF-8 (undecodable bytes and control characters escaped)."""
+    """``text`` (any object: its ``str``) on one line and encodable as UTF-8 (undecodable bytes and control
+    characters escaped)."""
     text = os.fspath(text) if isinstance(text, Path) else str(text)
     if text.isprintable():
         return text

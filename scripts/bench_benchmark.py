@@ -52,7 +52,6 @@ from emoboost.training.loop import TrainConfig  # noqa: E402
 FULL_CLIPS = 4 * 500 + sum(FULL_SWAPS.values())  # clips of the full-size manifest
 KEY = key_prefix() + "bench"  # records of this extraction version
 BENCHMARK = "configs/benchmark/fakeavceleb.yaml"  # shipped configs: ./configs/ first, else the packaged ones
-PROTOCOL = "configs/protocols/fakeavceleb_loco.yaml"
 CHILD = Path(__file__).with_name("bench_fold_child.py")  # the fold (time) and its data path (memory)
 
 
@@ -65,7 +64,7 @@ def build(work: Path, scale: float, seed: int) -> tuple[Path, Path, list, dict]:
     """Tree, manifest, folds and store under ``work`` (reused when ``work/done.json`` matches)."""
     from emoboost.data.fakeavceleb import read_fakeavceleb
     from emoboost.data.manifest import write_manifest
-    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+    from emoboost.data.protocols import FAKEAVCELEB_PROTOCOL, load_protocol, write_checked_folds
     from emoboost.features.store import FeatureStore
 
     root, store = work / "FakeAVCeleb_v1.2", FeatureStore(work / "store")
@@ -84,10 +83,7 @@ def build(work: Path, scale: float, seed: int) -> tuple[Path, Path, list, dict]:
             if index % 2000 == 0:
                 print(f"  records {index}/{len(rows)}", flush=True)
         write_manifest(work / "manifest.csv", rows)
-        folds = make_folds(rows, load_protocol(PROTOCOL))
-        for fold in folds:
-            check_fold(fold)
-        write_folds(folds, work / "folds")
+        write_checked_folds(rows, load_protocol(FAKEAVCELEB_PROTOCOL), work / "folds")
         info = {
             "build": wanted,
             "clips": len(rows),
@@ -101,13 +97,13 @@ def build(work: Path, scale: float, seed: int) -> tuple[Path, Path, list, dict]:
 def full_fold_clips(work: Path, fold: str, seed: int) -> dict[str, int]:
     """Clips per split of ``fold`` in the full-size manifest: the projection's target (placeholders, no records)."""
     from emoboost.data.fakeavceleb import read_fakeavceleb
-    from emoboost.data.protocols import load_protocol, make_folds
+    from emoboost.data.protocols import FAKEAVCELEB_PROTOCOL, load_protocol, make_folds
 
     cache = work / f"full_fold_sizes_seed{seed}.json"
     if not cache.exists():
         root = write_tree(work / "full_manifest" / "FakeAVCeleb_v1.2", 500, FULL_SWAPS, seed)
         rows, _ = read_fakeavceleb(root, verify=False)
-        folds = make_folds(rows, load_protocol(PROTOCOL))
+        folds = make_folds(rows, load_protocol(FAKEAVCELEB_PROTOCOL))
         cache.write_text(json.dumps({f.held_out: {s: sum(pair) for s, pair in f.counts().items()} for f in folds}))
     return json.loads(cache.read_text())[fold]
 
@@ -122,7 +118,7 @@ def capped_configs(
     emo_paths = []
     for path in [config["emo_config"], *config["ablations"]]:
         emo = load_yaml(path)
-        emo["train"]["epochs"] = min(epochs, emo["train"]["epochs"])
+        emo.setdefault("train", {})["epochs"] = min(epochs, load_section(TrainConfig, path, "train").epochs)
         target = work / "configs" / Path(path).name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(emo))

@@ -13,13 +13,18 @@ before the first long step.
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 from emoboost.benchmark.runner import BenchmarkConfig, load_benchmark_config
 from emoboost.config import ExtractConfig, load_section, load_yaml
 from emoboost.data.manifest import ManifestRow
 from emoboost.data.synthav import SynthConfig
+from emoboost.detector.verdict import Verdict
+from emoboost.features.extract import ExtractSummary
 
 QUICKSTART_CONFIG = "configs/benchmark/synthav.yaml"
 # 20 identities in 10 swap pairs: the default identity fractions (50/10/10/30 %) give 10/2/2/6
@@ -71,11 +76,87 @@ def held_out_examples(rows: Sequence[ManifestRow], folder: Path, count: int = 4)
     return [folder / r.path for r in reals + fakes]
 
 
-__all__ = [
-    "DETECTOR_NAME",
-    "HELD_OUT_SET",
-    "QUICKSTART_SET",
-    "check_quickstart",
-    "held_out_examples",
-    "quickstart_settings",
-]
+class Progress(Protocol):
+    """How :func:`run` reports: the CLI draws bars from it, a test records it; nothing here prints."""
+
+    def step(self, title: str) -> None: ...  # one of the four steps starts
+
+    def advance(self, task: str, total: int, current: str, done: int = 1) -> None: ...  # ``done`` items of ``task``
+
+    def warn(self, line: str) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class QuickstartResult:
+    """What the quickstart made: every folder, the benchmark's results and the verdicts on unseen identities."""
+
+    out: Path
+    clips: int
+    extracted: ExtractSummary
+    results: dict[str, Any]  # the benchmark's results.json
+    detector_dir: Path
+    named_detector: Path  # the copy under <cache>/detectors/quickstart, `emoboost detect`'s default
+    verdicts: list[Verdict]
+    seconds: float
+
+    @property
+    def report(self) -> Path:
+        return self.out / "benchmark" / "results.md"
+
+
+def run(out: Path, progress: Progress, workers: int | None = None) -> QuickstartResult:
+    """SynthAV -> features -> benchmark -> detector -> verdicts under ``out`` (see the module docstring).
+
+    Every config is checked and the encoders loaded before the first long step; each step resumes.
+    ``workers`` processes draw the SynthAV identities (default: up to 4 cores; the set is the same)."""
+    from emoboost.benchmark.runner import run_benchmark
+    from emoboost.data.protocols import load_protocol, write_checked_folds
+    from emoboost.data.synthav import CATEGORIES, generate
+    from emoboost.detector.detector import Detector
+    from emoboost.detector.outputs import prepare_folder
+    from emoboost.features.extract import FeatureExtractor, extract_many
+    from emoboost.features.store import FeatureStore
+    from emoboost.files import cache_dir
+
+    started = time.perf_counter()
+    settings = check_quickstart(out)  # every config read and validated before the long steps
+    extractor = FeatureExtractor(ExtractConfig())  # and the encoders' weights present before the long steps too
+    workers = workers or min(4, os.cpu_count() or 1)
+
+    def synthav(folder: Path, config: SynthConfig, task: str) -> list[ManifestRow]:
+        total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
+        on_clip = lambda row: progress.advance(task, total, row.path.rsplit("/", 1)[-1])  # noqa: E731
+        return generate(folder, config, on_clip=on_clip, workers=workers)
+
+    progress.step("1/4 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
+    rows = synthav(out / "synthav", QUICKSTART_SET, "synth")
+    write_checked_folds(rows, load_protocol(None), out / "synthav" / "folds")
+    held_out = synthav(out / "heldout", HELD_OUT_SET, "held-out identities")
+    progress.step("2/4 features")
+    store = FeatureStore(prepare_folder(out / "features", "--out"))
+    paths = [out / "synthav" / row.path for row in rows]
+
+    def extracted(outcome) -> None:
+        if outcome.message:
+            progress.warn(outcome.message)
+        progress.advance("extract", len(paths), outcome.path.name)
+
+    summary = extract_many(paths, store, extractor, on_outcome=extracted)
+    if summary.failed:
+        progress.warn(f"{len(summary.failed)} clips without features are left out of the benchmark")
+    progress.step("3/4 leave-one-category-out benchmark, then a detector trained on every category")
+    detector_dir = out / "detector"
+    folds = len(settings.categories) * settings.repeats
+    results = run_benchmark(
+        settings,
+        out / "benchmark",
+        lambda category, stage: progress.advance("benchmark", folds, f"{category}: {stage}", stage.startswith("done")),
+        detector_dir,
+    )
+    detector = Detector.from_pretrained(detector_dir)
+    named = detector.save_pretrained(cache_dir() / "detectors" / DETECTOR_NAME)
+    progress.step(f"4/4 emoboost detect on clips of {HELD_OUT_SET.identities} identities the detector never saw")
+    verdicts = [detector.predict(path) for path in held_out_examples(held_out, out / "heldout")]
+    return QuickstartResult(
+        out, len(rows), summary, results, detector_dir, named, verdicts, time.perf_counter() - started
+    )

@@ -299,13 +299,13 @@ def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Pa
     folds_dir = Path(config.folds)
     if repeat == 0:
         return folds_dir
-    from emoboost.data.protocols import load_protocol, make_folds, write_folds
+    from emoboost.data.protocols import load_protocol, write_checked_folds
 
     manifest = full_manifest(config)
     protocol = load_protocol(config.protocol or None)
     protocol = dataclasses.replace(protocol, categories=tuple(config.categories), seed=protocol.seed + repeat)
     target = out_dir / "repeats" / str(repeat) / "input_folds"
-    write_folds(make_folds(read_manifest(manifest), protocol), target)
+    write_checked_folds(read_manifest(manifest), protocol, target)
     return target
 
 

@@ -149,16 +149,13 @@ def manifest_fakeavceleb(
     """Cross-check FakeAVCeleb's meta_data.csv with its folder tree; write the manifest and the folds."""
     from emoboost.data.fakeavceleb import read_fakeavceleb
     from emoboost.data.manifest import count_by, write_manifest
-    from emoboost.data.protocols import check_fold, load_protocol, make_folds, report_lines, write_folds
+    from emoboost.data.protocols import FAKEAVCELEB_PROTOCOL, load_protocol, report_lines, write_checked_folds
     from emoboost.files import write_text_atomic
 
     with err.status("reading meta_data.csv and the folder tree"):
         rows, report = read_fakeavceleb(root, verify=verify)
-    folds = make_folds(rows, load_protocol(protocol or "configs/protocols/fakeavceleb_loco.yaml"))
-    for fold in folds:
-        check_fold(fold)
+    folds = write_checked_folds(rows, load_protocol(protocol or FAKEAVCELEB_PROTOCOL), out_dir / "folds")
     write_manifest(out_dir / "manifest.csv", rows)
-    write_folds(folds, out_dir / "folds")
     write_text_atomic(out_dir / "report.txt", "\n".join([*report.lines(), "", *report_lines(folds)]) + "\n")
     out.print(f"{len(rows)} videos: " + ", ".join(f"{k} {v}" for k, v in count_by(rows, "category").items()))
     _print_folds(folds)
@@ -207,13 +204,10 @@ def generate_with_progress(out_dir: Path, config, label: str, workers: int = 1) 
 
 
 def synth_set(out_dir: Path, config, protocol: Path | None = None, workers: int = 1) -> None:
-    from emoboost.data.protocols import check_fold, load_protocol, make_folds, write_folds
+    from emoboost.data.protocols import load_protocol, write_checked_folds
 
     rows = generate_with_progress(out_dir, config, "synth", workers)
-    folds = make_folds(rows, load_protocol(protocol))
-    for fold in folds:
-        check_fold(fold)
-    write_folds(folds, out_dir / "folds")
+    folds = write_checked_folds(rows, load_protocol(protocol), out_dir / "folds")
     out.print(f"{len(rows)} clips -> {out_dir / 'manifest.csv'}", markup=False)
     _print_folds(folds)
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from emoboost.cli.common import app, err, out
-from emoboost.cli.data import extract_files, synth_set
+from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.cli.detect import print_verdicts
-from emoboost.cli.research import benchmark_and_report
-from emoboost.data.manifest import ManifestRow
 
 QUICKSTART_HELP = (
     "SynthAV -> features -> cross-manipulation benchmark -> detector -> verdicts on clips of unseen identities "
@@ -30,63 +28,54 @@ def quickstart(
         ),
     ] = Path("runs/quickstart"),
 ) -> None:
-    import time
+    from emoboost.benchmark import quickstart as tour
+    from emoboost.benchmark.report import gain_lines, markdown
 
-    from emoboost.benchmark.quickstart import (
-        DETECTOR_NAME,
-        HELD_OUT_SET,
-        QUICKSTART_SET,
-        check_quickstart,
-        held_out_examples,
-    )
-    from emoboost.config import ExtractConfig
-    from emoboost.detector.detector import Detector
-    from emoboost.features.extract import FeatureExtractor
-    from emoboost.files import cache_dir
-    from emoboost.media.inputs import read_manifest_paths
-
-    started = time.perf_counter()
-    settings = check_quickstart(out_dir)  # every config read and validated before the long steps
-    with err.status("loading the encoders"):  # and their weights present (fetched once) before the long steps too
-        FeatureExtractor(ExtractConfig())
-    out.rule("1/4 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
-    synth_set(out_dir / "synthav", QUICKSTART_SET, workers=min(4, os.cpu_count() or 1))
-    held_out = held_out_set(out_dir / "heldout")
-    out.rule("2/4 features")
-    summary = extract_files(
-        read_manifest_paths(out_dir / "synthav" / "manifest.csv"), out_dir / "features", ExtractConfig()
-    )
-    if summary.failed:
-        err.print(
-            f"[yellow]warning[/yellow] {len(summary.failed)} clips without features are left out of the benchmark"
-        )
-    out.rule("3/4 leave-one-category-out benchmark, then a detector trained on every category")
-    detector_dir = out_dir / "detector"
-    benchmark_and_report(settings, out_dir / "benchmark", detector_dir)
-    detector = Detector.from_pretrained(detector_dir)
-    named = detector.save_pretrained(cache_dir() / "detectors" / DETECTOR_NAME)
+    with _Bars() as bars:
+        result = tour.run(out_dir, bars)
+    table = markdown(result.results).split("## AP")[0]
+    out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
+    headline = gain_lines(result.results.get("gain", {}))
+    if headline:
+        out.print(headline[2].strip("*"), soft_wrap=True, highlight=False, markup=False)
     out.print(
-        f"saved as the named detector {DETECTOR_NAME!r} ({named}), the default of `emoboost detect`", markup=False
+        f"saved as the named detector {tour.DETECTOR_NAME!r} ({result.named_detector}), the default of "
+        "`emoboost detect`",
+        markup=False,
     )
-    out.rule(f"4/4 emoboost detect on clips of {HELD_OUT_SET.identities} identities the detector never saw")
-    print_verdicts([detector.predict(path).to_dict() for path in held_out_examples(held_out, out_dir / "heldout")])
-    report = out_dir / "benchmark" / "results.md"
-    out.print(
-        f"done in {time.perf_counter() - started:.0f} s. Report: {report}  Detector: {detector_dir}", markup=False
-    )
+    print_verdicts([verdict.to_dict() for verdict in result.verdicts])
+    out.print(f"done in {result.seconds:.0f} s. Report: {result.report}  Detector: {result.detector_dir}", markup=False)
     out.print("SynthAV numbers check the pipeline; they are not FakeAVCeleb results.")
 
 
-def held_out_set(folder: Path) -> list[ManifestRow]:
-    """The quickstart's held-out SynthAV identities (another seed: other faces, voices), generated under ``folder``."""
-    from emoboost.benchmark.quickstart import HELD_OUT_SET
-    from emoboost.cli.data import generate_with_progress
+class _Bars:
+    """The quickstart's progress on the terminal: a rule per step, a bar per task (``quickstart.Progress``)."""
 
-    rows = generate_with_progress(folder, HELD_OUT_SET, "held-out identities")
-    out.print(
-        f"{len(rows)} clips of {HELD_OUT_SET.identities} unseen identities -> {folder / 'manifest.csv'}", markup=False
-    )
-    return rows
+    def __init__(self) -> None:
+        self._stack = contextlib.ExitStack()
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Bars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def step(self, title: str) -> None:
+        self._stack.close()  # the previous step's bars end before its rule is printed
+        self._bar, self._tasks = None, {}
+        out.rule(title)
+
+    def advance(self, task: str, total: int, current: str, done: int = 1) -> None:
+        if self._bar is None:
+            self._bar = self._stack.enter_context(progress())
+        if task not in self._tasks:
+            self._tasks[task] = self._bar.add_task(task, total=total, current="")
+        self._bar.update(self._tasks[task], advance=done, current=escape(one_line(current)))
+
+    def warn(self, line: str) -> None:
+        err.print(f"[yellow]warning[/yellow] {escape(one_line(line))}", soft_wrap=True)
 
 
 @app.command("fetch-weights")

@@ -264,6 +264,19 @@ def check_fold(fold: Fold) -> None:
         raise ConfigError(f"fold {fold.held_out}: test holds fakes of other categories")
 
 
+FAKEAVCELEB_PROTOCOL = "configs/protocols/fakeavceleb_loco.yaml"  # the shipped leave-one-category-out protocol
+
+
+def write_checked_folds(rows: Sequence[ManifestRow], protocol: ProtocolConfig | None, folder: str | Path) -> list[Fold]:
+    """The folds of ``rows`` under ``protocol``, each checked against the protocol (:func:`check_fold`) before
+    any is written to ``<folder>/<category>.csv``."""
+    folds = make_folds(rows, protocol)
+    for fold in folds:
+        check_fold(fold)
+    write_folds(folds, folder)
+    return folds
+
+
 def write_folds(folds: Sequence[Fold], folder: str | Path) -> list[Path]:
     """``<folder>/<category>.csv`` per fold (manifest columns + split)."""
     return [write_manifest(Path(folder) / f"{fold.held_out}.csv", fold.rows) for fold in folds]

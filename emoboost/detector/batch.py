@@ -14,6 +14,7 @@ through callbacks; nothing here prints.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -32,7 +33,14 @@ class Detector(Protocol):
     @property
     def weights_sha256(self) -> str | None: ...
 
-    def predict(self, paths: Path, **options: Any) -> Any: ...
+    def predict(
+        self,
+        paths: Path,
+        allow_audio_only: bool = False,
+        threshold: float | None = None,
+        prior: float = 0.5,
+        target_fpr: float | None = None,
+    ) -> Verdict: ...
 
     def decision(
         self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None
@@ -124,7 +132,7 @@ def run_batch(
 
     for path in paths:
         on_start(path)
-        entry = log.finished(path, lambda path=path: expected(path)) if log is not None else None
+        entry = log.finished(path, functools.partial(expected, path)) if log is not None else None
         if entry is not None and extras_done(entry):
             batch.resumed += 1
             batch.entries.append(entry)

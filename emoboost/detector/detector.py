@@ -248,7 +248,7 @@ class Detector:
         return self._extractor.extract(path, require_face=not allow_audio_only)
 
     @overload
-    def predict(
+    def predict(  # type: ignore[overload-overlap]  # a str is also an Iterable[str]: the first overload wins
         self,
         paths: str | bytes | os.PathLike,
         allow_audio_only: bool = False,

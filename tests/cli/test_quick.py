@@ -17,11 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_quickstart_checks_every_config_before_the_long_steps(tmp_path, monkeypatch, capfd):
-    import emoboost.cli.quick as quick
     from emoboost.config import load_yaml
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(quick, "synth_set", lambda *a, **k: (_ for _ in ()).throw(AssertionError("long step started")))
+    import emoboost.data.synthav as synthav
+
+    monkeypatch.setattr(synthav, "generate", lambda *a, **k: (_ for _ in ()).throw(AssertionError("long step started")))
     broken = {**load_yaml("configs/benchmark/synthav.yaml"), "emo_config": "configs/emoforensics/missing.yaml"}
     (tmp_path / "configs" / "benchmark").mkdir(parents=True)  # a local copy takes precedence over the packaged one
     (tmp_path / "configs" / "benchmark" / "synthav.yaml").write_text(yaml.safe_dump(broken))

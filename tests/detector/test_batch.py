@@ -1,4 +1,4 @@
-"""Batches: every input gets a verdict or the reason it has none, in order; a rerun resumes; extras never cost verdicts."""
+"""Batches: a verdict or a failure per input, in order; a rerun resumes; extras never cost verdicts."""
 
 import pytest
 

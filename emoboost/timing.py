@@ -14,7 +14,7 @@ class Stopwatch:
     """Accumulates wall time per named stage; a stage entered inside another is not counted twice
     (the outer stage gets its own time only), so the stages add up to the total."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self._inner: list[float] = []  # time spent in nested stages, per open stage
 

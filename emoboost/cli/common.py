@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,18 @@ def plain_help_types() -> None:
 
     _TyperParameter.display_type = display_type  # type: ignore[method-assign]
     TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+class OutputFormat(StrEnum):
+    """``detect --format``: table for people, JSON Lines or CSV for tools."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Engine(StrEnum):
+    """``extract --engine``: this process, or Ray Data actors on a cluster."""
+
+    local = "local"
+    ray = "ray"

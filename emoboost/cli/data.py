@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, err, one_line, out, progress
+from emoboost.cli.common import Engine, app, err, one_line, out, progress
 from emoboost.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,15 +44,18 @@ def extract(
     ] = None,
     speech_encoder: Annotated[str | None, typer.Option(help="Override encoders.speech (egemaps or hf:<name>).")] = None,
     engine: Annotated[
-        str, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost\\[ray]').")
-    ] = "local",
+        Engine, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'emoboost\\[ray]').")
+    ] = Engine.local,
     address: Annotated[
         str | None,
         typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one."),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Ray actors (one CPU each).")] = 2,
 ) -> None:
-    """Extract emotion features of videos into a feature store (cached, resumable)."""
+    """Extract emotion features of videos into a feature store (cached, resumable).
+
+    Example: emoboost extract runs/synthav/manifest.csv --out runs/features
+    """
     import dataclasses
 
     from emoboost.config import apply_runtime, load_extract_config
@@ -66,9 +69,7 @@ def extract(
     paths = expand_inputs(inputs, root)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
-    if engine not in ("local", "ray"):
-        raise ConfigError(f"--engine must be local or ray, not {engine!r}")
-    if extract_files(paths, out_dir, settings, engine, address, workers).failed:
+    if extract_files(paths, out_dir, settings, Engine(engine).value, address, workers).failed:
         raise typer.Exit(1)
 
 
@@ -146,7 +147,10 @@ def manifest_fakeavceleb(
     ] = None,
     verify: Annotated[bool, typer.Option(help="Check every file's container (reads a few bytes per file).")] = True,
 ) -> None:
-    """Cross-check FakeAVCeleb's meta_data.csv with its folder tree; write the manifest and the folds."""
+    """Cross-check FakeAVCeleb's meta_data.csv with its folder tree; write the manifest and the folds.
+
+    Example: emoboost manifest fakeavceleb FakeAVCeleb_v1.2 --out data_manifests/fakeavceleb
+    """
     from emoboost.data.fakeavceleb import read_fakeavceleb
     from emoboost.data.manifest import count_by, write_manifest
     from emoboost.data.protocols import FAKEAVCELEB_PROTOCOL, load_protocol, report_lines, write_checked_folds
@@ -181,7 +185,10 @@ def synth(
     workers: Annotated[int, typer.Option(min=1, help="Processes drawing identities (the set does not change).")] = 1,
 ) -> None:
     """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not \
-FakeAVCeleb results)."""
+FakeAVCeleb results).
+
+    Example: emoboost synth runs/synthav --identities 20 --workers 2
+    """
     from emoboost.data.synthav import SynthConfig
 
     config = SynthConfig(identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed)
@@ -222,7 +229,10 @@ def manifest_emotion(
         Path, typer.Option("--out", "-o", help="Where manifest.csv goes (paths in it are relative to ROOT).")
     ],
 ) -> None:
-    """Manifest of an acted emotion corpus (RAVDESS, CREMA-D) with an ``emotion`` column, for ``emoboost probe``."""
+    """Manifest of an acted emotion corpus (RAVDESS, CREMA-D) with an ``emotion`` column, for ``emoboost probe``.
+
+    Example: emoboost manifest emotion ravdess RAVDESS --out runs/ravdess
+    """
     from emoboost.data.emotion_corpora import READERS
     from emoboost.data.manifest import count_by, write_manifest
 
@@ -260,7 +270,10 @@ def probe(
     folds: Annotated[int, typer.Option(min=2, help="Identity-held-out folds (GroupKFold).")] = 5,
     include_fakes: Annotated[bool, typer.Option(help="Probe fake clips too (default: real clips only).")] = False,
 ) -> None:
-    """Linear probes of the emotion class per stream, identities held out, with chance and majority baselines."""
+    """Linear probes of the emotion class per stream, identities held out, with chance and majority baselines.
+
+    Example: emoboost probe runs/synthav/manifest.csv --store runs/features --out runs/probe
+    """
     from emoboost.benchmark.probe import PRIMARY, ProbeConfig, run_probe, summary_line, write_report
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore

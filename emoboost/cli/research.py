@@ -36,7 +36,10 @@ def train(
         str | None, typer.Option(help="Train the networks here: cpu, cuda or cuda:N (default: the config's, cpu).")
     ] = None,
 ) -> None:
-    """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib."""
+    """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib.
+
+    Example: emoboost train --manifest runs/synthav/folds/RVFA.csv --store runs/features --out runs/detector
+    """
     import dataclasses
 
     from emoboost.benchmark.runner import load_benchmark_config, train_detector
@@ -108,7 +111,10 @@ def benchmark(
         str | None, typer.Option(help="Train the networks here: cpu, cuda or cuda:N (default: the config's, cpu).")
     ] = None,
 ) -> None:
-    """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable)."""
+    """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable).
+
+    Example: emoboost benchmark --config configs/benchmark/fakeavceleb.yaml --out runs/benchmark
+    """
     import dataclasses
 
     from emoboost.benchmark.runner import load_benchmark_config

@@ -52,3 +52,19 @@ def test_progress_on_redirected_stderr_stays_silent():
         bar.advance(task)
         bar.advance(task)
     assert buffer.getvalue() == ""
+
+
+def test_every_command_shows_an_example_in_its_help(capfd):
+    from emoboost.cli import run
+    from emoboost.cli.common import app
+
+    commands = [[c.name or c.callback.__name__.replace("_", "-")] for c in app.registered_commands]
+    commands += [
+        [group.name, c.name or c.callback.__name__.split("_", 1)[1]]
+        for group in app.registered_groups
+        for c in group.typer_instance.registered_commands
+    ]
+    assert len(commands) >= 9
+    for command in commands:
+        assert run([*command, "--help"]) == 0
+        assert "Example: emoboost" in " ".join(capfd.readouterr().out.split()), command

@@ -63,12 +63,13 @@ def memory_pass(config_path: str) -> dict:
     from emoboost.benchmark.runner import load_benchmark_config
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
+    from emoboost.media.timebase import TOKEN_FRAMES
     from emoboost.training.clips import load_fold
 
     config = load_benchmark_config(config_path)
     started = time.perf_counter()
     rows = read_manifest(Path(config.folds) / f"{config.categories[0]}.csv")
-    data = load_fold(rows, FeatureStore(config.store), Path(config.root), 5, config.silence_db)
+    data = load_fold(rows, FeatureStore(config.store), Path(config.root), TOKEN_FRAMES, config.silence_db)
     crop_bytes = 0
     for clips in data.splits.values():
         for clip in clips:

@@ -150,3 +150,13 @@ def test_the_shipped_configs_are_one_copy_the_checkouts_configs_folder(tmp_path,
     assert shipped.resolve() == (Path(__file__).resolve().parents[1] / "configs").resolve()
     assert resolve_config("configs/benchmark/synthav.yaml").is_file()
     assert not (Path(__file__).resolve().parents[1] / "emoboost" / "configs").exists()
+
+
+def test_two_ablations_with_one_row_name_are_refused():
+    from emoboost.benchmark.config import BenchmarkConfig
+
+    config = BenchmarkConfig(
+        ablations=("configs/emoforensics/intra_only.yaml", "configs/emoforensics/fakeavceleb/intra_only.yaml")
+    )
+    with pytest.raises(ConfigError, match="same row name"):
+        config.validate()

@@ -75,6 +75,21 @@ class BenchmarkConfig:
         require(self.repeats >= 1, "benchmark.repeats must be >= 1")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
         dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
+        rows = self.emo_row_names()
+        require(
+            len(set(rows)) == len(rows),
+            f"benchmark.ablations: two files give the same row name ({', '.join(rows)}); rename one",
+        )
+
+    def emo_rows(self) -> dict[str, str]:
+        """EmoForensics row name -> its config: "emo" for ``emo_config``, "emo:<file stem>" per ablation."""
+        rows = {"emo": self.emo_config}
+        for path in self.ablations:
+            rows.setdefault(f"emo:{Path(path).stem}", path)
+        return rows
+
+    def emo_row_names(self) -> list[str]:
+        return ["emo", *(f"emo:{Path(path).stem}" for path in self.ablations)]
 
     def externals(self) -> list[ExternalDetector]:
         """The external detectors, checked (a single file via ``external`` is refused: it leaks)."""

@@ -38,6 +38,7 @@ import numpy as np
 from emoboost.data.manifest import ManifestRow, emotion_track
 from emoboost.errors import ConfigError, StoreError
 from emoboost.features.store import FeatureRecord, FeatureStore
+from emoboost.media.timebase import TOKEN_FRAMES
 from emoboost.models.tokens import token_means
 
 FACE_STREAMS = ("visual", "expressions", "geometry")  # streams that mean something only where a face was found
@@ -47,7 +48,7 @@ PRIMARY = ("visual", "speech")
 @dataclasses.dataclass(frozen=True)
 class ProbeConfig:
     streams: tuple[str, ...] = PRIMARY
-    token_frames: int = 5
+    token_frames: int = TOKEN_FRAMES
     folds: int = 5
     min_share: float = 0.8
     regularisation: float = 1.0  # inverse L2 strength (scikit-learn's C)

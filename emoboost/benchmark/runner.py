@@ -154,7 +154,7 @@ def run_fold(
 ) -> dict[str, Any]:
     """Check, train, fuse and evaluate one fold; returns its results (see the module docstring)."""
     seed = config.seed if seed is None else seed
-    emo_paths = {"emo": config.emo_config, **{f"emo:{Path(p).stem}": p for p in config.ablations}}
+    emo_paths = config.emo_rows()
     token_frames = {load_section(EmoForensicsConfig, p, "model").token_frames for p in emo_paths.values()}
     if len(token_frames) != 1:
         raise ConfigError("all EmoForensics configs of a benchmark must use the same token_frames")

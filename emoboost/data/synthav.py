@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from emoboost.data.fakeavceleb import CATEGORY_OF, TYPE_FOLDERS
 from emoboost.data.manifest import ARTIFACT_LEVELS, CATEGORIES, REAL, ManifestRow, format_track, write_manifest
 from emoboost.data.synthav_draw import PAD, SIZE, Identity, degrade, draw_face, paste, render
 from emoboost.data.tts import VoiceStyle, speak_styled
@@ -77,20 +78,8 @@ WORDS = (
     "my brother called again about the house the money the car the letter the meeting tomorrow morning "
     "nobody told me that the train was late and the office was closed for the holiday"
 ).split()
-TYPE_FOLDER = {
-    "RVRA": "RealVideo-RealAudio",
-    "RVFA": "RealVideo-FakeAudio",
-    "FVRA": "FakeVideo-RealAudio",
-    "FVFA": "FakeVideo-FakeAudio",
-}
-CATEGORY_TYPE_METHOD = {
-    REAL: ("RVRA", "real"),
-    "RVFA": ("RVFA", "rtvc"),
-    "FVRA-WL": ("FVRA", "wav2lip"),
-    "FVFA-FS": ("FVFA", "faceswap-wav2lip"),
-    "FVFA-GAN": ("FVFA", "fsgan-wav2lip"),
-    "FVFA-WL": ("FVFA", "wav2lip"),
-}
+TYPE_FOLDER = {kind: folder for folder, kind in TYPE_FOLDERS.items()}  # FakeAVCeleb's own layout (fakeavceleb.py)
+CATEGORY_TYPE_METHOD = {category: type_method for type_method, category in CATEGORY_OF.items()}
 ARTIFACT_STRENGTH = {"none": (0.0, 0.0), "weak": (0.15, 0.45), "strong": (0.6, 1.0)}  # drawn uniformly per clip
 ROOM_TONE_DB = (-60.0, -50.0)  # room tone level (dBFS RMS), drawn per scenario
 HUM_HZ = (50.0, 60.0)

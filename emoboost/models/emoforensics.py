@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emoboost.config import require
+from emoboost.media.timebase import TOKEN_FRAMES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +41,7 @@ class EmoForensicsConfig:
     dropout: float = 0.1
     alignment_dim: int = 64
     modalities: tuple[str, ...] = ("visual", "speech")
-    token_frames: int = 5  # 25 fps frames per token (5 Hz)
+    token_frames: int = TOKEN_FRAMES  # grid frames per token (5: 5 Hz tokens)
     window_tokens: int = 40  # 8 s
     hop_tokens: int = 20  # 4 s
     aggregation: str = "mean"  # window logits -> video logit: mean, max or attention

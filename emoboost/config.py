@@ -170,8 +170,29 @@ def apply_runtime(runtime: RuntimeConfig) -> None:
         torch.set_num_threads(runtime.threads)
 
 
+class Overridable:
+    """A frozen config that takes command-line overrides: :meth:`override` (checked like a file's values)."""
+
+    def override(self: T, **changes: Any) -> T:
+        """A copy with ``changes`` (``None`` values skipped; ``section__key`` reaches into a nested section),
+        built again through :func:`from_dict` so a wrong type or unknown key is a ConfigError naming it."""
+        data = to_dict(self)
+        for key, value in changes.items():
+            if value is None:
+                continue
+            *sections, name = key.split("__")
+            target = data
+            for section in sections:
+                target = target[section]
+            target[name] = to_dict(value) if not isinstance(value, Path) else str(value)
+        result = from_dict(type(self), data, type(self).__name__)
+        if hasattr(result, "validate"):
+            result.validate()
+        return result
+
+
 @dataclasses.dataclass(frozen=True)
-class ExtractConfig:
+class ExtractConfig(Overridable):
     """Everything feature extraction depends on."""
 
     media: MediaConfig = MediaConfig()

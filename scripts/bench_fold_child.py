@@ -27,7 +27,8 @@ def time_fold(config_path: str, out: Path, threads: int) -> dict:
 
     import emoboost.training.emoforensics as emo_recipe
     import emoboost.training.lowlevel as lowlevel_recipe
-    from emoboost.benchmark.runner import load_benchmark_config, run_benchmark
+    from emoboost.benchmark.config import load_benchmark_config
+    from emoboost.benchmark.runner import run_benchmark
     from emoboost.training.loop import fit
 
     torch.set_num_threads(threads)
@@ -60,7 +61,7 @@ def time_fold(config_path: str, out: Path, threads: int) -> dict:
 
 
 def memory_pass(config_path: str) -> dict:
-    from emoboost.benchmark.runner import load_benchmark_config
+    from emoboost.benchmark.config import load_benchmark_config
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
     from emoboost.media.timebase import TOKEN_FRAMES

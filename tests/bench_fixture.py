@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from emoboost.benchmark.runner import BenchmarkConfig
+from emoboost.benchmark.config import BenchmarkConfig
 from emoboost.config import ExtractConfig
 from emoboost.data.manifest import CATEGORIES, REAL, write_manifest
 from emoboost.data.protocols import identity_components

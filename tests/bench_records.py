@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.benchmark.runner import BenchmarkConfig
+from emoboost.benchmark.config import BenchmarkConfig
 from emoboost.data.manifest import ManifestRow, write_manifest
 from emoboost.features import version
 from emoboost.features.store import FeatureRecord, FeatureStore

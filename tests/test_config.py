@@ -40,7 +40,7 @@ def test_config_references_work_from_any_folder(tmp_path, monkeypatch):
 
 
 def test_every_shipped_config_and_its_references_load(tmp_path, monkeypatch):
-    from emoboost.benchmark.runner import load_benchmark_config
+    from emoboost.benchmark.config import load_benchmark_config
 
     monkeypatch.chdir(tmp_path)
     shipped = sorted(PACKAGED.rglob("*.yaml"))
@@ -160,3 +160,14 @@ def test_two_ablations_with_one_row_name_are_refused():
     )
     with pytest.raises(ConfigError, match="same row name"):
         config.validate()
+
+
+def test_overrides_are_checked_like_a_files_values_and_reach_nested_sections():
+    from emoboost.benchmark.config import load_benchmark_config
+
+    config = ExtractConfig().override(encoders__visual="fer-minixception", media=None)
+    assert config.encoders.visual == "fer-minixception" and config.media == ExtractConfig().media
+    with pytest.raises(ConfigError, match="BenchmarkConfig.repeats"):
+        load_benchmark_config("configs/benchmark/synthav.yaml").override(repeats="two")
+    with pytest.raises(ConfigError, match="unknown"):
+        ExtractConfig().override(encoders__visaul="fer-minixception")

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from emoboost.config import from_dict, load_section, load_yaml, require, to_dict
+from emoboost.config import Overridable, from_dict, load_section, load_yaml, require, to_dict
 from emoboost.data.manifest import CATEGORIES, ManifestRow
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
@@ -19,7 +19,7 @@ from emoboost.media.levels import SILENCE_DB
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
-from emoboost.training.detector import DetectorConfigs
+from emoboost.training.detector import DetectorConfigs, TrainingData
 from emoboost.training.folds import digest, file_digest
 from emoboost.training.loop import TrainConfig
 
@@ -40,7 +40,7 @@ NOT_IN_FINGERPRINT = (
 
 
 @dataclasses.dataclass(frozen=True)
-class BenchmarkConfig:
+class BenchmarkConfig(Overridable):
     """configs/benchmark/*.yaml (paths relative to the working directory, ``configs/...`` falling back to the
     packaged configs: see :func:`emoboost.config.resolve_config`; the CLI can override them)."""
 
@@ -87,6 +87,10 @@ class BenchmarkConfig:
         for path in self.ablations:
             rows.setdefault(f"emo:{Path(path).stem}", path)
         return rows
+
+    def training_data(self) -> TrainingData:
+        """How the detector of ``emoboost train`` and the all-category detector read their rows."""
+        return TrainingData(self.name, tuple(self.categories), self.seed, self.silence_db)
 
     def emo_row_names(self) -> list[str]:
         return ["emo", *(f"emo:{Path(path).stem}" for path in self.ablations)]

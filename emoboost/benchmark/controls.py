@@ -129,7 +129,9 @@ def cell_of_row(emotion_mismatch: str, artifact: str) -> str:
     return f"mismatch={emotion_mismatch or '?'},artifact={artifact or '?'}"
 
 
-def cell_aucs(labels: Sequence[int], cells: Sequence[str], scores: Sequence[float]) -> dict[str, dict[str, float]]:
+def cell_aucs(
+    labels: Sequence[int], cells: Sequence[str | None], scores: Sequence[float]
+) -> dict[str, dict[str, float]]:
     """Per factorial cell: AUC of every real test clip against the fakes of that cell, and the cell's fake count."""
     label_array, score_array = np.asarray(labels), np.asarray(scores, float)
     cell_array = np.asarray(cells, dtype=object)

@@ -16,23 +16,24 @@ from typing import Any
 
 import numpy as np
 
+from emoboost.benchmark.results import FoldResult
 from emoboost.data.manifest import VISUAL_CATEGORIES
 from emoboost.metrics import auc, paired_gain
 
 INTERVAL = "95 % percentile interval, paired bootstrap over test identities (both rows scored on the same resample)"
 
 
-def gain_rows(fold_result: dict[str, Any]) -> tuple[str, str]:
+def gain_rows(fold_result: FoldResult) -> tuple[str, str]:
     """``(base, boosted)`` row names for a fold result."""
-    externals = [name for name in fold_result["metrics"] if name.startswith("ext:")]
+    externals = [name for name in fold_result.metrics if name.startswith("ext:")]
     return (externals[0], f"emo+{externals[0]}") if externals else ("lowlevel", "fusion")
 
 
-def _test_set(result: dict[str, Any], base: str, boosted: str, key: str):
-    metrics = result[key]
-    groups = result.get("groups") or result["paths"]
+def _test_set(result: FoldResult, base: str, boosted: str, key: str):
+    metrics = result.variant(key) or {}
+    groups = result.groups or result.paths
     return (
-        np.asarray(result["labels"]),
+        np.asarray(result.labels),
         np.asarray(metrics[base]["probabilities"]),
         np.asarray(metrics[boosted]["probabilities"]),
         np.asarray(groups),
@@ -46,25 +47,26 @@ def _block(sets: list, samples: int, seed: int) -> dict[str, Any]:
     return {"gain": result["gain"], "ci": result["ci"], "folds": len(sets), "samples": result["samples"]}
 
 
-def gain_for(fold_results: dict[str, dict[str, Any]], samples: int, seed: int, key: str = "metrics") -> dict[str, Any]:
+def gain_for(fold_results: dict[str, FoldResult], samples: int, seed: int, key: str = "metrics") -> dict[str, Any]:
     """Per-fold gains and the AVG / AVG-FV gains of one repeat, for one variant (``key``)."""
-    present = {c: r for c, r in fold_results.items() if key in r}
+    present = {c: r.variant(key) or {} for c, r in fold_results.items() if r.variant(key) is not None}
     if not present:
         return {}
-    base, boosted = gain_rows(next(iter(present.values())))
-    if any(base not in r[key] or boosted not in r[key] for r in present.values()):
+    base, boosted = gain_rows(fold_results[next(iter(present))])
+    if any(base not in rows or boosted not in rows for rows in present.values()):
         return {}
     folds = {}
-    for category, result in present.items():
+    for category, rows in present.items():
+        result = fold_results[category]
         single = paired_gain([_test_set(result, base, boosted, key)], auc, samples, seed)
         folds[category] = {
-            "base_auc": result[key][base]["auc"],
-            "boosted_auc": result[key][boosted]["auc"],
+            "base_auc": rows[base]["auc"],
+            "boosted_auc": rows[boosted]["auc"],
             "gain": single["gain"],
             "ci": single["ci"],
-            "test_identities": len(set(result.get("groups") or result["paths"])),
+            "test_identities": len(set(result.groups or result.paths)),
         }
-    sets = {c: _test_set(r, base, boosted, key) for c, r in present.items()}
+    sets = {c: _test_set(fold_results[c], base, boosted, key) for c in present}
     return {
         "base": base,
         "boosted": boosted,
@@ -76,7 +78,7 @@ def gain_for(fold_results: dict[str, dict[str, Any]], samples: int, seed: int, k
     }
 
 
-def gain_summary(repeats: Sequence[dict[str, dict[str, Any]]], samples: int, seed: int) -> dict[str, Any]:
+def gain_summary(repeats: Sequence[dict[str, FoldResult]], samples: int, seed: int) -> dict[str, Any]:
     """``results.json["gain"]``: the first repeat's gains per variant; with repeats, spread and pooled intervals."""
     summary = gain_for(repeats[0], samples, seed)
     if not summary:
@@ -109,12 +111,12 @@ def _spread(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def repeats_summary(repeats: Sequence[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+def repeats_summary(repeats: Sequence[dict[str, FoldResult]]) -> dict[str, Any]:
     """Mean and spread over repeats of every AUC (per fold, AVG and AVG-FV), per detector row."""
     categories = list(repeats[0])
-    detectors = list(repeats[0][categories[0]]["metrics"])
+    detectors = list(repeats[0][categories[0]].metrics)
     folds = {
-        c: {d: _spread([r[c]["metrics"][d]["auc"] for r in repeats if c in r]) for d in detectors} for c in categories
+        c: {d: _spread([r[c].metrics[d]["auc"] for r in repeats if c in r]) for d in detectors} for c in categories
     }
 
     def average(members: Sequence[str]) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def repeats_summary(repeats: Sequence[dict[str, dict[str, Any]]]) -> dict[str, A
         if not present:
             return {}
         return {
-            d: _spread([float(np.nanmean([r[c]["metrics"][d]["auc"] for c in present])) for r in repeats])
+            d: _spread([float(np.nanmean([r[c].metrics[d]["auc"] for c in present])) for r in repeats])
             for d in detectors
         }
 

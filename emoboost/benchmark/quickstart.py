@@ -17,9 +17,10 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from emoboost.benchmark.runner import BenchmarkConfig, load_benchmark_config
+from emoboost.benchmark.config import BenchmarkConfig, load_benchmark_config
+from emoboost.benchmark.results import BenchmarkResult
 from emoboost.config import ExtractConfig, load_section, load_yaml
 from emoboost.data.manifest import ManifestRow
 from emoboost.data.synthav import SynthConfig
@@ -93,7 +94,7 @@ class QuickstartResult:
     out: Path
     clips: int
     extracted: ExtractSummary
-    results: dict[str, Any]  # the benchmark's results.json
+    results: BenchmarkResult
     detector_dir: Path
     named_detector: Path  # the copy under <cache>/detectors/quickstart, `emoboost detect`'s default
     verdicts: list[Verdict]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from emoboost.benchmark.results import BenchmarkResult, FoldResult
 from emoboost.calibration import save_validation_plots
 from emoboost.config import load_yaml, resolve_config
 from emoboost.data.manifest import CATEGORIES
@@ -313,7 +314,7 @@ def csv_rows(results: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
+def plots(fold_results: dict[str, FoldResult], out_dir: Path) -> list[Path]:
     """ROC curves of every detector and score histograms of EMO-BOOST, one pair of PNGs per fold."""
     import matplotlib
 
@@ -323,9 +324,9 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
 
     written = []
     for category, result in fold_results.items():
-        labels = np.asarray(result["labels"])
+        labels = np.asarray(result.labels)
         figure, axis = plt.subplots(figsize=(7.5, 5))
-        for detector, scores in result["metrics"].items():
+        for detector, scores in result.metrics.items():
             fpr, tpr, _ = roc_curve(labels, scores["probabilities"])
             axis.plot(
                 fpr,
@@ -339,18 +340,18 @@ def plots(fold_results: dict[str, dict[str, Any]], out_dir: Path) -> list[Path]:
         written.append(_save(figure, out_dir / f"roc_{category}.png"))
         systems = {  # Tippett and DET plots of the calibrated rows (LLRs), named as in the tables
             DETECTOR_NAMES.get(detector, detector): (labels, np.asarray(scores["llrs"]))
-            for detector, scores in result["metrics"].items()
+            for detector, scores in result.metrics.items()
             if "llrs" in scores and detector != "mean"
         }
         if systems:
             written += save_validation_plots(out_dir / f"llr_{category}", systems, f"held out: {category}").values()
         figure, axis = plt.subplots(figsize=(6, 3.5))
-        probabilities = np.asarray(result["metrics"]["fusion"]["probabilities"])
+        probabilities = np.asarray(result.metrics["fusion"]["probabilities"])
         bins = np.linspace(0, 1, 21).tolist()
         axis.hist(probabilities[labels == 0], bins=bins, alpha=0.6, label="real")
         axis.hist(probabilities[labels == 1], bins=bins, alpha=0.6, label=f"fake ({category})")
         axis.axvline(
-            result["fusions"]["fusion"]["threshold"], color="black", linestyle="--", linewidth=1, label="threshold"
+            result.fusions["fusion"]["threshold"], color="black", linestyle="--", linewidth=1, label="threshold"
         )
         axis.set(xlabel="EMO-BOOST probability of fake", ylabel="clips", title=f"held out: {category}")
         axis.legend(fontsize=8)
@@ -369,9 +370,10 @@ def _save(figure, path: Path) -> Path:
 
 
 def write_report(
-    results: dict[str, Any], fold_results: dict[str, dict[str, Any]], out_dir: Path, anchors: Path | None = None
+    results: BenchmarkResult, fold_results: dict[str, FoldResult], out_dir: Path, anchors: Path | None = None
 ) -> list[Path]:
-    """``results.md``, ``results.csv`` and the PNGs into ``out_dir``."""
-    write_text_atomic(out_dir / "results.md", markdown(results, anchors))
-    write_text_atomic(out_dir / "results.csv", csv_rows(results))
+    """``results.md``, ``results.csv`` (both from the ``results.json`` form) and the PNGs into ``out_dir``."""
+    data = results.to_dict()
+    write_text_atomic(out_dir / "results.md", markdown(data, anchors))
+    write_text_atomic(out_dir / "results.csv", csv_rows(data))
     return [out_dir / "results.md", out_dir / "results.csv", *plots(fold_results, out_dir)]

@@ -41,10 +41,10 @@ from emoboost.benchmark.config import (
     BenchmarkConfig,
     detector_configs,
     fold_fingerprint,
-    load_benchmark_config,
     sha_lookup,
 )
 from emoboost.benchmark.controls import cell_of_row, fold_shuffle_controls
+from emoboost.benchmark.results import BenchmarkResult, FoldResult
 from emoboost.benchmark.summary import cells_summary, summarise
 from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
@@ -59,17 +59,16 @@ from emoboost.models.external import ExternalDetector
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
 from emoboost.models.networks import LOWLEVEL, NETWORK_NAMES
-from emoboost.training.clips import DetectorClip, FoldClip, FoldData, load_fold, missing_fraction
-from emoboost.training.detector import detector_logits, fit_detector
+from emoboost.training.clips import FoldClip, load_fold, missing_fraction
+from emoboost.training.detector import TrainingData, detector_logits, fit_detector, train_detector
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.folds import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
 
 if TYPE_CHECKING:
-    from emoboost.detector.detector import Detector
+    pass
 
 logger = logging.getLogger(__name__)
 FUSED = {"lowlevel": LOWLEVEL, "fusion": NETWORK_NAMES}
-__all__ = ["BenchmarkConfig", "load_benchmark_config", "run_benchmark", "run_fold", "summarise", "train_detector"]
 
 
 def _labels(clips: Sequence[FoldClip]) -> np.ndarray:
@@ -151,7 +150,7 @@ def run_fold(
     on_stage: Callable[[str], None] = lambda stage: None,
     seed: int | None = None,
     externals: Sequence[ExternalDetector] = (),
-) -> dict[str, Any]:
+) -> FoldResult:
     """Check, train, fuse and evaluate one fold; returns its results (see the module docstring)."""
     seed = config.seed if seed is None else seed
     emo_paths = config.emo_rows()
@@ -258,7 +257,7 @@ def run_fold(
     }
     results["missing"] = data.missing
     results["dropped_duplicates"] = duplicates
-    return results
+    return FoldResult(**results)
 
 
 def _trimmed_trained(
@@ -299,13 +298,13 @@ def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Pa
     folds_dir = Path(config.folds)
     if repeat == 0:
         return folds_dir
-    from emoboost.data.protocols import load_protocol, write_checked_folds
+    from emoboost.data.protocols import load_protocol, make_folds, write_folds
 
     manifest = full_manifest(config)
     protocol = load_protocol(config.protocol or None)
     protocol = dataclasses.replace(protocol, categories=tuple(config.categories), seed=protocol.seed + repeat)
     target = out_dir / "repeats" / str(repeat) / "input_folds"
-    write_checked_folds(read_manifest(manifest), protocol, target)
+    write_folds(make_folds(read_manifest(manifest), protocol), target)  # each is checked as run_fold loads it
     return target
 
 
@@ -315,13 +314,13 @@ def run_repeat(
     repeat: int,
     externals: Sequence[ExternalDetector],
     on_fold: Callable[[str, str], None],
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, FoldResult]:
     """Every fold of one repeat, reusing a stored fold result only when its fingerprint matches."""
     folds_dir = _folds_for_repeat(config, out_dir, repeat)
     root = dataset_root(Path(config.folds) / f"{config.categories[0]}.csv", config.root or None)
     store = FeatureStore(config.store)
     results_dir = out_dir if repeat == 0 else out_dir / "repeats" / str(repeat)
-    fold_results: dict[str, dict[str, Any]] = {}
+    fold_results: dict[str, FoldResult] = {}
     tag = "" if repeat == 0 else f" (repeat {repeat})"
     for category in config.categories:
         fold_file = folds_dir / f"{category}.csv"
@@ -332,7 +331,7 @@ def run_repeat(
             stored = json.loads(done.read_text())
             if stored.get("fingerprint") == fingerprint:
                 on_fold(category, f"done earlier (skipped){tag}")
-                fold_results[category] = stored
+                fold_results[category] = FoldResult.from_dict(stored)
                 continue
             on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
         write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
@@ -350,8 +349,8 @@ def run_repeat(
             config.seed + repeat,
             externals,
         )
-        result["fingerprint"] = fingerprint
-        write_json_atomic(done, result)
+        result = dataclasses.replace(result, fingerprint=fingerprint)
+        write_json_atomic(done, result.to_dict())
         fold_results[category] = result
         on_fold(category, f"done{tag}")
     return fold_results
@@ -362,7 +361,7 @@ def run_benchmark(
     out_dir: Path,
     on_fold: Callable[[str, str], None] = lambda category, stage: None,
     detector_dir: Path | None = None,
-) -> dict[str, Any]:
+) -> BenchmarkResult:
     """Every fold of every repeat (resumable), ``results.json`` and the report; with ``detector_dir``, also the
     detector trained on every category (skipped when that directory already holds one)."""
     from emoboost.benchmark.gain import gain_summary, repeats_summary
@@ -374,92 +373,35 @@ def run_benchmark(
         full_manifest(config)  # fail now, not after the folds
     repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
     first = repeats[0]
-    results = {
-        "benchmark": config.name,
-        "config": to_dict(config),
+    variants = {key: summarise(first, key) for key in ("trimmed", "trimmed_trained") if summarise(first, key)["folds"]}
+    results = BenchmarkResult(
+        benchmark=config.name,
+        config=to_dict(config),
         **summarise(first, "metrics"),
-        **{
-            key: summarise(first, key)
-            for key in ("trimmed", "trimmed_trained")
-            if any(key in r for r in first.values())
-        },
-        "gain": gain_summary(repeats, config.bootstrap, config.seed),
-        "training": {
-            c: {"original": r["training"], **({"trimmed": r["training_trimmed"]} if "training_trimmed" in r else {})}
+        gain=gain_summary(repeats, config.bootstrap, config.seed),
+        training={
+            c: {"original": r.training, **({"trimmed": r.training_trimmed} if r.training_trimmed else {})}
             for c, r in first.items()
         },
-        "missing": {c: r["missing"] for c, r in first.items()},
-        "dropped_duplicates": {c: r["dropped_duplicates"] for c, r in first.items()},
-        "trim": {c: r["trim"] for c, r in first.items()},
-        "fingerprints": {c: r["fingerprint"] for c, r in first.items()},
-        "controls": {c: r["controls"] for c, r in first.items() if "controls" in r},
-        "cells": cells_summary(first),
-    }
-    if len(repeats) > 1:
-        results["repeats"] = repeats_summary(repeats)
-    write_json_atomic(out_dir / "results.json", results)
+        missing={c: r.missing for c, r in first.items()},
+        dropped_duplicates={c: r.dropped_duplicates for c, r in first.items()},
+        trim={c: r.trim for c, r in first.items()},
+        fingerprints={c: r.fingerprint for c, r in first.items()},
+        controls={c: r.controls for c, r in first.items()},
+        cells=cells_summary(first),
+        repeats=repeats_summary(repeats) if len(repeats) > 1 else None,
+        **variants,
+    )
+    write_json_atomic(out_dir / "results.json", results.to_dict())
     write_report(results, first, out_dir, Path(config.anchors) if config.anchors else None)
     if detector_dir is not None and not (detector_dir / "config.json").exists():
         on_fold("all categories", "training the detector")
         root = Path(config.root) if config.root else None
-        train_detector(full_manifest(config), config, root).save_pretrained(detector_dir)
+        train_detector(
+            full_manifest(config),
+            detector_configs(config, config.emo_config, config.seed),
+            FeatureStore(config.store),
+            TrainingData(config.name, tuple(config.categories), config.seed, config.silence_db),
+            root,
+        ).save_pretrained(detector_dir)
     return results
-
-
-def load_training_clips(
-    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, config: BenchmarkConfig, token_frames: int
-) -> tuple[dict[str, list[DetectorClip]], FoldData]:
-    """Clips of the train / val / calib splits (test rows are ignored) and the record metadata of one clip."""
-    data = load_fold([r for r in rows if r.split != "test"], store, root, token_frames, config.silence_db)
-    splits = {s: [c.original for c in data.splits.get(s, [])] for s in ("train", "val", "calib")}
-    if not splits["calib"]:
-        raise ConfigError(
-            "no calib clips with features: fusions and thresholds are fitted on calib (regenerate the fold files)"
-        )
-    return splits, data
-
-
-def train_detector(
-    manifest: Path,
-    config: BenchmarkConfig,
-    root: Path | None = None,
-    on_stage: Callable[[str], None] = lambda stage: None,
-    rows: Sequence[ManifestRow] | None = None,
-) -> Detector:
-    """A detector trained with :func:`emoboost.training.detector.fit_detector`: on a fold file's train / val /
-    calib splits, or, for a manifest without splits, on every category (the protocol's identity partition, see
-    :func:`emoboost.training.detector.all_category_splits`).
-
-    Returns an :class:`emoboost.detector.detector.Detector`; ``save_pretrained`` writes it.
-    """
-    from emoboost.files import sha256_file
-    from emoboost.training.detector import all_category_splits, extract_config_of
-
-    rows = list(rows) if rows is not None else read_manifest(manifest)
-    if not any(r.split for r in rows):
-        rows = all_category_splits(rows, config.categories, config.seed)
-    base = dataset_root(manifest, root)
-    configs = detector_configs(config, config.emo_config, config.seed)
-    on_stage("loading features")
-    store = FeatureStore(config.store)
-    splits, data = load_training_clips(rows, store, base, config, configs.emo.token_frames)
-    if data.missing_paths:
-        logger.warning(
-            "%d clips have no features and are left out (first: %s)", len(data.missing_paths), data.missing_paths[0]
-        )
-    example = store.get(base / splits["train"][0].row.path)  # every record of the store was made with the same settings
-    held_out = sorted({r.category for r in rows if r.split == "test" and r.label == 1})
-    meta = {
-        "model_id": f"{config.name}-emoboost",
-        "encoders": {"visual": example.visual_encoder, "speech": example.speech_encoder},
-        "data": {
-            "dataset": config.name,
-            "manifest": str(manifest),
-            "manifest_sha256": sha256_file(manifest),
-            "held_out": held_out,
-            "missing": len(data.missing_paths),
-        },
-    }
-    return fit_detector(
-        splits["train"], splits["val"], splits["calib"], configs, extract_config_of(example.meta), meta, on_stage
-    )

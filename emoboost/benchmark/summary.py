@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from emoboost.benchmark.controls import cell_aucs
+from emoboost.benchmark.results import FoldResult
 from emoboost.data.manifest import VISUAL_CATEGORIES
 from emoboost.models.networks import NETWORK_NAMES
 
@@ -16,7 +17,7 @@ BASE_DETECTORS = (*NETWORK_NAMES, "lowlevel", "fusion", "mean")
 METRICS = ("auc", "ap", "eer", "acc", "ece")
 
 
-def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
+def summarise(fold_results: dict[str, FoldResult], key: str) -> dict[str, Any]:
     """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for one variant (``key``)."""
     folds = {
         category: {
@@ -24,10 +25,12 @@ def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, An
                 **{m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")},
                 **({"llr": scores["llr"]} if "llr" in scores else {}),  # Cllr, Cllr_min, ... of the row's LLRs
             }
-            for detector, scores in sorted(result[key].items(), key=lambda item: _detector_order(item[0]))
+            for detector, scores in sorted(
+                (result.variant(key) or {}).items(), key=lambda item: _detector_order(item[0])
+            )
         }
         for category, result in fold_results.items()
-        if key in result
+        if result.variant(key) is not None
     }
     detectors = sorted({d for scores in folds.values() for d in scores}, key=_detector_order)
 
@@ -40,15 +43,15 @@ def summarise(fold_results: dict[str, dict[str, Any]], key: str) -> dict[str, An
     return {"folds": folds, "average": average(list(folds)), "avg_fv": average(VISUAL_CATEGORIES)}
 
 
-def cells_summary(fold_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+def cells_summary(fold_results: dict[str, FoldResult]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
     """``{category: {detector: {cell: {"auc", "n_fake"}}}}`` for folds whose manifest has SynthAV's factor columns."""
     out = {}
     for category, result in fold_results.items():
-        cells = result.get("cells", [])
+        cells = result.cells
         if any(cells):
             out[category] = {
-                detector: cell_aucs(result["labels"], cells, scores["probabilities"])
-                for detector, scores in sorted(result["metrics"].items(), key=lambda item: _detector_order(item[0]))
+                detector: cell_aucs(result.labels, cells, scores["probabilities"])
+                for detector, scores in sorted(result.metrics.items(), key=lambda item: _detector_order(item[0]))
             }
     return out
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -56,16 +56,13 @@ def extract(
 
     Example: emoboost extract runs/synthav/manifest.csv --out runs/features
     """
-    import dataclasses
 
     from emoboost.config import apply_runtime, load_extract_config
     from emoboost.media.inputs import expand_inputs
 
     settings = load_extract_config(config)
     apply_runtime(settings.runtime)
-    overrides: dict[str, Any] = {k: v for k, v in {"visual": visual_encoder, "speech": speech_encoder}.items() if v}
-    if overrides:
-        settings = dataclasses.replace(settings, encoders=dataclasses.replace(settings.encoders, **overrides))
+    settings = settings.override(encoders__visual=visual_encoder, encoders__speech=speech_encoder)
     paths = expand_inputs(inputs, root)
     if not paths:
         raise ConfigError("no video files found in the given inputs")

@@ -166,7 +166,7 @@ def detect(
             f"{len(entries)} verdict{'s' if len(entries) != 1 else ''} ({batch.fakes} fake), "
             f"{len(batch.failures)} failed" + (f", {batch.resumed} taken from {output}" if batch.resumed else "")
         )
-        summary += f" (prior {decision['prior']:g}, LLR threshold {decision['threshold']:+.3f})"
+        summary += f" (prior {decision.prior:g}, LLR threshold {decision.threshold:+.3f})"
         summary += f", {batch.unwritten} plot(s) or report(s) not written" if batch.unwritten else ""
         summary += f" -> {output}" if output else ""
         summary += f"; case reports: {reporter.index}" if reporter is not None else ""

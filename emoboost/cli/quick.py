@@ -33,9 +33,9 @@ def quickstart(
 
     with _Bars() as bars:
         result = tour.run(out_dir, bars)
-    table = markdown(result.results).split("## AP")[0]
+    table = markdown(result.results.to_dict()).split("## AP")[0]
     out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
-    headline = gain_lines(result.results.get("gain", {}))
+    headline = gain_lines(result.results.gain)
     if headline:
         out.print(headline[2].strip("*"), soft_wrap=True, highlight=False, markup=False)
     out.print(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from emoboost.benchmark.results import BenchmarkResult
 from emoboost.cli.common import app, err, out, progress
 
 
@@ -40,17 +41,17 @@ def train(
 
     Example: emoboost train --manifest runs/synthav/folds/RVFA.csv --store runs/features --out runs/detector
     """
-    import dataclasses
 
-    from emoboost.benchmark.runner import load_benchmark_config, train_detector
-    from emoboost.media.inputs import dataset_root
+    from emoboost.benchmark.config import detector_configs, load_benchmark_config
+    from emoboost.features.store import FeatureStore
+    from emoboost.training.detector import train_detector
 
-    settings = dataclasses.replace(load_benchmark_config(config), store=str(store))
-    if device is not None:
-        settings = dataclasses.replace(settings, device=device)
-        settings.validate()
-    with err.status("training (emo, rgb, audio, then the fusion on calib)") as status:
-        detector = train_detector(manifest, settings, dataset_root(manifest, root), lambda stage: status.update(stage))
+    settings = load_benchmark_config(config).override(store=store, device=device)
+    configs = detector_configs(settings, settings.emo_config, settings.seed)
+    with err.status("training (emo, rgb, acoustic, then the fusion on calib)") as status:
+        detector = train_detector(
+            manifest, configs, FeatureStore(store), settings.training_data(), root, lambda stage: status.update(stage)
+        )
     detector.save_pretrained(out_dir)
     scores = "  ".join(
         f"{name} {entry['val_auc']:.4f} ({entry['label']})" for name, entry in detector.meta["training"].items()
@@ -61,6 +62,13 @@ def train(
 ABLATION_CONFIGS = tuple(
     f"configs/emoforensics/{name}.yaml" for name in ("visual_only", "speech_only", "intra_only", "inter_only")
 )
+
+
+def _with_shipped_ablations(named: tuple[str, ...]) -> tuple[str, ...]:
+    """``named`` plus each shipped ablation the benchmark config does not already name by its row (file stem):
+    a config's own matched ablation set is kept, never replaced or doubled."""
+    stems = {Path(path).stem for path in named}
+    return (*named, *(path for path in ABLATION_CONFIGS if Path(path).stem not in stems))
 
 
 @app.command()
@@ -115,36 +123,27 @@ def benchmark(
 
     Example: emoboost benchmark --config configs/benchmark/fakeavceleb.yaml --out runs/benchmark
     """
-    import dataclasses
 
-    from emoboost.benchmark.runner import load_benchmark_config
+    from emoboost.benchmark.config import load_benchmark_config
 
     settings = load_benchmark_config(config)
-    overrides = {"folds": folds, "store": store, "root": root}
-    changes: dict[str, Any] = {k: str(v) for k, v in overrides.items() if v is not None}
-    settings = dataclasses.replace(settings, **changes)
-    if ablations:
-        settings = dataclasses.replace(
-            settings, ablations=tuple(dict.fromkeys((*settings.ablations, *ABLATION_CONFIGS)))
-        )
-    if target_fpr is not None:
-        settings = dataclasses.replace(settings, target_fpr=target_fpr)
-    if external or external_untrained:
-        settings = dataclasses.replace(
-            settings,
-            external=(*settings.external, *(external or ())),
-            external_untrained=(*settings.external_untrained, *(external_untrained or ())),
-        )
-    if repeats is not None:
-        settings = dataclasses.replace(settings, repeats=repeats)
-    if device is not None:
-        settings = dataclasses.replace(settings, device=device)
+    settings = settings.override(
+        folds=folds,
+        store=store,
+        root=root,
+        target_fpr=target_fpr,
+        repeats=repeats,
+        device=device,
+        ablations=_with_shipped_ablations(settings.ablations) if ablations else None,
+        external=(*settings.external, *external) if external else None,
+        external_untrained=(*settings.external_untrained, *external_untrained) if external_untrained else None,
+    )
     settings.validate()
     settings.externals()  # a leaking score file is a usage error before anything runs
     benchmark_and_report(settings, out_dir, out_dir / "detector")
 
 
-def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> dict:
+def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> BenchmarkResult:
     from emoboost.benchmark.report import markdown
     from emoboost.benchmark.runner import run_benchmark
 
@@ -160,9 +159,9 @@ def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> dict:
         results = run_benchmark(settings, out_dir, on_fold, detector_dir)
     from emoboost.benchmark.report import gain_lines
 
-    table = markdown(results).split("## AP")[0]
+    table = markdown(results.to_dict()).split("## AP")[0]
     out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
-    headline = gain_lines(results.get("gain", {}))
+    headline = gain_lines(results.gain)
     if headline:
         out.print(headline[2].strip("*"), soft_wrap=True, highlight=False, markup=False)
     out.print(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from emoboost.detector.outputs import ResultLog
-from emoboost.detector.verdict import Failure, Verdict
+from emoboost.detector.verdict import Decision, Failure, Verdict
 from emoboost.errors import MediaError
 from emoboost.files import sha256_file
 from emoboost.text import printable
@@ -44,7 +44,7 @@ class Detector(Protocol):
 
     def decision(
         self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None
-    ) -> dict[str, Any]: ...
+    ) -> Decision: ...
 
 
 Result = Verdict | Failure
@@ -126,7 +126,7 @@ def run_batch(
 
     def expected(path: Path) -> tuple[str | None, str | None, float | None, float | None]:
         try:
-            return sha256_file(path), detector.weights_sha256, decision["threshold"], decision["prior"]
+            return sha256_file(path), detector.weights_sha256, decision.threshold, decision.prior
         except OSError:
             return None, None, None, None
 

@@ -41,7 +41,7 @@ from emoboost.detector.files import (
     detector_folder,
     verify_hash,
 )
-from emoboost.detector.verdict import Failure, Segment, Verdict, json_default, record_tracks
+from emoboost.detector.verdict import Decision, Failure, Segment, Verdict, json_default, record_tracks
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
 from emoboost.files import write_json_atomic, write_text_atomic
@@ -291,9 +291,7 @@ class Detector:
         options = {"allow_audio_only": allow_audio_only, "threshold": threshold, "prior": prior}
         return [result for _, result in predict_each(self, files, target_fpr=target_fpr, **options)]
 
-    def decision(
-        self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None
-    ) -> dict[str, Any]:
+    def decision(self, prior: float = 0.5, threshold: float | None = None, target_fpr: float | None = None) -> Decision:
         """The decision rule of a verdict: prior, LLR threshold, where it comes from, calibration FPR / TPR there."""
         if threshold is not None and target_fpr is not None:
             raise ConfigError("give a threshold or a target FPR, not both")
@@ -306,9 +304,9 @@ class Detector:
         sources = {"user": "user", "bayes": f"Bayes decision at prior {prior:g}, equal costs"}
         source = sources.get(rule, f"calibration {rule}")
         point = {"rule": rule, **self.fusion.operating_point_at(cut)}
-        return {"prior": float(prior), "threshold": round(cut, 6), "source": source, "operating_point": point}
+        return Decision(float(prior), round(cut, 6), source, point)
 
-    def _predict_file(self, path: Path, allow_audio_only: bool, decision: dict[str, Any]) -> Verdict:
+    def _predict_file(self, path: Path, allow_audio_only: bool, decision: Decision) -> Verdict:
         record = self._extract(path, allow_audio_only)
         verdict = self.predict_record(record, decision=decision)
         self.last_timings = {**record.meta.get("timings_s", {}), **self.last_timings}
@@ -320,13 +318,13 @@ class Detector:
         record: FeatureRecord,
         threshold: float | None = None,
         prior: float = 0.5,
-        decision: dict[str, Any] | None = None,
+        decision: Decision | None = None,
     ) -> Verdict:
         """Verdict from an extracted feature record (``decision``: a :meth:`decision`, else built from the rest)."""
         from emoboost.calibration import verbal
 
         decision = decision or self.decision(prior, threshold)
-        prior, cut = decision["prior"], decision["threshold"]
+        prior, cut = decision.prior, decision.threshold
         watch = Stopwatch()
         emo_config = self.emo.config
         with watch("emoforensics"):
@@ -372,8 +370,8 @@ class Detector:
             tracks=record_tracks(record, emo, emo_config.token_frames),
             provenance={
                 "weights_sha256": self._weights_sha256,
-                "operating_point": decision["operating_point"],
-                "threshold_source": decision["source"],
+                "operating_point": decision.operating_point,
+                "threshold_source": decision.source,
                 "training_data": self.training_data(),
                 "face_stride": record.meta.get("face_stride"),
                 "face_detection": record.meta.get("face_detection"),

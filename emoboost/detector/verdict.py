@@ -130,6 +130,20 @@ def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> 
 
 
 @dataclasses.dataclass(frozen=True)
+class Decision:
+    """The decision rule of a verdict: the prior, the LLR threshold, where it comes from, and the calibration
+    false- and true-positive rates at that threshold (``operating_point``)."""
+
+    prior: float
+    threshold: float  # natural-log LR
+    source: str
+    operating_point: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class Failure:
     """An input without a verdict: its path, the error's stable code and the one-line reason."""
 

@@ -16,20 +16,23 @@ The result is an :class:`emoboost.detector.detector.Detector`; ``save_pretrained
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emoboost.config import ExtractConfig, from_dict, load_section, to_dict
-from emoboost.data.manifest import ManifestRow
+from emoboost.data.manifest import ManifestRow, read_manifest
 from emoboost.errors import ConfigError
+from emoboost.features.store import FeatureStore
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig, acoustic_video_logit, rgb_video_logit
 from emoboost.models.networks import BY_NAME, NETWORK_NAMES
-from emoboost.training.clips import DetectorClip
+from emoboost.training.clips import DetectorClip, FoldData, load_fold
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.loop import FitResult, TrainConfig
 from emoboost.training.lowlevel import train_acoustic, train_rgb
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from emoboost.detector.detector import Detector
 
 TRAINING_SPLITS = ("train", "val", "calib")
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,3 +185,69 @@ def extract_config_of(meta: dict[str, Any]) -> ExtractConfig:
     """The extraction settings a feature record was made with (a detector's extractor must match at inference)."""
     settings = meta.get("extract_config")
     return from_dict(ExtractConfig, settings, "extract") if settings else ExtractConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """Where a detector's training rows come from and how they are cut (for :func:`train_detector`)."""
+
+    dataset: str  # its name in the model card ("synthav", "fakeavceleb", ...)
+    categories: tuple[str, ...]  # the fake categories of a manifest without splits
+    seed: int  # the identity partition's seed for a manifest without splits
+    silence_db: float  # the leading-silence rule of the clip loader
+
+
+def load_training_clips(
+    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, silence_db: float, token_frames: int
+) -> tuple[dict[str, list[DetectorClip]], FoldData]:
+    """Clips of the train / val / calib splits (test rows are ignored) and the record metadata of one clip."""
+    data = load_fold([r for r in rows if r.split != "test"], store, root, token_frames, silence_db)
+    splits = {s: [c.original for c in data.splits.get(s, [])] for s in TRAINING_SPLITS}
+    if not splits["calib"]:
+        raise ConfigError(
+            "no calib clips with features: fusions and thresholds are fitted on calib (regenerate the fold files)"
+        )
+    return splits, data
+
+
+def train_detector(
+    manifest: Path,
+    configs: DetectorConfigs,
+    store: FeatureStore,
+    data: TrainingData,
+    root: Path | None = None,
+    on_stage: Callable[[str], None] = lambda stage: None,
+    rows: Sequence[ManifestRow] | None = None,
+) -> Detector:
+    """The detector behind ``emoboost train`` and the benchmark's all-category detector: :func:`fit_detector` on a
+    fold file's train / val / calib splits, or, for a manifest without splits, on every category (the protocol's
+    identity partition, see :func:`all_category_splits`). ``save_pretrained`` writes it."""
+    from emoboost.files import sha256_file
+    from emoboost.media.inputs import dataset_root
+
+    rows = list(rows) if rows is not None else read_manifest(manifest)
+    if not any(r.split for r in rows):
+        rows = all_category_splits(rows, data.categories, data.seed)
+    base = dataset_root(manifest, root)
+    on_stage("loading features")
+    splits, fold = load_training_clips(rows, store, base, data.silence_db, configs.emo.token_frames)
+    if fold.missing_paths:
+        logger.warning(
+            "%d clips have no features and are left out (first: %s)", len(fold.missing_paths), fold.missing_paths[0]
+        )
+    example = store.get(base / splits["train"][0].row.path)  # every record of the store was made with the same settings
+    held_out = sorted({r.category for r in rows if r.split == "test" and r.label == 1})
+    meta = {
+        "model_id": f"{data.dataset}-emoboost",
+        "encoders": {"visual": example.visual_encoder, "speech": example.speech_encoder},
+        "data": {
+            "dataset": data.dataset,
+            "manifest": str(manifest),
+            "manifest_sha256": sha256_file(manifest),
+            "held_out": held_out,
+            "missing": len(fold.missing_paths),
+        },
+    }
+    return fit_detector(
+        splits["train"], splits["val"], splits["calib"], configs, extract_config_of(example.meta), meta, on_stage
+    )

@@ -56,10 +56,10 @@ def test_fusion_never_sees_the_held_out_category(setup, monkeypatch):
 
     monkeypatch.setattr(bench, "load_fold", poisoned)
     dirty = bench.run_fold(category, rows, store, root, config)
-    assert dirty["fusions"] == clean["fusions"]  # weights, bias, threshold, operating point: unchanged
-    assert dirty["training"] == clean["training"]
+    assert dirty.fusions == clean.fusions  # weights, bias, threshold, operating point: unchanged
+    assert dirty.training == clean.training
     assert (
-        dirty["metrics"]["fusion"]["probabilities"] != clean["metrics"]["fusion"]["probabilities"]
+        dirty.metrics["fusion"]["probabilities"] != clean.metrics["fusion"]["probabilities"]
     )  # the test data did change
 
 
@@ -77,7 +77,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         (tmp_path / "avad" / f"{category}.csv").write_text("\n".join(lines) + "\n")
     config = dataclasses.replace(config, external=(f"avad={tmp_path / 'avad'}",))
     results = bench.run_benchmark(config, tmp_path / "out", detector_dir=tmp_path / "out" / "detector")
-    assert set(results["folds"]) == set(CATEGORIES)
+    assert set(results.folds) == set(CATEGORIES)
     assert (tmp_path / "out" / "detector" / "config.json").exists()
     assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(
         folder / "synthav" / "folds" / "RVFA.csv"
@@ -86,15 +86,15 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     assert fold["fusions"]["fusion"]["inputs"] == ["emo", "rgb", "acoustic"] and fold["fusions"]["emo+ext:avad"][
         "inputs"
     ] == ["emo", "ext:avad"]
-    assert results["folds"]["RVFA"]["ext:avad"]["auc"] > 0.9
-    gain = results["gain"]
+    assert results.folds["RVFA"]["ext:avad"]["auc"] > 0.9
+    gain = results.gain
     assert (gain["base"], gain["boosted"]) == ("ext:avad", "emo+ext:avad") and set(gain["folds"]) == set(CATEGORIES)
     assert (
         gain["average"]["ci"][0] <= gain["average"]["gain"] <= gain["average"]["ci"][1] and gain["avg_fv"]["folds"] == 4
     )
-    assert results["training"]["RVFA"]["original"]["rgb"]["label"] == "video_fake"
-    assert set(results["trimmed_trained"]["folds"]) == set(CATEGORIES)
-    for detectors in results["folds"].values():
+    assert results.training["RVFA"]["original"]["rgb"]["label"] == "video_fake"
+    assert set(results.trimmed_trained["folds"]) == set(CATEGORIES)
+    for detectors in results.folds.values():
         assert set(detectors) == {
             "emo",
             "emo:visual_only",
@@ -109,24 +109,24 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         for scores in detectors.values():
             assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
             assert 0 <= scores["auc"] <= 1 and 0 <= scores["acc"] <= 1
-    assert set(results["average"]) == set(results["folds"]["RVFA"]) and set(results["avg_fv"]["fusion"]) >= {
+    assert set(results.average) == set(results.folds["RVFA"]) and set(results.avg_fv["fusion"]) >= {
         "auc",
         "ap",
     }
-    assert set(results["trimmed"]["folds"]) == set(CATEGORIES)
+    assert set(results.trimmed["folds"]) == set(CATEGORIES)
     # the alignment-shuffle control of every EmoForensics row; a visual-only row cannot see the voice swap
     for category in CATEGORIES:
-        shuffle = results["controls"][category]["alignment_shuffle"]
+        shuffle = results.controls[category]["alignment_shuffle"]
         assert set(shuffle) == {"emo", "emo:visual_only"}
-        assert shuffle["emo"]["clips"] == results["folds"][category]["emo"]["n_real"]
+        assert shuffle["emo"]["clips"] == results.folds[category]["emo"]["n_real"]
         assert shuffle["emo:visual_only"]["auc"] == 0.5 and shuffle["emo:visual_only"]["mean_rise"] == 0.0
         # SynthAV's factor columns give a per-cell breakdown whose fakes add up to the fold's
-        cells = results["cells"][category]["fusion"]
-        assert sum(c["n_fake"] for c in cells.values()) == results["folds"][category]["fusion"]["n_fake"]
+        cells = results.cells[category]["fusion"]
+        assert sum(c["n_fake"] for c in cells.values()) == results.folds[category]["fusion"]["n_fake"]
         assert all(name.startswith("mismatch=") for name in cells)
     out = tmp_path / "out"
     stored = json.loads((out / "results.json").read_text())
-    assert stored["folds"]["RVFA"]["fusion"]["auc"] == results["folds"]["RVFA"]["fusion"]["auc"]
+    assert stored["folds"]["RVFA"]["fusion"]["auc"] == results.folds["RVFA"]["fusion"]["auc"]
     for name in [
         "results.md",
         "results.csv",
@@ -146,14 +146,14 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     # a rerun skips finished folds
     monkeypatch.setattr(bench, "run_fold", lambda *a, **k: pytest.fail("finished fold run again"))
     again = bench.run_benchmark(config, out)
-    assert again["folds"] == results["folds"]
+    assert again.folds == results.folds
 
 
 def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     from emoboost.detector.detector import Detector, Verdict
 
     folder, config = setup
-    detector = bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav")
+    detector = _train_detector(folder, config)
     detector.save_pretrained(tmp_path / "detector")
     assert sorted(p.name for p in (tmp_path / "detector").iterdir()) == [
         "README.md",
@@ -187,9 +187,7 @@ def test_loading_a_detector_never_unpickles(setup, tmp_path, monkeypatch):
     from emoboost.detector.detector import Detector
 
     folder, config = setup
-    bench.train_detector(folder / "synthav" / "manifest.csv", config, root=folder / "synthav").save_pretrained(
-        tmp_path / "d"
-    )
+    _train_detector(folder, config).save_pretrained(tmp_path / "d")
     for name in ("load", "loads"):
         monkeypatch.setattr(pickle, name, lambda *a, **k: pytest.fail("pickle used"))
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load used"))
@@ -228,3 +226,14 @@ def test_emoboost_train_writes_a_detector_that_detect_loads(setup, tmp_path, cap
     clip = folder / "synthav" / next(r.path for r in read_manifest(fold) if r.split == "test")
     assert run(["detect", str(clip), "--model", str(tmp_path / "det"), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["label"] in ("real", "fake")
+
+
+def _train_detector(folder, config):
+    """The detector ``emoboost train`` makes from the set's manifest (no splits: every category)."""
+    from emoboost.benchmark.config import detector_configs
+    from emoboost.features.store import FeatureStore
+    from emoboost.training.detector import train_detector
+
+    configs = detector_configs(config, config.emo_config, config.seed)
+    manifest = folder / "synthav" / "manifest.csv"
+    return train_detector(manifest, configs, FeatureStore(config.store), config.training_data(), folder / "synthav")

@@ -28,7 +28,7 @@ def mix_result(built):
 
 
 def _auc(result, row):
-    return result["metrics"][row]["auc"]
+    return result.metrics[row]["auc"]
 
 
 def test_complementary_detectors_boost_each_other(mix_result):
@@ -43,19 +43,17 @@ def test_complementary_detectors_boost_each_other(mix_result):
 
 
 def test_each_network_learns_its_own_label_and_the_fusion_uses_calib(mix_result):
-    training = mix_result["training"]
+    training = mix_result.training
     assert {name: entry["label"] for name, entry in training.items()} == {
         "emo": "label",
         "rgb": "video_fake",
         "acoustic": "audio_fake",
     }
     calib_real, calib_fake = 4, 8  # calib identities x (1 real, 2 fakes)
-    assert mix_result["fusions"]["fusion"]["operating_point"]["val_clips"] == calib_real + calib_fake
-    assert mix_result["sizes"]["calib"] == [calib_real, calib_fake]
-    assert set(mix_result["trimmed"]) >= {"emo", "rgb", "acoustic", "lowlevel", "fusion"}
-    assert (
-        mix_result["trim"]["test_clips_trimmed"] == 24 and not mix_result["trim"]["exact"]
-    )  # generated speech encoder
+    assert mix_result.fusions["fusion"]["operating_point"]["val_clips"] == calib_real + calib_fake
+    assert mix_result.sizes["calib"] == [calib_real, calib_fake]
+    assert set(mix_result.trimmed) >= {"emo", "rgb", "acoustic", "lowlevel", "fusion"}
+    assert mix_result.trim["test_clips_trimmed"] == 24 and not mix_result.trim["exact"]  # generated speech encoder
 
 
 def _run_checks(config, folder, rows, name):
@@ -125,14 +123,14 @@ def test_rerun_recomputes_only_when_something_changed(built, tmp_path, monkeypat
     real_run_fold = bench.run_fold
     monkeypatch.setattr(bench, "run_fold", lambda *a, **k: calls.append(a[0]) or real_run_fold(*a, **k))
     first = bench.run_benchmark(config, tmp_path)
-    assert calls == ["mix"] and first["fingerprints"]["mix"]
-    assert first["gain"]["folds"]["mix"]["gain"] == pytest.approx(
-        first["folds"]["mix"]["fusion"]["auc"] - first["folds"]["mix"]["lowlevel"]["auc"]
+    assert calls == ["mix"] and first.fingerprints["mix"]
+    assert first.gain["folds"]["mix"]["gain"] == pytest.approx(
+        first.folds["mix"]["fusion"]["auc"] - first.folds["mix"]["lowlevel"]["auc"]
     )
     again = bench.run_benchmark(config, tmp_path)
-    assert calls == ["mix"] and again["folds"] == first["folds"]  # unchanged: reused
+    assert calls == ["mix"] and again.folds == first.folds  # unchanged: reused
     changed = bench.run_benchmark(dataclasses.replace(config, seed=1), tmp_path)
-    assert calls == ["mix", "mix"] and changed["fingerprints"]["mix"] != first["fingerprints"]["mix"]
+    assert calls == ["mix", "mix"] and changed.fingerprints["mix"] != first.fingerprints["mix"]
     (folder / "emo.yaml").write_text(bench_records.EMO.replace("epochs: 8", "epochs: 7"))
     try:
         bench.run_benchmark(dataclasses.replace(config, seed=1), tmp_path)
@@ -141,13 +139,15 @@ def test_rerun_recomputes_only_when_something_changed(built, tmp_path, monkeypat
         (folder / "emo.yaml").write_text(bench_records.EMO)
     report = (tmp_path / "results.md").read_text()
     assert "Gain of adding EmoForensics" in report and "95 % interval" in report
-    assert np.isfinite(changed["gain"]["average"]["gain"])
+    assert np.isfinite(changed.gain["average"]["gain"])
 
 
 def test_repeats_report_spread_and_a_pooled_paired_interval(mix_result):
     from emoboost.benchmark.gain import gain_summary, repeats_summary
 
-    other = dict(mix_result, metrics=dict(mix_result["metrics"], fusion=dict(mix_result["metrics"]["lowlevel"])))
+    other = dataclasses.replace(
+        mix_result, metrics=dict(mix_result.metrics, fusion=dict(mix_result.metrics["lowlevel"]))
+    )
     summary = gain_summary([{"mix": mix_result}, {"mix": other}], samples=100, seed=0)
     single = summary["folds"]["mix"]["gain"]
     assert summary["repeats"]["average"]["values"] == [pytest.approx(single), 0.0]  # the second repeat gains nothing
@@ -180,7 +180,7 @@ def test_repeats_redraw_the_partition_and_the_seeds(built, mix_result, tmp_path,
     results = bench.run_benchmark(dataclasses.replace(config, repeats=3, seed=5), tmp_path)
     assert drawn == [1, 2] and seeds == [5, 6, 7]  # repeat 0 uses the given fold files
     assert (tmp_path / "repeats" / "2" / "folds" / "mix.json").is_file()
-    assert results["repeats"]["n"] == 3 and results["repeats"]["folds"]["mix"]["fusion"]["std"] == 0
-    pooled = results["gain"]["repeats"]["pooled_average"]
-    assert pooled["gain"] == pytest.approx(results["gain"]["average"]["gain"]) and pooled["folds"] == 3
+    assert results.repeats["n"] == 3 and results.repeats["folds"]["mix"]["fusion"]["std"] == 0
+    pooled = results.gain["repeats"]["pooled_average"]
+    assert pooled["gain"] == pytest.approx(results.gain["average"]["gain"]) and pooled["folds"] == 3
     assert "Over 3 repeats" in (tmp_path / "results.md").read_text()

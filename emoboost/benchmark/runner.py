@@ -11,8 +11,8 @@ For each fold file ``folds/<category>.csv`` (splits train / val / calib / test, 
    RGB on ``video_fake``, acoustic on ``audio_fake`` (early stopping on val only); each
    ablation config is trained the same way;
 3. on ``calib`` only (training categories, never the held-out one) fit one calibrated fusion
-   per row: ``emo``, each ablation, ``rgb``, ``audio``, ``lowlevel`` (rgb + audio on the clip
-   label), ``fusion`` (EMO-BOOST: emo + rgb + audio), ``mean`` (uncalibrated mean of the three
+   per row: ``emo``, each ablation, ``rgb``, ``acoustic``, ``lowlevel`` (rgb + acoustic on the clip
+   label), ``fusion`` (EMO-BOOST: emo + rgb + acoustic), ``mean`` (uncalibrated mean of the three
    logits), and per external detector ``ext:NAME`` and ``emo+ext:NAME``;
 4. evaluate every row on ``test``: as recorded (``metrics``), with the test clips trimmed
    (``trimmed``), and with a second detector trained and tested on trimmed clips

@@ -8,7 +8,7 @@ keys of this version), so every file is extracted again instead of silently reus
 
 from __future__ import annotations
 
-EXTRACTION_VERSION = 2  # 2: audio mask (Silero VAD), voiced-only pitch, visual groups (issue 18)
+EXTRACTION_VERSION = 2  # 2: audio mask (Silero VAD), voiced-only pitch, visual groups
 
 
 def key_prefix() -> str:

@@ -278,7 +278,8 @@ def _pyav_probe(path: Path) -> tuple[np.ndarray, float, np.ndarray] | None:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
-            assert stream.time_base is not None
+            if stream.time_base is None:  # no time base: PyAV cannot place the frames either
+                return None
             base = float(stream.time_base)
             packet_starts: list[float] = []
             last_duration = 0.0
@@ -345,7 +346,7 @@ class MediaReader:
                 timestamps = probe.get_frame_timestamp(range(len(probe)))
                 source_fps = float(probe.get_avg_fps())
                 # decord's threaded decoder keeps decoding ahead, unbounded, whenever its caller is
-                # busy (dmlc/decord#157, #208): it probes, never streams; frames come from PyAV
+                # busy (measured here; a known decord behaviour): it probes, never streams; frames come from PyAV
                 del probe
             except Exception as exc:  # decord raises RuntimeError or DECORDError
                 error = exc

@@ -21,6 +21,9 @@ from pathlib import Path
 def cases(tmp: Path, model: str, clip: str) -> list[list[str]]:
     """Argument vectors: wrong values for every option, and every kind of path where a file is expected."""
     (tmp / "file.txt").write_text("hello\n")
+    (tmp / "notes.csv").write_text("my,own\nnotes,here\n")
+    for prefix in ("concat:", "file:", "pipe:", "subfile:", "data:", "http:"):
+        (tmp / f"{prefix}clip.mp4").write_text("not a video\n")  # names FFmpeg would read as a protocol
     (tmp / "dir").mkdir(exist_ok=True)
     (tmp / "bad.yaml").write_text("media: [1, 2\n")
     (tmp / "types.yaml").write_text("media:\n  max_side: big\nfaces:\n  stride: 0\n")
@@ -46,6 +49,7 @@ def cases(tmp: Path, model: str, clip: str) -> list[list[str]]:
         os.fsdecode(b"\xff\xfe.mp4"),
         "x" * 5000,
         "a\nb.mp4",
+        *(f"{prefix}clip.mp4" for prefix in ("concat:", "file:", "pipe:", "subfile:", "data:", "http:")),
     ]
     vectors: list[list[str]] = []
     for kind in kinds:
@@ -73,6 +77,10 @@ def cases(tmp: Path, model: str, clip: str) -> list[list[str]]:
         ["--timeline-png", str(tmp / "file.txt")],
         ["--timeline-png", ""],
         ["--output", str(tmp / "binary.csv")],
+        ["--output", clip],  # the evidence itself
+        ["--output", str(tmp / "notes.csv")],  # a user's own file
+        ["--prior", "nan"],
+        ["--target-fpr", "nan"],
     ]
     for option in detect_options:
         arguments = ["detect", clip, *option]
@@ -149,9 +157,11 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="a valid detector folder")
     parser.add_argument("--clip", required=True, help="a valid short video")
     args = parser.parse_args()
+    model, clip = os.path.abspath(args.model), os.path.abspath(args.clip)
     tracebacks, bad_exit = [], []
     with tempfile.TemporaryDirectory() as folder:
-        vectors = cases(Path(folder), args.model, args.clip)
+        os.chdir(folder)  # relative names such as concat:clip.mp4 are resolved here
+        vectors = cases(Path(folder), model, clip)
         for arguments in vectors:
             code, text = run_case(arguments)
             shown = [a[:60] for a in arguments]

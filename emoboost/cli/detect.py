@@ -87,7 +87,7 @@ def detect(
     """
     from emoboost.detector.batch import run_batch
     from emoboost.detector.detector import Detector
-    from emoboost.detector.outputs import ResultLog, prepare_folder
+    from emoboost.detector.outputs import ResultLog, prepare_folder, refuse_inputs_as_output
     from emoboost.detector.outputs import output_format as file_format
     from emoboost.detector.verdict import Failure
     from emoboost.errors import NoFaceError
@@ -97,6 +97,8 @@ def detect(
     paths = expand_inputs(inputs)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
+    if output is not None:
+        refuse_inputs_as_output(output, paths)
     for folder, option in ((timeline_png, "--timeline-png"), (report, "--report")):
         if folder is not None:
             prepare_folder(folder, option)  # destinations are checked before any work

@@ -17,6 +17,7 @@ import datetime
 import html
 import io
 import math
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ def media_facts(path: Path) -> dict[str, Any]:
         "audio_codec": "none",
     }
     try:
-        with av.open(str(path)) as container:
+        with av.open(os.path.abspath(path)) as container:  # a local file, never a protocol name
             facts["container"] = container.format.long_name or container.format.name
             if container.streams.video:
                 video = container.streams.video[0]

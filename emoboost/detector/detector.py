@@ -295,6 +295,11 @@ class Detector:
         """The decision rule of a verdict: prior, LLR threshold, where it comes from, calibration FPR / TPR there."""
         if threshold is not None and target_fpr is not None:
             raise ConfigError("give a threshold or a target FPR, not both")
+        for name, value in (("prior", prior), ("threshold", threshold), ("target FPR", target_fpr)):
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(f"the {name} must be a finite number, not {value}")
+        if target_fpr is not None and not 0.0 <= target_fpr <= 1.0:
+            raise ConfigError(f"the target FPR must be between 0 and 1, not {target_fpr}")
         cut = self.fusion.decision_threshold(prior, target_fpr) if threshold is None else float(threshold)
         rule = self.fusion.operating_point.get("rule", "")
         if threshold is not None:

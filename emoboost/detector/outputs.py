@@ -113,6 +113,23 @@ def flat_row(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet evaluates a cell that starts so (OWASP)
+CSV_QUOTE = "'"
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: one starting with ``= + - @``, tab or CR gets a leading ``'``
+    (OWASP's rule), and so does one already starting with ``'``, so :func:`csv_text` gives back the exact text."""
+    if isinstance(value, str) and value.startswith((*FORMULA_START, CSV_QUOTE)):
+        return CSV_QUOTE + value
+    return value
+
+
+def csv_text(cell: str) -> str:
+    """The text of a cell :func:`csv_cell` wrote."""
+    return cell[1:] if cell.startswith(CSV_QUOTE) and cell[1:].startswith((*FORMULA_START, CSV_QUOTE)) else cell
+
+
 def render(entries: Iterable[dict[str, Any]], fmt: str) -> str:
     """The whole output file's text."""
     if fmt == "json":
@@ -121,7 +138,7 @@ def render(entries: Iterable[dict[str, Any]], fmt: str) -> str:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n", extrasaction="raise")
     writer.writeheader()
     for entry in entries:
-        writer.writerow({k: ("" if v is None else v) for k, v in flat_row(entry).items()})
+        writer.writerow({k: ("" if v is None else csv_cell(v)) for k, v in flat_row(entry).items()})
     return buffer.getvalue()
 
 
@@ -145,7 +162,50 @@ def _read_output(path: Path, fmt: str) -> list[dict[str, Any]]:
         return _read_json_lines(path)
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return [{k: v for k, v in row.items() if v not in ("", None)} for row in rows if row.get("path")]
+    return [{k: csv_text(v) for k, v in row.items() if v not in ("", None)} for row in rows if row.get("path")]
+
+
+def _written_format(path: Path) -> str | None:
+    """``json`` or ``csv`` when ``path`` starts as an emoboost output of that format does, else None."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    first = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+    if first == ",".join(CSV_COLUMNS):
+        return "csv"
+    try:
+        entry = json.loads(first)
+    except json.JSONDecodeError:
+        return None
+    return "json" if isinstance(entry, dict) and "path" in entry else None
+
+
+def check_output_owner(path: Path, fmt: str) -> None:
+    """Refuse (one line, before any work) to write ``--output`` over a file emoboost did not write, or over an
+    emoboost output of the other format (converting it would lose what it holds)."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return
+        found = _written_format(path)
+    except OSError as exc:
+        raise ConfigError(f"--output {printable(path)}: cannot be read ({exc.strerror or exc})") from exc
+    if found is None:
+        raise ConfigError(
+            f"--output {printable(path)}: exists and is not an emoboost output; refusing to replace it "
+            "(choose another file)"
+        )
+    if found != fmt:
+        raise ConfigError(
+            f"--output {printable(path)}: holds earlier verdicts as {found.upper()}, not {fmt.upper()}; "
+            f"rerun with --format {found} to resume it, or choose another file"
+        )
+
+
+def refuse_inputs_as_output(output: Path, inputs: Iterable[Path]) -> None:
+    """``--output`` must not be one of the inputs (it would replace the evidence with its own verdicts)."""
+    target = os.path.realpath(output)
+    for path in inputs:
+        if os.path.realpath(path) == target:
+            raise ConfigError(f"--output {printable(output)}: is one of the inputs; refusing to overwrite it")
 
 
 def identity(entry: dict[str, Any]) -> tuple[str | None, str | None, float | None, float | None]:
@@ -220,6 +280,11 @@ class ResultLog:
         self._lock = self._acquire_lock()
         self.fmt = fmt
         self.entries: dict[str, dict[str, Any]] = {}
+        try:
+            check_output_owner(self.output, fmt)
+        except ConfigError:
+            self._release()
+            raise
         try:
             previous = _read_output(self.output, fmt)
         except (UnicodeDecodeError, csv.Error) as exc:

@@ -230,9 +230,12 @@ class MediaInfo:
 
 
 def _openable_name(owner: object, path: Path) -> str:
-    """``path`` as a string the decoders accept. A name that is not UTF-8 (bytes the OS allows) is reached
-    through a symlink with a plain name in a private temporary folder, removed when ``owner`` is collected."""
-    name = os.fspath(path)
+    """``path`` as a string the decoders accept, always an absolute local file name: FFmpeg reads a name such
+    as ``concat:a.mp4``, ``pipe:0`` or ``http:...`` as a protocol, so a relative name would let the file that
+    was hashed and the bytes that are analysed differ. A name that is not UTF-8 (bytes the OS allows) is
+    reached through a symlink with a plain name in a private temporary folder, removed when ``owner`` is
+    collected."""
+    name = os.path.abspath(os.fspath(path))  # starts with "/": never a protocol prefix
     try:
         name.encode("utf-8")
         return name

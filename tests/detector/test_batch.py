@@ -58,3 +58,20 @@ def test_run_batch_resumes_keeps_failures_and_a_failing_extra_never_costs_the_ve
     log.close()
     assert again.resumed == 1 and again.entries == first.entries  # the verdict is taken as written
     assert len(again.failures) == 1 and again.exit_code == 1  # the failure is tried again, and fails again
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"threshold": float("nan")},
+        {"threshold": float("inf")},
+        {"prior": float("nan")},
+        {"target_fpr": float("nan")},
+        {"target_fpr": 2.0},
+    ],
+)
+def test_decision_numbers_are_checked_before_any_file_is_read(detector, options):
+    from emoboost.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        detector.predict(["never-read.mp4"], **options)

@@ -68,3 +68,35 @@ def test_crash_then_resume(tmp_path, monkeypatch, name):
 def test_output_must_be_a_file(tmp_path):
     with pytest.raises(Exception, match="is a folder"):
         ResultLog(tmp_path, "json")
+
+
+def test_csv_text_cells_never_start_a_formula_and_read_back_exactly(tmp_path):
+    from emoboost.detector.outputs import csv_cell, csv_text
+
+    for text in ('=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "'=x", "'plain", "plain.mp4"):
+        cell = csv_cell(text)
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) and csv_text(cell) == text
+    assert csv_cell(-3.5) == -3.5  # numbers stay numbers
+
+
+def test_output_never_replaces_a_file_emoboost_did_not_write_nor_one_of_the_inputs(tmp_path):
+    from emoboost.detector.outputs import ResultLog, refuse_inputs_as_output
+    from emoboost.errors import ConfigError
+
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my,own\nnotes,here\n")
+    with pytest.raises(ConfigError, match="not an emoboost output; refusing to replace it"):
+        ResultLog(notes, "csv")
+    assert notes.read_text() == "my,own\nnotes,here\n"
+    earlier = tmp_path / "v.csv"
+    log = ResultLog(earlier, "csv")
+    log.add({"path": "a.mp4", "error": "empty file", "error_type": "empty_file"})
+    log.close()
+    kept = earlier.read_text()
+    with pytest.raises(ConfigError, match="as CSV, not JSON; rerun with --format csv"):
+        ResultLog(earlier, "json")
+    assert earlier.read_text() == kept
+    evidence = tmp_path / "evidence.mp4"
+    evidence.write_bytes(b"video")
+    with pytest.raises(ConfigError, match="is one of the inputs"):
+        refuse_inputs_as_output(tmp_path / "." / "evidence.mp4", [evidence])

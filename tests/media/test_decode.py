@@ -214,3 +214,23 @@ def test_non_utf8_file_name_is_decoded(talking_clip, tmp_path):
     path.write_bytes(talking_clip.read_bytes())
     reader = MediaReader(path)
     assert reader.path == path and reader.info.n_frames == 75 and sum(1 for _ in reader.iter_frames()) == 75
+
+
+@pytest.mark.parametrize("prefix", ["concat:", "file:", "pipe:", "subfile:", "data:", "http:", "tcp:", "async:"])
+def test_a_name_that_looks_like_an_ffmpeg_protocol_is_opened_as_the_local_file_it_names(
+    talking_clip, tmp_path, monkeypatch, prefix
+):
+    """The bytes that are hashed are the bytes that are analysed: a text file named ``concat:a.mp4`` beside a
+    real ``a.mp4`` is refused as the text file it is, never decoded as ``a.mp4`` (or a URL, or stdin)."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(talking_clip, "a.mp4")
+    decoy = Path(f"{prefix}a.mp4")
+    decoy.write_text("not a video\n")
+    with pytest.raises(errors.MediaError) as caught:
+        MediaReader(decoy)
+    assert str(decoy) in str(caught.value)
+    real = Path(f"{prefix}b.mp4")  # a real video under such a name is read from its own bytes
+    shutil.copy(talking_clip, real)
+    assert MediaReader(real).info.n_frames == MediaReader(Path("a.mp4")).info.n_frames

@@ -86,6 +86,8 @@ class Progress(Protocol):
 
     def warn(self, line: str) -> None: ...
 
+    def benchmarked(self, results: BenchmarkResult) -> None: ...  # the benchmark's results, before step 4
+
 
 @dataclasses.dataclass(frozen=True)
 class QuickstartResult:
@@ -154,6 +156,7 @@ def run(out: Path, progress: Progress, workers: int | None = None) -> Quickstart
         lambda category, stage: progress.advance("benchmark", folds, f"{category}: {stage}", stage.startswith("done")),
         detector_dir,
     )
+    progress.benchmarked(results)
     detector = Detector.from_pretrained(detector_dir)
     named = detector.save_pretrained(cache_dir() / "detectors" / DETECTOR_NAME)
     progress.step(f"4/4 emoboost detect on clips of {HELD_OUT_SET.identities} identities the detector never saw")

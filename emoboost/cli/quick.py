@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from emoboost.benchmark.results import BenchmarkResult
 from emoboost.cli.common import app, err, one_line, out, progress
 from emoboost.cli.detect import print_verdicts
 
@@ -29,15 +30,10 @@ def quickstart(
     ] = Path("runs/quickstart"),
 ) -> None:
     from emoboost.benchmark import quickstart as tour
-    from emoboost.benchmark.report import gain_lines, markdown
 
     with _Bars() as bars:
         result = tour.run(out_dir, bars)
-    table = markdown(result.results.to_dict()).split("## AP")[0]
-    out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
-    headline = gain_lines(result.results.gain)
-    if headline:
-        out.print(headline[2].strip("*"), soft_wrap=True, highlight=False, markup=False)
+    out.print(f"{result.clips} SynthAV clips; features: {result.extracted.line()}", markup=False)
     out.print(
         f"saved as the named detector {tour.DETECTOR_NAME!r} ({result.named_detector}), the default of "
         "`emoboost detect`",
@@ -76,6 +72,13 @@ class _Bars:
 
     def warn(self, line: str) -> None:
         err.print(f"[yellow]warning[/yellow] {escape(one_line(line))}", soft_wrap=True)
+
+    def benchmarked(self, results: BenchmarkResult) -> None:
+        from emoboost.cli.research import print_results
+
+        self._stack.close()
+        self._bar, self._tasks = None, {}
+        print_results(results)
 
 
 @app.command("fetch-weights")

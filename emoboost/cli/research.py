@@ -144,7 +144,6 @@ def benchmark(
 
 
 def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> BenchmarkResult:
-    from emoboost.benchmark.report import markdown
     from emoboost.benchmark.runner import run_benchmark
 
     with progress() as bar:
@@ -157,16 +156,21 @@ def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> Benchma
                 bar.update(task, current=f"{category}: {stage}")
 
         results = run_benchmark(settings, out_dir, on_fold, detector_dir)
-    from emoboost.benchmark.report import gain_lines
-
-    table = markdown(results.to_dict()).split("## AP")[0]
-    out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
-    headline = gain_lines(results.gain)
-    if headline:
-        out.print(headline[2].strip("*"), soft_wrap=True, highlight=False, markup=False)
+    print_results(results)
     out.print(
         f"report: {out_dir / 'results.md'}"
         + (f"  detector: {detector_dir}" if (detector_dir / "config.json").exists() else ""),
         markup=False,
     )
     return results
+
+
+def print_results(results: BenchmarkResult) -> None:
+    """The AUC table of every row and the headline gain, as results.md states them."""
+    from emoboost.benchmark.report import gain_lines, markdown
+
+    table = markdown(results.to_dict()).split("## AP")[0]
+    out.print(table.split("## AUC", 1)[-1].strip(), soft_wrap=True, highlight=False)
+    headline = gain_lines(results.gain)
+    if headline:
+        out.print(headline[2].strip("*"), soft_wrap=True, highlight=False, markup=False)

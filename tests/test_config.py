@@ -171,3 +171,25 @@ def test_overrides_are_checked_like_a_files_values_and_reach_nested_sections():
         load_benchmark_config("configs/benchmark/synthav.yaml").override(repeats="two")
     with pytest.raises(ConfigError, match="unknown"):
         ExtractConfig().override(encoders__visaul="fer-minixception")
+
+
+@pytest.mark.parametrize("changes", [{"bootstrap": 10**12}, {"repeats": 10**6}, {"bootstrap": -1}])
+def test_benchmark_counts_are_bounded_at_parse_time(changes):
+    from emoboost.benchmark.config import load_benchmark_config
+
+    with pytest.raises(ConfigError, match="benchmark."):
+        load_benchmark_config("configs/benchmark/synthav.yaml").override(**changes)
+
+
+def test_manifest_rows_that_leave_the_dataset_root_are_refused(tmp_path):
+    from emoboost.media.inputs import expand_inputs
+
+    manifest = tmp_path / "data" / "manifest.csv"
+    manifest.parent.mkdir()
+    for text in ("../../etc/passwd", "/etc/passwd", "a/../../x.mp4"):
+        manifest.write_text(f"path\n{text}\n")
+        with pytest.raises(ConfigError, match="line 2: path .* leaves the dataset root"):
+            expand_inputs([str(manifest)])
+        assert expand_inputs([str(manifest)], allow_outside_root=True)  # read when the user says so
+    manifest.write_text("path\nsub/../clip.mp4\n")
+    assert expand_inputs([str(manifest)]) == [tmp_path / "data" / "sub/../clip.mp4"]

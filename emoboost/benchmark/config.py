@@ -39,6 +39,10 @@ NOT_IN_FINGERPRINT = (
 )
 
 
+MAX_BOOTSTRAP = 100_000  # draws: far more than any interval needs, far fewer than would run for days
+MAX_REPEATS = 100
+
+
 @dataclasses.dataclass(frozen=True)
 class BenchmarkConfig(Overridable):
     """configs/benchmark/*.yaml (paths relative to the working directory, ``configs/...`` falling back to the
@@ -71,8 +75,8 @@ class BenchmarkConfig(Overridable):
     def validate(self) -> None:
         require(bool(self.categories), "benchmark.categories must not be empty")
         require(self.target_fpr is None or 0 < self.target_fpr < 1, "benchmark.target_fpr must be in (0, 1)")
-        require(self.bootstrap >= 0, "benchmark.bootstrap must be >= 0")
-        require(self.repeats >= 1, "benchmark.repeats must be >= 1")
+        require(0 <= self.bootstrap <= MAX_BOOTSTRAP, f"benchmark.bootstrap must be in [0, {MAX_BOOTSTRAP}]")
+        require(1 <= self.repeats <= MAX_REPEATS, f"benchmark.repeats must be in [1, {MAX_REPEATS}]")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
         dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
         rows = self.emo_row_names()

@@ -51,6 +51,10 @@ def extract(
         typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one."),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Ray actors (one CPU each).")] = 2,
+    allow_outside_root: Annotated[
+        bool,
+        typer.Option("--allow-outside-root", help="Read manifest rows whose path leaves the manifest's dataset root."),
+    ] = False,
 ) -> None:
     """Extract emotion features of videos into a feature store (cached, resumable).
 
@@ -63,7 +67,7 @@ def extract(
     settings = load_extract_config(config)
     apply_runtime(settings.runtime)
     settings = settings.override(encoders__visual=visual_encoder, encoders__speech=speech_encoder)
-    paths = expand_inputs(inputs, root)
+    paths = expand_inputs(inputs, root, allow_outside_root)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
     if extract_files(paths, out_dir, settings, Engine(engine).value, address, workers).failed:

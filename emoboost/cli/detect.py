@@ -73,6 +73,10 @@ def detect(
         bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")
     ] = False,
     device: Annotated[str, typer.Option(help="cpu, or cuda / cuda:N where a GPU is visible to torch.")] = "cpu",
+    allow_outside_root: Annotated[
+        bool,
+        typer.Option("--allow-outside-root", help="Read manifest rows whose path leaves the manifest's dataset root."),
+    ] = False,
     trust_encoder: Annotated[
         list[str] | None,
         typer.Option(
@@ -94,7 +98,7 @@ def detect(
     from emoboost.media.inputs import expand_inputs
 
     fmt = OutputFormat(output_format).value
-    paths = expand_inputs(inputs)
+    paths = expand_inputs(inputs, allow_outside_root=allow_outside_root)
     if not paths:
         raise ConfigError("no video files found in the given inputs")
     if output is not None:

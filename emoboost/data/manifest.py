@@ -22,6 +22,8 @@ from pathlib import Path
 
 from emoboost.errors import ConfigError
 from emoboost.files import atomic_path
+from emoboost.media.inputs import leaves_root
+from emoboost.text import printable
 
 COLUMNS = (
     "path",
@@ -140,6 +142,8 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
                 raise ConfigError(f"{path}:{number}: invalid row ({exc})") from exc
             if rows[-1].type not in TYPES:
                 raise ConfigError(f"{path}:{number}: unknown type {rows[-1].type!r}")
+            if leaves_root(rows[-1].path):
+                raise ConfigError(f"{path}:{number}: path {printable(rows[-1].path)} leaves the dataset root")
             if rows[-1].emotion_mismatch not in ("", "0", "1") or rows[-1].artifact not in ("", *ARTIFACT_LEVELS):
                 raise ConfigError(
                     f"{path}:{number}: emotion_mismatch must be 0/1 and artifact one of {', '.join(ARTIFACT_LEVELS)}"

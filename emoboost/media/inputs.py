@@ -38,9 +38,17 @@ def dataset_root(manifest: str | Path, root: str | Path | None = None) -> Path:
     return folder.parent if folder.name == FOLDS_FOLDER else folder
 
 
-def read_manifest_paths(csv_path: Path, root: Path | None = None) -> list[Path]:
+def leaves_root(text: str) -> bool:
+    """Whether a manifest path names a file outside the dataset root it is relative to (absolute, or ``..``
+    climbing above it): such a row would open and hash any file of the machine."""
+    path = Path(text)
+    return path.is_absolute() or os.path.normpath(text).split(os.sep, 1)[0] == os.pardir
+
+
+def read_manifest_paths(csv_path: Path, root: Path | None = None, allow_outside_root: bool = False) -> list[Path]:
     """Video paths of a manifest CSV's ``path`` column, resolved against :func:`dataset_root`.
 
+    A path that leaves the root is refused (one line naming the row) unless ``allow_outside_root``.
     Paths that are not UTF-8 are read as the OS would give them (surrogate escapes)."""
     base = dataset_root(csv_path, root)
     paths = []
@@ -53,6 +61,11 @@ def read_manifest_paths(csv_path: Path, root: Path | None = None) -> list[Path]:
                 text = row.get("path")
                 if not text or not text.strip():
                     raise ConfigError(f"{printable(csv_path)}: line {reader.line_num} has no path")
+                if not allow_outside_root and leaves_root(text):
+                    raise ConfigError(
+                        f"{printable(csv_path)}: line {reader.line_num}: path {printable(text)} leaves the dataset "
+                        f"root {printable(base)} (--allow-outside-root reads it anyway)"
+                    )
                 paths.append(p if (p := Path(text)).is_absolute() else base / p)
     except csv.Error as exc:
         raise ConfigError(f"{printable(csv_path)}: not a readable CSV ({exc})") from exc
@@ -76,8 +89,12 @@ def read_list(listing: Path) -> list[Path]:
     return [Path(line) for line in lines if line and not line.startswith("#")]
 
 
-def expand_inputs(items: Sequence[str | Path], root: str | Path | None = None) -> list[Path]:
-    """Expand files, folders, manifest CSVs and ``@lists`` into video paths (order kept, duplicates dropped)."""
+def expand_inputs(
+    items: Sequence[str | Path], root: str | Path | None = None, allow_outside_root: bool = False
+) -> list[Path]:
+    """Expand files, folders, manifest CSVs and ``@lists`` into video paths (order kept, duplicates dropped).
+
+    A manifest row whose path leaves its dataset root is refused unless ``allow_outside_root``."""
     root_path = Path(root) if root is not None else None
     found: list[Path] = []
     for item in items:
@@ -99,7 +116,7 @@ def expand_inputs(items: Sequence[str | Path], root: str | Path | None = None) -
                 logger.warning("%s: no video files in this folder", printable(path))
             found.extend(videos)
         elif path.suffix.lower() == ".csv" and path.is_file():
-            found.extend(read_manifest_paths(path, root_path))
+            found.extend(read_manifest_paths(path, root_path, allow_outside_root))
         else:
             found.append(path)
     unique: dict[str, Path] = {}

@@ -21,6 +21,10 @@ import torch
 from emoboost.config import require, resolve_device
 
 
+MAX_EPOCHS = 10_000  # bounds a config can state: a typo of 1e9 is refused at parse time, not after hours
+MAX_BATCH = 65_536
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 30
@@ -42,6 +46,10 @@ class TrainConfig:
         require(
             self.epochs >= 1 and self.batch_size >= 1 and self.windows_per_video >= 1,
             "train: epochs, batch_size, windows_per_video must be >= 1",
+        )
+        require(
+            self.epochs <= MAX_EPOCHS and self.batch_size <= MAX_BATCH and self.windows_per_video <= MAX_BATCH,
+            f"train: epochs must be <= {MAX_EPOCHS}, batch_size and windows_per_video <= {MAX_BATCH}",
         )
         require(
             self.lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0,

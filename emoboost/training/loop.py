@@ -20,7 +20,6 @@ import torch
 
 from emoboost.config import require, resolve_device
 
-
 MAX_EPOCHS = 10_000  # bounds a config can state: a typo of 1e9 is refused at parse time, not after hours
 MAX_BATCH = 65_536
 

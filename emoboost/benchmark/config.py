@@ -87,10 +87,7 @@ class BenchmarkConfig(Overridable):
 
     def emo_rows(self) -> dict[str, str]:
         """EmoForensics row name -> its config: "emo" for ``emo_config``, "emo:<file stem>" per ablation."""
-        rows = {"emo": self.emo_config}
-        for path in self.ablations:
-            rows.setdefault(f"emo:{Path(path).stem}", path)
-        return rows
+        return dict(zip(self.emo_row_names(), (self.emo_config, *self.ablations), strict=True))
 
     def training_data(self) -> TrainingData:
         """How the detector of ``emoboost train`` and the all-category detector read their rows."""

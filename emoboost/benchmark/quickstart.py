@@ -128,7 +128,10 @@ def run(out: Path, progress: Progress, workers: int | None = None) -> Quickstart
 
     def synthav(folder: Path, config: SynthConfig, task: str) -> list[ManifestRow]:
         total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
-        on_clip = lambda row: progress.advance(task, total, row.path.rsplit("/", 1)[-1])  # noqa: E731
+
+        def on_clip(row: ManifestRow) -> None:
+            progress.advance(task, total, row.path.rsplit("/", 1)[-1])
+
         return generate(folder, config, on_clip=on_clip, workers=workers)
 
     progress.step("1/4 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")

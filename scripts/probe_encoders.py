@@ -42,27 +42,27 @@ TOKEN_FRAMES = 5
 
 
 def generate(work: Path, identities: int, clips: int, seconds: float) -> list[tuple[Path, str, Path]]:
-    """Real SynthAV clips with their ground truth (``.npz``: emotion weights ``[T, 5]``, mouth ``[T]``)."""
-    from emoboost.data import synthav
-    from emoboost.media.decode import FPS, SAMPLE_RATE
-    from emoboost.media.write import write_video
+    """Real SynthAV v3 clips of the development seed with their ground truth (``.npz``: the voice's and
+    the face's emotion weights ``[T, 5]``, mouth ``[T]``); probes and tuning never use a benchmark seed."""
+    from emoboost.data import synthav_v3
+    from emoboost.data.synthav import DEVELOPMENT_SEED, SynthConfig
+    from emoboost.data.synthav_v2 import write_clip
 
+    config = SynthConfig(seconds=seconds, seed=DEVELOPMENT_SEED)
     made = []
     for index in range(identities):
-        identity = synthav.make_identity(index, 0)
+        identity = synthav_v3.make_identity(index, DEVELOPMENT_SEED)
         for clip in range(clips):
             path = work / "clips" / f"{identity.name}_{clip}.mp4"
             truth = path.with_suffix(".npz")
             if not path.exists() or not truth.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
-                seed = [7, index, clip]
-                performance = synthav.perform(identity, np.random.default_rng(seed), seconds)
-                expression = synthav.expression_of(performance.weights)
-                frames = synthav.render(
-                    identity, expression, expression, performance.mouth_open, np.random.default_rng(seed + [1])
+                seed = synthav_v3.scene_seed(config, identity, clip)
+                scene = synthav_v3.draw_scene(identity, np.random.default_rng(seed), seconds)
+                write_clip(path, synthav_v3.make_real(identity, scene, seed), seed)
+                np.savez(
+                    truth, weights=scene.voice.weights, face_weights=scene.face_weights(), mouth=scene.voice.mouth_open
                 )
-                write_video(path, frames, FPS, performance.audio, SAMPLE_RATE)
-                np.savez(truth, weights=performance.weights, mouth=performance.mouth_open)
             made.append((path, identity.name, truth))
     return made
 
@@ -172,7 +172,8 @@ def main() -> None:
         n = record.n_frames
         raw = raw_egemaps.encode(MediaReader(path, extractor.config.media, require_audio=True).audio, n)
         for name, (values, mask) in streams_of(record, raw).items():
-            x, y, mouth = tokens(values, mask, truth["weights"][:n], truth["mouth"][:n])
+            weights = truth["weights" if name.startswith("egemaps") else "face_weights"]  # each stream's own truth
+            x, y, mouth = tokens(values, mask, weights[:n], truth["mouth"][:n])
             samples.setdefault(name, []).append((x, y, mouth, np.full(len(y), identity)))
     table = {}
     for name, parts in samples.items():

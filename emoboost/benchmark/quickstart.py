@@ -114,7 +114,7 @@ def run(out: Path, progress: Progress, workers: int | None = None) -> Quickstart
     ``workers`` processes draw the SynthAV identities (default: up to 4 cores; the set is the same)."""
     from emoboost.benchmark.runner import run_benchmark
     from emoboost.data.protocols import load_protocol, write_checked_folds
-    from emoboost.data.synthav import CATEGORIES, generate
+    from emoboost.data.synthav import clips_per_scenario, generate
     from emoboost.detector.detector import Detector
     from emoboost.detector.outputs import prepare_folder
     from emoboost.features.extract import FeatureExtractor, extract_many
@@ -127,7 +127,7 @@ def run(out: Path, progress: Progress, workers: int | None = None) -> Quickstart
     workers = workers or min(4, os.cpu_count() or 1)
 
     def synthav(folder: Path, config: SynthConfig, task: str) -> list[ManifestRow]:
-        total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
+        total = config.identities * config.clips_per_identity * clips_per_scenario(config)
 
         def on_clip(row: ManifestRow) -> None:
             progress.advance(task, total, row.path.rsplit("/", 1)[-1])

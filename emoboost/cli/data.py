@@ -176,7 +176,7 @@ def synth(
     ],
     identities: Annotated[int, typer.Option(min=2, help="Number of identities.")] = 8,
     clips_per_identity: Annotated[
-        int, typer.Option(min=1, help="Scenarios per identity; each gives 1 real + 5 fake clips.")
+        int, typer.Option(min=1, help="Scenarios per identity; each gives 1 real + 11 fake clips (v2: 1 + 5).")
     ] = 2,
     seconds: Annotated[float, typer.Option(min=1.0, help="Clip length in seconds.")] = 4.0,
     seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same set).")] = 0,
@@ -184,6 +184,9 @@ def synth(
         Path | None, typer.Option(help="Protocol YAML for the folds (default: leave-one-category-out).")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes drawing identities (the set does not change).")] = 1,
+    synthav_version: Annotated[
+        int, typer.Option(help="Generator: 3 (each cue alone, paired scenarios) or 2 (the earlier set).")
+    ] = 3,
 ) -> None:
     """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not \
 FakeAVCeleb results).
@@ -192,15 +195,18 @@ FakeAVCeleb results).
     """
     from emoboost.data.synthav import SynthConfig
 
-    config = SynthConfig(identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed)
+    config = SynthConfig(
+        identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed,
+        version=synthav_version,
+    )  # fmt: skip
     synth_set(out_dir, config, protocol, workers)
 
 
 def generate_with_progress(out_dir: Path, config, label: str, workers: int = 1) -> list:
     """SynthAV clips of ``config`` under ``out_dir`` (resumable), with a progress bar named ``label``."""
-    from emoboost.data.synthav import CATEGORIES, generate
+    from emoboost.data.synthav import clips_per_scenario, generate
 
-    total = config.identities * config.clips_per_identity * (1 + len(CATEGORIES))
+    total = config.identities * config.clips_per_identity * clips_per_scenario(config)
     with progress() as bar:
         task = bar.add_task(label, total=total, current="")
         return generate(

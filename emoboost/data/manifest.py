@@ -10,7 +10,10 @@ Optional columns, written only when some row has them and read back when present
 ``emotion`` (the clip's acted emotion: one label such as ``angry``, or a track of
 ``label@start_s`` segments joined by ``;`` such as ``neutral@0.00;happy@1.32``),
 ``emotion_mismatch`` (``0`` / ``1``: the face's and the voice's emotion trajectories differ)
-and ``artifact`` (``none`` / ``weak`` / ``strong`` low-level traces), the two factors of SynthAV.
+and ``artifact`` (``none`` / ``weak`` / ``strong`` low-level traces), the two factors of SynthAV;
+``generator`` (how a fake was made: SynthAV v3 writes ``<video recipe>+<voice recipe>``) and
+``scenario`` (the recording a clip derives from: a real clip and its fakes share it, so the two
+mismatch levels of a category are a paired contrast).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ COLUMNS = (
 CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")  # the five cross-manipulation categories
 VISUAL_CATEGORIES = CATEGORIES[1:]  # those with a fake video: the AVG-FV average
 REAL = "real"
-OPTIONAL_COLUMNS = ("emotion", "emotion_mismatch", "artifact")
+OPTIONAL_COLUMNS = ("emotion", "emotion_mismatch", "artifact", "generator", "scenario")
 ARTIFACT_LEVELS = ("none", "weak", "strong")
 TYPES = {"RVRA": (False, False), "RVFA": (False, True), "FVRA": (True, False), "FVFA": (True, True)}
 
@@ -61,6 +64,8 @@ class ManifestRow:
     emotion: str = ""
     emotion_mismatch: str = ""  # "", "0" or "1"
     artifact: str = ""  # "" or one of ARTIFACT_LEVELS
+    generator: str = ""  # how the fake was made (SynthAV: "<video recipe>+<voice recipe>")
+    scenario: str = ""  # the recording a clip derives from: clips sharing it are a paired contrast
 
     @property
     def video_fake(self) -> bool:

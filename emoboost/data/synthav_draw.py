@@ -38,6 +38,7 @@ class Identity:
     pitch: int
     speed: int
     gender: str
+    shading: float = 0.0  # SynthAV v3: depth of the face's shading (0 flat, as v2 draws it)
 
 
 def draw_face(
@@ -63,7 +64,13 @@ def draw_face(
         draw.ellipse(
             [cx + side * w * 0.93 - w * 0.13, cy - h * 0.28, cx + side * w * 0.93 + w * 0.13, cy + h * 0.12], fill=shade
         )
-    draw.ellipse([cx - w, cy - h, cx + w, cy + h], fill=identity.skin)
+    rim = tuple(int(c * (1 - identity.shading)) for c in identity.skin)
+    draw.ellipse([cx - w, cy - h, cx + w, cy + h], fill=rim)
+    if identity.shading > 0:  # rings lighter towards the centre, which has the skin's colour: a rounded face
+        for ring in range(1, 4):
+            scale, light = 1 - 0.16 * ring, 1 - identity.shading * (1 - ring / 3)
+            tint = tuple(int(c * light) for c in identity.skin)
+            draw.ellipse([cx - w * scale, cy - h * scale - h * 0.05 * ring, cx + w * scale, cy + h * scale], fill=tint)
     brow_raise, brow_inner, eye_open = float(upper[0]), float(upper[1]), float(upper[2])
     eye_y = cy - h * 0.18
     for side in (-1, 1):
@@ -109,8 +116,13 @@ def render(
     mouth_open: np.ndarray,
     rng: np.random.Generator,
     composite: Callable[[int, Image.Image, tuple[float, float]], Image.Image] | None = None,
+    head: np.ndarray | None = None,
 ) -> np.ndarray:
-    """All frames ``[T, H, W, 3]``: face, optional compositing (the fake), then camera effects."""
+    """All frames ``[T, H, W, 3]``: face, optional compositing (the fake), then camera effects.
+
+    ``head`` ([T, 2] pixels, optional) moves the head on top of its slow sway (SynthAV v3's nods
+    and turns, drawn independently of speech).
+    """
     width, height = SIZE
     canvas = (width + 2 * PAD, height + 2 * PAD)
     n_frames = len(upper)
@@ -125,6 +137,8 @@ def render(
             canvas[0] / 2 + 8 * np.sin(t / FPS * 0.9 + phase[1]),
             canvas[1] / 2 + 6 + 4 * np.sin(t / FPS * 0.7 + phase[2]),
         )
+        if head is not None:
+            centre = (centre[0] + float(head[t, 0]), centre[1] + float(head[t, 1]))
         image = draw_face(identity, upper[t], lower[t], float(mouth_open[t]), centre, canvas)
         if composite is not None:
             image = composite(t, image, centre)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from emoboost.benchmark.quickstart import HELD_OUT_SET, QUICKSTART_SET, held_out_examples
 from emoboost.data.manifest import CATEGORIES, ManifestRow
-from emoboost.data.synthav import make_identity
+from emoboost.data.synthav_v3 import make_identity
 
 
 def test_held_out_identities_are_other_people():

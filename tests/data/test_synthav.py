@@ -1,4 +1,5 @@
-"""SynthAV: clips decode, show a detectable face, carry speech, are labelled by what was done to them,
+"""SynthAV v2 (kept reproducible; v3 has its own tests): clips decode, show a detectable face, carry speech,
+are labelled by what was done to them,
 cross the two factors in every fake category, and leave no pause-level shortcut."""
 
 import os
@@ -10,11 +11,11 @@ import pytest
 
 from emoboost.data.manifest import ARTIFACT_LEVELS, CATEGORIES, emotion_track, read_manifest
 from emoboost.data.protocols import check_fold, make_folds
-from emoboost.data.synthav import (
+from emoboost.data.synthav import generate
+from emoboost.data.synthav_v2 import (
     CLONE_PROSODY,
     SynthConfig,
     cell_of,
-    generate,
     make_identity,
     other_emotions,
     perform,
@@ -24,11 +25,13 @@ from emoboost.media.decode import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, MediaRead
 from emoboost.media.faces import FaceDetector
 from emoboost.metrics import auc
 
+V2_SET = SynthConfig(identities=3, clips_per_identity=1, seconds=3.0, seed=7, version=2)
+
 
 @pytest.fixture(scope="module")
 def synthav(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthav")
-    rows = generate(out, SynthConfig(identities=3, clips_per_identity=1, seconds=3.0, seed=7))
+    rows = generate(out, V2_SET)
     return out, rows
 
 
@@ -161,14 +164,14 @@ def test_voice_clone_keeps_words_and_timing_with_flatter_prosody():
 def test_deterministic_and_resumable(synthav, tmp_path):
     out, rows = synthav
     # drawn in two processes: the same rows in the same order, the same clips
-    again = generate(tmp_path, SynthConfig(identities=3, clips_per_identity=1, seconds=3.0, seed=7), workers=2)
+    again = generate(tmp_path, V2_SET, workers=2)
     assert again == rows
     first = rows[0]
     for row in (first, rows[-1]):
         np.testing.assert_array_equal(_load(out, row)[2], _load(tmp_path, row)[2])
         np.testing.assert_array_equal(_load(out, row)[1][::25], _load(tmp_path, row)[1][::25])
     before = (tmp_path / first.path).stat().st_mtime_ns
-    generate(tmp_path, SynthConfig(identities=3, clips_per_identity=1, seconds=3.0, seed=7))
+    generate(tmp_path, V2_SET)
     assert (tmp_path / first.path).stat().st_mtime_ns == before  # finished clips are not redone
 
 
@@ -199,6 +202,16 @@ def test_cli_synth_writes_clips_manifest_and_folds(tmp_path):
         env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stderr
-    assert "12 clips" in result.stdout and "FVFA-GAN" in result.stdout
-    assert len(read_manifest(tmp_path / "set" / "manifest.csv")) == 12
+    assert "24 clips" in result.stdout and "FVFA-GAN" in result.stdout  # v3: 1 real + 2 x 5 fakes + 1 emotion-only
+    assert len(read_manifest(tmp_path / "set" / "manifest.csv")) == 24
     assert sorted(p.stem for p in (tmp_path / "set" / "folds").glob("*.csv")) == sorted(CATEGORIES)
+
+
+def test_cli_synth_refuses_an_unknown_version_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "emoboost.cli", "synth", str(tmp_path / "set"), "--synthav-version", "4"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "SynthAV version 4 does not exist" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "set").exists()

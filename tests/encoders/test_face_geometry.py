@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emoboost.data import synthav
+from emoboost.data import synthav_v2 as synthav
 from emoboost.encoders import build_visual_encoder
 from emoboost.encoders.assets import is_cached
 from emoboost.encoders.face_geometry import (

@@ -134,6 +134,34 @@ def _identity_draw(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.repeat(np.arange(len(groups)), counts[members])
 
 
+def identity_mean(
+    values: np.ndarray, groups: np.ndarray, samples: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, Any]:
+    """The mean of per-item ``values`` (paired differences), with a percentile bootstrap over identities.
+
+    Each draw resamples the identities with replacement, each bringing all of its items, so several
+    items of one person count as one person's evidence. Returns ``mean``, ``ci``, ``n`` items,
+    ``identities`` and ``share_positive`` (items with a value above 0).
+    """
+    values = np.asarray(values, float).ravel()
+    groups = np.asarray(groups).astype(str).ravel()
+    if len(values) != len(groups):
+        raise ValueError("values and groups differ in length")
+    if not len(values):
+        return {"mean": float("nan"), "ci": [float("nan"), float("nan")], "n": 0, "identities": 0,
+                "share_positive": float("nan")}  # fmt: skip
+    rng = np.random.default_rng(seed)
+    draws = [float(values[_identity_draw(groups, rng)].mean()) for _ in range(max(samples, 0))]
+    low, high = np.percentile(draws, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if draws else (np.nan, np.nan)
+    return {
+        "mean": float(values.mean()),
+        "ci": [float(low), float(high)],
+        "n": int(len(values)),
+        "identities": int(len(np.unique(groups))),
+        "share_positive": float(np.mean(values > 0)),
+    }
+
+
 def paired_gain(
     sets: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     metric=None,

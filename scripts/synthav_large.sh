@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Research run, not CI: SynthAV v2 at benchmark size, end to end.
-#   generation (110 identities x 4 scenarios x 6 clips of 3 s = 2640 clips, factors crossed in every
-#   category) -> feature extraction -> encoder probe -> leave-one-category-out benchmark with the
-#   four EmoForensics ablations. Folds: configs/protocols/synthav_large.yaml (54 test identities,
-#   216 real + 216 held-out clips per test fold). Every step resumes where it stopped.
+# Research run, not CI: SynthAV v3 at benchmark size, end to end.
+#   generation (110 identities x 4 scenarios x 12 clips of 2.5 s = 5280 clips: real, each fake category
+#   at both mismatch levels, the emotion-only fake) -> feature extraction -> encoder probe ->
+#   leave-one-category-out benchmark with the four EmoForensics ablations. Folds:
+#   configs/protocols/synthav_large.yaml (54 test identities, 216 real + 432 held-out clips, both
+#   mismatch levels, per test fold). Every step resumes where it stopped. SYNTHAV_VERSION=2 with
+#   SECONDS_PER_CLIP=3 reproduces the v2 run of docs/results.md.
 # Usage: scripts/synthav_large.sh [OUT]   (default runs/synthav_large; PYTHON overrides the interpreter,
 #        WORKERS the processes of generation and the Ray actors of extraction: default one per core)
 # Outputs: OUT/probe/probe.{md,json}, OUT/benchmark/results.{md,json}. Results are SynthAV results: they show what
@@ -20,7 +22,8 @@ if "$python" -c "import ray" 2>/dev/null; then  # pip install 'emoboost[ray]': o
   threads=(OMP_NUM_THREADS=1)
 fi
 
-"$python" -m emoboost.cli synth "$out/synthav" --identities 110 --clips-per-identity 4 --seconds 3 --seed 0 \
+"$python" -m emoboost.cli synth "$out/synthav" --identities 110 --clips-per-identity 4 \
+  --seconds "${SECONDS_PER_CLIP:-2.5}" --seed 0 --synthav-version "${SYNTHAV_VERSION:-3}" \
   --protocol configs/protocols/synthav_large.yaml --workers "$workers" >&2
 # exit 1 = some clips failed (each named above); the benchmark's max_missing rule decides whether that is too many
 env "${threads[@]}" "$python" -m emoboost.cli extract "$out/synthav/manifest.csv" --out "$out/features" --engine "$engine" \

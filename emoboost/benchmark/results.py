@@ -37,6 +37,7 @@ class FoldResult:
     fingerprint: str = ""
     trimmed_trained: dict[str, dict[str, Any]] | None = None  # rows of the detector trained on trimmed clips
     training_trimmed: dict[str, dict[str, Any]] | None = None
+    scenarios: list[str] = dataclasses.field(default_factory=list)  # the recording each test clip derives from
 
     def variant(self, key: str) -> dict[str, dict[str, Any]] | None:
         """The rows' metrics of one variant (:data:`VARIANTS`); None when this fold has none."""
@@ -78,6 +79,7 @@ class BenchmarkResult:
     fingerprints: dict[str, str]
     controls: dict[str, Any]
     cells: dict[str, Any]
+    mismatch: dict[str, Any] = dataclasses.field(default_factory=dict)  # paired emotion-mismatch effect per fold
     trimmed: dict[str, Any] | None = None  # {"folds", "average", "avg_fv"} on trimmed test clips
     trimmed_trained: dict[str, Any] | None = None
     repeats: dict[str, Any] | None = None  # spread over repeats, when there are several

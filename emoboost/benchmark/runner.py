@@ -45,7 +45,7 @@ from emoboost.benchmark.config import (
 )
 from emoboost.benchmark.controls import cell_of_row, fold_shuffle_controls
 from emoboost.benchmark.results import BenchmarkResult, FoldResult
-from emoboost.benchmark.summary import cells_summary, summarise
+from emoboost.benchmark.summary import cells_summary, mismatch_summary, summarise
 from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
 from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
@@ -246,6 +246,7 @@ def run_fold(
     results["paths"] = [c.row.path for c in splits["test"]]
     results["groups"] = [c.row.identity for c in splits["test"]]
     results["cells"] = [cell_of_row(c.row.emotion_mismatch, c.row.artifact) for c in splits["test"]]
+    results["scenarios"] = [c.row.scenario for c in splits["test"]]
     on_stage("alignment-shuffle control")
     results["controls"] = {
         "alignment_shuffle": fold_shuffle_controls(
@@ -389,6 +390,7 @@ def run_benchmark(
         fingerprints={c: r.fingerprint for c, r in first.items()},
         controls={c: r.controls for c, r in first.items()},
         cells=cells_summary(first),
+        mismatch=mismatch_summary(first, config.bootstrap, config.seed),
         repeats=repeats_summary(repeats) if len(repeats) > 1 else None,
         **variants,
     )

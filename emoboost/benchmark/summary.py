@@ -1,5 +1,6 @@
 """The benchmark's results summaries: per-fold metrics of every detector row with their averages
-(:func:`summarise`) and AUC per SynthAV factor cell (:func:`cells_summary`), rows in a fixed order."""
+(:func:`summarise`), AUC per SynthAV factor cell (:func:`cells_summary`) and the paired emotion-mismatch
+effect (:func:`mismatch_summary`), rows in a fixed order."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 from emoboost.benchmark.controls import cell_aucs
 from emoboost.benchmark.results import FoldResult
 from emoboost.data.manifest import VISUAL_CATEGORIES
+from emoboost.metrics import identity_mean
 from emoboost.models.networks import NETWORK_NAMES
 
 BASE_DETECTORS = (*NETWORK_NAMES, "lowlevel", "fusion", "mean")
@@ -53,6 +55,39 @@ def cells_summary(fold_results: dict[str, FoldResult]) -> dict[str, dict[str, di
                 detector: cell_aucs(result.labels, cells, scores["probabilities"])
                 for detector, scores in sorted(result.metrics.items(), key=lambda item: _detector_order(item[0]))
             }
+    return out
+
+
+def mismatch_pairs(result: FoldResult) -> list[tuple[int, int, str]]:
+    """``(index at mismatch 0, index at mismatch 1, identity)`` of the held-out fakes rendered at both levels
+    from one scenario (SynthAV v3's ``scenario`` column); empty when the manifest has no such pairs."""
+    if not result.scenarios:
+        return []
+    levels: dict[str, dict[str, int]] = {}
+    for index, (scenario, cell, label) in enumerate(zip(result.scenarios, result.cells, result.labels, strict=True)):
+        if label == 1 and scenario and cell and cell.startswith("mismatch="):
+            levels.setdefault(scenario, {})[cell.split(",")[0].removeprefix("mismatch=")] = index
+    return [(pair["0"], pair["1"], result.groups[pair["0"]]) for pair in levels.values() if {"0", "1"} <= set(pair)]
+
+
+def mismatch_summary(fold_results: dict[str, FoldResult], samples: int, seed: int) -> dict[str, Any]:
+    """Per fold and detector: the score rise from mismatch 0 to 1 within each scenario (paired), with a
+    bootstrap interval over identities (:func:`emoboost.metrics.identity_mean`)."""
+    out: dict[str, Any] = {}
+    for category, result in fold_results.items():
+        pairs = mismatch_pairs(result)
+        if not pairs:
+            continue
+        low, high, groups = (np.array(column) for column in zip(*pairs, strict=True))
+        out[category] = {
+            detector: identity_mean(
+                np.asarray(scores["probabilities"])[high] - np.asarray(scores["probabilities"])[low],
+                groups,
+                samples,
+                seed,
+            )  # fmt: skip
+            for detector, scores in sorted(result.metrics.items(), key=lambda item: _detector_order(item[0]))
+        }
     return out
 
 

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from emoboost.benchmark.results import FoldResult
@@ -45,3 +46,41 @@ def test_a_stored_fold_of_another_format_is_refused(change):
     change(data)
     with pytest.raises(ConfigError, match="not a fold result of this emoboost version"):
         FoldResult.from_dict(data)
+
+
+def test_the_mismatch_effect_is_paired_within_scenarios_with_an_identity_interval():
+    from emoboost.benchmark.report import mismatch_lines
+    from emoboost.benchmark.summary import mismatch_pairs, mismatch_summary
+
+    # 2 reals, then 3 scenarios (2 identities) at mismatch 0 and 1; the detector rises by 0.2 in every pair
+    cells = [None, None] + [f"mismatch={m},artifact=none" for _ in range(3) for m in (0, 1)]
+    scenarios = ["id1/0", "id2/0", "id1/0", "id1/0", "id1/1", "id1/1", "id2/0", "id2/0"]
+    scores = [0.1, 0.2, 0.5, 0.7, 0.4, 0.6, 0.3, 0.5]
+    fold = _fold(
+        labels=[0, 0, 1, 1, 1, 1, 1, 1], paths=[f"{i}.mp4" for i in range(8)],
+        groups=[s.split("/")[0] for s in scenarios], cells=cells, scenarios=scenarios,
+        metrics={"emo": {"auc": 0.5, "probabilities": scores}, "rgb": {"auc": 0.5, "probabilities": [0.5] * 8}},
+    )  # fmt: skip
+    assert mismatch_pairs(fold) == [(2, 3, "id1"), (4, 5, "id1"), (6, 7, "id2")]
+    effect = mismatch_summary({"RVFA": fold}, samples=200, seed=0)["RVFA"]
+    assert effect["emo"]["mean"] == pytest.approx(0.2) and effect["emo"]["ci"] == pytest.approx([0.2, 0.2])
+    assert effect["emo"]["share_positive"] == 1 and effect["emo"]["n"] == 3 and effect["emo"]["identities"] == 2
+    assert effect["rgb"]["mean"] == 0 and effect["rgb"]["share_positive"] == 0  # an artefact detector stays put
+    lines = "\n".join(mismatch_lines({"mismatch": {"RVFA": effect}}))
+    assert "+0.200 [+0.200, +0.200]" in lines and "| 3 | 2 |" in lines
+    assert mismatch_summary({"RVFA": _fold()}, 10, 0) == {}  # no scenario pairs: no section
+    assert FoldResult.from_dict(json.loads(json.dumps(fold.to_dict()))) == fold
+
+
+def test_identity_mean_resamples_people_not_items():
+    from emoboost.metrics import identity_mean
+
+    # one person with many items of +1, three with one item of -1 each: people, not items, carry the interval
+    values = np.array([1.0] * 30 + [-1.0] * 3)
+    groups = np.array(["a"] * 30 + ["b", "c", "d"])
+    result = identity_mean(values, groups, samples=2000, seed=0)
+    assert result["n"] == 33 and result["identities"] == 4
+    assert result["ci"][0] < -0.5 < 0.9 < result["ci"][1]  # an item bootstrap would give roughly [0.7, 0.94]
+    assert np.isnan(identity_mean(np.array([]), np.array([]))["mean"])
+    with pytest.raises(ValueError):
+        identity_mean(np.ones(2), np.array(["a"]))

@@ -53,6 +53,8 @@ def espeak(
     ]
     command += ["-m", text] if ssml else [text]
     result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode < 0:
+        raise EspeakCrash(f"espeak-ng crashed (signal {-result.returncode}) for voice {voice!r}")
     if result.returncode != 0 or not result.stdout:
         raise EmoboostError(f"espeak-ng failed for voice {voice!r}: {result.stderr.decode(errors='replace').strip()}")
     with wave.open(io.BytesIO(result.stdout)) as handle:
@@ -64,6 +66,10 @@ def espeak(
         divisor = int(np.gcd(rate, SAMPLE_RATE))
         samples = resample_poly(samples, SAMPLE_RATE // divisor, rate // divisor).astype(np.float32)
     return samples
+
+
+class EspeakCrash(EmoboostError):
+    """espeak-ng died on a signal (measured: a segfault on some voices at SSML ``range`` +90 % and a low pitch)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +95,7 @@ class VoiceStyle:
 
 
 TILT_PIVOT_HZ = 500.0
+RANGE_NUDGES = (0, -1, -3, -6, -10, -20, -40)  # SSML range changes (points) tried after an espeak-ng crash
 
 
 def tilt(audio: np.ndarray, db_per_octave: float) -> np.ndarray:
@@ -106,8 +113,17 @@ def speak_styled(words: list[str], voice: str, pitch: int, speed: int, style: Vo
     """``words`` spoken by ``voice`` (base ``pitch`` 0-99, ``speed`` wpm) in ``style``; float32 16 kHz."""
     steps = np.linspace(style.pitch_start, style.pitch_end, max(len(words), 1))
     body = " ".join(f'<prosody pitch="{step:+.0f}%">{word}</prosody>' for step, word in zip(steps, words, strict=False))
-    ssml = f'<speak><prosody range="{style.pitch_range:+.0f}%">{body}</prosody></speak>'
-    speech = espeak(ssml, voice=voice, pitch=pitch, speed=max(80, round(speed * style.rate)), ssml=True)
+    speed = max(80, round(speed * style.rate))
+    for nudge in RANGE_NUDGES:  # espeak-ng segfaults on a few inputs; a smaller range avoids it
+        ssml = f'<speak><prosody range="{style.pitch_range + nudge:+.0f}%">{body}</prosody></speak>'
+        try:
+            speech = espeak(ssml, voice=voice, pitch=pitch, speed=speed, ssml=True)
+            break
+        except EspeakCrash:
+            if nudge == RANGE_NUDGES[-1]:
+                raise
+    else:  # pragma: no cover - the loop always breaks or raises
+        raise AssertionError
     return (voice_quality(tilt(speech, style.tilt_db_per_octave), style) * 10 ** (style.gain_db / 20)).astype(
         np.float32
     )

@@ -11,7 +11,7 @@ Inputs per 5 Hz token (:func:`affect_tokens`), chosen to carry affect rather tha
   ``visual``), the expression probabilities, and the share of the token's frames with a face
   (so a missing face is an input, not a gap);
 - **voice**: the speech emotion stream (eGeMAPS: voiced pitch in semitones, loudness, voicing,
-  spectral balance), the share of frames with speech (Silero VAD) and the level in dB. Speech
+  spectral balance), the share of frames with speech (Silero VAD) and the level (dBFS / 80). Speech
   activity is a *feature*, not a mask, so a moving face over a silent voice can be compared.
 
 Per modality, a fitted normaliser, a token MLP and a temporal convolution (``kernel`` tokens of

@@ -217,7 +217,7 @@ def train_consistency(
         if step % train_config.eval_every == 0 or step == train_config.steps:
             aucs = validation_auc(model, val_batch)
             score = float(np.mean(list(aucs.values())))
-            entry = {"step": step, "loss": float(loss), "val_auc": aucs, "val_mean_auc": score}
+            entry = {"step": step, "loss": float(loss.detach()), "val_auc": aucs, "val_mean_auc": score}
             history.append(entry)
             on_step(step, entry)
             if score > best[0]:

@@ -210,3 +210,24 @@ def test_same_set_for_any_number_of_workers(v3set, tmp_path):
     for row in again[:2]:
         a, b = MediaReader(out / row.path), MediaReader(tmp_path / row.path)
         np.testing.assert_array_equal(a.audio, b.audio)
+
+
+def test_an_espeak_crash_is_worked_around_by_a_smaller_range(monkeypatch):
+    from emoboost.data import tts
+
+    style = tts.VoiceStyle(32, 23, 90, 1.0, 0, 0)
+    # measured: espeak-ng 1.51 segfaults on this phrase at range +87 % to +91 % (signal 11); +80 % speaks
+    speech = tts.speak_styled(["market", "that", "the"], "en-gb-x-rp+Annie", 18, 153, style)
+    assert len(speech) > 8000
+    calls = []
+
+    def crashing(text, **kwargs):
+        calls.append(text)
+        raise tts.EspeakCrash("espeak-ng crashed (signal 11)")
+
+    monkeypatch.setattr(tts, "espeak", crashing)
+    with pytest.raises(tts.EspeakCrash):
+        tts.speak_styled(["word"], "en", 50, 160, style)
+    assert [re.search(r'range="([^"]+)"', c).group(1) for c in calls] == [
+        "+90%", "+89%", "+87%", "+84%", "+80%", "+70%", "+50%"
+    ]  # fmt: skip

@@ -12,7 +12,9 @@ from emoboost.data.protocols import identity_components
 from emoboost.data.synthav import SynthConfig, generate
 from emoboost.features.extract import FeatureExtractor, extract_many
 from emoboost.features.store import FeatureStore
+from emoboost.models.consistency import ConsistencyConfig
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
+from emoboost.training.consistency import ConsistencyTrainConfig
 from emoboost.training.loop import TrainConfig
 
 TINY_EMO = """
@@ -60,6 +62,8 @@ def build(folder: Path, extractor: FeatureExtractor | None = None) -> BenchmarkC
         acoustic=AcousticConfig(segment_frames=100, hop_frames=50, segments_per_video=2, channels=(8, 8, 8)),
         lowlevel_train=TrainConfig(epochs=2, batch_size=32, lr=0.002, warmup_epochs=0, patience=2),
         bootstrap=50,
+        consistency_model=ConsistencyConfig(hidden=16, embed_dim=8),
+        consistency_train=ConsistencyTrainConfig(steps=40, batch_size=32, eval_every=20),
         anchors="",
     )
 

@@ -16,9 +16,11 @@ from emoboost.data.manifest import CATEGORIES, ManifestRow
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
 from emoboost.media.levels import SILENCE_DB
+from emoboost.models.consistency import ConsistencyConfig
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
+from emoboost.training.consistency import ConsistencyTrainConfig
 from emoboost.training.detector import DetectorConfigs, TrainingData
 from emoboost.training.folds import digest, file_digest
 from emoboost.training.loop import TrainConfig
@@ -71,6 +73,9 @@ class BenchmarkConfig(Overridable):
     manifest: str = ""  # every clip: re-drawn partitions, the all-category detector ("" = manifest.csv beside folds/)
     protocol: str = ""  # protocol YAML of the re-drawn partitions ("" = the protocol defaults)
     anchors: str = "configs/benchmark/anchors.yaml"  # published numbers to print beside ours ("" for none)
+    consistency: bool = True  # also train the real-only consistency detector per fold (its rows and fusions)
+    consistency_model: ConsistencyConfig = ConsistencyConfig()
+    consistency_train: ConsistencyTrainConfig = ConsistencyTrainConfig(steps=800)
 
     def validate(self) -> None:
         require(bool(self.categories), "benchmark.categories must not be empty")
@@ -79,6 +84,8 @@ class BenchmarkConfig(Overridable):
         require(1 <= self.repeats <= MAX_REPEATS, f"benchmark.repeats must be in [1, {MAX_REPEATS}]")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
         dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
+        self.consistency_model.validate()
+        self.consistency_train.validate()
         rows = self.emo_row_names()
         require(
             len(set(rows)) == len(rows),

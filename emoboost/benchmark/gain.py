@@ -47,12 +47,16 @@ def _block(sets: list, samples: int, seed: int) -> dict[str, Any]:
     return {"gain": result["gain"], "ci": result["ci"], "folds": len(sets), "samples": result["samples"]}
 
 
-def gain_for(fold_results: dict[str, FoldResult], samples: int, seed: int, key: str = "metrics") -> dict[str, Any]:
-    """Per-fold gains and the AVG / AVG-FV gains of one repeat, for one variant (``key``)."""
+def gain_for(
+    fold_results: dict[str, FoldResult], samples: int, seed: int, key: str = "metrics",
+    pair: tuple[str, str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Per-fold gains and the AVG / AVG-FV gains of one repeat, for one variant (``key``); ``pair`` = ``(base,
+    boosted)`` (default :func:`gain_rows`)."""
     present = {c: r.variant(key) or {} for c, r in fold_results.items() if r.variant(key) is not None}
     if not present:
         return {}
-    base, boosted = gain_rows(fold_results[next(iter(present))])
+    base, boosted = pair or gain_rows(fold_results[next(iter(present))])
     if any(base not in rows or boosted not in rows for rows in present.values()):
         return {}
     folds = {}

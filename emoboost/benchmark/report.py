@@ -29,6 +29,9 @@ DETECTOR_NAMES = {
     "lowlevel": "Low-level (RGB + acoustic)",
     "fusion": "EMO-BOOST (emo + RGB + acoustic)",
     "mean": "Mean of logits (baseline)",
+    "consistency": "Consistency (real-only)",
+    "lowlevel+consistency": "Low-level + consistency",
+    "fusion+consistency": "EMO-BOOST + consistency",
 }
 VARIANT_NAMES = {"trimmed": "test clips trimmed", "trimmed_trained": "train and test clips trimmed"}
 
@@ -101,20 +104,20 @@ def _interval(ci: list[float]) -> str:
     return f"[{_pm(ci[0])}, {_pm(ci[1])}]"
 
 
-def gain_lines(gain: dict[str, Any]) -> list[str]:
+def gain_lines(gain: dict[str, Any], added: str = "EmoForensics", title: str = "Gain") -> list[str]:
     """The headline sentence with its interval and the per-fold gain table."""
     if not gain:
         return []
     base, boosted = DETECTOR_NAMES.get(gain["base"], gain["base"]), DETECTOR_NAMES.get(gain["boosted"], gain["boosted"])
     average, fv = gain["average"], gain.get("avg_fv") or {}
     sentence = (
-        f"**Gain of adding EmoForensics to {base}: {_pm(average['gain'])} AUC points on average over "
+        f"**Gain of adding {added} to {base}: {_pm(average['gain'])} AUC points on average over "
         f"{average['folds']} folds, "
         f"95 % interval {_interval(average['ci'])}"
     )
     if fv:
         sentence += f"; AVG-FV {_pm(fv['gain'])} {_interval(fv['ci'])}"
-    lines = ["## Gain (boosted minus base, same test clips)", "", sentence + ".**", ""]
+    lines = [f"## {title} (boosted minus base, same test clips)", "", sentence + ".**", ""]
     lines += [
         f"Boosted = {boosted}; base = {base}. Intervals: {gain['interval']}; they show how the gain varies with",
         "the people in the test set, not with retraining (see repeats for that).",
@@ -248,6 +251,7 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
         "video_fake, acoustic audio_fake; every row is scored on the clip label.",
         "",
         *gain_lines(results.get("gain", {})),
+        *gain_lines(results.get("consistency_gain", {}), "the consistency detector", "Consistency gain"),
     ]
     for metric in ("auc", "ap"):
         lines += [f"## {METRIC_NAMES[metric]}", "", *_table(results, metric), ""]

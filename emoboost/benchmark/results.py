@@ -80,6 +80,7 @@ class BenchmarkResult:
     controls: dict[str, Any]
     cells: dict[str, Any]
     mismatch: dict[str, Any] = dataclasses.field(default_factory=dict)  # paired emotion-mismatch effect per fold
+    consistency_gain: dict[str, Any] = dataclasses.field(default_factory=dict)  # lowlevel+consistency over lowlevel
     trimmed: dict[str, Any] | None = None  # {"folds", "average", "avg_fv"} on trimmed test clips
     trimmed_trained: dict[str, Any] | None = None
     repeats: dict[str, Any] | None = None  # spread over repeats, when there are several

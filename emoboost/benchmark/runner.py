@@ -75,11 +75,60 @@ def _labels(clips: Sequence[FoldClip]) -> np.ndarray:
     return np.array([c.row.label for c in clips])
 
 
-def _rows_to_fuse(emo_names: Sequence[str], external_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+def _rows_to_fuse(
+    emo_names: Sequence[str], external_names: Sequence[str], consistency: bool = False
+) -> dict[str, tuple[str, ...]]:
     rows: dict[str, tuple[str, ...]] = {name: (name,) for name in (*emo_names, *LOWLEVEL, *external_names)}
     rows.update(FUSED)
     rows.update({f"emo+{name}": ("emo", name) for name in external_names})
+    if consistency:
+        rows.update(CONSISTENCY_ROWS)
     return rows
+
+
+CONSISTENCY_ROWS = {
+    "consistency": ("consistency",),
+    "lowlevel+consistency": (*LOWLEVEL, "consistency"),
+    "fusion+consistency": (*NETWORK_NAMES, "consistency"),
+}
+
+
+def _consistency_logits(
+    splits: dict[str, list[FoldClip]], store: FeatureStore, root: Path, config: BenchmarkConfig, seed: int,
+    on_stage: Callable[[str], None],
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
+    """Train the consistency detector on the fold's real train clips (val reals choose the step) and score
+    calib and test clips: ``({"calib": logits, "test": logits}, training entry)``. It never sees a fake."""
+    from emoboost.models.consistency import affect_tokens, clip_inconsistency
+    from emoboost.training.consistency import RealClip, train_consistency
+
+    model_config = config.consistency_model
+
+    def tokens(clip: FoldClip):
+        record = store.get(root / clip.row.path)
+        return affect_tokens(record, model_config.token_frames)
+
+    def reals(split: str) -> list[RealClip]:
+        chosen = [c for c in splits[split] if c.row.label == 0]
+        return [RealClip(tokens(c), c.row.identity, c.row.scenario or c.row.path) for c in chosen]
+
+    on_stage("training consistency (real clips only)")
+    fit = train_consistency(
+        reals("train"), reals("val"), model_config, dataclasses.replace(config.consistency_train, seed=seed)
+    )
+    logits = {
+        key: np.array([clip_inconsistency(fit.model, tokens(c))["mean"] for c in splits[key]])
+        for key in ("calib", "test")
+    }
+    entry = {
+        "label": "real clips only",
+        "best_epoch": fit.best_step,
+        "val_auc": float(np.mean(list(fit.val_auc.values()))),
+        "epochs": len(fit.history),
+        "val_auc_by_negative": fit.val_auc,
+        "data": fit.data,
+    }
+    return logits, entry
 
 
 def _score_rows(
@@ -204,10 +253,14 @@ def run_fold(
         external_names.append(name)
         for key, split in (("calib", "calib"), ("test", "test")):
             logits[key][name] = np.array([scores.logit(c.row.path) for c in splits[split]])
+    if config.consistency:
+        consistency_logits, training["consistency"] = _consistency_logits(splits, store, root, config, seed, on_stage)
+        for key in ("calib", "test"):
+            logits[key]["consistency"] = consistency_logits[key]
     on_stage("fusing on calib and evaluating")
     calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
     fusions, metrics = _score_rows(
-        _rows_to_fuse(list(emo_paths), external_names),
+        _rows_to_fuse(list(emo_paths), external_names, config.consistency),
         logits["calib"],
         logits["test"],
         calib_labels,
@@ -365,7 +418,7 @@ def run_benchmark(
 ) -> BenchmarkResult:
     """Every fold of every repeat (resumable), ``results.json`` and the report; with ``detector_dir``, also the
     detector trained on every category (skipped when that directory already holds one)."""
-    from emoboost.benchmark.gain import gain_summary, repeats_summary
+    from emoboost.benchmark.gain import gain_for, gain_summary, repeats_summary
     from emoboost.benchmark.report import write_report
 
     config.validate()
@@ -391,6 +444,11 @@ def run_benchmark(
         controls={c: r.controls for c, r in first.items()},
         cells=cells_summary(first),
         mismatch=mismatch_summary(first, config.bootstrap, config.seed),
+        consistency_gain=(
+            gain_for(first, config.bootstrap, config.seed, pair=("lowlevel", "lowlevel+consistency"))
+            if config.consistency
+            else {}
+        ),
         repeats=repeats_summary(repeats) if len(repeats) > 1 else None,
         **variants,
     )

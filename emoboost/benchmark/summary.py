@@ -15,7 +15,15 @@ from emoboost.data.manifest import VISUAL_CATEGORIES
 from emoboost.metrics import identity_mean
 from emoboost.models.networks import NETWORK_NAMES
 
-BASE_DETECTORS = (*NETWORK_NAMES, "lowlevel", "fusion", "mean")
+BASE_DETECTORS = (
+    *NETWORK_NAMES,
+    "lowlevel",
+    "fusion",
+    "mean",
+    "consistency",
+    "lowlevel+consistency",
+    "fusion+consistency",
+)
 METRICS = ("auc", "ap", "eer", "acc", "ece")
 
 

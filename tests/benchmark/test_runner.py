@@ -105,6 +105,9 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
             "lowlevel",
             "fusion",
             "mean",
+            "consistency",
+            "lowlevel+consistency",
+            "fusion+consistency",
         }
         for scores in detectors.values():
             assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
@@ -123,7 +126,13 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         # SynthAV's factor columns give a per-cell breakdown whose fakes add up to the fold's
         cells = results.cells[category]["fusion"]
         assert sum(c["n_fake"] for c in cells.values()) == results.folds[category]["fusion"]["n_fake"]
+        # v3 renders every held-out scenario at both mismatch levels: a paired effect per detector
+        pairs = results.mismatch[category]["consistency"]
+        assert 2 * pairs["n"] == results.folds[category]["fusion"]["n_fake"] and pairs["identities"] >= 1
+        assert results.training[category]["original"]["consistency"]["label"] == "real clips only"
         assert all(name.startswith("mismatch=") for name in cells)
+    assert set(results.consistency_gain["folds"]) == set(CATEGORIES)
+    assert results.consistency_gain["boosted"] == "lowlevel+consistency"
     out = tmp_path / "out"
     stored = json.loads((out / "results.json").read_text())
     assert stored["folds"]["RVFA"]["fusion"]["auc"] == results.folds["RVFA"]["fusion"]["auc"]

@@ -22,7 +22,7 @@ import numpy as np
 
 
 def main() -> None:
-    from emoboost.benchmark.consistency import ScoredClip, control_scores, controls_markdown, fake_cells
+    from emoboost.benchmark.consistency import control_scores, controls_markdown, fake_cells
     from emoboost.config import to_dict
     from emoboost.data.manifest import read_manifest
     from emoboost.features.store import FeatureStore
@@ -84,8 +84,7 @@ def main() -> None:
     def score(tokens) -> float:
         return clip_inconsistency(model, tokens)["mean"]
 
-    scored = [ScoredClip(c.tokens, c.identity, c.recording, c.revoiced) for c in test]
-    controls = control_scores(score, scored, config.min_shift_tokens, seed=args.seed)
+    controls = control_scores(score, test, config.min_shift_tokens, seed=args.seed)
     by_factor: dict[str, list] = {}
     for cell, tokens in fakes:  # pooled over categories: mismatch x artefact
         by_factor.setdefault(cell.split(" ", 1)[1], []).append((cell.split(" ", 1)[1], tokens))

@@ -18,7 +18,6 @@ pairing one clip's face tokens with another's voice tokens is the same as muxing
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,16 +25,9 @@ import numpy as np
 
 from emoboost.metrics import auc
 from emoboost.models.consistency import AffectTokens
+from emoboost.training.consistency import RealClip
 
 Scorer = Callable[[AffectTokens], float]
-
-
-@dataclasses.dataclass(frozen=True)
-class ScoredClip:
-    tokens: AffectTokens
-    identity: str
-    recording: str
-    revoiced: tuple[AffectTokens, ...] = ()
 
 
 def _paired(real: np.ndarray, control: np.ndarray) -> dict[str, Any]:
@@ -68,7 +60,7 @@ def derangement(identities: Sequence[str], seed: int) -> np.ndarray:
 
 
 def control_scores(
-    score: Scorer, clips: Sequence[ScoredClip], min_shift_tokens: int, seed: int = 0
+    score: Scorer, clips: Sequence[RealClip], min_shift_tokens: int, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
     """Every control that the clips allow (see the module docstring)."""
     real = np.array([score(c.tokens) for c in clips])

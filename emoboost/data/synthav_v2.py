@@ -112,17 +112,24 @@ def make_identity(index: int, seed: int) -> Identity:
         skin=skin,
         hair=_rgb(rng.integers(10, 140, 3)),
         background=_contrasting(rng.integers(60, 200, 3), np.array(skin)),
-        head_w=float(rng.uniform(0.78, 0.95)),
-        head_h=float(rng.uniform(1.0, 1.15)),
-        eye_gap=float(rng.uniform(0.30, 0.40)),
-        eye_size=float(rng.uniform(0.08, 0.12)),
-        nose=float(rng.uniform(0.15, 0.25)),
-        mouth_y=float(rng.uniform(0.38, 0.46)),
+        **face_geometry(rng),
         voice=voice,
         pitch=int(rng.integers(25, 70)),
         speed=int(rng.integers(140, 180)),
         gender="women" if "+f" in voice or "linda" in voice else "men",
     )
+
+
+def face_geometry(rng: np.random.Generator) -> dict[str, float]:
+    """Head shape, eye spacing and size, nose length, mouth height (drawn in this order)."""
+    return {
+        "head_w": float(rng.uniform(0.78, 0.95)),
+        "head_h": float(rng.uniform(1.0, 1.15)),
+        "eye_gap": float(rng.uniform(0.30, 0.40)),
+        "eye_size": float(rng.uniform(0.08, 0.12)),
+        "nose": float(rng.uniform(0.15, 0.25)),
+        "mouth_y": float(rng.uniform(0.38, 0.46)),
+    }
 
 
 def _contrasting(background: np.ndarray, skin: np.ndarray) -> tuple[int, int, int]:

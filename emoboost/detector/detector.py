@@ -415,7 +415,8 @@ class Detector:
             mismatch = None
             if emo.mismatch is not None:
                 token_slice = emo.mismatch[int(start) : int(start) + config.window_tokens]
-                mismatch = round(float(np.mean(token_slice)), 6)
+                compared = token_slice[np.isfinite(token_slice)]  # tokens with both a face and speech
+                mismatch = round(float(compared.mean()), 6) if len(compared) else None
             stretch = (round(first / FPS, 3), round(last / FPS, 3))
             segments.append(Segment(*stretch, round(llr, 6), round(probability, 6), mismatch))
         return tuple(segments)

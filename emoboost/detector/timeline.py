@@ -9,7 +9,7 @@ Four panels, one y-axis each, legends to the right of the data, names as in the 
 2. face expression: facial-expression probabilities (stacked; blank where no face is tracked);
 3. voice prosody: loudness and pitch as clip z-scores (egemaps speech encoder), otherwise the
    voice level in dBFS;
-4. emotion mismatch: face-voice emotion distance (0 agree .. 2 opposite), blank without a face.
+4. emotion mismatch: face-voice emotion distance (0 agree .. 2 opposite), blank without a face or speech.
 
 Grey bands mark stretches where no face was tracked.
 """
@@ -161,7 +161,7 @@ def draw_timeline(verdict: Verdict) -> Figure:
     axes[1].set_ylim(0, 1)
     axes[1].set_ylabel(f"{PANELS['expression']} (P)")
     _voice_panel(axes[2], tracks)
-    if tracks.mismatch is not None:  # blank where no face is tracked: there is no face emotion to compare
+    if tracks.mismatch is not None:  # blank without a face (or speech, NaN from the model): nothing to compare
         mismatch = np.where(tracks.face_fraction > 0, tracks.mismatch, np.nan)
         axes[3].plot(t, mismatch, color="#9467bd", linewidth=1.5, label="face-voice distance")
     else:

@@ -41,7 +41,8 @@ class ClipScores:
     window_logits: np.ndarray  # [W] one per window
     window_starts: np.ndarray  # [W] first token of each window
     token_logits: np.ndarray  # [N] per token, overlapping windows averaged
-    mismatch: np.ndarray | None  # [N] face-voice emotion distance per token; None without the inter-modal branch
+    mismatch: np.ndarray | None  # [N] face-voice emotion distance per token (NaN without a face or speech); None
+    # without the inter-modal branch
     visual_logit: float | None  # the face head, aggregated like the clip logit; None when the model has no visual input
     speech_logit: float | None  # the voice head; None when the model has no speech input
 
@@ -65,9 +66,10 @@ def predict_clip(model: EmoForensics, tokens: ClipTokens) -> ClipScores:
             parts.setdefault(name, []).append(value.cpu())
     out = {name: torch.cat(values) for name, values in parts.items()}
     token_logits = _token_means(out["token_logits"], batch.starts, config.window_tokens, len(tokens))
-    mismatch = (
-        _token_means(out["mismatch"], batch.starts, config.window_tokens, len(tokens)) if "mismatch" in out else None
-    )
+    mismatch = None
+    if "mismatch" in out:  # only where both a face and speech are there to compare (NaN elsewhere)
+        mismatch = _token_means(out["mismatch"], batch.starts, config.window_tokens, len(tokens))
+        mismatch = np.where(tokens.visual_mask & tokens.speech_mask, mismatch, np.nan)
 
     def head(name: str) -> float | None:
         return float(aggregate(out[f"{name}_logit"], config.aggregation)) if name in model.modalities else None

@@ -45,3 +45,16 @@ def test_sigmoid_never_overflows_and_agrees_for_scalars_and_arrays():
     probabilities = sigmoid(values)
     assert np.isfinite(probabilities).all() and probabilities[2] == 0.5
     assert [sigmoid(float(v)) for v in values] == pytest.approx(probabilities.tolist())
+
+
+def test_the_mismatch_is_only_where_both_a_face_and_speech_are_there():
+    model = EmoForensics(TINY, 16, 12).eval()
+    clip = sequences.clips(1, seed=7, frames=200)[0]
+    speech_mask = clip.tokens.speech_mask.copy()
+    speech_mask[:5] = False  # a silent start
+    visual_mask = clip.tokens.visual_mask.copy()
+    visual_mask[-3:] = False  # the face lost at the end
+    tokens = dataclasses.replace(clip.tokens, speech_mask=speech_mask, visual_mask=visual_mask)
+    mismatch = predict_clip(model, tokens).mismatch
+    assert np.isnan(mismatch[:5]).all() and np.isnan(mismatch[-3:]).all()
+    assert np.isfinite(mismatch[visual_mask & speech_mask]).all()

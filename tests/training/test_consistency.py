@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from emoboost.benchmark.consistency import ScoredClip, control_scores, derangement, fake_cells
+from emoboost.benchmark.consistency import control_scores, derangement, fake_cells
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureRecord
 from emoboost.models.consistency import (
@@ -63,7 +63,7 @@ def test_it_learns_the_pairing_from_real_clips_alone(fitted):
     def score(tokens):
         return clip_inconsistency(model, tokens)["mean"]
 
-    controls = control_scores(score, [ScoredClip(c.tokens, c.identity, c.recording, c.revoiced) for c in test], 4)
+    controls = control_scores(score, test, 4)
     assert set(controls) == {"cross_identity", "same_identity", "shift", "revoiced"}
     for name, c in controls.items():
         assert c["auc"] > 0.85 and c["share_risen"] > 0.7 and c["wilcoxon_p"] < 0.01, (name, c)

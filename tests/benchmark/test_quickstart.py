@@ -14,6 +14,7 @@ def test_held_out_identities_are_other_people():
     seen = [make_identity(i, QUICKSTART_SET.seed) for i in range(QUICKSTART_SET.identities)]
     for index in range(HELD_OUT_SET.identities):
         person = make_identity(index, HELD_OUT_SET.seed)
+        assert person.voice not in {other.voice for other in seen}  # and a voice timbre the detector never heard
         for other in seen:  # a different face (skin, hair, shape) and a different voice (pitch, speed)
             assert dataclasses.replace(person, name=other.name, voice=other.voice, gender=other.gender) != other
             assert (person.skin, person.hair, person.pitch, person.speed) != (

@@ -78,15 +78,17 @@ class ConsistencyFit:
 class _Sampler:
     """Draws aligned windows and one negative per window (see the module docstring)."""
 
-    def __init__(self, clips: Sequence[RealClip], config: ConsistencyConfig, rng: np.random.Generator):
+    def __init__(
+        self, clips: Sequence[RealClip], config: ConsistencyConfig, rng: np.random.Generator, min_identities: int = 2
+    ):
         self.clips, self.config, self.rng = list(clips), config, rng
         self.length = config.window_tokens
         self.by_identity: dict[str, list[int]] = {}
         for index, clip in enumerate(self.clips):
             self.by_identity.setdefault(clip.identity, []).append(index)
         self.identities = sorted(self.by_identity)
-        if len(self.identities) < 2:
-            raise ConfigError("consistency training needs real clips of at least 2 identities")
+        if len(self.identities) < min_identities:
+            raise ConfigError(f"consistency training needs real clips of at least {min_identities} identities")
 
     def _window(self, tokens: AffectTokens, start: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         n = len(tokens)
@@ -102,7 +104,7 @@ class _Sampler:
 
     def negative_types(self, index: int) -> list[str]:
         clip = self.clips[index]
-        kinds = ["other_person"]
+        kinds = ["other_person"] if len(self.identities) > 1 else []
         if any(self.clips[j].recording != clip.recording for j in self.by_identity[clip.identity]):
             kinds.append("same_person")
         if len(clip.tokens) >= self.length + self.config.min_shift_tokens:
@@ -136,6 +138,8 @@ class _Sampler:
         for i in (int(j) for j in index):
             f, v, start = self._window(self.clips[i].tokens)
             available = self.negative_types(i)
+            if not available:  # one short recording of one person: nothing to contrast it with
+                raise ConfigError("consistency validation needs a second identity, recording or a longer clip")
             kind = available[int(self.rng.integers(len(available)))]
             face.append(f)
             voice.append(v)
@@ -198,7 +202,9 @@ def train_consistency(
         np.concatenate([c.tokens.face for c in train]), np.concatenate([c.tokens.voice for c in train])
     )
     sampler = _Sampler(train, config, rng)
-    val_batch = _Sampler(val, config, np.random.default_rng(train_config.seed + 1)).batch(max(256, len(val) * 4))
+    # val may hold one person (a small fold): its negatives are then that person's other recordings and shifts
+    val_sampler = _Sampler(val, config, np.random.default_rng(train_config.seed + 1), min_identities=1)
+    val_batch = val_sampler.batch(max(256, len(val) * 4))
     optimiser = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
     best: tuple[float, int, dict[str, torch.Tensor], dict[str, float]] = (-1.0, 0, {}, {})
     history = []

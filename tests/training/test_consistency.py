@@ -98,6 +98,9 @@ def test_negatives_are_of_the_kinds_available_and_near_windows_are_not_negatives
     assert same < apart  # windows 0 and 2 of one clip (closer than 4 tokens) are not each other's negatives
     with pytest.raises(ConfigError, match="at least 2 identities"):
         _Sampler(_set(6, 1)[:1], SMALL, np.random.default_rng(0))
+    one_person = _Sampler(_set(7, 1), SMALL, np.random.default_rng(0), min_identities=1)  # a small fold's val
+    assert one_person.negative_types(0) == ["same_person", "shift"]
+    assert set(one_person.batch(16)["kinds"]) <= {"same_person", "shift"}
 
 
 def test_affect_tokens_keep_silence_and_missing_faces_as_features():

@@ -379,15 +379,11 @@ def make_clip(
                 identity, expression[t], expression[t], float(voice.mouth_open[t]), centre, image.size
             )
             synthetic = degrade(synthetic, 1 + 2.5 * strength, 1.5 * strength, shift)
-            cx, my = centre[0], centre[1] + unit * identity.head_h * identity.mouth_y
-            box = (cx - unit * 0.42, my - unit * 0.25, cx + unit * 0.42, my + unit * 0.38)
-            return paste(image, synthetic, box, 6 * (1 - strength) + 0.5)
+            return paste(image, synthetic, mouth_box(identity, centre, unit), 6 * (1 - strength) + 0.5)
 
         return Clip(render(identity, expression, expression, voice.mouth_open, camera, lipsync), audio, strength, cell)
     # face swaps: the partner's inner face, colour-corrected to the target's skin, keeps the driving video's expressions
-    residual = 0.35 * strength
-    skin = _rgb(round((1 - residual) * a + residual * b) for a, b in zip(identity.skin, other.skin, strict=False))
-    swapped = dataclasses.replace(other, background=identity.background, hair=identity.hair, skin=skin)
+    swapped = swapped_face(identity, other, strength)
     gan = category == "FVFA-GAN"
 
     def swap(t: int, image: Image.Image, centre: tuple[float, float]) -> Image.Image:
@@ -398,6 +394,19 @@ def make_clip(
         return paste(image, face, box, 1.0 + (5.0 if gan else 2.5) * (1 - strength))
 
     return Clip(render(identity, expression, expression, voice.mouth_open, camera, swap), audio, strength, cell)
+
+
+def mouth_box(identity: Identity, centre: tuple[float, float], unit: float) -> tuple[float, float, float, float]:
+    """The ellipse a lip-sync redraws: the mouth region of ``identity``'s face at ``centre``."""
+    cx, my = centre[0], centre[1] + unit * identity.head_h * identity.mouth_y
+    return (cx - unit * 0.42, my - unit * 0.25, cx + unit * 0.42, my + unit * 0.38)
+
+
+def swapped_face(identity: Identity, other: Identity, strength: float) -> Identity:
+    """``other``'s inner face on ``identity``'s head, its skin colour-corrected to within 0.35 x strength."""
+    residual = 0.35 * strength
+    skin = _rgb(round((1 - residual) * a + residual * b) for a, b in zip(identity.skin, other.skin, strict=True))
+    return dataclasses.replace(other, background=identity.background, hair=identity.hair, skin=skin)
 
 
 def partner(index: int, count: int) -> int:

@@ -57,12 +57,14 @@ from emoboost.data.synthav_v2 import (
     _smooth,
     expression_of,
     face_geometry,
+    mouth_box,
     other_emotions,
     partner,
     respeak,
     room_tone,
     script,
     speak,
+    swapped_face,
     vocode,
     write_clip,
 )
@@ -462,16 +464,12 @@ def make_fake(
         def lipsync(t: int, image: Image.Image, centre: tuple[float, float]) -> Image.Image:
             synthetic = draw_face(identity, face[t], face[t], float(voice.mouth_open[t]), centre, image.size)
             synthetic = degrade(synthetic, strength, shift)
-            cx, my = centre[0], centre[1] + unit * identity.head_h * identity.mouth_y
-            box = (cx - unit * 0.42, my - unit * 0.25, cx + unit * 0.42, my + unit * 0.38)
-            return paste(image, synthetic, box, 6 * (1 - strength) + 0.5)
+            return paste(image, synthetic, mouth_box(identity, centre, unit), 6 * (1 - strength) + 0.5)
 
         frames = render(identity, face, face, voice.mouth_open, camera, lipsync, head=scene.head)
         return Clip(frames, audio, strength, cell)
     # face swaps: the partner's inner face keeps the driving video's expressions; the mouth follows the voice
-    residual = 0.35 * strength
-    skin = _rgb(round((1 - residual) * a + residual * b) for a, b in zip(identity.skin, other.skin, strict=True))
-    swapped = dataclasses.replace(other, background=identity.background, hair=identity.hair, skin=skin)
+    swapped = swapped_face(identity, other, strength)
     gan = category == "FVFA-GAN"
 
     def swap(t: int, image: Image.Image, centre: tuple[float, float]) -> Image.Image:

@@ -33,3 +33,20 @@ def printable(text: object) -> str:
         else:
             pieces.append(char)
     return "".join(pieces)
+
+
+STEM_BYTES = 200  # of an output's stem: with "_<hash>.html" and a temporary name's extras it stays under 255 bytes
+_STEM_PUNCTUATION = frozenset("._-+ ()[]")
+
+
+def file_stem(path: str | os.PathLike[str]) -> str:
+    """A name for a file emoboost writes about ``path``: its stem with every character that is not a letter,
+    a digit or plain punctuation replaced by ``_`` (no slash, colon, ``%``, ``#``, ``?``, quote, control or
+    bidirectional character survives), no leading dot, at most ``STEM_BYTES`` bytes of UTF-8. A path and its
+    :func:`printable` form give the same stem (a resumed batch finds what it wrote)."""
+    name = Path(printable(os.fspath(path))).stem
+    stem = "".join(c if (c.isalnum() and c.isprintable()) or c in _STEM_PUNCTUATION else "_" for c in name)
+    stem = stem.lstrip(".") or "input"
+    while len(stem.encode()) > STEM_BYTES:
+        stem = stem[:-1]
+    return stem

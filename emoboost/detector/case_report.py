@@ -19,6 +19,7 @@ import io
 import math
 import os
 import platform
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from emoboost.detector.timeline import PANELS, timeline_png_bytes
 from emoboost.detector.verdict import Verdict
 from emoboost.files import write_text_atomic
 from emoboost.media.decode import FPS
+from emoboost.text import file_stem, printable
 
 ORIGIN = {True: "generated", False: "recorded", None: "unknown origin"}
 FRAMES_PER_KIND = 3  # frames from the most and from the least suspicious stretches
@@ -57,12 +59,21 @@ img{max-width:100%}
 
 
 def report_name(path: str | Path, sha256: str) -> str:
-    """``<stem>_<sha256[:8]>.html``: unique for same-named files in different folders."""
-    return f"{Path(path).stem}_{sha256[:8]}.html"
+    """``<stem>_<sha256[:8]>.html`` (:func:`emoboost.text.file_stem`): unique for same-named files in
+    different folders, and a plain relative file name whatever the input's name holds."""
+    return f"{file_stem(path)}_{sha256[:8]}.html"
+
+
+def report_href(name: str) -> str:
+    """The link to a report in the same folder: ``./`` and the percent-encoded name, so no name is read
+    as a URL scheme (``javascript:``), a fragment, a query or a folder."""
+    return "./" + urllib.parse.quote(name, safe="")
 
 
 def _e(value: Any) -> str:
-    return html.escape(str(value))
+    """``value`` as HTML text: on one line, control and bidirectional characters escaped (a right-to-left
+    override in a file name cannot reorder what the page shows), markup escaped."""
+    return html.escape(printable(value))
 
 
 def _rows(pairs: list[tuple[str, Any]], mono: tuple[str, ...] = ()) -> str:
@@ -383,7 +394,7 @@ class CaseReports:
             link = report_name(entry["path"], entry.get("sha256", ""))
             llr = float(entry["llr"])
             rows.append(
-                f'<tr class={entry["label"]}><td><a href="{_e(link)}">{_e(name)}</a></td><td>{_e(entry["label"])}</td>'
+                f'<tr class={entry["label"]}><td><a href="{_e(report_href(link))}">{_e(name)}</a></td><td>{_e(entry["label"])}</td>'
                 f"<td>{_e(format_lr(llr))}</td><td>{_e(entry['lr_verbal'])}</td>"
                 f"<td>{float(entry['probability']):.3f} (prior {float(entry['prior']):g})</td>"
                 f"<td>{_warning_count(entry)}</td></tr>"

@@ -24,12 +24,10 @@ import numpy as np
 
 from emoboost.detector.verdict import Verdict
 from emoboost.files import atomic_path
-from emoboost.text import printable
+from emoboost.text import file_stem, printable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-STEM_BYTES = 200  # of a plot's name: with "_<hash>.png" and a temporary name's extras it stays under 255 bytes
 
 EXPRESSION_COLOURS = {
     "angry": "#d62728",
@@ -51,11 +49,9 @@ LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8, "fr
 
 
 def timeline_name(path: str | Path, sha256: str) -> str:
-    """``<stem>_<sha256[:8]>.png`` for a verdict's file: unique for same-named files in different folders."""
-    stem = printable(Path(path).stem)
-    while len(stem.encode()) > STEM_BYTES:  # the name must fit the file system's 255 bytes with its suffix
-        stem = stem[:-1]
-    return f"{stem}_{sha256[:8]}.png"
+    """``<stem>_<sha256[:8]>.png`` for a verdict's file (:func:`emoboost.text.file_stem`): unique for
+    same-named files in different folders."""
+    return f"{file_stem(path)}_{sha256[:8]}.png"
 
 
 def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -> list[tuple[float, float]]:

@@ -98,6 +98,44 @@ def test_odd_names_get_verdicts_and_errors_one_line_each(tmp_path, clip, model, 
     assert len(list((tmp_path / "plots").glob("*.png"))) == 3
 
 
+HOSTILE_NAMES = (
+    "javascript:alert(document.domain);x=_.mp4",  # a URL scheme as a link
+    "a#b?c%41.mp4",  # fragment, query, escape
+    "back\\slash.mp4",
+    "invoice_\u202egnp.mp4",  # a right-to-left override: would show as "invoice_mp4.png"
+    '"><img src=x onerror=alert(1)>.mp4',
+)
+
+
+def test_report_links_and_titles_carry_no_active_name(tmp_path, clip, model, capfd):
+    import html.parser
+    import urllib.parse
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in HOSTILE_NAMES:
+        (folder / name).write_bytes(clip.read_bytes())
+    reports = tmp_path / "reports"
+    code, out, err = detect(capfd, folder, "--model", model, "--report", reports)
+    assert code == 0, err
+    hrefs: list[str] = []
+
+    class Links(html.parser.HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            assert tag != "img" or dict(attrs).get("src", "").startswith("data:image/")  # only the embedded images
+            hrefs.extend(value for key, value in attrs if key == "href")
+
+    Links().feed((reports / "index.html").read_text(encoding="utf-8"))
+    assert len(hrefs) == len(HOSTILE_NAMES)
+    for href in hrefs:  # relative, percent-encoded, naming a report of this folder
+        assert href.startswith("./") and "/" not in href[2:] and not set("#?:\\") & set(href), href
+        assert (reports / urllib.parse.unquote(href[2:])).is_file()
+    for page in reports.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "\u202e" not in text and "<img src=x" not in text and "<script" not in text
+    assert any("invoice_\\u202egnp.mp4" in p.read_text(encoding="utf-8") for p in reports.glob("invoice*.html"))
+
+
 def test_a_failed_plot_keeps_the_verdict_and_the_batch(tmp_path, clip, model, capfd, monkeypatch):
     import emoboost.detector.timeline
 

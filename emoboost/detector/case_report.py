@@ -393,8 +393,9 @@ class CaseReports:
                 continue
             link = report_name(entry["path"], entry.get("sha256", ""))
             llr = float(entry["llr"])
+            href = _e(report_href(link))
             rows.append(
-                f'<tr class={entry["label"]}><td><a href="{_e(report_href(link))}">{_e(name)}</a></td><td>{_e(entry["label"])}</td>'
+                f'<tr class={entry["label"]}><td><a href="{href}">{_e(name)}</a></td><td>{_e(entry["label"])}</td>'
                 f"<td>{_e(format_lr(llr))}</td><td>{_e(entry['lr_verbal'])}</td>"
                 f"<td>{float(entry['probability']):.3f} (prior {float(entry['prior']):g})</td>"
                 f"<td>{_warning_count(entry)}</td></tr>"

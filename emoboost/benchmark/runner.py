@@ -362,6 +362,24 @@ def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Pa
     return target
 
 
+def check_externals(config: BenchmarkConfig, out_dir: Path, externals: Sequence[ExternalDetector]) -> None:
+    """Every external score file of every fold of every repeat read and checked against the clips it must
+    score (calibration and test), before anything trains: a bad file fails in seconds, not after a fold."""
+    if not externals:
+        return
+    for repeat in range(config.repeats):
+        folds_dir = _folds_for_repeat(config, out_dir, repeat)
+        for category in config.categories:
+            rows = read_manifest(folds_dir / f"{category}.csv")
+            for external in externals:
+                scores = external.scores_for(category)
+                for split in ("calib", "test"):
+                    paths = [r.path for r in rows if r.split == split]
+                    scores.check_covers(
+                        paths, f"{split} clips of fold {category}" + (f" (repeat {repeat})" if repeat else "")
+                    )
+
+
 def run_repeat(
     config: BenchmarkConfig,
     out_dir: Path,
@@ -425,6 +443,7 @@ def run_benchmark(
     externals = config.externals()
     if config.repeats > 1 or (detector_dir is not None and not (detector_dir / "config.json").exists()):
         full_manifest(config)  # fail now, not after the folds
+    check_externals(config, out_dir, externals)
     repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
     first = repeats[0]
     variants = {key: summarise(first, key) for key in ("trimmed", "trimmed_trained") if summarise(first, key)["folds"]}

@@ -4,7 +4,8 @@ A score file lets a researcher boost any detector with EmoForensics: its scores 
 logit in the EMO-BOOST fusion. Scores that all lie in [0, 1] are read as probabilities and
 turned into logits; anything else is used as a logit as it is. Paths are matched to manifest
 paths exactly, then by the path's tail (so absolute paths from another machine still match when
-their last components agree); a clip without a score has a missing logit.
+their last components agree). Every row needs a path and a finite score and no path may appear twice;
+the benchmark checks before any training that each fold's calibration and test clips have a score.
 
 In the benchmark an external detector is named ``NAME=PATH``. PATH is a folder with one
 ``<category>.csv`` per fold, scored by a detector trained on that fold's training data; a single
@@ -17,9 +18,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from emoboost.errors import ConfigError
+from emoboost.text import printable
 
 PROBABILITY_EPSILON = 1e-6
 
@@ -30,16 +33,7 @@ class ExternalScores:
     def __init__(self, path: str | Path, name: str | None = None):
         self.path = Path(path)
         self.name = name or self.path.stem
-        try:
-            with open(self.path, newline="", encoding="utf-8") as handle:
-                reader = csv.DictReader(handle)
-                if not reader.fieldnames or not {"path", "score"} <= set(reader.fieldnames):
-                    raise ConfigError(f"{self.path}: a score file needs 'path' and 'score' columns")
-                raw = {row["path"].replace("\\", "/"): float(row["score"]) for row in reader}
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{self.path}: score file not found") from exc
-        except ValueError as exc:
-            raise ConfigError(f"{self.path}: a score is not a number ({exc})") from exc
+        raw = self._read()
         self.probabilities = bool(raw) and all(0.0 <= v <= 1.0 for v in raw.values())
         self.scores = {path: self._to_logit(value) for path, value in raw.items()}
         self._by_tail: dict[str, list[float]] = {}
@@ -47,6 +41,50 @@ class ExternalScores:
             parts = path.strip("/").split("/")
             for depth in range(1, len(parts) + 1):
                 self._by_tail.setdefault("/".join(parts[-depth:]), []).append(value)
+
+    def _read(self) -> dict[str, float]:
+        """``path -> score``, every row checked: a path and a finite score on each, no path twice."""
+        raw: dict[str, float] = {}
+        first_line: dict[str, int] = {}
+        try:
+            with open(self.path, newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                if not reader.fieldnames or not {"path", "score"} <= set(reader.fieldnames):
+                    raise ConfigError(f"{printable(self.path)}: a score file needs 'path' and 'score' columns")
+                for row in reader:
+                    line = reader.line_num
+                    path, text = (row.get("path") or "").strip(), (row.get("score") or "").strip()
+                    where = f"{printable(self.path)} line {line}"
+                    if not path:
+                        raise ConfigError(f"{where}: no path")
+                    if not text:
+                        raise ConfigError(f"{where}: no score for {printable(path)}")
+                    try:
+                        value = float(text)
+                    except ValueError as exc:
+                        raise ConfigError(f"{where}: a score is not a number ({printable(text)!r})") from exc
+                    if not math.isfinite(value):
+                        raise ConfigError(f"{where}: the score of {printable(path)} is {text}, not a finite number")
+                    key = path.replace("\\", "/")
+                    if key in raw:
+                        raise ConfigError(f"{where}: {printable(path)} is scored twice (also line {first_line[key]})")
+                    raw[key], first_line[key] = value, line
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{printable(self.path)}: score file not found") from exc
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ConfigError(f"{printable(self.path)}: not a UTF-8 CSV score file ({exc})") from exc
+        except OSError as exc:
+            raise ConfigError(f"{printable(self.path)}: cannot be read ({exc.strerror or exc})") from exc
+        return raw
+
+    def check_covers(self, paths: Sequence[str], what: str) -> None:
+        """Refuse a score file that has no (unambiguous) score for some of ``paths`` (e.g. a fold's test clips)."""
+        missing = [p for p in paths if math.isnan(self.logit(p))]
+        if missing:
+            raise ConfigError(
+                f"{printable(self.path)}: no score (or more than one by the path's tail) for {len(missing)} of the "
+                f"{len(paths)} {what}, e.g. {printable(missing[0])}"
+            )
 
     def _to_logit(self, value: float) -> float:
         if not self.probabilities:

@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 
@@ -33,3 +34,34 @@ def test_bad_score_files(tmp_path):
         ExternalScores(tmp_path / "nan.csv")
     with pytest.raises(ConfigError, match="not found"):
         ExternalScores(tmp_path / "none.csv")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("path,score\na.mp4,\n", "line 2: no score for a.mp4"),
+        ("path,score\n,0.5\n", "line 2: no path"),
+        ("path,score\na.mp4,0.1\nb.mp4,inf\n", "line 3: the score of b.mp4 is inf, not a finite number"),
+        ("path,score\na.mp4,nan\n", "not a finite number"),
+        ("path,score\na.mp4,0.1\nb.mp4,0.2\na.mp4,0.3\n", "line 4: a.mp4 is scored twice (also line 2)"),
+        ("path,score\nx\\a.mp4,0.1\nx/a.mp4,0.3\n", "scored twice"),  # the same path written two ways
+    ],
+)
+def test_every_row_is_checked(tmp_path, text, says):
+    (tmp_path / "s.csv").write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        ExternalScores(tmp_path / "s.csv")
+
+
+def test_not_utf8_is_one_error(tmp_path):
+    (tmp_path / "s.csv").write_bytes(b"path,score\n\xff\xfe,1\n")
+    with pytest.raises(ConfigError, match="not a UTF-8 CSV"):
+        ExternalScores(tmp_path / "s.csv")
+
+
+def test_coverage_names_the_first_clip_without_a_score(tmp_path):
+    (tmp_path / "s.csv").write_text("path,score\na/clip.mp4,0.1\nb/clip.mp4,0.2\nc.mp4,0.3\n")
+    scores = ExternalScores(tmp_path / "s.csv")
+    scores.check_covers(["a/clip.mp4", "c.mp4"], "test clips")
+    with pytest.raises(ConfigError, match=r"for 2 of the 3 test clips, e\.g\. clip\.mp4"):
+        scores.check_covers(["clip.mp4", "c.mp4", "d.mp4"], "test clips")  # ambiguous tail, then missing

@@ -167,6 +167,7 @@ def manifest_fakeavceleb(
     out.print(f"{report.problems} problems (left out of the manifest; see {out_dir / 'report.txt'})", markup=False)
     for line in report.lines()[1:6]:
         out.print(f"  {line}", markup=False)
+    _refuse_unusable(folds, out_dir / "folds")
 
 
 @app.command()
@@ -224,6 +225,24 @@ def synth_set(out_dir: Path, config, protocol: Path | None = None, workers: int 
     folds = write_checked_folds(rows, load_protocol(protocol), out_dir / "folds")
     out.print(f"{len(rows)} clips -> {out_dir / 'manifest.csv'}", markup=False)
     _print_folds(folds)
+    _refuse_unusable(folds, out_dir / "folds")
+
+
+def _refuse_unusable(folds, folder: Path) -> None:
+    """One warning line per fold whose splits lack real or fake clips, then exit 1 (the folds are written, so
+    they can be read, but the benchmark cannot use them: give more identities or another protocol)."""
+    from emoboost.data.protocols import shortfall_lines
+
+    lines = shortfall_lines(folds)
+    for line in lines:
+        err.print(f"[yellow]warning[/yellow] {escape(line)}", soft_wrap=True)
+    if lines:
+        err.print(
+            f"[red]error[/red] {len(lines)} of {len(folds)} folds in {escape(one_line(folder))} cannot be benchmarked "
+            "(a split lacks real or fake clips): add identities or use another protocol",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 @manifest_app.command("emotion")

@@ -264,6 +264,26 @@ def check_fold(fold: Fold) -> None:
         raise ConfigError(f"fold {fold.held_out}: test holds fakes of other categories")
 
 
+def fold_shortfalls(fold: Fold) -> list[str]:
+    """What makes a fold unusable for the benchmark, one phrase each: train, val and calib need real and fake
+    clips (to learn, to choose the epoch, to fit the fusion), test needs real clips and fakes of the held-out
+    category. Empty when the fold is usable."""
+    missing = []
+    for split in SPLITS:
+        real, fake = (sum(r.split == split and r.label == label for r in fold.rows) for label in (0, 1))
+        lacks = [what for what, count in (("real", real), ("fake", fake)) if not count]
+        if lacks:
+            kind = " or ".join(lacks)
+            held_out = f" {fold.held_out}" if split == "test" and "fake" in lacks else ""
+            missing.append(f"{split} has no {kind}{held_out} clips")
+    return missing
+
+
+def shortfall_lines(folds: Sequence[Fold]) -> list[str]:
+    """One line per unusable fold: ``fold X: test has no fake FVFA-FS clips; val has no fake clips``."""
+    return [f"fold {fold.held_out}: " + "; ".join(lacks) for fold in folds if (lacks := fold_shortfalls(fold))]
+
+
 FAKEAVCELEB_PROTOCOL = "configs/protocols/fakeavceleb_loco.yaml"  # the shipped leave-one-category-out protocol
 
 

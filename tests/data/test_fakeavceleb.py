@@ -16,6 +16,13 @@ from emoboost.errors import ConfigError
 METHODS = {"B": ["rtvc"], "C": ["wav2lip", "faceswap", "fsgan"], "D": ["wav2lip", "faceswap-wav2lip", "fsgan-wav2lip"]}
 
 
+def _partner(n: int, identities: int) -> int:
+    """The swap partner of identity ``n``: another identity of its ethnicity x gender group (the parity of ``n``
+    here), in pairs: FakeAVCeleb swaps faces and voices only inside a group."""
+    partner = n + 2 if (n // 2) % 2 == 0 else n - 2
+    return partner if 0 <= partner < identities else n - 2
+
+
 def make_tree(root, clip_bytes, identities=30):
     """A FakeAVCeleb-shaped tree: per identity a real clip, an RVFA clip, FVRA and FVFA clips
     with a second identity in the file name. Plus a row whose file is missing, a file with no
@@ -24,7 +31,7 @@ def make_tree(root, clip_bytes, identities=30):
     for n in range(identities):
         identity = f"id{n:05d}"
         race, gender = ("African", "men") if n % 2 else ("Asian (East)", "women")
-        other = f"id{(n * 7 + 3) % identities:05d}"
+        other = f"id{_partner(n, identities):05d}"
         entries = [("A", "real", f"{n:05d}.mp4", "-")]
         entries += [("B", "rtvc", f"{n:05d}_{other}_fake.mp4", other)]
         for method in METHODS["C"]:
@@ -87,13 +94,9 @@ def test_manifest_counts_categories_and_problems(tree):
         "FVFA-GAN": 30,
         "FVFA-WL": 30,
     }
-    fake = next(
-        r
-        for r in rows
-        if r.path.endswith("00005_3_id00038_wav2lip.mp4".replace("id00038", f"id{(5 * 7 + 3) % 30:05d}"))
-    )
+    fake = next(r for r in rows if r.path.endswith("00005_3_id00007_wav2lip.mp4"))  # id00005 and id00007 are partners
     assert fake.type == "FVFA" and fake.video_fake and fake.audio_fake and fake.label == 1
-    assert fake.identity == "id00005" and fake.ids == ("id00005", f"id{(5 * 7 + 3) % 30:05d}")
+    assert fake.identity == "id00005" and fake.ids == ("id00005", "id00007")
     real = next(r for r in rows if r.category == "real")
     assert real.label == 0 and not real.video_fake and not real.audio_fake and len(real.ids) == 1
 
@@ -141,6 +144,19 @@ def test_cli_writes_manifest_folds_and_report(tree, tmp_path):
     assert "files with no row: 1" in report
     assert "fold FVFA-GAN: identities/clips per group and split" in report and "African x men" in report
     assert "FVFA-GAN" in result.stdout and "4 problems" in result.stdout
+
+
+def test_folds_a_benchmark_cannot_use_are_one_line_each_and_exit_1(tmp_path, talking_clip, capfd):
+    from emoboost.cli import run
+
+    tree = make_tree(tmp_path / "small", talking_clip.read_bytes(), identities=8)  # too few people for four splits
+    code = run(["manifest", "fakeavceleb", str(tree), "--out", str(tmp_path / "m")])
+    err = capfd.readouterr().err.splitlines()
+    warnings = [line for line in err if line.startswith("warning fold ")]
+    assert code == 1 and len(warnings) == 5 and "Traceback" not in "".join(err)
+    assert "warning fold FVFA-FS: val has no fake clips; calib has no fake clips; test has no fake FVFA-FS clips" in err
+    assert err[-1].startswith("error 5 of 5 folds in ") and "cannot be benchmarked" in err[-1]
+    assert len(list((tmp_path / "m" / "folds").glob("*.csv"))) == 5  # written, to be read
 
 
 def test_not_a_fakeavceleb_folder(tmp_path):

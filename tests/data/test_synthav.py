@@ -201,8 +201,9 @@ def test_cli_synth_writes_clips_manifest_and_folds(tmp_path):
         text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # two people cannot fill four splits: said per fold
     assert "24 clips" in result.stdout and "FVFA-GAN" in result.stdout  # v3: 1 real + 2 x 5 fakes + 1 emotion-only
+    assert result.stderr.count("warning fold ") == 5 and "cannot be benchmarked" in result.stderr
     assert len(read_manifest(tmp_path / "set" / "manifest.csv")) == 24
     assert sorted(p.stem for p in (tmp_path / "set" / "folds").glob("*.csv")) == sorted(CATEGORIES)
 

@@ -35,6 +35,7 @@ class MediaConfig:
     """Decoding. The 25 fps / 16 kHz grid itself is fixed (see :mod:`emoboost.media.decode`)."""
 
     max_side: int = 1280  # frames are decoded scaled so their longer side is at most this (0: native)
+    max_pixels: int = 7680 * 4320  # larger frames (from the header, before decoding) are refused (0: no limit)
     # grid frames decoded in one burst before they are handed on (fewer for large frames; bounds memory)
     chunk_frames: int = 50
     min_duration_s: float = 1.0  # shorter clips are rejected as too short
@@ -43,6 +44,7 @@ class MediaConfig:
 
     def validate(self) -> None:
         require(self.max_side >= 0, "media.max_side must be >= 0")
+        require(self.max_pixels >= 0, "media.max_pixels must be >= 0")
         require(self.chunk_frames >= 1, "media.chunk_frames must be >= 1")
         require(self.min_duration_s >= 0, "media.min_duration_s must be >= 0")
         require(

@@ -86,6 +86,11 @@ class BrokenTimestampsError(MediaError):
     kind = "broken timestamps"
 
 
+class FrameTooLargeError(MediaError):
+    code = "frame_too_large"
+    kind = "frames larger than media.max_pixels"
+
+
 class NoFaceError(MediaError):
     code = "no_face"
     kind = "no face found"

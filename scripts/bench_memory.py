@@ -1,10 +1,11 @@
 """Peak memory of one verdict on a long, large file: a 10-minute 1080p talking-face clip by default.
 
     python scripts/bench_memory.py [--seconds 600] [--size 1920x1080] [--model DIR] [--limit-mb 2048]
+    python scripts/bench_memory.py --one-frame 16000x16000     # a frame above media.max_pixels: refused
 
 The clip is generated once under --work (emoboost.data.demo; about 3 minutes on 2 cores for the
 default). ``Detector.predict`` then runs in a child process so that its peak RSS is its own
-(getrusage of the child). Prints the peak, the time, the real-time factor and, last, one JSON
+(the child's own getrusage). Prints the peak, the time, the real-time factor and, last, one JSON
 object with ``peak_rss_mb``; exits 1 when the peak is above --limit-mb (the target is 2 GB).
 """
 
@@ -19,16 +20,28 @@ import time
 from pathlib import Path
 
 
+def _own_peak_mb() -> float:
+    """This process's peak RSS (not the ffmpeg that made the clip: RUSAGE_CHILDREN would count it)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(path: Path, model: str) -> None:
     """The measured process (``--child``): one verdict; prints its timings as JSON."""
     from emoboost.detector.detector import Detector
+    from emoboost.errors import MediaError
 
     detector = Detector.from_pretrained(model) if model else Detector.untrained()
     start = time.perf_counter()
-    verdict = detector.predict(path)
+    try:
+        verdict = detector.predict(path)
+    except MediaError as exc:  # the refusal is the result (--one-frame)
+        print(json.dumps({"seconds": time.perf_counter() - start, "error": str(exc), "rss_mb": _own_peak_mb()}))
+        return
     seconds = time.perf_counter() - start
     stages = detector.last_timings
-    print(json.dumps({"seconds": seconds, "duration_s": verdict.duration_s, "stages_s": stages}))
+    print(
+        json.dumps({"seconds": seconds, "duration_s": verdict.duration_s, "stages_s": stages, "rss_mb": _own_peak_mb()})
+    )
 
 
 def main() -> None:
@@ -38,6 +51,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="detector directory (default: the default architecture, untrained)")
     parser.add_argument("--limit-mb", type=float, default=2048.0)
     parser.add_argument("--work", type=Path, default=Path("runs/bench"))
+    parser.add_argument("--one-frame", metavar="WxH", help="one grey frame of this size, no audio (the refusal's cost)")
     parser.add_argument("--child", nargs=2, metavar=("CLIP", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -45,9 +59,17 @@ def main() -> None:
         return
     from emoboost.data.demo import demo_clip
 
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    width, height = (int(v) for v in (args.one_frame or args.size).lower().split("x"))
     path = args.work / f"demo_{args.seconds:g}s_{width}x{height}.mp4"
-    if not path.exists():
+    if args.one_frame:
+        path = args.work / f"one_frame_{width}x{height}.mp4"
+        args.work.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"color=c=gray:s={width}x{height}:r=25"]
+            + ["-frames:v", "1", "-c:v", "libx264", "-preset", "ultrafast", str(path)],
+            check=True,
+        )
+    elif not path.exists():
         started = time.perf_counter()
         print(f"generating {path} ...", flush=True)
         demo_clip(path, args.seconds, width, height, preset="ultrafast")
@@ -58,7 +80,12 @@ def main() -> None:
     if result.returncode != 0:
         raise SystemExit(f"the child failed:\n{result.stderr[-2000:]}")
     measured = json.loads(result.stdout.strip().splitlines()[-1])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = measured["rss_mb"]
+    if "error" in measured:
+        print(f"{width}x{height}: {measured['error']} in {measured['seconds']:.2f} s, peak RSS {peak:.0f} MB")
+        print(json.dumps({"peak_rss_mb": round(peak, 1), "limit_mb": args.limit_mb, "size": f"{width}x{height}",
+                          "seconds": round(measured["seconds"], 2), "refused": True}))  # fmt: skip
+        sys.exit(1 if peak > args.limit_mb else 0)
     print(
         f"{args.seconds:g} s at {width}x{height}: predict {measured['seconds']:.1f} s "
         f"(real-time factor {measured['seconds'] / measured['duration_s']:.3f}), "

@@ -166,6 +166,35 @@ def retime(source: Path, path: Path, expression: str, fps: float) -> Path:
     return path
 
 
+def second_video_track(decoy_seconds: float, source: Path, path: Path) -> Path:
+    """``source`` behind a first video track of ``decoy_seconds`` of plain red: a file whose first track is not
+    the recording (a decoy, or a thumbnail track some cameras write)."""
+    decoy = path.with_name(path.stem + "_decoy.mkv")
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=64x64:r=25",
+            "-t",
+            f"{decoy_seconds}",
+        ]
+        + ["-c:v", "libx264", str(decoy)],
+        check=True,
+    )
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(decoy), "-i", str(source)]
+        + ["-map", "0:v", "-map", "1:v", "-map", "1:a", "-c", "copy", str(path)],
+        check=True,
+    )
+    decoy.unlink()
+    return path
+
+
 def variable_frame_rate(source: Path, path: Path, slow_frames: int = 20) -> Path:
     """Re-time a 25 fps ``source`` so its first ``slow_frames`` frames last twice as long."""
     return retime(source, path, f"if(lt(N\\,{slow_frames})\\,2*N\\,N+{slow_frames})", 25)

@@ -44,6 +44,16 @@ class Case:
     says: str = ""  # a fragment the one-line message must hold
 
 
+def huge_frame(path: Path, size: str = "7776x4320") -> Path:
+    """One grey frame of ``size``, no audio (0.1 MB: the header is what is refused)."""
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"color=c=gray:s={size}:r=25", "-frames:v", "1"]
+        + ["-c:v", "libx264", "-preset", "ultrafast", str(path)],
+        check=True,
+    )
+    return path
+
+
 def broken(folder: Path, good: Path) -> list[Case]:
     """Inputs that cannot give a verdict (``good`` is a valid talking clip to cut and copy from)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,6 +78,12 @@ def broken(folder: Path, good: Path) -> list[Case]:
             "no audio track",
         ),
         Case("audio-only file", folder / "voice.m4a", errors.NoVideoStreamError, "no video"),
+        Case(
+            "frames above media.max_pixels (7776x4320, one frame)",
+            huge_frame(folder / "huge.mp4"),
+            errors.FrameTooLargeError,
+            "larger than media.max_pixels",
+        ),
         Case(
             "1-frame clip",
             factory.talking_clip(folder / "one frame.mp4", seconds=0.04),
@@ -119,6 +135,14 @@ def awkward(folder: Path) -> list[Case]:
         Case(
             "AV1 + Opus in MKV (decord cannot decode AV1; PyAV can)",
             clip(folder / "modern.mkv", seconds=2.0, video_args=AV1, audio_args=("-c:a", "libopus")),
+        ),
+        Case(
+            "32 audio channels without a named layout (MKV, PCM)",
+            clip(folder / "array.mkv", seconds=2.0, channels=32, audio_args=("-c:a", "pcm_s16le")),
+        ),
+        Case(
+            "a decoy first video track (the recording is the second)",
+            factory.second_video_track(1.2, base, folder / "two tracks.mkv"),
         ),
         Case("spaces in the name", clip(folder / "my interview clip.mp4", seconds=2.0)),
         Case("non-ASCII name", clip(folder / "entrevue_é_日本語_ß.mp4", seconds=2.0)),

@@ -85,8 +85,9 @@ def _number(value: Any, spec: str = ".3f") -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(float(value), spec)
 
 
-def media_facts(path: Path) -> dict[str, Any]:
-    """Size, container and codecs of a file (PyAV); ``"unknown"`` where the container does not say."""
+def media_facts(path: Path, video_track: int = 0) -> dict[str, Any]:
+    """Size, container and codecs of a file (PyAV; ``video_track``: the video track analysed); ``"unknown"`` where
+    the container does not say."""
     import av
 
     facts: dict[str, Any] = {
@@ -98,8 +99,8 @@ def media_facts(path: Path) -> dict[str, Any]:
     try:
         with av.open(os.path.abspath(path)) as container:  # a local file, never a protocol name
             facts["container"] = container.format.long_name or container.format.name
-            if container.streams.video:
-                video = container.streams.video[0]
+            if len(container.streams.video) > video_track:
+                video = container.streams.video[video_track]
                 facts["video_codec"] = (
                     f"{video.codec_context.name} {video.codec_context.width}x{video.codec_context.height}"
                     f" @ {float(video.average_rate or 0):.3g} fps"
@@ -311,7 +312,7 @@ def _verdict_html(verdict: Verdict) -> str:
 
 def _file_html(verdict: Verdict) -> str:
     path = Path(verdict.path)
-    facts = media_facts(path)
+    facts = media_facts(path, int(verdict.provenance.get("video_track", 0)))
     pairs = [
         ("file name", path.name),
         ("path", path),

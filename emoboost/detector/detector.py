@@ -381,6 +381,7 @@ class Detector:
                 "face_stride": record.meta.get("face_stride"),
                 "face_detection": record.meta.get("face_detection"),
                 "fps": record.fps,
+                "video_track": int(record.meta.get("video_track", 0)),
                 "visual_encoder": f"{record.visual_encoder} {record.visual_encoder_version}",
                 "speech_encoder": f"{record.speech_encoder} {record.speech_encoder_version}",
             },
@@ -461,6 +462,12 @@ class Detector:
             float(record.meta.get("source_duration_s", record.duration_s)),
             float(record.meta.get("face_scanned_s", record.duration_s)),
         )
+        tracks = int(record.meta.get("video_tracks", 1))
+        if tracks > 1:
+            warnings.append(
+                f"the file has {tracks} video tracks; track v:{int(record.meta.get('video_track', 0))} was analysed "
+                "(the one with the most frames)"
+            )
         if source_s > record.duration_s + 1.0 / FPS:
             warnings.append(f"only the first {record.duration_s:g} s of {source_s:g} s analysed (media.max_duration_s)")
         if face_fraction == 0 and scanned_s < record.duration_s:

@@ -238,6 +238,8 @@ class FeatureExtractor:
             "source_fps": info.source_fps,
             "audio_duration_s": info.audio_duration_s,
             "source_duration_s": info.source_duration_s,
+            "video_track": info.video_track,
+            "video_tracks": info.video_tracks,
             "face_fraction": face_fraction,
             "face_stride": self.config.faces.stride,
             "face_detection": face_detection_summary(self.config.faces),

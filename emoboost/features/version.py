@@ -8,7 +8,8 @@ keys of this version), so every file is extracted again instead of silently reus
 
 from __future__ import annotations
 
-EXTRACTION_VERSION = 2  # 2: audio mask (Silero VAD), voiced-only pitch, visual groups
+EXTRACTION_VERSION = 3  # 2: audio mask (Silero VAD), voiced-only pitch, visual groups; 3: the video track with the
+# most frames (was the first for frames, decord's choice for times), audio of any channel count
 
 
 def key_prefix() -> str:

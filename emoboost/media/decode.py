@@ -227,6 +227,8 @@ class MediaInfo:
     source_duration_s: (
         float  # the whole video track; more than ``duration_s`` when only the first media.max_duration_s is analysed
     )
+    video_track: int = 0  # index among the file's video tracks of the one analysed (the one with the most frames)
+    video_tracks: int = 1  # video tracks the file holds (cover pictures not counted)
 
 
 def _openable_name(owner: object, path: Path) -> str:
@@ -273,14 +275,94 @@ def _span(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
 
 
-def _pyav_probe(path: Path) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """``(frame start/end times [n, 2], average fps, first frame)`` read with PyAV, or None when it cannot decode
-    the video either."""
+@dataclasses.dataclass(frozen=True)
+class VideoTrack:
+    """One video track as the container header describes it (nothing decoded)."""
+
+    position: int  # among the file's video tracks (PyAV's ``container.streams.video[position]``)
+    frames: int  # stored, else estimated from duration x rate, else counted from packets
+    width: int  # 0 when the header does not say
+    height: int
+
+
+def video_tracks(name: str, max_pixels: int = 0) -> list[VideoTrack]:
+    """The file's video tracks without cover pictures (attached pictures), from the header; empty when PyAV
+    cannot open the file (decord then says what is wrong with it). ``max_pixels`` goes to the decoders FFmpeg
+    opens to probe the streams, so a frame above it is never decoded (probing a 16000x16000 frame took 590 MB;
+    with the option, 85 MB), while the header's size is still read."""
+    import av
+
+    options = {"max_pixels": str(max_pixels)} if max_pixels else {}
+    try:
+        with av.open(name, options=options) as container:
+            found = []
+            for position, stream in enumerate(container.streams.video):
+                if stream.disposition & av.stream.Disposition.attached_pic:
+                    continue
+                frames = int(stream.frames or 0)
+                if not frames and stream.duration and stream.time_base and stream.average_rate:
+                    frames = int(round(float(stream.duration * stream.time_base * stream.average_rate)))
+                context = stream.codec_context
+                found.append(VideoTrack(position, frames, int(context.width or 0), int(context.height or 0)))
+            if len(found) > 1 and not all(t.frames for t in found):  # count packets: only files with several tracks
+                position_of = {container.streams.video[t.position].index: t.position for t in found}
+                counts = dict.fromkeys(position_of.values(), 0)
+                for packet in container.demux([container.streams.video[t.position] for t in found]):
+                    if packet.size and packet.stream.index in position_of:
+                        counts[position_of[packet.stream.index]] += 1
+                found = [dataclasses.replace(t, frames=t.frames or counts.get(t.position, 0)) for t in found]
+            return found
+    except (av.error.FFmpegError, AttributeError, TypeError, ValueError):
+        return []
+
+
+def chosen_track(tracks: list[VideoTrack]) -> VideoTrack | None:
+    """The track analysed: the one with the most frames (the first of those on a tie); None without tracks."""
+    return max(tracks, key=lambda t: (t.frames, -t.position)) if tracks else None
+
+
+_INTEGER_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2.0**31, "s64": 2.0**63}
+
+
+def mono_frame(frame):  # av.AudioFrame -> av.AudioFrame
+    """The mean of ``frame``'s channels as a mono float frame at its rate and time: for channel counts without a
+    named layout, which swresample cannot mix."""
+    import av
+
+    data = frame.to_ndarray()
+    name = frame.format.name.rstrip("p")
+    channels = len(frame.layout.channels) or 1
+    samples = data.reshape(channels, -1) if frame.format.is_planar else data.reshape(-1, channels).T
+    values = samples.astype(np.float64)
+    if name == "u8":
+        values = (values - 128.0) / 128.0
+    elif name in _INTEGER_SCALE:
+        values = values / _INTEGER_SCALE[name]
+    mono = av.AudioFrame.from_ndarray(
+        values.mean(axis=0, keepdims=True).astype(np.float32), format="flt", layout="mono"
+    )
+    mono.sample_rate, mono.pts, mono.time_base = frame.sample_rate, frame.pts, frame.time_base
+    return mono
+
+
+def check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    """Refuse a frame size above ``media.max_pixels`` before anything is decoded at that size."""
+    if max_pixels and width * height > max_pixels:
+        raise errors.FrameTooLargeError(
+            path,
+            f"frames of {width}x{height} ({width * height / 1e6:.1f} megapixels) are larger than media.max_pixels "
+            f"({max_pixels / 1e6:.1f} megapixels)",
+        )
+
+
+def _pyav_probe(path: Path, position: int = 0) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """``(frame start/end times [n, 2], average fps, first frame)`` of video track ``position`` read with PyAV, or
+    None when it cannot decode the video either."""
     import av
 
     try:
         with av.open(str(path)) as container:
-            stream = container.streams.video[0]
+            stream = container.streams.video[position]
             if stream.time_base is None:  # no time base: PyAV cannot place the frames either
                 return None
             base = float(stream.time_base)
@@ -340,29 +422,23 @@ class MediaReader:
         self.threads = threads  # FFmpeg decoding threads for the frames (0: one per CPU)
         self.path = check_file(path)
         self._name = _openable_name(self, self.path)
-        decord = _quiet_decord()
-        error: Exception | None
-        with captured_native_stderr() as log:
-            try:
-                probe = decord.VideoReader(self._name, ctx=decord.cpu(0))
-                first = probe[0].asnumpy()
-                timestamps = probe.get_frame_timestamp(range(len(probe)))
-                source_fps = float(probe.get_avg_fps())
-                # decord's threaded decoder keeps decoding ahead, unbounded, whenever its caller is
-                # busy (measured here; a known decord behaviour): it probes, never streams; frames come from PyAV
-                del probe
-            except Exception as exc:  # decord raises RuntimeError or DECORDError
-                error = exc
-            else:
-                error = None
-        if error is not None:
-            problem = _classify_open_error(self.path, error, log, "video")
-            # decord's bundled FFmpeg lacks some decoders (AV1) that PyAV's has: probe with PyAV then
-            probed = _pyav_probe(Path(self._name)) if isinstance(problem, errors.UnsupportedCodecError) else None
+        tracks = video_tracks(self._name, self.config.max_pixels)
+        track = chosen_track(tracks)
+        if track is not None:  # from the header: nothing is decoded at a size above the budget
+            check_pixels(self.path, track.width, track.height, self.config.max_pixels)
+        self._video_position = track.position if track is not None else 0
+        if len(tracks) > 1 or self._video_position:
+            # decord cannot be told which track to read: PyAV probes the chosen one
+            probed = _pyav_probe(Path(self._name), self._video_position)
             if probed is None:
-                raise problem from error
+                raise errors.CorruptMediaError(
+                    self.path, f"video track {self._video_position} (the one with the most frames) cannot be decoded"
+                )
             timestamps, source_fps, first = probed
+        else:
+            timestamps, source_fps, first = self._decord_probe()
         source_height, source_width = first.shape[:2]
+        check_pixels(self.path, source_width, source_height, self.config.max_pixels)  # a header without a size
         source_frames = len(timestamps)
         check_timestamps(self.path, timestamps, self.config.max_frame_gap_s)
         duration = float(timestamps[-1, 1] - timestamps[0, 0])
@@ -400,7 +476,36 @@ class MediaReader:
             has_audio=has_audio,
             audio_duration_s=audio_duration,
             source_duration_s=duration,
+            video_track=self._video_position,
+            video_tracks=max(1, len(tracks)),
         )
+
+    def _decord_probe(self) -> tuple[np.ndarray, float, np.ndarray]:
+        """``(frame start/end times [n, 2], average fps, first frame)`` through decord, or through PyAV for a codec
+        decord's FFmpeg lacks; a file neither can read raises the error classified from decord's log."""
+        decord = _quiet_decord()
+        error: Exception | None
+        with captured_native_stderr() as log:
+            try:
+                probe = decord.VideoReader(self._name, ctx=decord.cpu(0))
+                first = probe[0].asnumpy()
+                timestamps = probe.get_frame_timestamp(range(len(probe)))
+                source_fps = float(probe.get_avg_fps())
+                # decord's threaded decoder keeps decoding ahead, unbounded, whenever its caller is
+                # busy (measured here; a known decord behaviour): it probes, never streams; frames come from PyAV
+                del probe
+            except Exception as exc:  # decord raises RuntimeError or DECORDError
+                error = exc
+            else:
+                error = None
+        if error is None:
+            return timestamps, source_fps, first
+        problem = _classify_open_error(self.path, error, log, "video")
+        # decord's bundled FFmpeg lacks some decoders (AV1) that PyAV's has: probe with PyAV then
+        probed = _pyav_probe(Path(self._name)) if isinstance(problem, errors.UnsupportedCodecError) else None
+        if probed is None:
+            raise problem from error
+        return probed
 
     def _read_audio(self, n_frames: int, require_audio: bool) -> tuple[np.ndarray | None, float]:
         """The first audio track as mono float32 at 16 kHz, exactly ``n_frames * 640`` samples.
@@ -433,8 +538,21 @@ class MediaReader:
                     samples[filled : filled + take] = chunk[:take]
                     filled += take
 
+            mix_down = False
             for frame in container.decode(stream):
-                store(resampler.resample(frame))
+                if not mix_down:
+                    try:
+                        store(resampler.resample(frame))
+                    except (av.error.ArgumentError, ValueError):
+                        # a channel count without a named layout (32 microphones): swresample has no matrix for
+                        # it; the channels are averaged here and resampled from mono
+                        logger.info(
+                            "%s: %d audio channels without a layout: averaged", self.path, len(frame.layout.channels)
+                        )
+                        mix_down = True
+                        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+                if mix_down:
+                    store(resampler.resample(mono_frame(frame)))
                 if filled >= wanted:
                     break
             else:
@@ -493,7 +611,7 @@ class MediaReader:
 
         try:
             with av.open(self._name) as container:
-                frame = next(container.decode(container.streams.video[0]), None)
+                frame = next(container.decode(container.streams.video[self._video_position]), None)
                 if frame is None:
                     return 0, width, height
                 return int(round(float(frame.rotation or 0) / 90.0)) % 4, frame.width, frame.height
@@ -520,7 +638,7 @@ class MediaReader:
         container = None
         try:
             container = av.open(self._name)
-            stream = container.streams.video[0]
+            stream = container.streams.video[self._video_position]
             stream.thread_type = "AUTO"
             stream.thread_count = self.threads
             for frame in container.decode(stream):

@@ -119,6 +119,10 @@ def test_every_kind_of_input(tmp_path, talking_clip, faceless_clip, model, capfd
         check_schema(verdict)
     assert verdicts["telephone.mp4"]["duration_s"] == pytest.approx(2.0, abs=0.05)
     assert verdicts["uhd.mp4"]["provenance"]["fps"] == 25
+    two = verdicts["two tracks.mkv"]
+    assert two["provenance"]["video_track"] == 1 and two["duration_s"] == pytest.approx(2.0, abs=0.05)
+    assert "the file has 2 video tracks; track v:1 was analysed (the one with the most frames)" in two["warnings"]
+    assert verdicts["uhd.mp4"]["provenance"]["video_track"] == 0
     # the output file holds one entry per input, failures included, and no journal is left behind
     entries = json_lines((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
     assert len(entries) == len(failing) + len(expected)

@@ -96,6 +96,18 @@ class NoFaceError(MediaError):
     kind = "no face found"
 
 
+class WriteError(EmoboostError):
+    """A file emoboost writes cannot be written (a full disk, a quota, an I/O error). The message names the file;
+    what was written before is kept."""
+
+
+def disk_is_full(exc: OSError) -> bool:
+    """Whether ``exc`` says there is no room left (no space, or over quota): the next write fails too."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 class WeightsUnavailableError(EmoboostError):
     """Model weights are unreadable, or neither cached nor obtainable; the message says how to provide them."""
 

@@ -40,17 +40,27 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     from the name (matplotlib, safetensors) behave.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _about(exc, target) from exc
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp creates 0600; give the file normal permissions
         os.replace(tmp_path, target)
+    except OSError as exc:  # a full disk while writing: the error names the file meant, not its temporary
+        raise _about(exc, target) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def _about(exc: OSError, target: Path) -> OSError:
+    """``exc`` as the same kind of error about ``target`` (what the user asked to write)."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(target)) if exc.errno else exc
 
 
 def _umask() -> int:

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -125,6 +126,7 @@ def cases(tmp: Path, model: str, clip: str) -> list[list[str]]:
                 str(tmp / "bad.yaml"),
             ]
         )
+    vectors += _media_and_names(tmp, model, clip) + _external_scores(tmp)
     vectors += [
         ["manifest", "fakeavceleb", str(tmp / "missing"), "--out", str(tmp / "m")],
         ["manifest", "fakeavceleb", str(tmp / "file.txt"), "--out", str(tmp / "m")],
@@ -137,6 +139,59 @@ def cases(tmp: Path, model: str, clip: str) -> list[list[str]]:
         ["detect", "--help-me"],
         ["--verbose"],
     ]
+    return vectors
+
+
+def _ffmpeg(*arguments: str) -> None:
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *arguments], check=True)
+
+
+def _media_and_names(tmp: Path, model: str, clip: str) -> list[list[str]]:
+    """Frames above media.max_pixels, 32 audio channels without a layout, a decoy first video track, and file
+    names that would act in a report (a URL scheme, markup, a right-to-left override) through --report."""
+    media = tmp / "media"
+    media.mkdir(exist_ok=True)
+    _ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=7776x4320:r=25", "-frames:v", "1", "-c:v", "libx264",
+            "-preset", "ultrafast", str(media / "huge.mp4"))  # fmt: skip
+    inputs = " ".join(f"[a{k}]" for k in range(32)).replace(" ", "")
+    _ffmpeg("-i", clip, "-filter_complex", f"[0:a]asplit=32{inputs};{inputs}amerge=inputs=32[o]",
+            "-map", "0:v", "-map", "[o]", "-c:v", "copy", "-c:a", "pcm_s16le", str(media / "array.mkv"))  # fmt: skip
+    _ffmpeg("-f", "lavfi", "-i", "color=c=red:s=64x64:r=25", "-t", "1", "-c:v", "libx264", str(media / "decoy.mkv"))
+    _ffmpeg("-i", str(media / "decoy.mkv"), "-i", clip, "-map", "0:v", "-map", "1:v", "-map", "1:a", "-c", "copy",
+            str(media / "two tracks.mkv"))  # fmt: skip
+    names = tmp / "names"
+    names.mkdir(exist_ok=True)
+    for name in ("javascript:alert(1);x=_.mp4", "a#b?c%41.mp4", "inv\u202egnp.mp4", '"><img src=x onerror=1>.mp4'):
+        (names / name).write_bytes(Path(clip).read_bytes())
+    return [["detect", str(media / name), "--model", model] for name in ("huge.mp4", "array.mkv", "two tracks.mkv")] + [
+        ["detect", str(names), "--model", model, "--report", str(tmp / "reports")],
+        ["detect", str(names), "--model", model, "--output", str(tmp / "names.csv")],
+    ]
+
+
+def _external_scores(tmp: Path) -> list[list[str]]:
+    """Benchmarks whose external score files are broken: each must stop before anything trains."""
+    folds = tmp / "ext_folds"
+    folds.mkdir(exist_ok=True)
+    header = "path,label,type,category,method,identity,ids,split\n"
+    row = "real/{0}.mp4,0,RVRA,real,real,id{0},id{0},{1}\n"
+    body = header + "".join(row.format(k, split) for k, split in enumerate(("train", "val", "calib", "test")))
+    for category in ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL"):
+        (folds / f"{category}.csv").write_text(body)
+    broken = {
+        "inf": "path,score\nreal/2.mp4,inf\nreal/3.mp4,0.5\n",
+        "empty": "path,score\nreal/2.mp4,\nreal/3.mp4,0.5\n",
+        "twice": "path,score\nreal/2.mp4,0.1\nreal/2.mp4,0.2\nreal/3.mp4,0.5\n",
+        "missing": "path,score\nreal/2.mp4,0.1\n",
+    }
+    vectors = []
+    for name, text in broken.items():
+        scores = tmp / f"ext_{name}"
+        scores.mkdir(exist_ok=True)
+        for category in ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL"):
+            (scores / f"{category}.csv").write_text(text)
+        config = ["--config", "configs/benchmark/synthav.yaml", "--folds", str(folds), "--store", str(tmp / "s4")]
+        vectors.append(["benchmark", *config, "--out", str(tmp / "b"), "--external", f"{name}={scores}"])
     return vectors
 
 

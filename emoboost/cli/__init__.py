@@ -56,6 +56,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except OSError as exc:  # a full disk or another system error on a file: one line naming it, exit 1
+        where = exc.filename2 if exc.filename2 is not None else exc.filename
+        cause = exc.strerror or str(exc)
+        err.print(
+            f"[red]error[/red] {escape(one_line(where))}: {escape(cause)}"
+            if where
+            else f"[red]error[/red] {escape(cause)}"
+        )
+        return 1
     except Exception as exc:
         # usage errors from click (typer vendors its own copy, so match by shape, not class)
         show = getattr(exc, "show", None)

@@ -160,11 +160,19 @@ def detect(
                 on_extra_failed=extra_failed,
             )
         finally:
-            if log is not None:
-                log.close()
+            closed = _close_log(log)
     entries = batch.entries
+    problems = [message for message in (batch.stopped, closed) if message]
+    if batch.stopped and fmt != "table" and entries and "path" in entries[-1]:
+        _Stream(fmt).emit(entries[-1])  # the verdict the output could not keep is shown, not lost
     if reporter is not None:
-        reporter.close(entries)
+        try:
+            reporter.close(entries)
+        except OSError as exc:
+            cause = exc.strerror or exc
+            problems.append(
+                f"--report {one_line(reporter.index)}: index not written ({cause}); the case reports are kept"
+            )
     if fmt == "table" and entries:
         print_verdicts(entries, details, detector.scope_warnings())
     if fmt == "table" or output is not None or err.is_terminal:
@@ -177,8 +185,25 @@ def detect(
         summary += f" -> {output}" if output else ""
         summary += f"; case reports: {reporter.index}" if reporter is not None else ""
         (out if fmt == "table" or output is not None else err).print(one_line(summary), markup=False)
-    if batch.exit_code:
-        raise typer.Exit(batch.exit_code)
+    for message in problems:
+        err.print(f"[red]error[/red] {escape(one_line(message))}", soft_wrap=True)
+    if batch.not_attempted:
+        err.print(f"{batch.not_attempted} input(s) not attempted; rerun the same command to go on", soft_wrap=True)
+    if batch.exit_code or problems:
+        raise typer.Exit(1 if problems else batch.exit_code)
+
+
+def _close_log(log) -> str:
+    """Close the ``--output`` log; the one-line problem when it could not be written, else ""."""
+    from emoboost.errors import WriteError
+
+    if log is None:
+        return ""
+    try:
+        log.close()
+    except WriteError as exc:
+        return str(exc)
+    return ""
 
 
 def _plot(verdict, folder: Path) -> None:

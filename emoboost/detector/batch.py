@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from emoboost.detector.outputs import ResultLog
 from emoboost.detector.verdict import Decision, Failure, Verdict
-from emoboost.errors import MediaError
+from emoboost.errors import MediaError, WriteError
 from emoboost.files import sha256_file
 from emoboost.text import printable
 
@@ -83,11 +83,13 @@ class BatchResult:
     failures: list[Failure] = dataclasses.field(default_factory=list)
     resumed: int = 0  # entries taken from the result log of an earlier run
     unwritten: int = 0  # extras (plots, reports) that could not be written
+    stopped: str = ""  # why the batch stopped early (its output could not be written), "" when it went through
+    not_attempted: int = 0  # inputs left when it stopped
 
     @property
     def exit_code(self) -> int:
         """0 when every input has a verdict and every extra was written, else 1 (the CLI's rule)."""
-        return 1 if self.failures or self.unwritten else 0
+        return 1 if self.failures or self.unwritten or self.stopped else 0
 
     @property
     def fakes(self) -> int:
@@ -130,7 +132,7 @@ def run_batch(
         except OSError:
             return None, None, None, None
 
-    for path in paths:
+    for number, path in enumerate(paths):
         on_start(path)
         entry = log.finished(path, functools.partial(expected, path)) if log is not None else None
         if entry is not None and extras_done(entry):
@@ -152,7 +154,14 @@ def run_batch(
                     on_extra_failed(result, what, printable(cause))
             entry = _entry(result)
             batch.entries.append(entry)
+        stop = ""
         if log is not None:
-            log.add(entry)
+            try:
+                log.add(entry)
+            except WriteError as exc:  # the verdict is still shown; the rest would be lost the same way
+                stop = str(exc)
         on_result(path, result, entry)
+        if stop:
+            batch.stopped, batch.not_attempted = stop, len(paths) - number - 1
+            break
     return batch

@@ -24,16 +24,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from emoboost.errors import ConfigError
+from emoboost.errors import ConfigError, WriteError
 from emoboost.files import write_text_atomic
 from emoboost.models.networks import NETWORK_NAMES
 from emoboost.text import printable
+
+logger = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -346,16 +349,25 @@ class ResultLog:
 
     def add(self, entry: dict[str, Any]) -> None:
         """Record one entry durably (journal line, fsynced); refresh the output now and then."""
+        try:
+            if self._handle is None:
+                self._handle = open(self.journal, "a", encoding="utf-8")  # noqa: SIM115  (open for the whole batch)
+                if self._handle.tell() > 0 and not self.journal.read_bytes().endswith(b"\n"):
+                    self._handle.write("\n")  # end a line torn by a kill, so that it does not swallow this entry
+            self._handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:  # a torn last line is ended by the next run; earlier lines are fsynced
+            raise WriteError(
+                f"--output {printable(self.output)}: cannot be written ({exc.strerror or exc}); the "
+                f"{len(self.entries)} entries before this one are kept (rerun the same command to go on)"
+            ) from exc
         self.entries[entry_key(entry["path"])] = entry
-        if self._handle is None:
-            self._handle = open(self.journal, "a", encoding="utf-8")  # noqa: SIM115  (open for the whole batch)
-            if self._handle.tell() > 0 and not self.journal.read_bytes().endswith(b"\n"):
-                self._handle.write("\n")  # end a line torn by a kill, so that it does not swallow this entry
-        self._handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
         if time.monotonic() - self._last_snapshot > SNAPSHOT_S:
-            self._snapshot()
+            try:
+                self._snapshot()
+            except OSError as exc:  # the journal holds every entry: the output is refreshed at close
+                logger.info("%s: not refreshed (%s); the journal has every entry", self.output, exc.strerror or exc)
 
     def _snapshot(self) -> None:
         write_text_atomic(self.output, render(self.entries.values(), self.fmt))
@@ -363,9 +375,17 @@ class ResultLog:
 
     def close(self) -> None:
         """Write the complete output atomically and drop the journal (call when the batch is done)."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-        self._snapshot()
+        try:
+            if self._handle is not None:
+                handle, self._handle = self._handle, None
+                handle.close()
+            self._snapshot()
+        except OSError as exc:
+            self._release()
+            raise WriteError(
+                f"--output {printable(self.output)}: cannot be written ({exc.strerror or exc}); its "
+                f"{len(self.entries)} entries are kept in {printable(self.journal)} (rerun the same command to "
+                "finish the file)"
+            ) from exc
         self.journal.unlink(missing_ok=True)
         self._release()

@@ -32,6 +32,7 @@ from emoboost.media.decode import MediaInfo, MediaReader, check_file
 from emoboost.media.faces import FaceDetector, FaceTracker, TrackedChunk, crop_faces
 from emoboost.media.levels import frame_levels_db
 from emoboost.media.timebase import FPS, MEL_HOP, MEL_WINDOW, SAMPLE_RATE
+from emoboost.text import printable
 from emoboost.timing import Stopwatch
 
 logger = logging.getLogger(__name__)
@@ -264,11 +265,13 @@ class ExtractOutcome:
     status: str  # "done", "skipped" (record already there) or "failed"
     message: str = ""  # the one-line problem when failed; when done, the damaged record it replaced (if any)
     seconds: float = 0.0
+    disk_full: bool = False  # failed because the store's disk is full: the batch stops (every later write fails)
 
 
 @dataclasses.dataclass(frozen=True)
 class ExtractSummary:
     outcomes: tuple[ExtractOutcome, ...]
+    not_attempted: int = 0  # inputs left when the batch stopped on a full disk (a rerun does them)
 
     def count(self, status: str) -> int:
         return sum(outcome.status == status for outcome in self.outcomes)
@@ -280,7 +283,10 @@ class ExtractSummary:
     def line(self) -> str:
         repaired = sum(outcome.status == "done" and bool(outcome.message) for outcome in self.outcomes)
         line = f"{self.count('done')} done, {self.count('skipped')} skipped, {self.count('failed')} failed"
-        return line + (f" ({repaired} damaged record{'s' if repaired > 1 else ''} recomputed)" if repaired else "")
+        line += f" ({repaired} damaged record{'s' if repaired > 1 else ''} recomputed)" if repaired else ""
+        if self.not_attempted:
+            line += f", {self.not_attempted} not attempted (the disk is full: free space and rerun to go on)"
+        return line
 
 
 def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) -> ExtractOutcome:
@@ -292,7 +298,18 @@ def extract_one(path: Path, store: FeatureStore, extractor: FeatureExtractor) ->
         intact, damage = store.check(sha256, extractor.key)
         if intact:
             return ExtractOutcome(path, "skipped")
-        store.put(extractor.extract(path, sha256=sha256), extractor.key)
+        record = extractor.extract(path, sha256=sha256)
+        try:
+            store.put(record, extractor.key)
+        except OSError as exc:  # the features are computed but cannot be kept; earlier records are intact
+            target = printable(store.record_path(sha256, extractor.key))
+            return ExtractOutcome(
+                path,
+                "failed",
+                f"{printable(path)}: features not written to {target} ({exc.strerror or exc})",
+                time.perf_counter() - start,
+                disk_full=errors.disk_is_full(exc),
+            )
     except errors.MediaError as exc:
         return ExtractOutcome(path, "failed", str(exc), time.perf_counter() - start)
     return ExtractOutcome(path, "done", f"recomputed {damage}" if damage else "", time.perf_counter() - start)
@@ -306,11 +323,13 @@ def extract_many(
 ) -> ExtractSummary:
     """Extract every path into ``store`` (resumable); ``on_outcome`` is called after each file."""
     outcomes = []
-    for path in paths:
+    for number, path in enumerate(paths):
         outcome = extract_one(Path(path), store, extractor)
         outcomes.append(outcome)
         if outcome.status == "failed":
             logger.info("%s", outcome.message)
         if on_outcome is not None:
             on_outcome(outcome)
+        if outcome.disk_full:  # every later record would be computed and then lost the same way
+            return ExtractSummary(tuple(outcomes), not_attempted=len(paths) - number - 1)
     return ExtractSummary(tuple(outcomes))

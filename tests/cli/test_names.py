@@ -160,6 +160,113 @@ def test_a_failed_plot_keeps_the_verdict_and_the_batch(tmp_path, clip, model, ca
     assert json.loads((tmp_path / "o.jsonl").read_text())["label"]
 
 
+def _no_space(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def _three_copies(tmp_path, clip) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        (folder / name).write_bytes(clip.read_bytes())
+    return folder
+
+
+def test_a_full_disk_under_output_keeps_earlier_entries_shows_the_verdict_and_resumes(
+    tmp_path, clip, model, capfd, monkeypatch
+):
+    import emoboost.detector.outputs as outputs
+
+    folder, output = _three_copies(tmp_path, clip), tmp_path / "out.jsonl"
+    real_fsync, calls = outputs.os.fsync, []
+
+    def fsync_then_full(fd):
+        calls.append(fd)
+        return real_fsync(fd) if len(calls) == 1 else _no_space()
+
+    monkeypatch.setattr(outputs.os, "fsync", fsync_then_full)
+    code, out, err = detect(capfd, folder, "--model", model, "--output", output, "--format", "json")
+    assert code == 1
+    errors = [line for line in err if line.startswith("error ")]
+    assert errors == [
+        f"error --output {output}: cannot be written (No space left on device); the 1 entries before this one are "
+        "kept (rerun the same command to go on)"
+    ]
+    assert "1 input(s) not attempted; rerun the same command to go on" in err
+    shown = [json.loads(line) for line in out if line.startswith("{")]
+    assert [Path(e["path"]).name for e in shown] == ["b.mp4"] and shown[0]["label"]  # the verdict it could not keep
+    assert [Path(json.loads(line)["path"]).name for line in output.read_text().splitlines()] == ["a.mp4"]
+    monkeypatch.setattr(outputs.os, "fsync", real_fsync)  # space freed: the rerun goes on from there
+    code, out, err = detect(capfd, folder, "--model", model, "--output", output, "--format", "json")
+    assert code == 0 and "1 taken from" in out[-1]
+    assert sorted(Path(json.loads(line)["path"]).name for line in output.read_text().splitlines()) == [
+        "a.mp4",
+        "b.mp4",
+        "c.mp4",
+    ]
+
+
+def test_a_full_disk_when_the_output_is_finished_keeps_the_journal(tmp_path, clip, model, capfd, monkeypatch):
+    import emoboost.detector.outputs as outputs
+
+    output = tmp_path / "out.csv"
+    monkeypatch.setattr(outputs, "write_text_atomic", _no_space)
+    code, out, err = detect(capfd, clip, "--model", model, "--output", output)
+    journal = tmp_path / ".out.csv.journal"
+    assert code == 1 and journal.is_file() and not output.exists()
+    assert err[-1] == (
+        f"error --output {output}: cannot be written (No space left on device); its 1 entries are kept in {journal} "
+        "(rerun the same command to finish the file)"
+    )
+    monkeypatch.undo()
+    code, out, err = detect(capfd, clip, "--model", model, "--output", output)
+    assert code == 0 and "1 taken from" in out[-1] and output.is_file() and not journal.exists()
+
+
+def test_a_full_disk_for_the_report_index_keeps_the_reports(tmp_path, clip, model, capfd, monkeypatch):
+    import emoboost.detector.case_report as case_report
+
+    real = case_report.write_text_atomic
+    monkeypatch.setattr(
+        case_report,
+        "write_text_atomic",
+        lambda target, text: _no_space() if target.name == "index.html" else real(target, text),
+    )
+    code, out, err = detect(capfd, clip, "--model", model, "--report", tmp_path / "reports")
+    assert code == 1 and len(list((tmp_path / "reports").glob("*.html"))) == 1
+    assert err[-1] == (
+        f"error --report {tmp_path / 'reports' / 'index.html'}: index not written (No space left on device); the "
+        "case reports are kept"
+    )
+
+
+def test_a_full_disk_under_extract_stops_with_one_line_and_keeps_earlier_records(tmp_path, clip, capfd, monkeypatch):
+    from emoboost.features.store import FeatureStore
+
+    folder = _three_copies(tmp_path, clip)
+    (folder / "c.mp4").write_bytes(b"other bytes, not a video\n" * 40)  # differs: a, b share content
+    real_put, calls = FeatureStore.put, []
+
+    def put_then_full(self, record, key):
+        calls.append(key)
+        return real_put(self, record, key) if len(calls) == 1 else _no_space()
+
+    monkeypatch.setattr(FeatureStore, "put", put_then_full)
+    (folder / "b.mp4").write_bytes(clip.read_bytes() + b"\0")  # other content, still a video
+    store = tmp_path / "store"
+    code = run(["extract", str(folder), "--out", str(store)])
+    captured = capfd.readouterr()
+    err = captured.err.splitlines()
+    assert code == 1 and "Traceback" not in captured.err
+    errors = [line for line in err if line.startswith("error ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error {folder / 'b.mp4'}: features not written to {store}")
+    assert errors[0].endswith("(No space left on device)")
+    assert (
+        "1 done, 0 skipped, 1 failed, 1 not attempted (the disk is full: free space and rerun to go on)" in captured.out
+    )
+    assert len(list(store.rglob("*.safetensors"))) == 1 and not list(store.rglob("*.tmp*"))
+
+
 def test_a_second_run_on_the_same_output_is_refused(tmp_path, clip, model, capfd):
     output = tmp_path / "out.jsonl"
     holder = ResultLog(output, "json")  # a first run, still going

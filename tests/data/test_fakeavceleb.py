@@ -205,3 +205,17 @@ def test_a_giant_component_is_cut_in_proportion_and_stays_disjoint():
         assert split is None or all(assignment[i] == split for i in row.ids)
     cut = sum(split_of(row, assignment) is None for row in rows)
     assert cut <= 6  # the chain is cut in runs (at most one link per run boundary), not identity by identity
+
+
+def test_a_full_disk_is_one_line_naming_the_file_meant(tree, tmp_path, capfd, monkeypatch):
+    import emoboost.files
+    from emoboost.cli import run
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(emoboost.files.tempfile, "mkstemp", no_space)
+    code = run(["manifest", "fakeavceleb", str(tree), "--out", str(tmp_path / "m")])
+    err = capfd.readouterr().err.splitlines()
+    assert code == 1 and len(err) == 1 and "Traceback" not in err[0]
+    assert err[0].startswith(f"error {tmp_path / 'm'}/") and err[0].endswith(".csv: No space left on device")

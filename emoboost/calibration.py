@@ -14,6 +14,14 @@ et al. 2021; Meuwly, Ramos & Haraksim 2017):
   does not enter.
 - Tippett: for each class, the share of clips whose log10 LR is at least x; DET: miss rate against
   false-alarm rate on normal-deviate axes.
+- ELUB, the empirical lower and upper bounds (Vergeer, van Es, de Jongh, Alberink & Stoel 2016,
+  Science & Justice 56, 482-491): the LRs a validation set can support. For an LR threshold t
+  the system's expected cost is ``P(LR <= t | fake) + t P(LR > t | real)`` with one misleading
+  LR added to each class (an LR of 0 among the fakes, of infinity among the reals); a system that
+  always says LR = 1 costs ``min(1, t)``. The bounds are the thresholds closest to LR 1 beyond
+  which the system does worse than saying nothing, searched in steps of 0.01 in log10, and never
+  beyond ``1 / (fake clips + 1)`` and ``real clips + 1``. An LR outside them is reported at the
+  bound. Checked against the cases of the NFI's ``lir`` test suite.
 
 The NFI's ``lir`` package implements these too; it pulls optuna, SQLAlchemy and alembic in
 beside the project's pins (``pip install --dry-run lir``: 9 new packages), so the few functions
@@ -61,6 +69,39 @@ def verbal(llr: float) -> str:
         if ratio >= bound:
             return f"{words} support for {proposition}"
     raise AssertionError("unreachable: ratio >= 1")
+
+
+ELUB_STEP = 0.01  # log10 resolution of the bounds
+
+
+def _expected_cost(lrs: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, misleading: int) -> np.ndarray:
+    """``P(LR <= t | fake) + t P(LR > t | real)`` per threshold ``t``, with ``misleading`` LRs of 0 added to the fakes
+    and of infinity to the reals."""
+    accept = lrs[:, None] > thresholds[None, :]
+    fake, real = accept[labels == 1], accept[labels == 0]
+    fake_accepted = fake.sum(axis=0) / (len(fake) + misleading)  # a misleading fake (LR 0) is never above t
+    real_accepted = (real.sum(axis=0) + misleading) / (len(real) + misleading)  # a misleading real (LR inf) always
+    return 1.0 - fake_accepted + thresholds * real_accepted
+
+
+def elub_bounds(labels: np.ndarray, llrs: np.ndarray) -> tuple[float, float]:
+    """The ELUB ``(lower, upper)`` as natural-log LLRs (lower <= 0 <= upper; ``(0, 0)``: the set supports no LR
+    other than 1). Needs both classes."""
+    labels, llrs = _check(labels, llrs)
+    if not (labels == 0).any() or not (labels == 1).any():
+        raise ValueError("ELUB needs real and fake validation clips")
+    log10 = np.clip(llrs / math.log(10), -9.0, 9.0)  # LRs of 0 and infinity become 1e-9 and 1e9
+    n_fake, n_real = int((labels == 1).sum()), int((labels == 0).sum())
+    low = max(log10.min(), -math.log10(n_fake + 1))
+    high = min(log10.max(), math.log10(n_real + 1))
+    first, last = min(0, math.floor(low / ELUB_STEP)), max(0, math.floor(high / ELUB_STEP) + 1)
+    grid = np.linspace(first * ELUB_STEP, last * ELUB_STEP, last - first + 1)
+    thresholds = 10.0**grid
+    neutral = np.minimum(1.0, thresholds)  # LR 1 everywhere: every clip accepted below t = 1, none from there
+    worse = neutral / _expected_cost(10.0**log10, labels, thresholds, 1) < 1.0
+    lower = (grid[(grid <= 0) & worse] + ELUB_STEP).max(initial=grid.min())  # the worse threshold nearest LR 1
+    upper = (grid[(grid >= 0) & worse] - ELUB_STEP).min(initial=grid.max())
+    return min(float(lower), 0.0) * math.log(10), max(float(upper), 0.0) * math.log(10)
 
 
 def format_lr(llr: float) -> str:

@@ -10,6 +10,7 @@ from emoboost.calibration import (
     cllr_min,
     det_curve,
     ece_balanced,
+    elub_bounds,
     format_lr,
     llr_metrics,
     save_validation_plots,
@@ -102,3 +103,35 @@ def test_lr_for_people():
         and format_lr(math.log(1234)) == "LR 1,234"
     )
     assert format_lr(math.log(2.5e7)) == "LR 2.5e+07"
+
+
+# ELUB: the cases and expected bounds of the NFI lir test suite (tests/algorithms/test_bayeserror.py, Apache-2.0),
+# LRs given here as natural-log LLRs
+ELUB_CASES = [
+    ([np.inf, 0], [1, 0], (1, 1)),
+    ([np.inf] * 3 + [0] * 3, [1, 1, 1, 0, 0, 0], (0.3388442, 2.9512092)),
+    ([0.01, 0.1, 1, 10, 100], [1, 1, 1, 0, 0], (1, 1)),
+    ([0.01, 0.1, 1, 10, 100], [0, 0, 1, 1, 1], (0.3801894, 1.4791084)),
+    ([0.01, 0.1, 1, 10, 100], [0, 0, 0, 1, 1], (0.6760830, 2.6302680)),
+    ([1, 1], [1, 0], (1, 1)),
+    ([10] * 10, [1] * 9 + [0], (1, 1)),
+    ([10] * 10 + [1], [1] * 10 + [0], (1, 1.7782794)),
+    ([1000] * 10 + [1.1], [1] * 10 + [0], (1, 1)),
+]
+
+
+@pytest.mark.parametrize(("lrs", "labels", "expected"), ELUB_CASES)
+def test_elub_bounds_match_the_reference_cases(lrs, labels, expected):
+    with np.errstate(divide="ignore"):
+        low, high = elub_bounds(np.array(labels), np.log(np.array(lrs, np.float64)))
+    assert (math.exp(low), math.exp(high)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_elub_grows_with_a_well_separated_set_and_is_capped_by_its_size():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 200)
+    llrs = np.concatenate([rng.normal(-4, 1, 200), rng.normal(4, 1, 200)])
+    low, high = elub_bounds(labels, llrs)
+    assert -math.log(201) - 1e-9 <= low < -math.log(20) and math.log(20) < high <= math.log(201) + 1e-9
+    with pytest.raises(ValueError, match="real and fake"):
+        elub_bounds(np.zeros(3), np.zeros(3))

@@ -344,12 +344,14 @@ class Detector:
         logits = {"emo": emo.logit, "rgb": rgb_logit, "acoustic": acoustic_logit}
         _require_finite(logits, {"rgb": len(crop_logits) == 0}, record)
         with watch("fusion"):
-            llr = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
+            fused = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
+            bounds = self.fusion.llr_bounds()
+            llr = fused if bounds is None else min(max(fused, bounds[0]), bounds[1])  # what calibration supports
             segment_centres = segment_starts + self.acoustic.config.segment_frames / 2  # mel frames
             segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres), prior)
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
-        clean["fused"] = round(llr, 6)
+        clean["fused"] = round(fused, 6)  # the fusion's output; the verdict's LLR is it within the ELUB
         modalities = {
             "face": round(sigmoid(emo.visual_logit), 6)
             if emo.visual_logit is not None and record.face_mask.any()
@@ -359,7 +361,7 @@ class Detector:
         return Verdict(
             path=str(record.meta.get("source_path", "")),
             sha256=record.sha256,
-            label="fake" if llr >= cut else "real",
+            label="fake" if fused >= cut else "real",  # the decision is the classifier's, on the unbounded score
             llr=round(llr, 6),
             log10_lr=round(llr / math.log(10), 6),
             lr_verbal=verbal(llr),
@@ -371,7 +373,9 @@ class Detector:
             segments=segments,
             duration_s=round(record.duration_s, 3),
             model_id=self.model_id,
-            warnings=self._warnings(record, math.isnan(rgb_logit)) + self.scope_warnings(),
+            warnings=self._warnings(record, math.isnan(rgb_logit))
+            + self._bound_warnings(fused, llr)
+            + self.scope_warnings(),
             tracks=record_tracks(record, emo, emo_config.token_frames),
             provenance={
                 "weights_sha256": self._weights_sha256,
@@ -381,6 +385,8 @@ class Detector:
                 "face_stride": record.meta.get("face_stride"),
                 "face_detection": record.meta.get("face_detection"),
                 "fps": record.fps,
+                "llr_unbounded": round(fused, 6),
+                "llr_bounds": None if bounds is None else [round(bounds[0], 6), round(bounds[1], 6)],
                 "video_track": int(record.meta.get("video_track", 0)),
                 "visual_encoder": f"{record.visual_encoder} {record.visual_encoder_version}",
                 "speech_encoder": f"{record.speech_encoder} {record.speech_encoder_version}",
@@ -452,6 +458,28 @@ class Detector:
             warnings.append(
                 f"LR calibrated on {data['calibration_real']} real / {data['calibration_fake']} fake clips "
                 f"(fewer than {MIN_CALIBRATION_CLIPS} per class): its size is uncertain"
+            )
+        return tuple(warnings)
+
+    def _bound_warnings(self, fused: float, llr: float) -> tuple[str, ...]:
+        """Where the fused score lies against the calibration clips: beyond every one of them, and bounded."""
+        from emoboost.calibration import format_lr
+
+        real, fake = self.fusion.calibration_llrs()
+        warnings = []
+        if len(real) and len(fake):
+            low, high = float(min(real.min(), fake.min())), float(max(real.max(), fake.max()))
+            if not low <= fused <= high:
+                warnings.append(
+                    f"the fused score ({format_lr(fused)}) lies outside every calibration clip's "
+                    f"({format_lr(low)} to {format_lr(high)})"
+                )
+        else:
+            warnings.append("the detector stores no calibration LLRs: its LR is not bounded by what they support")
+        if llr != fused:
+            warnings.append(
+                f"LR reported at {format_lr(llr)}, the most its {len(real)} real / {len(fake)} fake calibration clips "
+                f"support (ELUB, Vergeer et al. 2016); the fusion alone gives {format_lr(fused)}"
             )
         return tuple(warnings)
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from emoboost.calibration import elub_bounds
 from emoboost.errors import ConfigError
 from emoboost.metrics import both_classes, eer
 
@@ -187,6 +188,15 @@ class Fusion:
         return np.asarray(self.calibration.get("real", ()), np.float64), np.asarray(
             self.calibration.get("fake", ()), np.float64
         )
+
+    def llr_bounds(self) -> tuple[float, float] | None:
+        """The ELUB of the calibration LLRs (:func:`emoboost.calibration.elub_bounds`): the natural-log LLRs the
+        calibration clips can support; None when they are not stored for both classes. (The fusion was fitted on
+        the same clips, so the bounds are if anything generous.)"""
+        real, fake = self.calibration_llrs()
+        if not len(real) or not len(fake):
+            return None
+        return elub_bounds(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake])
 
     def operating_point_at(self, threshold: float) -> dict[str, Any]:
         """Calibration FPR / TPR at an LLR threshold, and the clip counts they come from."""

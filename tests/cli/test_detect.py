@@ -45,7 +45,10 @@ def json_lines(text: str) -> list[dict]:
 def check_schema(verdict: dict) -> None:
     assert set(verdict) == detector_fixture.VERDICT_KEYS
     assert verdict["label"] in ("real", "fake") and 0 <= verdict["probability"] <= 1 and 0 < verdict["prior"] < 1
-    assert verdict["label"] == ("fake" if verdict["llr"] >= verdict["threshold"] else "real")  # decided on the LLR
+    fused, bounds = verdict["scores"]["fused"], verdict["provenance"]["llr_bounds"]
+    assert verdict["label"] == ("fake" if fused >= verdict["threshold"] else "real")  # decided on the fused score
+    assert verdict["provenance"]["llr_unbounded"] == pytest.approx(fused)
+    assert verdict["llr"] == pytest.approx(fused if bounds is None else min(max(fused, bounds[0]), bounds[1]))
     prior_odds = math.log(verdict["prior"] / (1 - verdict["prior"]))
     assert verdict["probability"] == pytest.approx(
         1 / (1 + math.exp(-(verdict["llr"] + prior_odds))), abs=1e-5
@@ -53,7 +56,6 @@ def check_schema(verdict: dict) -> None:
     assert verdict["log10_lr"] == pytest.approx(verdict["llr"] / math.log(10), abs=1e-5) and verdict[
         "lr_verbal"
     ] == verbal(verdict["llr"])
-    assert verdict["scores"]["fused"] == pytest.approx(verdict["llr"])
     assert len(verdict["sha256"]) == 64 and verdict["duration_s"] > 0
     assert set(verdict["scores"]) == {"emo", "rgb", "acoustic", "fused"} and set(verdict["modalities"]) == {
         "face",

@@ -81,3 +81,38 @@ def test_the_package_exports_the_api_and_the_detector_folder_has_one_file_per_ne
     assert emoboost.Verdict is verdict.Verdict and emoboost.Detector is api.Detector
     assert [n.weights_file for n in NETWORKS] == ["emo.safetensors", "rgb.safetensors", "acoustic.safetensors"]
     assert set(HASHED_FILES) >= {n.weights_file for n in NETWORKS}
+
+
+def test_the_lr_is_bounded_by_what_its_calibration_clips_support(tmp_path):
+    import math
+
+    import numpy as np
+    from detector_fixture import tiny_detector, tiny_record
+
+    from emoboost.calibration import elub_bounds
+    from emoboost.models.fusion import Fusion
+
+    detector = Detector.from_pretrained(tiny_detector(tmp_path / "d"))
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(8), np.ones(40)].astype(int)  # the quickstart's calibration size
+    detector.fusion = Fusion.fit(
+        np.stack([2 * labels - 1 + rng.normal(0, 1, 48)] * 3, axis=1), labels, ("emo", "rgb", "acoustic")
+    )
+    real, fake = detector.fusion.calibration_llrs()
+    low, high = elub_bounds(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake])
+    assert -math.log(41) - 1e-9 <= low < 0 < high <= math.log(9) + 1e-9  # never beyond the clip counts allow
+    fitted = detector.fusion
+    for bias, bound in ((-60.0, low), (60.0, high)):  # far beyond every calibration clip
+        detector.fusion = dataclasses.replace(fitted, bias=bias)
+        verdict = detector.predict_record(tiny_record())
+        fused = verdict.scores["fused"]
+        assert abs(fused) > 50 and verdict.llr == round(bound, 6) and verdict.provenance["llr_unbounded"] == fused
+        assert verdict.label == ("fake" if fused >= verdict.threshold else "real")
+        assert verdict.provenance["llr_bounds"] == [round(low, 6), round(high, 6)]
+        assert any(
+            w.startswith("the fused score (LR ") and "outside every calibration clip's" in w for w in verdict.warnings
+        )
+        assert any("8 real / 40 fake calibration clips support (ELUB" in w for w in verdict.warnings)
+    detector.fusion = fitted
+    inside = detector.predict_record(tiny_record())
+    assert (inside.llr == inside.scores["fused"]) == (not any("ELUB" in w for w in inside.warnings))

@@ -178,6 +178,7 @@ def _external_scores(tmp: Path) -> list[list[str]]:
     body = header + "".join(row.format(k, split) for k, split in enumerate(("train", "val", "calib", "test")))
     for category in ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL"):
         (folds / f"{category}.csv").write_text(body)
+    (tmp / "manifest.csv").write_text(body)  # beside folds/: the manifest the folds came from
     broken = {
         "inf": "path,score\nreal/2.mp4,inf\nreal/3.mp4,0.5\n",
         "empty": "path,score\nreal/2.mp4,\nreal/3.mp4,0.5\n",

@@ -294,7 +294,8 @@ def print_verdicts(
         for warning in shared_warnings:
             _print_note(console, "  - ", warning)
     if details:
-        console.print(_details_table(rows))
+        shares = [(e.get("provenance") or {}).get("llr_contributions") for e in entries if "error" not in e]
+        console.print(_details_table(rows, shares))
 
 
 def _print_note(console, marker: str, text: str) -> None:
@@ -338,9 +339,11 @@ def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...],
     return table
 
 
-def _details_table(rows: list[dict[str, Any]]):
+def _details_table(rows: list[dict[str, Any]], shares: list[dict[str, float] | None]):
     from rich import box
     from rich.table import Table
+
+    from emoboost.detector.case_report import driven_by
 
     def number(value, spec: str = "+.2f") -> str:
         return "-" if value in (None, "") else format(float(value), spec)
@@ -351,7 +354,8 @@ def _details_table(rows: list[dict[str, Any]]):
     for name in (*NETWORK_NAMES, "fused", "face", "voice"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("most suspicious", no_wrap=True)
-    for row in rows:
+    driven = []
+    for row, share in zip(rows, shares, strict=True):
         stretch = "-"
         if row.get("worst_start_s") not in (None, ""):
             start, end, llr = (float(row[k]) for k in ("worst_start_s", "worst_end_s", "worst_llr"))
@@ -363,4 +367,9 @@ def _details_table(rows: list[dict[str, Any]]):
             number(row.get("voice"), ".2f"),
             stretch,
         )
+        if share:
+            driven.append(f"{escape(Path(row['path']).name)}: {escape(driven_by(share))}")
+    if driven:  # a caption, so the table itself still fits 80 columns
+        table.caption = "driven by (largest share of the fused LLR): " + "; ".join(driven)
+        table.caption_justify = "left"
     return table

@@ -260,15 +260,34 @@ def _scores_section(verdict: Verdict) -> str:
         "acoustic": "acoustic log-mel CNN",
         "fused": "EMO-BOOST fused LLR",
     }
+    shares = verdict.provenance.get("llr_contributions") or {}
+
+    def share(name: str) -> str:
+        return f" (adds {_number(shares[name], '+.3f')} to the fused LLR)" if name in shares else ""
+
     rows = [
-        (f"{names[k]} {'(LLR)' if k == 'fused' else '(logit)'}", _number(v, "+.3f"))
+        (f"{names[k]} {'(LLR, before bounding)' if k == 'fused' else '(logit)'}", _number(v, "+.3f") + share(k))
         for k, v in verdict.scores.items()
         if k in names
     ]
+    if shares:
+        rows.append(("fusion bias", _number(shares.get("bias"), "+.3f")))
+        rows.append(("driven by", driven_by(shares)))
     rows += [
-        (f"{m} manipulated (EmoForensics head, uncalibrated P)", _number(v)) for m, v in verdict.modalities.items()
+        (f"{m} manipulated (EmoForensics head: an uncalibrated score in [0, 1], not a probability)", _number(v))
+        for m, v in verdict.modalities.items()
     ]
     return _rows(rows)
+
+
+def driven_by(shares: dict[str, float]) -> str:
+    """``"acoustic (-2.95 of -3.41)"``: the detector whose share of the fused LLR is largest in size."""
+    detectors = {k: float(v) for k, v in shares.items() if k != "bias" and v is not None}
+    if not detectors:
+        return "n/a"
+    name = max(detectors, key=lambda k: abs(detectors[k]))
+    total = sum(detectors.values()) + float(shares.get("bias") or 0.0)
+    return f"{name} ({detectors[name]:+.2f} of {total:+.2f})"
 
 
 def _segments_table(verdict: Verdict) -> str:

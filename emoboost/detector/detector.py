@@ -344,11 +344,15 @@ class Detector:
         logits = {"emo": emo.logit, "rgb": rgb_logit, "acoustic": acoustic_logit}
         _require_finite(logits, {"rgb": len(crop_logits) == 0}, record)
         with watch("fusion"):
-            fused = float(self.fusion.llr(np.array([[logits[name] for name in self.fusion.inputs]]))[0])
+            row = [logits[name] for name in self.fusion.inputs]
+            fused = float(self.fusion.llr(np.array([row]))[0])
+            shares = self.fusion.contributions(row)
             bounds = self.fusion.llr_bounds()
             llr = fused if bounds is None else min(max(fused, bounds[0]), bounds[1])  # what calibration supports
             segment_centres = segment_starts + self.acoustic.config.segment_frames / 2  # mel frames
-            segments = self._segments(record, emo, logits, crop_logits, (segment_logits, segment_centres), prior)
+            segments = self._segments(
+                record, emo, logits, crop_logits, (segment_logits, segment_centres), prior, bounds
+            )
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
         clean["fused"] = round(fused, 6)  # the fusion's output; the verdict's LLR is it within the ELUB
@@ -387,6 +391,7 @@ class Detector:
                 "fps": record.fps,
                 "llr_unbounded": round(fused, 6),
                 "llr_bounds": None if bounds is None else [round(bounds[0], 6), round(bounds[1], 6)],
+                "llr_contributions": {name: round(value, 6) for name, value in shares.items()},
                 "video_track": int(record.meta.get("video_track", 0)),
                 "visual_encoder": f"{record.visual_encoder} {record.visual_encoder_version}",
                 "speech_encoder": f"{record.speech_encoder} {record.speech_encoder_version}",
@@ -401,10 +406,12 @@ class Detector:
         crop_logits: np.ndarray,
         acoustic: tuple[np.ndarray, np.ndarray],
         prior: float,
+        bounds: tuple[float, float] | None = None,
     ) -> tuple[Segment, ...]:
         """One segment per EmoForensics window; the low-level scores of a window are the mean over
         the clip's face crops inside it and its acoustic segments centred inside it (the clip's
-        score where there are none)."""
+        score where there are none). Window LLRs are bounded by the clip-level ELUB ``bounds``: windows have no
+        calibration of their own yet, so their values say where a clip's evidence lies, within what it supports."""
         config = self.emo.config
         segment_logits, segment_centres = acoustic
         frames_per_token = config.token_frames
@@ -418,6 +425,8 @@ class Detector:
             acoustic_logit = float(segment_logits[centred].mean()) if centred.any() else logits["acoustic"]
             window = {"emo": float(window_logit), "rgb": rgb, "acoustic": acoustic_logit}
             llr = float(self.fusion.llr(np.array([[window[n] for n in self.fusion.inputs]]))[0])
+            if bounds is not None:  # never beyond what the clip-level calibration supports
+                llr = min(max(llr, bounds[0]), bounds[1])
             probability = sigmoid(llr + math.log(prior / (1 - prior)))
             mismatch = None
             if emo.mismatch is not None:

@@ -193,10 +193,22 @@ class Fusion:
         """The ELUB of the calibration LLRs (:func:`emoboost.calibration.elub_bounds`): the natural-log LLRs the
         calibration clips can support; None when they are not stored for both classes. (The fusion was fitted on
         the same clips, so the bounds are if anything generous.)"""
+        stored = self.calibration.get("elub")
+        if isinstance(stored, list | tuple) and len(stored) == 2 and all(isinstance(v, int | float) for v in stored):
+            low, high = float(stored[0]), float(stored[1])
+            if math.isfinite(low) and math.isfinite(high) and low <= 0 <= high:
+                return low, high
         real, fake = self.calibration_llrs()
         if not len(real) or not len(fake):
             return None
         return elub_bounds(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake])
+
+    def contributions(self, logits: Sequence[float]) -> dict[str, float]:
+        """Each input's share of the fused LLR (``weight x logit``; a missing logit gives 0) and the ``bias``:
+        they add up to :meth:`llr` of the same logits."""
+        values = np.nan_to_num(np.asarray(logits, np.float64), nan=0.0)
+        shares = {name: float(w * v) for name, w, v in zip(self.inputs, self.weights, values, strict=True)}
+        return {**shares, "bias": float(self.bias)}
 
     def operating_point_at(self, threshold: float) -> dict[str, Any]:
         """Calibration FPR / TPR at an LLR threshold, and the clip counts they come from."""
@@ -247,7 +259,14 @@ def _calibration(llrs: np.ndarray, labels: np.ndarray, weight_prior: float | Non
     def rounded(values: np.ndarray) -> list[float]:
         return [round(float(v), LLR_DECIMALS) for v in np.sort(values)]
 
-    return {"real": rounded(llrs[labels == 0]), "fake": rounded(llrs[labels == 1]), "weight_prior": weight_prior}
+    data: dict[str, Any] = {
+        "real": rounded(llrs[labels == 0]),
+        "fake": rounded(llrs[labels == 1]),
+        "weight_prior": weight_prior,
+    }
+    if (labels == 0).any() and (labels == 1).any():  # what these clips can support (stored with the detector)
+        data["elub"] = [round(v, LLR_DECIMALS) for v in elub_bounds(labels, llrs)]
+    return data
 
 
 def _complete(logits: np.ndarray, labels: np.ndarray, inputs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -303,7 +303,10 @@ def test_table_fits_80_columns_with_lr_and_verbal_label():
             "face found in only 40% of frames",
             "trained only on generated clips (synthav): verdicts on real footage are not validated",
         ],
-        "provenance": {"weights_sha256": "w"},
+        "provenance": {
+            "weights_sha256": "w",
+            "llr_contributions": {"emo": -0.5, "rgb": -0.3, "acoustic": -5.0, "bias": -0.3},
+        },
     }
     shared = ("trained only on generated clips (synthav): verdicts on real footage are not validated",)
     lines = table_lines([entry], shared=shared)
@@ -318,7 +321,8 @@ def test_table_fits_80_columns_with_lr_and_verbal_label():
     assert max(map(len, detailed)) <= 80
     start = next(i for i, line in enumerate(detailed) if "per-detector" in line)
     scores = next(line for line in detailed[start:] if "-1.00" in line)
-    assert scores.split()[1:] == ["-1.00", "-2.00", "+0.50", "-6.10", "0.20", "0.30", "0.0-2.0s", "-5.00"]
+    assert scores.split()[1:9] == ["-1.00", "-2.00", "+0.50", "-6.10", "0.20", "0.30", "0.0-2.0s", "-5.00"]
+    assert "acoustic (-5.00 of -6.10)" in "\n".join(detailed)  # which detector carried the verdict
 
 
 def test_case_report_is_self_contained(talking_clip, model, capfd, tmp_path):
@@ -341,6 +345,8 @@ def test_case_report_is_self_contained(talking_clip, model, capfd, tmp_path):
         "calibration",
         "emoboost detect",
         "--prior 0.2",
+        "driven by",
+        "adds ",
     ):
         assert needed in text, needed
     assert "http://" not in text and "https://" not in text and "<script" not in text  # nothing fetched

@@ -87,6 +87,7 @@ def test_the_lr_is_bounded_by_what_its_calibration_clips_support(tmp_path):
     import math
 
     import numpy as np
+    import pytest
     from detector_fixture import tiny_detector, tiny_record
 
     from emoboost.calibration import elub_bounds
@@ -106,9 +107,15 @@ def test_the_lr_is_bounded_by_what_its_calibration_clips_support(tmp_path):
         detector.fusion = dataclasses.replace(fitted, bias=bias)
         verdict = detector.predict_record(tiny_record())
         fused = verdict.scores["fused"]
-        assert abs(fused) > 50 and verdict.llr == round(bound, 6) and verdict.provenance["llr_unbounded"] == fused
+        assert abs(fused) > 50 and verdict.llr == pytest.approx(bound, abs=1e-3)  # bounds are stored to 1e-4
+        assert verdict.provenance["llr_unbounded"] == fused
         assert verdict.label == ("fake" if fused >= verdict.threshold else "real")
-        assert verdict.provenance["llr_bounds"] == [round(low, 6), round(high, 6)]
+        assert verdict.provenance["llr_bounds"] == pytest.approx([low, high], abs=1e-3)
+        shares = verdict.provenance["llr_contributions"]
+        assert set(shares) == {"emo", "rgb", "acoustic", "bias"} and sum(shares.values()) == pytest.approx(
+            fused, abs=1e-4
+        )
+        assert all(low - 1e-3 <= s.llr <= high + 1e-3 for s in verdict.segments)  # windows too
         assert any(
             w.startswith("the fused score (LR ") and "outside every calibration clip's" in w for w in verdict.warnings
         )

@@ -157,7 +157,7 @@ def _media_and_names(tmp: Path, model: str, clip: str) -> list[list[str]]:
     _ffmpeg("-i", clip, "-filter_complex", f"[0:a]asplit=32{inputs};{inputs}amerge=inputs=32[o]",
             "-map", "0:v", "-map", "[o]", "-c:v", "copy", "-c:a", "pcm_s16le", str(media / "array.mkv"))  # fmt: skip
     _ffmpeg("-f", "lavfi", "-i", "color=c=red:s=64x64:r=25", "-t", "1", "-c:v", "libx264", str(media / "decoy.mkv"))
-    _ffmpeg("-i", str(media / "decoy.mkv"), "-i", clip, "-map", "0:v", "-map", "1:v", "-map", "1:a", "-c", "copy",
+    _ffmpeg("-i", str(media / "decoy.mkv"), "-i", clip, "-map", "0:v", "-map", "1:v", "-map", "1:a", "-codec", "copy",
             str(media / "two tracks.mkv"))  # fmt: skip
     names = tmp / "names"
     names.mkdir(exist_ok=True)

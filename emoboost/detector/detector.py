@@ -77,6 +77,9 @@ def _builder(network: Network, section: dict[str, Any]) -> Callable[[], torch.nn
     return lambda: network.build(settings, sizes)
 
 
+NOT_VALIDATED = "not validated for this material"  # lr_verbal of a detector trained only on generated clips
+
+
 class Detector:
     """EmoForensics + RGB + acoustic detectors fused by EMO-BOOST. Load with :meth:`from_pretrained`."""
 
@@ -368,7 +371,7 @@ class Detector:
             label="fake" if fused >= cut else "real",  # the decision is the classifier's, on the unbounded score
             llr=round(llr, 6),
             log10_lr=round(llr / math.log(10), 6),
-            lr_verbal=verbal(llr),
+            lr_verbal=NOT_VALIDATED if self.training_data()["generated"] else verbal(llr),
             prior=prior,
             probability=round(sigmoid(llr + math.log(prior / (1 - prior))), 6),
             threshold=cut,
@@ -459,7 +462,8 @@ class Detector:
         data, warnings = self.training_data(), []
         if data["generated"]:
             warnings.append(
-                f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated"
+                f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated, "
+                "so no verbal strength is given (the LR stays in the JSON, for research)"
             )
         elif data["generated"] is None:
             warnings.append("training data unknown: the detector's scope is not stated")
@@ -487,8 +491,8 @@ class Detector:
             warnings.append("the detector stores no calibration LLRs: its LR is not bounded by what they support")
         if llr != fused:
             warnings.append(
-                f"LR reported at {format_lr(llr)}, the most its {len(real)} real / {len(fake)} fake calibration clips "
-                f"support (ELUB, Vergeer et al. 2016); the fusion alone gives {format_lr(fused)}"
+                f"reported as {format_lr(llr)}, the most its {len(real)} real / {len(fake)} fake calibration clips "
+                f"support (ELUB, Vergeer et al. 2016), where the fusion alone gives {format_lr(fused)}"
             )
         return tuple(warnings)
 

@@ -119,7 +119,24 @@ def test_the_lr_is_bounded_by_what_its_calibration_clips_support(tmp_path):
         assert any(
             w.startswith("the fused score (LR ") and "outside every calibration clip's" in w for w in verdict.warnings
         )
-        assert any("8 real / 40 fake calibration clips support (ELUB" in w for w in verdict.warnings)
+        assert all("; " not in w for w in verdict.warnings)  # CSV cells and the table's notes join warnings so
+        assert any(
+            w.startswith("reported as LR ") and "8 real / 40 fake calibration clips support (ELUB" in w
+            for w in verdict.warnings
+        )
     detector.fusion = fitted
     inside = detector.predict_record(tiny_record())
     assert (inside.llr == inside.scores["fused"]) == (not any("ELUB" in w for w in inside.warnings))
+
+
+def test_a_detector_trained_only_on_generated_clips_gives_no_verbal_strength(tmp_path):
+    from detector_fixture import tiny_detector, tiny_record
+
+    from emoboost.calibration import verbal
+
+    detector = Detector.from_pretrained(tiny_detector(tmp_path / "d"))
+    assert detector.predict_record(tiny_record()).lr_verbal == verbal(detector.predict_record(tiny_record()).llr)
+    detector.meta["data"] = {"dataset": "synthav", "train_clips": 10}
+    verdict = detector.predict_record(tiny_record())
+    assert verdict.lr_verbal == "not validated for this material" and isinstance(verdict.llr, float)  # the number stays
+    assert any("no verbal strength is given" in w for w in verdict.warnings)

@@ -370,6 +370,6 @@ def _details_table(rows: list[dict[str, Any]], shares: list[dict[str, float] | N
         if share:
             driven.append(f"{escape(Path(row['path']).name)}: {escape(driven_by(share))}")
     if driven:  # a caption, so the table itself still fits 80 columns
-        table.caption = "driven by (largest share of the fused LLR): " + "; ".join(driven)
+        table.caption = "driven by (the largest share in the fused LLR's direction):\n" + "\n".join(driven)
         table.caption_justify = "left"
     return table

@@ -281,13 +281,16 @@ def _scores_section(verdict: Verdict) -> str:
 
 
 def driven_by(shares: dict[str, float]) -> str:
-    """``"acoustic (-2.95 of -3.41)"``: the detector whose share of the fused LLR is largest in size."""
-    detectors = {k: float(v) for k, v in shares.items() if k != "bias" and v is not None}
-    if not detectors:
+    """``"acoustic (-2.95 of -3.41)"``: the detector whose share pushes the fused LLR furthest in the direction it
+    went (the fusion's offset, ``bias``, when that is larger; "n/a" for an LLR of 0)."""
+    values = {k: float(v) for k, v in shares.items() if v is not None}
+    total = sum(values.values())
+    pushing = {k: v for k, v in values.items() if v * total > 0}
+    if not pushing:
         return "n/a"
-    name = max(detectors, key=lambda k: abs(detectors[k]))
-    total = sum(detectors.values()) + float(shares.get("bias") or 0.0)
-    return f"{name} ({detectors[name]:+.2f} of {total:+.2f})"
+    name = max(pushing, key=lambda k: abs(pushing[k]))
+    label = "the fusion's offset" if name == "bias" else name
+    return f"{label} ({pushing[name]:+.2f} of {total:+.2f})"
 
 
 def _segments_table(verdict: Verdict) -> str:

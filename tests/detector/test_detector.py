@@ -140,3 +140,13 @@ def test_a_detector_trained_only_on_generated_clips_gives_no_verbal_strength(tmp
     verdict = detector.predict_record(tiny_record())
     assert verdict.lr_verbal == "not validated for this material" and isinstance(verdict.llr, float)  # the number stays
     assert any("no verbal strength is given" in w for w in verdict.warnings)
+
+
+def test_driven_by_names_the_share_that_moved_the_llr_its_way():
+    from emoboost.detector.case_report import driven_by
+
+    assert driven_by({"emo": -0.5, "rgb": -0.3, "acoustic": -5.0, "bias": -0.3}) == "acoustic (-5.00 of -6.10)"
+    assert (
+        driven_by({"emo": -0.46, "rgb": 0.01, "acoustic": -0.1, "bias": 0.69}) == "the fusion's offset (+0.69 of +0.14)"
+    )
+    assert driven_by({"emo": 1.0, "rgb": -1.0, "bias": 0.0}) == "n/a"  # an LLR of 0 went nowhere

@@ -166,29 +166,21 @@ def retime(source: Path, path: Path, expression: str, fps: float) -> Path:
     return path
 
 
+def lavfi(source: str, path: Path, *arguments: str) -> Path:
+    """``path`` made by ffmpeg from a lavfi source (``color=...``, ``testsrc=...``) and ``arguments``."""
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source, *arguments, str(path)], check=True
+    )
+    return path
+
+
 def second_video_track(decoy_seconds: float, source: Path, path: Path) -> Path:
     """``source`` behind a first video track of ``decoy_seconds`` of plain red: a file whose first track is not
     the recording (a decoy, or a thumbnail track some cameras write)."""
-    decoy = path.with_name(path.stem + "_decoy.mkv")
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=red:s=64x64:r=25",
-            "-t",
-            f"{decoy_seconds}",
-        ]
-        + ["-c:v", "libx264", str(decoy)],
-        check=True,
-    )
+    decoy = lavfi("color=c=red:s=64x64:r=25", path.with_name(path.stem + "_decoy.mkv"), "-t", f"{decoy_seconds}")
     subprocess.run(
         ["ffmpeg", "-loglevel", "error", "-y", "-i", str(decoy), "-i", str(source)]
-        + ["-map", "0:v", "-map", "1:v", "-map", "1:a", "-c", "copy", str(path)],
+        + ["-map", "0:v", "-map", "1:v", "-map", "1:a", "-codec", "copy", str(path)],
         check=True,
     )
     decoy.unlink()

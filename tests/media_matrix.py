@@ -16,24 +16,7 @@ AV1 = ("-c:v", "libaom-av1", "-cpu-used", "8", "-pix_fmt", "yuv420p")
 
 def av1_test_pattern(path: Path) -> Path:
     """1.5 s of ffmpeg's test pattern in AV1, no audio."""
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=25",
-            "-t",
-            "1.5",
-            *AV1,
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return factory.lavfi("testsrc=size=160x120:rate=25", path, "-t", "1.5", *AV1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +29,9 @@ class Case:
 
 def huge_frame(path: Path, size: str = "7776x4320") -> Path:
     """One grey frame of ``size``, no audio (0.1 MB: the header is what is refused)."""
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"color=c=gray:s={size}:r=25", "-frames:v", "1"]
-        + ["-c:v", "libx264", "-preset", "ultrafast", str(path)],
-        check=True,
+    return factory.lavfi(
+        f"color=c=gray:s={size}:r=25", path, "-frames:v", "1", "-c:v", "libx264", "-preset", "ultrafast"
     )
-    return path
 
 
 def broken(folder: Path, good: Path) -> list[Case]:

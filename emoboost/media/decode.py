@@ -280,7 +280,7 @@ class VideoTrack:
     """One video track as the container header describes it (nothing decoded)."""
 
     position: int  # among the file's video tracks (PyAV's ``container.streams.video[position]``)
-    frames: int  # stored, else estimated from duration x rate, else counted from packets
+    frames: int  # stored, else estimated from duration x rate; counted from packets when the file has several tracks
     width: int  # 0 when the header does not say
     height: int
 
@@ -304,13 +304,13 @@ def video_tracks(name: str, max_pixels: int = 0) -> list[VideoTrack]:
                     frames = int(round(float(stream.duration * stream.time_base * stream.average_rate)))
                 context = stream.codec_context
                 found.append(VideoTrack(position, frames, int(context.width or 0), int(context.height or 0)))
-            if len(found) > 1 and not all(t.frames for t in found):  # count packets: only files with several tracks
+            if len(found) > 1:  # which has the most frames: counted (MKV stores no count, and its durations can lie)
                 position_of = {container.streams.video[t.position].index: t.position for t in found}
                 counts = dict.fromkeys(position_of.values(), 0)
                 for packet in container.demux([container.streams.video[t.position] for t in found]):
                     if packet.size and packet.stream.index in position_of:
                         counts[position_of[packet.stream.index]] += 1
-                found = [dataclasses.replace(t, frames=t.frames or counts.get(t.position, 0)) for t in found]
+                found = [dataclasses.replace(t, frames=counts.get(t.position, 0)) for t in found]
             return found
     except (av.error.FFmpegError, AttributeError, TypeError, ValueError):
         return []
@@ -423,9 +423,9 @@ class MediaReader:
         self.path = check_file(path)
         self._name = _openable_name(self, self.path)
         tracks = video_tracks(self._name, self.config.max_pixels)
+        for listed in tracks:  # from the header: no track is ever decoded (or probed) at a size above the budget
+            check_pixels(self.path, listed.width, listed.height, self.config.max_pixels)
         track = chosen_track(tracks)
-        if track is not None:  # from the header: nothing is decoded at a size above the budget
-            check_pixels(self.path, track.width, track.height, self.config.max_pixels)
         self._video_position = track.position if track is not None else 0
         if len(tracks) > 1 or self._video_position:
             # decord cannot be told which track to read: PyAV probes the chosen one

@@ -275,3 +275,16 @@ def test_a_cover_picture_is_not_a_video_track(tmp_path, talking_clip):
     reader = MediaReader(target)
     assert (reader.info.video_track, reader.info.video_tracks) == (0, 1)
     assert reader.info.n_frames == MediaReader(talking_clip).info.n_frames
+
+
+def test_a_track_above_max_pixels_is_refused_even_when_another_would_be_analysed(tmp_path, talking_clip):
+    big = factory.lavfi("color=c=gray:s=640x480:r=25", tmp_path / "big.mkv", "-frames:v", "2", "-c:v", "libx264")
+    both = tmp_path / "both.mkv"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(talking_clip), "-i", str(big)]
+        + ["-map", "0:v", "-map", "0:a", "-map", "1:v", "-codec", "copy", str(both)],
+        check=True,
+    )
+    assert MediaReader(both).info.video_tracks == 2
+    with pytest.raises(errors.FrameTooLargeError, match="frames of 640x480"):
+        MediaReader(both, MediaConfig(max_pixels=320 * 240))

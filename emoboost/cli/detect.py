@@ -93,7 +93,7 @@ def detect(
     from emoboost.detector.detector import Detector
     from emoboost.detector.outputs import ResultLog, prepare_folder, refuse_inputs_as_output
     from emoboost.detector.outputs import output_format as file_format
-    from emoboost.detector.verdict import Failure
+    from emoboost.detector.verdict import Failure, operating_point_words
     from emoboost.errors import NoFaceError
     from emoboost.media.inputs import expand_inputs
 
@@ -181,6 +181,8 @@ def detect(
             f"{len(batch.failures)} failed" + (f", {batch.resumed} taken from {output}" if batch.resumed else "")
         )
         summary += f" (prior {decision.prior:g}, LLR threshold {decision.threshold:+.3f})"
+        words = operating_point_words(decision.operating_point)
+        summary += f"; {words}" if words else ""
         summary += f", {batch.unwritten} plot(s) or report(s) not written" if batch.unwritten else ""
         summary += f" -> {output}" if output else ""
         summary += f"; case reports: {reporter.index}" if reporter is not None else ""

@@ -28,7 +28,7 @@ import numpy as np
 from emoboost.calibration import VERBAL_SCALE, format_lr, llr_metrics
 from emoboost.detector.detector import Detector
 from emoboost.detector.timeline import PANELS, timeline_png_bytes
-from emoboost.detector.verdict import Verdict
+from emoboost.detector.verdict import Verdict, operating_point_words
 from emoboost.files import write_text_atomic
 from emoboost.media.decode import FPS
 from emoboost.text import file_stem, printable
@@ -323,12 +323,14 @@ def _verdict_html(verdict: Verdict) -> str:
     label, ratio = verdict.label, format_lr(abs(verdict.llr)).removeprefix("LR ")
     direction = "manipulated than if it is authentic" if verdict.llr >= 0 else "authentic than if it is manipulated"
     source = _e(verdict.provenance.get("threshold_source", ""))
+    words = operating_point_words(verdict.provenance.get("operating_point") or {})
+    point = f"<br>Operating point: {_e(words)}." if words else ""
     return (
         f'<div class="verdict {label}"><div class=big>{_e(format_lr(verdict.llr))}: {_e(verdict.lr_verbal)}</div>'
         f"The observed scores are {_e(ratio)} times as probable if the clip is {direction}"
         f" (natural-log LR {verdict.llr:+.3f}, log10 LR {verdict.log10_lr:+.3f}).<br>"
         f"At a prior P(fake) of {verdict.prior:g}, the posterior P(fake) is <b>{verdict.probability:.3f}</b>;"
-        f" decision: <b>{label.upper()}</b> (LLR threshold {verdict.threshold:+.3f}: {source}).</div>"
+        f" decision: <b>{label.upper()}</b> (LLR threshold {verdict.threshold:+.3f}: {source}).{point}</div>"
     )
 
 

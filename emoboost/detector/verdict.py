@@ -143,6 +143,18 @@ class Decision:
         return dataclasses.asdict(self)
 
 
+def operating_point_words(point: dict[str, Any]) -> str:
+    """What the threshold does on the calibration clips, in words: ``"the threshold calls 4 of 8 real calibration
+    clips (50%) fake and 33 of 40 fake ones (82%)"``; "" when the rates are not stored."""
+    fpr, tpr, real, fake = (point.get(k) for k in ("fpr", "tpr", "real_clips", "fake_clips"))
+    if fpr is None or tpr is None or not real or not fake:
+        return ""
+    return (
+        f"the threshold calls {round(fpr * real)} of {real} real calibration clips ({fpr:.0%}) fake "
+        f"and {round(tpr * fake)} of {fake} fake ones ({tpr:.0%})"
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Failure:
     """An input without a verdict: its path, the error's stable code and the one-line reason."""

@@ -150,3 +150,19 @@ def test_driven_by_names_the_share_that_moved_the_llr_its_way():
         driven_by({"emo": -0.46, "rgb": 0.01, "acoustic": -0.1, "bias": 0.69}) == "the fusion's offset (+0.69 of +0.14)"
     )
     assert driven_by({"emo": 1.0, "rgb": -1.0, "bias": 0.0}) == "n/a"  # an LLR of 0 went nowhere
+
+
+def test_the_operating_point_is_said_in_words_in_the_headline():
+    from emoboost.detector.case_report import _verdict_html
+    from emoboost.detector.verdict import operating_point_words
+
+    point = {"rule": "bayes", "fpr": 0.5, "tpr": 0.825, "real_clips": 8, "fake_clips": 40}
+    words = operating_point_words(point)
+    assert words == "the threshold calls 4 of 8 real calibration clips (50%) fake and 33 of 40 fake ones (82%)"
+    assert operating_point_words({"fpr": None, "tpr": None, "real_clips": 0, "fake_clips": 0}) == ""
+
+    class Shown:  # the fields the headline reads
+        label, llr, log10_lr, lr_verbal, prior, probability, threshold = "real", -1.0, -0.434, "weak", 0.5, 0.27, 0.0
+        provenance = {"threshold_source": "Bayes decision at the prior", "operating_point": point}
+
+    assert f"Operating point: {words}." in _verdict_html(Shown())

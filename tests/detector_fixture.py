@@ -28,6 +28,7 @@ VERDICT_KEYS = {
     "duration_s",
     "model_id",
     "warnings",
+    "warning_codes",
     "provenance",
 }
 

@@ -365,6 +365,7 @@ class Detector:
             else None,
             "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
+        notes = self._warnings(record, math.isnan(rgb_logit)) + self._bound_warnings(fused, llr) + self.scope_notes()
         return Verdict(
             path=str(record.meta.get("source_path", "")),
             sha256=record.sha256,
@@ -380,9 +381,8 @@ class Detector:
             segments=segments,
             duration_s=round(record.duration_s, 3),
             model_id=self.model_id,
-            warnings=self._warnings(record, math.isnan(rgb_logit))
-            + self._bound_warnings(fused, llr)
-            + self.scope_warnings(),
+            warnings=tuple(message for _, message in notes),
+            warning_codes=tuple(code for code, _ in notes),
             tracks=record_tracks(record, emo, emo_config.token_frames),
             provenance={
                 "weights_sha256": self._weights_sha256,
@@ -459,45 +459,65 @@ class Detector:
 
     def scope_warnings(self) -> tuple[str, ...]:
         """Warnings every verdict of this detector carries: generated-only training data, a small calibration set."""
-        data, warnings = self.training_data(), []
+        return tuple(message for _, message in self.scope_notes())
+
+    def scope_notes(self) -> list[tuple[str, str]]:
+        """:meth:`scope_warnings` with their stable codes."""
+        data = self.training_data()
+        warnings: list[tuple[str, str]] = []
         if data["generated"]:
             warnings.append(
-                f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not validated, "
-                "so no verbal strength is given (the LR stays in the JSON, for research)"
+                (
+                    "generated_training",
+                    f"trained only on generated clips ({data['dataset']}): verdicts on real footage are not "
+                    "validated, so no verbal strength is given (the LR stays in the JSON, for research)",
+                )
             )
         elif data["generated"] is None:
-            warnings.append("training data unknown: the detector's scope is not stated")
+            warnings.append(("unknown_training", "training data unknown: the detector's scope is not stated"))
         if min(data["calibration_real"], data["calibration_fake"]) < MIN_CALIBRATION_CLIPS:
             warnings.append(
-                f"LR calibrated on {data['calibration_real']} real / {data['calibration_fake']} fake clips "
-                f"(fewer than {MIN_CALIBRATION_CLIPS} per class): its size is uncertain"
+                (
+                    "small_calibration",
+                    f"LR calibrated on {data['calibration_real']} real / {data['calibration_fake']} fake clips "
+                    f"(fewer than {MIN_CALIBRATION_CLIPS} per class): its size is uncertain",
+                )
             )
-        return tuple(warnings)
+        return warnings
 
-    def _bound_warnings(self, fused: float, llr: float) -> tuple[str, ...]:
+    def _bound_warnings(self, fused: float, llr: float) -> list[tuple[str, str]]:
         """Where the fused score lies against the calibration clips: beyond every one of them, and bounded."""
         from emoboost.calibration import format_lr
 
         real, fake = self.fusion.calibration_llrs()
-        warnings = []
+        warnings: list[tuple[str, str]] = []
         if len(real) and len(fake):
             low, high = float(min(real.min(), fake.min())), float(max(real.max(), fake.max()))
             if not low <= fused <= high:
                 warnings.append(
-                    f"the fused score ({format_lr(fused)}) lies outside every calibration clip's "
-                    f"({format_lr(low)} to {format_lr(high)})"
+                    (
+                        "outside_calibration",
+                        f"the fused score ({format_lr(fused)}) lies outside every calibration clip's "
+                        f"({format_lr(low)} to {format_lr(high)})",
+                    )
                 )
         else:
-            warnings.append("the detector stores no calibration LLRs: its LR is not bounded by what they support")
+            warnings.append(
+                ("unbounded", "the detector stores no calibration LLRs: its LR is not bounded by what they support")
+            )
         if llr != fused:
             warnings.append(
-                f"reported as {format_lr(llr)}, the most its {len(real)} real / {len(fake)} fake calibration clips "
-                f"support (ELUB, Vergeer et al. 2016), where the fusion alone gives {format_lr(fused)}"
+                (
+                    "lr_bounded",
+                    f"reported as {format_lr(llr)}, the most its {len(real)} real / {len(fake)} fake calibration "
+                    f"clips support (ELUB, Vergeer et al. 2016), where the fusion alone gives {format_lr(fused)}",
+                )
             )
-        return tuple(warnings)
+        return warnings
 
-    def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> tuple[str, ...]:
-        warnings = []
+    def _warnings(self, record: FeatureRecord, no_face_crop: bool) -> list[tuple[str, str]]:
+        """``(stable code, message)`` for each problem of the input."""
+        warnings: list[tuple[str, str]] = []
         face_fraction = float(record.face_mask.mean())
         source_s, scanned_s = (
             float(record.meta.get("source_duration_s", record.duration_s)),
@@ -505,30 +525,43 @@ class Detector:
         )
         tracks = int(record.meta.get("video_tracks", 1))
         if tracks > 1:
+            track = int(record.meta.get("video_track", 0))
             warnings.append(
-                f"the file has {tracks} video tracks; track v:{int(record.meta.get('video_track', 0))} was analysed "
-                "(the one with the most frames)"
+                (
+                    "video_tracks",
+                    f"the file has {tracks} video tracks; track v:{track} was analysed (the one with the most frames)",
+                )
             )
         if source_s > record.duration_s + 1.0 / FPS:
-            warnings.append(f"only the first {record.duration_s:g} s of {source_s:g} s analysed (media.max_duration_s)")
+            warnings.append(
+                (
+                    "partly_analysed",
+                    f"only the first {record.duration_s:g} s of {source_s:g} s analysed (media.max_duration_s)",
+                )
+            )
         if face_fraction == 0 and scanned_s < record.duration_s:
             warnings.append(
-                f"no face found in the first {scanned_s:g} s, the rest was not scanned (faces.give_up_s): "
-                "audio-only verdict"
+                (
+                    "no_face_scanned",
+                    f"no face found in the first {scanned_s:g} s, the rest was not scanned (faces.give_up_s): "
+                    "audio-only verdict",
+                )
             )
         elif face_fraction == 0:
-            warnings.append("no face found: audio-only verdict (face scores are absent)")
+            warnings.append(("no_face", "no face found: audio-only verdict (face scores are absent)"))
         elif face_fraction < LOW_FACE_FRACTION:
-            warnings.append(f"face found in only {face_fraction:.0%} of frames")
+            warnings.append(("few_faces", f"face found in only {face_fraction:.0%} of frames"))
         elif no_face_crop:
-            warnings.append("no face crop for the RGB detector")
+            warnings.append(("no_face_crop", "no face crop for the RGB detector"))
         speech_fraction = float((record.audio_rms_db > SILENCE_DB).mean())
         if speech_fraction < LOW_SPEECH_FRACTION:
-            warnings.append(f"audio mostly silent (sound in {speech_fraction:.0%} of frames)")
+            warnings.append(("mostly_silent", f"audio mostly silent (sound in {speech_fraction:.0%} of frames)"))
         window_s = self.emo.config.window_tokens * self.emo.config.token_frames / FPS
         if record.duration_s < window_s:
-            warnings.append(f"clip ({record.duration_s:.1f} s) shorter than one analysis window ({window_s:g} s)")
-        return tuple(warnings)
+            warnings.append(
+                ("short_clip", f"clip ({record.duration_s:.1f} s) shorter than one analysis window ({window_s:g} s)")
+            )
+        return warnings
 
 
 def _require_finite(logits: dict[str, float], may_be_absent: dict[str, bool], record: FeatureRecord) -> None:

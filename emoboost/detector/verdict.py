@@ -64,7 +64,8 @@ class Tracks:
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """The detector's answer for one file. ``label`` is "fake" when ``llr >= threshold`` (both natural-log LRs)."""
+    """The detector's answer for one file. ``label`` is "fake" when ``scores["fused"] >= threshold`` (natural-log LRs;
+    ``llr`` is the fused score within the calibration's bounds)."""
 
     path: str
     sha256: str
@@ -82,6 +83,7 @@ class Verdict:
     model_id: str
     warnings: tuple[str, ...]
     provenance: dict[str, Any]
+    warning_codes: tuple[str, ...] = ()  # one stable code per warning, in the same order (docs/user-guide.md)
     tracks: Tracks | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def to_dict(self, tracks: bool = False) -> dict[str, Any]:

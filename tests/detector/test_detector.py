@@ -68,6 +68,9 @@ def test_verdict_says_how_much_of_a_long_faceless_file_was_analysed(tmp_path):
     record.meta.update(source_duration_s=36000.0, face_scanned_s=1.0)  # a 10-hour file, given up after 1 s
     verdict = Detector.from_pretrained(tiny_detector(tmp_path / "d")).predict_record(record)
     assert "only the first 4 s of 36000 s analysed (media.max_duration_s)" in verdict.warnings
+    assert len(verdict.warning_codes) == len(verdict.warnings)  # one stable code per warning, in order
+    assert {"partly_analysed", "no_face_scanned", "unknown_training"} <= set(verdict.warning_codes)
+    assert verdict.warnings[verdict.warning_codes.index("partly_analysed")].startswith("only the first 4 s")
     assert any(w.startswith("no face found in the first 1 s, the rest was not scanned") for w in verdict.warnings)
 
 

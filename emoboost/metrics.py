@@ -106,9 +106,12 @@ def bootstrap_interval(
 
 
 def evaluate(
-    labels: np.ndarray, probabilities: np.ndarray, threshold: float, bootstrap: int = 1000, seed: int = 0
+    labels: np.ndarray, probabilities: np.ndarray, threshold: float, bootstrap: int = 0, seed: int = 0
 ) -> dict[str, Any]:
-    """The benchmark's metrics for one detector on one test set (probabilities: the detector's calibrated outputs)."""
+    """The benchmark's metrics for one detector on one test set (probabilities: the detector's calibrated outputs).
+
+    With ``bootstrap`` > 0, also ``auc_ci`` / ``ap_ci`` from a clip bootstrap (:func:`bootstrap_interval`); the
+    benchmark computes its intervals over identities instead (:func:`shared_intervals`)."""
     labels, probabilities = _check(labels, probabilities)
     equal_error, _ = eer(labels, probabilities)
     result: dict[str, Any] = {
@@ -120,7 +123,7 @@ def evaluate(
         "n_real": int((labels == 0).sum()),
         "n_fake": int((labels == 1).sum()),
     }
-    for name, metric in (("auc", auc), ("ap", average_precision)):
+    for name, metric in (("auc", auc), ("ap", average_precision)) if bootstrap > 0 else ():
         low, high = bootstrap_interval(labels, probabilities, metric, bootstrap, seed)
         result[f"{name}_ci"] = [low, high]
     return result
@@ -140,7 +143,8 @@ def identity_mean(
     """The mean of per-item ``values`` (paired differences), with a percentile bootstrap over identities.
 
     Each draw resamples the identities with replacement, each bringing all of its items, so several
-    items of one person count as one person's evidence. Returns ``mean``, ``ci``, ``n`` items,
+    items of one person count as one person's evidence. Returns ``mean``, ``ci`` (None with ``why`` when
+    :data:`INTERVAL_RULES` allow none), ``n`` items,
     ``identities`` and ``share_positive`` (items with a value above 0).
     """
     values = np.asarray(values, float).ravel()
@@ -148,14 +152,15 @@ def identity_mean(
     if len(values) != len(groups):
         raise ValueError("values and groups differ in length")
     if not len(values):
-        return {"mean": float("nan"), "ci": [float("nan"), float("nan")], "n": 0, "identities": 0,
+        return {"mean": float("nan"), "ci": None, "why": "no items", "n": 0, "identities": 0,
                 "share_positive": float("nan")}  # fmt: skip
     rng = np.random.default_rng(seed)
-    draws = [float(values[_identity_draw(groups, rng)].mean()) for _ in range(max(samples, 0))]
-    low, high = np.percentile(draws, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]) if draws else (np.nan, np.nan)
+    draws = np.array([float(values[_identity_draw(groups, rng)].mean()) for _ in range(max(samples, 0))])
+    interval = interval_from(draws, samples, level, None, len(np.unique(groups)))
     return {
         "mean": float(values.mean()),
-        "ci": [float(low), float(high)],
+        "ci": interval["ci"],
+        "why": interval["why"],
         "n": int(len(values)),
         "identities": int(len(np.unique(groups))),
         "share_positive": float(np.mean(values > 0)),
@@ -209,3 +214,165 @@ def paired_gain(
         "ci": [low, high],
         "samples": len(draws),
     }
+
+
+# --- Intervals over identities, one resample shared by every test set -------------------------------------------
+
+MIN_CLIPS_PER_CLASS = 5  # fewer real or fake clips in a test set: no interval
+MIN_IDENTITIES = 5  # fewer test identities: an identity bootstrap has too few distinct resamples
+MIN_VALID_SHARE = 0.9  # fewer resamples keeping both classes in every set: no interval
+INTERVAL_RULES = (
+    f"no interval when a test set has fewer than {MIN_CLIPS_PER_CLASS} real or fake clips or the sets fewer than "
+    f"{MIN_IDENTITIES} identities, when under {MIN_VALID_SHARE:.0%} of resamples keep both classes, or when every "
+    "resample gives the same value"
+)
+
+
+class IdentityDraws:
+    """Bootstrap resamples of identities, each draw shared by every test set that holds them.
+
+    One draw picks ``n`` identities with replacement from the ``n`` identities of all the sets
+    (their union) and gives every clip of identity ``i`` the multiplicity ``count[i]`` in every set.
+    Sets that share people (the folds of one partition: each keeps every real clip of the same
+    test identities) move together, so the interval of a mean over folds carries their
+    correlation instead of averaging it away, as independent draws per set would.
+    """
+
+    def __init__(self, groups: Sequence[np.ndarray], samples: int, seed: int = 0):
+        arrays = [np.asarray(g).astype(str).ravel() for g in groups]
+        self.names = np.unique(np.concatenate(arrays)) if arrays else np.array([], str)
+        rng = np.random.default_rng(seed)
+        n = len(self.names)
+        self.counts = np.zeros((max(samples, 0), n), np.int32)
+        for draw in range(max(samples, 0)):
+            self.counts[draw] = np.bincount(rng.integers(0, n, n), minlength=n) if n else 0
+
+    @property
+    def samples(self) -> int:
+        return len(self.counts)
+
+    def members(self, groups: np.ndarray) -> np.ndarray:
+        """Index of each clip's identity among :attr:`names` (every identity must be one of them)."""
+        groups = np.asarray(groups).astype(str).ravel()
+        index = np.searchsorted(self.names, groups)
+        if len(groups) and (index.max() >= len(self.names) or (self.names[index] != groups).any()):
+            raise ValueError("a test set holds an identity these draws were not built from")
+        return index
+
+    def indices(self, draw: int, members: np.ndarray) -> np.ndarray:
+        """Clip indices of one set in draw ``draw`` (``members`` from :meth:`members`)."""
+        return np.repeat(np.arange(len(members)), self.counts[draw, members])
+
+
+def _percentile_interval(values: np.ndarray, level: float) -> list[float]:
+    low, high = np.percentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return [float(low), float(high)]
+
+
+def _too_small(labels: np.ndarray, groups: np.ndarray) -> str | None:
+    real, fake = int((labels == 0).sum()), int((labels == 1).sum())
+    if min(real, fake) < MIN_CLIPS_PER_CLASS:
+        return f"{real} real / {fake} fake clips (an interval needs {MIN_CLIPS_PER_CLASS} of each)"
+    return None
+
+
+def interval_from(
+    values: np.ndarray, requested: int, level: float = 0.95, small: str | None = None, identities: int | None = None
+) -> dict[str, Any]:
+    """``{"ci": [low, high] | None, "why": reason | None, "samples": valid draws}`` from the draws' values
+    (NaN where a draw lost a class), by the rules of :data:`INTERVAL_RULES`."""
+    values = np.asarray(values, float)
+    valid = values[np.isfinite(values)]
+    why = small
+    if why is None and identities is not None and identities < MIN_IDENTITIES:
+        why = f"{identities} test identities (an interval needs {MIN_IDENTITIES})"
+    if why is None and requested <= 0:
+        why = "no bootstrap draws requested"
+    if why is None and len(valid) < MIN_VALID_SHARE * requested:
+        why = f"only {len(valid)} of {requested} resamples keep both classes in every test set"
+    if why is None and valid.min() == valid.max():
+        why = f"every resample gives {valid[0]:.4g} (no sampling variation to show)"
+    return {"ci": None if why else _percentile_interval(valid, level), "why": why, "samples": int(len(valid))}
+
+
+def shared_draw_values(
+    sets: Sequence[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]],
+    statistic,
+    draws: IdentityDraws,
+) -> np.ndarray:
+    """``statistic(labels, *arrays)`` of every set on every draw: an array ``(draws, sets)``, NaN where a
+    resampled set lost a class. ``sets`` holds ``(labels, groups, arrays)`` per test set."""
+    members = [draws.members(groups) for _, groups, _ in sets]
+    out = np.full((draws.samples, len(sets)), np.nan)
+    for draw in range(draws.samples):
+        for column, ((labels, _, arrays), member) in enumerate(zip(sets, members, strict=True)):
+            index = draws.indices(draw, member)
+            if both_classes(labels[index]):
+                out[draw, column] = statistic(labels[index], *(a[index] for a in arrays))
+    return out
+
+
+def shared_intervals(
+    sets: Sequence[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]],
+    statistic,
+    draws: IdentityDraws,
+    level: float = 0.95,
+    means: dict[str, Sequence[int]] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Each set's interval of ``statistic`` and the interval of its mean over sets, all from the same draws.
+
+    ``means`` names the subsets of sets to average (default ``{"mean": every set}``). Returns
+    ``(per_set, {name: mean})``, each entry as :func:`interval_from` plus ``value`` (on the data as
+    they are)."""
+    checked = [(np.asarray(y).astype(int).ravel(), np.asarray(g).astype(str).ravel(), a) for y, g, a in sets]
+    values = shared_draw_values(checked, statistic, draws)
+    points = [float(statistic(y, *a)) if both_classes(y) else float("nan") for y, _, a in checked]
+    smalls = [_too_small(y, g) for y, g, _ in checked]
+    per_set = []
+    for column, ((_, groups, _), small) in enumerate(zip(checked, smalls, strict=True)):
+        entry = interval_from(values[:, column], draws.samples, level, small, len(np.unique(groups)))
+        per_set.append({"value": points[column], **entry})
+    out = {}
+    for name, columns in (means if means is not None else {"mean": range(len(checked))}).items():
+        columns = list(columns)
+        if not columns:
+            continue
+        identities = len(np.unique(np.concatenate([checked[c][1] for c in columns])))
+        small = next((f"a test set has {smalls[c]}" for c in columns if smalls[c]), None)
+        out[name] = {
+            "value": float(np.mean([points[c] for c in columns])),
+            **interval_from(values[:, columns].mean(axis=1), draws.samples, level, small, identities),
+        }  # a draw in which any set lost a class is NaN in the mean
+    return per_set, out
+
+
+def hierarchical_interval(
+    repeats: Sequence[Sequence[tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]]],
+    statistic,
+    samples: int,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Interval of the mean over repeats of the mean over each repeat's sets, resampling twice per draw:
+    the repeats with replacement, then, within each chosen repeat, its test identities (one draw shared by
+    that repeat's sets). Between-repeat variance (partition, training seeds) and between-people variance
+    both enter; clips of one person never count as independent evidence."""
+    rng = np.random.default_rng(seed)
+    checked = [[(np.asarray(y).astype(int).ravel(), np.asarray(g).astype(str).ravel(), a) for y, g, a in r]
+               for r in repeats]  # fmt: skip
+    points = [float(np.mean([statistic(y, *a) for y, _, a in r])) for r in checked]
+    values = np.full(max(samples, 0), np.nan)
+    for draw in range(max(samples, 0)):
+        chosen = rng.integers(0, len(checked), len(checked))
+        means = []
+        for k in chosen:
+            one = IdentityDraws([g for _, g, _ in checked[k]], 1, int(rng.integers(0, 2**31)))
+            means.append(float(np.mean(shared_draw_values(checked[k], statistic, one)[0])))
+        values[draw] = float(np.mean(means))
+    smalls = [_too_small(y, g) for r in checked for y, g, _ in r]
+    small = next((f"a test set has {s}" for s in smalls if s), None)
+    if small is None and len(checked) < 2:
+        small = "one repeat (a between-repeat interval needs at least 2)"
+    identities = min(len(np.unique(np.concatenate([g for _, g, _ in r]))) for r in checked) if checked else 0
+    return {"value": float(np.mean(points)) if points else float("nan"), "repeats": len(checked),
+            **interval_from(values, samples, level, small, identities)}  # fmt: skip

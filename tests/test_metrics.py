@@ -129,3 +129,80 @@ def test_paired_gain_resamples_whole_identities():
     by_clip = paired_gain([(labels, base, boosted, np.arange(len(labels)))], samples=300, seed=0)
     assert by_identity["gain"] == by_clip["gain"]
     assert by_identity["ci"][1] - by_identity["ci"][0] > by_clip["ci"][1] - by_clip["ci"][0]
+
+
+def _correlated_set(seed: int = 0, identities: int = 20):
+    """One real and one fake clip per identity; the boosted row gains on some people and loses on others."""
+    rng = np.random.default_rng(seed)
+    labels = np.tile([0, 1], identities)
+    groups = np.repeat([f"id{i:02d}" for i in range(identities)], 2)
+    base = labels * 0.6 + rng.normal(0, 0.5, len(labels))
+    boosted = base + labels * np.repeat(rng.normal(0.2, 0.8, identities), 2)
+    return labels, groups, (base, boosted)
+
+
+def _gain(labels, base, boosted):
+    return auc(labels, boosted) - auc(labels, base)
+
+
+def test_shared_draws_widen_the_interval_of_folds_that_share_people():
+    """Five folds on the same test people (as in one partition): their gains move together, so the mean's
+    interval is as wide as one fold's; drawing people independently per fold shrinks it about sqrt(5)-fold."""
+    from emoboost.metrics import IdentityDraws, shared_intervals
+
+    labels, groups, (base, boosted) = _correlated_set()
+    folds = [(labels, groups, (base, boosted))] * 5
+    draws = IdentityDraws([groups] * 5, samples=400, seed=0)
+    per_fold, means = shared_intervals(folds, _gain, draws)
+    shared = means["mean"]["ci"]
+    independent = paired_gain([(labels, base, boosted, groups)] * 5, auc, samples=400, seed=0)["ci"]
+    one = per_fold[0]["ci"]
+    assert means["mean"]["value"] == pytest.approx(_gain(labels, base, boosted))
+    assert shared == pytest.approx(one)  # identical folds on one draw: the mean is each fold
+    assert shared[1] - shared[0] > 1.5 * (independent[1] - independent[0])
+    # folds that share no one are independent under the shared draws too
+    disjoint = [(labels, groups, (base, boosted)), (labels, np.char.add("x", groups.astype(str)), (base, boosted))]
+    _, apart = shared_intervals(disjoint, _gain, IdentityDraws([d[1] for d in disjoint], 400, 0))
+    assert apart["mean"]["ci"][1] - apart["mean"]["ci"][0] < 0.85 * (one[1] - one[0])
+
+
+def test_no_interval_where_none_can_be_estimated():
+    from emoboost.metrics import MIN_CLIPS_PER_CLASS, IdentityDraws, shared_intervals
+
+    labels, groups, (base, boosted) = _correlated_set()
+    few = np.r_[np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)[: MIN_CLIPS_PER_CLASS - 1]]
+    sets = [(labels, groups, (base, boosted)), (labels[few], groups[few], (base[few], boosted[few]))]
+    per_set, means = shared_intervals(sets, _gain, IdentityDraws([groups], 200, 0))
+    assert per_set[0]["ci"] is not None and per_set[0]["why"] is None
+    assert per_set[1]["ci"] is None and f"{MIN_CLIPS_PER_CLASS - 1} fake clips" in per_set[1]["why"]
+    assert means["mean"]["ci"] is None and "a test set has" in means["mean"]["why"]
+    # a gain that never reorders its base: exactly 0 on every draw, reported as no interval, never [0, 0]
+    (same,), _ = shared_intervals([(labels, groups, (base, base * 2 + 1))], _gain, IdentityDraws([groups], 100, 0))
+    assert same["value"] == 0 and same["ci"] is None and "every resample gives 0" in same["why"]
+    # four people: too few distinct resamples
+    four = np.isin(groups, ["id00", "id01", "id02", "id03"])
+    small = (labels[four].repeat(3), groups[four].repeat(3), (base[four].repeat(3), boosted[four].repeat(3)))
+    (entry,), _ = shared_intervals([small], _gain, IdentityDraws([small[1]], 100, 0))
+    assert entry["ci"] is None and "4 test identities" in entry["why"]
+    with pytest.raises(ValueError, match="not built from"):
+        IdentityDraws([groups[:4]], 10, 0).members(groups)
+
+
+def test_hierarchical_interval_adds_between_repeat_variance():
+    """Two repeats (retrained models) on the same people, one gaining and one losing: resampling repeats first
+    spreads the pooled interval over both; pooling every fold as independent draws hides the disagreement."""
+    from emoboost.metrics import hierarchical_interval
+
+    labels, groups, (base, _) = _correlated_set(0)
+    rng = np.random.default_rng(1)
+    gaining = (labels, groups, (base, base + labels * 0.8 + rng.normal(0, 0.2, len(labels))))
+    losing = (labels, groups, (base, base - labels * 0.8 + rng.normal(0, 0.2, len(labels))))
+    pooled = hierarchical_interval([[gaining], [losing]], _gain, samples=300, seed=0)
+    expected = (_gain(labels, *gaining[2]) + _gain(labels, *losing[2])) / 2
+    assert pooled["value"] == pytest.approx(expected) and pooled["repeats"] == 2
+    low, high = pooled["ci"]
+    assert low < _gain(labels, *losing[2]) / 2 and high > _gain(labels, *gaining[2]) / 2
+    flat = paired_gain([(labels, *gaining[2], groups), (labels, *losing[2], groups)], auc, samples=300, seed=0)["ci"]
+    assert high - low > 1.5 * (flat[1] - flat[0])
+    single = hierarchical_interval([[gaining]], _gain, samples=50, seed=0)
+    assert single["ci"] is None and "one repeat" in single["why"]

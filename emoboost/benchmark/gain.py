@@ -3,10 +3,17 @@
 ``base`` is the external detector (``ext:NAME``, the first one given) when there is one, else the
 low-level row (RGB + acoustic); ``boosted`` is the same detector fused with EmoForensics
 (``emo+ext:NAME``, else ``fusion``). Gains are computed per fold and averaged over all folds
-(AVG) and over the four fake-video folds (AVG-FV); each carries a 95 % interval from a bootstrap
-over test **identities** in which both rows are scored on the same resample
-(:func:`emoboost.metrics.paired_gain`). With repeats, the pooled interval resamples identities in
-every fold of every repeat (re-drawn partitions and seeds) and averages the gains of all of them.
+(AVG) and over the four fake-video folds (AVG-FV).
+
+Intervals (:class:`emoboost.metrics.IdentityDraws`): each bootstrap draw resamples the test
+**identities** once and that resample serves every fold, both rows scored on it. The folds of one
+partition share their test people (every fold keeps every real clip of the same identities), so
+their gains are correlated; drawing identities independently per fold (the interval this module
+computed before, still reported as ``ci_independent`` beside the average) treats five correlated
+gains as five independent ones and is too narrow. With repeats, the pooled interval is
+hierarchical: repeats resampled first, then the test identities within each chosen repeat
+(:func:`emoboost.metrics.hierarchical_interval`). The fusions are not refitted per draw: the
+interval does not cover the choice of calibration people.
 """
 
 from __future__ import annotations
@@ -18,9 +25,12 @@ import numpy as np
 
 from emoboost.benchmark.results import FoldResult
 from emoboost.data.manifest import VISUAL_CATEGORIES
-from emoboost.metrics import auc, paired_gain
+from emoboost.metrics import INTERVAL_RULES, IdentityDraws, auc, hierarchical_interval, paired_gain, shared_intervals
 
-INTERVAL = "95 % percentile interval, paired bootstrap over test identities (both rows scored on the same resample)"
+INTERVAL = (
+    "95 % percentile interval, paired bootstrap over test identities: one resample of people per draw, "
+    "shared by every fold and by both rows"
+)
 
 
 def gain_rows(fold_result: FoldResult) -> tuple[str, str]:
@@ -29,22 +39,36 @@ def gain_rows(fold_result: FoldResult) -> tuple[str, str]:
     return (externals[0], f"emo+{externals[0]}") if externals else ("lowlevel", "fusion")
 
 
+def auc_gain(labels: np.ndarray, base: np.ndarray, boosted: np.ndarray) -> float:
+    """``AUC(boosted) - AUC(base)`` on one (resampled) test set."""
+    return auc(labels, boosted) - auc(labels, base)
+
+
 def _test_set(result: FoldResult, base: str, boosted: str, key: str):
+    """``(labels, groups, (base probabilities, boosted probabilities))`` of one fold."""
     metrics = result.variant(key) or {}
     groups = result.groups or result.paths
     return (
         np.asarray(result.labels),
-        np.asarray(metrics[base]["probabilities"]),
-        np.asarray(metrics[boosted]["probabilities"]),
         np.asarray(groups),
+        (np.asarray(metrics[base]["probabilities"]), np.asarray(metrics[boosted]["probabilities"])),
     )
 
 
-def _block(sets: list, samples: int, seed: int) -> dict[str, Any]:
-    if not sets:
-        return {}
-    result = paired_gain(sets, auc, samples, seed)
-    return {"gain": result["gain"], "ci": result["ci"], "folds": len(sets), "samples": result["samples"]}
+def _independent(sets: list, samples: int, seed: int) -> list[float]:
+    """The interval of the mean gain with identities drawn independently per fold (the former method)."""
+    return paired_gain([(y, a[0], a[1], g) for y, g, a in sets], auc, samples, seed)["ci"]
+
+
+def _block(mean: dict[str, Any], sets: list, samples: int, seed: int) -> dict[str, Any]:
+    return {
+        "gain": mean["value"],
+        "ci": mean["ci"],
+        "why": mean["why"],
+        "folds": len(sets),
+        "samples": mean["samples"],
+        "ci_independent": _independent(sets, samples, seed),
+    }
 
 
 def gain_for(
@@ -52,33 +76,39 @@ def gain_for(
     pair: tuple[str, str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Per-fold gains and the AVG / AVG-FV gains of one repeat, for one variant (``key``); ``pair`` = ``(base,
-    boosted)`` (default :func:`gain_rows`)."""
+    boosted)`` (default :func:`gain_rows`). Every interval comes from the same identity draws."""
     present = {c: r.variant(key) or {} for c, r in fold_results.items() if r.variant(key) is not None}
     if not present:
         return {}
     base, boosted = pair or gain_rows(fold_results[next(iter(present))])
     if any(base not in rows or boosted not in rows for rows in present.values()):
         return {}
+    sets = {c: _test_set(fold_results[c], base, boosted, key) for c in present}
+    draws = IdentityDraws([g for _, g, _ in sets.values()], samples, seed)
+    visual = [i for i, c in enumerate(sets) if c in VISUAL_CATEGORIES]
+    per_fold, means = shared_intervals(list(sets.values()), auc_gain, draws, means={"average": range(len(sets)),
+                                                                                    "avg_fv": visual})  # fmt: skip
     folds = {}
-    for category, rows in present.items():
+    for (category, rows), entry in zip(present.items(), per_fold, strict=True):
         result = fold_results[category]
-        single = paired_gain([_test_set(result, base, boosted, key)], auc, samples, seed)
         folds[category] = {
             "base_auc": rows[base]["auc"],
             "boosted_auc": rows[boosted]["auc"],
-            "gain": single["gain"],
-            "ci": single["ci"],
+            "gain": entry["value"],
+            "ci": entry["ci"],
+            "why": entry["why"],
             "test_identities": len(set(result.groups or result.paths)),
         }
-    sets = {c: _test_set(fold_results[c], base, boosted, key) for c in present}
+    listed = list(sets.values())
     return {
         "base": base,
         "boosted": boosted,
         "metric": "auc",
         "interval": INTERVAL,
+        "interval_rules": INTERVAL_RULES,
         "folds": folds,
-        "average": _block(list(sets.values()), samples, seed),
-        "avg_fv": _block([s for c, s in sets.items() if c in VISUAL_CATEGORIES], samples, seed),
+        "average": _block(means["average"], listed, samples, seed),
+        "avg_fv": _block(means["avg_fv"], [listed[i] for i in visual], samples, seed) if visual else {},
     }
 
 
@@ -91,15 +121,25 @@ def gain_summary(repeats: Sequence[dict[str, FoldResult]], samples: int, seed: i
     if len(repeats) > 1:
         base, boosted = summary["base"], summary["boosted"]
         per_repeat = [gain_for(r, 0, seed) for r in repeats]
-        everything = [
-            (c, _test_set(r, base, boosted, "metrics")) for fold_results in repeats for c, r in fold_results.items()
+        sets = [
+            {c: _test_set(r, base, boosted, "metrics") for c, r in fold_results.items()} for fold_results in repeats
         ]
+
+        def pooled(categories=None) -> dict[str, Any]:
+            chosen = [[s for c, s in r.items() if categories is None or c in categories] for r in sets]
+            if not all(chosen):
+                return {}
+            entry = hierarchical_interval(chosen, auc_gain, samples, seed)
+            return {"gain": entry["value"], "ci": entry["ci"], "why": entry["why"], "samples": entry["samples"],
+                    "folds": sum(len(r) for r in chosen), "repeats": entry["repeats"]}  # fmt: skip
+
         summary["repeats"] = {
             "n": len(repeats),
+            "interval": "hierarchical bootstrap: repeats resampled, then test identities within each repeat",
             "average": _spread([g["average"]["gain"] for g in per_repeat]),
             "avg_fv": _spread([g["avg_fv"]["gain"] for g in per_repeat if g["avg_fv"]]),
-            "pooled_average": _block([s for _, s in everything], samples, seed),
-            "pooled_avg_fv": _block([s for c, s in everything if c in VISUAL_CATEGORIES], samples, seed),
+            "pooled_average": pooled(),
+            "pooled_avg_fv": pooled(VISUAL_CATEGORIES),
         }
     return summary
 

@@ -21,7 +21,9 @@ from emoboost.config import load_yaml, resolve_config
 from emoboost.data.manifest import CATEGORIES
 from emoboost.errors import ConfigError
 from emoboost.files import atomic_path, write_text_atomic
+from emoboost.metrics import MIN_CLIPS_PER_CLASS
 from emoboost.models.networks import DISPLAY_NAMES, NETWORK_NAMES
+from emoboost.text import printable
 
 METRIC_NAMES = {"auc": "AUC", "ap": "AP", "eer": "EER", "acc": "ACC", "ece": "ECE"}
 DETECTOR_NAMES = {
@@ -45,20 +47,39 @@ def _bits(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
+def _with_interval(entry: dict[str, Any], metric: str, reasons: list[str]) -> str:
+    """``value [low, high]``, or ``value (no interval N)`` with the reason appended to ``reasons``."""
+    value = _fmt(entry.get(metric, float("nan")))
+    if f"{metric}_ci" not in entry:
+        return value
+    ci, why = entry[f"{metric}_ci"], entry.get(f"{metric}_ci_why")
+    if ci is not None:
+        return f"{value} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+    if why not in reasons:
+        reasons.append(why or "not computed")
+    return f"{value} (no interval {reasons.index(why or 'not computed') + 1})"
+
+
+def _reasons(reasons: list[str]) -> list[str]:
+    return ["", *(f"No interval {i}: {text}." for i, text in enumerate(reasons, 1))] if reasons else []
+
+
 def _table(summary: dict[str, Any], metric: str) -> list[str]:
+    """One row per detector: the metric per held-out category, then AVG and AVG-FV with their intervals."""
     categories = list(summary["folds"])
     detectors = list(summary["average"])
-    header = ["detector", *categories, "AVG", "AVG-FV"]
+    header = ["detector", *categories, "AVG [95 % CI]", "AVG-FV [95 % CI]"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    reasons: list[str] = []
     for detector in detectors:
         cells = [DETECTOR_NAMES.get(detector, detector)]
         cells += [_fmt(summary["folds"][c][detector][metric]) for c in categories]
         cells += [
-            _fmt(summary["average"][detector][metric]),
-            _fmt(summary["avg_fv"].get(detector, {}).get(metric, float("nan"))),
+            _with_interval(summary["average"][detector], metric, reasons),
+            _with_interval(summary["avg_fv"][detector], metric, reasons) if detector in summary["avg_fv"] else "n/a",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    return lines
+    return lines + _reasons(reasons)
 
 
 def anchors_block(path: Path) -> list[str]:
@@ -100,7 +121,11 @@ def _pm(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value * 100:+.1f}"
 
 
-def _interval(ci: list[float]) -> str:
+def _interval(entry: dict[str, Any]) -> str:
+    """A gain's ``[low, high]``, or why it has none (``ci`` None, ``why`` the reason)."""
+    ci = entry.get("ci")
+    if ci is None:
+        return f"(no interval: {entry.get('why') or 'not computed'})"
     return f"[{_pm(ci[0])}, {_pm(ci[1])}]"
 
 
@@ -113,14 +138,23 @@ def gain_lines(gain: dict[str, Any], added: str = "EmoForensics", title: str = "
     sentence = (
         f"**Gain of adding {added} to {base}: {_pm(average['gain'])} AUC points on average over "
         f"{average['folds']} folds, "
-        f"95 % interval {_interval(average['ci'])}"
+        f"95 % interval {_interval(average)}"
     )
     if fv:
-        sentence += f"; AVG-FV {_pm(fv['gain'])} {_interval(fv['ci'])}"
+        sentence += f"; AVG-FV {_pm(fv['gain'])} {_interval(fv)}"
     lines = [f"## {title} (boosted minus base, same test clips)", "", sentence + ".**", ""]
     lines += [
         f"Boosted = {boosted}; base = {base}. Intervals: {gain['interval']}; they show how the gain varies with",
-        "the people in the test set, not with retraining (see repeats for that).",
+        "the people in the test set, not with retraining (see repeats for that) nor with the calibration people.",
+        f"Rules: {gain.get('interval_rules', '')}.",
+        *(
+            [
+                "With identities drawn independently per fold (the former method, which ignores that the folds share",
+                f"their test people) the average's interval would read {_interval({'ci': average['ci_independent']})}.",
+            ]
+            if average.get("ci_independent") and average["folds"] > 1
+            else []
+        ),
         "",
         "| held out | base AUC | boosted AUC | gain [95 % CI] | test identities |",
         "|---|---|---|---|---|",
@@ -128,13 +162,13 @@ def gain_lines(gain: dict[str, Any], added: str = "EmoForensics", title: str = "
     for category, fold in gain["folds"].items():
         lines.append(
             f"| {category} | {_fmt(fold['base_auc'])} | {_fmt(fold['boosted_auc'])} | "
-            f"{_pm(fold['gain'])} {_interval(fold['ci'])} | {fold['test_identities']} |"
+            f"{_pm(fold['gain'])} {_interval(fold)} | {fold['test_identities']} |"
         )
     for key, variant in gain.get("variants", {}).items():
         if variant:
             lines.append(
                 f"\n{VARIANT_NAMES[key]}: gain {_pm(variant['average']['gain'])} "
-                f"{_interval(variant['average']['ci'])} on average."
+                f"{_interval(variant['average'])} on average."
             )
     repeats = gain.get("repeats")
     if repeats:
@@ -143,7 +177,7 @@ def gain_lines(gain: dict[str, Any], added: str = "EmoForensics", title: str = "
             "",
             f"Over {repeats['n']} repeats (re-drawn identity partitions and training seeds): "
             f"mean gain {_pm(repeats['average']['mean'])} (standard deviation {repeats['average']['std'] * 100:.1f}); "
-            f"pooled paired interval {_interval(pooled['ci'])}.",
+            f"pooled interval {_interval(pooled)} ({repeats.get('interval', 'paired bootstrap')}).",
         ]
     return [*lines, ""]
 
@@ -206,6 +240,8 @@ def cells_lines(results: dict[str, Any]) -> list[str]:
         for cell in names:
             first = next(v[cell] for v in by_detector.values() if cell in v)
             values = [_fmt(by_detector.get(d, {}).get(cell, {}).get("auc", math.nan)) for d in detectors]
+            if first["n_fake"] < MIN_CLIPS_PER_CLASS:  # one or two fakes put an AUC anywhere from 0 to 100
+                values = [f"too few fakes (< {MIN_CLIPS_PER_CLASS})" for _ in detectors]
             lines.append(f"| {category} | {cell} | {first['n_fake']} | " + " | ".join(values) + " |")
     return [*lines, ""]
 
@@ -227,9 +263,9 @@ def mismatch_lines(results: dict[str, Any]) -> list[str]:
     ]
     for category, by_detector in effects.items():
         for detector, e in by_detector.items():
-            low, high = e["ci"]
+            ci = f"[{e['ci'][0]:+.3f}, {e['ci'][1]:+.3f}]" if e.get("ci") else f"(no interval: {e.get('why')})"
             lines.append(
-                f"| {category} | {DETECTOR_NAMES.get(detector, detector)} | {e['mean']:+.3f} [{low:+.3f}, {high:+.3f}] "
+                f"| {category} | {DETECTOR_NAMES.get(detector, detector)} | {e['mean']:+.3f} {ci} "
                 f"| {_fmt(e['share_positive'])} % | {e['n']} | {e['identities']} |"
             )
     return [*lines, ""]
@@ -262,7 +298,11 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     lines += cells_lines(results)
     lines += mismatch_lines(results)
     lines += inputs_lines(results)
-    lines += ["## Per fold (EER, accuracy at the stored threshold, calibration error; AUC 95 % bootstrap interval)", ""]
+    lines += [
+        "## Per fold (EER, accuracy at the stored threshold, calibration error; AUC 95 % interval over identities)",
+        "",
+    ]
+    reasons: list[str] = []
     for category, scores in results["folds"].items():
         lines.append(f"### {category}")
         lines += [
@@ -271,10 +311,9 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for detector, m in scores.items():
-            low, high = m["auc_ci"]
             llr = m.get("llr", {})
             lines.append(
-                f"| {DETECTOR_NAMES.get(detector, detector)} | {_fmt(m['auc'])} [{_fmt(low)}, {_fmt(high)}] | "
+                f"| {DETECTOR_NAMES.get(detector, detector)} | {_with_interval(m, 'auc', reasons)} | "
                 f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {_bits(llr.get('cllr'))} | "
                 f"{_bits(llr.get('cllr_min'))} | {m['n_real']} / {m['n_fake']} |"
             )
@@ -284,6 +323,7 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
             f"![Tippett {category}](llr_{category}/tippett.png) ![DET {category}](llr_{category}/det.png)",
             "",
         ]
+    lines += _reasons(reasons)[1:]
     if anchors is not None:
         lines += anchors_block(anchors)
     return "\n".join(lines) + "\n"
@@ -304,6 +344,9 @@ def csv_rows(results: dict[str, Any]) -> str:
             "ece",
             "auc_ci_low",
             "auc_ci_high",
+            "ap_ci_low",
+            "ap_ci_high",
+            "no_interval_because",
             "n_real",
             "n_fake",
         ]
@@ -313,35 +356,28 @@ def csv_rows(results: dict[str, Any]) -> str:
         *((key, results[key]) for key in ("trimmed", "trimmed_trained") if key in results),
     ]
     for variant, summary in variants:
-        for category, scores in summary["folds"].items():
+        blocks = [*((c, summary["folds"][c]) for c in summary["folds"]), ("average", summary["average"]),
+                  ("avg_fv", summary["avg_fv"])]  # fmt: skip
+        for fold, scores in blocks:
             for detector, m in scores.items():
                 writer.writerow(
                     [
                         variant,
-                        category,
+                        fold,
                         detector,
                         *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
-                        f"{m['auc_ci'][0]:.6f}",
-                        f"{m['auc_ci'][1]:.6f}",
-                        m["n_real"],
-                        m["n_fake"],
-                    ]
-                )
-        for block in ("average", "avg_fv"):
-            for detector, m in summary[block].items():
-                writer.writerow(
-                    [
-                        variant,
-                        block,
-                        detector,
-                        *(f"{m[k]:.6f}" for k in ("auc", "ap", "eer", "acc", "ece")),
-                        "",
-                        "",
-                        "",
-                        "",
+                        *_csv_interval(m.get("auc_ci")),
+                        *_csv_interval(m.get("ap_ci")),
+                        printable(m.get("auc_ci_why") or m.get("ap_ci_why") or ""),
+                        m.get("n_real", ""),
+                        m.get("n_fake", ""),
                     ]
                 )
     return buffer.getvalue()
+
+
+def _csv_interval(ci: list[float] | None) -> list[str]:
+    return [f"{v:.6f}" for v in ci] if ci is not None else ["", ""]
 
 
 def plots(fold_results: dict[str, FoldResult], out_dir: Path) -> list[Path]:

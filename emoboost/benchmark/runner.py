@@ -152,7 +152,7 @@ def _score_rows(
         matrix = np.stack([test[i] for i in fusion.inputs], axis=1)
         probabilities, llrs = fusion.probability(matrix), fusion.llr(matrix)
         metrics[name] = {
-            **evaluate(test_labels, probabilities, fusion.threshold, config.bootstrap, config.seed),
+            **evaluate(test_labels, probabilities, fusion.threshold),  # intervals: over identities, in summarise
             "probabilities": probabilities.tolist(),
             "llrs": llrs.tolist(),  # natural-log LRs (the calibrated fusion's; "mean" is uncalibrated)
             "llr": llr_metrics(test_labels, llrs, fusion.decision_threshold(0.5)),  # Cllr, Cllr_min, ...
@@ -446,11 +446,15 @@ def run_benchmark(
     check_externals(config, out_dir, externals)
     repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
     first = repeats[0]
-    variants = {key: summarise(first, key) for key in ("trimmed", "trimmed_trained") if summarise(first, key)["folds"]}
+    variants = {
+        key: summary
+        for key in ("trimmed", "trimmed_trained")
+        if (summary := summarise(first, key, config.bootstrap, config.seed))["folds"]
+    }
     results = BenchmarkResult(
         benchmark=config.name,
         config=to_dict(config),
-        **summarise(first, "metrics"),
+        **summarise(first, "metrics", config.bootstrap, config.seed),
         gain=gain_summary(repeats, config.bootstrap, config.seed),
         training={
             c: {"original": r.training, **({"trimmed": r.training_trimmed} if r.training_trimmed else {})}

@@ -12,7 +12,7 @@ import numpy as np
 from emoboost.benchmark.controls import cell_aucs
 from emoboost.benchmark.results import FoldResult
 from emoboost.data.manifest import VISUAL_CATEGORIES
-from emoboost.metrics import identity_mean
+from emoboost.metrics import IdentityDraws, auc, average_precision, identity_mean, shared_intervals
 from emoboost.models.networks import NETWORK_NAMES
 
 BASE_DETECTORS = (
@@ -27,30 +27,55 @@ BASE_DETECTORS = (
 METRICS = ("auc", "ap", "eer", "acc", "ece")
 
 
-def summarise(fold_results: dict[str, FoldResult], key: str) -> dict[str, Any]:
-    """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for one variant (``key``)."""
+def summarise(fold_results: dict[str, FoldResult], key: str, samples: int = 0, seed: int = 0) -> dict[str, Any]:
+    """``{"folds": {category: {detector: metrics}}, "average": ..., "avg_fv": ...}`` for one variant (``key``).
+
+    Every AUC and AP interval (per fold, AVG and AVG-FV) comes from one set of identity draws shared by
+    every fold and row (:func:`emoboost.metrics.shared_intervals`); ``*_ci`` is None where no interval can
+    be estimated and ``*_ci_why`` says why."""
+    present = {c: r for c, r in fold_results.items() if r.variant(key) is not None}
     folds = {
         category: {
             detector: {
-                **{m: scores[m] for m in (*METRICS, "auc_ci", "ap_ci", "n_real", "n_fake")},
+                **{m: scores[m] for m in (*METRICS, "n_real", "n_fake")},
                 **({"llr": scores["llr"]} if "llr" in scores else {}),  # Cllr, Cllr_min, ... of the row's LLRs
             }
             for detector, scores in sorted(
                 (result.variant(key) or {}).items(), key=lambda item: _detector_order(item[0])
             )
         }
-        for category, result in fold_results.items()
-        if result.variant(key) is not None
+        for category, result in present.items()
     }
     detectors = sorted({d for scores in folds.values() for d in scores}, key=_detector_order)
 
-    def average(categories: Sequence[str]) -> dict[str, dict[str, float]]:
-        present = [c for c in categories if c in folds]
-        if not present:
+    def average(categories: Sequence[str]) -> dict[str, dict[str, Any]]:
+        chosen = [c for c in categories if c in folds]
+        if not chosen:
             return {}
-        return {d: {m: float(np.nanmean([folds[c][d][m] for c in present])) for m in METRICS} for d in detectors}
+        return {d: {m: float(np.nanmean([folds[c][d][m] for c in chosen])) for m in METRICS} for d in detectors}
 
-    return {"folds": folds, "average": average(list(folds)), "avg_fv": average(VISUAL_CATEGORIES)}
+    summary = {"folds": folds, "average": average(list(folds)), "avg_fv": average(VISUAL_CATEGORIES)}
+    draws = IdentityDraws([np.asarray(r.groups or r.paths) for r in present.values()], samples, seed)
+    for detector in detectors:
+        categories = [c for c in folds if detector in folds[c]]
+        sets = [
+            (
+                np.asarray(present[c].labels),
+                np.asarray(present[c].groups or present[c].paths),
+                (np.asarray((present[c].variant(key) or {})[detector]["probabilities"]),),
+            )
+            for c in categories
+        ]
+        subsets = {"average": range(len(categories)), "avg_fv": [i for i, c in enumerate(categories)
+                                                                 if c in VISUAL_CATEGORIES]}  # fmt: skip
+        for metric, function in (("auc", auc), ("ap", average_precision)):
+            per_fold, means = shared_intervals(sets, function, draws, means=subsets)
+            for category, entry in zip(categories, per_fold, strict=True):
+                folds[category][detector].update({f"{metric}_ci": entry["ci"], f"{metric}_ci_why": entry["why"]})
+            for block, entry in means.items():
+                if detector in summary[block]:
+                    summary[block][detector].update({f"{metric}_ci": entry["ci"], f"{metric}_ci_why": entry["why"]})
+    return summary
 
 
 def cells_summary(fold_results: dict[str, FoldResult]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:

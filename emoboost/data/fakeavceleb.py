@@ -37,7 +37,7 @@ CATEGORY_OF = {
     ("FVFA", "fsgan-wav2lip"): "FVFA-GAN",
     ("FVFA", "wav2lip"): "FVFA-WL",
 }
-ID_TOKEN = re.compile(r"id\d{5}")
+ID_TOKEN = re.compile(r"id\d{5}", re.IGNORECASE)  # "id00076", "ID00076", "Id00076": one person, read lowercase
 META_COLUMNS = ("source", "target1", "target2", "method", "category", "type", "race", "gender", "path")
 
 
@@ -81,8 +81,8 @@ class FakeAVCelebReport:
 
 
 def id_tokens(*texts: str) -> tuple[str, ...]:
-    """Every ``idNNNNN`` token in the texts, sorted and unique."""
-    return tuple(sorted({token for text in texts for token in ID_TOKEN.findall(text)}))
+    """Every ``idNNNNN`` token in the texts (any case, returned lowercase), sorted and unique."""
+    return tuple(sorted({token.lower() for text in texts for token in ID_TOKEN.findall(text)}))
 
 
 def quick_readability(path: Path) -> str | None:
@@ -155,7 +155,7 @@ def read_fakeavceleb(root: str | Path, verify: bool = True) -> tuple[list[Manife
                 report.missing_files.append(relative)
                 continue
             method = get("method")
-            identity = next(iter(ID_TOKEN.findall(folder.split("/")[-1])), get("source"))
+            identity = next(iter(id_tokens(folder.split("/")[-1])), get("source").lower())
             rows[relative] = ManifestRow(
                 path=relative,
                 label=0 if kind == "RVRA" else 1,
@@ -163,7 +163,7 @@ def read_fakeavceleb(root: str | Path, verify: bool = True) -> tuple[list[Manife
                 category=CATEGORY_OF.get((kind, method), method),
                 method=method,
                 identity=identity,
-                ids=id_tokens(relative, get("source"), get("target1")),
+                ids=id_tokens(relative, get("source"), get("target1"), get("target2")),  # every person in the clip
                 race=get("race"),
                 gender=get("gender"),
             )

@@ -63,11 +63,12 @@ def test_the_mismatch_effect_is_paired_within_scenarios_with_an_identity_interva
     )  # fmt: skip
     assert mismatch_pairs(fold) == [(2, 3, "id1"), (4, 5, "id1"), (6, 7, "id2")]
     effect = mismatch_summary({"RVFA": fold}, samples=200, seed=0)["RVFA"]
-    assert effect["emo"]["mean"] == pytest.approx(0.2) and effect["emo"]["ci"] == pytest.approx([0.2, 0.2])
+    assert effect["emo"]["mean"] == pytest.approx(0.2) and effect["emo"]["ci"] is None  # never [0.2, 0.2]
+    assert "2 test identities" in effect["emo"]["why"]
     assert effect["emo"]["share_positive"] == 1 and effect["emo"]["n"] == 3 and effect["emo"]["identities"] == 2
     assert effect["rgb"]["mean"] == 0 and effect["rgb"]["share_positive"] == 0  # an artefact detector stays put
     lines = "\n".join(mismatch_lines({"mismatch": {"RVFA": effect}}))
-    assert "+0.200 [+0.200, +0.200]" in lines and "| 3 | 2 |" in lines
+    assert "+0.200 (no interval: 2 test identities (an interval needs 5))" in lines and "| 3 | 2 |" in lines
     assert mismatch_summary({"RVFA": _fold()}, 10, 0) == {}  # no scenario pairs: no section
     assert FoldResult.from_dict(json.loads(json.dumps(fold.to_dict()))) == fold
 
@@ -76,11 +77,13 @@ def test_identity_mean_resamples_people_not_items():
     from emoboost.metrics import identity_mean
 
     # one person with many items of +1, three with one item of -1 each: people, not items, carry the interval
-    values = np.array([1.0] * 30 + [-1.0] * 3)
-    groups = np.array(["a"] * 30 + ["b", "c", "d"])
+    values = np.array([1.0] * 30 + [-1.0] * 4)
+    groups = np.array(["a"] * 30 + ["b", "c", "d", "e"])
     result = identity_mean(values, groups, samples=2000, seed=0)
-    assert result["n"] == 33 and result["identities"] == 4
-    assert result["ci"][0] < -0.5 < 0.9 < result["ci"][1]  # an item bootstrap would give roughly [0.7, 0.94]
+    assert result["n"] == 34 and result["identities"] == 5
+    assert result["ci"][0] < -0.5 < 0.8 < result["ci"][1]  # an item bootstrap would give roughly [0.65, 0.94]
+    constant = identity_mean(np.full(10, 0.3), np.repeat(list("abcde"), 2), samples=100)
+    assert constant["ci"] is None and "every resample gives 0.3 " in constant["why"]
     assert np.isnan(identity_mean(np.array([]), np.array([]))["mean"])
     with pytest.raises(ValueError):
         identity_mean(np.ones(2), np.array(["a"]))

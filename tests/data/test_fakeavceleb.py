@@ -219,3 +219,25 @@ def test_a_full_disk_is_one_line_naming_the_file_meant(tree, tmp_path, capfd, mo
     err = capfd.readouterr().err.splitlines()
     assert code == 1 and len(err) == 1 and "Traceback" not in err[0]
     assert err[0].startswith(f"error {tmp_path / 'm'}/") and err[0].endswith(".csv: No space left on device")
+
+
+def test_every_person_in_a_row_links_identities_whatever_the_case(tree):
+    """A FVFA row naming a third person only in ``target2``, and ids written in upper case, still link the people
+    they name: the partition keeps them in one split, so a clip cannot leak its third person across splits."""
+    meta = tree / "meta_data.csv"
+    with open(meta, newline="") as handle:
+        records = list(csv.reader(handle))
+    header = records[0]
+    column = {name: i for i, name in enumerate(header) if name}
+    chosen = next(r for r in records[1:] if r[column["path"]] == "00004_3_id00006_wav2lip.mp4")
+    chosen[column["target2"]] = "ID00011"  # a person of another pair, named only here
+    chosen[column["source"]] = chosen[column["source"]].upper()
+    with open(meta, "w", newline="") as handle:
+        csv.writer(handle).writerows(records)
+    rows, _ = read_fakeavceleb(tree)
+    row = next(r for r in rows if r.path.endswith("00004_3_id00006_wav2lip.mp4"))
+    assert row.ids == ("id00004", "id00006", "id00011") and row.identity == "id00004"
+    for fold in make_folds(rows, ProtocolConfig(seed=0)):
+        assert len({fold.assignment[p] for p in ("id00004", "id00006", "id00011")}) == 1  # linked: one split
+        for placed in fold.rows:
+            assert {fold.assignment[p] for p in placed.ids if p in fold.assignment} == {placed.split}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from emoboost.config import Overridable, from_dict, load_section, load_yaml, require, to_dict
 from emoboost.data.manifest import CATEGORIES, ManifestRow
+from emoboost.data.protocols import PROTOCOL_FILE
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
 from emoboost.media.levels import SILENCE_DB
@@ -165,8 +166,10 @@ def fold_fingerprint(
     sha_of = sha_lookup(store, root)
     records = [(r.path, sha, store.keys_for(sha) if sha else []) for r, sha in ((r, sha_of(r)) for r in rows)]
     scores = {e.name: [e.untrained, file_digest(e.file_for(category))] for e in externals}
+    protocol = fold_file.parent / PROTOCOL_FILE
     return digest(
         {
+            "protocol": file_digest(protocol) if protocol.is_file() else None,  # what drew the fold
             "settings": settings,
             "models": models,
             "fold": file_digest(fold_file),

@@ -49,9 +49,10 @@ from emoboost.benchmark.summary import cells_summary, mismatch_summary, summaris
 from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
 from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
+from emoboost.data.protocols import PROTOCOL_FILE
 from emoboost.errors import ConfigError, DataError
 from emoboost.features.store import FeatureStore
-from emoboost.files import write_json_atomic
+from emoboost.files import write_json_atomic, write_text_atomic
 from emoboost.media.inputs import dataset_root
 from emoboost.metrics import evaluate
 from emoboost.models.emoforensics import EmoForensicsConfig
@@ -347,18 +348,52 @@ def full_manifest(config: BenchmarkConfig) -> Path:
     return manifest
 
 
+def repeat_protocol(config: BenchmarkConfig):
+    """The protocol of the configured folds: the one stored with them (``protocol.json``), which
+    ``benchmark.protocol`` may name again but never contradict. Repeats re-draw with it (seed + k)."""
+    from emoboost.data.protocols import PROTOCOL_FILE, load_protocol, stored_protocol
+
+    folds_dir = Path(config.folds)
+    stored = stored_protocol(folds_dir)
+    named = load_protocol(config.protocol) if config.protocol else None
+    if stored is not None and named is not None and stored != named:
+        differ = ", ".join(
+            f"{f.name} {getattr(stored, f.name)!r} vs {getattr(named, f.name)!r}"
+            for f in dataclasses.fields(stored)
+            if getattr(stored, f.name) != getattr(named, f.name)
+        )
+        raise ConfigError(
+            f"{config.protocol}: not the protocol that drew the folds in {folds_dir} ({PROTOCOL_FILE}: {differ}); "
+            "a repeat on another protocol would compare other splits"
+        )
+    protocol = stored or named
+    if protocol is None:
+        raise ConfigError(
+            f"{folds_dir}: no {PROTOCOL_FILE} beside the fold files, so repeats cannot re-draw them the same way; "
+            "set benchmark.protocol to the protocol YAML that drew them, or write the folds again with "
+            "`emoboost manifest` / `emoboost synth`"
+        )
+    outside = [c for c in config.categories if c not in protocol.categories]
+    if outside:
+        raise ConfigError(
+            f"{folds_dir}: the folds' protocol holds out {', '.join(protocol.categories)}, not {', '.join(outside)}"
+        )
+    return protocol  # its own categories: drawing fewer would change which identities are partitioned
+
+
 def _folds_for_repeat(config: BenchmarkConfig, out_dir: Path, repeat: int) -> Path:
-    """Fold files of one repeat: the configured ones for repeat 0, else a partition re-drawn with protocol seed + k."""
+    """Fold files of one repeat: the configured ones for repeat 0, else a partition re-drawn with the folds'
+    own protocol (:func:`repeat_protocol`) at seed + k."""
     folds_dir = Path(config.folds)
     if repeat == 0:
         return folds_dir
-    from emoboost.data.protocols import load_protocol, make_folds, write_folds
+    from emoboost.data.protocols import make_folds, write_folds
 
     manifest = full_manifest(config)
-    protocol = load_protocol(config.protocol or None)
-    protocol = dataclasses.replace(protocol, categories=tuple(config.categories), seed=protocol.seed + repeat)
+    protocol = repeat_protocol(config)
+    protocol = dataclasses.replace(protocol, seed=protocol.seed + repeat)
     target = out_dir / "repeats" / str(repeat) / "input_folds"
-    write_folds(make_folds(read_manifest(manifest), protocol), target)  # each is checked as run_fold loads it
+    write_folds(make_folds(read_manifest(manifest), protocol), target, protocol)  # each is checked as run_fold loads it
     return target
 
 
@@ -407,6 +442,8 @@ def run_repeat(
                 continue
             on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
         write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
+        if (folds_dir / PROTOCOL_FILE).is_file():  # and the protocol that drew it
+            write_text_atomic(results_dir / "folds" / PROTOCOL_FILE, (folds_dir / PROTOCOL_FILE).read_text())
 
         def on_stage(stage: str, c: str = category) -> None:
             on_fold(c, stage + tag)
@@ -443,6 +480,8 @@ def run_benchmark(
     externals = config.externals()
     if config.repeats > 1 or (detector_dir is not None and not (detector_dir / "config.json").exists()):
         full_manifest(config)  # fail now, not after the folds
+    if config.repeats > 1:
+        repeat_protocol(config)
     check_externals(config, out_dir, externals)
     repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
     first = repeats[0]

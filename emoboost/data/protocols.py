@@ -290,16 +290,49 @@ FAKEAVCELEB_PROTOCOL = "configs/protocols/fakeavceleb_loco.yaml"  # the shipped 
 def write_checked_folds(rows: Sequence[ManifestRow], protocol: ProtocolConfig | None, folder: str | Path) -> list[Fold]:
     """The folds of ``rows`` under ``protocol``, each checked against the protocol (:func:`check_fold`) before
     any is written to ``<folder>/<category>.csv``."""
+    protocol = protocol or ProtocolConfig()
     folds = make_folds(rows, protocol)
     for fold in folds:
         check_fold(fold)
-    write_folds(folds, folder)
+    write_folds(folds, folder, protocol)
     return folds
 
 
-def write_folds(folds: Sequence[Fold], folder: str | Path) -> list[Path]:
-    """``<folder>/<category>.csv`` per fold (manifest columns + split)."""
-    return [write_manifest(Path(folder) / f"{fold.held_out}.csv", fold.rows) for fold in folds]
+PROTOCOL_FILE = "protocol.json"  # beside the fold files: the protocol that drew them
+PROTOCOL_FORMAT = "emoboost.protocol/1"
+
+
+def write_folds(folds: Sequence[Fold], folder: str | Path, protocol: ProtocolConfig) -> list[Path]:
+    """``<folder>/<category>.csv`` per fold (manifest columns + split) and ``<folder>/protocol.json``: the
+    protocol that drew them (a repeat re-draws with it; a benchmark fingerprints it)."""
+    from emoboost.config import to_dict
+    from emoboost.files import write_json_atomic
+
+    written = [write_manifest(Path(folder) / f"{fold.held_out}.csv", fold.rows) for fold in folds]
+    write_json_atomic(Path(folder) / PROTOCOL_FILE, {"format": PROTOCOL_FORMAT, "protocol": to_dict(protocol)})
+    return [*written, Path(folder) / PROTOCOL_FILE]
+
+
+def stored_protocol(folder: str | Path) -> ProtocolConfig | None:
+    """The protocol stored with the fold files in ``folder`` (None when the folder has none: folds written by
+    hand or by an emoboost before December 2026)."""
+    import json
+
+    path = Path(folder) / PROTOCOL_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not a protocol file ({exc})") from exc
+    if not (
+        isinstance(data, dict) and data.get("format") == PROTOCOL_FORMAT and isinstance(data.get("protocol"), dict)
+    ):
+        raise ConfigError(f"{path}: not a protocol file of this emoboost version (format {PROTOCOL_FORMAT})")
+    try:
+        return from_dict(ProtocolConfig, data["protocol"], "protocol")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
 
 
 FOLD_TABLE_HEADER = ["held out", *(f"{s} real/fake" for s in SPLITS), "left out (ids straddle splits)"]

@@ -179,10 +179,49 @@ def test_repeats_redraw_the_partition_and_the_seeds(built, mix_result, tmp_path,
 
     monkeypatch.setattr(protocols, "make_folds", make_folds)
     monkeypatch.setattr(bench, "run_fold", run_fold)
-    results = bench.run_benchmark(dataclasses.replace(config, repeats=3, seed=5), tmp_path)
-    assert drawn == [1, 2] and seeds == [5, 6, 7]  # repeat 0 uses the given fold files
+    config = dataclasses.replace(config, repeats=3, seed=5)
+    with pytest.raises(ConfigError, match="no protocol.json beside the fold files"):
+        bench.run_benchmark(config, tmp_path)  # folds written by hand: nothing says how to re-draw them
+    stored = protocols.ProtocolConfig(categories=("mix", "other"), seed=10)
+    protocols.write_folds([], folder / "folds", stored)  # only protocol.json: the protocol that drew the folds
+    try:
+        other = folder / "other_protocol.yaml"
+        other.write_text("categories: [mix, other]\nseed: 11\n")
+        with pytest.raises(ConfigError, match=r"not the protocol that drew the folds .*seed 10 vs 11"):
+            bench.run_benchmark(dataclasses.replace(config, protocol=str(other)), tmp_path)
+        assert drawn == [] and seeds == []  # refused before anything ran
+        results = bench.run_benchmark(config, tmp_path)
+    finally:
+        (folder / "folds" / protocols.PROTOCOL_FILE).unlink()
+    assert drawn == [11, 12] and seeds == [5, 6, 7]  # repeat 0 uses the given fold files; k re-draws at seed + k
+    assert (tmp_path / "repeats" / "1" / "input_folds" / protocols.PROTOCOL_FILE).is_file()
+    assert protocols.stored_protocol(tmp_path / "repeats" / "2" / "input_folds").seed == 12
+    assert protocols.stored_protocol(tmp_path / "folds") == stored  # copied beside the fold and its results
     assert (tmp_path / "repeats" / "2" / "folds" / "mix.json").is_file()
     assert results.repeats["n"] == 3 and results.repeats["folds"]["mix"]["fusion"]["std"] == 0
     pooled = results.gain["repeats"]["pooled_average"]
     assert pooled["gain"] == pytest.approx(results.gain["average"]["gain"]) and pooled["folds"] == 3
     assert "Over 3 repeats" in (tmp_path / "results.md").read_text()
+
+
+def test_the_protocol_that_drew_the_folds_is_in_the_fingerprint(built):
+    from emoboost.benchmark.config import fold_fingerprint
+    from emoboost.data import protocols
+    from emoboost.data.manifest import read_manifest
+
+    folder, config, _ = built
+    fold_file = folder / "folds" / "mix.csv"
+    rows, store = read_manifest(fold_file), FeatureStore(config.store)
+
+    def fingerprint():
+        return fold_fingerprint(config, rows, fold_file, store, folder / "data", (), "mix", 0)
+
+    before = fingerprint()
+    try:
+        protocols.write_folds([], folder / "folds", protocols.ProtocolConfig(seed=3))
+        three = fingerprint()
+        protocols.write_folds([], folder / "folds", protocols.ProtocolConfig(seed=4))
+        assert len({before, three, fingerprint()}) == 3
+    finally:
+        (folder / "folds" / protocols.PROTOCOL_FILE).unlink()
+    assert fingerprint() == before

@@ -140,6 +140,9 @@ def test_cli_writes_manifest_folds_and_report(tree, tmp_path):
     for category in CATEGORIES:
         fold_rows = read_manifest(out / "folds" / f"{category}.csv")
         assert {r.split for r in fold_rows} == {"train", "val", "calib", "test"}
+    from emoboost.data.protocols import FAKEAVCELEB_PROTOCOL, load_protocol, stored_protocol
+
+    assert stored_protocol(out / "folds") == load_protocol(FAKEAVCELEB_PROTOCOL)  # what drew them, beside them
     report = (out / "report.txt").read_text()
     assert "files with no row: 1" in report
     assert "fold FVFA-GAN: identities/clips per group and split" in report and "African x men" in report

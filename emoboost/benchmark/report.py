@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from emoboost.benchmark.provenance import provenance_lines
 from emoboost.benchmark.results import BenchmarkResult, FoldResult
 from emoboost.calibration import save_validation_plots
 from emoboost.config import load_yaml, resolve_config
@@ -286,6 +287,8 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
         "fusions and thresholds are fitted on calib (identity-disjoint, training categories only). RGB learns",
         "video_fake, acoustic audio_fake; every row is scored on the clip label.",
         "",
+        "![AUC per category and the gain per fold](summary.png)",
+        "",
         *gain_lines(results.get("gain", {})),
         *gain_lines(results.get("consistency_gain", {}), "the consistency detector", "Consistency gain"),
     ]
@@ -326,6 +329,7 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     lines += _reasons(reasons)[1:]
     if anchors is not None:
         lines += anchors_block(anchors)
+    lines += ["", *provenance_lines(results.get("provenance", {}))]
     return "\n".join(lines) + "\n"
 
 
@@ -425,6 +429,64 @@ def plots(fold_results: dict[str, FoldResult], out_dir: Path) -> list[Path]:
     return written
 
 
+SUMMARY_ROWS = ("emo", "rgb", "acoustic", "lowlevel", "fusion", "consistency")
+
+
+def summary_figure(results: dict[str, Any], out_dir: Path) -> Path | None:
+    """``summary.png``: AUC per held-out category, AVG and AVG-FV with their intervals for the main rows
+    (left), and a forest plot of the gain per fold, AVG and AVG-FV (right). Hollow markers: no interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folds = results.get("folds", {})
+    if not folds:
+        return None
+    categories = list(folds)
+    rows = [r for r in (*SUMMARY_ROWS, *sorted({d for f in folds.values() for d in f if d.startswith("ext:")}))
+            if all(r in folds[c] for c in categories)]  # fmt: skip
+    gain = results.get("gain") or {}
+    figure, (left, right) = plt.subplots(1, 2, figsize=(15, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
+    columns = [*categories, "AVG", "AVG-FV"]
+    width = 0.8 / max(len(rows), 1)
+    for k, row in enumerate(rows):
+        entries = [folds[c][row] for c in categories]
+        entries += [results.get("average", {}).get(row, {}), results.get("avg_fv", {}).get(row, {})]
+        for x, entry in enumerate(entries):
+            if "auc" not in entry or entry["auc"] is None or math.isnan(entry["auc"]):
+                continue
+            position, ci = x - 0.4 + width * (k + 0.5), entry.get("auc_ci")
+            if ci is not None:
+                left.errorbar(position, entry["auc"] * 100, yerr=[[(entry["auc"] - ci[0]) * 100],
+                              [(ci[1] - entry["auc"]) * 100]], fmt="none", color=f"C{k}", linewidth=1)  # fmt: skip
+            left.plot(position, entry["auc"] * 100, "o", color=f"C{k}", markerfacecolor=f"C{k}" if ci else "white",
+                      label=DETECTOR_NAMES.get(row, row) if x == 0 else None)  # fmt: skip
+    left.axhline(50, color="grey", linestyle=":", linewidth=0.8)
+    left.set_xticks(range(len(columns)), columns, rotation=20)
+    left.set(ylabel="AUC (%)", ylim=(0, 102), title="AUC per held-out category (95 % interval over identities)")
+    left.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, title="hollow: no interval",
+                title_fontsize=7)  # fmt: skip
+    if gain:
+        labels = [*gain["folds"], "AVG", *(["AVG-FV"] if gain.get("avg_fv") else [])]
+        entries = [*gain["folds"].values(), gain["average"], *([gain["avg_fv"]] if gain.get("avg_fv") else [])]
+        for y, entry in enumerate(entries):
+            ci = entry.get("ci")
+            if ci is not None:
+                right.plot([ci[0] * 100, ci[1] * 100], [y, y], color="black", linewidth=1.2)
+            right.plot(entry["gain"] * 100, y, "s" if y >= len(gain["folds"]) else "o", color="black",
+                       markerfacecolor="black" if ci else "white")  # fmt: skip
+        right.axvline(0, color="grey", linestyle=":", linewidth=0.8)
+        right.set_yticks(range(len(labels)), labels)
+        right.invert_yaxis()
+        base, boosted = (DETECTOR_NAMES.get(gain[k], gain[k]) for k in ("base", "boosted"))
+        right.set(xlabel="AUC points", title=f"Gain: {boosted}\nminus {base}")
+        right.title.set_fontsize(8)
+    else:
+        right.set_axis_off()
+    return _save(figure, out_dir / "summary.png")
+
+
 def _save(figure, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -442,4 +504,10 @@ def write_report(
     data = results.to_dict()
     write_text_atomic(out_dir / "results.md", markdown(data, anchors))
     write_text_atomic(out_dir / "results.csv", csv_rows(data))
-    return [out_dir / "results.md", out_dir / "results.csv", *plots(fold_results, out_dir)]
+    figure = summary_figure(data, out_dir)
+    return [
+        out_dir / "results.md",
+        out_dir / "results.csv",
+        *([figure] if figure else []),
+        *plots(fold_results, out_dir),
+    ]

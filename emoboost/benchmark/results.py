@@ -84,6 +84,7 @@ class BenchmarkResult:
     trimmed: dict[str, Any] | None = None  # {"folds", "average", "avg_fv"} on trimmed test clips
     trimmed_trained: dict[str, Any] | None = None
     repeats: dict[str, Any] | None = None  # spread over repeats, when there are several
+    provenance: dict[str, Any] = dataclasses.field(default_factory=dict)  # code, libraries, date, fingerprints
 
     def to_dict(self) -> dict[str, Any]:
         """``results.json``."""

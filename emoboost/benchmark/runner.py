@@ -44,6 +44,7 @@ from emoboost.benchmark.config import (
     sha_lookup,
 )
 from emoboost.benchmark.controls import cell_of_row, fold_shuffle_controls
+from emoboost.benchmark.provenance import run_provenance
 from emoboost.benchmark.results import BenchmarkResult, FoldResult
 from emoboost.benchmark.summary import cells_summary, mismatch_summary, summarise
 from emoboost.calibration import llr_metrics
@@ -512,6 +513,7 @@ def run_benchmark(
             else {}
         ),
         repeats=repeats_summary(repeats) if len(repeats) > 1 else None,
+        provenance=run_provenance(to_dict(config), {c: r.fingerprint for c, r in first.items()}),
         **variants,
     )
     write_json_atomic(out_dir / "results.json", results.to_dict())

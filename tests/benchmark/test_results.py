@@ -87,3 +87,22 @@ def test_identity_mean_resamples_people_not_items():
     assert np.isnan(identity_mean(np.array([]), np.array([]))["mean"])
     with pytest.raises(ValueError):
         identity_mean(np.ones(2), np.array(["a"]))
+
+
+def test_git_state_names_the_commit_of_a_checkout_and_nothing_outside_one(tmp_path):
+    import subprocess
+
+    from emoboost.benchmark.provenance import git_state
+
+    assert git_state(tmp_path) == {}  # an installed wheel: no .git above it
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "a.txt").write_text("1")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    import os
+
+    for command in (["add", "a.txt"], ["commit", "-qm", "one"]):
+        subprocess.run(["git", "-C", str(tmp_path), *command], check=True, env={**os.environ, **env})
+    state = git_state(tmp_path)
+    assert len(state["commit"]) == 40 and state["dirty"] is False
+    (tmp_path / "a.txt").write_text("2")
+    assert git_state(tmp_path)["dirty"] is True

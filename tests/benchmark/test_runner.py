@@ -141,6 +141,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     for name in [
         "results.md",
         "results.csv",
+        "summary.png",
         *(f"roc_{c}.png" for c in CATEGORIES),
         *(f"scores_{c}.png" for c in CATEGORIES),
     ]:
@@ -154,6 +155,11 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         and "alignment shuffle" in table
         and "Per factorial cell" in table
     )
+    # what made the numbers: code, libraries, date, the settings' and every fold's fingerprints
+    provenance = stored["provenance"]
+    assert provenance["emoboost"] and provenance["libraries"]["torch"] and provenance["date"].startswith("20")
+    assert provenance["fold_fingerprints"] == results.fingerprints and len(provenance["config_fingerprint"]) == 16
+    assert "## Provenance" in table and f"`{results.fingerprints['RVFA'][:12]}`" in table
     # a rerun skips finished folds
     monkeypatch.setattr(bench, "run_fold", lambda *a, **k: pytest.fail("finished fold run again"))
     again = bench.run_benchmark(config, out)

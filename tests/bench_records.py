@@ -32,33 +32,35 @@ train: {epochs: 8, batch_size: 16, lr: 0.005, warmup_epochs: 0, patience: 8, see
 """
 
 
-def record(category: str, sha: str, rng: np.random.Generator) -> FeatureRecord:
-    visual = rng.normal(size=(FRAMES, VISUAL_DIM)).astype(np.float32)
-    speech = rng.normal(size=(FRAMES, SPEECH_DIM)).astype(np.float32)
+def record(category: str, sha: str, rng: np.random.Generator, silent_before: int = 0) -> FeatureRecord:
+    """One clip's record; ``silent_before`` frames of silence put before it (the clip grows by as many)."""
+    frames = FRAMES + silent_before
+    visual = rng.normal(size=(frames, VISUAL_DIM)).astype(np.float32)
+    speech = rng.normal(size=(frames, SPEECH_DIM)).astype(np.float32)
     crops = rng.integers(0, 120, (4, CROP, CROP, 3)).astype(np.uint8)
-    logmel = rng.normal(size=(FRAMES * 4, MELS)).astype(np.float16)
+    logmel = rng.normal(size=(frames * 4, MELS)).astype(np.float16)
     if category == EMO_ONLY:
         speech[:, 0] += 2.5
     if category == LOWLEVEL_ONLY:
         crops[:, 8:24, 8:24] = 250
         logmel[:, 3] += 4
-    level = np.full(FRAMES, -20.0, np.float32)
-    level[:LEAD_IN] = -90
+    level = np.full(frames, -20.0, np.float32)
+    level[: LEAD_IN + silent_before] = -90
     arrays = {
         "visual": visual,
         "speech": speech,
-        "face_mask": np.ones(FRAMES, np.uint8),
-        "expressions": np.zeros((FRAMES, 7), np.float32),
-        "boxes": np.zeros((FRAMES, 4), np.float32),
+        "face_mask": np.ones(frames, np.uint8),
+        "expressions": np.zeros((frames, 7), np.float32),
+        "boxes": np.zeros((frames, 4), np.float32),
         "audio_rms_db": level,
         "face_crops": crops,
-        "crop_frames": np.arange(0, FRAMES, FRAMES // 4)[:4].astype(np.int64),
+        "crop_frames": np.arange(0, frames, frames // 4)[:4].astype(np.int64),
         "logmel": logmel,
     }
     meta = {
-        "n_frames": FRAMES,
+        "n_frames": frames,
         "fps": 25.0,
-        "duration_s": FRAMES / 25,
+        "duration_s": frames / 25,
         "sha256": sha,
         "visual_encoder": "test-visual",
         "speech_encoder": "test-speech",
@@ -68,8 +70,10 @@ def record(category: str, sha: str, rng: np.random.Generator) -> FeatureRecord:
     return FeatureRecord(arrays, meta)
 
 
-def build(folder: Path, seed: int = 0) -> tuple[BenchmarkConfig, list[ManifestRow]]:
-    """Files, records and the fold file ``folds/mix.csv`` (test holds both kinds of fake); a tiny config, the rows."""
+def build(folder: Path, seed: int = 0, silent_fakes: int = 0) -> tuple[BenchmarkConfig, list[ManifestRow]]:
+    """Files, records and the fold file ``folds/mix.csv`` (test holds both kinds of fake); a tiny config, the rows.
+
+    ``silent_fakes``: frames of silence put before every fake (FakeAVCeleb's leading-silence shortcut)."""
     rng = np.random.default_rng(seed)
     root, store = folder / "data", FeatureStore(folder / "store")
     rows, number = [], 0
@@ -81,8 +85,9 @@ def build(folder: Path, seed: int = 0) -> tuple[BenchmarkConfig, list[ManifestRo
                 path = f"{category}/{identity}.mp4"
                 (root / category).mkdir(parents=True, exist_ok=True)
                 (root / path).write_bytes(f"{path} {rng.integers(1 << 30)}".encode())
-                store.put(record(category, store.content_hash(root / path), rng), f"{version.key_prefix()}records")
                 label = int(category != "real")
+                made = record(category, store.content_hash(root / path), rng, silent_fakes * label)
+                store.put(made, f"{version.key_prefix()}records")
                 rows.append(ManifestRow(path, label, kind, category, category, identity, (identity,), split=split))
     write_manifest(folder / "folds" / "mix.csv", rows)
     (folder / "emo.yaml").write_text(EMO)

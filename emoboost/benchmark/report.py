@@ -32,6 +32,8 @@ DETECTOR_NAMES = {
     "lowlevel": "Low-level (RGB + acoustic)",
     "fusion": "EMO-BOOST (emo + RGB + acoustic)",
     "mean": "Mean of logits (baseline)",
+    "best_single": "Best single component (oracle, per fold)",
+    "shortcut": "Shortcut only (lead-in silence + duration)",
     "consistency": "Consistency (real-only)",
     "lowlevel+consistency": "Low-level + consistency",
     "fusion+consistency": "EMO-BOOST + consistency",
@@ -183,6 +185,48 @@ def gain_lines(gain: dict[str, Any], added: str = "EmoForensics", title: str = "
     return [*lines, ""]
 
 
+def baselines_lines(results: dict[str, Any]) -> list[str]:
+    """What each baseline row rules out, with its AVG AUC beside EMO-BOOST's."""
+    average, folds = results.get("average", {}), results.get("folds", {})
+    if "fusion" not in average:
+        return []
+
+    def avg(row: str, summary: dict[str, Any] = results) -> str:
+        return _fmt(summary.get("average", {}).get(row, {}).get("auc", float("nan")))
+
+    lines = ["## Baselines (what each rules out)", "", f"EMO-BOOST: AVG AUC {avg('fusion')}.", ""]
+    if "best_single" in average:
+        wins = sum(f["fusion"]["auc"] > f["best_single"]["auc"] for f in folds.values() if "best_single" in f)
+        chosen = ", ".join(f"{c} {f['best_single']['chosen']}" for c, f in folds.items() if "best_single" in f)
+        among = "EmoForensics, RGB, acoustic" + (", consistency" if "consistency" in average else "")
+        lines.append(
+            f"- **Best single component** (per fold the one of {among} "
+            f"with the highest test AUC; chosen on the test clips, so optimistic): AVG {avg('best_single')}; "
+            f"EMO-BOOST beats it on {wins} of {len(folds)} folds ({chosen}). A fusion that does not beat it adds "
+            "nothing over picking one detector."
+        )
+    if "mean" in average:
+        lines.append(
+            f"- **Mean of logits** (no fitted weights, no calibration): AVG {avg('mean')}. Where it matches "
+            "EMO-BOOST, the fitted fusion adds nothing over averaging; where it beats it, the fusion's calib fit "
+            "does not transfer to the held-out category."
+        )
+    if "shortcut" in average:
+        trimmed = results.get("trimmed", {})
+        lines.append(
+            f"- **Shortcut only** (logistic regression on the seconds of leading silence by level and by VAD and on "
+            f"the clip's duration; nothing else): AVG {avg('shortcut')} as recorded"
+            + (f", {avg('shortcut', trimmed)} on silence-trimmed test clips" if trimmed else "")
+            + ". A detector no better than it reads nothing the lead-in and length do not give away; about 50 "
+            "after trimming means the trimming removed that shortcut."
+        )
+    lines.append(
+        "- **Equal-capacity ensemble** (low-level + low-level of another seed, to tell complementarity from "
+        "variance reduction): not computed by this version."
+    )
+    return [*lines, ""]
+
+
 def inputs_lines(results: dict[str, Any]) -> list[str]:
     """Clips without features per split and category, and dropped duplicate files."""
     lines = ["## Inputs", "", "| held out | split | clips without features / clips |", "|---|---|---|"]
@@ -297,6 +341,7 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     for key in ("trimmed", "trimmed_trained"):
         if key in results:
             lines += [f"## Silence-trimmed: {VARIANT_NAMES[key]} (AUC)", "", *_table(results[key], "auc"), ""]
+    lines += baselines_lines(results)
     lines += controls_lines(results)
     lines += cells_lines(results)
     lines += mismatch_lines(results)

@@ -46,6 +46,7 @@ from emoboost.benchmark.config import (
 from emoboost.benchmark.controls import cell_of_row, fold_shuffle_controls
 from emoboost.benchmark.provenance import run_provenance
 from emoboost.benchmark.results import BenchmarkResult, FoldResult
+from emoboost.benchmark.shortcut import SHORTCUT, features_of, fit_shortcut
 from emoboost.benchmark.summary import cells_summary, mismatch_summary, summarise
 from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
@@ -80,7 +81,9 @@ def _labels(clips: Sequence[FoldClip]) -> np.ndarray:
 def _rows_to_fuse(
     emo_names: Sequence[str], external_names: Sequence[str], consistency: bool = False
 ) -> dict[str, tuple[str, ...]]:
-    rows: dict[str, tuple[str, ...]] = {name: (name,) for name in (*emo_names, *LOWLEVEL, *external_names)}
+    rows: dict[str, tuple[str, ...]] = {
+        name: (name,) for name in (*emo_names, *LOWLEVEL, SHORTCUT, *external_names)
+    }  # SHORTCUT: leading silence and duration only (emoboost.benchmark.shortcut)
     rows.update(FUSED)
     rows.update({f"emo+{name}": ("emo", name) for name in external_names})
     if consistency:
@@ -259,6 +262,12 @@ def run_fold(
         consistency_logits, training["consistency"] = _consistency_logits(splits, store, root, config, seed, on_stage)
         for key in ("calib", "test"):
             logits[key]["consistency"] = consistency_logits[key]
+    shortcut = fit_shortcut(splits["train"])
+    training[SHORTCUT] = {"label": "label", "best_epoch": 0, "val_auc": None, "epochs": 0,
+                          "model": shortcut.to_dict()}  # fmt: skip
+    for key, clips, trimmed in (("calib", splits["calib"], False), ("test", splits["test"], False),
+                                ("test_trimmed", splits["test"], True)):  # fmt: skip
+        logits[key][SHORTCUT] = shortcut.logits(features_of(clips, trimmed))
     on_stage("fusing on calib and evaluating")
     calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
     fusions, metrics = _score_rows(
@@ -295,7 +304,7 @@ def run_fold(
     elif config.train_trimmed:  # no clip starts with silence: training on trimmed clips is training on the same clips
         base_rows = (*_rows_to_fuse(["emo"], []), "mean")
         results["trimmed_trained"] = {name: results["trimmed"][name] for name in base_rows}
-        results["training_trimmed"] = {name: training[name] for name in NETWORK_NAMES}
+        results["training_trimmed"] = {name: training[name] for name in (*NETWORK_NAMES, SHORTCUT)}
         results["trim"]["no_leading_silence"] = True
     results["labels"] = test_labels.tolist()
     results["paths"] = [c.row.path for c in splits["test"]]
@@ -334,6 +343,9 @@ def _trimmed_trained(
         on_stage=lambda stage: on_stage(f"trimmed: {stage}"),
     )
     calib, test = detector_logits(detector, trimmed["calib"]), detector_logits(detector, trimmed["test"])
+    shortcut = fit_shortcut(splits["train"], trimmed=True)
+    calib[SHORTCUT] = shortcut.logits(features_of(splits["calib"], trimmed=True))
+    test[SHORTCUT] = shortcut.logits(features_of(splits["test"], trimmed=True))
     return _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1], detector.meta[
         "training"
     ]

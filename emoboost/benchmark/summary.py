@@ -11,15 +11,20 @@ import numpy as np
 
 from emoboost.benchmark.controls import cell_aucs
 from emoboost.benchmark.results import FoldResult
+from emoboost.benchmark.shortcut import SHORTCUT
 from emoboost.data.manifest import VISUAL_CATEGORIES
 from emoboost.metrics import IdentityDraws, auc, average_precision, identity_mean, shared_intervals
 from emoboost.models.networks import NETWORK_NAMES
 
+BEST_SINGLE = "best_single"  # per fold, the component of EMO-BOOST with the highest test AUC (an oracle choice)
+COMPONENTS = (*NETWORK_NAMES, "consistency")
 BASE_DETECTORS = (
     *NETWORK_NAMES,
     "lowlevel",
     "fusion",
+    BEST_SINGLE,
     "mean",
+    SHORTCUT,
     "consistency",
     "lowlevel+consistency",
     "fusion+consistency",
@@ -34,18 +39,20 @@ def summarise(fold_results: dict[str, FoldResult], key: str, samples: int = 0, s
     every fold and row (:func:`emoboost.metrics.shared_intervals`); ``*_ci`` is None where no interval can
     be estimated and ``*_ci_why`` says why."""
     present = {c: r for c, r in fold_results.items() if r.variant(key) is not None}
+    rows_of = {c: _with_best_single(r.variant(key) or {}) for c, r in present.items()}
     folds = {
         category: {
             detector: {
                 **{m: scores[m] for m in (*METRICS, "n_real", "n_fake")},
                 **({"llr": scores["llr"]} if "llr" in scores else {}),  # Cllr, Cllr_min, ... of the row's LLRs
             }
-            for detector, scores in sorted(
-                (result.variant(key) or {}).items(), key=lambda item: _detector_order(item[0])
-            )
+            for detector, scores in sorted(rows_of[category].items(), key=lambda item: _detector_order(item[0]))
         }
-        for category, result in present.items()
+        for category in present
     }
+    for category, rows in rows_of.items():
+        if BEST_SINGLE in rows:
+            folds[category][BEST_SINGLE]["chosen"] = rows[BEST_SINGLE]["chosen"]
     detectors = sorted({d for scores in folds.values() for d in scores}, key=_detector_order)
 
     def average(categories: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -62,7 +69,7 @@ def summarise(fold_results: dict[str, FoldResult], key: str, samples: int = 0, s
             (
                 np.asarray(present[c].labels),
                 np.asarray(present[c].groups or present[c].paths),
-                (np.asarray((present[c].variant(key) or {})[detector]["probabilities"]),),
+                (np.asarray(rows_of[c][detector]["probabilities"]),),
             )
             for c in categories
         ]
@@ -76,6 +83,17 @@ def summarise(fold_results: dict[str, FoldResult], key: str, samples: int = 0, s
                 if detector in summary[block]:
                     summary[block][detector].update({f"{metric}_ci": entry["ci"], f"{metric}_ci_why": entry["why"]})
     return summary
+
+
+def _with_best_single(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The fold's rows plus :data:`BEST_SINGLE`: a copy of the component row with the highest test AUC, named in
+    ``chosen``. Chosen on the test clips it is scored on, it is optimistic by construction: a fusion that does
+    not beat it adds nothing a reader could not get by picking one detector."""
+    components = [name for name in COMPONENTS if name in rows and np.isfinite(rows[name].get("auc", np.nan))]
+    if len(components) < 2:
+        return rows
+    best = max(components, key=lambda name: rows[name]["auc"])
+    return {**rows, BEST_SINGLE: {**rows[best], "chosen": best}}
 
 
 def cells_summary(fold_results: dict[str, FoldResult]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:

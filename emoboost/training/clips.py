@@ -40,7 +40,8 @@ from emoboost.encoders.face_geometry import geometry_columns, respan
 from emoboost.encoders.speech import egemaps_of_version
 from emoboost.errors import StoreError
 from emoboost.features.store import FeatureRecord, FeatureStore
-from emoboost.media.timebase import MEL_PER_FRAME
+from emoboost.media.levels import SILENCE_DB
+from emoboost.media.timebase import FPS, MEL_PER_FRAME
 from emoboost.models.tokens import ClipTokens, tokenize
 from emoboost.training.emoforensics import LabelledClip
 from emoboost.training.lowlevel import LowLevelClip
@@ -121,6 +122,7 @@ class StoredClip:
     trim_start: int  # grid frames of leading silence (0 when not trimmed)
     has_audio_mask: bool = False
     geometry: tuple[tuple[int, int], ...] = ()  # face-geometry column groups of the visual stream
+    lead_in: tuple[int, int] = (0, 0)  # grid frames before the first loud frame, before the first VAD speech frame
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,9 +259,15 @@ class ClipLoader:
             raise StoreError(f"{row.path}: features made by other encoders ({made_by}) than the rest ({self.encoders})")
         self.encoders = made_by
         n_frames = int(stored.meta["n_frames"])
+        quiet = leading_silence(stored.audio_rms_db, SILENCE_DB if silence_db is None else silence_db)
+        if "audio_mask" in stored.arrays:  # Silero VAD's first speech frame (none heard: the whole clip)
+            heard = np.flatnonzero(stored.audio_mask)
+            onset = int(heard[0]) if len(heard) else n_frames
+        else:  # records made before the voice-activity mask: the level rule stands in
+            onset = quiet
         trim = 0
         if silence_db is not None:
-            trim = min(leading_silence(stored.audio_rms_db, silence_db), max(0, n_frames - self.token_frames))
+            trim = min(quiet, max(0, n_frames - self.token_frames))
         crops = stored.arrays["face_crops"]
         return StoredClip(
             row,
@@ -271,6 +279,7 @@ class ClipLoader:
             trim,
             "audio_mask" in stored.arrays,
             geometry_columns(stored.visual_encoder, stored.meta.get("visual_groups")),
+            (quiet, onset),
         )
 
     def emo(self, clip: StoredClip, trimmed: bool = False) -> LazyEmoClip:
@@ -341,6 +350,15 @@ class FoldClip:
     original: DetectorClip
     trimmed: DetectorClip
     trimmed_frames: int
+    n_frames: int = 0  # grid frames of the clip as recorded
+    lead_in: tuple[int, int] = (0, 0)  # as recorded: frames before the first loud frame, before VAD speech
+
+    def shortcut_features(self, trimmed: bool = False) -> tuple[float, float, float]:
+        """``(seconds before the first loud frame, seconds before the first speech frame, duration in seconds)``
+        of the clip as recorded or silence-trimmed: what a leading-silence shortcut can read, and nothing else."""
+        cut = self.trimmed_frames if trimmed else 0
+        quiet, onset = (max(0, frames - cut) for frames in self.lead_in)
+        return quiet / FPS, onset / FPS, (self.n_frames - cut) / FPS
 
     @property
     def row(self) -> ManifestRow:
@@ -382,7 +400,7 @@ def load_fold(
         trimmed = original
         if clip.trim_start:
             trimmed = detector_clip(clip, trimmed=True)
-        splits[clip.row.split].append(FoldClip(original, trimmed, clip.trim_start))
+        splits[clip.row.split].append(FoldClip(original, trimmed, clip.trim_start, clip.n_frames, clip.lead_in))
     exact = loader.encoders.get("speech", EGEMAPS) == EGEMAPS
     return FoldData(splits, missing, [row.path for row in loader.missing], loader.encoders, exact)
 

@@ -97,7 +97,11 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     assert results.training["RVFA"]["original"]["rgb"]["label"] == "video_fake"
     assert set(results.trimmed_trained["folds"]) == set(CATEGORIES)
     for detectors in results.folds.values():
+        assert detectors["best_single"]["chosen"] in {"emo", "rgb", "acoustic", "consistency"}
+        assert detectors["best_single"]["auc"] == detectors[detectors["best_single"]["chosen"]]["auc"]
         assert set(detectors) == {
+            "best_single",
+            "shortcut",
             "emo",
             "emo:visual_only",
             "ext:avad",
@@ -154,6 +158,8 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         and "Gain of adding EmoForensics" in table
         and "alignment shuffle" in table
         and "Per factorial cell" in table
+        and "## Baselines (what each rules out)" in table
+        and "Shortcut only" in table
     )
     # what made the numbers: code, libraries, date, the settings' and every fold's fingerprints
     provenance = stored["provenance"]

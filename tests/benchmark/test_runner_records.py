@@ -49,6 +49,7 @@ def test_each_network_learns_its_own_label_and_the_fusion_uses_calib(mix_result)
         "rgb": "video_fake",
         "acoustic": "audio_fake",
         "consistency": "real clips only",  # trained on the fold's real train clips, never a fake
+        "shortcut": "label",  # leading silence and duration only
     }
     assert training["consistency"]["data"]["train_clips"] == mix_result.sizes["train"][0]
     calib_real, calib_fake = 4, 8  # calib identities x (1 real, 2 fakes)

@@ -21,6 +21,7 @@ from emoboost.models.consistency import ConsistencyConfig
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
+from emoboost.models.mixture import check_weights
 from emoboost.training.consistency import ConsistencyTrainConfig
 from emoboost.training.detector import DetectorConfigs, TrainingData
 from emoboost.training.folds import digest, file_digest
@@ -75,6 +76,7 @@ class BenchmarkConfig(Overridable):
     protocol: str = ""  # protocol YAML of the re-drawn partitions ("" = the protocol defaults)
     anchors: str = "configs/benchmark/anchors.yaml"  # published numbers to print beside ours ("" for none)
     consistency: bool = True  # also train the real-only consistency detector per fold (its rows and fusions)
+    mixture_weights: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)  # assumed shares: video-only, audio-only, both fake
     consistency_model: ConsistencyConfig = ConsistencyConfig()
     consistency_train: ConsistencyTrainConfig = ConsistencyTrainConfig(steps=800)
 
@@ -85,6 +87,7 @@ class BenchmarkConfig(Overridable):
         require(1 <= self.repeats <= MAX_REPEATS, f"benchmark.repeats must be in [1, {MAX_REPEATS}]")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
         dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
+        check_weights(self.mixture_weights)
         self.consistency_model.validate()
         self.consistency_train.validate()
         rows = self.emo_row_names()

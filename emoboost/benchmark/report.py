@@ -31,6 +31,8 @@ DETECTOR_NAMES = {
     **DISPLAY_NAMES,
     "lowlevel": "Low-level (RGB + acoustic)",
     "fusion": "EMO-BOOST (emo + RGB + acoustic)",
+    "lowlevel_mixture": "Low-level, mixture fusion (video | audio)",
+    "fusion_mixture": "EMO-BOOST, mixture fusion (video | audio)",
     "mean": "Mean of logits (baseline)",
     "best_single": "Best single component (oracle, per fold)",
     "shortcut": "Shortcut only (lead-in silence + duration)",
@@ -334,6 +336,9 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
         "![AUC per category and the gain per fold](summary.png)",
         "",
         *gain_lines(results.get("gain", {})),
+        *gain_lines(
+            results.get("mixture_gain", {}), "EmoForensics' face and voice heads", "Gain under the mixture fusion"
+        ),
         *gain_lines(results.get("consistency_gain", {}), "the consistency detector", "Consistency gain"),
     ]
     for metric in ("auc", "ap"):

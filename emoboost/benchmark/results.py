@@ -81,6 +81,7 @@ class BenchmarkResult:
     cells: dict[str, Any]
     mismatch: dict[str, Any] = dataclasses.field(default_factory=dict)  # paired emotion-mismatch effect per fold
     consistency_gain: dict[str, Any] = dataclasses.field(default_factory=dict)  # lowlevel+consistency over lowlevel
+    mixture_gain: dict[str, Any] = dataclasses.field(default_factory=dict)  # the same gain under the mixture fusion
     trimmed: dict[str, Any] | None = None  # {"folds", "average", "avg_fv"} on trimmed test clips
     trimmed_trained: dict[str, Any] | None = None
     repeats: dict[str, Any] | None = None  # spread over repeats, when there are several

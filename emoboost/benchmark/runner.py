@@ -61,6 +61,7 @@ from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
+from emoboost.models.mixture import MixtureFusion
 from emoboost.models.networks import LOWLEVEL, NETWORK_NAMES
 from emoboost.training.clips import FoldClip, load_fold, missing_fraction
 from emoboost.training.detector import TrainingData, detector_logits, fit_detector, train_detector
@@ -152,17 +153,55 @@ def _score_rows(
     fusions["mean"] = Fusion.mean(
         np.stack([calib[i] for i in FUSED["fusion"]], axis=1), calib_labels, FUSED["fusion"], config.target_fpr
     )
-    metrics = {}
-    for name, fusion in fusions.items():
-        matrix = np.stack([test[i] for i in fusion.inputs], axis=1)
-        probabilities, llrs = fusion.probability(matrix), fusion.llr(matrix)
-        metrics[name] = {
-            **evaluate(test_labels, probabilities, fusion.threshold),  # intervals: over identities, in summarise
-            "probabilities": probabilities.tolist(),
-            "llrs": llrs.tolist(),  # natural-log LRs (the calibrated fusion's; "mean" is uncalibrated)
-            "llr": llr_metrics(test_labels, llrs, fusion.decision_threshold(0.5)),  # Cllr, Cllr_min, ...
-        }
+    metrics = {name: _row_metrics(fusion, test, test_labels) for name, fusion in fusions.items()}
     return {k: f.to_dict() for k, f in fusions.items()}, metrics
+
+
+def _row_metrics(fusion: Fusion | MixtureFusion, test: dict[str, np.ndarray], test_labels: np.ndarray) -> dict:
+    """One fused row scored on the test clips: metrics, probabilities, LLRs and their Cllr."""
+    matrix = np.stack([test[i] for i in fusion.inputs], axis=1)
+    probabilities, llrs = fusion.probability(matrix), fusion.llr(matrix)
+    return {
+        **evaluate(test_labels, probabilities, fusion.threshold),  # intervals: over identities, in summarise
+        "probabilities": probabilities.tolist(),
+        "llrs": llrs.tolist(),  # natural-log LRs (the calibrated fusion's; "mean" is uncalibrated)
+        "llr": llr_metrics(test_labels, llrs, fusion.decision_threshold(0.5)),  # Cllr, Cllr_min, ...
+    }
+
+
+MIXTURE_ROWS = {  # row -> (video-side inputs, audio-side inputs): see emoboost.models.mixture
+    "lowlevel_mixture": (("rgb",), ("acoustic",)),
+    "fusion_mixture": (("rgb", "emo_face"), ("acoustic", "emo_voice")),
+}
+
+
+def _score_mixtures(
+    calib: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+    calib_clips: Sequence[FoldClip],
+    test_labels: np.ndarray,
+    config: BenchmarkConfig,
+) -> tuple[dict, dict]:
+    """The mixture fusions (each side fitted on calib with its own modality's label), scored on test. A row
+    whose inputs are missing on calib (a model without a face or voice head) is left out."""
+    video_fake = np.array([int(c.row.video_fake) for c in calib_clips])
+    audio_fake = np.array([int(c.row.audio_fake) for c in calib_clips])
+    fusions, metrics = {}, {}
+    for name, (video_inputs, audio_inputs) in MIXTURE_ROWS.items():
+        if any(i not in calib or np.isnan(calib[i]).all() for i in (*video_inputs, *audio_inputs)):
+            continue
+        fusion = MixtureFusion.fit(
+            np.stack([calib[i] for i in video_inputs], axis=1),
+            np.stack([calib[i] for i in audio_inputs], axis=1),
+            video_fake,
+            audio_fake,
+            video_inputs,
+            audio_inputs,
+            config.mixture_weights,
+            config.target_fpr,
+        )
+        fusions[name], metrics[name] = fusion.to_dict(), _row_metrics(fusion, test, test_labels)
+    return fusions, metrics
 
 
 def _load_checked(
@@ -278,20 +317,28 @@ def run_fold(
         test_labels,
         config,
     )
+    mixture_fusions, mixture_metrics = _score_mixtures(
+        logits["calib"], logits["test"], splits["calib"], test_labels, config
+    )
+    fusions.update(mixture_fusions)
+    metrics.update(mixture_metrics)
     results: dict[str, Any] = {
         "category": category,
         "seed": seed,
         "training": training,
         "fusions": fusions,
         "metrics": metrics,
-        "trimmed": _score_rows(
-            _rows_to_fuse(list(emo_paths), []),
-            logits["calib"],
-            logits["test_trimmed"],
-            calib_labels,
-            test_labels,
-            config,
-        )[1],
+        "trimmed": {
+            **_score_rows(
+                _rows_to_fuse(list(emo_paths), []),
+                logits["calib"],
+                logits["test_trimmed"],
+                calib_labels,
+                test_labels,
+                config,
+            )[1],
+            **_score_mixtures(logits["calib"], logits["test_trimmed"], splits["calib"], test_labels, config)[1],
+        },
         "trim": {
             "exact": data.exact_trim,
             "test_clips_trimmed": int(sum(c.trimmed_frames > 0 for c in splits["test"])),
@@ -302,7 +349,7 @@ def run_fold(
             splits, config, seed, calib_labels, test_labels, on_stage
         )
     elif config.train_trimmed:  # no clip starts with silence: training on trimmed clips is training on the same clips
-        base_rows = (*_rows_to_fuse(["emo"], []), "mean")
+        base_rows = [r for r in (*_rows_to_fuse(["emo"], []), "mean", *MIXTURE_ROWS) if r in results["trimmed"]]
         results["trimmed_trained"] = {name: results["trimmed"][name] for name in base_rows}
         results["training_trimmed"] = {name: training[name] for name in (*NETWORK_NAMES, SHORTCUT)}
         results["trim"]["no_leading_silence"] = True
@@ -346,9 +393,9 @@ def _trimmed_trained(
     shortcut = fit_shortcut(splits["train"], trimmed=True)
     calib[SHORTCUT] = shortcut.logits(features_of(splits["calib"], trimmed=True))
     test[SHORTCUT] = shortcut.logits(features_of(splits["test"], trimmed=True))
-    return _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1], detector.meta[
-        "training"
-    ]
+    rows = _score_rows(_rows_to_fuse(["emo"], []), calib, test, calib_labels, test_labels, config)[1]
+    rows.update(_score_mixtures(calib, test, splits["calib"], test_labels, config)[1])
+    return rows, detector.meta["training"]
 
 
 def full_manifest(config: BenchmarkConfig) -> Path:
@@ -519,6 +566,7 @@ def run_benchmark(
         controls={c: r.controls for c, r in first.items()},
         cells=cells_summary(first),
         mismatch=mismatch_summary(first, config.bootstrap, config.seed),
+        mixture_gain=gain_for(first, config.bootstrap, config.seed, pair=("lowlevel_mixture", "fusion_mixture")),
         consistency_gain=(
             gain_for(first, config.bootstrap, config.seed, pair=("lowlevel", "lowlevel+consistency"))
             if config.consistency

@@ -22,6 +22,8 @@ BASE_DETECTORS = (
     *NETWORK_NAMES,
     "lowlevel",
     "fusion",
+    "lowlevel_mixture",
+    "fusion_mixture",
     BEST_SINGLE,
     "mean",
     SHORTCUT,

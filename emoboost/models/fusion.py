@@ -36,7 +36,7 @@ OLD_FORMATS = ("emoboost.fusion/1",)
 LLR_DECIMALS = 4  # calibration LLRs stored in fusion.json
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
@@ -138,7 +138,9 @@ class Fusion:
             point = {"rule": "bayes", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
         else:
             threshold, point = choose_threshold(labels, llrs, target_fpr)
-        return cls(tuple(inputs), weights, bias, threshold, point, calibration=_calibration(llrs, labels, weight_prior))
+        return cls(
+            tuple(inputs), weights, bias, threshold, point, calibration=calibration_record(llrs, labels, weight_prior)
+        )
 
     @classmethod
     def mean(
@@ -150,7 +152,13 @@ class Fusion:
         scores = np.round(logits @ np.asarray(weights), LLR_DECIMALS)
         threshold, point = choose_threshold(labels, scores, target_fpr)
         return cls(
-            tuple(inputs), weights, 0.0, threshold, point, method="mean", calibration=_calibration(scores, labels, None)
+            tuple(inputs),
+            weights,
+            0.0,
+            threshold,
+            point,
+            method="mean",
+            calibration=calibration_record(scores, labels, None),
         )
 
     # -- outputs -----------------------------------------------------------------------------
@@ -161,12 +169,12 @@ class Fusion:
 
     def probability(self, logits: np.ndarray, prior: float = 0.5) -> np.ndarray:
         """Posterior probabilities of fake ``[N]`` at ``prior`` (0.5: the LR expressed as a probability)."""
-        return _sigmoid(self.llr(logits) + logit(prior))
+        return sigmoid(self.llr(logits) + logit(prior))
 
     @property
     def threshold(self) -> float:
         """The decision threshold at prior 0.5 as a probability (for code that thresholds :meth:`probability`)."""
-        return float(_sigmoid(np.array(self.decision_threshold(0.5))))
+        return float(sigmoid(np.array(self.decision_threshold(0.5))))
 
     def decision_threshold(self, prior: float = 0.5, target_fpr: float | None = None) -> float:
         """The LLR threshold at ``prior``: Bayes (equal costs), the stored one, or the one meeting ``target_fpr``."""
@@ -255,7 +263,9 @@ class Fusion:
         )
 
 
-def _calibration(llrs: np.ndarray, labels: np.ndarray, weight_prior: float | None) -> dict[str, Any]:
+def calibration_record(llrs: np.ndarray, labels: np.ndarray, weight_prior: float | None) -> dict[str, Any]:
+    """The calibration LLRs of both classes (sorted, rounded as stored), the weight prior and their ELUB."""
+
     def rounded(values: np.ndarray) -> list[float]:
         return [round(float(v), LLR_DECIMALS) for v in np.sort(values)]
 

@@ -29,7 +29,7 @@ from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.fusion import Fusion
-from emoboost.models.inference import predict_logits
+from emoboost.models.inference import predict_clip
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig, acoustic_video_logit, rgb_video_logit
 from emoboost.models.networks import BY_NAME, NETWORK_NAMES
 from emoboost.training.clips import DetectorClip, FoldData, load_fold
@@ -94,10 +94,21 @@ def _check_splits(train: Sequence[DetectorClip], val: Sequence[DetectorClip], ca
             raise ConfigError(f"the {name} split needs real and fake clips with features ({len(clips)} found)")
 
 
+HEADS = ("emo_face", "emo_voice")  # EmoForensics' face head (learns video_fake) and voice head (audio_fake)
+
+
 def detector_logits(detector, clips: Sequence[DetectorClip]) -> dict[str, np.ndarray]:
-    """Each network's video logit for ``clips`` (NaN for the RGB detector on a clip without face crops)."""
+    """Each network's video logit for ``clips`` (NaN for the RGB detector on a clip without face crops), and
+    EmoForensics' face and voice head logits (:data:`HEADS`; NaN when the model lacks that modality)."""
+    scores = [predict_clip(detector.emo, c.emo.tokens) for c in clips]
+
+    def head(value: float | None) -> float:
+        return float("nan") if value is None else value
+
     return {
-        "emo": predict_logits(detector.emo, [c.emo for c in clips]),
+        "emo": np.array([s.logit for s in scores]),
+        "emo_face": np.array([head(s.visual_logit) for s in scores]),
+        "emo_voice": np.array([head(s.speech_logit) for s in scores]),
         "rgb": np.array([rgb_video_logit(detector.rgb, c.lowlevel.crops) for c in clips]),
         "acoustic": np.array([acoustic_video_logit(detector.acoustic, c.lowlevel.logmel) for c in clips]),
     }

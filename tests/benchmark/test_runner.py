@@ -102,6 +102,8 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         assert set(detectors) == {
             "best_single",
             "shortcut",
+            "lowlevel_mixture",
+            "fusion_mixture",
             "emo",
             "emo:visual_only",
             "ext:avad",
@@ -138,6 +140,10 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         assert results.training[category]["original"]["consistency"]["label"] == "real clips only"
         assert all(name.startswith("mismatch=") for name in cells)
     assert set(results.consistency_gain["folds"]) == set(CATEGORIES)
+    assert (results.mixture_gain["base"], results.mixture_gain["boosted"]) == ("lowlevel_mixture", "fusion_mixture")
+    mixture = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())["fusions"]["fusion_mixture"]
+    assert mixture["video"]["inputs"] == ["rgb", "emo_face"] and mixture["audio"]["inputs"] == ["acoustic", "emo_voice"]
+    assert "weights_are" in mixture and "Gain under the mixture fusion" in (tmp_path / "out" / "results.md").read_text()
     assert results.consistency_gain["boosted"] == "lowlevel+consistency"
     out = tmp_path / "out"
     stored = json.loads((out / "results.json").read_text())

@@ -309,8 +309,35 @@ def resolve_config(path: str | Path) -> Path | Traversable:
     raise ConfigError(f"{path}: config file not found")
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping (see :func:`resolve_config`), with a ConfigError naming the file on failure."""
+BASE_KEY = "base"  # a config may start from another: ``base: configs/emoforensics/synthav.yaml``
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_yaml(path: str | Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read a YAML mapping (see :func:`resolve_config`), with a ConfigError naming the file on failure.
+
+    A top-level ``base: <config>`` reads that config first and lays this file's settings over it
+    (mappings merged key by key), so an ablation states only what it ablates and inherits the rest
+    from the model it ablates."""
+    data = _read_yaml(path)
+    base = data.pop(BASE_KEY, None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: {BASE_KEY} must name a config file")
+    if str(base) in _seen or str(path) == str(base):
+        raise ConfigError(f"{path}: {BASE_KEY} files form a cycle ({' -> '.join((*_seen, str(path), base))})")
+    return _merged(load_yaml(base, (*_seen, str(path))), data)
+
+
+def _read_yaml(path: str | Path) -> dict[str, Any]:
     source = resolve_config(path)
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))

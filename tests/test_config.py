@@ -193,3 +193,60 @@ def test_manifest_rows_that_leave_the_dataset_root_are_refused(tmp_path):
         assert expand_inputs([str(manifest)], allow_outside_root=True)  # read when the user says so
     manifest.write_text("path\nsub/../clip.mp4\n")
     assert expand_inputs([str(manifest)]) == [tmp_path / "data" / "sub/../clip.mp4"]
+
+
+ABLATED = {"modalities", "intra_layers", "inter_layers"}  # what an ablation may change; the rest must match
+
+
+def test_every_shipped_ablation_matches_its_benchmarks_model_except_the_ablated_part():
+    """An ablation row is an ablation only when it is the benchmark's own model with one part taken away: the
+    SynthAV ablations once trained the full-size model (d 256, 40-token windows, lr 3e-4) beside a d 64 one."""
+    import dataclasses
+
+    from emoboost.benchmark.config import load_benchmark_config
+    from emoboost.config import load_section
+    from emoboost.models.emoforensics import EmoForensicsConfig
+    from emoboost.training.loop import TrainConfig
+
+    for path in sorted((PACKAGED / "benchmark").glob("*.yaml")):
+        if path.stem == "anchors":
+            continue
+        settings = load_benchmark_config(f"configs/benchmark/{path.name}")
+        model = dataclasses.asdict(load_section(EmoForensicsConfig, settings.emo_config, "model"))
+        train = load_section(TrainConfig, settings.emo_config, "train")
+        ablations = (*settings.ablations, *settings.ablation_set)
+        assert ablations, path.name  # every shipped benchmark has a matched ablation set
+        for ablation in ablations:
+            other = dataclasses.asdict(load_section(EmoForensicsConfig, ablation, "model"))
+            changed = {k for k in model if model[k] != other[k]}
+            assert changed and changed <= ABLATED, (path.name, ablation, changed)
+            assert load_section(TrainConfig, ablation, "train") == train, (path.name, ablation)
+
+
+def test_a_config_can_start_from_another(tmp_path):
+    from emoboost.config import load_yaml
+
+    (tmp_path / "a.yaml").write_text("model: {d_model: 64, dropout: 0.2}\ntrain: {lr: 0.001}\n")
+    (tmp_path / "b.yaml").write_text(f"base: {tmp_path / 'a.yaml'}\nmodel: {{inter_layers: 0}}\n")
+    assert load_yaml(tmp_path / "b.yaml") == {
+        "model": {"d_model": 64, "dropout": 0.2, "inter_layers": 0},
+        "train": {"lr": 0.001},
+    }
+    (tmp_path / "a.yaml").write_text(f"base: {tmp_path / 'b.yaml'}\n")
+    with pytest.raises(ConfigError, match="form a cycle"):
+        load_yaml(tmp_path / "b.yaml")
+    (tmp_path / "c.yaml").write_text("base: 3\n")
+    with pytest.raises(ConfigError, match="base must name a config file"):
+        load_yaml(tmp_path / "c.yaml")
+
+
+def test_the_ablations_flag_adds_the_benchmarks_own_matched_set():
+    from emoboost.benchmark.config import BenchmarkConfig, load_benchmark_config
+
+    synthav = load_benchmark_config("configs/benchmark/synthav.yaml").with_ablation_set()
+    assert [a.split("/")[-2] for a in synthav.ablations] == ["synthav"] * 4
+    assert synthav.emo_row_names()[1:] == ["emo:visual_only", "emo:speech_only", "emo:intra_only", "emo:inter_only"]
+    fakeavceleb = load_benchmark_config("configs/benchmark/fakeavceleb.yaml")
+    assert fakeavceleb.with_ablation_set().ablations == fakeavceleb.ablations  # its matched set, not doubled
+    with pytest.raises(ConfigError, match="names no ablations"):
+        BenchmarkConfig(name="bare", folds="f", store="s").with_ablation_set()

@@ -59,6 +59,7 @@ class BenchmarkConfig(Overridable):
     categories: tuple[str, ...] = CATEGORIES
     emo_config: str = "configs/emoforensics/full.yaml"
     ablations: tuple[str, ...] = ()  # more EmoForensics configs, each becomes a row "emo:<file stem>"
+    ablation_set: tuple[str, ...] = ()  # the matched ablations `--ablations` adds (emo_config except the ablated part)
     external: tuple[str, ...] = ()  # NAME=FOLDER of per-fold <category>.csv score files: rows ext:NAME, emo+ext:NAME
     external_untrained: tuple[str, ...] = ()  # NAME=FILE, one score file from a detector that never saw this data
     rgb: RGBConfig = RGBConfig()
@@ -94,6 +95,17 @@ class BenchmarkConfig(Overridable):
         require(
             len(set(rows)) == len(rows),
             f"benchmark.ablations: two files give the same row name ({', '.join(rows)}); rename one",
+        )
+
+    def with_ablation_set(self) -> BenchmarkConfig:
+        """``--ablations``: this config with its matched ablation set added to ``ablations`` (each once)."""
+        if not self.ablations and not self.ablation_set:
+            raise ConfigError(
+                f"benchmark {self.name!r} names no ablations (benchmark.ablation_set: the EmoForensics configs that "
+                "ablate its emo_config); --ablations has nothing matched to add"
+            )
+        return dataclasses.replace(
+            self, ablations=(*self.ablations, *(a for a in self.ablation_set if a not in self.ablations))
         )
 
     def emo_rows(self) -> dict[str, str]:

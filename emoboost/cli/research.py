@@ -59,18 +59,6 @@ def train(
     out.print(f"validation AUC {scores} -> {out_dir}", markup=False)
 
 
-ABLATION_CONFIGS = tuple(
-    f"configs/emoforensics/{name}.yaml" for name in ("visual_only", "speech_only", "intra_only", "inter_only")
-)
-
-
-def _with_shipped_ablations(named: tuple[str, ...]) -> tuple[str, ...]:
-    """``named`` plus each shipped ablation the benchmark config does not already name by its row (file stem):
-    a config's own matched ablation set is kept, never replaced or doubled."""
-    stems = {Path(path).stem for path in named}
-    return (*named, *(path for path in ABLATION_CONFIGS if Path(path).stem not in stems))
-
-
 @app.command()
 def benchmark(
     config: Annotated[Path, typer.Option("--config", "-c", help="Benchmark YAML (configs/benchmark/*.yaml).")],
@@ -81,7 +69,8 @@ def benchmark(
     ablations: Annotated[
         bool,
         typer.Option(
-            "--ablations", help="Also run the shipped EmoForensics ablations (visual/speech only, intra/inter only)."
+            "--ablations",
+            help="Also run the benchmark config's matched EmoForensics ablations (benchmark.ablation_set).",
         ),
     ] = False,
     external: Annotated[
@@ -134,10 +123,11 @@ def benchmark(
         target_fpr=target_fpr,
         repeats=repeats,
         device=device,
-        ablations=_with_shipped_ablations(settings.ablations) if ablations else None,
         external=(*settings.external, *external) if external else None,
         external_untrained=(*settings.external_untrained, *external_untrained) if external_untrained else None,
     )
+    if ablations:  # the benchmark's own matched set, never another model's
+        settings = settings.with_ablation_set()
     settings.validate()
     settings.externals()  # a leaking score file is a usage error before anything runs
     benchmark_and_report(settings, out_dir, out_dir / "detector")

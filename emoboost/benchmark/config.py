@@ -32,6 +32,8 @@ NOT_IN_FINGERPRINT = (
     "name",
     "anchors",
     "categories",
+    "detector_categories",  # the all-category detector only
+    "ablation_set",  # what --ablations would add; the ablations run are fingerprinted
     "repeats",
     "folds",
     "root",
@@ -56,7 +58,8 @@ class BenchmarkConfig(Overridable):
     folds: str = ""  # folder holding <category>.csv fold files
     root: str = ""  # folder the manifest paths are relative to ("": media.inputs.dataset_root of the fold files)
     store: str = ""  # feature store
-    categories: tuple[str, ...] = CATEGORIES
+    categories: tuple[str, ...] = CATEGORIES  # the folds run (held-out category, or a protocol's held_out name)
+    detector_categories: tuple[str, ...] = ()  # fakes of the all-category detector ("" = categories)
     emo_config: str = "configs/emoforensics/full.yaml"
     ablations: tuple[str, ...] = ()  # more EmoForensics configs, each becomes a row "emo:<file stem>"
     ablation_set: tuple[str, ...] = ()  # the matched ablations `--ablations` adds (emo_config except the ablated part)
@@ -114,7 +117,8 @@ class BenchmarkConfig(Overridable):
 
     def training_data(self) -> TrainingData:
         """How the detector of ``emoboost train`` and the all-category detector read their rows."""
-        return TrainingData(self.name, tuple(self.categories), self.seed, self.silence_db)
+        categories = tuple(self.detector_categories or self.categories)
+        return TrainingData(self.name, categories, self.seed, self.silence_db)
 
     def emo_row_names(self) -> list[str]:
         return ["emo", *(f"emo:{Path(path).stem}" for path in self.ablations)]

@@ -64,7 +64,7 @@ from emoboost.models.inference import predict_logits
 from emoboost.models.mixture import MixtureFusion
 from emoboost.models.networks import LOWLEVEL, NETWORK_NAMES
 from emoboost.training.clips import FoldClip, load_fold, missing_fraction
-from emoboost.training.detector import TrainingData, detector_logits, fit_detector, train_detector
+from emoboost.training.detector import detector_logits, fit_detector, train_detector
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.folds import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
 
@@ -433,10 +433,10 @@ def repeat_protocol(config: BenchmarkConfig):
             "set benchmark.protocol to the protocol YAML that drew them, or write the folds again with "
             "`emoboost manifest` / `emoboost synth`"
         )
-    outside = [c for c in config.categories if c not in protocol.categories]
+    outside = [c for c in config.categories if c not in protocol.fold_names()]
     if outside:
         raise ConfigError(
-            f"{folds_dir}: the folds' protocol holds out {', '.join(protocol.categories)}, not {', '.join(outside)}"
+            f"{folds_dir}: the folds' protocol makes folds {', '.join(protocol.fold_names())}, not {', '.join(outside)}"
         )
     return protocol  # its own categories: drawing fewer would change which identities are partitioned
 
@@ -585,7 +585,7 @@ def run_benchmark(
             full_manifest(config),
             detector_configs(config, config.emo_config, config.seed),
             FeatureStore(config.store),
-            TrainingData(config.name, tuple(config.categories), config.seed, config.silence_db),
+            config.training_data(),
             root,
         ).save_pretrained(detector_dir)
     return results

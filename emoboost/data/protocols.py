@@ -55,17 +55,41 @@ class SampleSizes:
 
 
 @dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """One fold that holds out several categories at once (leave one generator out: every category made with
+    the held-out generator leaves training)."""
+
+    name: str  # the fold's name (its file is <name>.csv; the benchmark's categories name folds by it)
+    categories: tuple[str, ...]  # every category of the fold's test fakes; none of them is trained on
+
+    def validate(self) -> None:
+        require(bool(self.name) and "/" not in self.name, "protocol.held_out: every fold needs a plain name")
+        require(bool(self.categories), f"protocol.held_out {self.name}: name at least one category")
+
+
+@dataclasses.dataclass(frozen=True)
 class ProtocolConfig:
     """configs/protocols/*.yaml"""
 
-    categories: tuple[str, ...] = CATEGORIES  # each is held out once
+    categories: tuple[str, ...] = CATEGORIES  # each is held out once (unless held_out names the folds)
     identity_fractions: tuple[float, ...] = (0.50, 0.10, 0.10, 0.30)  # train, val, calib, test identities
     stratify_by: tuple[str, ...] = ()  # manifest columns (race, gender): identities split within each group
     sample: SampleSizes | None = None  # None: every clip of the fold's identities
     seed: int = 0
+    held_out: tuple[HeldOut, ...] = ()  # folds holding out several categories each (empty: one per category)
 
     def validate(self) -> None:
         require(len(self.categories) >= 2, "protocol.categories needs at least two categories")
+        for fold in self.held_out:
+            outside = [c for c in fold.categories if c not in self.categories]
+            require(not outside, f"protocol.held_out {fold.name}: {', '.join(outside)} not in protocol.categories")
+            require(
+                len(fold.categories) < len(self.categories),
+                f"protocol.held_out {fold.name}: holds out every category (nothing left to train on)",
+            )
+        names = [f.name for f in self.held_out]
+        require(len(set(names)) == len(names), "protocol.held_out: two folds share a name")
+        require(self.sample is None or not self.held_out, "protocol.sample cannot be combined with held_out")
         require(len(set(self.categories)) == len(self.categories), "protocol.categories has duplicates")
         require(
             len(self.identity_fractions) == len(SPLITS),
@@ -77,6 +101,10 @@ class ProtocolConfig:
             all(key in ("race", "gender") for key in self.stratify_by),
             "protocol.stratify_by may name race and gender only",
         )
+
+    def fold_names(self) -> tuple[str, ...]:
+        """The folds this protocol makes: one per ``held_out`` entry, else one per category."""
+        return tuple(f.name for f in self.held_out) or self.categories
 
 
 def load_protocol(path: str | Path | None) -> ProtocolConfig:
@@ -130,6 +158,12 @@ class Fold:
     assignment: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)  # identity -> split
     dropped: dict[str, int] = dataclasses.field(default_factory=dict, compare=False)  # group -> straddling clips
     shortfalls: tuple[str, ...] = ()  # sampled protocol: pools smaller than requested
+
+    categories: tuple[str, ...] = ()  # the categories held out together (empty: the one named held_out)
+
+    @property
+    def held_out_categories(self) -> tuple[str, ...]:
+        return self.categories or (self.held_out,)
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """split -> (real clips, fake clips)."""
@@ -186,8 +220,10 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
         else:
             placed.append(dataclasses.replace(row, split=split))
     folds = []
-    for index, held_out in enumerate(config.categories):
-        chosen = [r for r in placed if r.category == REAL or (r.category == held_out) == (r.split == "test")]
+    specs = [(f.name, f.categories) for f in config.held_out] or [(c, ()) for c in config.categories]
+    for index, (held_out, together) in enumerate(specs):
+        held = set(together or (held_out,))
+        chosen = [r for r in placed if r.category == REAL or (r.category in held) == (r.split == "test")]
         shortfalls: tuple[str, ...] = ()
         if config.sample is not None:
             chosen, shortfalls = sample_fold(chosen, held_out, config, np.random.default_rng([config.seed, index]))
@@ -200,6 +236,7 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
                 assignment,
                 dict(sorted(dropped.items())),
                 shortfalls,
+                tuple(together),
             )
         )
     return folds
@@ -258,9 +295,10 @@ def check_fold(fold: Fold) -> None:
                     f"fold {fold.held_out}: {a} and {b} share {len(same)} video(s) by content"
                     f" (sha256 {min(same)[:12]}...)"
                 )
-    if any(r.category == fold.held_out for s in FIT_SPLITS for r in by_split[s]):
-        raise ConfigError(f"fold {fold.held_out}: the held-out category appears in train, val or calib")
-    if any(r.label == 1 and r.category != fold.held_out for r in by_split["test"]):
+    held = set(fold.held_out_categories)
+    if any(r.category in held for s in FIT_SPLITS for r in by_split[s]):
+        raise ConfigError(f"fold {fold.held_out}: a held-out category appears in train, val or calib")
+    if any(r.label == 1 and r.category not in held for r in by_split["test"]):
         raise ConfigError(f"fold {fold.held_out}: test holds fakes of other categories")
 
 

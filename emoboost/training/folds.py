@@ -64,6 +64,7 @@ def check_fold_rows(held_out: str, rows: Sequence[ManifestRow], sha_of: Callable
             "(`emoboost manifest fakeavceleb ...` or `emoboost synth` write them)"
         )
     test = [r for r in rows if r.split == "test"]
+    held = {held_out} | {r.category for r in test if r.label == 1}  # a leave-one-generator-out fold holds out several
     test_ids = {i for r in test for i in r.ids}
     test_sha = {s for s in map(sha_of, test) if s is not None}
     for split in TRAINING_SPLITS:
@@ -79,8 +80,14 @@ def check_fold_rows(held_out: str, rows: Sequence[ManifestRow], sha_of: Callable
                 f"fold {held_out}: test and {split} hold the same file "
                 f"(SHA-256 {sorted(same)[0][:16]}...; {len(same)} in all)"
             )
-        if any(r.category == held_out for r in others):
-            raise ConfigError(f"fold {held_out}: the held-out category appears in {split}")
+        leaked = sorted({r.category for r in others if r.category in held})
+        if leaked:
+            what = (
+                "the held-out category"
+                if leaked == [held_out]
+                else f"held-out categor{'y' if len(leaked) == 1 else 'ies'} {', '.join(leaked)}"
+            )
+            raise ConfigError(f"fold {held_out}: {what} appears in {split}")
 
 
 def digest(data: Any) -> str:

@@ -1,6 +1,7 @@
 """FakeAVCeleb reading and the leave-one-category-out protocol, on a FakeAVCeleb-shaped tree made here."""
 
 import csv
+import dataclasses
 import os
 import subprocess
 import sys
@@ -244,3 +245,61 @@ def test_every_person_in_a_row_links_identities_whatever_the_case(tree):
         assert len({fold.assignment[p] for p in ("id00004", "id00006", "id00011")}) == 1  # linked: one split
         for placed in fold.rows:
             assert {fold.assignment[p] for p in placed.ids if p in fold.assignment} == {placed.split}
+
+
+LOGO_TEST_FAKES = {
+    "rtvc": {"RVFA", "FVFA-FS", "FVFA-GAN", "FVFA-WL"},
+    "wav2lip": {"FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL"},
+    "faceswap": {"faceswap", "FVFA-FS"},
+    "fsgan": {"fsgan", "FVFA-GAN"},
+}
+
+
+def test_leave_one_generator_out_folds_hold_out_every_category_of_the_generator(tree):
+    """RTVC is in four categories and Wav2Lip in four: holding out a generator removes all of them from training,
+    and the FakeVideo-RealAudio faceswap / fsgan clips (unused by the category protocol) are trained and tested on."""
+    from emoboost.data.protocols import load_protocol
+    from emoboost.training.folds import check_fold_rows
+
+    rows, _ = read_fakeavceleb(tree)
+    folds = make_folds(rows, load_protocol("configs/protocols/fakeavceleb_logo.yaml"))
+    assert [f.held_out for f in folds] == list(LOGO_TEST_FAKES)
+    all_categories = {"RVFA", "FVRA-WL", "faceswap", "fsgan", "FVFA-FS", "FVFA-GAN", "FVFA-WL"}
+    for fold in folds:
+        check_fold(fold)
+        check_fold_rows(fold.held_out, fold.rows, lambda r: None)
+        test = {r.category for r in fold.rows if r.split == "test" and r.label == 1}
+        trained = {r.category for r in fold.rows if r.split != "test" and r.label == 1}
+        assert test == LOGO_TEST_FAKES[fold.held_out] and trained == all_categories - test, fold.held_out
+    trained_row = next(r for r in folds[0].rows if r.split == "train")
+    gan = next(r for r in folds[0].rows if r.category == "FVFA-GAN")
+    leak = dataclasses.replace(gan, path="leak.mp4", split="train", identity=trained_row.identity, ids=trained_row.ids)
+    with pytest.raises(ConfigError, match="a held-out category appears in train"):
+        check_fold(dataclasses.replace(folds[0], rows=(*folds[0].rows, leak)))
+    with pytest.raises(ConfigError, match="held-out category FVFA-GAN appears in train"):
+        check_fold_rows("rtvc", (*folds[0].rows, leak), lambda r: None)
+
+
+def test_a_generator_fold_naming_an_unknown_category_is_refused():
+    from emoboost.data.protocols import HeldOut
+
+    with pytest.raises(ConfigError, match="FVRA-XX not in protocol.categories"):
+        ProtocolConfig(categories=("RVFA", "FVRA-WL"), held_out=(HeldOut("x", ("FVRA-XX",)),)).validate()
+    with pytest.raises(ConfigError, match="holds out every category"):
+        ProtocolConfig(categories=("RVFA", "FVRA-WL"), held_out=(HeldOut("x", ("RVFA", "FVRA-WL")),)).validate()
+
+
+def test_the_manifest_command_writes_generator_folds(tree, tmp_path):
+    out = tmp_path / "logo"
+    result = subprocess.run(
+        [sys.executable, "-m", "emoboost.cli", "manifest", "fakeavceleb", str(tree), "--out", str(out),
+         "--protocol", "configs/protocols/fakeavceleb_logo.yaml"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name, categories in LOGO_TEST_FAKES.items():
+        test = {r.category for r in read_manifest(out / "folds" / f"{name}.csv") if r.split == "test" and r.label}
+        assert test == categories
+    from emoboost.data.protocols import stored_protocol
+
+    assert stored_protocol(out / "folds").fold_names() == tuple(LOGO_TEST_FAKES)

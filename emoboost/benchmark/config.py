@@ -30,6 +30,7 @@ from emoboost.training.loop import TrainConfig
 # settings that do not change a fold's result (paths are covered by the fold file and record digests)
 NOT_IN_FINGERPRINT = (
     "name",
+    "gpus_per_fold",  # where a fold runs, not what it computes
     "anchors",
     "categories",
     "detector_categories",  # the all-category detector only
@@ -75,6 +76,8 @@ class BenchmarkConfig(Overridable):
     max_missing: float = 0.02  # stop when more than this share of a split has no features
     seed: int = 0
     device: str = "cpu"  # where every network trains ("cuda" on a GPU box; the fusions stay on the CPU)
+    threads: int = 0  # torch threads per fold (0: torch's default; a Ray task takes as many CPUs, at least 1)
+    gpus_per_fold: float = 0.0  # Ray engine: GPUs each fold task asks for (1 with device cuda)
     repeats: int = 1  # > 1: re-drawn identity partitions (protocol seed + k) and training seeds (seed + k)
     manifest: str = ""  # every clip: re-drawn partitions, the all-category detector ("" = manifest.csv beside folds/)
     protocol: str = ""  # protocol YAML of the re-drawn partitions ("" = the protocol defaults)
@@ -89,6 +92,8 @@ class BenchmarkConfig(Overridable):
         require(self.target_fpr is None or 0 < self.target_fpr < 1, "benchmark.target_fpr must be in (0, 1)")
         require(0 <= self.bootstrap <= MAX_BOOTSTRAP, f"benchmark.bootstrap must be in [0, {MAX_BOOTSTRAP}]")
         require(1 <= self.repeats <= MAX_REPEATS, f"benchmark.repeats must be in [1, {MAX_REPEATS}]")
+        require(self.threads >= 0, "benchmark.threads must be >= 0")
+        require(self.gpus_per_fold >= 0, "benchmark.gpus_per_fold must be >= 0")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
         dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
         check_weights(self.mixture_weights)

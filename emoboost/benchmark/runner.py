@@ -51,7 +51,7 @@ from emoboost.benchmark.summary import cells_summary, mismatch_summary, summaris
 from emoboost.calibration import llr_metrics
 from emoboost.config import load_section, to_dict
 from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
-from emoboost.data.protocols import PROTOCOL_FILE
+from emoboost.data.protocols import PROTOCOL_FILE, stored_protocol
 from emoboost.errors import ConfigError, DataError
 from emoboost.features.store import FeatureStore
 from emoboost.files import write_json_atomic, write_text_atomic
@@ -211,10 +211,11 @@ def _load_checked(
     root: Path,
     config: BenchmarkConfig,
     token_frames: int,
+    held_out_categories: Sequence[str] = (),
 ):
     sha_of = sha_lookup(store, root)
     rows, duplicates = drop_duplicate_files(rows, sha_of)
-    check_fold_rows(category, rows, sha_of)
+    check_fold_rows(category, rows, sha_of, held_out_categories)
     data = load_fold(rows, store, root, token_frames, config.silence_db)
     for split, counts in data.missing.items():
         share = missing_fraction(counts)
@@ -243,15 +244,19 @@ def run_fold(
     on_stage: Callable[[str], None] = lambda stage: None,
     seed: int | None = None,
     externals: Sequence[ExternalDetector] = (),
+    held_out_categories: Sequence[str] = (),
 ) -> FoldResult:
-    """Check, train, fuse and evaluate one fold; returns its results (see the module docstring)."""
+    """Check, train, fuse and evaluate one fold; returns its results (see the module docstring).
+    ``held_out_categories``: what the fold holds out when it is several categories (a generator fold)."""
     seed = config.seed if seed is None else seed
     emo_paths = config.emo_rows()
     token_frames = {load_section(EmoForensicsConfig, p, "model").token_frames for p in emo_paths.values()}
     if len(token_frames) != 1:
         raise ConfigError("all EmoForensics configs of a benchmark must use the same token_frames")
     on_stage("checking and loading features")
-    splits, data, duplicates = _load_checked(category, rows, store, root, config, token_frames.pop())
+    splits, data, duplicates = _load_checked(
+        category, rows, store, root, config, token_frames.pop(), held_out_categories
+    )
     original = {s: [c.original for c in clips] for s, clips in splits.items()}
     logits: dict[str, dict[str, np.ndarray]] = {"calib": {}, "test": {}, "test_trimmed": {}}
     detector = fit_detector(
@@ -475,6 +480,85 @@ def check_externals(config: BenchmarkConfig, out_dir: Path, externals: Sequence[
                     )
 
 
+@dataclasses.dataclass(frozen=True)
+class FoldJob:
+    """One (repeat, fold) still to compute: plain paths and numbers, so a Ray task can carry it."""
+
+    repeat: int
+    category: str
+    fold_file: str
+    fingerprint: str
+    done: str  # where its FoldResult JSON goes
+    held_out_categories: tuple[str, ...] = ()  # a generator fold's categories (from the folds' protocol.json)
+
+
+def plan_repeat(
+    config: BenchmarkConfig,
+    out_dir: Path,
+    repeat: int,
+    externals: Sequence[ExternalDetector],
+    on_fold: Callable[[str, str], None],
+) -> tuple[dict[str, FoldResult], list[FoldJob]]:
+    """The stored fold results of one repeat whose fingerprint still matches, and the folds left to run (their
+    exact fold files and protocol copied beside where their results will go)."""
+    folds_dir = _folds_for_repeat(config, out_dir, repeat)
+    root = dataset_root(Path(config.folds) / f"{config.categories[0]}.csv", config.root or None)
+    store = FeatureStore(config.store)
+    results_dir = out_dir if repeat == 0 else out_dir / "repeats" / str(repeat)
+    stored: dict[str, FoldResult] = {}
+    jobs: list[FoldJob] = []
+    tag = "" if repeat == 0 else f" (repeat {repeat})"
+    protocol = stored_protocol(folds_dir)
+    held_sets = {f.name: f.categories for f in protocol.held_out} if protocol else {}
+    for category in config.categories:
+        fold_file = folds_dir / f"{category}.csv"
+        rows = read_manifest(fold_file)
+        fingerprint = fold_fingerprint(config, rows, fold_file, store, root, externals, category, repeat)
+        done = results_dir / "folds" / f"{category}.json"
+        if done.exists():
+            found = json.loads(done.read_text())
+            if found.get("fingerprint") == fingerprint:
+                on_fold(category, f"done earlier (skipped){tag}")
+                stored[category] = FoldResult.from_dict(found)
+                continue
+            on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
+        write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
+        if (folds_dir / PROTOCOL_FILE).is_file():  # and the protocol that drew it
+            write_text_atomic(results_dir / "folds" / PROTOCOL_FILE, (folds_dir / PROTOCOL_FILE).read_text())
+        jobs.append(FoldJob(repeat, category, str(fold_file), fingerprint, str(done), held_sets.get(category, ())))
+    return stored, jobs
+
+
+def run_job(
+    job: FoldJob,
+    config: BenchmarkConfig,
+    externals: Sequence[ExternalDetector],
+    on_fold: Callable[[str, str], None] = lambda category, stage: None,
+) -> FoldResult:
+    """Compute one fold and write its result (atomically, with its fingerprint)."""
+    tag = "" if job.repeat == 0 else f" (repeat {job.repeat})"
+    root = dataset_root(Path(config.folds) / f"{config.categories[0]}.csv", config.root or None)
+
+    def on_stage(stage: str) -> None:
+        on_fold(job.category, stage + tag)
+
+    result = run_fold(
+        job.category,
+        read_manifest(Path(job.fold_file)),
+        FeatureStore(config.store),
+        root,
+        config,
+        on_stage,
+        config.seed + job.repeat,
+        externals,
+        job.held_out_categories,
+    )
+    result = dataclasses.replace(result, fingerprint=job.fingerprint)
+    write_json_atomic(Path(job.done), result.to_dict())
+    on_fold(job.category, f"done{tag}")
+    return result
+
+
 def run_repeat(
     config: BenchmarkConfig,
     out_dir: Path,
@@ -482,47 +566,10 @@ def run_repeat(
     externals: Sequence[ExternalDetector],
     on_fold: Callable[[str, str], None],
 ) -> dict[str, FoldResult]:
-    """Every fold of one repeat, reusing a stored fold result only when its fingerprint matches."""
-    folds_dir = _folds_for_repeat(config, out_dir, repeat)
-    root = dataset_root(Path(config.folds) / f"{config.categories[0]}.csv", config.root or None)
-    store = FeatureStore(config.store)
-    results_dir = out_dir if repeat == 0 else out_dir / "repeats" / str(repeat)
-    fold_results: dict[str, FoldResult] = {}
-    tag = "" if repeat == 0 else f" (repeat {repeat})"
-    for category in config.categories:
-        fold_file = folds_dir / f"{category}.csv"
-        rows = read_manifest(fold_file)
-        fingerprint = fold_fingerprint(config, rows, fold_file, store, root, externals, category, repeat)
-        done = results_dir / "folds" / f"{category}.json"
-        if done.exists():
-            stored = json.loads(done.read_text())
-            if stored.get("fingerprint") == fingerprint:
-                on_fold(category, f"done earlier (skipped){tag}")
-                fold_results[category] = FoldResult.from_dict(stored)
-                continue
-            on_fold(category, f"settings, data or fold changed since the stored result: recomputing{tag}")
-        write_manifest(results_dir / "folds" / f"{category}.csv", rows)  # the exact fold, beside its results
-        if (folds_dir / PROTOCOL_FILE).is_file():  # and the protocol that drew it
-            write_text_atomic(results_dir / "folds" / PROTOCOL_FILE, (folds_dir / PROTOCOL_FILE).read_text())
-
-        def on_stage(stage: str, c: str = category) -> None:
-            on_fold(c, stage + tag)
-
-        result = run_fold(
-            category,
-            rows,
-            store,
-            root,
-            config,
-            on_stage,
-            config.seed + repeat,
-            externals,
-        )
-        result = dataclasses.replace(result, fingerprint=fingerprint)
-        write_json_atomic(done, result.to_dict())
-        fold_results[category] = result
-        on_fold(category, f"done{tag}")
-    return fold_results
+    """Every fold of one repeat in this process, reusing a stored fold result only when its fingerprint matches."""
+    stored, jobs = plan_repeat(config, out_dir, repeat, externals, on_fold)
+    computed = {job.category: run_job(job, config, externals, on_fold) for job in jobs}
+    return {c: stored[c] if c in stored else computed[c] for c in config.categories}
 
 
 def run_benchmark(
@@ -530,9 +577,16 @@ def run_benchmark(
     out_dir: Path,
     on_fold: Callable[[str, str], None] = lambda category, stage: None,
     detector_dir: Path | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 2,
 ) -> BenchmarkResult:
     """Every fold of every repeat (resumable), ``results.json`` and the report; with ``detector_dir``, also the
-    detector trained on every category (skipped when that directory already holds one)."""
+    detector trained on every category (skipped when that directory already holds one).
+
+    ``engine="ray"`` runs each (repeat, fold) still to compute as a Ray task
+    (:func:`emoboost.benchmark.distributed.run_jobs_with_ray`); the fold results, their fingerprints and
+    everything after them are the same files as a local run's."""
     from emoboost.benchmark.gain import gain_for, gain_summary, repeats_summary
     from emoboost.benchmark.report import write_report
 
@@ -543,7 +597,24 @@ def run_benchmark(
     if config.repeats > 1:
         repeat_protocol(config)
     check_externals(config, out_dir, externals)
-    repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
+    if config.threads:
+        import torch
+
+        torch.set_num_threads(config.threads)
+    if engine == "ray":
+        from emoboost.benchmark.distributed import run_jobs_with_ray
+
+        planned = [plan_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
+        jobs = [job for _, repeat_jobs in planned for job in repeat_jobs]
+        computed = run_jobs_with_ray(jobs, config, address, workers, on_fold)
+        repeats = [
+            {c: stored[c] if c in stored else computed[(k, c)] for c in config.categories}
+            for k, (stored, _) in enumerate(planned)
+        ]
+    elif engine == "local":
+        repeats = [run_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
+    else:
+        raise ConfigError(f"unknown engine {engine!r} (local or ray)")
     first = repeats[0]
     variants = {
         key: summary

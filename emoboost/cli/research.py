@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from emoboost.benchmark.results import BenchmarkResult
-from emoboost.cli.common import app, err, out, progress
+from emoboost.cli.common import Engine, app, err, out, progress
 
 
 @app.command()
@@ -107,6 +107,17 @@ def benchmark(
     device: Annotated[
         str | None, typer.Option(help="Train the networks here: cpu, cuda or cuda:N (default: the config's, cpu).")
     ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="local (folds one after another) or ray (each fold of each repeat a Ray task)."),
+    ] = Engine.local,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join ('auto', 'ray://host:10001'); default: start a local one."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Ray engine, local cluster: folds side by side (benchmark.threads CPUs each).")
+    ] = 2,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable).
 
@@ -130,10 +141,12 @@ def benchmark(
         settings = settings.with_ablation_set()
     settings.validate()
     settings.externals()  # a leaking score file is a usage error before anything runs
-    benchmark_and_report(settings, out_dir, out_dir / "detector")
+    benchmark_and_report(settings, out_dir, out_dir / "detector", Engine(engine).value, address, workers)
 
 
-def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> BenchmarkResult:
+def benchmark_and_report(
+    settings, out_dir: Path, detector_dir: Path, engine: str = "local", address: str | None = None, workers: int = 2
+) -> BenchmarkResult:
     from emoboost.benchmark.runner import run_benchmark
 
     with progress() as bar:
@@ -145,7 +158,7 @@ def benchmark_and_report(settings, out_dir: Path, detector_dir: Path) -> Benchma
             else:
                 bar.update(task, current=f"{category}: {stage}")
 
-        results = run_benchmark(settings, out_dir, on_fold, detector_dir)
+        results = run_benchmark(settings, out_dir, on_fold, detector_dir, engine, address, workers)
     print_results(results)
     out.print(
         f"report: {out_dir / 'results.md'}"

@@ -61,7 +61,8 @@ class _Worker:
         }
 
 
-def _start(address: str | None, workers: int) -> None:
+def start_ray(address: str | None, workers: int) -> None:
+    """Join the Ray cluster at ``address``, or start a local one of ``workers`` CPUs (quiet: errors only)."""
     # Ray Data logs each execution to the console at INFO; a user sees only emoboost's own lines
     os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")
     try:
@@ -99,7 +100,7 @@ def extract_with_ray(
     if workers < 1:
         raise ConfigError("--workers must be >= 1")
     settings.validate()
-    _start(address, workers)
+    start_ray(address, workers)
     import ray.data
 
     store_root = str(Path(store_root).resolve())

@@ -50,8 +50,16 @@ def drop_duplicate_files(
     return [r for r in rows if r.path not in dropped], report
 
 
-def check_fold_rows(held_out: str, rows: Sequence[ManifestRow], sha_of: Callable[[ManifestRow], str | None]) -> None:
-    """Raise :class:`ConfigError` when the fold breaks the protocol (see the module docstring)."""
+def check_fold_rows(
+    held_out: str,
+    rows: Sequence[ManifestRow],
+    sha_of: Callable[[ManifestRow], str | None],
+    held_out_categories: Sequence[str] = (),
+) -> None:
+    """Raise :class:`ConfigError` when the fold breaks the protocol (see the module docstring).
+
+    ``held_out_categories``: every category the fold holds out when it holds out several (a
+    leave-one-generator-out fold, from the protocol stored with it); by default the fold's name."""
     unknown = sorted({r.split for r in rows} - set(FOLD_SPLITS))
     if unknown:
         raise ConfigError(
@@ -64,7 +72,7 @@ def check_fold_rows(held_out: str, rows: Sequence[ManifestRow], sha_of: Callable
             "(`emoboost manifest fakeavceleb ...` or `emoboost synth` write them)"
         )
     test = [r for r in rows if r.split == "test"]
-    held = {held_out} | {r.category for r in test if r.label == 1}  # a leave-one-generator-out fold holds out several
+    held = {held_out, *held_out_categories}
     test_ids = {i for r in test for i in r.ids}
     test_sha = {s for s in map(sha_of, test) if s is not None}
     for split in TRAINING_SPLITS:

@@ -174,7 +174,7 @@ def test_repeats_redraw_the_partition_and_the_seeds(built, mix_result, tmp_path,
         drawn.append(protocol.seed)
         return [protocols.Fold("mix", tuple(read_manifest(folder / "folds" / "mix.csv")), 0)]
 
-    def run_fold(category, fold_rows, store, root, settings, on_stage, seed, externals):
+    def run_fold(category, fold_rows, store, root, settings, on_stage, seed, externals, held_out_categories=()):
         seeds.append(seed)
         return mix_result
 
@@ -226,3 +226,22 @@ def test_the_protocol_that_drew_the_folds_is_in_the_fingerprint(built):
     finally:
         (folder / "folds" / protocols.PROTOCOL_FILE).unlink()
     assert fingerprint() == before
+
+
+def test_a_generator_fold_is_checked_against_every_category_its_protocol_holds_out(built, tmp_path):
+    """The protocol beside the folds says fold "mix" holds out RVFA and FVFA-FS together; its training splits hold
+    both (this fixture's fold is mixed), so the benchmark refuses it before training anything."""
+    from emoboost.data import protocols
+
+    folder, config, _ = built
+    stored = protocols.ProtocolConfig(
+        categories=("RVFA", "FVFA-FS", "FVRA-WL"), held_out=(protocols.HeldOut("mix", ("RVFA", "FVFA-FS")),)
+    )
+    protocols.write_folds([], folder / "folds", stored)
+    try:
+        _, jobs = bench.plan_repeat(config, tmp_path, 0, (), lambda c, s: None)
+        assert [job.held_out_categories for job in jobs] == [("RVFA", "FVFA-FS")]
+        with pytest.raises(ConfigError, match="held-out categories FVFA-FS, RVFA appears in train"):
+            bench.run_job(jobs[0], config, ())
+    finally:
+        (folder / "folds" / protocols.PROTOCOL_FILE).unlink()

@@ -267,7 +267,7 @@ def test_leave_one_generator_out_folds_hold_out_every_category_of_the_generator(
     all_categories = {"RVFA", "FVRA-WL", "faceswap", "fsgan", "FVFA-FS", "FVFA-GAN", "FVFA-WL"}
     for fold in folds:
         check_fold(fold)
-        check_fold_rows(fold.held_out, fold.rows, lambda r: None)
+        check_fold_rows(fold.held_out, fold.rows, lambda r: None, fold.held_out_categories)
         test = {r.category for r in fold.rows if r.split == "test" and r.label == 1}
         trained = {r.category for r in fold.rows if r.split != "test" and r.label == 1}
         assert test == LOGO_TEST_FAKES[fold.held_out] and trained == all_categories - test, fold.held_out
@@ -277,7 +277,7 @@ def test_leave_one_generator_out_folds_hold_out_every_category_of_the_generator(
     with pytest.raises(ConfigError, match="a held-out category appears in train"):
         check_fold(dataclasses.replace(folds[0], rows=(*folds[0].rows, leak)))
     with pytest.raises(ConfigError, match="held-out category FVFA-GAN appears in train"):
-        check_fold_rows("rtvc", (*folds[0].rows, leak), lambda r: None)
+        check_fold_rows("rtvc", (*folds[0].rows, leak), lambda r: None, folds[0].held_out_categories)
 
 
 def test_a_generator_fold_naming_an_unknown_category_is_refused():

@@ -83,6 +83,7 @@ class BenchmarkConfig(Overridable):
     protocol: str = ""  # protocol YAML of the re-drawn partitions ("" = the protocol defaults)
     anchors: str = "configs/benchmark/anchors.yaml"  # published numbers to print beside ours ("" for none)
     consistency: bool = True  # also train the real-only consistency detector per fold (its rows and fusions)
+    ensemble_baseline: bool = True  # also a second RGB + acoustic pair (another seed): the equal-capacity row
     mixture_weights: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)  # assumed shares: video-only, audio-only, both fake
     consistency_model: ConsistencyConfig = ConsistencyConfig()
     consistency_train: ConsistencyTrainConfig = ConsistencyTrainConfig(steps=800)

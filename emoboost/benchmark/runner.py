@@ -92,6 +92,39 @@ def _rows_to_fuse(
     return rows
 
 
+ENSEMBLE_SEED_OFFSET = 10_007  # the second low-level pair's seed: seed + this
+ENSEMBLE_ROW = "lowlevel_ensemble"  # RGB + acoustic + a second RGB + acoustic of another seed
+ENSEMBLE_INPUTS = (*LOWLEVEL, "rgb_seed2", "acoustic_seed2")
+
+
+def _ensemble_logits(
+    original: dict[str, list], config: BenchmarkConfig, seed: int, on_stage: Callable[[str], None]
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any]]:
+    """A second RGB and acoustic detector, the same configs at another seed: the equal-capacity baseline that
+    tells complementarity (EmoForensics adds what low-level lacks) from variance reduction (any second model
+    helps). ``({"calib": ..., "test": ...}, training entries)``."""
+    from emoboost.models.lowlevel import acoustic_video_logit, rgb_video_logit
+    from emoboost.training.lowlevel import train_acoustic, train_rgb
+
+    train = dataclasses.replace(config.lowlevel_train, seed=seed + ENSEMBLE_SEED_OFFSET, device=config.device)
+    lowlevel = {s: [c.lowlevel for c in original[s]] for s in ("train", "val", "calib", "test")}
+    on_stage("training the second low-level pair (ensemble baseline)")
+    rgb = train_rgb(lowlevel["train"], lowlevel["val"], config.rgb, train)
+    acoustic = train_acoustic(lowlevel["train"], lowlevel["val"], config.acoustic, train)
+    logits = {
+        key: {
+            "rgb_seed2": np.array([rgb_video_logit(rgb.model, c.crops) for c in lowlevel[key]]),
+            "acoustic_seed2": np.array([acoustic_video_logit(acoustic.model, c.logmel) for c in lowlevel[key]]),
+        }
+        for key in ("calib", "test")
+    }
+    training = {
+        name: {"label": label, "best_epoch": r.best_epoch, "val_auc": r.best_score, "epochs": len(r.history)}
+        for name, label, r in (("rgb_seed2", "video_fake", rgb), ("acoustic_seed2", "audio_fake", acoustic))
+    }
+    return logits, training
+
+
 CONSISTENCY_ROWS = {
     "consistency": ("consistency",),
     "lowlevel+consistency": (*LOWLEVEL, "consistency"),
@@ -302,6 +335,11 @@ def run_fold(
         external_names.append(name)
         for key, split in (("calib", "calib"), ("test", "test")):
             logits[key][name] = np.array([scores.logit(c.row.path) for c in splits[split]])
+    if config.ensemble_baseline:
+        ensemble_logits, ensemble_training = _ensemble_logits(original, config, seed, on_stage)
+        training.update(ensemble_training)
+        for key in ("calib", "test"):
+            logits[key].update(ensemble_logits[key])
     if config.consistency:
         consistency_logits, training["consistency"] = _consistency_logits(splits, store, root, config, seed, on_stage)
         for key in ("calib", "test"):
@@ -314,8 +352,11 @@ def run_fold(
         logits[key][SHORTCUT] = shortcut.logits(features_of(clips, trimmed))
     on_stage("fusing on calib and evaluating")
     calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
+    rows_to_fuse = _rows_to_fuse(list(emo_paths), external_names, config.consistency)
+    if config.ensemble_baseline:
+        rows_to_fuse[ENSEMBLE_ROW] = ENSEMBLE_INPUTS
     fusions, metrics = _score_rows(
-        _rows_to_fuse(list(emo_paths), external_names, config.consistency),
+        rows_to_fuse,
         logits["calib"],
         logits["test"],
         calib_labels,

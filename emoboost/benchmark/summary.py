@@ -25,6 +25,7 @@ BASE_DETECTORS = (
     "lowlevel_mixture",
     "fusion_mixture",
     BEST_SINGLE,
+    "lowlevel_ensemble",
     "mean",
     SHORTCUT,
     "consistency",

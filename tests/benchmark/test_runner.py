@@ -104,6 +104,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
             "shortcut",
             "lowlevel_mixture",
             "fusion_mixture",
+            "lowlevel_ensemble",
             "emo",
             "emo:visual_only",
             "ext:avad",
@@ -166,6 +167,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         and "Per factorial cell" in table
         and "## Baselines (what each rules out)" in table
         and "Shortcut only" in table
+        and "**Equal-capacity ensemble** (the low-level pair fused with a second" in table
     )
     # what made the numbers: code, libraries, date, the settings' and every fold's fingerprints
     provenance = stored["provenance"]

@@ -50,7 +50,10 @@ def test_each_network_learns_its_own_label_and_the_fusion_uses_calib(mix_result)
         "acoustic": "audio_fake",
         "consistency": "real clips only",  # trained on the fold's real train clips, never a fake
         "shortcut": "label",  # leading silence and duration only
+        "rgb_seed2": "video_fake",  # the equal-capacity ensemble's second low-level pair
+        "acoustic_seed2": "audio_fake",
     }
+    assert mix_result.fusions["lowlevel_ensemble"]["inputs"] == ["rgb", "acoustic", "rgb_seed2", "acoustic_seed2"]
     assert training["consistency"]["data"]["train_clips"] == mix_result.sizes["train"][0]
     calib_real, calib_fake = 4, 8  # calib identities x (1 real, 2 fakes)
     assert mix_result.fusions["fusion"]["operating_point"]["val_clips"] == calib_real + calib_fake

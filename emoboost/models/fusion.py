@@ -86,6 +86,16 @@ def choose_threshold(
     return threshold, point
 
 
+def decision_rule(labels: np.ndarray, llrs: np.ndarray, target_fpr: float | None) -> tuple[float, dict[str, Any]]:
+    """The LLR threshold and its calibration operating point: Bayes at prior 0.5 (LLR 0), or the lowest threshold
+    whose calibration FPR meets ``target_fpr``."""
+    if target_fpr is not None:
+        return choose_threshold(labels, llrs, target_fpr)
+    threshold = bayes_threshold(0.5)
+    fpr, tpr = rates_at(llrs[labels == 0], llrs[labels == 1], threshold)
+    return threshold, {"rule": "bayes", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
+
+
 @dataclasses.dataclass(frozen=True)
 class Fusion:
     """``llr = weights . logits + bias`` (natural log); ``label = fake`` when ``llr >= decision_threshold(prior)``.
@@ -132,12 +142,7 @@ class Fusion:
         weights = tuple(float(w) for w in model.coef_[0])
         bias = float(model.intercept_[0]) - logit(weight_prior)
         llrs = np.round(logits @ np.asarray(weights) + bias, LLR_DECIMALS)  # as stored: thresholds agree with them
-        if target_fpr is None:
-            threshold = bayes_threshold(0.5)
-            fpr, tpr = rates_at(llrs[labels == 0], llrs[labels == 1], threshold)
-            point = {"rule": "bayes", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
-        else:
-            threshold, point = choose_threshold(labels, llrs, target_fpr)
+        threshold, point = decision_rule(labels, llrs, target_fpr)
         return cls(
             tuple(inputs), weights, bias, threshold, point, calibration=calibration_record(llrs, labels, weight_prior)
         )

@@ -40,9 +40,8 @@ from emoboost.models.fusion import (
     Fusion,
     bayes_threshold,
     calibration_record,
-    choose_threshold,
+    decision_rule,
     logit,
-    rates_at,
     sigmoid,
 )
 
@@ -102,12 +101,7 @@ class MixtureFusion:
         model = cls(video, audio, check_weights(weights), 0.0, {})
         labels = ((video_fake + audio_fake) > 0).astype(int)
         llrs = np.round(model.llr(np.hstack([np.atleast_2d(video_logits), np.atleast_2d(audio_logits)])), LLR_DECIMALS)
-        if target_fpr is None:
-            threshold = bayes_threshold(0.5)
-            fpr, tpr = rates_at(llrs[labels == 0], llrs[labels == 1], threshold)
-            point = {"rule": "bayes", "fpr": fpr, "tpr": tpr, "val_clips": len(labels)}
-        else:
-            threshold, point = choose_threshold(labels, llrs, target_fpr)
+        threshold, point = decision_rule(labels, llrs, target_fpr)
         return dataclasses.replace(
             model, llr_threshold=threshold, operating_point=point, calibration=calibration_record(llrs, labels, None)
         )

@@ -42,7 +42,11 @@ def quickstart_settings(out: Path, config_path: str | Path = QUICKSTART_CONFIG) 
     """The benchmark config of the quickstart, pointed at ``out``."""
     config = load_benchmark_config(config_path)
     return dataclasses.replace(
-        config, folds=str(out / "synthav" / "folds"), store=str(out / "features"), root=str(out / "synthav")
+        config,
+        folds=str(out / "synthav" / "folds"),
+        store=str(out / "features"),
+        root=str(out / "synthav"),
+        ensemble_baseline=False,  # 2 test identities a fold cannot read it; it would train low-level twice
     )
 
 

@@ -4,7 +4,7 @@ The driver plans every repeat as the local engine does (:func:`emoboost.benchmar
 stored results whose fingerprint matches are reused, fold files and protocols are written
 beside where results go), then submits one task per remaining fold with
 ``threads`` CPUs (at least 1) and ``gpus_per_fold`` GPUs. Each task calls
-:func:`emoboost.benchmark.runner.run_job`, which trains, fuses, evaluates and writes the fold's
+the runner's ``run_job`` (passed in), which trains, fuses, evaluates and writes the fold's
 JSON atomically on the shared output folder, exactly as the local engine; the driver collects
 the results as they finish and builds ``results.json`` and the report from them. A crashed or
 stopped run resumes from the folds already written, by either engine. The feature store, the
@@ -25,11 +25,10 @@ from emoboost.config import from_dict, to_dict
 from emoboost.errors import ConfigError
 
 
-def _fold_task(settings: dict[str, Any], job: Any, cwd: str, threads: int) -> dict[str, Any]:
-    """The body of one Ray task: one fold, computed and written as the local engine does."""
+def _fold_task(settings: dict[str, Any], job: Any, cwd: str, threads: int, run_job: Callable) -> dict[str, Any]:
+    """The body of one Ray task: one fold, computed and written by ``run_job`` as the local engine does (the
+    runner passes its own function, by reference, so this module never imports the runner)."""
     import torch
-
-    from emoboost.benchmark.runner import run_job
 
     if os.path.isdir(cwd):
         os.chdir(cwd)
@@ -41,6 +40,7 @@ def _fold_task(settings: dict[str, Any], job: Any, cwd: str, threads: int) -> di
 def run_jobs_with_ray(
     jobs: Sequence[Any],
     config: BenchmarkConfig,
+    run_job: Callable,
     address: str | None = None,
     workers: int = 2,
     on_fold: Callable[[str, str], None] = lambda category, stage: None,
@@ -59,20 +59,20 @@ def run_jobs_with_ray(
     started_here = address is None and not ray.is_initialized()
     start_ray(address, workers * threads)
     try:
-        return _run(jobs, config, threads, on_fold)
+        return _run(jobs, config, threads, run_job, on_fold)
     finally:
         if started_here:  # a local cluster this call started goes with it
             ray.shutdown()
 
 
 def _run(
-    jobs: Sequence[Any], config: BenchmarkConfig, threads: int, on_fold: Callable[[str, str], None]
+    jobs: Sequence[Any], config: BenchmarkConfig, threads: int, run_job: Callable, on_fold: Callable[[str, str], None]
 ) -> dict[tuple[int, str], FoldResult]:
     import ray
 
     task = ray.remote(num_cpus=threads, num_gpus=config.gpus_per_fold, max_retries=0)(_fold_task)
     settings = to_dict(config)
-    pending = {task.remote(settings, job, os.getcwd(), threads): job for job in jobs}
+    pending = {task.remote(settings, job, os.getcwd(), threads, run_job): job for job in jobs}
     for job in jobs:
         on_fold(job.category, "queued on Ray" + (f" (repeat {job.repeat})" if job.repeat else ""))
     results: dict[tuple[int, str], FoldResult] = {}

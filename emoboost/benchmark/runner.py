@@ -647,7 +647,7 @@ def run_benchmark(
 
         planned = [plan_repeat(config, out_dir, k, externals, on_fold) for k in range(config.repeats)]
         jobs = [job for _, repeat_jobs in planned for job in repeat_jobs]
-        computed = run_jobs_with_ray(jobs, config, address, workers, on_fold)
+        computed = run_jobs_with_ray(jobs, config, run_job, address, workers, on_fold)
         repeats = [
             {c: stored[c] if c in stored else computed[(k, c)] for c in config.categories}
             for k, (stored, _) in enumerate(planned)

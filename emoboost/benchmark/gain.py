@@ -155,8 +155,9 @@ def _spread(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def repeats_summary(repeats: Sequence[dict[str, FoldResult]]) -> dict[str, Any]:
-    """Mean and spread over repeats of every AUC (per fold, AVG and AVG-FV), per detector row."""
+def repeats_summary(repeats: Sequence[dict[str, FoldResult]], samples: int = 0, seed: int = 0) -> dict[str, Any]:
+    """Mean and spread over repeats of every AUC (per fold, AVG and AVG-FV), per detector row; with ``samples``,
+    each row's AVG and AVG-FV AUC also get the hierarchical interval (repeats, then test identities)."""
     categories = list(repeats[0])
     detectors = list(repeats[0][categories[0]].metrics)
     folds = {
@@ -172,10 +173,28 @@ def repeats_summary(repeats: Sequence[dict[str, FoldResult]]) -> dict[str, Any]:
             for d in detectors
         }
 
+    def pooled(members: Sequence[str]) -> dict[str, Any]:
+        present = [c for c in members if c in categories]
+        if not present or samples <= 0:
+            return {}
+        out = {}
+        for d in detectors:
+            chosen = [
+                [(np.asarray(r[c].labels), np.asarray(r[c].groups or r[c].paths),
+                  (np.asarray(r[c].metrics[d]["probabilities"]),)) for c in present if c in r and d in r[c].metrics]
+                for r in repeats
+            ]  # fmt: skip
+            if all(chosen):
+                entry = hierarchical_interval(chosen, auc, samples, seed)
+                out[d] = {"auc": entry["value"], "ci": entry["ci"], "why": entry["why"]}
+        return out
+
     return {
         "n": len(repeats),
         "metric": "auc",
         "folds": folds,
         "average": average(categories),
         "avg_fv": average(VISUAL_CATEGORIES),
+        "pooled_average": pooled(categories),  # hierarchical: repeats, then test identities
+        "pooled_avg_fv": pooled(VISUAL_CATEGORIES),
     }

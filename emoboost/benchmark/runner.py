@@ -684,7 +684,7 @@ def run_benchmark(
             if config.consistency
             else {}
         ),
-        repeats=repeats_summary(repeats) if len(repeats) > 1 else None,
+        repeats=repeats_summary(repeats, config.bootstrap, config.seed) if len(repeats) > 1 else None,
         provenance=run_provenance(to_dict(config), {c: r.fingerprint for c, r in first.items()}),
         **variants,
     )

@@ -160,8 +160,12 @@ def test_repeats_report_spread_and_a_pooled_paired_interval(mix_result):
     assert summary["repeats"]["average"]["mean"] == pytest.approx(single / 2)
     pooled = summary["repeats"]["pooled_average"]
     assert pooled["gain"] == pytest.approx(single / 2) and pooled["ci"][0] <= single / 2 <= pooled["ci"][1]
-    aucs = repeats_summary([{"mix": mix_result}, {"mix": other}])
+    aucs = repeats_summary([{"mix": mix_result}, {"mix": other}], samples=100, seed=0)
     assert aucs["folds"]["mix"]["lowlevel"]["std"] == 0 and aucs["folds"]["mix"]["fusion"]["std"] > 0
+    # every row's AVG AUC over repeats: a hierarchical interval (repeats, then people) around the mean
+    fusion = aucs["pooled_average"]["fusion"]
+    assert fusion["auc"] == pytest.approx(aucs["average"]["fusion"]["mean"])
+    assert fusion["ci"][0] <= fusion["auc"] <= fusion["ci"][1] and fusion["why"] is None
 
 
 def test_repeats_redraw_the_partition_and_the_seeds(built, mix_result, tmp_path, monkeypatch):

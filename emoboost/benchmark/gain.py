@@ -45,14 +45,8 @@ def auc_gain(labels: np.ndarray, base: np.ndarray, boosted: np.ndarray) -> float
 
 
 def _test_set(result: FoldResult, base: str, boosted: str, key: str):
-    """``(labels, groups, (base probabilities, boosted probabilities))`` of one fold."""
-    metrics = result.variant(key) or {}
-    groups = result.groups or result.paths
-    return (
-        np.asarray(result.labels),
-        np.asarray(groups),
-        (np.asarray(metrics[base]["probabilities"]), np.asarray(metrics[boosted]["probabilities"])),
-    )
+    """``(labels, people, (base probabilities, boosted probabilities))`` of one fold."""
+    return result.test_set(result.variant(key) or {}, base, boosted)
 
 
 def _independent(sets: list, samples: int, seed: int) -> list[float]:
@@ -97,7 +91,7 @@ def gain_for(
             "gain": entry["value"],
             "ci": entry["ci"],
             "why": entry["why"],
-            "test_identities": len(set(result.groups or result.paths)),
+            "test_identities": len(set(result.people)),
         }
     listed = list(sets.values())
     return {
@@ -180,9 +174,7 @@ def repeats_summary(repeats: Sequence[dict[str, FoldResult]], samples: int = 0, 
         out = {}
         for d in detectors:
             chosen = [
-                [(np.asarray(r[c].labels), np.asarray(r[c].groups or r[c].paths),
-                  (np.asarray(r[c].metrics[d]["probabilities"]),)) for c in present if c in r and d in r[c].metrics]
-                for r in repeats
+                [r[c].test_set(r[c].metrics, d) for c in present if c in r and d in r[c].metrics] for r in repeats
             ]  # fmt: skip
             if all(chosen):
                 entry = hierarchical_interval(chosen, auc, samples, seed)

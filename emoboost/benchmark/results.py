@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
+
 from emoboost.errors import ConfigError
 
 VARIANTS = ("metrics", "trimmed", "trimmed_trained")  # the test clips as recorded, trimmed, trimmed in training too
@@ -38,6 +40,20 @@ class FoldResult:
     trimmed_trained: dict[str, dict[str, Any]] | None = None  # rows of the detector trained on trimmed clips
     training_trimmed: dict[str, dict[str, Any]] | None = None
     scenarios: list[str] = dataclasses.field(default_factory=list)  # the recording each test clip derives from
+
+    @property
+    def people(self) -> list[str]:
+        """The bootstrap's unit of each test clip: its identity (its path in results stored without them)."""
+        return self.groups or self.paths
+
+    def test_set(self, rows: dict[str, dict[str, Any]], *names: str) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """``(labels, people, (probabilities of each named row, ...))``: one test set as the interval functions of
+        :mod:`emoboost.metrics` take it (``rows``: one variant's rows of this fold)."""
+        return (
+            np.asarray(self.labels),
+            np.asarray(self.people),
+            tuple(np.asarray(rows[name]["probabilities"]) for name in names),
+        )
 
     def variant(self, key: str) -> dict[str, dict[str, Any]] | None:
         """The rows' metrics of one variant (:data:`VARIANTS`); None when this fold has none."""

@@ -65,17 +65,10 @@ def summarise(fold_results: dict[str, FoldResult], key: str, samples: int = 0, s
         return {d: {m: float(np.nanmean([folds[c][d][m] for c in chosen])) for m in METRICS} for d in detectors}
 
     summary = {"folds": folds, "average": average(list(folds)), "avg_fv": average(VISUAL_CATEGORIES)}
-    draws = IdentityDraws([np.asarray(r.groups or r.paths) for r in present.values()], samples, seed)
+    draws = IdentityDraws([np.asarray(r.people) for r in present.values()], samples, seed)
     for detector in detectors:
         categories = [c for c in folds if detector in folds[c]]
-        sets = [
-            (
-                np.asarray(present[c].labels),
-                np.asarray(present[c].groups or present[c].paths),
-                (np.asarray(rows_of[c][detector]["probabilities"]),),
-            )
-            for c in categories
-        ]
+        sets = [present[c].test_set(rows_of[c], detector) for c in categories]
         subsets = {"average": range(len(categories)), "avg_fv": [i for i, c in enumerate(categories)
                                                                  if c in VISUAL_CATEGORIES]}  # fmt: skip
         for metric, function in (("auc", auc), ("ap", average_precision)):

@@ -8,6 +8,7 @@ import numpy as np
 
 from emoboost.detector.detector import Detector
 from emoboost.features import FeatureRecord
+from emoboost.models.consistency import ConsistencyConfig
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 
@@ -45,10 +46,17 @@ TINY = EmoForensicsConfig(
 )
 
 
+TINY_CONSISTENCY = ConsistencyConfig(hidden=16, embed_dim=8)
+
+
 def tiny_detector(folder: Path, seed: int = 0) -> Path:
     """Save a random-weight detector (default extraction: face-geometry+fer-minixception, egemaps) to ``folder``."""
     detector = Detector.untrained(
-        emo_config=TINY, rgb_config=RGBConfig(width=8), acoustic_config=AcousticConfig(channels=(8, 8, 8)), seed=seed
+        emo_config=TINY,
+        rgb_config=RGBConfig(width=8),
+        acoustic_config=AcousticConfig(channels=(8, 8, 8)),
+        seed=seed,
+        consistency_config=TINY_CONSISTENCY,
     )
     return detector.save_pretrained(folder)
 

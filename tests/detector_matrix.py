@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from emoboost.detector.checkpoints import folder_hash
-from emoboost.detector.files import HASH_KEY, HASHED_FILES
+from emoboost.detector.files import HASH_KEY, hashed_files
 
 
 def edit_config(folder: Path, change: Callable[[dict[str, Any]], Any], rehash: bool = True) -> None:
@@ -24,7 +24,7 @@ def edit_config(folder: Path, change: Callable[[dict[str, Any]], Any], rehash: b
     replaced = change(config)
     config = config if replaced is None else replaced
     if rehash and isinstance(config, dict):
-        config[HASH_KEY] = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
+        config[HASH_KEY] = folder_hash(folder, hashed_files(config), config, HASH_KEY)
     (folder / "config.json").write_text(json.dumps(config))
 
 
@@ -159,6 +159,38 @@ CASES = [
     Case(
         "config.json nested too deeply", write_and_rehash("config.json", b"[" * 100000 + b"]" * 100000), "invalid JSON"
     ),
+    # the consistency detector's section (optional, but checked like the rest when there)
+    Case(
+        "consistency hidden 10^9",
+        cfg(set_key("consistency.settings", "hidden", 10**9)),
+        "'consistency.settings.hidden' = 1000000000 is outside",
+    ),
+    Case(
+        "consistency face_dim missing",
+        cfg(drop_key("consistency.sizes", "face_dim")),
+        "'consistency.sizes.face_dim' is missing",
+    ),
+    Case("consistency sizes a list", cfg(set_key("consistency", "sizes", [1])), "'consistency.sizes' must be a JSON"),
+    Case(
+        "consistency dropout 2",
+        cfg(set_key("consistency.settings", "dropout", 2)),
+        "'consistency.settings.dropout' must be a number in [0, 1)",
+    ),
+    Case(
+        "consistency config disagrees with its weights",
+        cfg(set_key("consistency.settings", "embed_dim", 12)),
+        "consistency.safetensors: weights do not match config.json",
+    ),
+    Case(
+        "consistency weights missing",
+        lambda f: (f / "consistency.safetensors").unlink(),
+        "consistency.safetensors is missing",
+    ),
+    Case(
+        "fusion reads consistency, config has none",
+        cfg(drop_key("", "consistency")),
+        "reads a consistency score; config.json has no consistency",
+    ),
     # hash
     Case("no hash", cfg(drop_key("", HASH_KEY), rehash_it=False), "has no weights_sha256"),
     Case(
@@ -190,7 +222,7 @@ CASES = [
         "'weights' must be a list of finite numbers",
     ),
     Case("fusion bias missing", fus(drop_key("", "bias")), "'bias' is missing"),
-    Case("fewer weights than inputs", fus(set_key("", "weights", [1.0])), "1 weights for 3 inputs"),
+    Case("fewer weights than inputs", fus(set_key("", "weights", [1.0])), "1 weights for 4 inputs"),
     Case("fusion threshold 5", fus(set_key("", "threshold", 5)), "'threshold' must be a number in [0, 1]"),
     Case("fusion input unknown", fus(set_key("", "inputs", ["emo", "rgb", "vibes"])), "'inputs' must be a list"),
     Case("fusion input twice", fus(set_key("", "inputs", ["emo", "emo", "acoustic"])), "names a detector twice"),

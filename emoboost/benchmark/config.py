@@ -87,6 +87,9 @@ class BenchmarkConfig(Overridable):
     mixture_weights: tuple[float, ...] = (1 / 3, 1 / 3, 1 / 3)  # assumed shares: video-only, audio-only, both fake
     consistency_model: ConsistencyConfig = ConsistencyConfig()
     consistency_train: ConsistencyTrainConfig = ConsistencyTrainConfig(steps=800)
+    # a manifest of more real clips (other people; features in `store`) the all-category detector's consistency
+    # model also trains on, never the benchmark's folds ("" = none; the quickstart's: real clips of other seeds)
+    detector_extra_real: str = ""
 
     def validate(self) -> None:
         require(bool(self.categories), "benchmark.categories must not be empty")
@@ -146,9 +149,22 @@ def load_benchmark_config(path: str | Path) -> BenchmarkConfig:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-def detector_configs(config: BenchmarkConfig, emo_config: str, seed: int) -> DetectorConfigs:
+def detector_configs(
+    config: BenchmarkConfig, emo_config: str, seed: int, consistency: bool | None = None
+) -> DetectorConfigs:
+    """The detector settings of a benchmark (with the consistency detector when ``config.consistency``, unless
+    ``consistency`` says otherwise)."""
+    with_consistency = config.consistency if consistency is None else consistency
     return DetectorConfigs.from_files(
-        emo_config, config.rgb, config.acoustic, config.lowlevel_train, config.target_fpr, seed, config.device
+        emo_config,
+        config.rgb,
+        config.acoustic,
+        config.lowlevel_train,
+        config.target_fpr,
+        seed,
+        config.device,
+        config.consistency_model if with_consistency else None,
+        config.consistency_train,
     )
 
 

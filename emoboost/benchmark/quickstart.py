@@ -2,9 +2,11 @@
 
 Everything lands under one folder (default ``runs/quickstart``): ``synthav/`` (clips, manifest,
 folds), ``features/`` (the feature store), ``benchmark/`` (results.md/.csv/.json, PNGs),
-``detector/`` (the detector trained on every category) and ``heldout/`` (a few clips of SynthAV
-identities drawn with another seed, which neither the benchmark nor the detector ever sees, for
-the final ``detect`` step). The detector is also saved under the user cache as the named detector
+``detector/`` (the detector trained on every category), ``real_extra/`` (real clips of other
+SynthAV identities, the further training data of that detector's real-only consistency model:
+real clips are the cheap kind) and ``heldout/`` (a few clips of SynthAV identities drawn with
+another seed, which neither the benchmark nor the detector ever sees, for the final ``detect``
+step). The detector is also saved under the user cache as the named detector
 ``quickstart``, the default of ``emoboost detect``. Each step resumes: a rerun reuses the clips,
 features and finished folds. Every config is read (from the packaged ``configs/``) and validated
 before the first long step.
@@ -35,6 +37,9 @@ QUICKSTART_SET = SynthConfig(identities=20, clips_per_identity=1, seconds=4.0, s
 # other people: make_identity draws faces and voices (pitch, speed) from the seed, so seed 1 gives
 # identities the quickstart's detector never saw; they are written under heldout/, apart from the set
 HELD_OUT_SET = SynthConfig(identities=2, clips_per_identity=1, seconds=4.0, seed=1)
+# real clips only, of people drawn with seed 2 (neither the set's nor the held-out ones): the shipped detector's
+# consistency model trains on them besides the set's own real training clips; the benchmark's folds never do
+EXTRA_REAL_SET = SynthConfig(identities=48, clips_per_identity=2, seconds=4.0, seed=2)
 DETECTOR_NAME = "quickstart"  # the named detector under <cache>/detectors, `emoboost detect`'s default
 
 
@@ -130,21 +135,26 @@ def run(out: Path, progress: Progress, workers: int | None = None) -> Quickstart
     extractor = FeatureExtractor(ExtractConfig())  # and the encoders' weights present before the long steps too
     workers = workers or min(4, os.cpu_count() or 1)
 
-    def synthav(folder: Path, config: SynthConfig, task: str) -> list[ManifestRow]:
-        total = config.identities * config.clips_per_identity * clips_per_scenario(config)
+    def synthav(
+        folder: Path, config: SynthConfig, task: str, categories: tuple[str, ...] | None = None
+    ) -> list[ManifestRow]:
+        per_scenario = len(categories) if categories else clips_per_scenario(config)
+        total = config.identities * config.clips_per_identity * per_scenario
 
         def on_clip(row: ManifestRow) -> None:
             progress.advance(task, total, row.path.rsplit("/", 1)[-1])
 
-        return generate(folder, config, on_clip=on_clip, workers=workers)
+        return generate(folder, config, on_clip=on_clip, categories=categories, workers=workers)
 
     progress.step("1/4 SynthAV: generated talking faces (checks the pipeline; not FakeAVCeleb)")
     rows = synthav(out / "synthav", QUICKSTART_SET, "synth")
     write_checked_folds(rows, load_protocol(None), out / "synthav" / "folds")
     held_out = synthav(out / "heldout", HELD_OUT_SET, "held-out identities")
+    extra = synthav(out / "real_extra", EXTRA_REAL_SET, "real clips of other people", ("real",))
+    settings = dataclasses.replace(settings, detector_extra_real=str(out / "real_extra" / "manifest.csv"))
     progress.step("2/4 features")
     store = FeatureStore(prepare_folder(out / "features", "--out"))
-    paths = [out / "synthav" / row.path for row in rows]
+    paths = [out / "synthav" / row.path for row in rows] + [out / "real_extra" / row.path for row in extra]
 
     def extracted(outcome) -> None:
         if outcome.message:

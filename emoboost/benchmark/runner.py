@@ -132,44 +132,6 @@ CONSISTENCY_ROWS = {
 }
 
 
-def _consistency_logits(
-    splits: dict[str, list[FoldClip]], store: FeatureStore, root: Path, config: BenchmarkConfig, seed: int,
-    on_stage: Callable[[str], None],
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
-    """Train the consistency detector on the fold's real train clips (val reals choose the step) and score
-    calib and test clips: ``({"calib": logits, "test": logits}, training entry)``. It never sees a fake."""
-    from emoboost.models.consistency import affect_tokens, clip_inconsistency
-    from emoboost.training.consistency import RealClip, train_consistency
-
-    model_config = config.consistency_model
-
-    def tokens(clip: FoldClip):
-        record = store.get(root / clip.row.path)
-        return affect_tokens(record, model_config.token_frames)
-
-    def reals(split: str) -> list[RealClip]:
-        chosen = [c for c in splits[split] if c.row.label == 0]
-        return [RealClip(tokens(c), c.row.identity, c.row.scenario or c.row.path) for c in chosen]
-
-    on_stage("training consistency (real clips only)")
-    fit = train_consistency(
-        reals("train"), reals("val"), model_config, dataclasses.replace(config.consistency_train, seed=seed)
-    )
-    logits = {
-        key: np.array([clip_inconsistency(fit.model, tokens(c))["mean"] for c in splits[key]])
-        for key in ("calib", "test")
-    }
-    entry = {
-        "label": "real clips only",
-        "best_epoch": fit.best_step,
-        "val_auc": float(np.mean(list(fit.val_auc.values()))),
-        "epochs": len(fit.history),
-        "val_auc_by_negative": fit.val_auc,
-        "data": fit.data,
-    }
-    return logits, entry
-
-
 def _score_rows(
     rows: dict[str, tuple[str, ...]],
     calib: dict[str, np.ndarray],
@@ -340,10 +302,6 @@ def run_fold(
         training.update(ensemble_training)
         for key in ("calib", "test"):
             logits[key].update(ensemble_logits[key])
-    if config.consistency:
-        consistency_logits, training["consistency"] = _consistency_logits(splits, store, root, config, seed, on_stage)
-        for key in ("calib", "test"):
-            logits[key]["consistency"] = consistency_logits[key]
     shortcut = fit_shortcut(splits["train"])
     training[SHORTCUT] = {"label": "label", "best_epoch": 0, "val_auc": None, "epochs": 0,
                           "model": shortcut.to_dict()}  # fmt: skip
@@ -432,7 +390,7 @@ def _trimmed_trained(
         trimmed["train"],
         trimmed["val"],
         trimmed["calib"],
-        detector_configs(config, config.emo_config, seed),
+        detector_configs(config, config.emo_config, seed, consistency=False),  # its rows read no consistency
         on_stage=lambda stage: on_stage(f"trimmed: {stage}"),
     )
     calib, test = detector_logits(detector, trimmed["calib"]), detector_logits(detector, trimmed["test"])
@@ -699,5 +657,6 @@ def run_benchmark(
             FeatureStore(config.store),
             config.training_data(),
             root,
+            extra_real=Path(config.detector_extra_real) if config.detector_extra_real else None,
         ).save_pretrained(detector_dir)
     return results

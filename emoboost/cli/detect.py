@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from emoboost.cli.common import OutputFormat, app, err, one_line, out, progress
 from emoboost.errors import ConfigError
-from emoboost.models.networks import NETWORK_NAMES
+from emoboost.models.networks import DETECTOR_SCORES
 
 DEFAULT_MODEL = Path("quickstart")  # the named detector the quickstart saves under <cache>/detectors
 
@@ -350,11 +350,14 @@ def _details_table(rows: list[dict[str, Any]], shares: list[dict[str, float] | N
     def number(value, spec: str = "+.2f") -> str:
         return "-" if value in (None, "") else format(float(value), spec)
 
-    title = "per-detector scores (logits; fused: LLR; face / voice: EmoForensics heads)"
+    title = "per-detector scores (logits; consist.: real-only consistency; fused: LLR; face / voice: EmoForensics)"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("file", overflow="fold", ratio=1)
-    for name in (*NETWORK_NAMES, "fused", "face", "voice"):
-        table.add_column(name, justify="right", no_wrap=True)
+    # the consistency column only for a detector that has one
+    names = [n for n in DETECTOR_SCORES if n != "consistency" or any(r.get("score_consistency") for r in rows)]
+    short = {"consistency": "consist."}
+    for name in (*names, "fused", "face", "voice"):
+        table.add_column(short.get(name, name), justify="right", no_wrap=True)
     table.add_column("most suspicious", no_wrap=True)
     driven = []
     for row, share in zip(rows, shares, strict=True):
@@ -364,7 +367,7 @@ def _details_table(rows: list[dict[str, Any]], shares: list[dict[str, float] | N
             stretch = f"{start:.1f}-{end:.1f}s {llr:+.2f}"
         table.add_row(
             escape(Path(row["path"]).name),
-            *(number(row.get(f"score_{k}")) for k in (*NETWORK_NAMES, "fused")),
+            *(number(row.get(f"score_{k}")) for k in (*names, "fused")),
             number(row.get("face"), ".2f"),
             number(row.get("voice"), ".2f"),
             stretch,

@@ -27,7 +27,7 @@ import numpy as np
 
 from emoboost.calibration import VERBAL_SCALE, format_lr, llr_metrics
 from emoboost.detector.detector import Detector
-from emoboost.detector.timeline import PANELS, timeline_png_bytes
+from emoboost.detector.timeline import panel_names, timeline_png_bytes
 from emoboost.detector.verdict import Verdict, operating_point_words
 from emoboost.files import write_text_atomic
 from emoboost.media.decode import FPS
@@ -258,6 +258,7 @@ def _scores_section(verdict: Verdict) -> str:
         "emo": "EmoForensics (emotion consistency)",
         "rgb": "RGB face-crop CNN",
         "acoustic": "acoustic log-mel CNN",
+        "consistency": "face-voice consistency, trained on real clips only (higher: less plausible together)",
         "fused": "EMO-BOOST fused LLR",
     }
     shares = verdict.provenance.get("llr_contributions") or {}
@@ -294,13 +295,24 @@ def driven_by(shares: dict[str, float]) -> str:
 
 
 def _segments_table(verdict: Verdict) -> str:
+    consistency = any(s.consistency is not None for s in verdict.segments)
+    band = verdict.provenance.get("consistency_real_band")
+    within = (
+        f" (real calibration windows: {band[0]:+.2f} to {band[1]:+.2f})"
+        if consistency and isinstance(band, (list, tuple)) and len(band) == 2
+        else ""
+    )
     head = (
-        "<tr><th>stretch (s)</th><th>fused LLR</th><th>LR</th><th>P(fake) at prior</th><th>emotion mismatch</th></tr>"
+        "<tr><th>stretch (s)</th><th>fused LLR</th><th>LR</th><th>P(fake) at prior</th><th>emotion mismatch</th>"
+        + (f"<th>face-voice inconsistency{_e(within)}</th>" if consistency else "")
+        + "</tr>"
     )
     body = "".join(
         f"<tr><td>{s.start_s:.1f}-{s.end_s:.1f}</td><td>{s.llr:+.2f}</td><td>{_e(format_lr(s.llr))}</td>"
         f"<td>{s.probability:.3f}</td>"
-        f"<td>{_number(s.emotion_mismatch, '.2f')}</td></tr>"
+        f"<td>{_number(s.emotion_mismatch, '.2f')}</td>"
+        + (f"<td>{_number(s.consistency, '+.2f')}</td>" if consistency else "")
+        + "</tr>"
         for s in verdict.segments
     )
     return f"<table>{head}{body}</table>"
@@ -364,7 +376,7 @@ def render_report(verdict: Verdict, detector: Detector, command: str) -> str:
 {_verdict_html(verdict)}
 <h2>Warnings</h2>{f"<ul class=warn>{warnings}</ul>" if warnings else "<p>none</p>"}
 <h2>File</h2>{_file_html(verdict)}
-<h2>Timeline</h2><p class=muted>Panels: {_e(", ".join(PANELS.values()))}. Grey: no face tracked.</p>
+<h2>Timeline</h2><p class=muted>Panels: {_e(", ".join(panel_names(verdict)))}. Grey: no face tracked.</p>
 <img alt="timeline" src="data:image/png;base64,{timeline}">
 <h2>Key frames</h2>{_frames_html(verdict, detector)}
 <h2>Scores per detector and modality</h2>{_scores_section(verdict)}

@@ -33,12 +33,13 @@ import torch
 from emoboost.config import ExtractConfig, RuntimeConfig, from_dict, resolve_device, to_dict
 from emoboost.detector.checkpoints import folder_hash, load_state, read_config, read_json_object, save_state
 from emoboost.detector.files import (
+    CONSISTENCY_WEIGHTS,
     DETECTOR_FORMAT,
     GENERATED_DATASETS,
     HASH_KEY,
-    HASHED_FILES,
     detector_card,
     detector_folder,
+    hashed_files,
     verify_hash,
 )
 from emoboost.detector.verdict import Decision, Failure, Segment, Verdict, json_default, record_tracks
@@ -47,6 +48,13 @@ from emoboost.features.store import FeatureRecord
 from emoboost.files import write_json_atomic, write_text_atomic
 from emoboost.media.levels import SILENCE_DB
 from emoboost.media.timebase import FPS, MEL_PER_FRAME
+from emoboost.models.consistency import (
+    ConsistencyConfig,
+    ConsistencyModel,
+    affect_dims,
+    affect_tokens,
+    window_inconsistency,
+)
 from emoboost.models.emoforensics import EmoForensics, EmoForensicsConfig
 from emoboost.models.fusion import FUSION_FORMAT, Fusion
 from emoboost.models.inference import ClipScores, predict_clip, sigmoid
@@ -58,7 +66,7 @@ from emoboost.models.lowlevel import (
     acoustic_segment_logits,
     rgb_crop_logits,
 )
-from emoboost.models.networks import BY_NAME, NETWORK_NAMES, NETWORKS, Network
+from emoboost.models.networks import BY_NAME, CONSISTENCY, NETWORK_NAMES, NETWORKS, Network
 from emoboost.models.tokens import tokenize_record
 from emoboost.timing import Stopwatch
 
@@ -81,7 +89,8 @@ NOT_VALIDATED = "not validated for this material"  # lr_verbal of a detector tra
 
 
 class Detector:
-    """EmoForensics + RGB + acoustic detectors fused by EMO-BOOST. Load with :meth:`from_pretrained`."""
+    """EmoForensics + RGB + acoustic detectors (and, when trained with one, the real-only face-voice consistency
+    detector) fused by EMO-BOOST. Load with :meth:`from_pretrained`."""
 
     def __init__(
         self,
@@ -91,8 +100,12 @@ class Detector:
         fusion: Fusion,
         extract_config: ExtractConfig,
         meta: dict[str, Any] | None = None,
+        consistency: ConsistencyModel | None = None,
     ):
         self.emo, self.rgb, self.acoustic, self.fusion = emo.eval(), rgb.eval(), acoustic.eval(), fusion
+        self.consistency = consistency.eval() if consistency is not None else None
+        if CONSISTENCY in fusion.inputs and consistency is None:
+            raise ConfigError("the fusion reads a consistency score but the detector has no consistency model")
         self.extract_config = extract_config
         self.meta = dict(meta or {})
         self._extractor: FeatureExtractor | None = None
@@ -112,9 +125,11 @@ class Detector:
         folder.mkdir(parents=True, exist_ok=True)
         for network in NETWORKS:
             save_state(folder / network.weights_file, self.network(network.name), DETECTOR_FORMAT)
+        if self.consistency is not None:
+            save_state(folder / CONSISTENCY_WEIGHTS, self.consistency, DETECTOR_FORMAT)
         write_json_atomic(folder / "fusion.json", self.fusion.to_dict())
         config = {
-            **self.meta,
+            **{k: v for k, v in self.meta.items() if k != CONSISTENCY},
             "format": DETECTOR_FORMAT,
             "extract": to_dict(self.extract_config),
             **{
@@ -123,10 +138,16 @@ class Detector:
             },
             "training_data": self.training_data(),  # dataset, clips, generated, calibration clips per class
         }
+        if self.consistency is not None:
+            model = self.consistency
+            config[CONSISTENCY] = {
+                "settings": to_dict(model.config),
+                "sizes": {"face_dim": model.face_dim, "voice_dim": model.voice_dim},
+            }
         config.pop(HASH_KEY, None)
         config = json.loads(json.dumps(config, default=json_default))  # exactly what config.json will read back as
         write_text_atomic(folder / "README.md", detector_card(config, self.fusion))
-        self._weights_sha256 = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
+        self._weights_sha256 = folder_hash(folder, hashed_files(config), config, HASH_KEY)
         write_json_atomic(folder / "config.json", {**config, HASH_KEY: self._weights_sha256})
         return folder
 
@@ -173,16 +194,34 @@ class Detector:
         builders = {n.name: _builder(n, config[n.name]) for n in NETWORKS}
         for name, build in builders.items():
             schema.check_weight_shapes(build, folder / BY_NAME[name].weights_file)
+        consistency: Callable[[], ConsistencyModel] | None = None
+        if CONSISTENCY in config:
+            section = config[CONSISTENCY]
+            settings = from_dict(ConsistencyConfig, section["settings"], "consistency.settings")
+            sizes = section["sizes"]
+
+            def build_consistency() -> ConsistencyModel:
+                return ConsistencyModel(settings, int(sizes["face_dim"]), int(sizes["voice_dim"]))
+
+            schema.check_weight_shapes(build_consistency, folder / CONSISTENCY_WEIGHTS)
+            consistency = build_consistency
+        elif CONSISTENCY in fusion.inputs:
+            raise ConfigError(f"{folder / 'fusion.json'}: reads a consistency score; config.json has no consistency")
         # the runtime (device, threads) is the machine's: a detector saved on a GPU loads on a CPU
         extract_config = dataclasses.replace(
             from_dict(ExtractConfig, config["extract"], "extract"), runtime=RuntimeConfig()
         )
         networks = {name: load_state(folder / BY_NAME[name].weights_file, build()) for name, build in builders.items()}
-        meta = {k: v for k, v in config.items() if k not in {"format", "extract", *NETWORK_NAMES}}
+        consistency_model = None
+        if consistency is not None:
+            loaded = load_state(folder / CONSISTENCY_WEIGHTS, consistency())
+            assert isinstance(loaded, ConsistencyModel)
+            consistency_model = loaded
+        meta = {k: v for k, v in config.items() if k not in {"format", "extract", CONSISTENCY, *NETWORK_NAMES}}
         meta.setdefault("model_id", folder.name)
         emo, rgb, acoustic = (networks[name] for name in NETWORK_NAMES)
         assert isinstance(emo, EmoForensics) and isinstance(rgb, RGBDetector) and isinstance(acoustic, AcousticDetector)
-        detector = cls(emo, rgb, acoustic, fusion, extract_config, meta)
+        detector = cls(emo, rgb, acoustic, fusion, extract_config, meta, consistency_model)
         detector._weights_sha256 = actual
         return detector
 
@@ -194,6 +233,7 @@ class Detector:
         device = resolve_device(str(device))
         for name in NETWORK_NAMES:
             self.network(name).to(device)
+        # the consistency model stays on the CPU: a few thousand parameters over a few dozen windows
         runtime = dataclasses.replace(self.extract_config.runtime, device=device)
         self.extract_config = dataclasses.replace(self.extract_config, runtime=runtime)
         self._extractor = None
@@ -207,10 +247,12 @@ class Detector:
         rgb_config: RGBConfig | None = None,
         acoustic_config: AcousticConfig | None = None,
         seed: int = 0,
+        consistency_config: ConsistencyConfig | None = None,
     ) -> Detector:
         """The architecture with random weights and an even fusion: for speed benchmarks and tests, never for verdicts.
 
-        Sized for the encoders the extraction config names (built once here to read their dimensions)."""
+        Sized for the encoders the extraction config names (built once here to read their dimensions); with
+        ``consistency_config``, a consistency detector too (a fourth fusion input)."""
         from emoboost.encoders import build_speech_encoder, build_visual_encoder
 
         extract_config = extract_config or ExtractConfig()
@@ -219,7 +261,11 @@ class Detector:
         speech = build_speech_encoder(names.speech, "cpu", names.local_files_only, names.speech_clip_normalisation)
         torch.manual_seed(seed)
         point = {"rule": "bayes", "fpr": None, "tpr": None, "val_clips": 0}
-        fusion = Fusion(NETWORK_NAMES, (1.0, 0.5, 0.5), 0.0, 0.0, point)
+        consistency = None
+        if consistency_config is not None:
+            consistency = ConsistencyModel(consistency_config, *affect_dims(visual.dim, len(visual.labels), speech.dim))
+        inputs = (*NETWORK_NAMES, *((CONSISTENCY,) if consistency is not None else ()))
+        fusion = Fusion(inputs, (1.0, 0.5, 0.5, 0.5)[: len(inputs)], 0.0, 0.0, point)
         return cls(
             EmoForensics(emo_config or EmoForensicsConfig(), visual.dim, speech.dim),
             RGBDetector(rgb_config or RGBConfig()),
@@ -227,6 +273,7 @@ class Detector:
             fusion,
             extract_config,
             {"model_id": "untrained", "encoders": {"visual": visual.id, "speech": speech.id}},
+            consistency,
         )
 
     @property
@@ -345,6 +392,13 @@ class Detector:
             segment_logits, segment_starts = acoustic_segment_logits(self.acoustic, record.logmel)
             acoustic_logit = float(segment_logits.mean())
         logits = {"emo": emo.logit, "rgb": rgb_logit, "acoustic": acoustic_logit}
+        consistency: tuple[np.ndarray, list[int]] | None = None
+        if self.consistency is not None:
+            with watch("consistency"):
+                consistency = window_inconsistency(
+                    self.consistency, affect_tokens(record, self.consistency.config.token_frames)
+                )
+                logits[CONSISTENCY] = float(consistency[0].mean())
         _require_finite(logits, {"rgb": len(crop_logits) == 0}, record)
         with watch("fusion"):
             row = [logits[name] for name in self.fusion.inputs]
@@ -354,7 +408,7 @@ class Detector:
             llr = fused if bounds is None else min(max(fused, bounds[0]), bounds[1])  # what calibration supports
             segment_centres = segment_starts + self.acoustic.config.segment_frames / 2  # mel frames
             segments = self._segments(
-                record, emo, logits, crop_logits, (segment_logits, segment_centres), prior, bounds
+                record, emo, logits, crop_logits, (segment_logits, segment_centres), prior, bounds, consistency
             )
         self.last_timings = dict(watch.seconds)
         clean = {k: (None if v is None or math.isnan(v) else round(float(v), 6)) for k, v in logits.items()}
@@ -395,6 +449,7 @@ class Detector:
                 "llr_unbounded": round(fused, 6),
                 "llr_bounds": None if bounds is None else [round(bounds[0], 6), round(bounds[1], 6)],
                 "llr_contributions": {name: round(value, 6) for name, value in shares.items()},
+                "consistency_real_band": self.consistency_band(),
                 "video_track": int(record.meta.get("video_track", 0)),
                 "visual_encoder": f"{record.visual_encoder} {record.visual_encoder_version}",
                 "speech_encoder": f"{record.speech_encoder} {record.speech_encoder_version}",
@@ -410,14 +465,20 @@ class Detector:
         acoustic: tuple[np.ndarray, np.ndarray],
         prior: float,
         bounds: tuple[float, float] | None = None,
+        consistency: tuple[np.ndarray, list[int]] | None = None,
     ) -> tuple[Segment, ...]:
         """One segment per EmoForensics window; the low-level scores of a window are the mean over
         the clip's face crops inside it and its acoustic segments centred inside it (the clip's
-        score where there are none). Window LLRs are bounded by the clip-level ELUB ``bounds``: windows have no
-        calibration of their own yet, so their values say where a clip's evidence lies, within what it supports."""
+        score where there are none), its consistency score the mean of the consistency windows lying inside
+        it (the one centred nearest when none does). Window LLRs are bounded by the clip-level ELUB ``bounds``:
+        windows have no calibration of their own yet, so their values say where a clip's evidence lies, within
+        what it supports."""
         config = self.emo.config
         segment_logits, segment_centres = acoustic
         frames_per_token = config.token_frames
+        if consistency is not None and self.consistency is not None:
+            consistency_starts = np.array(consistency[1])  # tokens
+            consistency_length = self.consistency.config.window_tokens
         segments = []
         for window_logit, start in zip(emo.window_logits, emo.window_starts, strict=False):
             first = int(start) * frames_per_token
@@ -427,6 +488,15 @@ class Detector:
             centred = (segment_centres >= first * MEL_PER_FRAME) & (segment_centres < last * MEL_PER_FRAME)
             acoustic_logit = float(segment_logits[centred].mean()) if centred.any() else logits["acoustic"]
             window = {"emo": float(window_logit), "rgb": rgb, "acoustic": acoustic_logit}
+            window_consistency = None
+            if consistency is not None:
+                end = int(start) + config.window_tokens
+                inside = (consistency_starts >= int(start)) & (consistency_starts + consistency_length <= end)
+                if not inside.any():
+                    offset = np.abs(consistency_starts + consistency_length / 2 - (int(start) + end) / 2)
+                    inside = offset == offset.min()
+                window_consistency = float(consistency[0][inside].mean())
+                window[CONSISTENCY] = window_consistency
             llr = float(self.fusion.llr(np.array([[window[n] for n in self.fusion.inputs]]))[0])
             if bounds is not None:  # never beyond what the clip-level calibration supports
                 llr = min(max(llr, bounds[0]), bounds[1])
@@ -437,8 +507,24 @@ class Detector:
                 compared = token_slice[np.isfinite(token_slice)]  # tokens with both a face and speech
                 mismatch = round(float(compared.mean()), 6) if len(compared) else None
             stretch = (round(first / FPS, 3), round(last / FPS, 3))
-            segments.append(Segment(*stretch, round(llr, 6), round(probability, 6), mismatch))
+            segments.append(
+                Segment(
+                    *stretch,
+                    round(llr, 6),
+                    round(probability, 6),
+                    mismatch,
+                    None if window_consistency is None else round(window_consistency, 6),
+                )
+            )
         return tuple(segments)
+
+    def consistency_band(self) -> list[float] | None:
+        """The range (5th to 95th percentile) of the consistency detector's window scores on the real calibration
+        clips: where a real clip's windows usually lie (None without a consistency detector or without it)."""
+        if self.consistency is None:
+            return None
+        band = self.meta.get("training", {}).get(CONSISTENCY, {}).get("real_band")
+        return [float(v) for v in band] if isinstance(band, list) and len(band) == 2 else None
 
     def training_data(self) -> dict[str, Any]:
         """What the detector learnt from: dataset name, clips, whether generated, calibration clips per class."""

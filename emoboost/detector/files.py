@@ -19,6 +19,15 @@ from emoboost.models.networks import NETWORKS
 # emoforensics / rgb / audio sections of three shapes); a /1 folder is refused with the way out
 DETECTOR_FORMAT = "emoboost.detector/2"
 HASHED_FILES = (*(n.weights_file for n in NETWORKS), "fusion.json", "README.md")  # and config.json, by content
+CONSISTENCY_WEIGHTS = "consistency.safetensors"  # the real-only consistency detector, when the folder has one
+
+
+def hashed_files(config: dict[str, Any]) -> tuple[str, ...]:
+    """The files a folder's hash covers: :data:`HASHED_FILES`, and the consistency detector's weights when
+    ``config.json`` has a ``consistency`` section."""
+    return (*HASHED_FILES, *((CONSISTENCY_WEIGHTS,) if "consistency" in config else ()))
+
+
 HASH_KEY = "weights_sha256"
 GENERATED_DATASETS = ("synthav",)  # dataset-name prefixes of generated (not recorded) training data
 logger = logging.getLogger(__name__)
@@ -41,12 +50,13 @@ def detector_folder(path_or_name: str | Path) -> Path:
 
 def verify_hash(folder: Path, config: dict[str, Any], allow_unverified: bool) -> str:
     """The folder's hash, checked against config.json's; refused when config.json has none (unless allowed)."""
-    for name in HASHED_FILES:
+    files = hashed_files(config)
+    for name in files:
         if not (folder / name).is_file():
             raise ConfigError(
-                f"{folder}: {name} is missing (a detector folder holds {', '.join(HASHED_FILES)} and config.json)"
+                f"{folder}: {name} is missing (this detector folder holds {', '.join(files)} and config.json)"
             )
-    actual = folder_hash(folder, HASHED_FILES, config, HASH_KEY)
+    actual = folder_hash(folder, files, config, HASH_KEY)
     stored = config.get(HASH_KEY)
     if stored is None:
         if not allow_unverified:
@@ -64,6 +74,44 @@ def _number(value: Any) -> str:
     return "n/a" if value is None else f"{float(value):.3f}"
 
 
+def consistency_card(config: dict[str, Any]) -> list[str]:
+    """The model card's section on the real-only consistency detector (none for a detector without one)."""
+    if "consistency" not in config:
+        return []
+    entry = config.get("training", {}).get("consistency", {})
+    data = entry.get("data", {})
+    extra = config.get("data", {}).get("extra_real") or {}
+    by_negative = entry.get("val_auc_by_negative", {})
+    band = entry.get("real_band")
+    lines = [
+        "",
+        "## Face-voice consistency detector (trained on real clips only)",
+        "- what it scores: how implausible the face's and the voice's affect are together, per 2 s window "
+        "(expression and face geometry against voiced pitch, loudness, voicing and speech activity); the clip "
+        "score is the mean over windows. It never saw a fake.",
+        (
+            f"- trained on: {data.get('train_clips', '?')} real clips of {data.get('train_identities', '?')} "
+            f"identities, of which {data.get('extra_real_clips', 0)} beyond the detector's training split"
+            + (f" ({extra.get('manifest')}, SHA-256 {extra.get('manifest_sha256', '?')})" if extra else "")
+        ),
+        (
+            f"- step chosen on {data.get('val_clips', '?')} real validation clips of "
+            f"{data.get('val_identities', '?')} identities: step {entry.get('best_epoch', '?')}"
+        ),
+    ]
+    if by_negative:
+        lines.append(
+            "- validation AUC, aligned windows vs each kind of pairing they were not recorded with: "
+            + ", ".join(f"{kind} {value:.3f}" for kind, value in by_negative.items())
+        )
+    if isinstance(band, list) and len(band) == 2:
+        lines.append(
+            f"- real calibration clips' windows: 5th to 95th percentile {band[0]:+.3f} to {band[1]:+.3f} "
+            "(the band in every timeline)"
+        )
+    return lines
+
+
 def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
     """The ``README.md`` model card of a detector folder, from its config and fusion."""
     from emoboost.calibration import llr_metrics
@@ -79,7 +127,9 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
     lines = [
         f"# emoboost detector: {config.get('model_id', '')}",
         "",
-        "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN, fused",
+        "EmoForensics (face/voice emotion consistency) + RGB face-crop CNN + acoustic log-mel CNN"
+        + (" + a face-voice consistency detector trained on real clips only" if "consistency" in config else "")
+        + ", fused",
         "by EMO-BOOST (prior-weighted logistic regression: its output is a natural-log likelihood ratio). Load with",
         "`emoboost.Detector.from_pretrained(path)` or `emoboost detect --model PATH`; weights are safetensors,",
         "nothing is pickled.",
@@ -127,6 +177,7 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         ]
     if metrics:
         lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]
+    lines += consistency_card(config)
     encoders = config.get("encoders") or config.get("extract", {}).get("encoders", {})
     if encoders.get("visual") and encoders.get("speech"):
         from emoboost.encoders import attributions

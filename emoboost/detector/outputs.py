@@ -33,7 +33,7 @@ from typing import Any
 
 from emoboost.errors import ConfigError, WriteError
 from emoboost.files import write_text_atomic
-from emoboost.models.networks import NETWORK_NAMES
+from emoboost.models.networks import DETECTOR_SCORES
 from emoboost.text import printable
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ CSV_COLUMNS = (
     "score_emo",
     "score_rgb",
     "score_acoustic",
+    "score_consistency",
     "score_fused",
     "face",
     "voice",
@@ -67,6 +68,7 @@ CSV_COLUMNS = (
     "worst_end_s",
     "worst_llr",
     "worst_mismatch",
+    "worst_consistency",
     "segments",
     "warnings",
     "sha256",
@@ -75,6 +77,8 @@ CSV_COLUMNS = (
     "error",
     "error_type",
 )
+# the columns before the consistency detector's (an output written then is still read back, and resumed)
+EARLIER_CSV_COLUMNS = tuple(c for c in CSV_COLUMNS if c not in ("score_consistency", "worst_consistency"))
 
 
 def output_format(path: Path, requested: str | None) -> str:
@@ -100,7 +104,7 @@ def flat_row(entry: dict[str, Any]) -> dict[str, Any]:
         **{key: entry.get(key) for key in ("llr", "log10_lr", "lr_verbal", "prior")},
         "probability": entry["probability"],
         "threshold": entry["threshold"],
-        **{f"score_{name}": scores.get(name) for name in (*NETWORK_NAMES, "fused")},
+        **{f"score_{name}": scores.get(name) for name in (*DETECTOR_SCORES, "fused")},
         "face": modalities.get("face"),
         "voice": modalities.get("voice"),
         "duration_s": entry["duration_s"],
@@ -108,6 +112,7 @@ def flat_row(entry: dict[str, Any]) -> dict[str, Any]:
         "worst_end_s": worst.get("end_s"),
         "worst_llr": worst.get("llr"),
         "worst_mismatch": worst.get("emotion_mismatch"),
+        "worst_consistency": worst.get("consistency"),
         "segments": len(segments),
         "warnings": "; ".join(entry.get("warnings", [])),
         "sha256": entry["sha256"],
@@ -173,7 +178,7 @@ def _written_format(path: Path) -> str | None:
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
     first = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
-    if first == ",".join(CSV_COLUMNS):
+    if first in (",".join(CSV_COLUMNS), ",".join(EARLIER_CSV_COLUMNS)):
         return "csv"
     try:
         entry = json.loads(first)

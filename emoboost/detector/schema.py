@@ -39,12 +39,23 @@ SIZE_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     "rgb.settings": {"input_size": (32, 1024), "crops_per_video": (1, 4096), "width": (4, 1024)},
     "acoustic.settings": {"segment_frames": (16, 60000), "hop_frames": (1, 60000), "segments_per_video": (1, 4096)},
     "acoustic.sizes": {"n_mels": (8, 512)},
+    "consistency.settings": {
+        "hidden": (1, 4096),
+        "embed_dim": (1, 4096),
+        "kernel": (1, 63),
+        "window_tokens": (1, 3000),
+        "hop_tokens": (1, 3000),
+        "min_shift_tokens": (1, 3000),
+        "token_frames": (1, 250),
+    },
+    "consistency.sizes": {"face_dim": (1, 65536), "voice_dim": (1, 65536)},
 }
+CONSISTENCY_SIZES = ("face_dim", "voice_dim")
 REQUIRED_SIZES = {f"{n.name}.sizes": n.sizes for n in NETWORKS}
 CHANNEL_LIMIT = 1024  # acoustic CNN channels per block
 DROPOUT_KEYS = {f"{name}.settings": "dropout" for name in NETWORK_NAMES}
 REQUIRED_SECTIONS = ("extract", *NETWORK_NAMES, *(f"{name}.settings" for name in NETWORK_NAMES))
-FUSION_INPUTS = (*NETWORK_NAMES, "external")
+FUSION_INPUTS = (*NETWORK_NAMES, "consistency", "external")
 
 
 def _is_number(value: Any) -> bool:
@@ -68,11 +79,20 @@ def check_detector_config(config: dict[str, Any], path: Path) -> None:
     for name in NETWORK_NAMES:
         if not isinstance(config[name].get("sizes", {}), dict):
             raise ConfigError(f"{path}: '{name}.sizes' must be a JSON object")
+    consistency = "consistency" in config
+    if consistency:  # optional: the real-only consistency detector
+        for dotted in ("consistency", "consistency.settings", "consistency.sizes"):
+            if not isinstance(_section(config, dotted), dict):
+                raise ConfigError(f"{path}: '{dotted}' must be a JSON object")
+        dropout = config["consistency"]["settings"].get("dropout", 0.0)
+        if not _is_number(dropout) or not 0 <= dropout < 1:
+            raise ConfigError(f"{path}: 'consistency.settings.dropout' must be a number in [0, 1), found {dropout!r}")
+    required = {**REQUIRED_SIZES, **({"consistency.sizes": CONSISTENCY_SIZES} if consistency else {})}
     for dotted, limits in SIZE_LIMITS.items():
         section = _section(config, dotted) or {}
         for key, (low, high) in limits.items():
             if key not in section:
-                if key in REQUIRED_SIZES.get(dotted, ()):
+                if key in required.get(dotted, ()):
                     raise ConfigError(f"{path}: '{dotted}.{key}' is missing")
                 continue  # a missing optional key takes its default; from_dict rejects unknown ones
             value = section[key]

@@ -9,7 +9,10 @@ Four panels, one y-axis each, legends to the right of the data, names as in the 
 2. face expression: facial-expression probabilities (stacked; blank where no face is tracked);
 3. voice prosody: loudness and pitch as clip z-scores (egemaps speech encoder), otherwise the
    voice level in dBFS;
-4. emotion mismatch: face-voice emotion distance (0 agree .. 2 opposite), blank without a face or speech.
+4. face-voice inconsistency: with a detector that has the real-only consistency detector, its score per
+   analysis window (higher: face and voice less plausible together) against the band real calibration
+   clips' windows span (5th to 95th percentile); otherwise EmoForensics' face-voice emotion distance
+   (0 agree .. 2 opposite), blank without a face or speech.
 
 Grey bands mark stretches where no face was tracked.
 """
@@ -44,6 +47,7 @@ PANELS = {
     "expression": "face expression",
     "prosody": "voice prosody",
     "mismatch": "emotion mismatch",
+    "consistency": "face-voice inconsistency",
 }
 LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8, "frameon": False, "borderaxespad": 0.0}
 
@@ -120,6 +124,32 @@ def _voice_panel(ax, tracks) -> None:
         ax.set_ylabel(f"{PANELS['prosody']} (dBFS)")
 
 
+def panel_names(verdict: Verdict) -> list[str]:
+    """The four panels' names for ``verdict`` (the last one: the consistency detector's when it has one)."""
+    last = "consistency" if any(s.consistency is not None for s in verdict.segments) else "mismatch"
+    return [PANELS[key] for key in ("llr", "expression", "prosody", last)]
+
+
+def _consistency_panel(ax, verdict: Verdict) -> bool:
+    """The consistency detector's window scores and the real calibration band; False when the verdict has none."""
+    windows = [s for s in verdict.segments if s.consistency is not None]
+    if not windows:
+        return False
+    band = verdict.provenance.get("consistency_real_band")
+    if isinstance(band, (list, tuple)) and len(band) == 2:
+        ax.axhspan(band[0], band[1], color="#2ca02c", alpha=0.15, zorder=0, label="real calibration windows (5-95 %)")
+    centres = np.array([(s.start_s + s.end_s) / 2 for s in windows])
+    values = np.array([float(s.consistency) for s in windows])  # type: ignore[arg-type]
+    for segment in windows:
+        ax.hlines(segment.consistency, segment.start_s, segment.end_s, color="#9467bd", linewidth=1, alpha=0.5)
+    ax.plot(centres, values, color="#9467bd", linewidth=1.5, marker="o", markersize=3, label="window score")
+    clip = verdict.scores.get("consistency")
+    if clip is not None:
+        ax.axhline(clip, color="black", linewidth=1.0, linestyle=":", label=f"clip score {clip:+.2f}")
+    ax.set_ylabel(PANELS["consistency"])
+    return True
+
+
 def draw_timeline(verdict: Verdict) -> Figure:
     """The timeline figure of ``verdict`` (which must carry its tracks); the caller closes it."""
     import matplotlib
@@ -150,28 +180,29 @@ def draw_timeline(verdict: Verdict) -> Figure:
     labels = tracks.expression_labels or tuple(f"class {i}" for i in range(tracks.expressions.shape[1]))
     values = np.nan_to_num(tracks.expressions, nan=0.0).T
     if len(values):  # a visual encoder without expression classes (face-geometry alone) has nothing to stack
-        colours = [EXPRESSION_COLOURS.get(label, None) for label in labels]
+        colours = [EXPRESSION_COLOURS.get(label) or f"C{i % 10}" for i, label in enumerate(labels)]  # unknown: cycle
         axes[1].stackplot(t, values, labels=labels, colors=colours, step="mid", alpha=0.9)
     else:
         axes[1].text(0.5, 0.5, "the visual encoder has no expression classes", transform=axes[1].transAxes, ha="center")
     axes[1].set_ylim(0, 1)
     axes[1].set_ylabel(f"{PANELS['expression']} (P)")
     _voice_panel(axes[2], tracks)
-    if tracks.mismatch is not None:  # blank without a face (or speech, NaN from the model): nothing to compare
-        mismatch = np.where(tracks.face_fraction > 0, tracks.mismatch, np.nan)
-        axes[3].plot(t, mismatch, color="#9467bd", linewidth=1.5, label="face-voice distance")
-    else:
-        axes[3].text(
-            0.5,
-            0.5,
-            "one modality only: no mismatch",
-            transform=axes[3].transAxes,
-            ha="center",
-            va="center",
-            color="0.4",
-        )
-    axes[3].set_ylim(0, 2)
-    axes[3].set_ylabel(PANELS["mismatch"])
+    if not _consistency_panel(axes[3], verdict):
+        if tracks.mismatch is not None:  # blank without a face (or speech, NaN from the model): nothing to compare
+            mismatch = np.where(tracks.face_fraction > 0, tracks.mismatch, np.nan)
+            axes[3].plot(t, mismatch, color="#9467bd", linewidth=1.5, label="face-voice distance")
+        else:
+            axes[3].text(
+                0.5,
+                0.5,
+                "one modality only: no mismatch",
+                transform=axes[3].transAxes,
+                ha="center",
+                va="center",
+                color="0.4",
+            )
+        axes[3].set_ylim(0, 2)
+        axes[3].set_ylabel(PANELS["mismatch"])
     spans = _no_face_spans(t, tracks.face_fraction, step) if len(t) else []
     for axis in axes:
         for start, stop in spans:

@@ -26,6 +26,9 @@ class Segment:
     llr: float  # fused natural-log likelihood ratio of this stretch
     probability: float  # posterior probability of fake for this stretch at the verdict's prior
     emotion_mismatch: float | None  # mean face-voice emotion distance (0 agree .. 2 opposite); None with one modality
+    # the real-only consistency detector's inconsistency here (higher: face and voice less plausible together);
+    # None for a detector without one
+    consistency: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

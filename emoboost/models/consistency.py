@@ -75,20 +75,22 @@ class AffectTokens:
         return AffectTokens(self.face[:n], voice)
 
 
-def affect_tokens(record: FeatureRecord, token_frames: int = TOKEN_FRAMES) -> AffectTokens:
-    """The consistency model's inputs from a feature record (see the module docstring)."""
-    face_mask = record.face_mask
-    face_parts = [record.visual]
+def affect_tokens(record: FeatureRecord, token_frames: int = TOKEN_FRAMES, start: int = 0) -> AffectTokens:
+    """The consistency model's inputs from a feature record (see the module docstring), from grid frame
+    ``start`` on (a silence-trimmed clip; at least one token is kept)."""
+    start = max(0, min(int(start), record.n_frames - token_frames))
+    face_mask = record.face_mask[start:]
+    face_parts = [record.visual[start:]]
     if "expressions" in record.arrays:
-        face_parts.append(record.expressions)
+        face_parts.append(record.expressions[start:])
     face, face_count = token_means(np.concatenate(face_parts, axis=1), face_mask, token_frames)
-    speaking = record.audio_mask
-    voice, speech_count = token_means(record.speech, speaking, token_frames)
+    speaking = record.audio_mask[start:]
+    voice, speech_count = token_means(record.speech[start:], speaking, token_frames)
     ones = np.ones(len(face_mask), bool)
     face_share = token_means(face_mask[:, None].astype(np.float32), ones, token_frames)[0]
     speech_share = token_means(speaking[:, None].astype(np.float32), ones, token_frames)[0]
     level = (
-        np.maximum(record.audio_rms_db, LEVEL_FLOOR_DB)[:, None] / -LEVEL_FLOOR_DB
+        np.maximum(record.audio_rms_db[start:], LEVEL_FLOOR_DB)[:, None] / -LEVEL_FLOOR_DB
         if "audio_rms_db" in record.arrays
         else np.zeros((len(face_mask), 1), np.float32)
     )
@@ -98,6 +100,11 @@ def affect_tokens(record: FeatureRecord, token_frames: int = TOKEN_FRAMES) -> Af
         np.concatenate([face, face_share], axis=1).astype(np.float32),
         np.concatenate([voice, speech_share, level_tokens], axis=1).astype(np.float32),
     )
+
+
+def affect_dims(visual_dim: int, expression_classes: int, speech_dim: int) -> tuple[int, int]:
+    """``(face_dim, voice_dim)`` of :func:`affect_tokens` for records of encoders of these sizes."""
+    return visual_dim + expression_classes + 1, speech_dim + 2
 
 
 class _Stream(nn.Module):

@@ -71,3 +71,7 @@ NETWORK_NAMES = tuple(network.name for network in NETWORKS)
 BY_NAME = {network.name: network for network in NETWORKS}
 LOWLEVEL = ("rgb", "acoustic")  # the low-level detectors, fused into the base row
 DISPLAY_NAMES = {network.name: network.display for network in NETWORKS}
+# the real-only face-voice consistency detector (emoboost.models.consistency): a detector's optional fourth
+# score, not a row of NETWORKS (it learns no label: it trains on real clips only, by its own recipe)
+CONSISTENCY = "consistency"
+DETECTOR_SCORES = (*NETWORK_NAMES, CONSISTENCY)  # every score a verdict can carry besides the fused one

@@ -42,6 +42,7 @@ from emoboost.errors import StoreError
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.media.levels import SILENCE_DB
 from emoboost.media.timebase import FPS, MEL_PER_FRAME
+from emoboost.models.consistency import AffectTokens, affect_tokens
 from emoboost.models.tokens import ClipTokens, tokenize
 from emoboost.training.emoforensics import LabelledClip
 from emoboost.training.lowlevel import LowLevelClip
@@ -123,6 +124,27 @@ class StoredClip:
     has_audio_mask: bool = False
     geometry: tuple[tuple[int, int], ...] = ()  # face-geometry column groups of the visual stream
     lead_in: tuple[int, int] = (0, 0)  # grid frames before the first loud frame, before the first VAD speech frame
+    affect_arrays: tuple[str, ...] = ()  # the record's arrays the consistency detector reads (AFFECT_ARRAYS present)
+
+
+AFFECT_ARRAYS = ("visual", "expressions", "face_mask", "speech", "audio_mask", "audio_rms_db")
+
+
+@dataclasses.dataclass(frozen=True)
+class LazyAffectClip:
+    """The consistency detector's input of a clip (:func:`emoboost.models.consistency.affect_tokens`), read from the
+    record on access, from grid frame ``start`` on."""
+
+    record: Path
+    arrays: tuple[str, ...]
+    n_frames: int
+    start: int
+    token_frames: int
+
+    @property
+    def tokens(self) -> AffectTokens:
+        record = FeatureRecord(_read(self.record, self.arrays), {"n_frames": self.n_frames})
+        return affect_tokens(record, self.token_frames, self.start)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,6 +302,7 @@ class ClipLoader:
             "audio_mask" in stored.arrays,
             geometry_columns(stored.visual_encoder, stored.meta.get("visual_groups")),
             (quiet, onset),
+            tuple(name for name in AFFECT_ARRAYS if name in stored.arrays),
         )
 
     def emo(self, clip: StoredClip, trimmed: bool = False) -> LazyEmoClip:
@@ -297,6 +320,11 @@ class ClipLoader:
             clip.has_audio_mask,
             clip.geometry,
         )
+
+    def affect(self, clip: StoredClip, trimmed: bool = False) -> LazyAffectClip:
+        """The consistency detector's input of a clip (from the first kept frame on with ``trimmed``)."""
+        start = clip.trim_start if trimmed else 0
+        return LazyAffectClip(clip.record, clip.affect_arrays, clip.n_frames, start, self.token_frames)
 
     def lowlevel(self, clip: StoredClip, trimmed: bool = False) -> LazyLowLevelClip:
         """The low-level detectors' input of a clip (crops from the first kept frame on, log-mel likewise)."""
@@ -341,6 +369,7 @@ class DetectorClip:
     row: ManifestRow
     emo: LabelledClip
     lowlevel: LowLevelClip
+    affect: LazyAffectClip | None = None  # the consistency detector's input (None: not loaded for it)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,7 +422,8 @@ def load_fold(
     def detector_clip(clip: StoredClip, trimmed: bool) -> DetectorClip:
         # the lazy clips read like LabelledClip and LowLevelClip (duck-typed: fields on access)
         emo = cast(LabelledClip, loader.emo(clip, trimmed=trimmed))
-        return DetectorClip(clip.row, emo, cast(LowLevelClip, loader.lowlevel(clip, trimmed=trimmed)))
+        lowlevel = cast(LowLevelClip, loader.lowlevel(clip, trimmed=trimmed))
+        return DetectorClip(clip.row, emo, lowlevel, loader.affect(clip, trimmed=trimmed))
 
     for clip in loader.clips:
         original = detector_clip(clip, trimmed=False)

@@ -9,6 +9,11 @@ train``. Three kinds of data, three kinds of decision:
 - ``calib``: the fusion's weights and threshold only (identity-disjoint from train and val, so
   the fusion does not favour whichever network overfitted val the most).
 
+With ``DetectorConfigs.consistency`` set, a fourth detector joins them: the face-voice consistency
+model (:mod:`emoboost.models.consistency`), trained on the **real** clips of train (and any further
+real clips given, of other people) and never on a fake, its step chosen on val's real clips; its
+clip score is a fourth fusion input.
+
 The result is an :class:`emoboost.detector.detector.Detector`; ``save_pretrained`` writes the directory that
 ``emoboost detect --model`` and ``Detector.from_pretrained`` load.
 """
@@ -27,12 +32,15 @@ from emoboost.config import ExtractConfig, from_dict, load_section, to_dict
 from emoboost.data.manifest import ManifestRow, read_manifest
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
+from emoboost.media.levels import SILENCE_DB
+from emoboost.models.consistency import ConsistencyConfig, ConsistencyModel, window_inconsistency
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_clip
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig, acoustic_video_logit, rgb_video_logit
-from emoboost.models.networks import BY_NAME, NETWORK_NAMES
+from emoboost.models.networks import BY_NAME, CONSISTENCY, NETWORK_NAMES
 from emoboost.training.clips import DetectorClip, FoldData, load_fold
+from emoboost.training.consistency import ConsistencyTrainConfig, RealClip, train_consistency
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.loop import FitResult, TrainConfig
 from emoboost.training.lowlevel import train_acoustic, train_rgb
@@ -55,6 +63,8 @@ class DetectorConfigs:
     lowlevel_train: TrainConfig
     target_fpr: float | None = None  # None: the Bayes decision on the fused LLR (prior 0.5)
     seed: int = 0  # training seed of every network (replaces the seeds in the train configs)
+    consistency: ConsistencyConfig | None = None  # the real-only consistency detector (None: not trained)
+    consistency_train: ConsistencyTrainConfig = ConsistencyTrainConfig()
 
     @classmethod
     def from_files(
@@ -66,6 +76,8 @@ class DetectorConfigs:
         target_fpr: float | None = None,
         seed: int = 0,
         device: str | None = None,
+        consistency: ConsistencyConfig | None = None,
+        consistency_train: ConsistencyTrainConfig | None = None,
     ) -> DetectorConfigs:
         """EmoForensics' ``model`` and ``train`` sections from a YAML file, the rest as given; ``device``, when
         given, is where every network trains (it replaces the train configs' own)."""
@@ -81,6 +93,8 @@ class DetectorConfigs:
             lowlevel_train,
             target_fpr,
             seed,
+            consistency,
+            consistency_train or ConsistencyTrainConfig(),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,23 +109,88 @@ def _check_splits(train: Sequence[DetectorClip], val: Sequence[DetectorClip], ca
 
 
 HEADS = ("emo_face", "emo_voice")  # EmoForensics' face head (learns video_fake) and voice head (audio_fake)
+REAL_BAND = (5.0, 95.0)  # percentiles of real calibration windows' consistency scores: the timeline's band
 
 
 def detector_logits(detector, clips: Sequence[DetectorClip]) -> dict[str, np.ndarray]:
     """Each network's video logit for ``clips`` (NaN for the RGB detector on a clip without face crops), and
-    EmoForensics' face and voice head logits (:data:`HEADS`; NaN when the model lacks that modality)."""
+    EmoForensics' face and voice head logits (:data:`HEADS`; NaN when the model lacks that modality); with a
+    consistency model, its clip score too (``consistency``)."""
     scores = [predict_clip(detector.emo, c.emo.tokens) for c in clips]
 
     def head(value: float | None) -> float:
         return float("nan") if value is None else value
 
-    return {
+    out = {
         "emo": np.array([s.logit for s in scores]),
         "emo_face": np.array([head(s.visual_logit) for s in scores]),
         "emo_voice": np.array([head(s.speech_logit) for s in scores]),
         "rgb": np.array([rgb_video_logit(detector.rgb, c.lowlevel.crops) for c in clips]),
         "acoustic": np.array([acoustic_video_logit(detector.acoustic, c.lowlevel.logmel) for c in clips]),
     }
+    if detector.consistency is not None:
+        out[CONSISTENCY] = np.array([consistency_windows(detector.consistency, c)[0].mean() for c in clips])
+    return out
+
+
+def consistency_windows(model: ConsistencyModel, clip: DetectorClip) -> tuple[np.ndarray, list[int]]:
+    """Per-window inconsistency of a clip and each window's start token."""
+    if clip.affect is None:
+        raise ConfigError(f"{clip.row.path}: loaded without the consistency detector's input")
+    return window_inconsistency(model, clip.affect.tokens)
+
+
+def real_clips_of(clips: Sequence[DetectorClip], prefix: str = "") -> list[RealClip]:
+    """The real clips among ``clips`` as the consistency trainer takes them (identity names ``prefix``-ed, so
+    clips of another set never share a name by accident)."""
+    out = []
+    for clip in clips:
+        if clip.row.label != 0:
+            continue
+        if clip.affect is None:
+            raise ConfigError(f"{clip.row.path}: loaded without the consistency detector's input")
+        recording = clip.row.scenario or clip.row.path
+        out.append(RealClip(clip.affect.tokens, prefix + clip.row.identity, prefix + recording))
+    return out
+
+
+def fit_consistency(
+    train: Sequence[DetectorClip],
+    val: Sequence[DetectorClip],
+    configs: DetectorConfigs,
+    extra_real: Sequence[RealClip] = (),
+) -> tuple[ConsistencyModel, dict[str, Any]]:
+    """The consistency model on the real clips of ``train`` plus ``extra_real`` (its step chosen on ``val``'s
+    real clips) and its training entry (what it learnt from, best step, validation AUC per negative type)."""
+    config = configs.consistency
+    if config is None:
+        raise ConfigError("fit_consistency: no consistency settings")
+    if config.token_frames != configs.emo.token_frames:
+        raise ConfigError(
+            f"consistency.token_frames ({config.token_frames}) must equal EmoForensics' ({configs.emo.token_frames})"
+        )
+    train_real = real_clips_of(train) + list(extra_real)
+    fit = train_consistency(
+        train_real, real_clips_of(val), config, dataclasses.replace(configs.consistency_train, seed=configs.seed)
+    )
+    entry = {
+        "label": "real clips only",
+        "best_epoch": fit.best_step,
+        "val_auc": float(np.mean(list(fit.val_auc.values()))),
+        "epochs": len(fit.history),
+        "val_auc_by_negative": fit.val_auc,
+        "data": {**fit.data, "extra_real_clips": len(extra_real)},
+    }
+    return fit.model, entry
+
+
+def real_band(model: ConsistencyModel, calib: Sequence[DetectorClip]) -> list[float] | None:
+    """The :data:`REAL_BAND` percentiles of the window scores of calib's real clips (None without any)."""
+    scores = [consistency_windows(model, c)[0] for c in calib if c.row.label == 0]
+    if not scores:
+        return None
+    values = np.concatenate(scores)
+    return [round(float(np.percentile(values, q)), 6) for q in REAL_BAND]
 
 
 def fit_detector(
@@ -122,8 +201,10 @@ def fit_detector(
     extract_config: ExtractConfig | None = None,
     meta: dict[str, Any] | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
+    extra_real: Sequence[RealClip] = (),
 ) -> Detector:
-    """Train the three networks on ``train`` (early-stopped on ``val``), fit EMO-BOOST on ``calib``.
+    """Train the three networks on ``train`` (early-stopped on ``val``), fit EMO-BOOST on ``calib``; with
+    ``configs.consistency``, the consistency detector too, on real clips only (``train``'s and ``extra_real``).
 
     Returns an :class:`emoboost.detector.detector.Detector` whose ``meta["training"]`` records, per network, the
     label it learnt, its best epoch and validation AUC, and ``meta["data"]`` the clip counts.
@@ -144,7 +225,7 @@ def fit_detector(
     on_stage("training acoustic")
     acoustic = train_acoustic([c.lowlevel for c in train], [c.lowlevel for c in val], configs.acoustic, lowlevel_train)
     results: dict[str, FitResult[Any]] = {"emo": emo, "rgb": rgb, "acoustic": acoustic}
-    training = {
+    training: dict[str, dict[str, Any]] = {
         name: {
             "label": BY_NAME[name].target,
             "best_epoch": r.best_epoch,
@@ -153,15 +234,22 @@ def fit_detector(
         }
         for name, r in results.items()
     }
+    consistency = None
+    if configs.consistency is not None:
+        on_stage("training consistency (real clips only)")
+        consistency, training[CONSISTENCY] = fit_consistency(train, val, configs, extra_real)
     on_stage("fitting the fusion on calib")
-    untrained_fusion = Fusion(NETWORK_NAMES, (1.0,) * len(NETWORK_NAMES), 0.0, 0.5, {})
+    inputs = (*NETWORK_NAMES, *((CONSISTENCY,) if consistency is not None else ()))
+    untrained_fusion = Fusion(inputs, (1.0,) * len(inputs), 0.0, 0.5, {})
     emo_model, rgb_model, acoustic_model = (results[name].model for name in NETWORK_NAMES)
-    detector = Detector(emo_model, rgb_model, acoustic_model, untrained_fusion, extract_config or ExtractConfig())
+    detector = Detector(
+        emo_model, rgb_model, acoustic_model, untrained_fusion, extract_config or ExtractConfig(), None, consistency
+    )
     logits = detector_logits(detector, calib)
     labels = np.array([c.row.label for c in calib])
-    detector.fusion = Fusion.fit(
-        np.stack([logits[n] for n in NETWORK_NAMES], axis=1), labels, NETWORK_NAMES, configs.target_fpr
-    )
+    detector.fusion = Fusion.fit(np.stack([logits[n] for n in inputs], axis=1), labels, inputs, configs.target_fpr)
+    if consistency is not None:
+        training[CONSISTENCY]["real_band"] = real_band(consistency, calib)
     detector.meta = {
         **(meta or {}),
         "training": training,
@@ -221,6 +309,24 @@ def load_training_clips(
     return splits, data
 
 
+EXTRA_PREFIX = "extra:"  # identity and recording names of further real clips (never the same person by name)
+
+
+def extra_real_clips(
+    manifest: Path, store: FeatureStore, token_frames: int, root: Path | None = None
+) -> tuple[list[RealClip], int]:
+    """The real clips of ``manifest`` with features in ``store`` (for the consistency detector only; fakes are
+    ignored) and how many real rows had none. Their identities are named ``extra:<identity>``."""
+    from emoboost.media.inputs import dataset_root
+
+    rows = [dataclasses.replace(r, split="train") for r in read_manifest(manifest) if r.label == 0]
+    if not rows:
+        raise ConfigError(f"{manifest}: no real clips (label 0) for the consistency detector")
+    fold = load_fold(rows, store, dataset_root(manifest, root), token_frames, SILENCE_DB)
+    clips = [c.original for c in fold.splits.get("train", [])]
+    return real_clips_of(clips, EXTRA_PREFIX), len(fold.missing_paths)
+
+
 def train_detector(
     manifest: Path,
     configs: DetectorConfigs,
@@ -229,10 +335,12 @@ def train_detector(
     root: Path | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
     rows: Sequence[ManifestRow] | None = None,
+    extra_real: Path | None = None,
 ) -> Detector:
     """The detector behind ``emoboost train`` and the benchmark's all-category detector: :func:`fit_detector` on a
     fold file's train / val / calib splits, or, for a manifest without splits, on every category (the protocol's
-    identity partition, see :func:`all_category_splits`). ``save_pretrained`` writes it."""
+    identity partition, see :func:`all_category_splits`). ``extra_real``: a manifest of further real clips (other
+    people, features in ``store``) the consistency detector also trains on. ``save_pretrained`` writes it."""
     from emoboost.files import sha256_file
     from emoboost.media.inputs import dataset_root
 
@@ -248,17 +356,37 @@ def train_detector(
         )
     example = store.get(base / splits["train"][0].row.path)  # every record of the store was made with the same settings
     held_out = sorted({r.category for r in rows if r.split == "test" and r.label == 1})
+    data_meta: dict[str, Any] = {
+        "dataset": data.dataset,
+        "manifest": str(manifest),
+        "manifest_sha256": sha256_file(manifest),
+        "held_out": held_out,
+        "missing": len(fold.missing_paths),
+    }
     meta = {
         "model_id": f"{data.dataset}-emoboost",
         "encoders": {"visual": example.visual_encoder, "speech": example.speech_encoder},
-        "data": {
-            "dataset": data.dataset,
-            "manifest": str(manifest),
-            "manifest_sha256": sha256_file(manifest),
-            "held_out": held_out,
-            "missing": len(fold.missing_paths),
-        },
+        "data": data_meta,
     }
+    extra: list[RealClip] = []
+    if extra_real is not None and configs.consistency is not None:
+        extra, lost = extra_real_clips(extra_real, store, configs.emo.token_frames)
+        if lost:
+            logger.warning("%s: %d real clips have no features and are left out", extra_real, lost)
+        extra_root = dataset_root(extra_real, None)
+        extra_paths = {(extra_root / r.path).resolve() for r in read_manifest(extra_real) if r.label == 0}
+        shared = extra_paths & {(base / r.path).resolve() for r in rows}
+        if shared:  # names cannot tell people apart across sets (SynthAV numbers them per seed); files can
+            raise ConfigError(f"{extra_real}: clips also in {manifest} (first: {sorted(shared)[0]})")
+        data_meta["extra_real"] = {"manifest": str(extra_real), "manifest_sha256": sha256_file(extra_real),
+                                      "clips": len(extra), "identities": len({c.identity for c in extra})}  # fmt: skip
     return fit_detector(
-        splits["train"], splits["val"], splits["calib"], configs, extract_config_of(example.meta), meta, on_stage
+        splits["train"],
+        splits["val"],
+        splits["calib"],
+        configs,
+        extract_config_of(example.meta),
+        meta,
+        on_stage,
+        extra,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from emoboost.benchmark.quickstart import HELD_OUT_SET, QUICKSTART_SET, held_out_examples
+from emoboost.benchmark.quickstart import EXTRA_REAL_SET, HELD_OUT_SET, QUICKSTART_SET, held_out_examples
 from emoboost.data.manifest import CATEGORIES, ManifestRow
 from emoboost.data.synthav_v3 import make_identity
 
@@ -23,6 +23,17 @@ def test_held_out_identities_are_other_people():
                 other.pitch,
                 other.speed,
             )
+
+
+def test_the_consistency_detectors_extra_real_people_are_neither_the_sets_nor_the_held_out_ones():
+    def looks(seed: int, count: int) -> set[tuple]:
+        return {(p.skin, p.hair, p.pitch, p.speed) for p in (make_identity(i, seed) for i in range(count))}
+
+    assert len({QUICKSTART_SET.seed, HELD_OUT_SET.seed, EXTRA_REAL_SET.seed}) == 3
+    extra = looks(EXTRA_REAL_SET.seed, EXTRA_REAL_SET.identities)
+    assert not extra & looks(HELD_OUT_SET.seed, HELD_OUT_SET.identities)  # `detect` is shown people it never saw
+    assert not extra & looks(QUICKSTART_SET.seed, QUICKSTART_SET.identities)
+    assert EXTRA_REAL_SET.clips_per_identity >= 2  # the same person's other recording is a negative
 
 
 def test_examples_are_half_real_half_fakes_of_different_categories():

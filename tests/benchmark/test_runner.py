@@ -10,6 +10,7 @@ import pytest
 
 from emoboost.benchmark import runner as bench
 from emoboost.data.manifest import CATEGORIES, read_manifest
+from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
 from emoboost.training.emoforensics import LabelledClip
 from emoboost.training.lowlevel import LowLevelClip
@@ -190,6 +191,7 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
         "README.md",
         "acoustic.safetensors",
         "config.json",
+        "consistency.safetensors",
         "emo.safetensors",
         "fusion.json",
         "rgb.safetensors",
@@ -200,7 +202,13 @@ def test_detector_trained_on_everything_round_trips(setup, tmp_path):
     assert isinstance(first, Verdict) and first == second  # deterministic
     assert first.label in ("real", "fake") and 0 <= first.probability <= 1
     assert first.label == ("fake" if first.llr >= first.threshold else "real")
-    assert set(first.scores) == {"emo", "rgb", "acoustic", "fused"} and set(first.modalities) == {"face", "voice"}
+    assert set(first.scores) == {"emo", "rgb", "acoustic", "consistency", "fused"}
+    assert set(first.modalities) == {"face", "voice"} and loaded.fusion.inputs[-1] == "consistency"
+    assert all(s.consistency is not None for s in first.segments)
+    band = first.provenance["consistency_real_band"]  # where real calibration clips' windows lie
+    assert band is not None and band[0] <= band[1]
+    assert detector.meta["training"]["consistency"]["label"] == "real clips only"
+    assert "trained on real clips only" in (tmp_path / "detector" / "README.md").read_text()
     assert first.segments and all(0 <= s.start_s < s.end_s <= first.duration_s + 1e-6 for s in first.segments)
     assert first.provenance["weights_sha256"] and first.provenance["operating_point"]["rule"] == "bayes"
     assert detector.meta["training"]["acoustic"]["label"] == "audio_fake" and detector.meta["data"]["calib_clips"] > 0
@@ -257,6 +265,33 @@ def test_emoboost_train_writes_a_detector_that_detect_loads(setup, tmp_path, cap
     clip = folder / "synthav" / next(r.path for r in read_manifest(fold) if r.split == "test")
     assert run(["detect", str(clip), "--model", str(tmp_path / "det"), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["label"] in ("real", "fake")
+
+
+def test_the_consistency_detector_also_trains_on_real_clips_of_other_people(setup, tmp_path, extractor):
+    from emoboost.benchmark.config import detector_configs
+    from emoboost.data.synthav import SynthConfig, generate
+    from emoboost.features.extract import extract_many
+    from emoboost.training.detector import train_detector
+
+    folder, config = setup
+    extra = generate(tmp_path / "extra", SynthConfig(identities=3, clips_per_identity=1, seconds=2.0, seed=4), None,
+                     ("real",))  # fmt: skip
+    store = FeatureStore(config.store)
+    assert not extract_many([tmp_path / "extra" / r.path for r in extra], store, extractor).failed
+    configs = detector_configs(config, config.emo_config, config.seed)
+    manifest = folder / "synthav" / "manifest.csv"
+    extra_manifest = tmp_path / "extra" / "manifest.csv"
+    detector = train_detector(
+        manifest, configs, store, config.training_data(), folder / "synthav", extra_real=extra_manifest
+    )
+    entry = detector.meta["training"]["consistency"]
+    assert entry["data"]["extra_real_clips"] == 3
+    own = sum(1 for r in read_manifest(manifest) if r.label == 0)
+    assert 3 < entry["data"]["train_clips"] < own + 3  # its split's real clips and the 3 others
+    assert detector.meta["data"]["extra_real"]["identities"] == 3
+    # the same clips again are not other people: refused
+    with pytest.raises(ConfigError, match="clips also in"):
+        train_detector(manifest, configs, store, config.training_data(), folder / "synthav", extra_real=manifest)
 
 
 def _train_detector(folder, config):

@@ -57,14 +57,15 @@ def check_schema(verdict: dict) -> None:
     generated_only = any("verdicts on real footage are not validated" in w for w in verdict["warnings"])
     assert verdict["lr_verbal"] == ("not validated for this material" if generated_only else verbal(verdict["llr"]))
     assert len(verdict["sha256"]) == 64 and verdict["duration_s"] > 0
-    assert set(verdict["scores"]) == {"emo", "rgb", "acoustic", "fused"} and set(verdict["modalities"]) == {
-        "face",
-        "voice",
-    }
+    # the tiny detector has the real-only consistency detector: a fourth score, per window too
+    assert set(verdict["scores"]) == {"emo", "rgb", "acoustic", "consistency", "fused"}
+    assert set(verdict["modalities"]) == {"face", "voice"}
     assert all(isinstance(v, float) for v in verdict["scores"].values() if v is not None)
     assert verdict["segments"] and all(
-        set(s) == {"start_s", "end_s", "llr", "probability", "emotion_mismatch"} for s in verdict["segments"]
+        set(s) == {"start_s", "end_s", "llr", "probability", "emotion_mismatch", "consistency"}
+        for s in verdict["segments"]
     )
+    assert all(isinstance(s["consistency"], float) for s in verdict["segments"])
     assert all(0 <= s["start_s"] < s["end_s"] <= verdict["duration_s"] + 0.05 for s in verdict["segments"])
     assert set(verdict["provenance"]) >= {
         "weights_sha256",

@@ -56,7 +56,7 @@ def test_fusion_json_may_carry_keys_newer_readers_use(good, tmp_path):
             "extra", detector_matrix.fus(lambda f: f.update(prior=0.5, llr_calibration={"a": 1.0, "b": 0.0})), ""
         ),
     )
-    assert Detector.from_pretrained(folder).fusion.inputs == ("emo", "rgb", "acoustic")
+    assert Detector.from_pretrained(folder).fusion.inputs == ("emo", "rgb", "acoustic", "consistency")
 
 
 def test_unhashed_folder_loads_only_when_allowed(good, tmp_path):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from emoboost.detector.case_report import key_frames
-from emoboost.detector.timeline import PANELS, draw_timeline
+from emoboost.detector.timeline import draw_timeline, panel_names
 from emoboost.detector.verdict import Segment, Tracks, Verdict
 
 
@@ -49,11 +49,12 @@ def hand_verdict(face_from_frame: int = 0) -> Verdict:
 def test_timeline_panels_have_one_axis_each_and_legends_outside():
     import matplotlib.pyplot as plt
 
-    fig = draw_timeline(hand_verdict(face_from_frame=30))
+    verdict = hand_verdict(face_from_frame=30)
+    fig = draw_timeline(verdict)
     try:
         assert len(fig.axes) == 4  # no twin axes
         assert [axis.get_ylabel().split(" (")[0] for axis in fig.axes] == [
-            name.split(" (")[0] for name in PANELS.values()
+            name.split(" (")[0] for name in panel_names(verdict)
         ]
         llr_axis = fig.axes[0]
         assert any(

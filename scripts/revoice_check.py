@@ -26,14 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emoboost.benchmark.consistency import derangement
+from emoboost.benchmark.consistency import derangement, paired_control
 from emoboost.data.manifest import read_manifest
 from emoboost.data.synthav import SynthConfig, generate
 from emoboost.detector.detector import Detector
 from emoboost.files import write_json_atomic, write_text_atomic
 from emoboost.media.inputs import dataset_root
 from emoboost.media.write import ffmpeg_binary
-from emoboost.metrics import auc
 
 SEED = 7  # not the quickstart's (0), its held-out clips' (1), its extra real clips' (2), CI's (3, 4) nor dev (1009)
 
@@ -48,20 +47,6 @@ def revoice(video: Path, voice: Path, target: Path) -> Path:
         subprocess.run(command, check=True)
         partial.replace(target)
     return target
-
-
-def paired(original: np.ndarray, revoiced: np.ndarray) -> dict[str, float | int]:
-    from scipy.stats import wilcoxon
-
-    rise = revoiced - original
-    labels = np.r_[np.zeros(len(original)), np.ones(len(revoiced))]
-    return {
-        "auc": auc(labels, np.r_[original, revoiced]),
-        "risen": int((rise > 0).sum()),
-        "clips": len(rise),
-        "mean_rise": float(rise.mean()),
-        "wilcoxon_p": float(wilcoxon(rise).pvalue) if np.any(rise != 0) else float("nan"),
-    }
 
 
 def main() -> None:
@@ -99,7 +84,9 @@ def main() -> None:
         )
     names = [k for k, v in pairs[0]["original"].items() if v is not None]
     summary = {
-        name: paired(np.array([p["original"][name] for p in pairs]), np.array([p["revoiced"][name] for p in pairs]))
+        name: paired_control(
+            np.array([p["original"][name] for p in pairs]), np.array([p["revoiced"][name] for p in pairs])
+        )
         for name in names
         if all(p["original"][name] is not None and p["revoiced"][name] is not None for p in pairs)
     }
@@ -115,7 +102,8 @@ def main() -> None:
         "| score | AUC original vs re-voiced | higher re-voiced | mean rise | Wilcoxon p |",
         "|---|---|---|---|---|",
         *(
-            f"| {name} | {100 * s['auc']:.1f} | {s['risen']} of {s['clips']} | {s['mean_rise']:+.3f} | "
+            f"| {name} | {100 * s['auc']:.1f} | {round(s['share_risen'] * s['clips'])} of {s['clips']} | "
+            f"{s['mean_rise']:+.3f} | "
             f"{s['wilcoxon_p']:.2g} |"
             for name, s in summary.items()
         ),
@@ -123,7 +111,7 @@ def main() -> None:
     ]
     write_text_atomic(args.out / "revoice.md", "\n".join(lines))
     print("\n".join(lines))
-    print(json.dumps({"clips": len(pairs), **{name: s for name, s in summary.items()}}))
+    print(json.dumps({"clips": len(pairs), **summary}, default=str).replace("NaN", "null"))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ from emoboost.training.consistency import RealClip
 Scorer = Callable[[AffectTokens], float]
 
 
-def _paired(real: np.ndarray, control: np.ndarray) -> dict[str, Any]:
+def paired_control(real: np.ndarray, control: np.ndarray) -> dict[str, Any]:
+    """Real vs control scores of the same clips: AUC, mean rise (control minus real), share of clips risen,
+    Wilcoxon signed-rank p of the rises, clips."""
     from scipy.stats import wilcoxon
 
     rise = control - real
@@ -66,7 +68,7 @@ def control_scores(
     real = np.array([score(c.tokens) for c in clips])
     out: dict[str, dict[str, Any]] = {}
     partner = derangement([c.identity for c in clips], seed)
-    out["cross_identity"] = _paired(
+    out["cross_identity"] = paired_control(
         real, np.array([score(c.tokens.with_voice(clips[j].tokens)) for c, j in zip(clips, partner, strict=True)])
     )
     same, base = [], []
@@ -76,7 +78,7 @@ def control_scores(
             same.append(score(clip.tokens.with_voice(clips[others[0]].tokens)))
             base.append(real[i])
     if same:
-        out["same_identity"] = _paired(np.array(base), np.array(same))
+        out["same_identity"] = paired_control(np.array(base), np.array(same))
     shifted, base = [], []
     for i, clip in enumerate(clips):
         n = len(clip.tokens)
@@ -84,14 +86,14 @@ def control_scores(
             shifted.append(score(clip.tokens.with_voice(clip.tokens, shift=max(n // 2, min_shift_tokens))))
             base.append(real[i])
     if shifted:
-        out["shift"] = _paired(np.array(base), np.array(shifted))
+        out["shift"] = paired_control(np.array(base), np.array(shifted))
     revoiced, base = [], []
     for i, clip in enumerate(clips):
         for other in clip.revoiced:
             revoiced.append(score(other))
             base.append(real[i])
     if revoiced:
-        out["revoiced"] = _paired(np.array(base), np.array(revoiced))
+        out["revoiced"] = paired_control(np.array(base), np.array(revoiced))
     return out
 
 

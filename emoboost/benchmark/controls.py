@@ -26,6 +26,7 @@ from emoboost.metrics import auc
 from emoboost.models.tokens import ClipTokens
 
 if TYPE_CHECKING:
+    from emoboost.models.consistency import AffectTokens
     from emoboost.models.emoforensics import EmoForensics
 
 Scorer = Callable[[Sequence[ClipTokens]], np.ndarray]
@@ -141,4 +142,107 @@ def cell_aucs(
         fake = (label_array == 1) & (cell_array == cell)
         selected = real | fake
         out[cell] = {"auc": auc(label_array[selected], score_array[selected]), "n_fake": int(fake.sum())}
+    return out
+
+
+# -- pairing controls of every fused row --------------------------------------------------------------------------
+PAIR_INPUTS = frozenset({"consistency", "probe_disagreement"})  # inputs that score a face and a voice together
+FACE_INPUTS = frozenset({"emo", "rgb", "emo_face", *PAIR_INPUTS})  # inputs that read the face (emo:<ablation> too)
+VOICE_INPUTS = frozenset({"emo", "acoustic", "emo_voice", *PAIR_INPUTS})
+PAIRING_CONTROLS = ("cross_identity", "same_identity", "shift")
+
+
+def reads_both(inputs: Sequence[str]) -> bool:
+    """Whether a row's inputs read the face and the voice (an EmoForensics row reads both, unless ablated to one:
+    its own control then shows it)."""
+    names = {"emo" if i.startswith("emo:") else i for i in inputs}
+    return bool(names & FACE_INPUTS) and bool(names & VOICE_INPUTS)
+
+
+def pairing_partners(identities: Sequence[str], recordings: Sequence[str], seed: int) -> dict[str, list[int | None]]:
+    """For each real clip and each control, the clip whose voice it is given (None: the clip has no such partner):
+    another identity's (a derangement over identities), the same identity's other recording, itself (shifted)."""
+    from emoboost.benchmark.consistency import derangement
+
+    out: dict[str, list[int | None]] = {}
+    out["cross_identity"] = list(derangement(identities, seed)) if len(set(identities)) > 1 else []
+    out["same_identity"] = [
+        next((j for j, (o, r) in enumerate(zip(identities, recordings, strict=True)) if o == who and r != rec), None)
+        for who, rec in zip(identities, recordings, strict=True)
+    ]
+    out["shift"] = list(range(len(identities)))
+    return out
+
+
+def shifted(tokens: ClipTokens, by: int) -> ClipTokens:
+    """``tokens`` with its voice rotated by ``by`` tokens (the face stays)."""
+    return ClipTokens(tokens.visual, np.roll(tokens.speech, by, axis=0), tokens.visual_mask,
+                      np.roll(tokens.speech_mask, by))  # fmt: skip
+
+
+def fold_pairing_controls(
+    clips: Sequence,
+    logits: Mapping[str, np.ndarray],
+    fusions: Mapping,
+    emo_models: Mapping[str, EmoForensics],
+    pair_scorers: Mapping[str, Callable[[AffectTokens], float]],
+    min_shift_tokens: int,
+    seed: int,
+) -> dict[str, dict[str, dict[str, float | int]]]:
+    """Every fused row that reads both modalities, scored on the real test clips as recorded and with their voice
+    replaced (:data:`PAIRING_CONTROLS`): ``{control: {row: AUC real vs control, paired rise, Wilcoxon p, ...}}``.
+
+    ``clips``: the real test clips (``.row``, ``.emo``, ``.affect``); ``logits``: each input's logits on them;
+    ``fusions``: row -> fitted fusion (``.inputs``, ``.llr``); ``pair_scorers``: input -> its score of a face and
+    a voice's consistency inputs (the consistency detector, the probe-disagreement baseline). On features: a
+    detector that reads the voice alone (the acoustic CNN) scores a replaced voice as it scored that voice's own
+    clip, one that reads the face alone (RGB) as before; EmoForensics and the pair scorers score the new pairing.
+    A shifted voice keeps its acoustic score (a mean over segments of the same sound). Rows with inputs from
+    outside (external scores, the leading-silence shortcut) are left out: their response to a re-pairing is not
+    known here.
+    """
+    from emoboost.benchmark.consistency import paired_control
+    from emoboost.models.inference import predict_clip
+
+    known = {"emo", "emo_face", "emo_voice", "rgb", "acoustic", *pair_scorers, *emo_models}
+    rows = {name: f for name, f in fusions.items() if reads_both(f.inputs) and set(f.inputs) <= known}
+    if len(clips) < 2 or not rows:
+        return {}
+    identities = [c.row.identity for c in clips]
+    recordings = [c.row.scenario or c.row.path for c in clips]
+    real = {name: np.asarray(f.llr(np.stack([logits[i] for i in f.inputs], axis=1)), float) for name, f in rows.items()}
+    out: dict[str, dict[str, dict[str, float | int]]] = {}
+    for control, partner in pairing_partners(identities, recordings, seed).items():
+        chosen = [(i, j) for i, j in enumerate(partner) if j is not None]
+        if control == "shift":
+            chosen = [(i, j) for i, j in chosen if len(clips[i].emo.tokens) >= 2 * min_shift_tokens]
+        if len(chosen) < 2:
+            continue
+        values: dict[str, list[float]] = {name: [] for name in known}
+        for i, j in chosen:
+            face, voice = clips[i].emo.tokens, clips[j].emo.tokens
+            by = max(len(face) // 2, min_shift_tokens)
+            paired_tokens = shifted(face, by) if control == "shift" else repair(face, voice)
+            for name, model in emo_models.items():
+                scores = predict_clip(model, paired_tokens)
+                values[name].append(scores.logit)
+                if name == "emo":
+                    values["emo_face"].append(np.nan if scores.visual_logit is None else scores.visual_logit)
+                    values["emo_voice"].append(np.nan if scores.speech_logit is None else scores.speech_logit)
+            values["rgb"].append(float(logits["rgb"][i]))
+            values["acoustic"].append(float(logits["acoustic"][i if control == "shift" else j]))
+            if pair_scorers and clips[i].affect is not None:
+                affect = clips[i].affect.tokens
+                other = affect if control == "shift" else clips[j].affect.tokens
+                by = max(len(affect) // 2, min_shift_tokens) if control == "shift" else 0
+                mixed = affect.with_voice(other, shift=by)
+                for name, score in pair_scorers.items():
+                    values[name].append(float(score(mixed)))
+        index = np.array([i for i, _ in chosen])
+        out[control] = {}
+        for name, fusion in rows.items():
+            if any(len(values[i]) != len(chosen) for i in fusion.inputs):
+                continue
+            matrix = np.stack([np.asarray(values[i], float) for i in fusion.inputs], axis=1)
+            out[control][name] = paired_control(real[name][index], np.asarray(fusion.llr(matrix), float))
     return out

@@ -38,6 +38,7 @@ DETECTOR_NAMES = {
     "lowlevel_ensemble": "Low-level x 2 seeds (equal-capacity ensemble)",
     "shortcut": "Shortcut only (lead-in silence + duration)",
     "consistency": "Consistency (real-only)",
+    "probe_disagreement": "Probe disagreement (floor; needs emotion labels)",
     "lowlevel+consistency": "Low-level + consistency",
     "fusion+consistency": "EMO-BOOST + consistency",
 }
@@ -281,6 +282,50 @@ def controls_lines(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+PAIRING_TITLES = {
+    "cross_identity": "another test identity's voice",
+    "same_identity": "the same person's other recording's voice",
+    "shift": "its own voice shifted by half the clip (>= 1 s)",
+}
+
+
+def pairing_lines(results: dict[str, Any]) -> list[str]:
+    """The pairing controls of every fused row that reads face and voice (see
+    :func:`emoboost.benchmark.controls.fold_pairing_controls`): AUC real vs re-paired per fold and on average."""
+    folds = {c: v.get("pairing", {}) for c, v in results.get("controls", {}).items()}
+    controls = [k for k in PAIRING_TITLES if any(k in v for v in folds.values())]
+    if not controls:
+        return []
+    categories = list(folds)
+    lines = [
+        "## Controls: the same real faces with another voice, for every row that reads both",
+        "",
+        "Real test clips scored as recorded and re-paired; AUC real vs re-paired on the row's fused LLR (50: the",
+        "row ignores the pairing), then the share of clips whose LLR rose. On features: the acoustic detector",
+        "scores a replaced voice as it scored that voice's own clip, RGB the face as before; EmoForensics and",
+        "the consistency detector score the new pairing. The low-level row reads both modalities but not",
+        "their pairing, so it should sit near 50 (a check of the control).",
+        "",
+    ]
+    for control in controls:
+        names = list(dict.fromkeys(row for v in folds.values() for row in v.get(control, {})))
+        lines += [
+            f"**{PAIRING_TITLES[control]}**",
+            "",
+            "| row | " + " | ".join(categories) + " | mean | risen (mean) |",
+            "|---|" + "---|" * (len(categories) + 2),
+        ]
+        for name in names:
+            cells = [folds[c].get(control, {}).get(name) for c in categories]
+            found = [c for c in cells if c]
+            aucs = [_fmt(c["auc"]) if c else "-" for c in cells]
+            mean = _fmt(float(np.mean([c["auc"] for c in found]))) if found else "-"
+            risen = _fmt(float(np.mean([c["share_risen"] for c in found]))) + " %" if found else "-"
+            lines.append(f"| {DETECTOR_NAMES.get(name, name)} | " + " | ".join(aucs) + f" | {mean} | {risen} |")
+        lines.append("")
+    return lines
+
+
 def cells_lines(results: dict[str, Any]) -> list[str]:
     """AUC per factorial cell (SynthAV's emotion_mismatch x artifact) of the base rows, per fold."""
     cells = results.get("cells", {})
@@ -359,6 +404,7 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
             lines += [f"## Silence-trimmed: {VARIANT_NAMES[key]} (AUC)", "", *_table(results[key], "auc"), ""]
     lines += baselines_lines(results)
     lines += controls_lines(results)
+    lines += pairing_lines(results)
     lines += cells_lines(results)
     lines += mismatch_lines(results)
     lines += inputs_lines(results)

@@ -43,7 +43,9 @@ from emoboost.benchmark.config import (
     fold_fingerprint,
     sha_lookup,
 )
-from emoboost.benchmark.controls import cell_of_row, fold_shuffle_controls
+from emoboost.benchmark.controls import cell_of_row, fold_pairing_controls, fold_shuffle_controls
+from emoboost.benchmark.disagreement import NAME as DISAGREEMENT
+from emoboost.benchmark.disagreement import fit_disagreement
 from emoboost.benchmark.provenance import run_provenance
 from emoboost.benchmark.results import BenchmarkResult, FoldResult
 from emoboost.benchmark.shortcut import SHORTCUT, features_of, fit_shortcut
@@ -57,13 +59,14 @@ from emoboost.features.store import FeatureStore
 from emoboost.files import write_json_atomic, write_text_atomic
 from emoboost.media.inputs import dataset_root
 from emoboost.metrics import evaluate
+from emoboost.models.consistency import window_inconsistency
 from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
 from emoboost.models.mixture import MixtureFusion
 from emoboost.models.networks import LOWLEVEL, NETWORK_NAMES
-from emoboost.training.clips import FoldClip, load_fold, missing_fraction
+from emoboost.training.clips import DetectorClip, FoldClip, load_fold, missing_fraction
 from emoboost.training.detector import detector_logits, fit_detector, train_detector
 from emoboost.training.emoforensics import train_emoforensics
 from emoboost.training.folds import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
@@ -139,8 +142,10 @@ def _score_rows(
     calib_labels: np.ndarray,
     test_labels: np.ndarray,
     config: BenchmarkConfig,
+    fitted: dict[str, Any] | None = None,
 ) -> tuple[dict, dict]:
-    """Fusions fitted on calib, scored on test: ``(fusions, metrics)`` per row."""
+    """Fusions fitted on calib, scored on test: ``(fusions, metrics)`` per row (``fitted``, when given, receives
+    the fitted fusions themselves)."""
     fusions = {
         name: Fusion.fit(np.stack([calib[i] for i in inputs], axis=1), calib_labels, inputs, config.target_fpr)
         for name, inputs in rows.items()
@@ -149,6 +154,8 @@ def _score_rows(
         np.stack([calib[i] for i in FUSED["fusion"]], axis=1), calib_labels, FUSED["fusion"], config.target_fpr
     )
     metrics = {name: _row_metrics(fusion, test, test_labels) for name, fusion in fusions.items()}
+    if fitted is not None:
+        fitted.update(fusions)
     return {k: f.to_dict() for k, f in fusions.items()}, metrics
 
 
@@ -176,9 +183,11 @@ def _score_mixtures(
     calib_clips: Sequence[FoldClip],
     test_labels: np.ndarray,
     config: BenchmarkConfig,
+    fitted: dict[str, Any] | None = None,
 ) -> tuple[dict, dict]:
     """The mixture fusions (each side fitted on calib with its own modality's label), scored on test. A row
-    whose inputs are missing on calib (a model without a face or voice head) is left out."""
+    whose inputs are missing on calib (a model without a face or voice head) is left out. ``fitted``, when
+    given, receives the fitted fusions."""
     video_fake = np.array([int(c.row.video_fake) for c in calib_clips])
     audio_fake = np.array([int(c.row.audio_fake) for c in calib_clips])
     fusions, metrics = {}, {}
@@ -196,6 +205,8 @@ def _score_mixtures(
             config.target_fpr,
         )
         fusions[name], metrics[name] = fusion.to_dict(), _row_metrics(fusion, test, test_labels)
+        if fitted is not None:
+            fitted[name] = fusion
     return fusions, metrics
 
 
@@ -302,6 +313,15 @@ def run_fold(
         training.update(ensemble_training)
         for key in ("calib", "test"):
             logits[key].update(ensemble_logits[key])
+    pair_scorers: dict[str, Callable[[Any], float]] = {}
+    if detector.consistency is not None:
+        model = detector.consistency
+        pair_scorers["consistency"] = lambda tokens: float(window_inconsistency(model, tokens)[0].mean())
+    probe = _disagreement_probe(original["train"], detector.emo.config.token_frames, seed)
+    if probe is not None:  # the floor a consistency model must beat (needs emotion labels: SynthAV)
+        pair_scorers[DISAGREEMENT] = probe.score
+        for key, clips in (("calib", original["calib"]), ("test", original["test"])):
+            logits[key][DISAGREEMENT] = np.array([probe.score(c.affect.tokens) for c in clips])
     shortcut = fit_shortcut(splits["train"])
     training[SHORTCUT] = {"label": "label", "best_epoch": 0, "val_auc": None, "epochs": 0,
                           "model": shortcut.to_dict()}  # fmt: skip
@@ -311,8 +331,11 @@ def run_fold(
     on_stage("fusing on calib and evaluating")
     calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
     rows_to_fuse = _rows_to_fuse(list(emo_paths), external_names, config.consistency)
+    if probe is not None:
+        rows_to_fuse[DISAGREEMENT] = (DISAGREEMENT,)
     if config.ensemble_baseline:
         rows_to_fuse[ENSEMBLE_ROW] = ENSEMBLE_INPUTS
+    fitted: dict[str, Any] = {}
     fusions, metrics = _score_rows(
         rows_to_fuse,
         logits["calib"],
@@ -320,9 +343,10 @@ def run_fold(
         calib_labels,
         test_labels,
         config,
+        fitted,
     )
     mixture_fusions, mixture_metrics = _score_mixtures(
-        logits["calib"], logits["test"], splits["calib"], test_labels, config
+        logits["calib"], logits["test"], splits["calib"], test_labels, config, fitted
     )
     fusions.update(mixture_fusions)
     metrics.update(mixture_metrics)
@@ -368,12 +392,32 @@ def run_fold(
             emo_models, [c.emo for c in original["test"]], test_labels, results["groups"], seed
         )
     }
+    on_stage("pairing controls of every row that reads face and voice")
+    real = np.flatnonzero(test_labels == 0)
+    results["controls"]["pairing"] = fold_pairing_controls(
+        [original["test"][i] for i in real],
+        {name: values[real] for name, values in logits["test"].items()},
+        fitted,
+        emo_models,
+        pair_scorers,
+        config.consistency_model.min_shift_tokens,
+        seed,
+    )
     results["sizes"] = {
         split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()
     }
     results["missing"] = data.missing
     results["dropped_duplicates"] = duplicates
     return FoldResult(**results)
+
+
+def _disagreement_probe(train: Sequence[DetectorClip], token_frames: int, seed: int):
+    """The probe-disagreement baseline fitted on the real training clips' emotion labels (None without labels)."""
+    labelled = []
+    for clip in train:
+        if clip.row.label == 0 and clip.row.emotion and clip.affect is not None:
+            labelled.append((clip.affect.tokens, clip.row.emotion, clip.affect.n_frames))
+    return fit_disagreement(labelled, token_frames, seed) if labelled else None
 
 
 def _trimmed_trained(

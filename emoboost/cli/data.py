@@ -275,6 +275,52 @@ def manifest_emotion(
         out.print(f"  left out {path}: {reason}", markup=False)
 
 
+@manifest_app.command("real")
+def manifest_real(
+    corpus: Annotated[str, typer.Argument(help="voxceleb2, lrs3 or mead.")],
+    root: Annotated[
+        Path,
+        typer.Argument(
+            help="The corpus folder (VoxCeleb2 dev/ test/, LRS3 pretrain/ trainval/ test/, or MEAD's actor folders)."
+        ),
+    ],  # fmt: skip
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Where manifest.csv goes (paths relative to ROOT; MEAD: the joined files go here too)."
+        ),
+    ],
+) -> None:
+    """Manifest of a real talking-face corpus (every clip real), for ``emoboost train-consistency``.
+
+    MEAD keeps picture and sound in separate files: each frontal video is joined with its audio
+    (streams copied) under --out, and the manifest's paths are relative to --out.
+
+    Example: emoboost manifest real voxceleb2 VoxCeleb2 --out runs/vox2
+    """
+    from emoboost.data.manifest import count_by, write_manifest
+    from emoboost.data.real_corpora import READERS, MeadListing, mux_pairs
+
+    if corpus not in READERS:
+        raise ConfigError(f"corpus must be one of {', '.join(READERS)}, not {corpus!r}")
+    listing = READERS[corpus](root)
+    if not listing.rows:
+        raise ConfigError(f"{root}: no {corpus} clips found ({len(listing.skipped)} files laid out otherwise)")
+    where = root
+    if isinstance(listing, MeadListing):
+        with progress() as bar:
+            task = bar.add_task("joining video and audio", total=len(listing.sources), current="")
+            written = mux_pairs(listing.sources, out_dir, lambda path: bar.update(task, advance=1, current=path))
+        out.print(f"{written} files joined ({len(listing.sources) - written} already there)", markup=False)
+        where = out_dir
+    write_manifest(out_dir / "manifest.csv", listing.rows)
+    people = len(count_by(listing.rows, "identity"))
+    out.print(f"{len(listing.rows)} real clips of {people} identities; {len(listing.skipped)} files left out "
+              f"-> {out_dir / 'manifest.csv'} (paths relative to {where})", markup=False)  # fmt: skip
+    for path, reason in list(listing.skipped.items())[:5]:
+        out.print(f"  left out {path}: {reason}", markup=False)
+
+
 @app.command()
 def probe(
     manifest: Annotated[

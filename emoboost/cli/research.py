@@ -36,8 +36,17 @@ def train(
     device: Annotated[
         str | None, typer.Option(help="Train the networks here: cpu, cuda or cuda:N (default: the config's, cpu).")
     ] = None,
+    consistency: Annotated[
+        Path | None,
+        typer.Option(
+            help="A consistency detector made by `emoboost train-consistency`: used as it is instead of training one "
+            "on this manifest's real clips."
+        ),
+    ] = None,
 ) -> None:
-    """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib.
+    """Train a detector: EmoForensics, RGB and acoustic on train (early stopping on val), EMO-BOOST fusion on calib;
+    with the benchmark config's `consistency: true` (the default), the face-voice consistency detector too, on
+    the real clips only.
 
     Example: emoboost train --manifest runs/synthav/folds/RVFA.csv --store runs/features --out runs/detector
     """
@@ -50,13 +59,90 @@ def train(
     configs = detector_configs(settings, settings.emo_config, settings.seed)
     with err.status("training (emo, rgb, acoustic, then the fusion on calib)") as status:
         detector = train_detector(
-            manifest, configs, FeatureStore(store), settings.training_data(), root, lambda stage: status.update(stage)
+            manifest,
+            configs,
+            FeatureStore(store),
+            settings.training_data(),
+            root,
+            lambda stage: status.update(stage),
+            consistency_folder=consistency,
         )
     detector.save_pretrained(out_dir)
     scores = "  ".join(
         f"{name} {entry['val_auc']:.4f} ({entry['label']})" for name, entry in detector.meta["training"].items()
     )
     out.print(f"validation AUC {scores} -> {out_dir}", markup=False)
+
+
+@app.command("train-consistency")
+def train_consistency_command(
+    manifests: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Manifests of real clips (any: their fakes are ignored), e.g. from `emoboost manifest real`."
+        ),  # fmt: skip
+    ],
+    store: Annotated[Path, typer.Option(help="Feature store with their features (`emoboost extract`).")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder to write (consistency.safetensors + config.json).")
+    ],
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", help="Benchmark YAML whose consistency_model / consistency_train to use."),
+    ] = Path("configs/benchmark/fakeavceleb.yaml"),
+    root: Annotated[
+        Path | None, typer.Option(help="Folder the manifests' paths are relative to (default: each manifest's).")
+    ] = None,
+    exclude: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A manifest whose people must not be trained on, e.g. a benchmark's fold files (repeatable)."
+        ),
+    ] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Training steps (default: the config's).")] = None,
+    val_share: Annotated[
+        float, typer.Option(min=0.01, max=0.5, help="Share of identities whose clips choose the step.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the identity split and of training.")] = 0,
+) -> None:
+    """Train the face-voice consistency detector on real clips only (resumable: run it again to go on).
+
+    Example: emoboost train-consistency runs/vox2/manifest.csv --root VoxCeleb2 --store runs/vox2_features
+    --out runs/consistency --exclude runs/fakeavceleb/folds/RVFA.csv
+    """
+    import dataclasses
+
+    from emoboost.benchmark.config import load_benchmark_config
+    from emoboost.features.store import FeatureStore
+    from emoboost.training.detector import RealData, train_consistency_detector
+
+    settings = load_benchmark_config(config)
+    train_config = dataclasses.replace(settings.consistency_train, seed=seed)
+    if steps is not None:
+        train_config = dataclasses.replace(train_config, steps=steps)
+    data = RealData(tuple(manifests), root, tuple(exclude or ()), val_share, seed)
+    with err.status("reading real clips") as status:
+
+        def on_step(step: int, entry: dict) -> None:
+            status.update(f"step {step}/{train_config.steps}: validation AUC {entry['val_mean_auc']:.3f}")
+
+        folder = train_consistency_detector(
+            data, FeatureStore(store), out_dir, settings.consistency_model, train_config, on_step
+        )
+    from emoboost.detector.checkpoints import read_config
+    from emoboost.training.consistency import FORMAT
+
+    written = read_config(folder, FORMAT)
+    read, training = written["real_data"], written["training"]
+    aucs = "  ".join(f"{kind} {value:.3f}" for kind, value in training["val_auc"].items())
+    out.print(
+        f"{read['train_clips']} real clips of {read['identities'] - read['val_identities']} identities "
+        f"(step chosen on {read['val_identities']}); best step {training['best_step']}; validation AUC {aucs} "
+        f"-> {folder}",
+        markup=False,
+    )
+    if read["missing"]:
+        err.print(f"{read['missing']} real clips had no features and were left out", markup=False)
 
 
 @app.command()

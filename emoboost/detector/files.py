@@ -83,6 +83,7 @@ def consistency_card(config: dict[str, Any]) -> list[str]:
     extra = config.get("data", {}).get("extra_real") or {}
     by_negative = entry.get("val_auc_by_negative", {})
     band = entry.get("real_band")
+    separately = entry.get("trained_separately")
     lines = [
         "",
         "## Face-voice consistency detector (trained on real clips only)",
@@ -93,6 +94,15 @@ def consistency_card(config: dict[str, Any]) -> list[str]:
             f"- trained on: {data.get('train_clips', '?')} real clips of {data.get('train_identities', '?')} "
             f"identities, of which {data.get('extra_real_clips', 0)} beyond the detector's training split"
             + (f" ({extra.get('manifest')}, SHA-256 {extra.get('manifest_sha256', '?')})" if extra else "")
+        ),
+        *(
+            [
+                f"- trained separately (`emoboost train-consistency`, {separately.get('folder')}): "
+                f"{len(separately.get('real_data', {}).get('manifests', []))} manifests, people of "
+                f"{separately.get('real_data', {}).get('excluded_identities', 0)} identities left out"
+            ]
+            if separately
+            else []
         ),
         (
             f"- step chosen on {data.get('val_clips', '?')} real validation clips of "
@@ -170,13 +180,14 @@ def detector_card(config: dict[str, Any], fusion: Fusion) -> str:
         lines += ["", "## Networks (label learnt, validation AUC on that label, best epoch)"]
         lines += [
             (
-                f"- {name}: {entry.get('label', '?')}, {entry.get('val_auc', float('nan')):.4f}, "
+                f"- {name}: {entry.get('label', '?')}, "
+                f"{'n/a' if entry.get('val_auc') is None else format(entry['val_auc'], '.4f')}, "
                 f"epoch {entry.get('best_epoch', '?')}"
             )
             for name, entry in training.items()
         ]
     if metrics:
-        lines += ["", "## Validation AUC", *(f"- {name}: {value:.4f}" for name, value in metrics.items())]
+        lines += ["", "## Validation AUC", *(f"- {name}: {_number(value)}" for name, value in metrics.items())]
     lines += consistency_card(config)
     encoders = config.get("encoders") or config.get("extract", {}).get("encoders", {})
     if encoders.get("visual") and encoders.get("speech"):

@@ -18,6 +18,7 @@ best validation AUC (real windows vs each negative type, averaged) is kept.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,6 +37,8 @@ from emoboost.models.consistency import AffectTokens, ConsistencyConfig, Consist
 
 FORMAT = "emoboost.consistency/1"
 WEIGHTS = "consistency.safetensors"
+RESUME_FORMAT = "emoboost.consistency-resume/1"
+RESUME_JSON = "resume.json"  # beside resume-<step>.safetensors in the resume folder; written last
 NEGATIVE_TYPES = ("other_person", "same_person", "shift", "revoiced")
 logger = logging.getLogger(__name__)
 
@@ -182,14 +185,111 @@ def validation_auc(model: ConsistencyModel, batch: dict[str, Any]) -> dict[str, 
     return out
 
 
+def _data_digest(train: Sequence[RealClip], val: Sequence[RealClip]) -> str:
+    """What a resumed run must train on: the same clips (identities, recordings, token counts) in the same order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for split in (train, val):
+        for clip in split:
+            digest.update(f"{clip.identity}\0{clip.recording}\0{len(clip.tokens)}\0{len(clip.revoiced)}\n".encode())
+        digest.update(b"--\n")
+    return digest.hexdigest()
+
+
+def _save_resume(folder: Path, model, optimiser, best, history, step: int, rng, settings: dict[str, Any]) -> None:
+    """Everything a stopped run needs to go on as if it never stopped: weights, best weights, optimiser moments,
+    both random generators (safetensors), the step, history and settings (JSON, written last)."""
+    from safetensors.torch import save_file
+
+    from emoboost.files import atomic_path, write_json_atomic
+
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"best.{k}": v.contiguous() for k, v in best[2].items()})
+    for index, state in optimiser.state_dict()["state"].items():
+        tensors.update({f"optimiser.{index}.{k}": torch.as_tensor(v).contiguous() for k, v in state.items()})
+    tensors["torch_rng"] = torch.get_rng_state()
+    folder.mkdir(parents=True, exist_ok=True)
+    state_file = f"resume-{step}.safetensors"
+    with atomic_path(folder / state_file) as part:
+        save_file(tensors, str(part), metadata={"format": RESUME_FORMAT})
+    write_json_atomic(
+        folder / RESUME_JSON,
+        {
+            "format": RESUME_FORMAT,
+            "step": step,
+            "state": state_file,
+            "settings": settings,
+            "history": history,
+            "best": {"score": best[0], "step": best[1], "val_auc": best[3]},
+            "numpy_rng": _as_text(rng.bit_generator.state),  # 128-bit integers: as text, exact in any JSON reader
+        },
+    )
+    for old in folder.glob("resume-*.safetensors"):
+        if old.name != state_file:
+            old.unlink(missing_ok=True)
+
+
+def _as_text(state: Any) -> Any:
+    """A random generator's state with every integer as a decimal string (and back with :func:`_as_ints`)."""
+    if isinstance(state, dict):
+        return {k: _as_text(v) for k, v in state.items()}
+    return str(state) if isinstance(state, int) and not isinstance(state, bool) else state
+
+
+def _as_ints(state: Any) -> Any:
+    if isinstance(state, dict):
+        return {k: _as_ints(v) for k, v in state.items()}
+    return int(state) if isinstance(state, str) and state.lstrip("-").isdigit() else state
+
+
+def _load_resume(folder: Path, model, optimiser, rng, settings: dict[str, Any]):
+    """The state :func:`_save_resume` wrote (``None`` when there is none); refused when made with other settings
+    or data."""
+    from safetensors.torch import load_file
+
+    from emoboost.detector.checkpoints import read_json_object
+
+    if not (folder / RESUME_JSON).is_file():
+        return None
+    saved = read_json_object(folder / RESUME_JSON)
+    if saved.get("format") != RESUME_FORMAT:
+        raise ConfigError(f"{folder / RESUME_JSON}: not a consistency training state ({saved.get('format')!r})")
+    if saved.get("settings") != settings:
+        raise ConfigError(
+            f"{folder}: holds a stopped run with other settings or data; delete {RESUME_JSON} to start again"
+        )
+    try:
+        tensors = load_file(str(folder / str(saved["state"])))
+        model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
+        state = optimiser.state_dict()
+        moments: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optimiser."):
+                _, index, name = key.split(".", 2)
+                moments.setdefault(int(index), {})[name] = value
+        optimiser.load_state_dict({"state": moments, "param_groups": state["param_groups"]})
+        torch.set_rng_state(tensors["torch_rng"])
+        rng.bit_generator.state = _as_ints(saved["numpy_rng"])
+        best_state = {k[len("best.") :]: v for k, v in tensors.items() if k.startswith("best.")}
+    except (KeyError, ValueError, RuntimeError, OSError) as exc:
+        raise ConfigError(f"{folder}: unreadable training state ({exc}); delete {RESUME_JSON} to start again") from exc
+    best = saved["best"]
+    return int(saved["step"]), (float(best["score"]), int(best["step"]), best_state, best["val_auc"]), saved["history"]
+
+
 def train_consistency(
     train: Sequence[RealClip],
     val: Sequence[RealClip],
     config: ConsistencyConfig,
     train_config: ConsistencyTrainConfig,
     on_step: Callable[[int, dict[str, Any]], None] = lambda step, entry: None,
+    resume: Path | None = None,
 ) -> ConsistencyFit:
-    """Fit a :class:`ConsistencyModel` on real clips (``val``: other identities, for choosing the step)."""
+    """Fit a :class:`ConsistencyModel` on real clips (``val``: other identities, for choosing the step).
+
+    ``resume``: a folder where the training state is saved at every evaluation; a run started again with the
+    same settings and clips goes on from the last one saved and ends as the uninterrupted run would."""
     config.validate()
     train_config.validate()
     if not train or not val:
@@ -207,8 +307,16 @@ def train_consistency(
     val_batch = val_sampler.batch(max(256, len(val) * 4))
     optimiser = torch.optim.AdamW(model.parameters(), lr=train_config.lr, weight_decay=train_config.weight_decay)
     best: tuple[float, int, dict[str, torch.Tensor], dict[str, float]] = (-1.0, 0, {}, {})
-    history = []
-    for step in range(1, train_config.steps + 1):
+    history: list[dict[str, Any]] = []
+    done = 0
+    settings = {"model": to_dict(config), "train": to_dict(train_config), "data": _data_digest(train, val)}
+    settings = json.loads(json.dumps(settings))  # as resume.json reads back
+    if resume is not None:
+        restored = _load_resume(resume, model, optimiser, rng, settings)
+        if restored is not None:
+            done, best, history = restored
+            logger.info("resuming consistency training at step %d of %d", done, train_config.steps)
+    for step in range(done + 1, train_config.steps + 1):
         model.train()
         batch = sampler.batch(train_config.batch_size)
         f, v = model.embed(batch["face"], batch["voice"])
@@ -225,9 +333,11 @@ def train_consistency(
             score = float(np.mean(list(aucs.values())))
             entry = {"step": step, "loss": float(loss.detach()), "val_auc": aucs, "val_mean_auc": score}
             history.append(entry)
-            on_step(step, entry)
             if score > best[0]:
                 best = (score, step, {k: t.detach().clone() for k, t in model.state_dict().items()}, aucs)
+            if resume is not None:
+                _save_resume(resume, model, optimiser, best, history, step, rng, settings)
+            on_step(step, entry)
     model.load_state_dict(best[2])
     model.eval()
     data = {

@@ -32,6 +32,7 @@ from emoboost.config import ExtractConfig, from_dict, load_section, to_dict
 from emoboost.data.manifest import ManifestRow, read_manifest
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
+from emoboost.files import sha256_file
 from emoboost.media.levels import SILENCE_DB
 from emoboost.models.consistency import ConsistencyConfig, ConsistencyModel, window_inconsistency
 from emoboost.models.emoforensics import EmoForensicsConfig
@@ -202,9 +203,11 @@ def fit_detector(
     meta: dict[str, Any] | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
     extra_real: Sequence[RealClip] = (),
+    consistency: tuple[ConsistencyModel, dict[str, Any]] | None = None,
 ) -> Detector:
     """Train the three networks on ``train`` (early-stopped on ``val``), fit EMO-BOOST on ``calib``; with
-    ``configs.consistency``, the consistency detector too, on real clips only (``train``'s and ``extra_real``).
+    ``configs.consistency``, the consistency detector too, on real clips only (``train``'s and ``extra_real``);
+    ``consistency``: a consistency detector trained already (its model and training entry), used as it is.
 
     Returns an :class:`emoboost.detector.detector.Detector` whose ``meta["training"]`` records, per network, the
     label it learnt, its best epoch and validation AUC, and ``meta["data"]`` the clip counts.
@@ -234,22 +237,24 @@ def fit_detector(
         }
         for name, r in results.items()
     }
-    consistency = None
-    if configs.consistency is not None:
+    model = None
+    if consistency is not None:
+        model, training[CONSISTENCY] = consistency[0], dict(consistency[1])
+    elif configs.consistency is not None:
         on_stage("training consistency (real clips only)")
-        consistency, training[CONSISTENCY] = fit_consistency(train, val, configs, extra_real)
+        model, training[CONSISTENCY] = fit_consistency(train, val, configs, extra_real)
     on_stage("fitting the fusion on calib")
-    inputs = (*NETWORK_NAMES, *((CONSISTENCY,) if consistency is not None else ()))
+    inputs = (*NETWORK_NAMES, *((CONSISTENCY,) if model is not None else ()))
     untrained_fusion = Fusion(inputs, (1.0,) * len(inputs), 0.0, 0.5, {})
     emo_model, rgb_model, acoustic_model = (results[name].model for name in NETWORK_NAMES)
     detector = Detector(
-        emo_model, rgb_model, acoustic_model, untrained_fusion, extract_config or ExtractConfig(), None, consistency
+        emo_model, rgb_model, acoustic_model, untrained_fusion, extract_config or ExtractConfig(), None, model
     )
     logits = detector_logits(detector, calib)
     labels = np.array([c.row.label for c in calib])
     detector.fusion = Fusion.fit(np.stack([logits[n] for n in inputs], axis=1), labels, inputs, configs.target_fpr)
-    if consistency is not None:
-        training[CONSISTENCY]["real_band"] = real_band(consistency, calib)
+    if model is not None:
+        training[CONSISTENCY]["real_band"] = real_band(model, calib)
     detector.meta = {
         **(meta or {}),
         "training": training,
@@ -327,6 +332,77 @@ def extra_real_clips(
     return real_clips_of(clips, EXTRA_PREFIX), len(fold.missing_paths)
 
 
+@dataclasses.dataclass(frozen=True)
+class RealData:
+    """The real clips a consistency detector of its own trains on (:func:`train_consistency_detector`)."""
+
+    manifests: tuple[Path, ...]  # any manifests: their fakes are ignored
+    root: Path | None = None  # folder the manifests' paths are relative to (None: each manifest's own folder)
+    exclude: tuple[Path, ...] = ()  # manifests whose people must not be trained on (e.g. a benchmark's test folds)
+    val_share: float = 0.1  # share of identities whose real clips choose the training step
+    seed: int = 0
+
+
+def real_data_clips(data: RealData, store: FeatureStore, token_frames: int) -> tuple[list[RealClip], list[RealClip],
+                                                                                   dict[str, Any]]:  # fmt: skip
+    """``(train, val, what was read)``: real clips of ``data.manifests`` with features, people of ``data.exclude``
+    left out, identities split (seeded) between training and step choice."""
+    from emoboost.media.inputs import dataset_root
+
+    excluded = {r.identity for m in data.exclude for r in read_manifest(m)}
+    clips: list[RealClip] = []
+    listed: list[dict[str, Any]] = []
+    missing = 0
+    for manifest in data.manifests:
+        rows = [dataclasses.replace(r, split="train") for r in read_manifest(manifest) if r.label == 0]
+        kept = [r for r in rows if r.identity not in excluded]
+        fold = load_fold(kept, store, dataset_root(manifest, data.root), token_frames, SILENCE_DB)
+        clips += real_clips_of([c.original for c in fold.splits.get("train", [])])
+        missing += len(fold.missing_paths)
+        listed.append(
+            {"path": str(manifest), "sha256": sha256_file(manifest), "real_rows": len(rows),
+             "left_out_people_rows": len(rows) - len(kept)}
+        )  # fmt: skip
+    people = sorted({c.identity for c in clips})
+    if len(people) < 4:  # two to train on, two to choose the step on
+        raise ConfigError(
+            f"real clips of {len(people)} identities with features: a consistency detector needs 3 or more"
+        )
+    order = np.random.default_rng(data.seed).permutation(len(people))
+    val_people = {people[i] for i in order[: min(len(people) - 2, max(2, round(data.val_share * len(people))))]}
+    train = [c for c in clips if c.identity not in val_people]
+    val = [c for c in clips if c.identity in val_people]
+    read = {"manifests": listed, "missing": missing, "excluded_identities": len(excluded), "identities": len(people),
+            "val_identities": len(val_people), "train_clips": len(train), "val_clips": len(val)}  # fmt: skip
+    return train, val, read
+
+
+def train_consistency_detector(
+    data: RealData,
+    store: FeatureStore,
+    out: Path,
+    config: ConsistencyConfig,
+    train_config: ConsistencyTrainConfig,
+    on_step: Callable[[int, dict[str, Any]], None] = lambda step, entry: None,
+) -> Path:
+    """A consistency detector of its own, on real clips only (``emoboost train-consistency``): resumable (its state
+    in ``out/resume/`` at every evaluation), written as ``out/consistency.safetensors`` + ``out/config.json``,
+    which ``emoboost train --consistency`` puts inside a detector."""
+    import datetime
+    import shutil
+
+    from emoboost.training.consistency import save_consistency
+
+    if (out / "config.json").is_file():
+        raise ConfigError(f"{out}: already holds a trained consistency detector (choose another --out)")
+    train, val, read = real_data_clips(data, store, config.token_frames)
+    fit = train_consistency(train, val, config, train_config, on_step, resume=out / "resume")
+    trained_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    save_consistency(out, fit, {"real_data": read, "trained_at": trained_at})
+    shutil.rmtree(out / "resume", ignore_errors=True)
+    return out
+
+
 def train_detector(
     manifest: Path,
     configs: DetectorConfigs,
@@ -336,12 +412,13 @@ def train_detector(
     on_stage: Callable[[str], None] = lambda stage: None,
     rows: Sequence[ManifestRow] | None = None,
     extra_real: Path | None = None,
+    consistency_folder: Path | None = None,
 ) -> Detector:
     """The detector behind ``emoboost train`` and the benchmark's all-category detector: :func:`fit_detector` on a
     fold file's train / val / calib splits, or, for a manifest without splits, on every category (the protocol's
     identity partition, see :func:`all_category_splits`). ``extra_real``: a manifest of further real clips (other
-    people, features in ``store``) the consistency detector also trains on. ``save_pretrained`` writes it."""
-    from emoboost.files import sha256_file
+    people, features in ``store``) the consistency detector also trains on; ``consistency_folder``: one trained
+    already (``emoboost train-consistency``), put in the detector as it is. ``save_pretrained`` writes it."""
     from emoboost.media.inputs import dataset_root
 
     rows = list(rows) if rows is not None else read_manifest(manifest)
@@ -380,6 +457,10 @@ def train_detector(
             raise ConfigError(f"{extra_real}: clips also in {manifest} (first: {sorted(shared)[0]})")
         data_meta["extra_real"] = {"manifest": str(extra_real), "manifest_sha256": sha256_file(extra_real),
                                       "clips": len(extra), "identities": len({c.identity for c in extra})}  # fmt: skip
+    pretrained = None
+    if consistency_folder is not None:
+        pretrained = pretrained_consistency(consistency_folder, configs.emo.token_frames)
+        data_meta["consistency_from"] = str(consistency_folder)
     return fit_detector(
         splits["train"],
         splits["val"],
@@ -389,4 +470,30 @@ def train_detector(
         meta,
         on_stage,
         extra,
+        pretrained,
     )
+
+
+def pretrained_consistency(folder: Path, token_frames: int) -> tuple[ConsistencyModel, dict[str, Any]]:
+    """A consistency detector of ``emoboost train-consistency`` and its training entry (what it learnt from)."""
+    from emoboost.detector.checkpoints import read_config
+    from emoboost.training.consistency import FORMAT, load_consistency
+
+    model = load_consistency(folder)
+    if model.config.token_frames != token_frames:
+        raise ConfigError(
+            f"{folder}: consistency token_frames {model.config.token_frames}, the detector's {token_frames}"
+        )
+    config = read_config(folder, FORMAT)
+    training, read = config.get("training", {}), config.get("real_data", {})
+    by_negative = training.get("val_auc", {})
+    entry = {
+        "label": "real clips only",
+        "best_epoch": training.get("best_step"),
+        "val_auc": float(np.mean(list(by_negative.values()))) if by_negative else None,
+        "epochs": None,
+        "val_auc_by_negative": by_negative,
+        "data": {**training.get("data", {}), "extra_real_clips": 0},
+        "trained_separately": {"folder": str(folder), "real_data": read},
+    }
+    return model, entry

@@ -82,3 +82,45 @@ def test_cell_aucs_compare_every_real_clip_with_one_cells_fakes():
         "mismatch=0,artifact=strong": {"auc": 0.5, "n_fake": 2},  # 0.9 beats both reals, 0.1 neither
         "mismatch=1,artifact=none": {"auc": 0.5, "n_fake": 1},  # 0.3 beats one of two reals
     }
+
+
+def test_pairing_controls_choose_other_people_the_same_persons_other_recording_and_rows_reading_both():
+    from emoboost.benchmark.controls import pairing_partners, reads_both
+
+    identities = ["a", "a", "b", "c"]
+    recordings = ["a/1", "a/2", "b/1", "c/1"]
+    partner = pairing_partners(identities, recordings, seed=0)
+    assert all(identities[j] != identities[i] for i, j in enumerate(partner["cross_identity"]))
+    assert partner["same_identity"] == [1, 0, None, None]  # only a has another recording
+    assert partner["shift"] == [0, 1, 2, 3]
+    assert reads_both(("emo",)) and reads_both(("rgb", "acoustic")) and reads_both(("emo:visual_only", "rgb"))
+    assert not reads_both(("rgb",)) and not reads_both(("acoustic", "emo_voice"))
+
+
+def test_the_probe_disagreement_floor_rises_when_face_and_voice_show_different_emotions():
+    from emoboost.benchmark.disagreement import fit_disagreement
+    from emoboost.models.consistency import AffectTokens
+
+    rng = np.random.default_rng(0)
+    emotions = ["happy", "sad", "angry"]
+    centres = rng.normal(0, 2, (3, 6))
+
+    def clip(first: int, second: int):
+        """4 s: the first 2 s one emotion, the rest another; face and voice read it through different maps."""
+        labels = np.r_[np.full(10, first), np.full(10, second)]
+        face = centres[labels] + rng.normal(0, 0.5, (20, 6))
+        voice = centres[labels][:, ::-1] + rng.normal(0, 0.5, (20, 6))
+        face = np.c_[face, np.ones(20)]  # the face share column
+        voice = np.c_[voice, np.ones(20), np.full(20, 0.5)]  # speech share, level
+        track = f"{emotions[first]}@0;{emotions[second]}@2"
+        return AffectTokens(face.astype(np.float32), voice.astype(np.float32)), track
+
+    train = [clip(a, b) for a in range(3) for b in range(3) for _ in range(2)]
+    probe = fit_disagreement([(t, e, 100) for t, e in train], token_frames=5)
+    assert probe is not None and probe.classes == ("angry", "happy", "sad")
+    test = [clip(a, (a + 1) % 3)[0] for a in range(3) for _ in range(4)]
+    real = np.array([probe.score(t) for t in test])
+    other = [test[(i + 4) % len(test)] for i in range(len(test))]  # clips of other emotions
+    swapped = np.array([probe.score(t.with_voice(o)) for t, o in zip(test, other, strict=True)])
+    assert real.mean() < 0.3 and (swapped > real).all() and swapped.mean() > 0.5
+    assert fit_disagreement([(t, "", 100) for t, _ in train], token_frames=5) is None  # no labels, no floor

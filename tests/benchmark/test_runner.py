@@ -7,6 +7,7 @@ import bench_fixture
 import detector_fixture
 import numpy as np
 import pytest
+import torch
 
 from emoboost.benchmark import runner as bench
 from emoboost.data.manifest import CATEGORIES, read_manifest
@@ -118,6 +119,7 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
             "consistency",
             "lowlevel+consistency",
             "fusion+consistency",
+            "probe_disagreement",  # SynthAV carries emotion labels: the floor a consistency model must beat
         }
         for scores in detectors.values():
             assert set(scores) >= {"auc", "ap", "eer", "acc", "ece"}
@@ -141,11 +143,20 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         assert 2 * pairs["n"] == results.folds[category]["fusion"]["n_fake"] and pairs["identities"] >= 1
         assert results.training[category]["original"]["consistency"]["label"] == "real clips only"
         assert all(name.startswith("mismatch=") for name in cells)
+        # the pairing controls of every row that reads both modalities (never of one reading the face alone,
+        # nor of a row with external scores: their response to a re-pairing is unknown)
+        pairing = results.controls[category]["pairing"]
+        assert set(pairing) >= {"cross_identity", "shift"}
+        rows = set(pairing["cross_identity"])
+        assert {"emo", "lowlevel", "fusion", "consistency", "fusion+consistency", "fusion_mixture"} <= rows
+        assert not rows & {"rgb", "acoustic", "emo+ext:avad", "ext:avad", "shortcut"}
+        assert pairing["cross_identity"]["emo"]["clips"] == results.folds[category]["emo"]["n_real"]
     assert set(results.consistency_gain["folds"]) == set(CATEGORIES)
     assert (results.mixture_gain["base"], results.mixture_gain["boosted"]) == ("lowlevel_mixture", "fusion_mixture")
     mixture = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())["fusions"]["fusion_mixture"]
     assert mixture["video"]["inputs"] == ["rgb", "emo_face"] and mixture["audio"]["inputs"] == ["acoustic", "emo_voice"]
     assert "weights_are" in mixture and "Gain under the mixture fusion" in (tmp_path / "out" / "results.md").read_text()
+    assert "Controls: the same real faces with another voice" in (tmp_path / "out" / "results.md").read_text()
     assert results.consistency_gain["boosted"] == "lowlevel+consistency"
     out = tmp_path / "out"
     stored = json.loads((out / "results.json").read_text())
@@ -303,3 +314,39 @@ def _train_detector(folder, config):
     configs = detector_configs(config, config.emo_config, config.seed)
     manifest = folder / "synthav" / "manifest.csv"
     return train_detector(manifest, configs, FeatureStore(config.store), config.training_data(), folder / "synthav")
+
+
+def test_train_consistency_on_real_clips_then_a_detector_that_uses_it(setup, tmp_path, capsys):
+    import yaml
+    from safetensors.torch import load_file
+
+    from emoboost.cli import run
+    from emoboost.config import to_dict
+    from emoboost.data.manifest import write_manifest
+
+    folder, config = setup
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(to_dict(dataclasses.replace(config, train_trimmed=False))))
+    manifest = folder / "synthav" / "manifest.csv"
+    rows = read_manifest(manifest)
+    left_out = sorted({r.identity for r in rows})[:2]
+    write_manifest(tmp_path / "others.csv", [r for r in rows if r.identity in left_out])
+    command = ["train-consistency", str(manifest), "--store", config.store, "--out", str(tmp_path / "c"),
+               "--config", str(tmp_path / "bench.yaml"), "--exclude", str(tmp_path / "others.csv"),
+               "--steps", "40"]  # fmt: skip
+    assert run(command) == 0, capsys.readouterr().err
+    assert "best step" in capsys.readouterr().out
+    written = json.loads((tmp_path / "c" / "config.json").read_text())
+    assert written["real_data"]["excluded_identities"] == 2
+    assert written["real_data"]["identities"] == len({r.identity for r in rows}) - 2
+    assert not (tmp_path / "c" / "resume").exists()  # the training state goes once the model is written
+    assert run(command) != 0 and "already holds" in capsys.readouterr().err  # never overwritten
+    fold = folder / "synthav" / "folds" / "RVFA.csv"
+    train = ["train", "--manifest", str(fold), "--store", config.store, "--out", str(tmp_path / "det"),
+             "--config", str(tmp_path / "bench.yaml"), "--consistency", str(tmp_path / "c")]  # fmt: skip
+    assert run(train) == 0, capsys.readouterr().err
+    inside, alone = (
+        load_file(str(tmp_path / "det" / "consistency.safetensors")),
+        load_file(str(tmp_path / "c" / "consistency.safetensors")),
+    )
+    assert inside.keys() == alone.keys() and all(torch.equal(inside[k], alone[k]) for k in inside)
+    assert "trained separately" in (tmp_path / "det" / "README.md").read_text()

@@ -128,3 +128,33 @@ def test_controls_use_other_people_and_score_fakes_per_cell():
     fakes = [("m=0", AffectTokens(np.zeros((8, 1), np.float32), np.full((8, 1), 1.0, np.float32)))]
     cells = fake_cells(lambda tokens: float(tokens.voice.mean()), real, fakes)
     assert cells == {"m=0": {"auc": 1.0, "fakes": 1}}
+
+
+def test_a_stopped_training_resumes_and_ends_as_the_uninterrupted_run(tmp_path):
+    train, val = _set(0, 6), _set(1, 2)
+    settings = ConsistencyTrainConfig(steps=60, batch_size=32, eval_every=20)
+    whole = train_consistency(train, val, SMALL, settings)
+
+    class Stop(Exception):
+        pass
+
+    def crash(step, entry):
+        if step == 40:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_consistency(train, val, SMALL, settings, on_step=crash, resume=tmp_path / "r")
+    assert json.loads((tmp_path / "r" / "resume.json").read_text())["step"] == 40
+    steps = []
+    resumed = train_consistency(
+        train, val, SMALL, settings, on_step=lambda step, entry: steps.append(step), resume=tmp_path / "r"
+    )
+    assert steps == [60]  # only what was left
+    assert resumed.best_step == whole.best_step and resumed.val_auc == whole.val_auc
+    for name, tensor in whole.model.state_dict().items():
+        assert torch.equal(tensor, resumed.model.state_dict()[name]), name
+    assert [e["step"] for e in resumed.history] == [20, 40, 60]
+    assert len(list((tmp_path / "r").glob("resume-*.safetensors"))) == 1  # the last state only
+    # other settings or other clips: refused, never mixed
+    with pytest.raises(ConfigError, match="other settings or data"):
+        train_consistency(train[:-1], val, SMALL, settings, resume=tmp_path / "r")

@@ -366,7 +366,7 @@ def real_data_clips(data: RealData, store: FeatureStore, token_frames: int) -> t
     people = sorted({c.identity for c in clips})
     if len(people) < 4:  # two to train on, two to choose the step on
         raise ConfigError(
-            f"real clips of {len(people)} identities with features: a consistency detector needs 3 or more"
+            f"real clips of {len(people)} identities with features: a consistency detector needs 4 or more"
         )
     order = np.random.default_rng(data.seed).permutation(len(people))
     val_people = {people[i] for i in order[: min(len(people) - 2, max(2, round(data.val_share * len(people))))]}

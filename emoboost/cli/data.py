@@ -245,6 +245,24 @@ def _refuse_unusable(folds, folder: Path) -> None:
         raise typer.Exit(1)
 
 
+def _corpus_listing(readers, corpus: str, root: Path):
+    """The listing of ``root`` by the reader named ``corpus``; one line when the name is unknown or nothing is found."""
+    if corpus not in readers:
+        raise ConfigError(f"corpus must be one of {', '.join(readers)}, not {corpus!r}")
+    listing = readers[corpus](root)
+    if not listing.rows:
+        raise ConfigError(f"{root}: no {corpus} clips found ({len(listing.skipped)} files laid out otherwise)")
+    return listing
+
+
+def _print_left_out(skipped: dict[str, str], first: int = 5) -> None:
+    """The first files a corpus reader left out, and why (names made printable: they come from the user's disk)."""
+    from emoboost.text import printable
+
+    for path, reason in list(skipped.items())[:first]:
+        out.print(f"  left out {printable(path)}: {reason}", markup=False)
+
+
 @manifest_app.command("emotion")
 def manifest_emotion(
     corpus: Annotated[str, typer.Argument(help="ravdess or cremad.")],
@@ -262,17 +280,12 @@ def manifest_emotion(
     from emoboost.data.emotion_corpora import READERS
     from emoboost.data.manifest import count_by, write_manifest
 
-    if corpus not in READERS:
-        raise ConfigError(f"corpus must be one of {', '.join(READERS)}, not {corpus!r}")
-    listing = READERS[corpus](root)
-    if not listing.rows:
-        raise ConfigError(f"{root}: no {corpus} clips found ({len(listing.skipped)} files with other names)")
+    listing = _corpus_listing(READERS, corpus, root)
     write_manifest(out_dir / "manifest.csv", listing.rows)
     counts = ", ".join(f"{k} {v}" for k, v in count_by(listing.rows, "emotion").items())
     out.print(f"{len(listing.rows)} clips of {len(count_by(listing.rows, 'identity'))} actors ({counts}); "
               f"{len(listing.skipped)} files left out -> {out_dir / 'manifest.csv'}", markup=False)  # fmt: skip
-    for path, reason in list(listing.skipped.items())[:5]:
-        out.print(f"  left out {path}: {reason}", markup=False)
+    _print_left_out(listing.skipped)
 
 
 @manifest_app.command("real")
@@ -301,11 +314,7 @@ def manifest_real(
     from emoboost.data.manifest import count_by, write_manifest
     from emoboost.data.real_corpora import READERS, MeadListing, mux_pairs
 
-    if corpus not in READERS:
-        raise ConfigError(f"corpus must be one of {', '.join(READERS)}, not {corpus!r}")
-    listing = READERS[corpus](root)
-    if not listing.rows:
-        raise ConfigError(f"{root}: no {corpus} clips found ({len(listing.skipped)} files laid out otherwise)")
+    listing = _corpus_listing(READERS, corpus, root)
     where = root
     if isinstance(listing, MeadListing):
         with progress() as bar:
@@ -317,8 +326,7 @@ def manifest_real(
     people = len(count_by(listing.rows, "identity"))
     out.print(f"{len(listing.rows)} real clips of {people} identities; {len(listing.skipped)} files left out "
               f"-> {out_dir / 'manifest.csv'} (paths relative to {where})", markup=False)  # fmt: skip
-    for path, reason in list(listing.skipped.items())[:5]:
-        out.print(f"  left out {path}: {reason}", markup=False)
+    _print_left_out(listing.skipped)
 
 
 @app.command()

@@ -8,8 +8,9 @@ from pathlib import Path
 from emoboost.benchmark.config import BenchmarkConfig
 from emoboost.config import ExtractConfig
 from emoboost.data.manifest import CATEGORIES, REAL, write_manifest
-from emoboost.data.protocols import identity_components
+from emoboost.data.protocols import CONTROL_SPLIT, identity_components
 from emoboost.data.synthav import SynthConfig, generate
+from emoboost.data.synthav_v3 import EMOTION_ONLY
 from emoboost.features.extract import FeatureExtractor, extract_many
 from emoboost.features.store import FeatureStore
 from emoboost.models.consistency import ConsistencyConfig
@@ -28,7 +29,9 @@ SPLIT_ORDER = ("train", "val", "calib", "test", "train")
 
 
 def write_folds_with_calib(rows, folder: Path) -> None:
-    """Leave-one-category-out fold files with train / val / calib / test, one identity group per split (train two)."""
+    """Leave-one-category-out fold files with train / val / calib / test, one identity group per split (train two);
+    as the protocol does, the test people's emotion-only re-voicings (v3 ``RVFA-EMO``) are control rows and
+    nobody else's are used."""
     assignment = {
         i: SPLIT_ORDER[n % len(SPLIT_ORDER)] for n, group in enumerate(identity_components(rows)) for i in group
     }
@@ -36,7 +39,10 @@ def write_folds_with_calib(rows, folder: Path) -> None:
         chosen = []
         for row in rows:
             split = assignment[row.ids[0]]
-            if row.category == REAL or (row.category == held_out) == (split == "test"):
+            if row.category == EMOTION_ONLY:
+                if split == "test":
+                    chosen.append(dataclasses.replace(row, split=CONTROL_SPLIT))
+            elif row.category == REAL or (row.category == held_out) == (split == "test"):
                 chosen.append(dataclasses.replace(row, split=split))
         write_manifest(folder / f"{held_out}.csv", chosen)
 

@@ -90,6 +90,10 @@ class BenchmarkConfig(Overridable):
     # a manifest of more real clips (other people; features in `store`) the all-category detector's consistency
     # model also trains on, never the benchmark's folds ("" = none; the quickstart's: real clips of other seeds)
     detector_extra_real: str = ""
+    # a consistency detector of `emoboost train-consistency` (real clips of other people) that every fold and the
+    # all-category detector use as it is instead of training one on the fold's real clips ("" = train per fold);
+    # refused when it trained on any person of a fold (by name: exclude the benchmark's manifest when training it)
+    consistency_pretrained: str = ""
 
     def validate(self) -> None:
         require(bool(self.categories), "benchmark.categories must not be empty")
@@ -216,6 +220,9 @@ def fold_fingerprint(
             "fold": file_digest(fold_file),
             "records": records,
             "externals": scores,
+            "consistency_pretrained": (
+                file_digest(config.consistency_pretrained) if config.consistency_pretrained else None
+            ),
             "repeat": repeat,
             "results_format": RESULTS_FORMAT,
         }

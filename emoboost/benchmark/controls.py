@@ -246,3 +246,37 @@ def fold_pairing_controls(
             matrix = np.stack([np.asarray(values[i], float) for i in fusion.inputs], axis=1)
             out[control][name] = paired_control(real[name][index], np.asarray(fusion.llr(matrix), float))
     return out
+
+
+def fold_revoiced_control(
+    test: Sequence,
+    control: Sequence,
+    test_logits: Mapping[str, np.ndarray],
+    control_logits: Mapping[str, np.ndarray],
+    fusions: Mapping,
+) -> dict[str, dict[str, float | int]]:
+    """Every fused row on the real test clips against their emotion-only re-voicings (the fold's ``control``
+    clips, SynthAV v3 ``RVFA-EMO``: the same video, words, timing and speaker, another emotion per phrase),
+    each paired with the real clip of its recording (``scenario``): ``{row: AUC, paired rise, Wilcoxon p, ...}``.
+
+    Unlike :func:`fold_pairing_controls` these are clips of their own, scored from their files' features by every
+    detector (RGB sees the same video, the acoustic CNN the new voice), so every row whose inputs were scored on
+    them is reported, the single-modality ones too: a row that catches re-voicing without reading the face does
+    so from the voice alone. Rows with inputs from outside (external score files) are left out."""
+    from emoboost.benchmark.consistency import paired_control
+
+    real_of = {c.row.scenario: i for i, c in enumerate(test) if c.row.label == 0 and c.row.scenario}
+    pairs = [(real_of[c.row.scenario], j) for j, c in enumerate(control) if c.row.scenario in real_of]
+    if len(pairs) < 2:
+        return {}
+    real_index, control_index = (np.array(column) for column in zip(*pairs, strict=True))
+    out = {}
+    for name, fusion in fusions.items():
+        if not all(i in control_logits and i in test_logits for i in fusion.inputs):
+            continue
+        real = np.asarray(fusion.llr(np.stack([test_logits[i][real_index] for i in fusion.inputs], axis=1)), float)
+        revoiced = np.asarray(
+            fusion.llr(np.stack([control_logits[i][control_index] for i in fusion.inputs], axis=1)), float
+        )
+        out[name] = paired_control(real, revoiced)
+    return out

@@ -286,6 +286,10 @@ PAIRING_TITLES = {
     "cross_identity": "another test identity's voice",
     "same_identity": "the same person's other recording's voice",
     "shift": "its own voice shifted by half the clip (>= 1 s)",
+    "revoiced": (
+        "the same recording re-voiced with another emotion per phrase (SynthAV v3 RVFA-EMO: same video, words, "
+        "timing and speaker; clips of their own, so every row is scored, single-modality ones too)"
+    ),
 }
 
 

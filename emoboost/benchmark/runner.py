@@ -43,7 +43,12 @@ from emoboost.benchmark.config import (
     fold_fingerprint,
     sha_lookup,
 )
-from emoboost.benchmark.controls import cell_of_row, fold_pairing_controls, fold_shuffle_controls
+from emoboost.benchmark.controls import (
+    cell_of_row,
+    fold_pairing_controls,
+    fold_revoiced_control,
+    fold_shuffle_controls,
+)
 from emoboost.benchmark.disagreement import NAME as DISAGREEMENT
 from emoboost.benchmark.disagreement import fit_disagreement
 from emoboost.benchmark.provenance import run_provenance
@@ -66,10 +71,17 @@ from emoboost.models.fusion import Fusion
 from emoboost.models.inference import predict_logits
 from emoboost.models.mixture import MixtureFusion
 from emoboost.models.networks import LOWLEVEL, NETWORK_NAMES
+from emoboost.text import printable
 from emoboost.training.clips import DetectorClip, FoldClip, load_fold, missing_fraction
-from emoboost.training.detector import detector_logits, fit_detector, train_detector
+from emoboost.training.detector import (
+    detector_logits,
+    fit_detector,
+    pretrained_consistency,
+    pretrained_people,
+    train_detector,
+)
 from emoboost.training.emoforensics import train_emoforensics
-from emoboost.training.folds import FOLD_SPLITS, check_fold_rows, drop_duplicate_files
+from emoboost.training.folds import CONTROL_SPLIT, FOLD_SPLITS, check_fold_rows, drop_duplicate_files
 
 if TYPE_CHECKING:
     pass
@@ -256,29 +268,32 @@ def run_fold(
     ``held_out_categories``: what the fold holds out when it is several categories (a generator fold)."""
     seed = config.seed if seed is None else seed
     emo_paths = config.emo_rows()
-    token_frames = {load_section(EmoForensicsConfig, p, "model").token_frames for p in emo_paths.values()}
-    if len(token_frames) != 1:
+    frames = {load_section(EmoForensicsConfig, p, "model").token_frames for p in emo_paths.values()}
+    if len(frames) != 1:
         raise ConfigError("all EmoForensics configs of a benchmark must use the same token_frames")
     on_stage("checking and loading features")
-    splits, data, duplicates = _load_checked(
-        category, rows, store, root, config, token_frames.pop(), held_out_categories
-    )
+    token_frames = frames.pop()
+    splits, data, duplicates = _load_checked(category, rows, store, root, config, token_frames, held_out_categories)
     original = {s: [c.original for c in clips] for s, clips in splits.items()}
-    logits: dict[str, dict[str, np.ndarray]] = {"calib": {}, "test": {}, "test_trimmed": {}}
+    control = [c.original for c in data.splits.get(CONTROL_SPLIT, [])]  # test people's re-voicings (v3)
+    logits: dict[str, dict[str, np.ndarray]] = {"calib": {}, "test": {}, "test_trimmed": {}, "control": {}}
     detector = fit_detector(
         original["train"],
         original["val"],
         original["calib"],
         detector_configs(config, config.emo_config, seed),
         on_stage=on_stage,
+        consistency=_pretrained_consistency(config, category, rows, token_frames),
     )
     training = dict(detector.meta["training"])
     emo_models = {"emo": detector.emo}
-    for key, clips in (
+    scored = (
         ("calib", original["calib"]),
         ("test", original["test"]),
         ("test_trimmed", [c.trimmed for c in splits["test"]]),
-    ):
+        *((("control", control),) if control else ()),
+    )
+    for key, clips in scored:
         logits[key].update(detector_logits(detector, clips))
     for name, path in list(emo_paths.items())[1:]:
         on_stage(f"training {name}")
@@ -295,11 +310,7 @@ def run_fold(
             "val_auc": result.best_score,
             "epochs": len(result.history),
         }
-        for key, clips in (
-            ("calib", original["calib"]),
-            ("test", original["test"]),
-            ("test_trimmed", [c.trimmed for c in splits["test"]]),
-        ):
+        for key, clips in scored:
             logits[key][name] = predict_logits(result.model, [c.emo for c in clips])
         emo_models[name] = result.model
     external_names = []
@@ -320,7 +331,7 @@ def run_fold(
     probe = _disagreement_probe(original["train"], detector.emo.config.token_frames, seed)
     if probe is not None:  # the floor a consistency model must beat (needs emotion labels: SynthAV)
         pair_scorers[DISAGREEMENT] = probe.score
-        for key, clips in (("calib", original["calib"]), ("test", original["test"])):
+        for key, clips in (("calib", original["calib"]), ("test", original["test"]), ("control", control)):
             logits[key][DISAGREEMENT] = np.array([probe.score(c.affect.tokens) for c in clips])
     shortcut = fit_shortcut(splits["train"])
     training[SHORTCUT] = {"label": "label", "best_epoch": 0, "val_auc": None, "epochs": 0,
@@ -328,6 +339,8 @@ def run_fold(
     for key, clips, trimmed in (("calib", splits["calib"], False), ("test", splits["test"], False),
                                 ("test_trimmed", splits["test"], True)):  # fmt: skip
         logits[key][SHORTCUT] = shortcut.logits(features_of(clips, trimmed))
+    if control:
+        logits["control"][SHORTCUT] = shortcut.logits(features_of(data.splits[CONTROL_SPLIT]))
     on_stage("fusing on calib and evaluating")
     calib_labels, test_labels = _labels(splits["calib"]), _labels(splits["test"])
     rows_to_fuse = _rows_to_fuse(list(emo_paths), external_names, config.consistency)
@@ -403,12 +416,32 @@ def run_fold(
         config.consistency_model.min_shift_tokens,
         seed,
     )
+    if control:
+        on_stage("re-voicing control")
+        results["controls"]["pairing"]["revoiced"] = fold_revoiced_control(
+            original["test"], control, logits["test"], logits["control"], fitted
+        )
     results["sizes"] = {
         split: [int((_labels(c) == 0).sum()), int((_labels(c) == 1).sum())] for split, c in splits.items()
     }
     results["missing"] = data.missing
     results["dropped_duplicates"] = duplicates
     return FoldResult(**results)
+
+
+def _pretrained_consistency(config: BenchmarkConfig, category: str, rows: Sequence[ManifestRow], token_frames: int):
+    """``config.consistency_pretrained`` loaded (model, training entry), refused when it trained on a person of the
+    fold; None when the fold trains its own (or none)."""
+    if not config.consistency_pretrained or not config.consistency:
+        return None
+    folder = Path(config.consistency_pretrained)
+    shared = pretrained_people(folder) & {i for r in rows for i in r.ids}
+    if shared:
+        raise ConfigError(
+            f"{folder}: the consistency detector trained on {len(shared)} people of fold {category} (first: "
+            f"{printable(sorted(shared)[0])}); train it with `--exclude` naming the benchmark's manifest"
+        )
+    return pretrained_consistency(folder, token_frames)
 
 
 def _disagreement_probe(train: Sequence[DetectorClip], token_frames: int, seed: int):
@@ -702,5 +735,6 @@ def run_benchmark(
             config.training_data(),
             root,
             extra_real=Path(config.detector_extra_real) if config.detector_extra_real else None,
+            consistency_folder=Path(config.consistency_pretrained) if config.consistency_pretrained else None,
         ).save_pretrained(detector_dir)
     return results

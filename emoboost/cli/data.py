@@ -137,6 +137,16 @@ def _print_folds(folds) -> None:
     for fold in folds:
         for line in fold.shortfalls:
             out.print(f"fold {fold.held_out}: sampled short: {line}", markup=False)
+    from emoboost.data.protocols import CONTROL_SPLIT
+
+    controls = {len([r for r in fold.rows if r.split == CONTROL_SPLIT]) for fold in folds}
+    if controls - {0}:
+        kinds = sorted({r.category for fold in folds for r in fold.rows if r.split == CONTROL_SPLIT})
+        out.print(
+            f"control rows per fold: {', '.join(map(str, sorted(controls)))} ({', '.join(kinds)} of test people; "
+            "never trained on, scored against their real recordings)",
+            markup=False,
+        )
 
 
 @manifest_app.command("fakeavceleb")
@@ -188,6 +198,13 @@ def synth(
     synthav_version: Annotated[
         int, typer.Option(help="Generator: 3 (each cue alone, paired scenarios) or 2 (the earlier set).")
     ] = 3,
+    real_only: Annotated[
+        bool,
+        typer.Option(
+            "--real-only",
+            help="Only the real clips (a corpus for `emoboost train-consistency`; no folds are written).",
+        ),
+    ] = False,
 ) -> None:
     """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not \
 FakeAVCeleb results).
@@ -200,20 +217,33 @@ FakeAVCeleb results).
         identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed,
         version=synthav_version,
     )  # fmt: skip
+    if real_only:
+        from emoboost.data.manifest import REAL
+
+        if protocol is not None:
+            raise ConfigError("--protocol: a --real-only set has no fakes, so no folds")
+        rows = generate_with_progress(out_dir, config, "synth", workers, (REAL,))
+        out.print(f"{len(rows)} real clips -> {out_dir / 'manifest.csv'} (no folds: real only)", markup=False)
+        return
     synth_set(out_dir, config, protocol, workers)
 
 
-def generate_with_progress(out_dir: Path, config, label: str, workers: int = 1) -> list:
-    """SynthAV clips of ``config`` under ``out_dir`` (resumable), with a progress bar named ``label``."""
+def generate_with_progress(
+    out_dir: Path, config, label: str, workers: int = 1, categories: tuple[str, ...] | None = None
+) -> list:
+    """SynthAV clips of ``config`` (``categories`` only, when given) under ``out_dir`` (resumable), with a progress
+    bar named ``label``."""
     from emoboost.data.synthav import clips_per_scenario, generate
 
-    total = config.identities * config.clips_per_identity * clips_per_scenario(config)
+    per_scenario = clips_per_scenario(config) if categories is None else len(categories)
+    total = config.identities * config.clips_per_identity * per_scenario
     with progress() as bar:
         task = bar.add_task(label, total=total, current="")
         return generate(
             out_dir,
             config,
             on_clip=lambda row: bar.update(task, advance=1, current=escape(row.path.rsplit("/", 1)[-1])),
+            categories=categories,
             workers=workers,
         )
 

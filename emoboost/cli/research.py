@@ -204,6 +204,14 @@ def benchmark(
     workers: Annotated[
         int, typer.Option(min=1, help="Ray engine, local cluster: folds side by side (benchmark.threads CPUs each).")
     ] = 2,
+    consistency: Annotated[
+        Path | None,
+        typer.Option(
+            "--consistency",
+            help="A consistency detector of `emoboost train-consistency` (real clips of other people) that every "
+            "fold uses instead of training one (benchmark.consistency_pretrained).",
+        ),
+    ] = None,
 ) -> None:
     """Leave-one-category-out benchmark: train, fuse (EMO-BOOST) and evaluate every fold (resumable).
 
@@ -220,6 +228,7 @@ def benchmark(
         target_fpr=target_fpr,
         repeats=repeats,
         device=device,
+        consistency_pretrained=str(consistency) if consistency is not None else None,
         external=(*settings.external, *external) if external else None,
         external_untrained=(*settings.external_untrained, *external_untrained) if external_untrained else None,
     )

@@ -15,6 +15,11 @@ Fold for held-out category H:
 
 ``val`` only early-stops networks; ``calib`` only fits fusions and thresholds; neither holds H.
 
+Clips of the ``controls`` categories (SynthAV v3's emotion-only re-voicing ``RVFA-EMO`` by default;
+absent from FakeAVCeleb) whose people are test people join every fold as split ``control``: never
+trained on and never in the test metrics, they are the benchmark's re-voicing control, each scored
+against the real test clip of its recording. Including them changes no identity's split.
+
 With ``sample`` set (configs/protocols/fakeavceleb_avad.yaml) each fold is then drawn, by seed,
 to the sizes of the published tables: ``train_real`` real + ``train_fake`` fake clips over
 train / val / calib (the fakes evenly over the training categories) and ``test_real`` +
@@ -35,6 +40,7 @@ from emoboost.data.partition import largest_remainder, stratified_partition
 from emoboost.errors import ConfigError
 
 SPLITS = ("train", "val", "calib", "test")
+CONTROL_SPLIT = "control"  # test people's clips of the protocol's control categories (never trained on or tested)
 FIT_SPLITS = ("train", "val", "calib")  # never hold the held-out category
 
 
@@ -77,9 +83,12 @@ class ProtocolConfig:
     sample: SampleSizes | None = None  # None: every clip of the fold's identities
     seed: int = 0
     held_out: tuple[HeldOut, ...] = ()  # folds holding out several categories each (empty: one per category)
+    controls: tuple[str, ...] = ("RVFA-EMO",)  # categories kept for test people as control rows (module docstring)
 
     def validate(self) -> None:
         require(len(self.categories) >= 2, "protocol.categories needs at least two categories")
+        both = sorted(set(self.controls) & {*self.categories, REAL})
+        require(not both, f"protocol.controls: {', '.join(both)} cannot be a control and a category")
         for fold in self.held_out:
             outside = [c for c in fold.categories if c not in self.categories]
             require(not outside, f"protocol.held_out {fold.name}: {', '.join(outside)} not in protocol.categories")
@@ -185,7 +194,7 @@ class Fold:
                     ids[split] += 1
             clips = {s: 0 for s in SPLITS}
             for row in self.rows:
-                if self.groups.get(row.identity) == group:
+                if self.groups.get(row.identity) == group and row.split in clips:
                     clips[row.split] += 1
             out[group] = {s: (ids[s], clips[s]) for s in SPLITS}
         return out
@@ -219,6 +228,11 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
             dropped[group] = dropped.get(group, 0) + 1
         else:
             placed.append(dataclasses.replace(row, split=split))
+    controls = [
+        dataclasses.replace(row, split=CONTROL_SPLIT)
+        for row in rows
+        if row.category in config.controls and split_of(row, assignment) == "test"
+    ]
     folds = []
     specs = [(f.name, f.categories) for f in config.held_out] or [(c, ()) for c in config.categories]
     for index, (held_out, together) in enumerate(specs):
@@ -227,6 +241,7 @@ def make_folds(rows: Sequence[ManifestRow], config: ProtocolConfig | None = None
         shortfalls: tuple[str, ...] = ()
         if config.sample is not None:
             chosen, shortfalls = sample_fold(chosen, held_out, config, np.random.default_rng([config.seed, index]))
+        chosen = [*chosen, *controls]
         folds.append(
             Fold(
                 held_out,
@@ -278,9 +293,14 @@ def check_fold(fold: Fold) -> None:
     Every pair of splits shares no identity (and, where rows carry a ``sha256``, no content);
     the held-out category is only in test; test holds no fake of another category.
     """
-    unknown = {r.split for r in fold.rows} - set(SPLITS)
+    unknown = {r.split for r in fold.rows} - {*SPLITS, CONTROL_SPLIT}
     if unknown:
         raise ConfigError(f"fold {fold.held_out}: unknown split(s) {sorted(unknown)}")
+    control_ids = {i for r in fold.rows if r.split == CONTROL_SPLIT for i in r.ids}
+    for split in FIT_SPLITS:
+        shared = control_ids & {i for r in fold.rows if r.split == split for i in r.ids}
+        if shared:
+            raise ConfigError(f"fold {fold.held_out}: control and {split} share identities {sorted(shared)[:5]}")
     by_split = {s: [r for r in fold.rows if r.split == s] for s in SPLITS}
     ids = {s: {i for r in by_split[s] for i in r.ids} for s in SPLITS}
     hashes = {s: {h for r in by_split[s] if (h := getattr(r, "sha256", ""))} for s in SPLITS}

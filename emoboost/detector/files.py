@@ -94,6 +94,11 @@ def consistency_card(config: dict[str, Any]) -> list[str]:
             f"- trained on: {data.get('train_clips', '?')} real clips of {data.get('train_identities', '?')} "
             f"identities, of which {data.get('extra_real_clips', 0)} beyond the detector's training split"
             + (f" ({extra.get('manifest')}, SHA-256 {extra.get('manifest_sha256', '?')})" if extra else "")
+            + (
+                f"; {data['extra_real_val_clips']} further real clips of other people joined val's in choosing its step"
+                if data.get("extra_real_val_clips")
+                else ""
+            )
         ),
         *(
             [

@@ -11,8 +11,9 @@ train``. Three kinds of data, three kinds of decision:
 
 With ``DetectorConfigs.consistency`` set, a fourth detector joins them: the face-voice consistency
 model (:mod:`emoboost.models.consistency`), trained on the **real** clips of train (and any further
-real clips given, of other people) and never on a fake, its step chosen on val's real clips; its
-clip score is a fourth fusion input.
+real clips given, of other people) and never on a fake, its step chosen on val's real clips (plus
+the further clips of a fifth of their people, held out of its training); its clip score is a fourth
+fusion input.
 
 The result is an :class:`emoboost.detector.detector.Detector`; ``save_pretrained`` writes the directory that
 ``emoboost detect --model`` and ``Detector.from_pretrained`` load.
@@ -110,6 +111,7 @@ def _check_splits(train: Sequence[DetectorClip], val: Sequence[DetectorClip], ca
 
 
 HEADS = ("emo_face", "emo_voice")  # EmoForensics' face head (learns video_fake) and voice head (audio_fake)
+EXTRA_VAL_SHARE = 0.2  # share of the further real clips' people whose clips join val's reals in choosing the step
 REAL_BAND = (5.0, 95.0)  # percentiles of real calibration windows' consistency scores: the timeline's band
 
 
@@ -170,9 +172,12 @@ def fit_consistency(
         raise ConfigError(
             f"consistency.token_frames ({config.token_frames}) must equal EmoForensics' ({configs.emo.token_frames})"
         )
-    train_real = real_clips_of(train) + list(extra_real)
+    extra_train, extra_val = split_people(extra_real, EXTRA_VAL_SHARE, configs.seed) if extra_real else ([], [])
     fit = train_consistency(
-        train_real, real_clips_of(val), config, dataclasses.replace(configs.consistency_train, seed=configs.seed)
+        real_clips_of(train) + extra_train,
+        real_clips_of(val) + extra_val,
+        config,
+        dataclasses.replace(configs.consistency_train, seed=configs.seed),
     )
     entry = {
         "label": "real clips only",
@@ -180,7 +185,7 @@ def fit_consistency(
         "val_auc": float(np.mean(list(fit.val_auc.values()))),
         "epochs": len(fit.history),
         "val_auc_by_negative": fit.val_auc,
-        "data": {**fit.data, "extra_real_clips": len(extra_real)},
+        "data": {**fit.data, "extra_real_clips": len(extra_train), "extra_real_val_clips": len(extra_val)},
     }
     return fit.model, entry
 
@@ -363,18 +368,34 @@ def real_data_clips(data: RealData, store: FeatureStore, token_frames: int) -> t
             {"path": str(manifest), "sha256": sha256_file(manifest), "real_rows": len(rows),
              "left_out_people_rows": len(rows) - len(kept)}
         )  # fmt: skip
-    people = sorted({c.identity for c in clips})
+    people = {c.identity for c in clips}
     if len(people) < 4:  # two to train on, two to choose the step on
         raise ConfigError(
             f"real clips of {len(people)} identities with features: a consistency detector needs 4 or more"
         )
-    order = np.random.default_rng(data.seed).permutation(len(people))
-    val_people = {people[i] for i in order[: min(len(people) - 2, max(2, round(data.val_share * len(people))))]}
-    train = [c for c in clips if c.identity not in val_people]
-    val = [c for c in clips if c.identity in val_people]
-    read = {"manifests": listed, "missing": missing, "excluded_identities": len(excluded), "identities": len(people),
-            "val_identities": len(val_people), "train_clips": len(train), "val_clips": len(val)}  # fmt: skip
+    train, val = split_people(clips, data.val_share, data.seed)
+    read = {
+        "manifests": listed,
+        "missing": missing,
+        "excluded_identities": len(excluded),
+        "identities": len(people),
+        "val_identities": len({c.identity for c in val}),
+        "train_clips": len(train),
+        "val_clips": len(val),
+        "people": sorted(people),
+    }  # fmt: skip  (so a benchmark can check it never trained on its people)
     return train, val, read
+
+
+def split_people(clips: Sequence[RealClip], share: float, seed: int) -> tuple[list[RealClip], list[RealClip]]:
+    """``(train, val)``: the clips of a seeded ``share`` of the identities (at least 2, and at least 2 left to
+    train on) choose the training step; with fewer than 4 identities every clip trains."""
+    people = sorted({c.identity for c in clips})
+    if len(people) < 4:
+        return list(clips), []
+    order = np.random.default_rng(seed).permutation(len(people))
+    val_people = {people[i] for i in order[: min(len(people) - 2, max(2, round(share * len(people))))]}
+    return [c for c in clips if c.identity not in val_people], [c for c in clips if c.identity in val_people]
 
 
 def train_consistency_detector(
@@ -494,6 +515,20 @@ def pretrained_consistency(folder: Path, token_frames: int) -> tuple[Consistency
         "epochs": None,
         "val_auc_by_negative": by_negative,
         "data": {**training.get("data", {}), "extra_real_clips": 0},
-        "trained_separately": {"folder": str(folder), "real_data": read},
+        "trained_separately": {"folder": str(folder), "real_data": {k: v for k, v in read.items() if k != "people"}},
     }
     return model, entry
+
+
+def pretrained_people(folder: Path) -> set[str]:
+    """The identity names a consistency detector of ``emoboost train-consistency`` trained (and chose its step) on."""
+    from emoboost.detector.checkpoints import read_config
+    from emoboost.training.consistency import FORMAT
+
+    people = read_config(folder, FORMAT).get("real_data", {}).get("people")
+    if not isinstance(people, list) or not all(isinstance(p, str) for p in people):
+        raise ConfigError(
+            f"{folder}: its config.json does not list the people it trained on, so a benchmark cannot check it "
+            "never saw its test people; train it again with this version (`emoboost train-consistency`)"
+        )
+    return set(people)

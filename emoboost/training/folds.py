@@ -2,9 +2,10 @@
 
 - Rows that list the same file (same SHA-256 of the content) under two categories are dropped,
   all of them, and reported: a clip cannot be both real and fake, nor two kinds of fake.
-- The fold is refused when its test split shares an identity or a file with train, val or
-  calib, when the held-out category appears outside test, or when calib is empty (fold files
-  from before the calib split: regenerate them).
+- The fold is refused when its test split (or its ``control`` rows: test people's clips kept
+  as controls, never trained on) shares an identity or a file with train, val or calib, when the
+  held-out category appears outside test, or when calib is empty (fold files from before the
+  calib split: regenerate them).
 - A fold result stores a fingerprint of everything it depends on (benchmark settings, model
   configs, the fold file, the feature records of its clips, external score files); a rerun
   reuses a result only when the fingerprint is the same.
@@ -24,6 +25,7 @@ from emoboost.files import sha256_file
 
 TRAINING_SPLITS = ("train", "val", "calib")
 FOLD_SPLITS = (*TRAINING_SPLITS, "test")
+CONTROL_SPLIT = "control"  # emoboost.data.protocols.CONTROL_SPLIT
 
 
 def drop_duplicate_files(
@@ -60,10 +62,11 @@ def check_fold_rows(
 
     ``held_out_categories``: every category the fold holds out when it holds out several (a
     leave-one-generator-out fold, from the protocol stored with it); by default the fold's name."""
-    unknown = sorted({r.split for r in rows} - set(FOLD_SPLITS))
+    unknown = sorted({r.split for r in rows} - {*FOLD_SPLITS, CONTROL_SPLIT})
     if unknown:
         raise ConfigError(
-            f"fold {held_out}: unknown split(s) {', '.join(map(repr, unknown))}; expected {', '.join(FOLD_SPLITS)}"
+            f"fold {held_out}: unknown split(s) {', '.join(map(repr, unknown))}; expected "
+            f"{', '.join((*FOLD_SPLITS, CONTROL_SPLIT))}"
         )
     if not any(r.split == "calib" for r in rows):
         raise ConfigError(
@@ -71,7 +74,7 @@ def check_fold_rows(
             "(val only early-stops the networks); regenerate the fold files with this version "
             "(`emoboost manifest fakeavceleb ...` or `emoboost synth` write them)"
         )
-    test = [r for r in rows if r.split == "test"]
+    test = [r for r in rows if r.split in ("test", CONTROL_SPLIT)]  # controls are test people's clips
     held = {held_out, *held_out_categories}
     test_ids = {i for r in test for i in r.ids}
     test_sha = {s for s in map(sha_of, test) if s is not None}

@@ -151,6 +151,12 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
         assert {"emo", "lowlevel", "fusion", "consistency", "fusion+consistency", "fusion_mixture"} <= rows
         assert not rows & {"rgb", "acoustic", "emo+ext:avad", "ext:avad", "shortcut"}
         assert pairing["cross_identity"]["emo"]["clips"] == results.folds[category]["emo"]["n_real"]
+        # the test people's emotion-only re-voicings, clips of their own: every row with inputs scored on them
+        revoiced = pairing["revoiced"]
+        assert revoiced["consistency"]["clips"] == results.folds[category]["emo"]["n_real"]  # one per recording
+        assert {"rgb", "acoustic", "emo", "fusion", "consistency", "probe_disagreement", "shortcut"} <= set(revoiced)
+        assert abs(revoiced["rgb"]["mean_rise"]) < 1e-4  # the same video (up to float sums)
+        assert not set(revoiced) & {"emo+ext:avad", "ext:avad"}
     assert set(results.consistency_gain["folds"]) == set(CATEGORIES)
     assert (results.mixture_gain["base"], results.mixture_gain["boosted"]) == ("lowlevel_mixture", "fusion_mixture")
     mixture = json.loads((tmp_path / "out" / "folds" / "RVFA.json").read_text())["fusions"]["fusion_mixture"]
@@ -350,3 +356,16 @@ def test_train_consistency_on_real_clips_then_a_detector_that_uses_it(setup, tmp
     )
     assert inside.keys() == alone.keys() and all(torch.equal(inside[k], alone[k]) for k in inside)
     assert "trained separately" in (tmp_path / "det" / "README.md").read_text()
+    # a benchmark may use it in every fold instead of training one per fold, but only on people it never saw
+    assert sorted(written["real_data"]["people"]) == sorted({r.identity for r in rows} - set(left_out))
+    pretrained = dataclasses.replace(config, consistency_pretrained=str(tmp_path / "c"))
+    model, entry = bench._pretrained_consistency(pretrained, "RVFA", read_manifest(tmp_path / "others.csv"), 5)
+    assert entry["trained_separately"]["folder"] == str(tmp_path / "c")
+    assert "people" not in entry["trained_separately"]["real_data"]  # the names stay in its own folder
+    with pytest.raises(ConfigError, match="trained on 8 people of fold RVFA"):
+        bench._pretrained_consistency(pretrained, "RVFA", read_manifest(fold), 5)
+    assert bench._pretrained_consistency(config, "RVFA", read_manifest(fold), 5) is None  # default: trained per fold
+    store = FeatureStore(config.store)
+    prints = [bench.fold_fingerprint(c, read_manifest(fold), fold, store, folder / "synthav", (), "RVFA", 0)
+              for c in (config, pretrained)]  # fmt: skip
+    assert prints[0] != prints[1]

@@ -172,3 +172,37 @@ def test_every_split_has_people_when_pairs_outnumber_the_small_splits():
             check_fold(fold)
             real = {s: {r.identity for r in fold.rows if r.split == s and r.label == 0} for s in SPLITS}
             assert all(real[s] for s in SPLITS), (seed, fold.held_out, {s: len(v) for s, v in real.items()})
+
+
+def test_control_categories_of_test_people_join_every_fold_without_moving_anyone(shaped_rows):
+    from emoboost.data.protocols import CONTROL_SPLIT
+    from emoboost.data.synthav_v3 import EMOTION_ONLY
+
+    assert ProtocolConfig().controls == (EMOTION_ONLY,)
+    real = [r for r in shaped_rows if r.category == REAL]
+    revoiced = [dataclasses.replace(r, path=r.path.replace(".mp4", "_emo.mp4"), category=EMOTION_ONLY, label=1)
+                for r in real]  # fmt: skip
+    plain = make_folds(shaped_rows, load_protocol(LOCO))
+    with_controls = make_folds([*shaped_rows, *revoiced], load_protocol(LOCO))
+    for before, after in zip(plain, with_controls, strict=True):
+        check_fold(after)
+        assert after.assignment == before.assignment  # no identity changes split
+        assert [r for r in after.rows if r.split != CONTROL_SPLIT] == list(before.rows)
+        controls = [r for r in after.rows if r.split == CONTROL_SPLIT]
+        test_people = {r.identity for r in before.rows if r.split == "test"}
+        assert controls and {r.category for r in controls} == {EMOTION_ONLY}
+        assert {r.identity for r in controls} == test_people & {r.identity for r in revoiced}
+        assert len(controls) == sum(r.identity in test_people for r in revoiced)
+    # a control row of a training person is refused, as a test row would be
+    fold = with_controls[0]
+    leak = next(r for r in fold.rows if r.split == "train")
+    bad = dataclasses.replace(fold, rows=(*fold.rows, dataclasses.replace(leak, split=CONTROL_SPLIT)))
+    with pytest.raises(ConfigError, match="control and train share"):
+        check_fold(bad)
+    from emoboost.training.folds import check_fold_rows  # what the benchmark checks before it trusts a fold file
+
+    check_fold_rows(fold.held_out, fold.rows, lambda r: None)
+    with pytest.raises(ConfigError, match="test and train share identities"):
+        check_fold_rows(fold.held_out, bad.rows, lambda r: None)
+    with pytest.raises(ConfigError, match="control and a category"):
+        ProtocolConfig(controls=("RVFA",)).validate()

@@ -216,3 +216,15 @@ def test_cli_synth_refuses_an_unknown_version_in_one_line(tmp_path):
     )
     assert result.returncode != 0 and "SynthAV version 4 does not exist" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "set").exists()
+
+
+def test_cli_synth_real_only_writes_real_clips_and_no_folds(tmp_path):
+    from emoboost.cli import run
+
+    out = tmp_path / "real"
+    assert run(["synth", str(out), "--identities", "2", "--clips-per-identity", "1", "--seconds", "1",
+                "--real-only"]) == 0  # fmt: skip
+    rows = read_manifest(out / "manifest.csv")
+    assert len(rows) == 2 and {r.category for r in rows} == {"real"} and not (out / "folds").exists()
+    assert all((out / r.path).is_file() for r in rows)
+    assert run(["synth", str(tmp_path / "x"), "--real-only", "--protocol", "p.yaml"]) != 0

@@ -158,3 +158,17 @@ def test_a_stopped_training_resumes_and_ends_as_the_uninterrupted_run(tmp_path):
     # other settings or other clips: refused, never mixed
     with pytest.raises(ConfigError, match="other settings or data"):
         train_consistency(train[:-1], val, SMALL, settings, resume=tmp_path / "r")
+
+
+def test_further_real_clips_lend_whole_people_to_the_step_choice():
+    from emoboost.training.detector import split_people
+
+    clips = _set(2, 10)
+    train, val = split_people(clips, 0.2, seed=0)
+    assert len(train) + len(val) == len(clips)
+    people_val = {c.identity for c in val}
+    assert len(people_val) == 2 and not people_val & {c.identity for c in train}  # whole people, 2 of 10
+    assert split_people(clips, 0.2, seed=0) == (train, val)  # seeded
+    assert len({c.identity for c in split_people(clips, 0.9, seed=0)[0]}) == 2  # at least 2 people left to train on
+    few = _set(3, 3)
+    assert split_people(few, 0.2, seed=0) == (few, [])  # under 4 people: every clip trains

@@ -80,9 +80,11 @@ def test_manifest_layout_pairs_and_generators(v3set):
     for pair in pairs.values():  # both mismatch levels, everything else the same
         assert sorted(r.emotion_mismatch for r in pair) == ["0", "1"]
         assert len({(r.artifact, r.generator, r.emotion, r.ids) for r in pair}) == 1
-    for fold in make_folds(rows):  # the folds of the five categories ignore the emotion-only category
+    for fold in make_folds(rows):  # the emotion-only category is never trained or tested on: test people's are controls
         check_fold(fold)
-        assert not any(r.category == EMOTION_ONLY for r in fold.rows)
+        assert all(r.split == "control" for r in fold.rows if r.category == EMOTION_ONLY)
+        test_people = {r.identity for r in fold.rows if r.split == "test"}
+        assert {r.identity for r in fold.rows if r.category == EMOTION_ONLY} <= test_people
 
 
 def test_one_recipe_per_category():

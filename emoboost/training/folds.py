@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from emoboost.data.manifest import ManifestRow
+from emoboost.data.protocols import CONTROL_SPLIT
 from emoboost.errors import ConfigError
 from emoboost.files import sha256_file
 
 TRAINING_SPLITS = ("train", "val", "calib")
 FOLD_SPLITS = (*TRAINING_SPLITS, "test")
-CONTROL_SPLIT = "control"  # emoboost.data.protocols.CONTROL_SPLIT
 
 
 def drop_duplicate_files(

@@ -50,3 +50,18 @@ def file_stem(path: str | os.PathLike[str]) -> str:
     while len(stem.encode()) > STEM_BYTES:
         stem = stem[:-1]
     return stem
+
+
+def shortest_unique(paths: list[str]) -> list[str]:
+    """Per path, its shortest trailing part (the name, then ``folder/name``...) that no other path of the list ends
+    with, made :func:`printable`: ``["a/x.mp4", "b/x.mp4", "c/y.mp4"]`` -> ``["a/x.mp4", "b/x.mp4", "y.mp4"]``. The
+    same path twice gets the same label."""
+    parts = [Path(printable(p)).parts or (printable(p),) for p in paths]
+    labels = []
+    for index, own in enumerate(parts):
+        others = [p for j, p in enumerate(parts) if j != index and p != own]
+        count = 1
+        while count < len(own) and any(p[-count:] == own[-count:] for p in others):
+            count += 1
+        labels.append(str(Path(*own[-count:])))
+    return labels

@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 
 from emoboost import __version__
-from emoboost.cli import data, detect, quick, research  # noqa: F401  (registers the commands)
+from emoboost.cli import common, data, detect, quick, research  # noqa: F401  (registers the commands)
 from emoboost.cli.common import app, err, one_line, out, plain_help_types, setup_logging
 from emoboost.errors import EmoboostError
 
@@ -43,8 +43,10 @@ def _main(
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return its exit code."""
+    words = list(argv) if argv is not None else sys.argv[1:]
+    common.TYPED[:] = ["emoboost", *words]  # the command as typed, for what records it (case reports)
     try:
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = app(args=words, standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

@@ -26,6 +26,8 @@ from rich.progress import (
 
 from emoboost.text import printable as one_line  # every message is one line (re-exported for the commands)
 
+TYPED: list[str] = []  # the words of the running command as typed (``emoboost.cli.run`` sets them)
+
 app = typer.Typer(
     name="emoboost",
     help="Audio-visual deepfake detection with emotion consistency (EmoForensics + EMO-BOOST).",

@@ -69,6 +69,11 @@ def detect(
         Path | None,
         typer.Option("--report", help="Folder for one self-contained HTML case report per file (and index.html)."),
     ] = None,
+    case_id: Annotated[
+        str, typer.Option("--case-id", help="Case identifier, printed on every case report and the index.")
+    ] = "",
+    exhibit: Annotated[str, typer.Option("--exhibit", help="Exhibit (item) reference, printed on the reports.")] = "",
+    examiner: Annotated[str, typer.Option("--examiner", help="Examiner's name, printed on the reports.")] = "",
     allow_audio_only: Annotated[
         bool, typer.Option("--allow-audio-only", help="Give an audio-only verdict when no face is found.")
     ] = False,
@@ -110,7 +115,7 @@ def detect(
     with err.status("loading the detector"):
         detector = Detector.from_pretrained(model, trusted_encoders=trust_encoder or ()).to(device)
     decision = detector.decision(prior, threshold, target_fpr)
-    reporter = _reporter(report, detector, command_line(ctx))
+    reporter = _reporter(report, detector, ctx, (case_id, exhibit, examiner))
     extras: dict[str, Any] = {}
     if timeline_png is not None:
         extras["timeline"] = functools.partial(_plot, folder=timeline_png)
@@ -242,23 +247,35 @@ def command_line(ctx: typer.Context) -> str:
     words = ["emoboost", ctx.info_name or "detect"]
     for param in ctx.command.params:
         value = ctx.params.get(param.name)
-        if value is None or value is False:
+        if value is None or value is False or value == "" or (isinstance(value, (list, tuple)) and not value):
             continue
+        values = value if isinstance(value, (list, tuple)) else [value]
         if getattr(param, "param_type_name", "") == "argument":
-            words += [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+            words += [str(v) for v in values]
         elif value is True:
             words.append(param.opts[0])
         else:
-            words += [param.opts[0], str(value)]
+            for item in values:  # a repeatable option once per value
+                words += [param.opts[0], str(getattr(item, "value", item))]
     return shlex.join(words)
 
 
-def _reporter(folder: Path | None, detector, command: str):
+def typed_command() -> str:
+    """The command line as the user typed it (shell-quoted), from :data:`emoboost.cli.common.TYPED`."""
+    import shlex
+
+    from emoboost.cli.common import TYPED
+
+    return shlex.join(one_line(word) for word in TYPED) if TYPED else ""
+
+
+def _reporter(folder: Path | None, detector, ctx: typer.Context, case: tuple[str, str, str]):
     if folder is None:
         return None
-    from emoboost.detector.case_report import CaseReports
+    from emoboost.detector.case_report import CaseInfo, CaseReports
 
-    return CaseReports(folder, detector, command)
+    settings = command_line(ctx)
+    return CaseReports(folder, detector, typed_command() or settings, CaseInfo(*case), settings)
 
 
 def lr_cell(llr: float) -> str:
@@ -278,17 +295,29 @@ def print_verdicts(
 ) -> None:
     """One row per file: file, verdict, LR, its verbal label, P(fake) at the prior, warnings (numbered notes below).
 
+    Files are named by the shortest trailing part of their path that tells them apart in this batch
+    (:func:`emoboost.text.shortest_unique`); a name is never split: when the names are too long for the file column
+    at the console's width, the rows carry ``#1``, ``#2``... and the names follow the table, one whole line each.
     Warnings every verdict of the detector carries (``shared_warnings``) are printed once under the table.
     ``details`` adds a second table: the per-detector logits, the fused LLR, the face / voice heads and
-    the most suspicious stretch. Both fit 80 columns for file names up to about 20 characters."""
+    the most suspicious stretch, then each detector's share of the fused LLR."""
     from rich.text import Text
 
     from emoboost.detector.outputs import flat_row
+    from emoboost.text import shortest_unique
 
     console = console or out
-    rows = [flat_row(entry) for entry in entries if "error" not in entry]
+    kept = [entry for entry in entries if "error" not in entry]
+    rows = [flat_row(entry) for entry in kept]
+    names = shortest_unique([str(row["path"]) for row in rows])
+    width = max(40, console.width)
+    fits = all(len(name) <= width - MAIN_COLUMNS for name in names)
+    cells = names if fits else [f"#{i}" for i in range(1, len(names) + 1)]
     notes: dict[str, int] = {}
-    console.print(_verdict_table(rows, shared_warnings, notes))
+    console.print(_verdict_table(rows, cells, shared_warnings, notes))
+    if not fits:
+        for cell, name in zip(cells, names, strict=True):
+            console.print(Text(f"  {cell} {name}"), soft_wrap=True)
     for warning, number in notes.items():
         _print_note(console, f"  {number}. ", warning)
     if shared_warnings:
@@ -296,8 +325,37 @@ def print_verdicts(
         for warning in shared_warnings:
             _print_note(console, "  - ", warning)
     if details:
-        shares = [(e.get("provenance") or {}).get("llr_contributions") for e in entries if "error" not in e]
-        console.print(_details_table(rows, shares))
+        shares = [(e.get("provenance") or {}).get("llr_contributions") for e in kept]
+        detail_cells = (
+            cells
+            if all(len(c) <= width - DETAIL_COLUMNS for c in cells)
+            else [f"#{i}" for i in range(1, len(cells) + 1)]
+        )
+        console.print(_details_table(rows, detail_cells, shares))
+        if detail_cells != cells:
+            for cell, name in zip(detail_cells, names, strict=True):
+                console.print(Text(f"  {cell} {name}"), soft_wrap=True)
+        _print_shares(console, detail_cells, shares)
+
+
+def _print_shares(console, cells: list[str], shares: list[dict[str, float] | None]) -> None:
+    """Each file's fused LLR as the sum of the detectors' shares: ``emo -0.17 + rgb +0.00 + ... + bias -1.39 = +0.06``
+    and what drove it (one line per file, wrapped with a hanging indent, never cropped)."""
+    from emoboost.detector.case_report import driven_by
+
+    lines = []
+    for cell, share in zip(cells, shares, strict=True):
+        if not share:
+            continue
+        terms = " + ".join(f"{k} {float(v):+.2f}" for k, v in share.items() if v is not None)
+        total = sum(float(v) for v in share.values() if v is not None)
+        lines.append(f"{cell}: {terms} = {total:+.2f}; driven by {driven_by(share)}")
+    if lines:
+        from rich.text import Text
+
+        console.print(Text("shares of the fused LLR (before bounding) and the detector that drove it:"))
+        for line in lines:
+            _print_note(console, "  ", line)
 
 
 def _print_note(console, marker: str, text: str) -> None:
@@ -312,7 +370,13 @@ def _print_note(console, marker: str, text: str) -> None:
         console.print(Text((marker if index == 0 else " " * len(marker)) + line), soft_wrap=True)
 
 
-def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...], notes: dict[str, int]):
+MAIN_COLUMNS = 50  # what the verdict table's other columns take at most (verdict, LR, support, P(fake), notes)
+DETAIL_COLUMNS = 64  # what the details table's score columns take
+
+
+def _verdict_table(
+    rows: list[dict[str, Any]], cells: list[str], shared_warnings: tuple[str, ...], notes: dict[str, int]
+):
     from rich import box
     from rich.table import Table
 
@@ -320,18 +384,18 @@ def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...],
     prior_text = ", ".join(f"{p:g}" for p in priors) or "?"
     title = f"emoboost verdicts (prior P(fake) {prior_text}; LR > 1 supports manipulated)"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("file", overflow="fold", ratio=3)
+    table.add_column("file", no_wrap=True)
     table.add_column("verdict")
     table.add_column("LR", justify="right", no_wrap=True)
     table.add_column("support", ratio=3)
     table.add_column("P(fake)", justify="right", no_wrap=True)
     table.add_column("notes", ratio=1)
-    for row in rows:
+    for row, cell in zip(rows, cells, strict=True):
         colour = "red" if row["label"] == "fake" else "green"
         own = [w for w in (row.get("warnings") or "").split("; ") if w and w not in shared_warnings]
         marks = ",".join(str(notes.setdefault(w, len(notes) + 1)) for w in own) or "-"
         table.add_row(
-            escape(Path(row["path"]).name),
+            escape(cell),
             f"[{colour}]{row['label']}[/{colour}]",
             lr_cell(float(row["llr"])),
             support_cell(row["lr_verbal"]),
@@ -341,40 +405,32 @@ def _verdict_table(rows: list[dict[str, Any]], shared_warnings: tuple[str, ...],
     return table
 
 
-def _details_table(rows: list[dict[str, Any]], shares: list[dict[str, float] | None]):
+def _details_table(rows: list[dict[str, Any]], cells: list[str], shares: list[dict[str, float] | None]):
     from rich import box
     from rich.table import Table
-
-    from emoboost.detector.case_report import driven_by
 
     def number(value, spec: str = "+.2f") -> str:
         return "-" if value in (None, "") else format(float(value), spec)
 
     title = "per-detector scores (logits; consist.: real-only consistency; fused: LLR; face / voice: EmoForensics)"
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("file", overflow="fold", ratio=1)
+    table.add_column("file", no_wrap=True)
     # the consistency column only for a detector that has one
     names = [n for n in DETECTOR_SCORES if n != "consistency" or any(r.get("score_consistency") for r in rows)]
     short = {"consistency": "consist."}
     for name in (*names, "fused", "face", "voice"):
         table.add_column(short.get(name, name), justify="right", no_wrap=True)
     table.add_column("most suspicious", no_wrap=True)
-    driven = []
-    for row, share in zip(rows, shares, strict=True):
+    for row, cell in zip(rows, cells, strict=True):
         stretch = "-"
         if row.get("worst_start_s") not in (None, ""):
             start, end, llr = (float(row[k]) for k in ("worst_start_s", "worst_end_s", "worst_llr"))
             stretch = f"{start:.1f}-{end:.1f}s {llr:+.2f}"
         table.add_row(
-            escape(Path(row["path"]).name),
+            escape(cell),
             *(number(row.get(f"score_{k}")) for k in (*names, "fused")),
             number(row.get("face"), ".2f"),
             number(row.get("voice"), ".2f"),
             stretch,
         )
-        if share:
-            driven.append(f"{escape(Path(row['path']).name)}: {escape(driven_by(share))}")
-    if driven:  # a caption, so the table itself still fits 80 columns
-        table.caption = "driven by (the largest share in the fused LLR's direction):\n" + "\n".join(driven)
-        table.caption_justify = "left"
     return table

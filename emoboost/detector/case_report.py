@@ -1,61 +1,77 @@
-"""Case reports an analyst can hand over: one self-contained HTML file per input, and an index for a batch.
+"""Case reports an examiner can file: one self-contained HTML file per input, and an index for a batch.
 
-``emoboost detect ... --report DIR`` writes ``DIR/<stem>_<sha256[:8]>.html`` per file and
-``DIR/index.html``. A report needs no network: styles are inline and images are embedded as
-base64. It states the file (name, size, SHA-256, duration, codecs), the verdict (LR, its verbal
-equivalent, prior, posterior, threshold and where it comes from), the timeline (fused LLR with
-the threshold, facial expressions, voice prosody, emotion mismatch), three to six frames from
-the most and least suspicious stretches with the tracked face box, the per-detector scores, the
-warnings, the detector (id, weights hash, training data, calibration Cllr / FPR / TPR), software
-and encoder versions and the exact command.
+``emoboost detect ... --report DIR [--case-id ID --exhibit ITEM --examiner NAME]`` writes
+``DIR/<stem>_<sha256[:8]>.html`` per file and ``DIR/index.html`` (the API: :class:`CaseReports` with a
+:class:`CaseInfo`). A report needs no network: styles are inline, images are embedded as base64, and it prints on A4.
+
+It states the case (case, exhibit, examiner), the exhibit at intake (size, MD5, SHA-1, SHA-256, file-system times),
+the container's own account of itself (format and brand, tags such as creation_time and encoder, per-stream codec,
+frame count, constant or variable frame rate, bit rates), the propositions and the scope they hold for (derived from
+the detector's training and calibration data), the verdict (LR within its calibration bounds, its verbal equivalent,
+prior, posterior, threshold and operating point), each detector's share of the LLR, the timeline, key frames of the
+highest- and lowest-scoring stretches, the window scores, the warnings with their codes, the limitations, the
+detector and its validation figures (held out where a benchmark recorded them, in-sample ones labelled), software
+versions, and the command as typed with the settings it resolved to.
+
+The HTML comes from Jinja2 templates (``emoboost/detector/templates``) with autoescaping on, and every value a file
+contributes is also made printable (control and bidirectional characters escaped) before it is escaped.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
-import html
+import hashlib
 import io
 import math
-import os
 import platform
 import urllib.parse
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from emoboost.calibration import VERBAL_SCALE, format_lr, llr_metrics
-from emoboost.detector.detector import Detector
+from emoboost.detector.detector import NOT_VALIDATED, Detector
 from emoboost.detector.timeline import panel_names, timeline_png_bytes
 from emoboost.detector.verdict import Verdict, operating_point_words
 from emoboost.files import write_text_atomic
 from emoboost.media.decode import FPS
+from emoboost.media.metadata import container_facts, intake, stream_summary
 from emoboost.text import file_stem, printable
 
 ORIGIN = {True: "generated", False: "recorded", None: "unknown origin"}
-FRAMES_PER_KIND = 3  # frames from the most and from the least suspicious stretches
+FRAMES_PER_KIND = 3  # frames from the highest- and from the lowest-scoring stretches
 FRAME_WIDTH = 360  # pixels of an embedded key frame
-STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1100px;color:#222;
-line-height:1.4}
-h1{font-size:22px;margin-bottom:4px}
-h2{font-size:17px;border-bottom:1px solid #ddd;padding-bottom:3px;margin-top:26px}
-table{border-collapse:collapse;font-size:14px}
-td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
-th{color:#555;font-weight:600}
-.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}
-.verdict{padding:14px 18px;border-radius:6px;font-size:16px}
-.fake{background:#fdecea;border-left:6px solid #d62728}
-.real{background:#eaf6ea;border-left:6px solid #2ca02c}
-.big{font-size:24px;font-weight:700}
-.warn{background:#fff6db;border-left:6px solid #e0a800;padding:8px 14px 8px 34px}
-.frames{display:flex;flex-wrap:wrap;gap:12px}
-figure{margin:0;width:360px}
-figcaption{font-size:13px;color:#444}
-img{max-width:100%}
-.muted{color:#666;font-size:13px}
-"""
+FRAME_BOX = "#1f4e9c"  # one neutral colour for every key frame's face box: a frame is evidence, not a verdict
+HIGHEST, LOWEST = "highest-score stretch", "lowest-score stretch"
+# what each cross-manipulation category is (FakeAVCeleb, Khalid et al. 2021, by its method names; SynthAV's own)
+MANIPULATIONS = {
+    "RVFA": "real video, voice cloned (SV2TTS / RTVC)",
+    "FVRA-WL": "real voice, face lip-synced to it (Wav2Lip)",
+    "FVFA-FS": "face swapped (faceswap), lip-synced (Wav2Lip), voice cloned",
+    "FVFA-GAN": "face swapped (FSGAN), lip-synced (Wav2Lip), voice cloned",
+    "FVFA-WL": "face lip-synced (Wav2Lip), voice cloned",
+    "RVFA-EMO": "real video re-voiced by the same speaker with other emotions (SynthAV)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseInfo:
+    """The examiner's identifiers for a batch: printed on every report and on the index ("" where not given)."""
+
+    case_id: str = ""
+    exhibit: str = ""
+    examiner: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("case", self.case_id or "not given"),
+            ("exhibit", self.exhibit or "not given"),
+            ("examiner", self.examiner or "not given"),
+        ]
 
 
 def report_name(path: str | Path, sha256: str) -> str:
@@ -70,54 +86,40 @@ def report_href(name: str) -> str:
     return "./" + urllib.parse.quote(name, safe="")
 
 
-def _e(value: Any) -> str:
-    """``value`` as HTML text: on one line, control and bidirectional characters escaped (a right-to-left
-    override in a file name cannot reorder what the page shows), markup escaped."""
-    return html.escape(printable(value))
-
-
-def _rows(pairs: list[tuple[str, Any]], mono: tuple[str, ...] = ()) -> str:
-    cells = "".join(f"<tr><th>{_e(k)}</th><td{' class=mono' if k in mono else ''}>{_e(v)}</td></tr>" for k, v in pairs)
-    return f"<table>{cells}</table>"
-
-
 def _number(value: Any, spec: str = ".3f") -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(float(value), spec)
 
 
-def media_facts(path: Path, video_track: int = 0) -> dict[str, Any]:
-    """Size, container and codecs of a file (PyAV; ``video_track``: the video track analysed); ``"unknown"`` where
-    the container does not say."""
-    import av
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}``: markup the module built stays as it is; anything else on one printable line (then
+    autoescaped). ``None`` prints as nothing."""
+    from markupsafe import Markup
 
-    facts: dict[str, Any] = {
-        "size_bytes": path.stat().st_size,
-        "container": "unknown",
-        "video_codec": "unknown",
-        "audio_codec": "none",
-    }
-    try:
-        with av.open(os.path.abspath(path)) as container:  # a local file, never a protocol name
-            facts["container"] = container.format.long_name or container.format.name
-            if len(container.streams.video) > video_track:
-                video = container.streams.video[video_track]
-                facts["video_codec"] = (
-                    f"{video.codec_context.name} {video.codec_context.width}x{video.codec_context.height}"
-                    f" @ {float(video.average_rate or 0):.3g} fps"
-                )
-            if container.streams.audio:
-                audio = container.streams.audio[0]
-                facts["audio_codec"] = (
-                    f"{audio.codec_context.name} {audio.codec_context.sample_rate} Hz,"
-                    f" {audio.codec_context.channels} ch"
-                )
-    except (av.error.FFmpegError, OSError, ValueError):
-        pass
-    return facts
+    if value is None:
+        return ""
+    return value if isinstance(value, Markup) else printable(value)
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("emoboost.detector", "templates"),
+        autoescape=True,  # every template, whatever its name
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(template: str, **context: Any) -> str:
+    return str(_templates().get_template(template).render(**context))
 
 
 def key_frames(verdict: Verdict, per_kind: int = FRAMES_PER_KIND) -> list[tuple[int, str, float]]:
-    """``(grid frame, "most suspicious" / "least suspicious", window LLR)`` for 3 to 6 frames.
+    """``(grid frame, HIGHEST / LOWEST, window LLR)`` for 3 to 6 frames.
 
     The centres of the highest- and lowest-LLR windows (distinct windows; with few windows, more
     frames from the same ones), moved to the nearest frame with a tracked face inside the window."""
@@ -125,9 +127,7 @@ def key_frames(verdict: Verdict, per_kind: int = FRAMES_PER_KIND) -> list[tuple[
     if not segments:
         return []
     count = min(per_kind, max(1, len(segments) // 2))
-    chosen = [(s, "most suspicious") for s in segments[:count]] + [
-        (s, "least suspicious") for s in segments[::-1][:count]
-    ]
+    chosen = [(s, HIGHEST) for s in segments[:count]] + [(s, LOWEST) for s in segments[::-1][:count]]
     boxes = verdict.tracks.face_boxes if verdict.tracks is not None else None
     tracked = _inside_tracks(boxes) if boxes is not None else None
     picks: list[tuple[int, str, float]] = []
@@ -172,42 +172,40 @@ def decode_frames(path: Path, detector: Detector, wanted: list[int]) -> dict[int
     return frames
 
 
-def _frame_figure(frame: np.ndarray, box: np.ndarray | None, caption: str, colour: str) -> str:
+def _jpeg(frame: np.ndarray, box: np.ndarray | None) -> str:
     from PIL import Image, ImageDraw
 
     image = Image.fromarray(frame)
     if box is not None and not np.isnan(box).any():
-        ImageDraw.Draw(image).rectangle([float(v) for v in box], outline=colour, width=max(2, image.width // 160))
+        ImageDraw.Draw(image).rectangle([float(v) for v in box], outline=FRAME_BOX, width=max(2, image.width // 160))
     scale = FRAME_WIDTH / image.width
     image = image.resize((FRAME_WIDTH, max(1, round(image.height * scale))))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    image_tag = f'<img alt="{_e(caption)}" src="data:image/jpeg;base64,{data}">'
-    return f"<figure>{image_tag}<figcaption>{_e(caption)}</figcaption></figure>"
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _frames_html(verdict: Verdict, detector: Detector) -> str:
+def frame_figures(verdict: Verdict, detector: Detector) -> list[dict[str, str]]:
+    """``{"jpeg": base64, "caption": ...}`` per key frame (:func:`key_frames`), every face boxed in one colour."""
     picks = key_frames(verdict)
     if not picks:
-        return "<p class=muted>no analysis window: no frames to show</p>"
+        return []
     frames = decode_frames(Path(verdict.path), detector, [p[0] for p in picks])
     boxes = verdict.tracks.face_boxes if verdict.tracks is not None else None
     figures = []
-    for frame_index, kind, llr in picks:
+    for frame_index, kind, score in picks:
         if frame_index not in frames:
             continue
         box = boxes[frame_index] if boxes is not None and frame_index < len(boxes) else None
         face = "tracked face boxed" if box is not None and not np.isnan(box).any() else "no face tracked"
-        caption = f"{kind}: {frame_index / FPS:.2f} s, window LLR {llr:+.2f} ({format_lr(llr)}); {face}"
-        figures.append(
-            _frame_figure(frames[frame_index], box, caption, "#d62728" if kind.startswith("most") else "#2ca02c")
-        )
-    return f"<div class=frames>{''.join(figures)}</div>"
+        caption = f"{kind}: {frame_index / FPS:.2f} s, window score {score:+.2f}; {face}"
+        figures.append({"jpeg": _jpeg(frames[frame_index], box), "caption": caption})
+    return figures
 
 
-def _software(verdict: Verdict) -> list[tuple[str, Any]]:
+def software(verdict: Verdict) -> list[tuple[str, Any]]:
     import av
+    import jinja2
     import torch
 
     import emoboost
@@ -216,69 +214,107 @@ def _software(verdict: Verdict) -> list[tuple[str, Any]]:
     return [
         ("emoboost", emoboost.__version__),
         ("Python / platform", f"{platform.python_version()} / {platform.platform()}"),
-        ("torch / numpy / PyAV", f"{torch.__version__} / {np.__version__} / {av.__version__}"),
+        ("torch / numpy / PyAV / Jinja2", " / ".join(m.__version__ for m in (torch, np, av, jinja2))),
         ("visual encoder", provenance.get("visual_encoder")),
         ("speech encoder", provenance.get("speech_encoder")),
         ("face detection", f"{provenance.get('face_detection')}, stride {provenance.get('face_stride')}"),
     ]
 
 
-def _detector_section(verdict: Verdict, detector: Detector) -> str:
+def detector_rows(verdict: Verdict, detector: Detector) -> list[tuple[str, Any]]:
     data = detector.training_data()
     real, fake = detector.fusion.calibration_llrs()
     point = verdict.provenance.get("operating_point", {})
-    pairs = [
+    bounds = verdict.provenance.get("llr_bounds")
+    return [
         ("detector id", verdict.model_id),
         ("weights SHA-256", verdict.provenance.get("weights_sha256")),
-        (
-            "training data",
-            f"{data['dataset']}, {data['clips'] or '?'} clips, {ORIGIN[data['generated']]}",
-        ),
+        ("training data", f"{data['dataset']}, {data['clips'] or '?'} clips, {ORIGIN[data['generated']]}"),
         (
             "fusion",
             ", ".join(f"{n} {w:+.3f}" for n, w in zip(detector.fusion.inputs, detector.fusion.weights, strict=False))
             + f", bias {detector.fusion.bias:+.3f}",
         ),
         ("calibration clips", f"{len(real)} real, {len(fake)} fake"),
+        (
+            "LLR bounds (ELUB of the calibration clips)",
+            f"{bounds[0]:+.3f} to {bounds[1]:+.3f} ({format_lr(bounds[0])} to {format_lr(bounds[1])})"
+            if isinstance(bounds, (list, tuple)) and len(bounds) == 2
+            else "none stored: LRs are unbounded",
+        ),
         ("calibration FPR / TPR at this threshold", f"{_number(point.get('fpr'))} / {_number(point.get('tpr'))}"),
     ]
+
+
+def validation_rows(verdict: Verdict, detector: Detector) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """``(held_out, in_sample)``: the held-out figures a benchmark recorded with the detector (``meta["validation"]``:
+    per fold AUC with its interval, Cllr, Cllr_min), and the calibration clips' own figures, which are in-sample (the
+    fusion was fitted on them)."""
+    held_out = []
+    validation = detector.meta.get("validation") or {}
+    for fold, entry in sorted((validation.get("folds") or {}).items()):
+        interval = entry.get("auc_ci") or [None, None]
+        held_out.append(
+            (
+                f"held out: {fold}",
+                f"AUC {_number(entry.get('auc'))} [{_number(interval[0])}, {_number(interval[1])}],"
+                f" Cllr {_number(entry.get('cllr'))}, Cllr_min {_number(entry.get('cllr_min'))}"
+                f" ({entry.get('test_real', '?')} real / {entry.get('test_fake', '?')} fake test clips)",
+            )
+        )
+    if held_out and validation.get("source"):
+        held_out.append(("source", validation["source"]))
+    real, fake = detector.fusion.calibration_llrs()
+    in_sample = []
     if len(real) and len(fake):
         scores = llr_metrics(np.r_[np.zeros(len(real)), np.ones(len(fake))], np.r_[real, fake], verdict.threshold)
-        pairs.append(
+        in_sample.append(
             (
-                "calibration Cllr / Cllr_min / ECE (in-sample)",
+                "calibration clips, in-sample: Cllr / Cllr_min / ECE",
                 f"{scores['cllr']:.3f} / {scores['cllr_min']:.3f} / {scores['ece_balanced']:.3f}",
             )
         )
-    return _rows(pairs, mono=("weights SHA-256",))
+    metrics = detector.meta.get("metrics") or {}
+    if metrics:
+        in_sample.append(
+            (
+                "validation clips (step choice, not held out): AUC per detector",
+                ", ".join(f"{k} {_number(v, '.3f')}" for k, v in sorted(metrics.items()) if v is not None),
+            )
+        )
+    return held_out, in_sample
 
 
-def _scores_section(verdict: Verdict) -> str:
-    names = {
-        "emo": "EmoForensics (emotion consistency)",
-        "rgb": "RGB face-crop CNN",
-        "acoustic": "acoustic log-mel CNN",
-        "consistency": "face-voice consistency, trained on real clips only (higher: less plausible together)",
-        "fused": "EMO-BOOST fused LLR",
-    }
+SCORE_NAMES = {
+    "emo": "EmoForensics (emotion consistency)",
+    "rgb": "RGB face-crop CNN",
+    "acoustic": "acoustic log-mel CNN",
+    "consistency": "face-voice consistency, trained on real clips only (higher: less plausible together)",
+}
+
+
+def score_rows(verdict: Verdict) -> list[tuple[str, str]]:
+    """Per detector: its logit and the share of the fused LLR it adds; the bias; the sum; what drove it. The
+    EmoForensics per-modality heads are uncalibrated scores and say so."""
     shares = verdict.provenance.get("llr_contributions") or {}
-
-    def share(name: str) -> str:
-        return f" (adds {_number(shares[name], '+.3f')} to the fused LLR)" if name in shares else ""
-
-    rows = [
-        (f"{names[k]} {'(LLR, before bounding)' if k == 'fused' else '(logit)'}", _number(v, "+.3f") + share(k))
-        for k, v in verdict.scores.items()
-        if k in names
-    ]
+    rows = []
+    for name, value in verdict.scores.items():
+        if name in SCORE_NAMES:
+            added = f"; adds {_number(shares[name], '+.3f')} to the LLR" if name in shares else ""
+            rows.append((f"{SCORE_NAMES[name]}", f"logit {_number(value, '+.3f')}{added}"))
     if shares:
-        rows.append(("fusion bias", _number(shares.get("bias"), "+.3f")))
+        total = sum(float(v) for v in shares.values() if v is not None)
+        rows.append(("fusion offset (bias)", f"adds {_number(shares.get('bias'), '+.3f')}"))
+        rows.append(("sum: fused LLR before bounding", _number(total, "+.3f")))
+        rows.append(("fused LLR reported (within the bounds)", _number(verdict.llr, "+.3f")))
         rows.append(("driven by", driven_by(shares)))
+    elif "fused" in verdict.scores:
+        rows.append(("fused LLR before bounding", _number(verdict.scores["fused"], "+.3f")))
     rows += [
-        (f"{m} manipulated (EmoForensics head: an uncalibrated score in [0, 1], not a probability)", _number(v))
+        (f"{m} manipulated: EmoForensics head (an uncalibrated score in [0, 1], not a probability)", _number(v))
         for m, v in verdict.modalities.items()
     ]
-    return _rows(rows)
+    return rows
 
 
 def driven_by(shares: dict[str, float]) -> str:
@@ -294,7 +330,9 @@ def driven_by(shares: dict[str, float]) -> str:
     return f"{label} ({pushing[name]:+.2f} of {total:+.2f})"
 
 
-def _segments_table(verdict: Verdict) -> str:
+def window_rows(verdict: Verdict) -> tuple[list[str], list[list[str]]]:
+    """The analysis windows: span, window score (the fused window logit through the clip calibration: a score for
+    ranking stretches, not a calibrated LR), emotion mismatch and, with a consistency detector, its score."""
     consistency = any(s.consistency is not None for s in verdict.segments)
     band = verdict.provenance.get("consistency_real_band")
     within = (
@@ -302,94 +340,227 @@ def _segments_table(verdict: Verdict) -> str:
         if consistency and isinstance(band, (list, tuple)) and len(band) == 2
         else ""
     )
-    head = (
-        "<tr><th>stretch (s)</th><th>fused LLR</th><th>LR</th><th>P(fake) at prior</th><th>emotion mismatch</th>"
-        + (f"<th>face-voice inconsistency{_e(within)}</th>" if consistency else "")
-        + "</tr>"
-    )
-    body = "".join(
-        f"<tr><td>{s.start_s:.1f}-{s.end_s:.1f}</td><td>{s.llr:+.2f}</td><td>{_e(format_lr(s.llr))}</td>"
-        f"<td>{s.probability:.3f}</td>"
-        f"<td>{_number(s.emotion_mismatch, '.2f')}</td>"
-        + (f"<td>{_number(s.consistency, '+.2f')}</td>" if consistency else "")
-        + "</tr>"
+    head = ["stretch (s)", "window score", "emotion mismatch (0-2)"]
+    head += [f"face-voice inconsistency{within}"] if consistency else []
+    body = [
+        [f"{s.start_s:.1f}-{s.end_s:.1f}", f"{s.llr:+.2f}", _number(s.emotion_mismatch, ".2f")]
+        + ([_number(s.consistency, "+.2f")] if consistency else [])
         for s in verdict.segments
-    )
-    return f"<table>{head}{body}</table>"
+    ]
+    return head, body
 
 
-def _scale_table() -> str:
+def scale_rows() -> list[tuple[str, str]]:
     bounds = [1.0, *(b for b, _ in VERBAL_SCALE[::-1][1:])]
     rows = []
     for (_bound, words), low in zip(VERBAL_SCALE[::-1], bounds, strict=False):
         upper = next((b for b in bounds if b > low), None)
-        rows.append(
-            f"<tr><td>{low:,.0f} - {upper:,.0f}</td><td>{words}</td></tr>"
-            if upper
-            else f"<tr><td>&gt; {low:,.0f}</td><td>{words}</td></tr>"
+        rows.append((f"{low:,.0f} - {upper:,.0f}" if upper else f"> {low:,.0f}", words))
+    return rows
+
+
+def propositions(detector: Detector) -> dict[str, Any]:
+    """The two propositions the LR weighs and the material they hold for, in words, from what the detector records
+    of its training and calibration data."""
+    data = detector.meta.get("data", {})
+    facts = detector.training_data()
+    kinds = data.get("fake_categories")
+    if kinds:
+        listed = "; ".join(f"{k}: {MANIPULATIONS.get(k, k)}" for k in kinds)
+        manipulated = f"manipulated by one of the kinds of manipulation in the detector's training data ({listed})"
+    else:
+        manipulated = "manipulated in the ways the detector's training data were (the kinds are not recorded)"
+    held = data.get("held_out") or []
+    scope = [
+        f"Training and calibration material: {facts['dataset']} ({ORIGIN[facts['generated']]}), "
+        f"{facts['clips'] or '?'} clips; calibration {facts['calibration_real']} real and "
+        f"{facts['calibration_fake']} manipulated clips.",
+    ]
+    if held:
+        scope.append(f"Kinds left out of training (the detector's own held-out test): {', '.join(held)}.")
+    if facts["generated"]:
+        scope.append(
+            "The detector learnt from generated clips only: the LR has not been validated on recorded footage, so no "
+            "verbal strength of support is given."
         )
-    return f"<table><tr><th>LR (or 1/LR for authentic)</th><th>support</th></tr>{''.join(rows)}</table>"
+    return {
+        "hp": f"Hp: the audio-visual content of this file was {manipulated}.",
+        "hd": "Hd: the file is an unaltered recording of a person speaking, of the kind in the calibration data.",
+        "scope": scope,
+    }
 
 
-def _verdict_html(verdict: Verdict) -> str:
-    label, ratio = verdict.label, format_lr(abs(verdict.llr)).removeprefix("LR ")
-    direction = "manipulated than if it is authentic" if verdict.llr >= 0 else "authentic than if it is manipulated"
-    source = _e(verdict.provenance.get("threshold_source", ""))
-    words = operating_point_words(verdict.provenance.get("operating_point") or {})
-    point = f"<br>Operating point: {_e(words)}." if words else ""
-    return (
-        f'<div class="verdict {label}"><div class=big>{_e(format_lr(verdict.llr))}: {_e(verdict.lr_verbal)}</div>'
-        f"The observed scores are {_e(ratio)} times as probable if the clip is {direction}"
-        f" (natural-log LR {verdict.llr:+.3f}, log10 LR {verdict.log10_lr:+.3f}).<br>"
-        f"At a prior P(fake) of {verdict.prior:g}, the posterior P(fake) is <b>{verdict.probability:.3f}</b>;"
-        f" decision: <b>{label.upper()}</b> (LLR threshold {verdict.threshold:+.3f}: {source}).{point}</div>"
-    )
+def limitations(verdict: Verdict, detector: Detector, media: dict[str, Any]) -> list[str]:
+    """What the verdict cannot say, in words: general limits of the method and this file's own."""
+    items = [
+        "The LR weighs the detectors' scores under the two propositions above; it is not the probability that the "
+        "file is manipulated, which also needs a prior (the posterior shown uses the stated prior).",
+        "Manipulations of other kinds than those listed, and other recording or compression conditions than the "
+        "calibration material's, may score differently: the calibration does not cover them.",
+        "Window scores rank stretches of this file; they are not calibrated likelihood ratios.",
+        "Container metadata is reported as the file states it: it is easy to alter and is not checked.",
+    ]
+    real, fake = detector.fusion.calibration_llrs()
+    if len(real) + len(fake) < 100:
+        items.append(
+            f"The calibration set is small ({len(real)} real, {len(fake)} manipulated clips): the LR is bounded to "
+            "what it can support (ELUB) and its value is uncertain."
+        )
+    if not detector.meta.get("validation"):
+        items.append("No held-out validation figures are recorded with this detector; those shown are in-sample.")
+    if media.get("error"):
+        items.append(f"The container could not be read for its metadata: {media['error']}.")
+    if verdict.lr_verbal == NOT_VALIDATED:
+        items.append("This detector is not validated for this material (see the scope).")
+    return items
 
 
-def _file_html(verdict: Verdict) -> str:
+def _shown_tags(tags: dict[str, str]) -> list[tuple[str, str]]:
+    return sorted(tags.items())
+
+
+def container_rows(media: dict[str, Any]) -> list[tuple[str, Any]]:
+    if media.get("error"):
+        return [("container", f"unreadable: {media['error']}")]
+    rows: list[tuple[str, Any]] = [
+        ("format", f"{media['kind']} (demuxer: {media['format_long']}, {media['format']})"),
+        ("duration (container)", f"{_number(media.get('duration_s'))} s"),
+        ("overall bit rate", f"{media['bit_rate']:,} bit/s" if media.get("bit_rate") else "not stated"),
+    ]
+    rows += [(f"tag: {k}", v) for k, v in _shown_tags(media.get("tags", {}))]
+    return rows
+
+
+def _profile(entry: dict[str, Any]) -> str:
+    return f", profile {entry['profile']}" if entry.get("profile") else ""
+
+
+def stream_rows(media: dict[str, Any]) -> list[list[tuple[str, Any]]]:
+    """One table per stream: codec, geometry or sampling, frames (declared and counted), rate mode, bit rate, tags."""
+    tables = []
+    for entry in media.get("streams", []):
+        rows: list[tuple[str, Any]] = [
+            ("stream", f"#{entry['index']} {entry['type']}" + (" (the one analysed)" if entry.get("analysed") else "")),
+            (
+                "codec",
+                f"{entry['codec']} ({entry['codec_long']})"
+                + (f", profile {entry['profile']}" * bool(entry["profile"])),
+            ),
+        ]
+        if entry["type"] == "video":
+            rows.append(("size / pixel format", f"{entry['size']} / {entry['pixel_format']}"))
+            rates = f"{_number(entry.get('average_fps'))} / {_number(entry.get('base_fps'))} fps"
+            rows.append(("frame rate (average / base)", rates))
+            if "rate_mode" in entry:
+                spread = entry.get("interval_ms")
+                detail = f" (frame intervals {spread[0]:.2f}-{spread[1]:.2f} ms)" if spread else ""
+                rows.append(("frame rate mode", f"{entry['rate_mode']}{detail}"))
+                rows.append(("frames counted (demuxed packets)", entry["packets"]))
+        elif entry["type"] == "audio":
+            sampling = f"{entry.get('sample_rate')} Hz, {entry.get('channels')} ch {entry.get('layout') or ''}"
+            rows.append(("sampling", sampling.rstrip()))
+        rows.append(("frames declared by the container", entry["frames_declared"] or "not stated"))
+        rows.append(("duration", f"{_number(entry.get('duration_s'))} s"))
+        rows.append(("bit rate", f"{entry['bit_rate']:,} bit/s" if entry.get("bit_rate") else "not stated"))
+        rows += [(f"tag: {k}", v) for k, v in _shown_tags(entry.get("tags", {}))]
+        tables.append(rows)
+    return tables
+
+
+def intake_rows(verdict: Verdict, facts: dict[str, Any]) -> list[tuple[str, Any]]:
     path = Path(verdict.path)
-    facts = media_facts(path, int(verdict.provenance.get("video_track", 0)))
-    pairs = [
+    same = facts["sha256"] == verdict.sha256
+    return [
         ("file name", path.name),
         ("path", path),
         ("size", f"{facts['size_bytes']:,} bytes"),
-        ("SHA-256", verdict.sha256),
-        ("duration", f"{verdict.duration_s:.2f} s"),
-        ("container", facts["container"]),
-        ("video", facts["video_codec"]),
-        ("audio", facts["audio_codec"]),
+        ("MD5", facts["md5"]),
+        ("SHA-1", facts["sha1"]),
+        ("SHA-256", facts["sha256"] + ("" if same else f" (DIFFERS from the analysed file's {verdict.sha256})")),
+        ("content modified (file system)", facts["modified"]),
+        ("status changed (file system)", facts["status_changed"]),
+        ("created (file system)", facts["created"] or "not recorded by this file system"),
+        ("hashed at", facts["read_at"] + (" (the file changed while it was read)" * facts["changed_while_read"])),
+        ("duration analysed", f"{verdict.duration_s:.2f} s"),
     ]
-    return _rows(pairs, mono=("SHA-256", "path"))
 
 
-def render_report(verdict: Verdict, detector: Detector, command: str) -> str:
-    """The HTML text of one case report (``verdict`` must carry its tracks)."""
-    name = _e(Path(verdict.path).name)
-    warnings = "".join(f"<li>{_e(w)}</li>" for w in verdict.warnings)
-    timeline = base64.b64encode(timeline_png_bytes(verdict)).decode("ascii")
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>emoboost case report: {name}</title>
-<style>{STYLE}</style></head><body>
-<h1>Case report: {name}</h1>
-<p class=muted>emoboost audio-visual manipulation detector &middot; generated {now}</p>
-{_verdict_html(verdict)}
-<h2>Warnings</h2>{f"<ul class=warn>{warnings}</ul>" if warnings else "<p>none</p>"}
-<h2>File</h2>{_file_html(verdict)}
-<h2>Timeline</h2><p class=muted>Panels: {_e(", ".join(panel_names(verdict)))}. Grey: no face tracked.</p>
-<img alt="timeline" src="data:image/png;base64,{timeline}">
-<h2>Key frames</h2>{_frames_html(verdict, detector)}
-<h2>Scores per detector and modality</h2>{_scores_section(verdict)}
-<h2>Analysis windows</h2>{_segments_table(verdict)}
-<h2>Detector</h2>{_detector_section(verdict, detector)}
-<h2>Software</h2>{_rows(_software(verdict))}
-<h2>Command</h2><p class=mono>{_e(command)}</p>
-<h2>How to read the likelihood ratio</h2>
-<p>LR = P(observed scores | manipulated) / P(observed scores | authentic), computed by a fusion calibrated on the
-detector's calibration clips. It does not depend on the prior; the posterior P(fake) = LR &times; prior odds, turned
-into a probability. Verbal equivalents (ENFSI 2015):</p>{_scale_table()}
-</body></html>
-"""
+def warning_rows(verdict: Verdict) -> list[tuple[str, str]]:
+    codes = verdict.warning_codes
+    if len(codes) != len(verdict.warnings):
+        codes = ("",) * len(verdict.warnings)
+    return list(zip(codes, verdict.warnings, strict=True))
+
+
+def _verdict_context(verdict: Verdict) -> dict[str, Any]:
+    ratio = format_lr(abs(verdict.llr)).removeprefix("LR ")
+    direction = "manipulated than if it is authentic" if verdict.llr >= 0 else "authentic than if it is manipulated"
+    return {
+        "label": verdict.label,
+        "lr": format_lr(verdict.llr),
+        "verbal": verdict.lr_verbal,
+        "validated": verdict.lr_verbal != NOT_VALIDATED,
+        "ratio": ratio,
+        "direction": direction,
+        "llr": f"{verdict.llr:+.3f}",
+        "log10_lr": f"{verdict.log10_lr:+.3f}",
+        "prior": f"{verdict.prior:g}",
+        "posterior": f"{verdict.probability:.3f}",
+        "threshold": f"{verdict.threshold:+.3f}",
+        "source": verdict.provenance.get("threshold_source", ""),
+        "operating_point": operating_point_words(verdict.provenance.get("operating_point") or {}),
+    }
+
+
+def _verdict_html(verdict: Verdict) -> str:
+    """The headline box alone (HTML)."""
+    return render("verdict.html.j2", v=_verdict_context(verdict))
+
+
+def render_report(
+    verdict: Verdict,
+    detector: Detector,
+    command: str,
+    case: CaseInfo | None = None,
+    settings: str = "",
+) -> str:
+    """The HTML text of one case report (``verdict`` must carry its tracks). ``command``: the command line as typed;
+    ``settings``: the options it resolved to (defaults spelt out)."""
+    path = Path(verdict.path)
+    facts = intake(path)
+    media = container_facts(path, int(verdict.provenance.get("video_track", 0)))
+    held_out, in_sample = validation_rows(verdict, detector)
+    head, windows = window_rows(verdict)
+    import emoboost
+
+    return render(
+        "case_report.html.j2",
+        name=path.name,
+        case=(case or CaseInfo()).rows(),
+        generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        version=emoboost.__version__,
+        v=_verdict_context(verdict),
+        propositions=propositions(detector),
+        warnings=warning_rows(verdict),
+        intake=intake_rows(verdict, facts),
+        container=container_rows(media),
+        streams=stream_rows(media),
+        summary=(stream_summary(media, "video"), stream_summary(media, "audio")),
+        panels=", ".join(panel_names(verdict)),
+        timeline=base64.b64encode(timeline_png_bytes(verdict)).decode("ascii"),
+        frames=frame_figures(verdict, detector),
+        scores=score_rows(verdict),
+        window_head=head,
+        windows=windows,
+        held_out=held_out,
+        in_sample=in_sample,
+        detector=detector_rows(verdict, detector),
+        limitations=limitations(verdict, detector, media),
+        software=software(verdict),
+        command=command,
+        settings=settings,
+        scale=scale_rows(),
+    )
 
 
 def _warning_count(entry: dict[str, Any]) -> int:
@@ -397,17 +568,32 @@ def _warning_count(entry: dict[str, Any]) -> int:
     return len([w for w in warnings.split("; ") if w]) if isinstance(warnings, str) else len(warnings)
 
 
-class CaseReports:
-    """The ``--report`` folder of one ``emoboost detect`` run."""
+def sha256_text(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
-    def __init__(self, folder: str | Path, detector: Detector, command: str):
+
+class CaseReports:
+    """The ``--report`` folder of one ``emoboost detect`` run (the API's way to write case reports too)."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        detector: Detector,
+        command: str,
+        case: CaseInfo | None = None,
+        settings: str = "",
+    ):
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
             from emoboost.errors import ConfigError
 
             raise ConfigError(f"{self.folder}: --report is a file; give a folder")
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.detector, self.command = detector, command
+        self.detector, self.command, self.settings = detector, command, settings
+        self.case = case or CaseInfo()
         self.index = self.folder / "index.html"
 
     def has(self, entry: dict[str, Any]) -> bool:
@@ -417,33 +603,42 @@ class CaseReports:
     def add(self, verdict: Verdict) -> Path:
         """Write the report of one verdict (atomically); returns its path."""
         target = self.folder / report_name(verdict.path, verdict.sha256)
-        write_text_atomic(target, render_report(verdict, self.detector, self.command))
+        text = render_report(verdict, self.detector, self.command, self.case, self.settings)
+        write_text_atomic(target, text)
         return target
 
     def close(self, entries: list[dict[str, Any]]) -> Path:
-        """Write ``index.html``: one row per input (verdict entries link to their reports)."""
+        """Write ``index.html``: one row per input with its file's SHA-256; verdict entries link to their reports,
+        each with the report's own SHA-256 (read back from the file, so a resumed batch lists what is there)."""
         rows = []
         for entry in entries:
-            name = Path(entry["path"]).name
+            row: dict[str, Any] = {"name": Path(entry["path"]).name, "path": entry["path"]}
             if "error" in entry:
-                rows.append(f"<tr><td>{_e(name)}</td><td colspan=5>error: {_e(entry['error'])}</td></tr>")
-                continue
-            link = report_name(entry["path"], entry.get("sha256", ""))
-            llr = float(entry["llr"])
-            href = _e(report_href(link))
-            rows.append(
-                f'<tr class={entry["label"]}><td><a href="{href}">{_e(name)}</a></td><td>{_e(entry["label"])}</td>'
-                f"<td>{_e(format_lr(llr))}</td><td>{_e(entry['lr_verbal'])}</td>"
-                f"<td>{float(entry['probability']):.3f} (prior {float(entry['prior']):g})</td>"
-                f"<td>{_warning_count(entry)}</td></tr>"
-            )
-        head = "<tr><th>file</th><th>verdict</th><th>LR</th><th>support</th><th>P(fake)</th><th>warnings</th></tr>"
-        text = (
-            "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>emoboost case reports</title>"
-            f"<style>{STYLE}</style></head><body><h1>emoboost case reports</h1>"
-            f"<p class=muted>detector {_e(self.detector.model_id)}; command:"
-            f" <span class=mono>{_e(self.command)}</span></p>"
-            f"<table>{head}{''.join(rows)}</table></body></html>\n"
+                row["error"] = entry["error"]
+            else:
+                link = report_name(entry["path"], entry.get("sha256", ""))
+                row.update(
+                    href=report_href(link),
+                    sha256=entry.get("sha256", ""),
+                    label=entry["label"],
+                    lr=format_lr(float(entry["llr"])),
+                    verbal=entry["lr_verbal"],
+                    posterior=f"{float(entry['probability']):.3f} (prior {float(entry['prior']):g})",
+                    warnings=_warning_count(entry),
+                    report_sha256=sha256_text(self.folder / link) or "report not written",
+                )
+            rows.append(row)
+        import emoboost
+
+        text = render(
+            "index.html.j2",
+            rows=rows,
+            case=self.case.rows(),
+            model_id=self.detector.model_id,
+            weights=self.detector.weights_sha256 or "",
+            command=self.command,
+            version=emoboost.__version__,
+            generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         )
         write_text_atomic(self.index, text)
         return self.index

@@ -459,6 +459,8 @@ def train_detector(
         "manifest": str(manifest),
         "manifest_sha256": sha256_file(manifest),
         "held_out": held_out,
+        # the kinds of manipulation it learnt from and was calibrated on: the case report's propositions name them
+        "fake_categories": sorted({r.category for r in rows if r.split in ("train", "val", "calib") and r.label == 1}),
         "missing": len(fold.missing_paths),
     }
     meta = {

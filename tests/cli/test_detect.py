@@ -354,3 +354,45 @@ def test_case_report_is_self_contained(talking_clip, model, capfd, tmp_path):
     assert (
         text.count("data:image/png;base64,") == 1 and 3 <= text.count("data:image/jpeg;base64,") <= 6
     )  # timeline + key frames
+
+
+def test_table_names_files_by_their_shortest_unique_path_and_never_splits_one():
+    from emoboost.text import shortest_unique
+
+    assert shortest_unique(["/d/id00001/00000_real.mp4", "/d/id00002/00000_real.mp4", "/d/x/clip.mp4"]) == [
+        "id00001/00000_real.mp4",
+        "id00002/00000_real.mp4",
+        "clip.mp4",
+    ]
+    assert shortest_unique(["a/x.mp4", "a/x.mp4", "x.mp4"]) == ["a/x.mp4", "a/x.mp4", "x.mp4"]
+
+    def entry(path: str, llr: float) -> dict:
+        return {
+            "path": path,
+            "sha256": "a" * 64,
+            "label": "fake" if llr > 0 else "real",
+            "llr": llr,
+            "lr_verbal": verbal(llr),
+            "prior": 0.5,
+            "probability": 0.5,
+            "threshold": 0.0,
+            "duration_s": 4.0,
+            "model_id": "m",
+            "scores": {"emo": 1.0, "rgb": -2.0, "acoustic": 0.5, "fused": llr},
+            "modalities": {},
+            "segments": [],
+            "warnings": [],
+            "provenance": {"llr_contributions": {"emo": 0.25, "rgb": -1.0, "acoustic": 0.5, "bias": llr - 0.25 + 0.5}},
+        }
+
+    twins = [entry("/q/real/id00001/00000_real.mp4", -1.0), entry("/q/fake/id00001/00000_real.mp4", 2.0)]
+    lines = table_lines(twins)
+    assert any("real/id00001/00000_real.mp4" in line for line in lines)
+    assert any("fake/id00001/00000_real.mp4" in line for line in lines)
+    long = "an-exhibit-name-far-too-long-for-the-file-column-of-an-80-column-terminal-2024.mp4"
+    lines = table_lines([entry(f"/case/{long}", 3.0), entry("/case/short.mp4", -3.0)], details=True)
+    assert sum(long in line for line in lines) == 1 and any(line.strip() == f"#1 {long}" for line in lines)
+    assert not any(long[:20] in line and long not in line for line in lines)  # never a piece of the name
+    shares = next(line for line in lines if line.strip().startswith("#1: "))
+    terms = [float(t.split()[-1]) for t in shares.split("=")[0].split(": ", 1)[1].split(" + ")]
+    assert math.isclose(sum(terms), 3.0, abs_tol=0.02) and shares.split("=")[1].split(";")[0].strip() == "+3.00"

@@ -84,7 +84,7 @@ def test_a_detector_without_one_is_unchanged(tmp_path):
 
 
 def test_the_real_band_reaches_the_verdict_timeline_and_case_report(loaded, tmp_path):
-    from emoboost.detector.case_report import _segments_table
+    from emoboost.detector.case_report import window_rows
     from emoboost.detector.timeline import panel_names, plot_timeline
 
     detector = Detector(
@@ -95,5 +95,5 @@ def test_the_real_band_reaches_the_verdict_timeline_and_case_report(loaded, tmp_
     assert verdict.provenance["consistency_real_band"] == [-1.5, 0.25]
     assert panel_names(verdict)[-1] == "face-voice inconsistency"
     assert plot_timeline(verdict, tmp_path / "t.png").stat().st_size > 1000
-    table = _segments_table(verdict)
-    assert "face-voice inconsistency (real calibration windows: -1.50 to +0.25)" in table
+    head, _ = window_rows(verdict)
+    assert "face-voice inconsistency (real calibration windows: -1.50 to +0.25)" in head

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from emoboost.detector.case_report import key_frames
+from emoboost.detector.case_report import HIGHEST, LOWEST, key_frames
 from emoboost.detector.timeline import draw_timeline, panel_names
 from emoboost.detector.verdict import Segment, Tracks, Verdict
 
@@ -74,8 +74,8 @@ def test_key_frames_come_from_the_most_and_least_suspicious_windows_inside_face_
     verdict = hand_verdict(face_from_frame=30)
     picks = key_frames(verdict)
     assert 3 <= len(picks) <= 6
-    most = [p for p in picks if p[1] == "most suspicious"]
-    least = [p for p in picks if p[1] == "least suspicious"]
+    most = [p for p in picks if p[1] == HIGHEST]
+    least = [p for p in picks if p[1] == LOWEST]
     assert {p[2] for p in most} == {2.5, 1.0} and {p[2] for p in least} == {-3.0, -1.0}
     assert all(
         frame >= 32 for frame, _, _ in picks if frame < 50

@@ -119,7 +119,7 @@ def render(template: str, **context: Any) -> str:
 
 
 def key_frames(verdict: Verdict, per_kind: int = FRAMES_PER_KIND) -> list[tuple[int, str, float]]:
-    """``(grid frame, HIGHEST / LOWEST, window LLR)`` for 3 to 6 frames.
+    """``(grid frame, HIGHEST / LOWEST, window score)`` for 3 to 6 frames.
 
     The centres of the highest- and lowest-LLR windows (distinct windows; with few windows, more
     frames from the same ones), moved to the nearest frame with a tracked face inside the window."""

@@ -3,25 +3,27 @@
 Four panels, one y-axis each, legends to the right of the data, names as in the case report
 (:data:`PANELS`):
 
-1. fused LLR: the fused natural-log likelihood ratio of each analysis window (a point at the
-   window's centre, its stretch as a thin bar; red at or above the threshold, green below), the
+1. fused score: each analysis window's score (the fused window logit through the clip calibration: a score, not
+   a calibrated LR) drawn as a step over the window's span, red at or above the threshold, green below; the
    clip's LLR and the decision threshold;
 2. face expression: facial-expression probabilities (stacked; blank where no face is tracked);
 3. voice prosody: loudness and pitch as clip z-scores (egemaps speech encoder), otherwise the
-   voice level in dBFS;
+   voice level in dBFS; not drawn where Silero VAD hears no speech (pitch there is meaningless), those
+   stretches shaded blue;
 4. face-voice inconsistency: with a detector that has the real-only consistency detector, its score per
    analysis window (higher: face and voice less plausible together) against the band real calibration
    clips' windows span (5th to 95th percentile); otherwise EmoForensics' face-voice emotion distance
    (0 agree .. 2 opposite), blank without a face or speech.
 
-Grey bands mark stretches where no face was tracked.
+Hatched bands mark stretches where no face was tracked (grey is the "neutral" expression, so it is not used for
+them). A footer names the detector, its weights hash, the file's SHA-256 prefix and the emoboost version.
 """
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,8 +44,10 @@ EXPRESSION_COLOURS = {
     "neutral": "#bdbdbd",
 }
 FAKE_COLOUR, REAL_COLOUR = "#d62728", "#2ca02c"
+NO_FACE: dict[str, Any] = {"facecolor": "none", "edgecolor": "0.55", "hatch": "///", "linewidth": 0.0}  # not grey
+NO_SPEECH_COLOUR = "#d6e6f5"  # light blue under the prosody panel where the VAD hears no speech
 PANELS = {
-    "llr": "fused LLR (ln LR)",
+    "llr": "fused score (ln LR)",
     "expression": "face expression",
     "prosody": "voice prosody",
     "mismatch": "emotion mismatch",
@@ -58,12 +62,13 @@ def timeline_name(path: str | Path, sha256: str) -> str:
     return f"{file_stem(path)}_{sha256[:8]}.png"
 
 
-def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -> list[tuple[float, float]]:
+def _spans(time_s: np.ndarray, flagged: np.ndarray, step: float) -> list[tuple[float, float]]:
+    """The stretches ``(start, stop)`` of consecutive flagged tokens (each token covers ``step`` around its centre)."""
     spans, start = [], None
-    for t, fraction in zip(time_s, face_fraction, strict=False):
-        if fraction == 0 and start is None:
+    for t, flag in zip(time_s, flagged, strict=False):
+        if flag and start is None:
             start = t - step / 2
-        elif fraction > 0 and start is not None:
+        elif not flag and start is not None:
             spans.append((start, t - step / 2))
             start = None
     if start is not None:
@@ -71,28 +76,25 @@ def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -
     return spans
 
 
+def _no_face_spans(time_s: np.ndarray, face_fraction: np.ndarray, step: float) -> list[tuple[float, float]]:
+    return _spans(time_s, np.asarray(face_fraction) == 0, step)
+
+
 def _llr_panel(ax, verdict: Verdict) -> None:
     from emoboost.calibration import format_lr
 
-    centres = np.array([(s.start_s + s.end_s) / 2 for s in verdict.segments])
     llrs = np.array([s.llr for s in verdict.segments])
     above = llrs >= verdict.threshold
-    for segment, fake in zip(verdict.segments, above, strict=False):
+    for segment, fake in zip(verdict.segments, above, strict=False):  # a step over each window's own span
         ax.hlines(
-            segment.llr,
-            segment.start_s,
-            segment.end_s,
-            color=FAKE_COLOUR if fake else REAL_COLOUR,
-            linewidth=1,
-            alpha=0.5,
+            segment.llr, segment.start_s, segment.end_s, color=FAKE_COLOUR if fake else REAL_COLOUR, linewidth=2.5
         )
-    ax.plot(centres, llrs, color="0.35", linewidth=1, zorder=2)
     for chosen, colour, name in (
-        (above, FAKE_COLOUR, "window LLR >= threshold"),
-        (~above, REAL_COLOUR, "window LLR < threshold"),
+        (above, FAKE_COLOUR, "window score >= threshold"),
+        (~above, REAL_COLOUR, "window score < threshold"),
     ):
         if chosen.any():
-            ax.scatter(centres[chosen], llrs[chosen], color=colour, s=22, zorder=3, label=name)
+            ax.plot([], [], color=colour, linewidth=2.5, label=name)
     ax.axhline(
         verdict.llr,
         color="black",
@@ -113,10 +115,17 @@ def _llr_panel(ax, verdict: Verdict) -> None:
     ax.set_ylabel(PANELS["llr"])
 
 
-def _voice_panel(ax, tracks) -> None:
+def _voice_panel(ax, tracks, step: float) -> None:
+    speech = tracks.speech_fraction
+    silent = np.zeros(len(tracks.time_s), bool) if speech is None else np.asarray(speech) <= 0
+    for start, stop in _spans(tracks.time_s, silent, step):
+        ax.axvspan(start, stop, color=NO_SPEECH_COLOUR, zorder=0)
+    if silent.any():
+        ax.plot([], [], color=NO_SPEECH_COLOUR, linewidth=6, label="no speech (VAD): not drawn")
     if tracks.prosody:
         for (name, values), colour in zip(tracks.prosody.items(), ("#1f77b4", "#ff7f0e"), strict=False):
-            ax.plot(tracks.time_s, values, color=colour, linewidth=1, label=f"{name} (clip z-score)")
+            shown = np.where(silent, np.nan, np.asarray(values, np.float64))
+            ax.plot(tracks.time_s, shown, color=colour, linewidth=1, label=f"{name} (clip z-score)")
         ax.axhline(0.0, color="0.7", linewidth=0.8)
         ax.set_ylabel(f"{PANELS['prosody']} (z)")
     else:
@@ -138,11 +147,9 @@ def _consistency_panel(ax, verdict: Verdict) -> bool:
     band = verdict.provenance.get("consistency_real_band")
     if isinstance(band, (list, tuple)) and len(band) == 2:
         ax.axhspan(band[0], band[1], color="#2ca02c", alpha=0.15, zorder=0, label="real calibration windows (5-95 %)")
-    centres = np.array([(s.start_s + s.end_s) / 2 for s in windows])
-    values = np.array([float(s.consistency) for s in windows])  # type: ignore[arg-type]
-    for segment in windows:
-        ax.hlines(segment.consistency, segment.start_s, segment.end_s, color="#9467bd", linewidth=1, alpha=0.5)
-    ax.plot(centres, values, color="#9467bd", linewidth=1.5, marker="o", markersize=3, label="window score")
+    for segment in windows:  # a step over each window's own span
+        ax.hlines(segment.consistency, segment.start_s, segment.end_s, color="#9467bd", linewidth=2.5)
+    ax.plot([], [], color="#9467bd", linewidth=2.5, label="window score")
     clip = verdict.scores.get("consistency")
     if clip is not None:
         ax.axhline(clip, color="black", linewidth=1.0, linestyle=":", label=f"clip score {clip:+.2f}")
@@ -186,7 +193,7 @@ def draw_timeline(verdict: Verdict) -> Figure:
         axes[1].text(0.5, 0.5, "the visual encoder has no expression classes", transform=axes[1].transAxes, ha="center")
     axes[1].set_ylim(0, 1)
     axes[1].set_ylabel(f"{PANELS['expression']} (P)")
-    _voice_panel(axes[2], tracks)
+    _voice_panel(axes[2], tracks, step)
     if not _consistency_panel(axes[3], verdict):
         if tracks.mismatch is not None:  # blank without a face (or speech, NaN from the model): nothing to compare
             mismatch = np.where(tracks.face_fraction > 0, tracks.mismatch, np.nan)
@@ -206,16 +213,28 @@ def draw_timeline(verdict: Verdict) -> Figure:
     spans = _no_face_spans(t, tracks.face_fraction, step) if len(t) else []
     for axis in axes:
         for start, stop in spans:
-            axis.axvspan(start, stop, color="0.88", zorder=0)
+            axis.axvspan(start, stop, zorder=0, **NO_FACE)
         handles, names = axis.get_legend_handles_labels()
         if spans and axis is axes[0]:
-            handles, names = handles + [Patch(color="0.88")], names + ["no face tracked"]
+            handles, names = handles + [Patch(**NO_FACE)], names + ["no face tracked"]
         if handles:
             axis.legend(handles, names, **LEGEND)
     axes[-1].set_xlim(0, end)
     axes[-1].set_xlabel("time (s)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.01, 0.008, footer(verdict), fontsize=7, color="0.3", family="monospace")
     return fig
+
+
+def footer(verdict: Verdict) -> str:
+    """What identifies the figure: detector id, weights hash, the file's SHA-256 prefix, emoboost version."""
+    import emoboost
+
+    weights = str(verdict.provenance.get("weights_sha256") or "unknown")[:12]
+    return (
+        f"detector {printable(verdict.model_id)}  weights {weights}  file SHA-256 {verdict.sha256[:16]}"
+        f"  emoboost {emoboost.__version__}"
+    )
 
 
 def timeline_png_bytes(verdict: Verdict, dpi: int = 100) -> bytes:

@@ -45,6 +45,8 @@ class Tracks:
     prosody: dict[str, np.ndarray]  # name -> [N] clip z-scores (loudness, pitch) when the speech encoder is egemaps
     # [T, 4] main-face box per 25 fps frame in decoded-frame pixels (NaN: no face); not in to_dict()
     face_boxes: np.ndarray | None = None
+    # [N] share of the token's frames in which Silero VAD hears speech (None: not known); prosody is not drawn at 0
+    speech_fraction: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def plain(value):  # NaN (no face in a token) becomes null: strict JSON parsers reject NaN
@@ -62,6 +64,7 @@ class Tracks:
             "expression_labels": list(self.expression_labels),
             "voice_level_db": plain(self.voice_level_db),
             "prosody": {name: plain(values) for name, values in self.prosody.items()},
+            "speech_fraction": plain(self.speech_fraction),
         }
 
 
@@ -116,6 +119,7 @@ def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> 
     everywhere = np.ones(record.n_frames, bool)
     expressions, face_count = token_means(record.expressions, record.face_mask, token_frames)
     level, frames = token_means(record.audio_rms_db[:, None], everywhere, token_frames)
+    speech, _ = token_means(record.audio_mask[:, None].astype(np.float64), everywhere, token_frames)
     n = len(frames)
     prosody = {}
     if record.speech_encoder == "egemaps" and clip_normalised(record.speech_encoder_version):  # clip z-scores only
@@ -131,6 +135,7 @@ def record_tracks(record: FeatureRecord, emo: ClipScores, token_frames: int) -> 
         voice_level_db=level[:, 0],
         prosody=prosody,
         face_boxes=np.asarray(record.boxes, np.float32),
+        speech_fraction=speech[:, 0],
     )
 
 

@@ -81,6 +81,23 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     results = bench.run_benchmark(config, tmp_path / "out", detector_dir=tmp_path / "out" / "detector")
     assert set(results.folds) == set(CATEGORIES)
     assert (tmp_path / "out" / "detector" / "config.json").exists()
+    # the saved detector carries the benchmark's held-out figures for its own fusion row (the case report shows them)
+    from emoboost.detector.case_report import validation_rows
+    from emoboost.detector.detector import Detector
+
+    saved = Detector.from_pretrained(tmp_path / "out" / "detector")
+    validation = saved.meta["validation"]
+    row = "fusion+consistency" if "consistency" in saved.fusion.inputs else "fusion"
+    assert validation["row"] == row and set(validation["folds"]) == set(CATEGORIES)
+    assert validation["folds"]["RVFA"]["auc"] == results.folds["RVFA"][row]["auc"]
+    assert validation["folds"]["RVFA"]["cllr"] == results.folds["RVFA"][row]["llr"]["cllr"]
+    assert "RVFA" in saved.meta["data"]["fake_categories"]
+
+    class Shown:
+        threshold = 0.0
+
+    held_out, _ = validation_rows(Shown(), saved)  # type: ignore[arg-type]
+    assert any(name == "held out: RVFA" and value.startswith("AUC ") for name, value in held_out)
     assert read_manifest(tmp_path / "out" / "folds" / "RVFA.csv") == read_manifest(
         folder / "synthav" / "folds" / "RVFA.csv"
     )

@@ -312,7 +312,7 @@ def print_verdicts(
     names = shortest_unique([str(row["path"]) for row in rows])
     width = max(40, console.width)
     fits = all(len(name) <= width - MAIN_COLUMNS for name in names)
-    cells = names if fits else [f"#{i}" for i in range(1, len(names) + 1)]
+    cells = names if fits else _references(len(names))
     notes: dict[str, int] = {}
     console.print(_verdict_table(rows, cells, shared_warnings, notes))
     if not fits:
@@ -326,16 +326,18 @@ def print_verdicts(
             _print_note(console, "  - ", warning)
     if details:
         shares = [(e.get("provenance") or {}).get("llr_contributions") for e in kept]
-        detail_cells = (
-            cells
-            if all(len(c) <= width - DETAIL_COLUMNS for c in cells)
-            else [f"#{i}" for i in range(1, len(cells) + 1)]
-        )
+        fits_details = all(len(c) <= width - DETAIL_COLUMNS for c in cells)
+        detail_cells = cells if fits_details else _references(len(cells))
         console.print(_details_table(rows, detail_cells, shares))
         if detail_cells != cells:
             for cell, name in zip(detail_cells, names, strict=True):
                 console.print(Text(f"  {cell} {name}"), soft_wrap=True)
         _print_shares(console, detail_cells, shares)
+
+
+def _references(count: int) -> list[str]:
+    """``["#1", "#2", ...]``: what rows carry when the names do not fit (the names follow the table)."""
+    return [f"#{i}" for i in range(1, count + 1)]
 
 
 def _print_shares(console, cells: list[str], shares: list[dict[str, float] | None]) -> None:

@@ -415,10 +415,6 @@ def limitations(verdict: Verdict, detector: Detector, media: dict[str, Any]) -> 
     return items
 
 
-def _shown_tags(tags: dict[str, str]) -> list[tuple[str, str]]:
-    return sorted(tags.items())
-
-
 def container_rows(media: dict[str, Any]) -> list[tuple[str, Any]]:
     if media.get("error"):
         return [("container", f"unreadable: {media['error']}")]
@@ -427,7 +423,7 @@ def container_rows(media: dict[str, Any]) -> list[tuple[str, Any]]:
         ("duration (container)", f"{_number(media.get('duration_s'))} s"),
         ("overall bit rate", f"{media['bit_rate']:,} bit/s" if media.get("bit_rate") else "not stated"),
     ]
-    rows += [(f"tag: {k}", v) for k, v in _shown_tags(media.get("tags", {}))]
+    rows += [(f"tag: {k}", v) for k, v in sorted(media.get("tags", {}).items())]
     return rows
 
 
@@ -462,7 +458,7 @@ def stream_rows(media: dict[str, Any]) -> list[list[tuple[str, Any]]]:
         rows.append(("frames declared by the container", entry["frames_declared"] or "not stated"))
         rows.append(("duration", f"{_number(entry.get('duration_s'))} s"))
         rows.append(("bit rate", f"{entry['bit_rate']:,} bit/s" if entry.get("bit_rate") else "not stated"))
-        rows += [(f"tag: {k}", v) for k, v in _shown_tags(entry.get("tags", {}))]
+        rows += [(f"tag: {k}", v) for k, v in sorted(entry.get("tags", {}).items())]
         tables.append(rows)
     return tables
 

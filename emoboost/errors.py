@@ -35,6 +35,9 @@ class MediaError(EmoboostError):
         self.cause = cause or self.kind
         super().__init__(f"{self.path}: {self.cause}")
 
+    def __reduce__(self):  # pickled as (path, cause): it crosses from the audio worker process intact
+        return (type(self), (self.path, self.cause))
+
 
 class MissingFileError(MediaError):
     code = "missing_file"

@@ -13,13 +13,20 @@ Optional columns, written only when some row has them and read back when present
 and ``artifact`` (``none`` / ``weak`` / ``strong`` low-level traces), the two factors of SynthAV;
 ``generator`` (how a fake was made: SynthAV v3 writes ``<video recipe>+<voice recipe>``) and
 ``scenario`` (the recording a clip derives from: a real clip and its fakes share it, so the two
-mismatch levels of a category are a paired contrast).
+mismatch levels of a category are a paired contrast); ``fake_segments`` (where a partly fake clip is
+fake, as the dataset states it: ``start:end`` in seconds, ``;``-joined, in the dataset's order, e.g.
+``0.48:0.86;4.4:4.64``; empty when the dataset gives none: a real clip, or a dataset such as FakeAVCeleb
+that labels whole clips), and ``video_fake_segments`` / ``audio_fake_segments`` (the same, per modality,
+where the dataset gives them: AV-Deepfake1M). Times are written as the shortest decimal that reads back
+as the same float (:func:`format_segments`), so a segment read from a dataset's metadata and written
+here round-trips exactly.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -44,7 +51,8 @@ COLUMNS = (
 CATEGORIES = ("RVFA", "FVRA-WL", "FVFA-FS", "FVFA-GAN", "FVFA-WL")  # the five cross-manipulation categories
 VISUAL_CATEGORIES = CATEGORIES[1:]  # those with a fake video: the AVG-FV average
 REAL = "real"
-OPTIONAL_COLUMNS = ("emotion", "emotion_mismatch", "artifact", "generator", "scenario")
+SEGMENT_COLUMNS = ("fake_segments", "video_fake_segments", "audio_fake_segments")
+OPTIONAL_COLUMNS = ("emotion", "emotion_mismatch", "artifact", "generator", "scenario", *SEGMENT_COLUMNS)
 ARTIFACT_LEVELS = ("none", "weak", "strong")
 TYPES = {"RVRA": (False, False), "RVFA": (False, True), "FVRA": (True, False), "FVFA": (True, True)}
 
@@ -66,6 +74,9 @@ class ManifestRow:
     artifact: str = ""  # "" or one of ARTIFACT_LEVELS
     generator: str = ""  # how the fake was made (SynthAV: "<video recipe>+<voice recipe>")
     scenario: str = ""  # the recording a clip derives from: clips sharing it are a paired contrast
+    fake_segments: str = ""  # "start:end;..." seconds where the clip is fake (format_segments); "" when none given
+    video_fake_segments: str = ""  # the same for the picture alone, where the dataset says so
+    audio_fake_segments: str = ""  # the same for the sound alone, where the dataset says so
 
     @property
     def video_fake(self) -> bool:
@@ -153,6 +164,11 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
                 raise ConfigError(
                     f"{path}:{number}: emotion_mismatch must be 0/1 and artifact one of {', '.join(ARTIFACT_LEVELS)}"
                 )
+            for column in SEGMENT_COLUMNS:
+                try:
+                    segments_of(getattr(rows[-1], column))
+                except ConfigError as exc:
+                    raise ConfigError(f"{path}:{number}: {column}: {exc}") from exc
     return rows
 
 
@@ -173,6 +189,40 @@ def emotion_track(value: str) -> list[tuple[float, str]]:
 def format_track(segments: Sequence[tuple[float, str]]) -> str:
     """Inverse of :func:`emotion_track` (times to 10 ms)."""
     return ";".join(f"{label}@{start:.2f}" for start, label in segments)
+
+
+def segment_problem(start: float, end: float) -> str | None:
+    """Why ``[start, end]`` (seconds) is not a usable segment, or None: finite, ``0 <= start < end``."""
+    if not (math.isfinite(start) and math.isfinite(end)):
+        return f"segment [{start}, {end}] is not finite"
+    if start < 0 or start >= end:
+        return f"segment [{start}, {end}] is not 0 <= start < end"
+    return None
+
+
+def segments_of(value: str) -> list[tuple[float, float]]:
+    """A segments column (``start:end`` seconds, ``;``-joined) as ``[(start_s, end_s), ...]``, in the written order.
+
+    The order is kept: the AV-Deepfake1M AP matches ground-truth segments to proposals in the dataset's order."""
+    segments = []
+    for part in (p.strip() for p in value.split(";")):
+        if not part:
+            continue
+        start, colon, end = part.partition(":")
+        try:
+            segment = (float(start), float(end))
+        except ValueError as exc:
+            raise ConfigError(f"{part!r} is not start:end in seconds") from exc
+        problem = segment_problem(*segment) if colon else f"{part!r} is not start:end in seconds"
+        if problem is not None:
+            raise ConfigError(problem)
+        segments.append(segment)
+    return segments
+
+
+def format_segments(segments: Iterable[Sequence[float]]) -> str:
+    """Inverse of :func:`segments_of`: each time as the shortest decimal that reads back as the same float."""
+    return ";".join(f"{float(start)!r}:{float(end)!r}" for start, end in segments)
 
 
 def count_by(rows: Sequence[ManifestRow], key: str) -> dict[str, int]:

@@ -109,16 +109,26 @@ def full_fold_clips(work: Path, fold: str, seed: int) -> dict[str, int]:
 
 
 def capped_configs(
-    work: Path, fold: str, root: Path, store: Path, epochs: int, bootstrap: int, device: str = "cpu"
+    work: Path,
+    fold: str,
+    root: Path,
+    store: Path,
+    epochs: int,
+    bootstrap: int,
+    device: str = "cpu",
+    speed: dict | None = None,
 ) -> Path:
-    """configs/benchmark/fakeavceleb.yaml for the generated data, every detector's epochs capped."""
+    """configs/benchmark/fakeavceleb.yaml for the generated data, every detector's epochs capped (``speed``:
+    train settings such as ``precision`` / ``channels_last`` given to every network)."""
     import yaml
 
+    speed = speed or {}
     config = load_yaml(BENCHMARK)
     emo_paths = []
     for path in [config["emo_config"], *config["ablations"]]:
         emo = load_yaml(path)
         emo.setdefault("train", {})["epochs"] = min(epochs, load_section(TrainConfig, path, "train").epochs)
+        emo["train"].update(speed)
         target = work / "configs" / Path(path).name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(emo))
@@ -135,6 +145,7 @@ def capped_configs(
         device=device,
     )
     config["lowlevel_train"]["epochs"] = min(epochs, config["lowlevel_train"]["epochs"])
+    config["lowlevel_train"].update(speed)
     path = work / "configs" / "benchmark.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -146,7 +157,8 @@ def configured_epochs() -> dict[str, int]:
     out = {"emo": load_section(TrainConfig, config["emo_config"], "train").epochs}
     for path in config["ablations"]:
         out[f"emo:{Path(path).stem}"] = load_section(TrainConfig, path, "train").epochs
-    out["rgb"] = out["acoustic"] = config["lowlevel_train"]["epochs"]
+    # the ensemble baseline's second pair trains with the same settings at another seed
+    out["rgb"] = out["acoustic"] = out["rgb_seed2"] = out["acoustic_seed2"] = config["lowlevel_train"]["epochs"]
     return out
 
 
@@ -165,6 +177,12 @@ def main() -> None:
     parser.add_argument("--limit-mb", type=float, default=8192.0)
     parser.add_argument("--memory-only", action="store_true", help="read the fold once as an epoch does, no training")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision", choices=["config", "fp32", "bf16"], default="config", help="train.precision of every network"
+    )
+    parser.add_argument(
+        "--channels-last", choices=["config", "on", "off"], default="config", help="train.channels_last of all"
+    )
     parser.add_argument("--work", type=Path, default=Path("runs/bench_benchmark"))
     args = parser.parse_args()
     work = args.work / f"scale{args.scale:g}"
@@ -174,7 +192,10 @@ def main() -> None:
         f"  {info['clips']} clips, mean {info['mean_seconds']:.2f} s, built in {info['build_seconds']:.0f} s",
         flush=True,
     )
-    config = capped_configs(work, args.fold, root, store, args.epochs, args.bootstrap, args.device)
+    speed: dict = {} if args.precision == "config" else {"precision": args.precision}
+    if args.channels_last != "config":
+        speed["channels_last"] = args.channels_last == "on"
+    config = capped_configs(work, args.fold, root, store, args.epochs, args.bootstrap, args.device, speed)
     if args.memory_only:
         memory(args, info, config)
         return
@@ -188,6 +209,7 @@ def main() -> None:
     )
     child = run_child(["time", str(config), str(out), str(args.threads)], "the fold")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    (out / "timings.json").write_text(json.dumps({**child, "peak_rss_mb": peak}, indent=1))  # kept for a re-report
     report(args, info, child, peak, out)
 
 
@@ -230,6 +252,12 @@ def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: 
     other_cpu = child["cpu_seconds"] - sum(sum(seconds) for seconds in child["cpu"].values())
     epochs = configured_epochs()
     epochs.update({f"trimmed:{name}": n for name, n in list(epochs.items())})  # the silence-trimmed retraining
+    unknown = sorted(set(per_epoch) - set(epochs))
+    if unknown:
+        raise SystemExit(
+            f"no configured epoch count for {', '.join(unknown)} (the runner trains a model this script does not know);"
+            f" the measured timings are in {out / 'timings.json'}"
+        )
     projected = (
         sum(epochs[name] * seconds for name, seconds in per_epoch.items()) / ratio + other / other_ratio
     ) / 3600
@@ -252,7 +280,9 @@ def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: 
             f" {cpu_per_epoch[name] / ratio:8.1f} CPU s/epoch at full size,"
             f" {epochs[name]} epochs configured"
         )
-    print(f"  other work (index, scoring, fusion, bootstrap): {other:.0f} s here")
+    print(f"  other work (index, scoring, fusion, bootstrap): {other:.0f} s here; the longest stages (wall, here):")
+    for name, seconds in sorted(child["stages"].items(), key=lambda item: -item[1])[:8]:
+        print(f"    {seconds:7.1f} s  {name}")
     print(
         f"fold wall {child['seconds']:.0f} s ({child['cpu_seconds']:.0f} CPU s, {args.threads} torch thread(s));"
         f" projected full-size fold: {one_core:.1f} h of CPU time (one uncontended core;"
@@ -281,6 +311,8 @@ def report(args: argparse.Namespace, info: dict, child: dict, peak: float, out: 
                 "projected_fold_hours_at_this_wall_speed": round(projected, 2),
                 "projected_five_folds_hours_cpu": round(5 * one_core, 2),
                 "threads": args.threads,
+                "precision": args.precision,
+                "channels_last": args.channels_last,
                 "load_average": round(os.getloadavg()[0], 2),
                 "peak_rss_mb": round(peak, 1),
                 "limit_mb": args.limit_mb,

@@ -14,6 +14,7 @@ the acoustic normaliser's input (the train split's log-mel as float32, the large
 from __future__ import annotations
 
 import json
+import re
 import resource
 import sys
 import time
@@ -50,7 +51,8 @@ def time_fold(config_path: str, out: Path, threads: int) -> dict:
 
     def on_fold(category: str, name: str) -> None:
         trimmed = name.startswith("trimmed: ")
-        stage[0] = ("trimmed:" if trimmed else "") + name.removeprefix("trimmed: ").removeprefix("training ")
+        name_only = re.sub(r" \(.*\)$", "", name.removeprefix("trimmed: ").removeprefix("training "))
+        stage[0] = ("trimmed:" if trimmed else "") + name_only  # "rgb_seed2 (ensemble baseline)" -> "rgb_seed2"
         stages.append((name, time.perf_counter()))
 
     started = time.perf_counter()

@@ -123,8 +123,9 @@ def _ensemble_logits(
 
     train = dataclasses.replace(config.lowlevel_train, seed=seed + ENSEMBLE_SEED_OFFSET, device=config.device)
     lowlevel = {s: [c.lowlevel for c in original[s]] for s in ("train", "val", "calib", "test")}
-    on_stage("training the second low-level pair (ensemble baseline)")
+    on_stage("training rgb_seed2 (ensemble baseline)")
     rgb = train_rgb(lowlevel["train"], lowlevel["val"], config.rgb, train)
+    on_stage("training acoustic_seed2 (ensemble baseline)")
     acoustic = train_acoustic(lowlevel["train"], lowlevel["val"], config.acoustic, train)
     logits = {
         key: {

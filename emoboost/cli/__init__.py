@@ -5,7 +5,7 @@ cannot support the step (:class:`~emoboost.errors.StoreError`, :class:`~emoboost
 2 usage or configuration errors, including a missing or unreadable model
 (:class:`~emoboost.errors.ConfigError`, :class:`~emoboost.errors.WeightsUnavailableError`).
 Each error class carries its code (``exit_code``). Problems with an input are one line naming the file.
-Commands live in submodules (data, research, detect, quick) and register on one Typer app.
+Commands live in submodules (data, datasets, research, detect, quick) and register on one Typer app.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 
 from emoboost import __version__
-from emoboost.cli import common, data, detect, quick, research  # noqa: F401  (registers the commands)
+from emoboost.cli import common, data, datasets, detect, quick, research  # noqa: F401  (registers the commands)
 from emoboost.cli.common import app, err, one_line, out, plain_help_types, setup_logging
 from emoboost.errors import EmoboostError
 

@@ -1,5 +1,6 @@
 """What the readers of partly fake datasets share (AV-Deepfake1M, LAV-DF): their JSON metadata read entry by
-entry, the checks of each entry's fields and fake segments, and the cross-check report.
+entry, the checks of each entry's fields and fake segments, and the cross-check report. DFDC's reader
+(:mod:`emoboost.data.dfdc`: whole-clip labels, one metadata object per part) uses the report and the field checks.
 
 Both datasets describe every clip in a JSON list of objects and mark where a fake clip is fake with
 ``[start_s, end_s]`` segments. An entry that cannot be read as its dataset documents it (a missing or

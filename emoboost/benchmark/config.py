@@ -104,6 +104,11 @@ class BenchmarkConfig(Overridable):
         require(self.gpus_per_fold >= 0, "benchmark.gpus_per_fold must be >= 0")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
         dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
+        require(
+            self.lowlevel_train.seed in (0, self.seed),
+            f"benchmark.lowlevel_train.seed ({self.lowlevel_train.seed}) is not used: every network of a benchmark "
+            f"trains with benchmark.seed ({self.seed}); set that instead",
+        )
         check_weights(self.mixture_weights)
         self.consistency_model.validate()
         self.consistency_train.validate()

@@ -45,3 +45,14 @@ def test_complete_score_files_pass(tmp_path):
     _scores(tmp_path / "avad", rows, skip={("RVFA", "real/train0.mp4")})  # train clips need no score
     config = BenchmarkConfig(folds=str(tmp_path / "folds"), external=(f"avad={tmp_path / 'avad'}",))
     bench.check_externals(config, tmp_path / "out", config.externals())
+
+
+def test_a_network_seed_the_benchmark_would_ignore_is_refused():
+    """Every network of a benchmark trains with benchmark.seed; a lowlevel_train.seed of its own would be dropped
+    silently, so it is refused by name (0, the default, means "not set")."""
+    from emoboost.training.loop import TrainConfig
+
+    BenchmarkConfig(seed=3, lowlevel_train=TrainConfig(seed=0)).validate()
+    BenchmarkConfig(seed=3, lowlevel_train=TrainConfig(seed=3)).validate()
+    with pytest.raises(ConfigError, match=r"lowlevel_train\.seed \(1\) is not used: .* benchmark\.seed \(0\)"):
+        BenchmarkConfig(lowlevel_train=TrainConfig(seed=1)).validate()

@@ -57,12 +57,21 @@ def build(folder: Path, extractor: FeatureExtractor | None = None) -> BenchmarkC
         extractor or FeatureExtractor(ExtractConfig()),
     )
     assert not summary.failed, summary.failed
-    (folder / "emo.yaml").write_text(TINY_EMO)
-    return BenchmarkConfig(
-        name="synthav-ci",
+    return tiny_config(
+        folder,
         folds=str(folder / "synthav" / "folds"),
         store=str(folder / "features"),
         root=str(folder / "synthav"),
+    )
+
+
+def tiny_config(folder: Path, **paths: str) -> BenchmarkConfig:
+    """The benchmark config small enough for CI (its EmoForensics YAML written to ``folder/emo.yaml``), with
+    ``paths`` (folds, store, root, ...) set."""
+    (folder / "emo.yaml").write_text(TINY_EMO)
+    return BenchmarkConfig(
+        name="synthav-ci",
+        **paths,
         emo_config=str(folder / "emo.yaml"),
         rgb=RGBConfig(width=8, crops_per_video=2),
         acoustic=AcousticConfig(segment_frames=100, hop_frames=50, segments_per_video=2, channels=(8, 8, 8)),

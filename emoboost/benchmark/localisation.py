@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -304,3 +304,35 @@ def frame_auc(
         fake_frames=int(label[scored].sum()),
         unscored_frames=int((~scored).sum()),
     )
+
+
+def localisation_metrics(
+    windows: Mapping[str, WindowScores],
+    segments: Mapping[str, Sequence[Sequence[float]]],
+    durations_s: Mapping[str, float],
+    thresholds: float | Sequence[float] = 0.0,
+    max_gap_s: float = 0.0,
+    score: Reduce = "mean",
+    reduce: Reduce = "mean",
+) -> dict[str, Any]:
+    """Every localisation metric of a set of clips from their window scores: proposals by :func:`window_proposals`
+    (``thresholds``, ``max_gap_s``, ``score``), AP at :data:`AP_IOU_THRESHOLDS`, AR@N for :data:`AR_PROPOSALS` and
+    the frame-level AUC (``reduce``: how overlapping windows score a frame). ``segments`` names the clips (real
+    ones with none); every one needs its windows and its duration in seconds. Plain data for a results file:
+    ``{"ap": {"0.5": ...}, "ar": {"10": ...}, "frame_auc", "frames", "fake_frames", "unscored_frames", "clips",
+    "segments", "proposals"}``."""
+    proposals = {clip: window_proposals(windows[clip], thresholds, max_gap_s, score) for clip in segments}
+    precision = average_precision_at_iou(proposals, segments)
+    recall = average_recall_at_n(proposals, segments)
+    frames = frame_auc(windows, segments, durations_s, reduce=reduce)
+    return {
+        "ap": {f"{threshold:g}": value for threshold, value in precision.items()},
+        "ar": {str(n): value for n, value in recall.items()},
+        "frame_auc": frames.auc,
+        "frames": frames.frames,
+        "fake_frames": frames.fake_frames,
+        "unscored_frames": frames.unscored_frames,
+        "clips": len(segments),
+        "segments": int(sum(len(s) for s in segments.values())),
+        "proposals": int(sum(len(p) for p in proposals.values())),
+    }

@@ -50,8 +50,11 @@ def _version(name: str) -> str | None:
         return None
 
 
-def run_provenance(config: dict[str, Any], fold_fingerprints: dict[str, str]) -> dict[str, Any]:
-    """The provenance block of one benchmark run (``config``: the benchmark config as a dict)."""
+def run_provenance(
+    config: dict[str, Any], fold_fingerprints: dict[str, str], data_fingerprints: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The provenance block of one benchmark run (``config``: the benchmark config as a dict; ``data_fingerprints``:
+    SHA-256 of each input a run without folds rests on, e.g. a cross-dataset evaluation's test set)."""
     return {
         "emoboost": emoboost.__version__,
         **({"git": state} if (state := git_state()) else {}),
@@ -61,6 +64,7 @@ def run_provenance(config: dict[str, Any], fold_fingerprints: dict[str, str]) ->
         "libraries": {name: _version(name) for name in LIBRARIES},
         "config_fingerprint": fingerprint(config, 16),
         "fold_fingerprints": dict(fold_fingerprints),
+        **({"data_fingerprints": dict(data_fingerprints)} if data_fingerprints else {}),
     }
 
 
@@ -84,4 +88,7 @@ def provenance_lines(provenance: dict[str, Any]) -> list[str]:
     folds = provenance.get("fold_fingerprints", {})
     if folds:
         lines.append("- Fold fingerprints: " + ", ".join(f"{c} `{f[:12]}`" for c, f in folds.items()) + ".")
+    data = provenance.get("data_fingerprints", {})
+    if data:
+        lines.append("- Data fingerprints: " + ", ".join(f"{name} `{f[:12]}`" for name, f in data.items()) + ".")
     return [*lines, ""]

@@ -71,20 +71,22 @@ def _reasons(reasons: list[str]) -> list[str]:
     return ["", *(f"No interval {i}: {text}." for i, text in enumerate(reasons, 1))] if reasons else []
 
 
-def _table(summary: dict[str, Any], metric: str) -> list[str]:
-    """One row per detector: the metric per held-out category, then AVG and AVG-FV with their intervals."""
+def _table(summary: dict[str, Any], metric: str, avg_fv: bool = True) -> list[str]:
+    """One row per detector: the metric per held-out category, then AVG and AVG-FV with their intervals (no AVG-FV
+    column when ``avg_fv`` is False: test sets without FakeAVCeleb's fake-video categories)."""
     categories = list(summary["folds"])
     detectors = list(summary["average"])
-    header = ["detector", *categories, "AVG [95 % CI]", "AVG-FV [95 % CI]"]
+    header = ["detector", *categories, "AVG [95 % CI]", *(["AVG-FV [95 % CI]"] if avg_fv else [])]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     reasons: list[str] = []
     for detector in detectors:
         cells = [DETECTOR_NAMES.get(detector, detector)]
         cells += [_fmt(summary["folds"][c][detector][metric]) for c in categories]
-        cells += [
-            _with_interval(summary["average"][detector], metric, reasons),
-            _with_interval(summary["avg_fv"][detector], metric, reasons) if detector in summary["avg_fv"] else "n/a",
-        ]
+        cells.append(_with_interval(summary["average"][detector], metric, reasons))
+        if avg_fv:
+            cells.append(
+                _with_interval(summary["avg_fv"][detector], metric, reasons) if detector in summary["avg_fv"] else "n/a"
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return lines + _reasons(reasons)
 
@@ -136,15 +138,22 @@ def _interval(entry: dict[str, Any]) -> str:
     return f"[{_pm(ci[0])}, {_pm(ci[1])}]"
 
 
-def gain_lines(gain: dict[str, Any], added: str = "EmoForensics", title: str = "Gain") -> list[str]:
-    """The headline sentence with its interval and the per-fold gain table."""
+def gain_lines(
+    gain: dict[str, Any],
+    added: str = "EmoForensics",
+    title: str = "Gain",
+    sets: str = "folds",
+    column: str = "held out",
+) -> list[str]:
+    """The headline sentence with its interval and the per-fold gain table (``sets``: what the averaged test sets
+    are called, ``column``: the table's first column; a cross-dataset report's are the test set's categories)."""
     if not gain:
         return []
     base, boosted = DETECTOR_NAMES.get(gain["base"], gain["base"]), DETECTOR_NAMES.get(gain["boosted"], gain["boosted"])
     average, fv = gain["average"], gain.get("avg_fv") or {}
     sentence = (
         f"**Gain of adding {added} to {base}: {_pm(average['gain'])} AUC points on average over "
-        f"{average['folds']} folds, "
+        f"{average['folds']} {sets}, "
         f"95 % interval {_interval(average)}"
     )
     if fv:
@@ -163,7 +172,7 @@ def gain_lines(gain: dict[str, Any], added: str = "EmoForensics", title: str = "
             else []
         ),
         "",
-        "| held out | base AUC | boosted AUC | gain [95 % CI] | test identities |",
+        f"| {column} | base AUC | boosted AUC | gain [95 % CI] | test identities |",
         "|---|---|---|---|---|",
     ]
     for category, fold in gain["folds"].items():
@@ -378,6 +387,31 @@ def mismatch_lines(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def fold_lines(category: str, scores: dict[str, dict[str, Any]], reasons: list[str], figures: bool = True) -> list[str]:
+    """One test set's table: per row AUC with its interval, EER, accuracy at the stored threshold, ECE, Cllr and
+    Cllr_min, clip counts (a reason for a missing interval is appended to ``reasons``); with ``figures``, the links
+    to its ROC, score, Tippett and DET plots."""
+    lines = [
+        "| detector | AUC [95 % CI] | EER | ACC | ECE | Cllr | Cllr_min | real / fake |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for detector, m in scores.items():
+        llr = m.get("llr", {})
+        lines.append(
+            f"| {DETECTOR_NAMES.get(detector, detector)} | {_with_interval(m, 'auc', reasons)} | "
+            f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {_bits(llr.get('cllr'))} | "
+            f"{_bits(llr.get('cllr_min'))} | {m['n_real']} / {m['n_fake']} |"
+        )
+    lines.append("")
+    if figures:
+        lines += [
+            f"![ROC {category}](roc_{category}.png) ![scores {category}](scores_{category}.png)",
+            f"![Tippett {category}](llr_{category}/tippett.png) ![DET {category}](llr_{category}/det.png)",
+            "",
+        ]
+    return lines
+
+
 def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     dataset = results["benchmark"]
     lines = [f"# Cross-manipulation benchmark: {dataset}", ""]
@@ -418,25 +452,7 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     ]
     reasons: list[str] = []
     for category, scores in results["folds"].items():
-        lines.append(f"### {category}")
-        lines += [
-            "",
-            "| detector | AUC [95 % CI] | EER | ACC | ECE | Cllr | Cllr_min | real / fake |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for detector, m in scores.items():
-            llr = m.get("llr", {})
-            lines.append(
-                f"| {DETECTOR_NAMES.get(detector, detector)} | {_with_interval(m, 'auc', reasons)} | "
-                f"{_fmt(m['eer'])} | {_fmt(m['acc'])} | {_fmt(m['ece'])} | {_bits(llr.get('cllr'))} | "
-                f"{_bits(llr.get('cllr_min'))} | {m['n_real']} / {m['n_fake']} |"
-            )
-        lines += [
-            "",
-            f"![ROC {category}](roc_{category}.png) ![scores {category}](scores_{category}.png)",
-            f"![Tippett {category}](llr_{category}/tippett.png) ![DET {category}](llr_{category}/det.png)",
-            "",
-        ]
+        lines += [f"### {category}", "", *fold_lines(category, scores, reasons)]
     lines += _reasons(reasons)[1:]
     if anchors is not None:
         lines += anchors_block(anchors)

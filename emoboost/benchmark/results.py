@@ -1,4 +1,5 @@
-"""The benchmark's results as types: one :class:`FoldResult` per held-out category, one :class:`BenchmarkResult`.
+"""The benchmark's results as types: one :class:`FoldResult` per held-out category, one :class:`BenchmarkResult`;
+a cross-dataset evaluation's :class:`CrossDatasetResult` (:mod:`emoboost.benchmark.cross_dataset`).
 
 Their ``to_dict()`` is what ``folds/<category>.json`` and ``results.json`` hold (the file formats
 are these dicts); ``FoldResult.from_dict`` reads a stored fold result back and refuses one with
@@ -106,3 +107,30 @@ class BenchmarkResult:
     def to_dict(self) -> dict[str, Any]:
         """``results.json``."""
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossDatasetResult:
+    """``results.json``: every row per category of B, on all of B's clips, the gains, localisation, provenance."""
+
+    name: str
+    train: dict[str, Any]  # dataset, manifest, detector folder and how it was obtained, clips per split
+    test: dict[str, Any]  # dataset, manifest, split, clips per category
+    identities: dict[str, Any]  # checked or not, and what was compared
+    own_fusion: dict[str, Any]  # the row that is the detector's own fusion, and how closely its refit reproduces it
+    folds: dict[str, dict[str, dict[str, Any]]]  # B category -> row -> metrics (B's reals + that category)
+    average: dict[str, dict[str, Any]]  # over B's categories
+    avg_fv: dict[str, dict[str, Any]]  # over FakeAVCeleb's fake-video categories, when B is FakeAVCeleb
+    overall: dict[str, dict[str, Any]]  # row -> metrics on every test clip
+    gain: dict[str, Any]  # EMO-BOOST minus low-level, paired over identities
+    consistency_gain: dict[str, Any]
+    mixture_gain: dict[str, Any]
+    overall_gain: dict[str, Any]  # the gain on every test clip
+    localisation: dict[str, Any]
+    missing: dict[str, Any]
+    config: dict[str, Any]  # this config and the benchmark config of the recipe
+    provenance: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``results.json`` of a cross-dataset evaluation."""
+        return dataclasses.asdict(self)

@@ -306,6 +306,16 @@ class TrainingData:
     silence_db: float  # the leading-silence rule of the clip loader
 
 
+def training_rows(rows: Sequence[ManifestRow], data: TrainingData) -> list[ManifestRow]:
+    """The rows :func:`train_detector` cuts from a manifest: a fold file's own splits as they are, or, for a
+    manifest without splits, every category of ``data`` split by identity (:func:`all_category_splits`). Its
+    ``train``, ``val`` and ``calib`` rows are what the detector learns, early-stops and calibrates on."""
+    rows = list(rows)
+    if not any(r.split for r in rows):
+        rows = all_category_splits(rows, data.categories, data.seed)
+    return rows
+
+
 def load_training_clips(
     rows: Sequence[ManifestRow], store: FeatureStore, root: Path, silence_db: float, token_frames: int
 ) -> tuple[dict[str, list[DetectorClip]], FoldData]:
@@ -442,9 +452,7 @@ def train_detector(
     already (``emoboost train-consistency``), put in the detector as it is. ``save_pretrained`` writes it."""
     from emoboost.media.inputs import dataset_root
 
-    rows = list(rows) if rows is not None else read_manifest(manifest)
-    if not any(r.split for r in rows):
-        rows = all_category_splits(rows, data.categories, data.seed)
+    rows = training_rows(list(rows) if rows is not None else read_manifest(manifest), data)
     base = dataset_root(manifest, root)
     on_stage("loading features")
     splits, fold = load_training_clips(rows, store, base, data.silence_db, configs.emo.token_frames)

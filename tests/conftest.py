@@ -42,3 +42,11 @@ def extractor():
     from emoboost.features.extract import FeatureExtractor
 
     return FeatureExtractor()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny trained detector folder (tests/detector_fixture.py), made once; copy it before changing it."""
+    import detector_fixture
+
+    return detector_fixture.tiny_detector(tmp_path_factory.mktemp("detector") / "tiny")

@@ -27,9 +27,9 @@ from emoboost.detector.outputs import CSV_COLUMNS
 NOISE = ("Traceback", "[mov", ".cc:", "DECORDError", "moov atom not found\n", "Error while decoding")
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return detector_fixture.tiny_detector(tmp_path_factory.mktemp("detector") / "tiny")
+@pytest.fixture
+def model(tiny_model) -> Path:
+    return tiny_model  # shared by the session (tests/conftest.py); copied before any test changes it
 
 
 def detect(capfd, *args) -> tuple[int, str, str]:

@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-import detector_fixture
 import factory
 import names_matrix
 import pytest
@@ -17,9 +16,9 @@ from emoboost.detector.detector import Detector
 from emoboost.detector.outputs import ResultLog
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return detector_fixture.tiny_detector(tmp_path_factory.mktemp("detector") / "tiny")
+@pytest.fixture
+def model(tiny_model) -> Path:
+    return tiny_model  # shared by the session (tests/conftest.py); copied before any test changes it
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import detector_fixture
 import factory
 import numpy as np
 import pytest
@@ -23,9 +22,9 @@ HOSTILE_TITLE = '</title><script>alert("title")</script><img src=x onerror=alert
 HOSTILE_NAME = "<script>alert(1)<\u2044script> & \"quote\" 'single'.mp4"  # U+2044: a name cannot hold a slash
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    return detector_fixture.tiny_detector(tmp_path_factory.mktemp("detector") / "tiny")
+@pytest.fixture
+def model(tiny_model) -> Path:
+    return tiny_model  # shared by the session (tests/conftest.py); copied before any test changes it
 
 
 @pytest.fixture(scope="module")

@@ -70,6 +70,24 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 TRAINING_SPLITS = ("train", "val", "calib")
+
+
+def require_usable(trained: Sequence[ManifestRow], config: CrossDatasetConfig) -> None:
+    """Refuse, before any hashing or training, a dataset A whose rows the recipe cannot train and calibrate on:
+    its train and calib splits (as the recipe assigns them) each need real and fake clips."""
+    train = config.train
+    for split in ("train", "calib"):
+        labels = {row.label for row in trained if row.split == split}
+        if labels != {0, 1}:
+            have = "no clips" if not labels else ("only real clips" if labels == {0} else "only fake clips")
+            categories = ", ".join(sorted({row.category for row in trained})) or "none"
+            raise ConfigError(
+                f"{train.manifest}: {train.dataset}'s {split} split has {have} under the recipe's split rule "
+                f"(categories kept: {categories}); a detector needs real and fake clips in train and calib: give "
+                "fold-style splits or a recipe whose categories this dataset has"
+            )
+
+
 OWN_FUSION_TOLERANCE = 1e-3  # natural-log LR: the refitted row must reproduce the detector's own fusion this closely
 STAMP = "detector.json"  # beside <out>/detector: the fingerprint of what the detector trained here learnt from
 
@@ -347,6 +365,7 @@ def run_cross_dataset(
     trained = [
         r for r in training_rows(read_manifest(train.manifest), bench.training_data()) if r.split in TRAINING_SPLITS
     ]
+    require_usable(trained, config)
     tested = _split_rows(config)
     on_stage("checking identities and files")
     identities = check_identities(config, trained, tested)
@@ -448,6 +467,7 @@ def run_cross_dataset(
         config={"cross_dataset": to_dict(config), "benchmark": to_dict(bench)},
         provenance=run_provenance({"cross_dataset": to_dict(config), "benchmark": to_dict(bench)}, {}, fingerprints),
     )
-    write_json_atomic(out_dir / "results.json", result.to_dict())
+    # results.json last: a report that fails half-way never leaves a new results.json beside old tables
     write_cross_report(result, {**folds, ALL: every}, out_dir)
+    write_json_atomic(out_dir / "results.json", result.to_dict())
     return result

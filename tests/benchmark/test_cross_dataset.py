@@ -242,3 +242,25 @@ def test_a_test_person_among_the_training_people_refuses_the_run(avdf1m, capfd):
     tested = [r for r in rows if r.split == "val"]
     checked = check_identities(settings, trained, tested)
     assert checked["checked"] and checked["statement"].startswith("Identities checked: none of the 2 people tested")
+
+
+def test_a_dataset_the_recipe_cannot_train_and_calibrate_on_is_refused_before_any_work(tmp_path):
+    """No calib split (a dataset's own train / val only), or no fakes left under the recipe's categories: one line."""
+    from emoboost.benchmark.cross_config import CrossDatasetConfig, TrainSide
+    from emoboost.benchmark.cross_dataset import require_usable
+    from emoboost.data.manifest import ManifestRow
+    from emoboost.errors import ConfigError
+
+    def row(i: int, label: int, split: str) -> ManifestRow:
+        kind = "FVFA" if label else "RVRA"
+        return ManifestRow(
+            f"{i}.mp4", label, kind, "X" if label else "real", "m", f"id{i:05d}", (f"id{i:05d}",), split=split
+        )
+
+    config = CrossDatasetConfig(train=TrainSide(dataset="avdeepfake1m", manifest=str(tmp_path / "a.csv")))
+    usable = [row(0, 0, "train"), row(1, 1, "train"), row(2, 0, "calib"), row(3, 1, "calib")]
+    require_usable(usable, config)
+    with pytest.raises(ConfigError, match=r"calib split has no clips .*categories kept: X, real"):
+        require_usable(usable[:2], config)
+    with pytest.raises(ConfigError, match=r"train split has only real clips"):
+        require_usable([row(0, 0, "train"), *usable[2:]], config)

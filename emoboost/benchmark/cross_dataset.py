@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,6 +62,7 @@ from emoboost.features.store import FeatureStore
 from emoboost.files import sha256_file, write_json_atomic
 from emoboost.media.inputs import dataset_root
 from emoboost.models.networks import CONSISTENCY, NETWORK_NAMES
+from emoboost.text import printable
 from emoboost.training.clips import FoldClip, load_fold, missing_fraction
 from emoboost.training.detector import detector_logits, train_detector, training_rows
 from emoboost.training.folds import digest, file_digest
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 TRAINING_SPLITS = ("train", "val", "calib")
+CATEGORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # what a category of B may be called
 
 
 def require_usable(trained: Sequence[ManifestRow], config: CrossDatasetConfig) -> None:
@@ -104,10 +107,17 @@ def _split_rows(config: CrossDatasetConfig) -> list[ManifestRow]:
         splits = sorted({r.split for r in rows})
         raise ConfigError(
             f"{config.test.manifest}: no rows of split {config.test.split!r} (splits here: "
-            f"{', '.join(repr(s) for s in splits) or 'none: no split column'})"
+            f"{', '.join(repr(s) for s in splits if s) or 'none: no split column'})"
         )
     if {r.label for r in chosen} != {0, 1}:
         raise ConfigError(f"{config.test.manifest}: split {config.test.split!r} needs real and fake clips")
+    for category in sorted({r.category for r in chosen}):
+        if not CATEGORY_NAME.fullmatch(category):
+            # category names become file names (roc_<category>.png, llr_<category>/) and Markdown table cells
+            raise ConfigError(
+                f"{config.test.manifest}: category {printable(category)!r} is not a plain name "
+                "(letters, digits, '.', '_', '-'; the emoboost manifest commands write such names)"
+            )
     return chosen
 
 

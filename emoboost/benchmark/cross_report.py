@@ -26,6 +26,7 @@ from emoboost.benchmark.report import (
     plots,
 )
 from emoboost.benchmark.results import CrossDatasetResult, FoldResult
+from emoboost.detector.outputs import csv_cell
 from emoboost.files import write_text_atomic
 
 UNPUBLISHED_TEST = {"avdeepfake1m": "val"}  # datasets whose test labels are not published: their labelled split
@@ -211,7 +212,8 @@ def scores_csv(fold: FoldResult) -> str:
     rows = list(fold.metrics)
     writer.writerow(["path", "label", "identity", *rows])
     for index, (path, label, identity) in enumerate(zip(fold.paths, fold.labels, fold.groups, strict=True)):
-        writer.writerow([path, label, identity, *(f"{fold.metrics[r]['llrs'][index]:.6f}" for r in rows)])
+        cells = [csv_cell(str(path)), label, csv_cell(str(identity))]  # a spreadsheet must not run a name
+        writer.writerow([*cells, *(f"{fold.metrics[r]['llrs'][index]:.6f}" for r in rows)])
     return buffer.getvalue()
 
 

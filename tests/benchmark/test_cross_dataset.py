@@ -264,3 +264,21 @@ def test_a_dataset_the_recipe_cannot_train_and_calibrate_on_is_refused_before_an
         require_usable(usable[:2], config)
     with pytest.raises(ConfigError, match=r"train split has only real clips"):
         require_usable([row(0, 0, "train"), *usable[2:]], config)
+
+
+def test_a_test_category_that_is_not_a_plain_name_is_refused(tmp_path):
+    """B's categories become file names and table cells: "../x" or "a|b" is refused in one line naming it."""
+    from emoboost.benchmark.cross_config import CrossDatasetConfig, TestSide
+    from emoboost.benchmark.cross_dataset import _split_rows
+    from emoboost.data.manifest import ManifestRow, write_manifest
+    from emoboost.errors import ConfigError
+
+    for bad in ("../x", "a|b"):
+        rows = [
+            ManifestRow("r.mp4", 0, "RVRA", "real", "real", "id00001", ("id00001",), split="val"),
+            ManifestRow("f.mp4", 1, "FVFA", bad, "m", "id00002", ("id00002",), split="val"),
+        ]
+        manifest = write_manifest(tmp_path / "m.csv", rows)
+        config = CrossDatasetConfig(test=TestSide(dataset="avdeepfake1m", manifest=str(manifest), split="val"))
+        with pytest.raises(ConfigError, match=r"is not a plain name"):
+            _split_rows(config)

@@ -5,9 +5,11 @@ See :mod:`emoboost.benchmark.cross_dataset`."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Literal
 
+from emoboost.benchmark.config import MAX_BOOTSTRAP
 from emoboost.config import Overridable, from_dict, load_yaml, require
 from emoboost.data.identities import identity_space
 from emoboost.data.manifest import SEGMENT_COLUMNS
@@ -65,6 +67,7 @@ class LocalisationConfig:
     def validate(self) -> None:
         require(self.column in SEGMENT_COLUMNS, f"localisation.column must be one of {', '.join(SEGMENT_COLUMNS)}")
         require(bool(self.thresholds), "localisation.thresholds must name at least one LLR level")
+        require(all(math.isfinite(t) for t in self.thresholds), "localisation.thresholds must be finite numbers (LLRs)")
         require(0 <= self.max_gap_s < float("inf"), "localisation.max_gap_s must be a number >= 0")
 
 
@@ -84,7 +87,8 @@ class CrossDatasetConfig(Overridable):
         self.train.validate()
         self.test.validate()
         self.localisation.validate()
-        require(self.bootstrap >= 0, "bootstrap must be >= 0")
+        require(0 <= self.bootstrap <= MAX_BOOTSTRAP, f"bootstrap must be in [0, {MAX_BOOTSTRAP}]")
+        require(self.seed >= 0, "seed must be >= 0")
         require(0 <= self.max_missing < 1, "max_missing must be in [0, 1)")
 
 

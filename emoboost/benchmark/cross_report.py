@@ -59,9 +59,8 @@ def _intro(results: dict[str, Any]) -> list[str]:
         f"- **Test set**: the `{test['split']}` split of {test['manifest']}: {counts} clips of {test['identities']} "
         "identities."
         + (
-            f" {test['dataset']} publishes no test labels: its `{UNPUBLISHED_TEST[test['dataset']]}` split is the "
-            "labelled held-out split."
-            if UNPUBLISHED_TEST.get(test["dataset"]) == test["split"]
+            f" {test['dataset']} publishes no test labels: its `{test['split']}` split is the labelled held-out split."
+            if UNPUBLISHED_TEST.get(test["dataset"].lower()) == test["split"]
             else ""
         ),
         "- **Rows**: the benchmark's rows a trained detector gives (each network, low-level, EMO-BOOST, the mean of "

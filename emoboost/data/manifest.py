@@ -112,7 +112,9 @@ def write_manifest(path: str | Path, rows: Iterable[ManifestRow]) -> Path:
     rows = sorted(rows, key=lambda r: (r.split, r.path))
     optional = [c for c in OPTIONAL_COLUMNS if any(getattr(r, c) for r in rows)]
     columns = list(COLUMNS) + optional + (["split"] if any(r.split for r in rows) else [])
-    with atomic_path(path) as part, open(part, "w", newline="", encoding="utf-8") as handle:
+    # surrogateescape: a file name that is not UTF-8 (bytes the OS allows) is written back byte for byte, as
+    # read_manifest reads it
+    with atomic_path(path) as part, open(part, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         for row in rows:

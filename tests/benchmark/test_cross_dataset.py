@@ -282,3 +282,24 @@ def test_a_test_category_that_is_not_a_plain_name_is_refused(tmp_path):
         config = CrossDatasetConfig(test=TestSide(dataset="avdeepfake1m", manifest=str(manifest), split="val"))
         with pytest.raises(ConfigError, match=r"is not a plain name"):
             _split_rows(config)
+
+
+@pytest.mark.parametrize(
+    "yaml_text,message",
+    [
+        ("localisation: {thresholds: [.nan]}", "thresholds must be finite"),
+        ("localisation: {thresholds: [.inf, 0]}", "thresholds must be finite"),
+        ("seed: -1", "seed must be >= 0"),
+        ("bootstrap: 1000000000", "bootstrap must be in"),
+    ],
+)
+def test_settings_that_would_fail_after_training_are_refused_when_read(tmp_path, yaml_text, message):
+    from emoboost.benchmark.cross_config import load_cross_dataset_config
+    from emoboost.errors import ConfigError
+
+    path = tmp_path / "cross.yaml"
+    sides = "train: {dataset: synthav, manifest: a.csv, store: s}\n"
+    sides += "test: {dataset: avdeepfake1m, manifest: b.csv, store: t}\n"
+    path.write_text(sides + yaml_text + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_cross_dataset_config(path).validate()

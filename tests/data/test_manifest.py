@@ -53,3 +53,14 @@ def test_a_bad_segment_cell_is_one_line_naming_the_row_and_column(tmp_path, cell
     bad.write_text(f"{BASE},fake_segments\nx.mp4,1,FVRA,AVDF1M-V,m,id00001,id00001,,,1,0,{cell}\n")
     with pytest.raises(ConfigError, match=rf"bad.csv:2: fake_segments: .*{why}"):
         read_manifest(bad)
+
+
+def test_a_file_name_that_is_not_utf8_round_trips(tmp_path):
+    """The OS allows any bytes in a name; the manifest writes them back as read (surrogateescape), never a traceback."""
+    import os
+
+    from emoboost.data.manifest import ManifestRow, read_manifest, write_manifest
+
+    name = os.fsdecode(b"f\xe4dg0/clip.avi")  # Latin-1 bytes: not UTF-8
+    row = ManifestRow(name, 1, "FVRA", "X", "m", "id00001", ("id00001",))
+    assert read_manifest(write_manifest(tmp_path / "m.csv", [row]))[0].path == name

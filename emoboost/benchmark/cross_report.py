@@ -26,6 +26,7 @@ from emoboost.benchmark.report import (
     plots,
 )
 from emoboost.benchmark.results import CrossDatasetResult, FoldResult
+from emoboost.data.identities import identity_space
 from emoboost.detector.outputs import csv_cell
 from emoboost.files import write_text_atomic
 
@@ -87,6 +88,15 @@ def _identity_lines(results: dict[str, Any]) -> list[str]:
                 f"recorded; {source['same_names_as_test']} share a name with a test person (the same person only "
                 "if both name people the same way)."
             )
+            if source["same_names_as_test"] and identity_space(identities["test"]["dataset"]).space is not None:
+                lines.append(
+                    f"- **Warning: possible identity leak.** {source['same_names_as_test']} test people share a name "
+                    f"with people of the {source['kind']}. If those clips come from the test set's identity space "
+                    "(e.g. VoxCeleb2 clips for AV-Deepfake1M, whose real clips are VoxCeleb2's), the rows that read "
+                    "the consistency detector were tested on people it learnt from: leave those people out of the "
+                    "test manifest or of the consistency detector's training clips, and rerun. emoboost cannot "
+                    "tell, because that source's dataset is not recorded."
+                )
     return [*lines, ""] if identities.get("other_sources") else lines
 
 

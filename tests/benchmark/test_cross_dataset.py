@@ -303,3 +303,19 @@ def test_settings_that_would_fail_after_training_are_refused_when_read(tmp_path,
     path.write_text(sides + yaml_text + "\n")
     with pytest.raises(ConfigError, match=message):
         load_cross_dataset_config(path).validate()
+
+
+def test_people_a_separate_consistency_detector_shares_with_the_test_set_are_a_warning(monkeypatch):
+    """Their dataset is not recorded, so a shared name is flagged as a possible leak when the test set's names are
+    global ids (AV-Deepfake1M: VoxCeleb2's), and only counted when they are not."""
+    import emoboost.benchmark.cross_report as cross_report
+
+    monkeypatch.setattr(cross_report, "scope", lambda results: "scope")
+    source = {"kind": "consistency detector trained separately", "source": "/m", "people": 10, "same_names_as_test": 2}
+
+    def lines(dataset: str) -> str:
+        identities = {"statement": "s", "test": {"dataset": dataset}, "other_sources": [source]}
+        return "\n".join(cross_report._identity_lines({"identities": identities}))
+
+    assert "possible identity leak" in lines("avdeepfake1m") and "2 test people share a name" in lines("avdeepfake1m")
+    assert "possible identity leak" not in lines("synthav") and "2 share a name" in lines("synthav")

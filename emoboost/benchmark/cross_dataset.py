@@ -8,7 +8,7 @@
 2. **identities**: where A and B name people in one identity space (FakeAVCeleb, AV-Deepfake1M and VoxCeleb2 share
    VoxCeleb2 ids: :mod:`emoboost.data.identities`), a person of B's split who is among the detector's training
    people (A's train, val and calib rows) refuses the run, in one line, before anything trains; elsewhere the
-   report says the identities could not be checked. A file in both (same content) is always refused;
+   report says the identities could not be checked. A file in A's train/val/calib and in B (same content) is refused;
 3. the detector: a folder given in ``train.detector`` (its recorded manifest must be A's, by SHA-256), or one
    trained here on A with the benchmark config's recipe (:func:`emoboost.training.detector.train_detector`, the
    same as ``emoboost train``), saved to ``<out>/detector`` and reused on a rerun while its inputs are unchanged;

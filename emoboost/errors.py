@@ -35,7 +35,7 @@ class MediaError(EmoboostError):
         self.cause = cause or self.kind
         super().__init__(f"{self.path}: {self.cause}")
 
-    def __reduce__(self):  # pickled as (path, cause): it crosses from the audio worker process intact
+    def __reduce__(self):  # pickled as (path, cause): a process pool or Ray sends it back intact
         return (type(self), (self.path, self.cause))
 
 

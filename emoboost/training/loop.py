@@ -41,8 +41,8 @@ class TrainConfig:
     alignment_loss_weight: float = 0.1
     alignment_margin: float = 0.2
     device: str = "cpu"  # where the network trains ("cuda", "cuda:1"); it is handed back on the CPU
-    # "bf16": forward passes under bfloat16 autocast (weights, optimiser and loss stay float32); fast on CPUs
-    # with AVX512-BF16 or AMX and on GPUs, slower elsewhere. Validation always runs in float32.
+    # "bf16": forward passes under bfloat16 autocast (weights, optimiser and loss stay float32); measured faster
+    # on a CPU with AVX512-BF16 (docs/decisions.md, Training), not measured elsewhere. Validation runs in float32.
     precision: str = "fp32"
     # convolution weights and activations in channels-last memory while training (the model is handed back
     # in the default layout); changes only the summation order. No effect on a network without 4-d weights

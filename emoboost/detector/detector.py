@@ -404,7 +404,8 @@ class Detector:
             row = [logits[name] for name in self.fusion.inputs]
             fused = float(self.fusion.llr(np.array([row]))[0])
             shares = self.fusion.contributions(row)
-            bounds = self.fusion.llr_bounds()
+            present = [name for name, value in zip(self.fusion.inputs, row, strict=True) if not math.isnan(value)]
+            bounds = self.fusion.llr_bounds(present) or self.fusion.llr_bounds()  # no subset fit: the full fusion's
             llr = fused if bounds is None else min(max(fused, bounds[0]), bounds[1])  # what calibration supports
             segment_centres = segment_starts + self.acoustic.config.segment_frames / 2  # mel frames
             segments = self._segments(
@@ -419,7 +420,11 @@ class Detector:
             else None,
             "voice": round(sigmoid(emo.speech_logit), 6) if emo.speech_logit is not None else None,
         }
-        notes = self._warnings(record, math.isnan(rgb_logit)) + self._bound_warnings(fused, llr) + self.scope_notes()
+        notes = (
+            self._warnings(record, math.isnan(rgb_logit))
+            + self._bound_warnings(fused, llr, present)
+            + self.scope_notes()
+        )
         return Verdict(
             path=str(record.meta.get("source_path", "")),
             sha256=record.sha256,
@@ -571,14 +576,26 @@ class Detector:
             )
         return warnings
 
-    def _bound_warnings(self, fused: float, llr: float) -> list[tuple[str, str]]:
-        """Where the fused score lies against the calibration clips: beyond every one of them, and bounded."""
+    def _bound_warnings(self, fused: float, llr: float, present: list[str]) -> list[tuple[str, str]]:
+        """Where the fused score lies against the calibration clips (of the subset fusion for the scores ``present``,
+        when the clip lacks one): beyond every one of them, and bounded."""
         from emoboost.calibration import format_lr
 
-        real, fake = self.fusion.calibration_llrs()
+        fitted = self.fusion.subset(present)
         warnings: list[tuple[str, str]] = []
-        if len(real) and len(fake):
-            low, high = float(min(real.min(), fake.min())), float(max(real.max(), fake.max()))
+        missing = [name for name in self.fusion.inputs if name not in present]
+        if fitted is None and present:
+            warnings.append(
+                (
+                    "uncalibrated_subset",
+                    f"the detector's fusion has no calibration without {', '.join(missing)} (fitted before subset "
+                    "fusions existed): the missing score counts as 0 and the LR is not calibrated; retrain to fix",
+                )
+            )
+            fitted = self.fusion.subset(self.fusion.inputs)
+        clips = (fitted or {}).get("clips")
+        if fitted is not None and fitted.get("range") is not None and clips is not None:
+            low, high = (float(v) for v in fitted["range"])
             if not low <= fused <= high:
                 warnings.append(
                     (
@@ -587,16 +604,19 @@ class Detector:
                         f"({format_lr(low)} to {format_lr(high)})",
                     )
                 )
-        else:
+        elif present:
             warnings.append(
                 ("unbounded", "the detector stores no calibration LLRs: its LR is not bounded by what they support")
             )
         if llr != fused:
+            real, fake = clips if clips is not None else (0, 0)
+            which = f" scored without {', '.join(missing)}" if missing and self.fusion.subset(present) else ""
             warnings.append(
                 (
                     "lr_bounded",
-                    f"reported as {format_lr(llr)}, the most its {len(real)} real / {len(fake)} fake calibration "
-                    f"clips support (ELUB, Vergeer et al. 2016), where the fusion alone gives {format_lr(fused)}",
+                    f"reported as {format_lr(llr)}, the most its {real} real / {fake} fake calibration "
+                    f"clips{which} support (ELUB, Vergeer et al. 2016), where the fusion alone gives "
+                    f"{format_lr(fused)}",
                 )
             )
         return warnings

@@ -138,6 +138,7 @@ FUSION_SCHEMA: dict[str, tuple[bool, Callable[[Any], bool], str]] = {
     "operating_point": (True, lambda v: isinstance(v, dict), "a JSON object"),
     "method": (False, lambda v: v in ("logistic", "mean"), "logistic or mean"),
     "calibration": (False, lambda v: isinstance(v, dict), "a JSON object"),
+    "subsets": (False, lambda v: isinstance(v, dict), "a JSON object (the fusions of the scores a clip may have)"),
 }
 
 

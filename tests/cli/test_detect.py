@@ -22,7 +22,9 @@ from PIL import Image
 
 from emoboost.calibration import verbal
 from emoboost.cli import run
+from emoboost.detector.detector import Detector
 from emoboost.detector.outputs import CSV_COLUMNS
+from emoboost.models.fusion import Fusion
 
 NOISE = ("Traceback", "[mov", ".cc:", "DECORDError", "moov atom not found\n", "Error while decoding")
 
@@ -139,7 +141,17 @@ def test_every_kind_of_input(tmp_path, talking_clip, faceless_clip, model, capfd
     assert not list(tmp_path.glob(".out.jsonl*"))
 
 
-def test_audio_only_verdict_when_allowed(faceless_clip, model, capfd):
+def test_audio_only_verdict_when_allowed(faceless_clip, model, capfd, tmp_path):
+    # the untrained detector's even fusion has no subset fusions: the missing rgb counts as 0, and it says so
+    code, stdout, stderr = detect(capfd, faceless_clip, "--model", model, "--format", "json", "--allow-audio-only")
+    assert code == 0, stderr
+    assert "uncalibrated_subset" in json_lines(stdout)[0]["warning_codes"]
+    fitted = Detector.from_pretrained(model)  # given a fusion fitted on calibration logits, subsets included
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(40), np.ones(40)].astype(int)
+    calib = labels[:, None] * 0.5 + rng.normal(0, 1, (80, len(fitted.fusion.inputs)))
+    fitted.fusion = Fusion.fit(calib, labels, fitted.fusion.inputs)
+    model = fitted.save_pretrained(tmp_path / "fitted")
     code, stdout, stderr = detect(capfd, faceless_clip, "--model", model, "--format", "json", "--allow-audio-only")
     assert code == 0, stderr
     (verdict,) = json_lines(stdout)
@@ -149,6 +161,17 @@ def test_audio_only_verdict_when_allowed(faceless_clip, model, capfd):
     )  # no face: no face evidence claimed
     assert verdict["modalities"]["voice"] is not None and verdict["scores"]["acoustic"] is not None
     assert any("no face" in w for w in verdict["warnings"])
+    # the LR is the fusion of the scores the clip has (fitted on calib without rgb), not rgb counted as logit 0
+    fusion = Detector.from_pretrained(model).fusion
+    present = [name for name in fusion.inputs if verdict["scores"][name] is not None]
+    subset = fusion.subset(present)
+    assert "rgb" not in present and subset is not None
+    expected = sum(w * verdict["scores"][n] for w, n in zip(subset["weights"], present, strict=True)) + subset["bias"]
+    assert verdict["scores"]["fused"] == pytest.approx(expected, abs=1e-5)
+    shares = verdict["provenance"]["llr_contributions"]
+    assert shares["rgb"] == 0 and sum(shares.values()) == pytest.approx(verdict["scores"]["fused"], abs=1e-5)
+    assert verdict["provenance"]["llr_bounds"] == pytest.approx(list(fusion.llr_bounds(present)), abs=1e-6)
+    assert "uncalibrated_subset" not in verdict["warning_codes"]
 
 
 def test_formats_are_deterministic_and_complete(talking_clip, model, capfd, tmp_path):

@@ -71,3 +71,89 @@ def test_round_trip_and_old_format_refused():
     }
     with pytest.raises(ConfigError, match="not likelihood ratios.*retrain"):
         Fusion.from_dict(old)
+
+
+def three_detector_set(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """emo, rgb, acoustic logits; rgb's real clips centre at +3 and fakes at +5, so a missing rgb counted as 0
+    would read as strong evidence of "real"; every third clip has no rgb score."""
+    rng = np.random.default_rng(seed)
+    labels = np.r_[np.zeros(300), np.ones(300)].astype(int)
+    logits = np.stack(
+        [labels * 1.0 + rng.normal(0, 1, 600), 3 + labels * 2.0 + rng.normal(0, 1, 600), rng.normal(0, 1, 600)],
+        axis=1,
+    )
+    logits[::3, 1] = np.nan
+    return logits, labels
+
+
+def test_a_missing_score_gets_the_fusion_of_the_scores_the_clip_has():
+    from emoboost.calibration import cllr
+
+    logits, labels = three_detector_set()
+    fusion = Fusion.fit(logits, labels, ["emo", "rgb", "acoustic"])
+    assert set(fusion.subsets) == {"emo", "rgb", "acoustic", "emo+rgb", "emo+acoustic", "rgb+acoustic"}
+    # the subset without rgb is the fusion fitted on emo and acoustic alone, on every clip (rgb or not)
+    alone = Fusion.fit(logits[:, [0, 2]], labels, ["emo", "acoustic"])
+    subset = fusion.subsets["emo+acoustic"]
+    assert subset["weights"] == pytest.approx(list(alone.weights)) and subset["bias"] == pytest.approx(alone.bias)
+    assert subset["clips"] == [300, 300]
+    missing = np.isnan(logits[:, 1])
+    assert fusion.llr(logits)[missing] == pytest.approx(alone.llr(logits[missing][:, [0, 2]]))
+    complete = ~missing
+    assert fusion.llr(logits)[complete] == pytest.approx(logits[complete] @ np.array(fusion.weights) + fusion.bias)
+    # calibrated, where the old rule (the missing logit as 0) is not: every clip without rgb looked real
+    old = np.nan_to_num(logits[missing], nan=0.0) @ np.array(fusion.weights) + fusion.bias
+    assert cllr(labels[missing], fusion.llr(logits)[missing]) < 0.9 < cllr(labels[missing], old)
+    # shares add up to the subset's LLR, rgb's is 0; the bounds are the subset's ELUB
+    row = logits[np.flatnonzero(missing)[0]]
+    shares = fusion.contributions(list(row))
+    assert shares["rgb"] == 0.0 and sum(shares.values()) == pytest.approx(fusion.llr(row[None])[0])
+    assert fusion.llr_bounds(["emo", "acoustic"]) == tuple(subset["elub"]) != fusion.llr_bounds()
+    assert fusion.llr_bounds(["emo", "rgb", "acoustic"]) == fusion.llr_bounds()
+    # no score at all: no evidence
+    assert fusion.llr(np.full((1, 3), np.nan))[0] == 0.0 and fusion.llr_bounds([]) == (0.0, 0.0)
+
+
+def test_subset_fusions_are_stored_and_checked_and_old_fusions_fall_back_to_logit_zero():
+    logits, labels = three_detector_set(1)
+    fusion = Fusion.fit(logits, labels, ["emo", "rgb", "acoustic"])
+    again = Fusion.from_dict(json.loads(json.dumps(fusion.to_dict())))
+    assert again.subsets == fusion.subsets
+    assert again.llr(logits) == pytest.approx(fusion.llr(logits), nan_ok=False)
+    data = fusion.to_dict()
+    data["subsets"] = {"acoustic+emo": data["subsets"]["emo+acoustic"]}  # not in the inputs' order
+    with pytest.raises(ConfigError, match="acoustic\\+emo"):
+        Fusion.from_dict(data)
+    data = fusion.to_dict()
+    del data["subsets"]  # written before subset fusions existed
+    old = Fusion.from_dict(data)
+    row = logits[:1]
+    assert np.isnan(row[0, 1]) and old.subset(["emo", "acoustic"]) is None
+    assert old.llr(row)[0] == pytest.approx(row[0, 0] * old.weights[0] + row[0, 2] * old.weights[2] + old.bias)
+    # the mean baseline averages the logits a clip has
+    mean = Fusion.mean(logits, labels, ["emo", "rgb", "acoustic"])
+    assert mean.llr(row)[0] == pytest.approx((row[0, 0] + row[0, 2]) / 2)
+
+
+@pytest.mark.parametrize("regularisation", [0.01, 1.0, 1e6])
+def test_the_newton_fit_is_scikit_learns_logistic_regression_at_its_optimum(regularisation):
+    from sklearn.linear_model import LogisticRegression
+
+    from emoboost.models.fusion import _logistic
+
+    rng = np.random.default_rng(3)
+    labels = np.r_[np.zeros(300), np.ones(100)].astype(int)
+    logits = rng.normal(size=(400, 3)) + labels[:, None] * np.array([1.0, 0.5, 0.0])
+    weights, bias = _logistic(logits, labels, regularisation, 0.5)
+    sample_weight = np.where(labels == 1, 0.5 * 400 / 100, 0.5 * 400 / 300)
+    model = LogisticRegression(C=regularisation, max_iter=10000, tol=1e-10).fit(
+        logits, labels, sample_weight=sample_weight
+    )
+    assert weights == pytest.approx(list(model.coef_[0]), abs=1e-6)
+    assert bias == pytest.approx(float(model.intercept_[0]), abs=1e-6)  # logit(0.5) = 0: no prior offset
+    # a separable set stays finite (the penalty), as in scikit-learn
+    separable = np.r_[rng.normal(-3, 0.1, (20, 1)), rng.normal(3, 0.1, (20, 1))]
+    split = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    assert _logistic(separable, split, 1.0, 0.5)[0] == pytest.approx(
+        list(LogisticRegression(C=1.0, tol=1e-10).fit(separable, split).coef_[0]), abs=1e-5
+    )

@@ -48,7 +48,12 @@ from emoboost.benchmark.config import (
     sha_lookup,
 )
 from emoboost.benchmark.cross_config import ALL, CrossDatasetConfig
-from emoboost.benchmark.cross_identities import check_files, check_identities, other_training_people
+from emoboost.benchmark.cross_identities import (
+    check_consistency_source,
+    check_files,
+    check_identities,
+    other_training_people,
+)
 from emoboost.benchmark.gain import gain_for
 from emoboost.benchmark.localisation import WindowScores, localisation_metrics, segments_by_path
 from emoboost.benchmark.provenance import run_provenance
@@ -382,9 +387,11 @@ def run_cross_dataset(
     train_records = _records(trained, FeatureStore(train.store), train_root)
     test_records = _records(tested, FeatureStore(test.store), test_root)
     check_files(train_records, test_records, config)
+    if bench.consistency_pretrained and not config.train.detector:  # refused before training, not after
+        check_consistency_source(Path(bench.consistency_pretrained), config, tested, test_records)
     out_dir.mkdir(parents=True, exist_ok=True)
     detector, origin = obtain_detector(config, bench, out_dir, train_records, on_stage)
-    identities["other_sources"] = other_training_people(detector, tested)
+    identities["other_sources"] = other_training_people(detector, config, tested, test_records)
     token_frames = detector.emo.config.token_frames
     on_stage("loading features")
     calib_rows = [r for r in trained if r.split == "calib"]

@@ -1,7 +1,8 @@
 """The cross-dataset evaluation's checks of who and what the detector learnt from (benchmark stage): a test
 person among its training people where both datasets name people alike, or a file in both sets, refuses the run;
-people brought in by a separately trained consistency detector are counted for the report. The identity spaces
-are :mod:`emoboost.data.identities`."""
+so does a separately trained consistency detector whose real clips include a test file or (where its recorded
+dataset names people as the test set does) a test person; what could not be checked is said in the report. The
+identity spaces are :mod:`emoboost.data.identities`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from emoboost.data.identities import comparable, identity_space, people_of
 from emoboost.data.manifest import ManifestRow, read_manifest
 from emoboost.errors import ConfigError
 from emoboost.text import printable
-from emoboost.training.detector import pretrained_people
+from emoboost.training.detector import pretrained_people, pretrained_sources
 
 if TYPE_CHECKING:
     from emoboost.detector.detector import Detector
@@ -62,11 +63,12 @@ def check_identities(
     return {**entry, "checked": True, "space": space_a.space, "statement": statement}
 
 
-def other_training_people(detector: Detector, tested: Sequence[ManifestRow]) -> list[dict[str, Any]]:
+def other_training_people(
+    detector: Detector, config: CrossDatasetConfig, tested: Sequence[ManifestRow], test_records: Sequence[Any]
+) -> list[dict[str, Any]]:
     """Real clips of other sets the detector's consistency model trained on (a pretrained consistency detector, or
-    further real clips): their dataset is not recorded, so their people are compared by name only, for the report."""
+    further real clips), compared with the test set (:func:`check_consistency_source` refuses what it can)."""
     data = detector.meta.get("data", {})
-    test_people = people_of(tested)
     sources: list[dict[str, Any]] = []
     for kind, where in (
         ("consistency detector trained separately", data.get("consistency_from")),
@@ -75,20 +77,62 @@ def other_training_people(detector: Detector, tested: Sequence[ManifestRow]) -> 
         if not where:
             continue
         path = Path(where)
-        people: set[str] | None = None
-        if kind.startswith("consistency") and (path / "config.json").is_file():
-            people = pretrained_people(path)
-        elif path.is_file():
-            people = people_of(read_manifest(path))
+        if kind.startswith("consistency"):
+            sources.append(check_consistency_source(path, config, tested, test_records))
+            continue
+        people = people_of(read_manifest(path)) if path.is_file() else None
         sources.append(
             {
                 "kind": kind,
                 "source": str(path),
+                "dataset": None,
                 "people": None if people is None else len(people),
-                "same_names_as_test": None if people is None else len(people & test_people),
+                "same_names_as_test": None if people is None else len(people & people_of(tested)),
+                "checked": False,
+                "files_checked": False,
             }
         )
     return sources
+
+
+def check_consistency_source(
+    folder: Path, config: CrossDatasetConfig, tested: Sequence[ManifestRow], test_records: Sequence[Any]
+) -> dict[str, Any]:
+    """A consistency detector of ``emoboost train-consistency`` against the test set: refused (one line) when it
+    trained on a test file (by content) or, where its recorded dataset and the test set name people alike, on a test
+    person; else what was and was not checked."""
+    kind = "consistency detector trained separately"
+    if not (folder / "config.json").is_file():
+        return {"kind": kind, "source": str(folder), "dataset": None, "people": None, "same_names_as_test": None,
+                "checked": False, "files_checked": False}  # fmt: skip
+    people, test_people = pretrained_people(folder), people_of(tested)
+    dataset, files = pretrained_sources(folder)
+    test_files = {sha: path for path, sha, _ in test_records if sha}
+    if files is not None:
+        overlap = sorted(files & set(test_files))
+        if overlap:
+            raise ConfigError(
+                f"{config.test.manifest}: {printable(test_files[overlap[0]])} is a real clip the consistency detector "
+                f"{folder} trained on ({len(overlap)} such files); leave them out of the test manifest"
+            )
+    checked = dataset is not None and comparable(dataset, config.test.dataset)
+    shared = sorted(people & test_people)
+    if checked and shared:
+        raise ConfigError(
+            f"{len(shared)} of the {len(test_people)} people of {config.test.dataset}'s {config.test.split} split are "
+            f"among the people the consistency detector {folder} trained on ({dataset}; first: "
+            f"{printable(shared[0])}): both name people the same way, so its rows would be tested on people it learnt "
+            "from; leave them out of the test manifest or train it again with --exclude"
+        )
+    return {
+        "kind": kind,
+        "source": str(folder),
+        "dataset": dataset,
+        "people": len(people),
+        "same_names_as_test": len(shared),
+        "checked": checked,
+        "files_checked": files is not None,
+    }
 
 
 def check_files(trained: list[Any], tested: list[Any], config: CrossDatasetConfig) -> None:

@@ -80,24 +80,45 @@ def _identity_lines(results: dict[str, Any]) -> list[str]:
     identities = results["identities"]
     lines = ["## Identities", "", scope(results), "", identities["statement"], ""]
     for source in identities.get("other_sources", []):
-        if source["people"] is None:
-            lines.append(f"- The {source['kind']} (`{source['source']}`) could not be read: its people are unknown.")
-        else:
-            lines.append(
-                f"- The {source['kind']} (`{source['source']}`): {source['people']} people whose dataset is not "
-                f"recorded; {source['same_names_as_test']} share a name with a test person (the same person only "
-                "if both name people the same way)."
-            )
-            if source["same_names_as_test"] and identity_space(identities["test"]["dataset"]).space is not None:
-                lines.append(
-                    f"- **Warning: possible identity leak.** {source['same_names_as_test']} test people share a name "
-                    f"with people of the {source['kind']}. If those clips come from the test set's identity space "
-                    "(e.g. VoxCeleb2 clips for AV-Deepfake1M, whose real clips are VoxCeleb2's), the rows that read "
-                    "the consistency detector were tested on people it learnt from: leave those people out of the "
-                    "test manifest or of the consistency detector's training clips, and rerun. emoboost cannot "
-                    "tell, because that source's dataset is not recorded."
-                )
+        lines += _source_lines(source, identities["test"]["dataset"])
     return [*lines, ""] if identities.get("other_sources") else lines
+
+
+def _source_lines(source: dict[str, Any], test_dataset: str) -> list[str]:
+    """What is known of a source of real clips beside the training data, against the test set."""
+    what = f"The {source['kind']} (`{source['source']}`)"
+    if source["people"] is None:
+        return [f"- {what} could not be read: its people are unknown."]
+    files = (
+        " None of its real clips is a test file (compared by SHA-256)."
+        if source.get("files_checked")
+        else " Its files were not recorded, so they were not compared with the test files."
+    )
+    if source.get("checked"):
+        return [
+            f"- {what}: {source['people']} people of {source['dataset']}, which names people as "
+            f"{test_dataset} does; none is a test person.{files}"
+        ]
+    recorded = (
+        f"of {source['dataset']}, whose names identify no one in {test_dataset}"
+        if source.get("dataset")
+        else "whose dataset is not recorded"
+    )
+    lines = [
+        f"- {what}: {source['people']} people {recorded}; {source['same_names_as_test']} share a name with a test "
+        f"person (the same person only if both name people the same way).{files}"
+    ]
+    if source["same_names_as_test"] and not source.get("dataset") and identity_space(test_dataset).space is not None:
+        lines.append(
+            f"- **Warning: possible identity leak.** {source['same_names_as_test']} test people share a name "
+            f"with people of the {source['kind']}. If those clips come from the test set's identity space "
+            "(e.g. VoxCeleb2 clips for AV-Deepfake1M, whose real clips are VoxCeleb2's), the rows that read "
+            "the consistency detector were tested on people it learnt from: leave those people out of the "
+            "test manifest or of the consistency detector's training clips, and rerun. emoboost cannot "
+            "tell, because that source's dataset is not recorded (`emoboost train-consistency --dataset` "
+            "records it)."
+        )
+    return lines
 
 
 def _overall_gain_line(gain: dict[str, Any]) -> list[str]:

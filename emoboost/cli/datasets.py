@@ -3,9 +3,11 @@
 Each command is one library call (the dataset's reader in ``emoboost.data``) and writes, as
 ``emoboost manifest fakeavceleb`` does, ``manifest.csv`` (one row per usable video, paths relative to ROOT)
 and ``report.txt`` (the counts, then every problem on a line of its own) into ``--out``, each file
-atomically. No folds are drawn: each dataset keeps its own split in the ``split`` column where it has one,
-and the shipped protocols name FakeAVCeleb's categories, not these. A dataset with no usable clip is one
-error line and exit 1 (after the report, which says why, is written).
+atomically. Each dataset keeps its own split in the ``split`` column where it has one. With ``--protocol``
+(AV-Deepfake1M and LAV-DF, whose fakes come in three kinds: configs/protocols/avdeepfake1m_loco.yaml,
+lavdf_loco.yaml) the command also draws identity-disjoint leave-one-category-out folds into ``folds/``, as
+``emoboost manifest fakeavceleb`` does, their sizes appended to report.txt. A dataset with no usable clip is
+one error line and exit 1 (after the report, which says why, is written).
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ import typer
 
 from emoboost.cli.common import err, one_line, out
 from emoboost.cli.data import manifest_app
-from emoboost.errors import DataError
+from emoboost.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from emoboost.data.manifest import ManifestRow
 
 VERIFY_HELP = "Check every file's container (reads a few bytes per file)."
 OUT_HELP = "Where manifest.csv and report.txt go (paths in the manifest are relative to ROOT)."
+PROTOCOL_HELP = (
+    "Protocol YAML: also draw identity-disjoint leave-one-category-out folds (train / val / calib / test) into "
+    "OUT/folds, e.g. configs/protocols/{}_loco.yaml."
+)
 
 
 class DatasetReport(Protocol):
@@ -44,17 +50,34 @@ def summary_lines(report: DatasetReport) -> list[str]:
     return [line for line in report.lines() if not line.startswith("  ") or line.startswith("  note: ")]
 
 
-def write_dataset_manifest(name: str, read: Reader, root: Path, out_dir: Path, verify: bool) -> list[ManifestRow]:
+def write_dataset_manifest(
+    name: str, read: Reader, root: Path, out_dir: Path, verify: bool, protocol: Path | None = None
+) -> list[ManifestRow]:
     """Read the dataset at ``root`` with ``read``, write ``manifest.csv`` and ``report.txt`` into ``out_dir`` (both
     atomically, the manifest even when empty so no earlier one is left beside a new report) and print a summary;
-    a DataError (exit 1) when no clip is usable."""
+    a DataError (exit 1) when no clip is usable. With ``protocol``, the folds too (module docstring): the
+    protocol is read before the dataset, and a fold whose split lacks real or fake clips is exit 1."""
     from emoboost.data.manifest import count_by, write_manifest
+    from emoboost.data.protocols import load_protocol, report_lines, write_checked_folds
     from emoboost.files import write_text_atomic
 
+    settings = load_protocol(protocol) if protocol is not None else None
+    if settings is not None:
+        settings.validate()
     with err.status(f"reading {name}: metadata and folder tree"):
         rows, report = read(root, verify=verify)
+    if settings is not None and rows:
+        found = {r.category for r in rows}
+        absent = [c for c in settings.categories if c not in found]
+        if absent:
+            raise ConfigError(
+                f"{protocol}: categories {', '.join(absent)} are not in this {name} copy (it has "
+                f"{', '.join(sorted(found))}); use the dataset's own protocol, e.g. {PROTOCOL_HELP.split('e.g. ')[1]}"
+            )
+    folds = write_checked_folds(rows, settings, out_dir / "folds") if settings is not None and rows else []
     manifest = write_manifest(out_dir / "manifest.csv", rows)
-    write_text_atomic(out_dir / "report.txt", "\n".join(report.lines()) + "\n")
+    fold_lines = ["", *report_lines(folds)] if folds else []
+    write_text_atomic(out_dir / "report.txt", "\n".join([*report.lines(), *fold_lines]) + "\n")
     categories = ", ".join(f"{k} {v}" for k, v in count_by(rows, "category").items())
     splits = ", ".join(f"{k} {v}" for k, v in count_by([r for r in rows if r.split], "split").items())
     where = one_line(manifest)
@@ -66,6 +89,11 @@ def write_dataset_manifest(name: str, read: Reader, root: Path, out_dir: Path, v
         out.print(f"  {line.strip()}", markup=False)
     if not rows:
         raise DataError(f"{root}: no usable {name} clips ({report.problems} problems: see {out_dir / 'report.txt'})")
+    if folds:
+        from emoboost.cli.data import _print_folds, _refuse_unusable
+
+        _print_folds(folds)
+        _refuse_unusable(folds, out_dir / "folds")
     return rows
 
 
@@ -76,6 +104,7 @@ def manifest_avdeepfake1m(
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help=OUT_HELP)],
     verify: Annotated[bool, typer.Option(help=VERIFY_HELP)] = True,
+    protocol: Annotated[Path | None, typer.Option(help=PROTOCOL_HELP.format("avdeepfake1m"))] = None,
 ) -> None:
     """Cross-check AV-Deepfake1M's metadata with its folder tree; write the manifest (train and val splits, fake \
 segments per modality) and the report.
@@ -86,7 +115,7 @@ segments per modality) and the report.
     """
     from emoboost.data.avdeepfake1m import read_avdeepfake1m
 
-    write_dataset_manifest("AV-Deepfake1M", read_avdeepfake1m, root, out_dir, verify)
+    write_dataset_manifest("AV-Deepfake1M", read_avdeepfake1m, root, out_dir, verify, protocol)
 
 
 @manifest_app.command("lavdf")
@@ -96,6 +125,7 @@ def manifest_lavdf(
     ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help=OUT_HELP)],
     verify: Annotated[bool, typer.Option(help=VERIFY_HELP)] = True,
+    protocol: Annotated[Path | None, typer.Option(help=PROTOCOL_HELP.format("lavdf"))] = None,
 ) -> None:
     """Cross-check LAV-DF's metadata with its folder tree; write the manifest (its train / dev / test split, dev as \
 val, and the fake segments) and the report.
@@ -104,7 +134,7 @@ val, and the fake segments) and the report.
     """
     from emoboost.data.lavdf import read_lavdf
 
-    write_dataset_manifest("LAV-DF", read_lavdf, root, out_dir, verify)
+    write_dataset_manifest("LAV-DF", read_lavdf, root, out_dir, verify, protocol)
 
 
 @manifest_app.command("dfdc")

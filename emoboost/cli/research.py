@@ -104,11 +104,18 @@ def train_consistency_command(
         float, typer.Option(min=0.01, max=0.5, help="Share of identities whose clips choose the step.")
     ] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the identity split and of training.")] = 0,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="The dataset the clips come from (e.g. voxceleb2, lrs3; see docs/datasets.md), recorded so that "
+            "`emoboost cross-dataset` can refuse a test person it learnt from where both name people alike."
+        ),
+    ] = None,
 ) -> None:
     """Train the face-voice consistency detector on real clips only (resumable: run it again to go on).
 
     Example: emoboost train-consistency runs/vox2/manifest.csv --root VoxCeleb2 --store runs/vox2_features
-    --out runs/consistency --exclude runs/fakeavceleb/folds/RVFA.csv
+    --out runs/consistency --exclude runs/fakeavceleb/folds/RVFA.csv --dataset voxceleb2
     """
     import dataclasses
 
@@ -120,7 +127,7 @@ def train_consistency_command(
     train_config = dataclasses.replace(settings.consistency_train, seed=seed)
     if steps is not None:
         train_config = dataclasses.replace(train_config, steps=steps)
-    data = RealData(tuple(manifests), root, tuple(exclude or ()), val_share, seed)
+    data = RealData(tuple(manifests), root, tuple(exclude or ()), val_share, seed, dataset)
     with err.status("reading real clips") as status:
 
         def on_step(step: int, entry: dict) -> None:

@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from emoboost.config import ExtractConfig, from_dict, load_section, to_dict
+from emoboost.data.identities import identity_space
 from emoboost.data.manifest import ManifestRow, read_manifest
 from emoboost.errors import ConfigError
 from emoboost.features.store import FeatureStore
-from emoboost.files import sha256_file
+from emoboost.files import sha256_file, write_text_atomic
 from emoboost.media.levels import SILENCE_DB
 from emoboost.models.consistency import ConsistencyConfig, ConsistencyModel, window_inconsistency
 from emoboost.models.emoforensics import EmoForensicsConfig
@@ -347,6 +348,9 @@ def extra_real_clips(
     return real_clips_of(clips, EXTRA_PREFIX), len(fold.missing_paths)
 
 
+REAL_FILES = "real_files.txt"  # beside a consistency detector's config.json: the SHA-256 of each real clip it read
+
+
 @dataclasses.dataclass(frozen=True)
 class RealData:
     """The real clips a consistency detector of its own trains on (:func:`train_consistency_detector`)."""
@@ -356,6 +360,7 @@ class RealData:
     exclude: tuple[Path, ...] = ()  # manifests whose people must not be trained on (e.g. a benchmark's test folds)
     val_share: float = 0.1  # share of identities whose real clips choose the training step
     seed: int = 0
+    dataset: str | None = None  # the dataset the manifests' clips come from (emoboost.data.identities), if known
 
 
 def real_data_clips(data: RealData, store: FeatureStore, token_frames: int) -> tuple[list[RealClip], list[RealClip],
@@ -364,15 +369,21 @@ def real_data_clips(data: RealData, store: FeatureStore, token_frames: int) -> t
     left out, identities split (seeded) between training and step choice."""
     from emoboost.media.inputs import dataset_root
 
+    if data.dataset is not None:
+        identity_space(data.dataset)  # an unknown name is refused before anything is read
     excluded = {r.identity for m in data.exclude for r in read_manifest(m)}
     clips: list[RealClip] = []
     listed: list[dict[str, Any]] = []
+    files: set[str] = set()
     missing = 0
     for manifest in data.manifests:
         rows = [dataclasses.replace(r, split="train") for r in read_manifest(manifest) if r.label == 0]
         kept = [r for r in rows if r.identity not in excluded]
-        fold = load_fold(kept, store, dataset_root(manifest, data.root), token_frames, SILENCE_DB)
-        clips += real_clips_of([c.original for c in fold.splits.get("train", [])])
+        root = dataset_root(manifest, data.root)
+        fold = load_fold(kept, store, root, token_frames, SILENCE_DB)
+        used = [c.original for c in fold.splits.get("train", [])]
+        clips += real_clips_of(used)
+        files |= {store.content_hash(root / c.row.path) for c in used}  # cached by extraction: no second read
         missing += len(fold.missing_paths)
         listed.append(
             {"path": str(manifest), "sha256": sha256_file(manifest), "real_rows": len(rows),
@@ -393,7 +404,9 @@ def real_data_clips(data: RealData, store: FeatureStore, token_frames: int) -> t
         "train_clips": len(train),
         "val_clips": len(val),
         "people": sorted(people),
-    }  # fmt: skip  (so a benchmark can check it never trained on its people)
+        "dataset": data.dataset,
+        "files": sorted(files),
+    }  # fmt: skip  (so a benchmark can check it never trained on its people or files)
     return train, val, read
 
 
@@ -429,6 +442,9 @@ def train_consistency_detector(
     train, val, read = real_data_clips(data, store, config.token_frames)
     fit = train_consistency(train, val, config, train_config, on_step, resume=out / "resume")
     trained_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    files = read.pop("files")  # one SHA-256 per line beside config.json (a corpus can hold millions of clips)
+    write_text_atomic(out / REAL_FILES, "".join(f"{sha}\n" for sha in files))
+    read["files"] = {"list": REAL_FILES, "count": len(files), "sha256": sha256_file(out / REAL_FILES)}
     save_consistency(out, fit, {"real_data": read, "trained_at": trained_at})
     shutil.rmtree(out / "resume", ignore_errors=True)
     return out
@@ -525,9 +541,31 @@ def pretrained_consistency(folder: Path, token_frames: int) -> tuple[Consistency
         "epochs": None,
         "val_auc_by_negative": by_negative,
         "data": {**training.get("data", {}), "extra_real_clips": 0},
-        "trained_separately": {"folder": str(folder), "real_data": {k: v for k, v in read.items() if k != "people"}},
+        "trained_separately": {
+            "folder": str(folder),
+            "real_data": {k: v for k, v in read.items() if k not in ("people", "files")},
+        },
     }
     return model, entry
+
+
+def pretrained_sources(folder: Path) -> tuple[str | None, set[str] | None]:
+    """``(dataset, file hashes)`` of the real clips a consistency detector of ``emoboost train-consistency`` learnt
+    from: the dataset as given to ``--dataset`` (None when not given), the SHA-256 of each clip (None when it
+    predates the list). A list that does not match its recorded hash is refused."""
+    from emoboost.detector.checkpoints import read_config
+    from emoboost.training.consistency import FORMAT
+
+    read = read_config(folder, FORMAT).get("real_data", {})
+    dataset = read.get("dataset")
+    listed = read.get("files")
+    if not isinstance(listed, dict):
+        return dataset if isinstance(dataset, str) else None, None
+    path = folder / REAL_FILES
+    if not path.is_file() or sha256_file(path) != listed.get("sha256"):
+        raise ConfigError(f"{path}: missing or changed since training (its SHA-256 is in config.json)")
+    hashes = set(path.read_text(encoding="ascii").split())
+    return dataset if isinstance(dataset, str) else None, hashes
 
 
 def pretrained_people(folder: Path) -> set[str]:

@@ -319,3 +319,57 @@ def test_people_a_separate_consistency_detector_shares_with_the_test_set_are_a_w
 
     assert "possible identity leak" in lines("avdeepfake1m") and "2 test people share a name" in lines("avdeepfake1m")
     assert "possible identity leak" not in lines("synthav") and "2 share a name" in lines("synthav")
+
+
+def test_a_separate_consistency_detector_that_learnt_a_test_person_or_file_is_refused(tmp_path, monkeypatch):
+    """`emoboost train-consistency --dataset` records where its clips come from and their SHA-256: a test file among
+    them is refused, and so is a test person where its dataset names people as the test set does (VoxCeleb2 ids for
+    AV-Deepfake1M); without a recorded dataset a shared name stays a warning."""
+    import emoboost.benchmark.cross_report as cross_report
+    from emoboost.benchmark.cross_config import CrossDatasetConfig, TestSide
+    from emoboost.benchmark.cross_identities import check_consistency_source
+    from emoboost.data.manifest import ManifestRow
+    from emoboost.errors import ConfigError
+    from emoboost.files import sha256_file
+    from emoboost.training.consistency import FORMAT
+    from emoboost.training.detector import REAL_FILES
+
+    def consistency_folder(name: str, dataset: str | None, people: list[str], files: list[str]) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / REAL_FILES).write_text("".join(f"{f}\n" for f in files))
+        listed = {"list": REAL_FILES, "count": len(files), "sha256": sha256_file(folder / REAL_FILES)}
+        real_data = {"people": people, "dataset": dataset, "files": listed}
+        (folder / "config.json").write_text(json.dumps({"format": FORMAT, "real_data": real_data}))
+        return folder
+
+    config = CrossDatasetConfig(test=TestSide(dataset="avdeepfake1m", manifest="b.csv", split="val"))
+    tested = [ManifestRow("val/id00020/a.mp4", 0, "RVRA", "real", "real", "id00020", ("id00020",), split="val")]
+    records = [("val/id00020/a.mp4", "a" * 64, [])]
+    vox = consistency_folder("vox", "voxceleb2", ["id00020", "id00030"], ["b" * 64])
+    with pytest.raises(ConfigError, match=r"1 of the 1 people .* consistency detector .* \(voxceleb2; first: id00020"):
+        check_consistency_source(vox, config, tested, records)
+    disjoint = consistency_folder("disjoint", "voxceleb2", ["id00030"], ["b" * 64])
+    entry = check_consistency_source(disjoint, config, tested, records)
+    assert entry["checked"] and entry["files_checked"] and entry["same_names_as_test"] == 0
+    same_file = consistency_folder("same_file", "lrs3", ["lrs3:x"], ["a" * 64, "b" * 64])
+    with pytest.raises(ConfigError, match=r"val/id00020/a.mp4 is a real clip the consistency detector .* trained on"):
+        check_consistency_source(same_file, config, tested, records)
+    unknown = consistency_folder("unknown", None, ["id00020"], ["b" * 64])
+    entry = check_consistency_source(unknown, config, tested, records)
+    assert not entry["checked"] and entry["same_names_as_test"] == 1
+    (unknown / REAL_FILES).write_text("c" * 64 + "\n")  # changed after training
+    with pytest.raises(ConfigError, match="changed since training"):
+        check_consistency_source(unknown, config, tested, records)
+
+    monkeypatch.setattr(cross_report, "scope", lambda results: "scope")
+
+    def report(source: dict) -> str:
+        identities = {"statement": "s", "test": {"dataset": "avdeepfake1m"}, "other_sources": [source]}
+        return "\n".join(cross_report._identity_lines({"identities": identities}))
+
+    checked = report(check_consistency_source(disjoint, config, tested, records))
+    assert "1 people of voxceleb2" in checked and "none is a test person" in checked and "leak" not in checked
+    assert "None of its real clips is a test file" in checked
+    (unknown / REAL_FILES).write_text("b" * 64 + "\n")
+    assert "possible identity leak" in report(check_consistency_source(unknown, config, tested, records))

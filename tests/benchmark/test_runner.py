@@ -355,14 +355,25 @@ def test_train_consistency_on_real_clips_then_a_detector_that_uses_it(setup, tmp
     write_manifest(tmp_path / "others.csv", [r for r in rows if r.identity in left_out])
     command = ["train-consistency", str(manifest), "--store", config.store, "--out", str(tmp_path / "c"),
                "--config", str(tmp_path / "bench.yaml"), "--exclude", str(tmp_path / "others.csv"),
-               "--steps", "40"]  # fmt: skip
+               "--steps", "40", "--dataset", "synthav"]  # fmt: skip
     assert run(command) == 0, capsys.readouterr().err
     assert "best step" in capsys.readouterr().out
     written = json.loads((tmp_path / "c" / "config.json").read_text())
     assert written["real_data"]["excluded_identities"] == 2
+    # where its clips come from, and which files they were (by content), for cross-dataset checks
+    from emoboost.training.detector import pretrained_sources
+
+    store = FeatureStore(config.store)
+    trained_files = {store.content_hash(folder / "synthav" / r.path) for r in rows if r.label == 0}
+    trained_files -= {store.content_hash(folder / "synthav" / r.path) for r in rows if r.identity in left_out}
+    dataset, files = pretrained_sources(tmp_path / "c")
+    assert dataset == "synthav" and files == trained_files and written["real_data"]["files"]["count"] == len(files)
     assert written["real_data"]["identities"] == len({r.identity for r in rows}) - 2
     assert not (tmp_path / "c" / "resume").exists()  # the training state goes once the model is written
     assert run(command) != 0 and "already holds" in capsys.readouterr().err  # never overwritten
+    unknown = [*command[:5], str(tmp_path / "d"), *command[6:-1], "nope"]
+    assert run(unknown) == 2 and "unknown dataset 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
     fold = folder / "synthav" / "folds" / "RVFA.csv"
     train = ["train", "--manifest", str(fold), "--store", config.store, "--out", str(tmp_path / "det"),
              "--config", str(tmp_path / "bench.yaml"), "--consistency", str(tmp_path / "c")]  # fmt: skip

@@ -4,8 +4,12 @@ what is written, what is printed, the exit codes."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from test_avdeepfake1m import make_tree as make_avdeepfake1m
+from test_avdeepfake1m import utterance
 from test_deepfaketimit import make_tree as make_deepfaketimit
 from test_dfdc import make_tree as make_dfdc
 from test_lavdf import make_tree as make_lavdf
@@ -16,6 +20,8 @@ from emoboost.data.deepfaketimit import read_deepfaketimit
 from emoboost.data.dfdc import UNSTATED_MODALITY, read_dfdc
 from emoboost.data.lavdf import read_lavdf
 from emoboost.data.manifest import read_manifest
+
+AVDF1M_PROTOCOL = Path(__file__).parents[2] / "configs" / "protocols" / "avdeepfake1m_loco.yaml"
 
 
 def manifest(capfd, *args) -> tuple[int, list[str], list[str]]:
@@ -146,3 +152,50 @@ def test_a_full_disk_is_one_line_naming_the_file_meant(lavdf, tmp_path, capfd, m
     monkeypatch.setattr(emoboost.files.tempfile, "mkstemp", no_space)
     code, _, err = manifest(capfd, "lavdf", lavdf, "--out", tmp_path / "m")
     assert code == 1 and err == [f"error {tmp_path / 'm' / 'manifest.csv'}: No space left on device"]
+
+
+def avdeepfake1m_people(root, clip: bytes, people: int):
+    """An AV-Deepfake1M-shaped copy with ``people`` people, one utterance (real + three kinds of fake) each, a
+    quarter of them in the val split."""
+    entries = {"train": [], "val": []}
+    for number in range(people):
+        split = "val" if number % 4 == 3 else "train"
+        entries[split] += utterance(f"id{number + 100:05d}", "abcDEF12345", "00001", split)
+    for split, listed in entries.items():
+        for e in listed:
+            (root / split / e["file"]).parent.mkdir(parents=True, exist_ok=True)
+            (root / split / e["file"]).write_bytes(clip)
+        (root / f"{split}_metadata.json").write_text(json.dumps(listed))
+    return root
+
+
+def test_avdeepfake1m_with_a_protocol_writes_identity_disjoint_leave_one_kind_out_folds(tmp_path, tiny_clip, capfd):
+    root = avdeepfake1m_people(tmp_path / "AV-Deepfake1M", tiny_clip, 40)
+    out = tmp_path / "m"
+    code, stdout, err = manifest(capfd, "avdeepfake1m", root, "--out", out, "--protocol", AVDF1M_PROTOCOL)
+    assert code == 0, err
+    manifest_rows = read_manifest(out / "manifest.csv")
+    assert {r.split for r in manifest_rows} == {"train", "val"}  # the dataset's own split stays in the manifest
+    assert sorted(p.name for p in (out / "folds").iterdir()) == [
+        "AVDF1M-A.csv", "AVDF1M-AV.csv", "AVDF1M-V.csv", "protocol.json"
+    ]  # fmt: skip
+    for held_out in ("AVDF1M-V", "AVDF1M-A", "AVDF1M-AV"):
+        rows = read_manifest(out / "folds" / f"{held_out}.csv")
+        people = {split: {r.identity for r in rows if r.split == split} for split in ("train", "val", "calib", "test")}
+        assert all(people.values()), people
+        assert all(not people[a] & people[b] for a in people for b in people if a < b)  # no person in two splits
+        test_fakes = {r.category for r in rows if r.split == "test" and r.label == 1}
+        trained = {r.category for r in rows if r.split != "test" and r.label == 1}
+        assert test_fakes == {held_out} and held_out not in trained and len(trained) == 2
+    report = (out / "report.txt").read_text()
+    assert "leave-one-category-out folds" in report and "AVDF1M-AV" in report
+    assert any("leave-one-category-out folds" in line for line in stdout)
+
+
+def test_a_protocol_of_another_dataset_is_refused_in_one_line(tmp_path, tiny_clip, capfd):
+    root = avdeepfake1m_people(tmp_path / "AV-Deepfake1M", tiny_clip, 8)
+    fakeavceleb = Path(__file__).parents[2] / "configs" / "protocols" / "fakeavceleb_loco.yaml"
+    code, _, err = manifest(capfd, "avdeepfake1m", root, "--out", tmp_path / "m", "--protocol", fakeavceleb)
+    assert code == 2 and len(err) == 1, err
+    assert "categories RVFA, FVRA-WL, FVFA-FS, FVFA-GAN, FVFA-WL are not in this AV-Deepfake1M copy" in err[0]
+    assert not (tmp_path / "m" / "folds").exists()

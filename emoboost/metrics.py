@@ -269,7 +269,7 @@ def _percentile_interval(values: np.ndarray, level: float) -> list[float]:
     return [float(low), float(high)]
 
 
-def _too_small(labels: np.ndarray, groups: np.ndarray) -> str | None:
+def too_small(labels: np.ndarray, groups: np.ndarray) -> str | None:
     real, fake = int((labels == 0).sum()), int((labels == 1).sum())
     if min(real, fake) < MIN_CLIPS_PER_CLASS:
         return f"{real} real / {fake} fake clips (an interval needs {MIN_CLIPS_PER_CLASS} of each)"
@@ -327,7 +327,7 @@ def shared_intervals(
     checked = [(np.asarray(y).astype(int).ravel(), np.asarray(g).astype(str).ravel(), a) for y, g, a in sets]
     values = shared_draw_values(checked, statistic, draws)
     points = [float(statistic(y, *a)) if both_classes(y) else float("nan") for y, _, a in checked]
-    smalls = [_too_small(y, g) for y, g, _ in checked]
+    smalls = [too_small(y, g) for y, g, _ in checked]
     per_set = []
     for column, ((_, groups, _), small) in enumerate(zip(checked, smalls, strict=True)):
         entry = interval_from(values[:, column], draws.samples, level, small, len(np.unique(groups)))
@@ -369,7 +369,7 @@ def hierarchical_interval(
             one = IdentityDraws([g for _, g, _ in checked[k]], 1, int(rng.integers(0, 2**31)))
             means.append(float(np.mean(shared_draw_values(checked[k], statistic, one)[0])))
         values[draw] = float(np.mean(means))
-    smalls = [_too_small(y, g) for r in checked for y, g, _ in r]
+    smalls = [too_small(y, g) for r in checked for y, g, _ in r]
     small = next((f"a test set has {s}" for s in smalls if s), None)
     if small is None and len(checked) < 2:
         small = "one repeat (a between-repeat interval needs at least 2)"

@@ -12,8 +12,9 @@ their gains are correlated; drawing identities independently per fold (the inter
 computed before, still reported as ``ci_independent`` beside the average) treats five correlated
 gains as five independent ones and is too narrow. With repeats, the pooled interval is
 hierarchical: repeats resampled first, then the test identities within each chosen repeat
-(:func:`emoboost.metrics.hierarchical_interval`). The fusions are not refitted per draw: the
-interval does not cover the choice of calibration people.
+(:func:`emoboost.metrics.hierarchical_interval`). The fusions are not refitted per draw there; the
+``refit`` entry (:mod:`emoboost.benchmark.refit`) gives the interval that also resamples the calibration
+people and refits both fusions on them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from emoboost.benchmark.refit import refit_gain
 from emoboost.benchmark.results import FoldResult
 from emoboost.data.manifest import VISUAL_CATEGORIES
 from emoboost.metrics import INTERVAL_RULES, IdentityDraws, auc, hierarchical_interval, paired_gain, shared_intervals
@@ -112,8 +114,12 @@ def gain_summary(repeats: Sequence[dict[str, FoldResult]], samples: int, seed: i
     if not summary:
         return {}
     summary["variants"] = {key: gain_for(repeats[0], samples, seed, key) for key in ("trimmed", "trimmed_trained")}
+    base, boosted = summary["base"], summary["boosted"]
+    summary["refit"] = {  # the fusions refitted on resampled calibration people too (emoboost.benchmark.refit)
+        "average": refit_gain(repeats, base, boosted, samples, seed),
+        "avg_fv": refit_gain(repeats, base, boosted, samples, seed, VISUAL_CATEGORIES) if summary["avg_fv"] else {},
+    }
     if len(repeats) > 1:
-        base, boosted = summary["base"], summary["boosted"]
         per_repeat = [gain_for(r, 0, seed) for r in repeats]
         sets = [
             {c: _test_set(r, base, boosted, "metrics") for c, r in fold_results.items()} for fold_results in repeats

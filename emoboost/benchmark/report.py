@@ -161,7 +161,7 @@ def gain_lines(
     lines = [f"## {title} (boosted minus base, same test clips)", "", sentence + ".**", ""]
     lines += [
         f"Boosted = {boosted}; base = {base}. Intervals: {gain['interval']}; they show how the gain varies with",
-        "the people in the test set, not with retraining (see repeats for that) nor with the calibration people.",
+        "the people in the test set, not with retraining (see repeats) nor with the calibration people (see below).",
         f"Rules: {gain.get('interval_rules', '')}.",
         *(
             [
@@ -186,6 +186,20 @@ def gain_lines(
                 f"\n{VARIANT_NAMES[key]}: gain {_pm(variant['average']['gain'])} "
                 f"{_interval(variant['average'])} on average."
             )
+    refit = (gain.get("refit") or {}).get("average") or {}
+    if refit:
+        shown = _interval(refit) if refit.get("gain") is not None else f"(no interval: {refit.get('why')})"
+        lines += [
+            "",
+            f"With the fusions also refitted on resampled calibration people ({refit.get('calib_identities', '?')} "
+            f"identities; {refit.get('interval', '')}): average gain interval {shown}"
+            + (
+                f", AVG-FV {_interval(gain['refit']['avg_fv'])}"
+                if (gain["refit"].get("avg_fv") or {}).get("gain") is not None
+                else ""
+            )
+            + ". This interval covers who the fusion weights were fitted on; the one above does not.",
+        ]
     repeats = gain.get("repeats")
     if repeats:
         pooled = repeats["pooled_average"]

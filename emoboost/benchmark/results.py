@@ -41,6 +41,7 @@ class FoldResult:
     trimmed_trained: dict[str, dict[str, Any]] | None = None  # rows of the detector trained on trimmed clips
     training_trimmed: dict[str, dict[str, Any]] | None = None
     scenarios: list[str] = dataclasses.field(default_factory=list)  # the recording each test clip derives from
+    logits: dict[str, Any] | None = None  # calib / test logits of every fused input, calib labels and people
 
     @property
     def people(self) -> list[str]:
@@ -64,7 +65,7 @@ class FoldResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        for key in ("trimmed_trained", "training_trimmed"):
+        for key in ("trimmed_trained", "training_trimmed", "logits"):
             if data[key] is None:
                 del data[key]
         return data

@@ -172,6 +172,29 @@ def _score_rows(
     return {k: f.to_dict() for k, f in fusions.items()}, metrics
 
 
+def fold_logits(
+    rows: dict[str, tuple[str, ...]],
+    calib: dict[str, np.ndarray],
+    test: dict[str, np.ndarray],
+    calib_labels: np.ndarray,
+    calib_clips: Sequence[FoldClip],
+) -> dict[str, Any]:
+    """What the fused rows were fitted and scored on, kept with the fold so that an interval can refit the fusions
+    on resampled calibration people (:mod:`emoboost.benchmark.refit`): every input's calib and test logits
+    (6 decimals; NaN written as None), the calib labels and the calib clips' identities."""
+
+    def listed(values: np.ndarray) -> list[float | None]:
+        return [None if not np.isfinite(v) else round(float(v), 6) for v in np.asarray(values, np.float64)]
+
+    inputs = sorted({i for row in rows.values() for i in row})
+    return {
+        "calib": {i: listed(calib[i]) for i in inputs},
+        "test": {i: listed(test[i]) for i in inputs},
+        "calib_labels": [int(v) for v in calib_labels],
+        "calib_groups": [c.row.identity for c in calib_clips],
+    }
+
+
 def _row_metrics(fusion: Fusion | MixtureFusion, test: dict[str, np.ndarray], test_labels: np.ndarray) -> dict:
     """One fused row scored on the test clips: metrics, probabilities, LLRs and their Cllr."""
     matrix = np.stack([test[i] for i in fusion.inputs], axis=1)
@@ -395,6 +418,7 @@ def run_fold(
         results["trimmed_trained"] = {name: results["trimmed"][name] for name in base_rows}
         results["training_trimmed"] = {name: training[name] for name in (*NETWORK_NAMES, SHORTCUT)}
         results["trim"]["no_leading_silence"] = True
+    results["logits"] = fold_logits(rows_to_fuse, logits["calib"], logits["test"], calib_labels, splits["calib"])
     results["labels"] = test_labels.tolist()
     results["paths"] = [c.row.path for c in splits["test"]]
     results["groups"] = [c.row.identity for c in splits["test"]]

@@ -144,7 +144,7 @@ class Fusion:
         """
         all_logits, all_labels = np.atleast_2d(np.asarray(logits, np.float64)), np.asarray(labels).astype(int)
         logits, labels = _complete(all_logits, all_labels, inputs)
-        weights, bias = _logistic(logits, labels, regularisation, weight_prior)
+        weights, bias = fit_logistic(logits, labels, regularisation, weight_prior)
         llrs = np.round(logits @ np.asarray(weights) + bias, LLR_DECIMALS)  # as stored: thresholds agree with them
         threshold, point = decision_rule(labels, llrs, target_fpr)
         subsets = {}
@@ -153,7 +153,7 @@ class Fusion:
             if not both_classes(all_labels[have]):
                 continue  # no calibration for this subset: such clips fall back to logit 0 (said in warnings)
             part, part_labels = all_logits[have][:, columns], all_labels[have]
-            sub_weights, sub_bias = _logistic(part, part_labels, regularisation, weight_prior)
+            sub_weights, sub_bias = fit_logistic(part, part_labels, regularisation, weight_prior)
             sub_llrs = np.round(part @ np.asarray(sub_weights) + sub_bias, LLR_DECIMALS)
             subsets[_key(inputs, columns)] = _subset_record(sub_weights, sub_bias, sub_llrs, part_labels)
         return cls(
@@ -352,7 +352,7 @@ def calibration_record(llrs: np.ndarray, labels: np.ndarray, weight_prior: float
     return data
 
 
-def _logistic(
+def fit_logistic(
     logits: np.ndarray, labels: np.ndarray, regularisation: float, weight_prior: float
 ) -> tuple[tuple[float, ...], float]:
     """Prior-weighted logistic regression: weights and the LLR bias (the fitted log-odds minus the prior's).

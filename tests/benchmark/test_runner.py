@@ -113,6 +113,15 @@ def test_benchmark_runs_end_to_end_and_resumes(setup, tmp_path, monkeypatch):
     assert gain["average"]["ci"] is None and "an interval needs 5 of each" in gain["average"]["why"], gain["average"]
     report = (tmp_path / "out" / "results.md").read_text()
     assert f"(no interval: {gain['average']['why']})" in report and "No interval 1:" in report
+    # the fold keeps what its fusions were fitted and scored on, so an interval can refit them on resampled people
+    stored = fold["logits"]
+    assert set(stored["calib"]) >= {"emo", "rgb", "acoustic", "ext:avad"} and set(stored["test"]) == set(
+        stored["calib"]
+    )
+    assert len(stored["calib_labels"]) == len(stored["calib_groups"]) == len(stored["calib"]["emo"])
+    refit = gain["refit"]["average"]
+    assert refit["gain"] == pytest.approx(gain["average"]["gain"], abs=1e-3) and refit["ci"] is None
+    assert "refitted on resampled calibration people" in report
     assert results.training["RVFA"]["original"]["rgb"]["label"] == "video_fake"
     assert set(results.trimmed_trained["folds"]) == set(CATEGORIES)
     for detectors in results.folds.values():

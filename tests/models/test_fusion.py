@@ -139,12 +139,12 @@ def test_subset_fusions_are_stored_and_checked_and_old_fusions_fall_back_to_logi
 def test_the_newton_fit_is_scikit_learns_logistic_regression_at_its_optimum(regularisation):
     from sklearn.linear_model import LogisticRegression
 
-    from emoboost.models.fusion import _logistic
+    from emoboost.models.fusion import fit_logistic
 
     rng = np.random.default_rng(3)
     labels = np.r_[np.zeros(300), np.ones(100)].astype(int)
     logits = rng.normal(size=(400, 3)) + labels[:, None] * np.array([1.0, 0.5, 0.0])
-    weights, bias = _logistic(logits, labels, regularisation, 0.5)
+    weights, bias = fit_logistic(logits, labels, regularisation, 0.5)
     sample_weight = np.where(labels == 1, 0.5 * 400 / 100, 0.5 * 400 / 300)
     model = LogisticRegression(C=regularisation, max_iter=10000, tol=1e-10).fit(
         logits, labels, sample_weight=sample_weight
@@ -154,6 +154,6 @@ def test_the_newton_fit_is_scikit_learns_logistic_regression_at_its_optimum(regu
     # a separable set stays finite (the penalty), as in scikit-learn
     separable = np.r_[rng.normal(-3, 0.1, (20, 1)), rng.normal(3, 0.1, (20, 1))]
     split = np.r_[np.zeros(20), np.ones(20)].astype(int)
-    assert _logistic(separable, split, 1.0, 0.5)[0] == pytest.approx(
+    assert fit_logistic(separable, split, 1.0, 0.5)[0] == pytest.approx(
         list(LogisticRegression(C=1.0, tol=1e-10).fit(separable, split).coef_[0]), abs=1e-5
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from emoboost.config import Overridable, from_dict, load_section, load_yaml, require, to_dict
 from emoboost.data.manifest import CATEGORIES, ManifestRow
@@ -22,12 +23,16 @@ from emoboost.models.emoforensics import EmoForensicsConfig
 from emoboost.models.external import ExternalDetector
 from emoboost.models.lowlevel import AcousticConfig, RGBConfig
 from emoboost.models.mixture import check_weights
+from emoboost.training.clips import TRIM_RULES
 from emoboost.training.consistency import ConsistencyTrainConfig
 from emoboost.training.detector import DetectorConfigs, TrainingData
 from emoboost.training.folds import digest, file_digest
 from emoboost.training.loop import TrainConfig
 
 # settings that do not change a fold's result (paths are covered by the fold file and record digests)
+# settings added after fold results were first stored, with the default that computes what folds computed before:
+# left out of a fold's fingerprint at that default, so adding them does not invalidate the results already stored
+FINGERPRINT_OMITTED_AT_DEFAULT = {"trim_rule": "level"}
 NOT_IN_FINGERPRINT = (
     "name",
     "gpus_per_fold",  # where a fold runs, not what it computes
@@ -72,6 +77,7 @@ class BenchmarkConfig(Overridable):
     target_fpr: float | None = None  # None: the Bayes decision on the fused LLR (prior 0.5, equal costs)
     bootstrap: int = 1000  # bootstrap draws for every interval
     silence_db: float = SILENCE_DB
+    trim_rule: str = "level"  # where the trimmed variants start: first frame above silence_db, or "vad" onset
     train_trimmed: bool = True  # also train and test a detector on silence-trimmed clips
     max_missing: float = 0.02  # stop when more than this share of a split has no features
     seed: int = 0
@@ -103,6 +109,7 @@ class BenchmarkConfig(Overridable):
         require(self.threads >= 0, "benchmark.threads must be >= 0")
         require(self.gpus_per_fold >= 0, "benchmark.gpus_per_fold must be >= 0")
         require(0 <= self.max_missing < 1, "benchmark.max_missing must be in [0, 1)")
+        require(self.trim_rule in TRIM_RULES, f"benchmark.trim_rule must be one of {', '.join(TRIM_RULES)}")
         dataclasses.replace(self.lowlevel_train, device=self.device).validate()  # a device torch cannot use: now
         require(
             self.lowlevel_train.seed in (0, self.seed),
@@ -177,6 +184,17 @@ def detector_configs(
     )
 
 
+def fingerprint_settings(config: BenchmarkConfig) -> dict[str, Any]:
+    """The settings a fold's fingerprint covers: every field except :data:`NOT_IN_FINGERPRINT`, and those of
+    :data:`FINGERPRINT_OMITTED_AT_DEFAULT` only where they differ from that default."""
+    return {
+        k: v
+        for k, v in to_dict(config).items()
+        if k not in NOT_IN_FINGERPRINT
+        and (k not in FINGERPRINT_OMITTED_AT_DEFAULT or v != FINGERPRINT_OMITTED_AT_DEFAULT[k])
+    }
+
+
 def sha_lookup(store: FeatureStore, root: Path) -> Callable[[ManifestRow], str | None]:
     def sha_of(row: ManifestRow) -> str | None:
         path = root / row.path
@@ -211,7 +229,7 @@ def fold_fingerprint(
     repeat: int,
 ) -> str:
     """SHA-256 over what a fold result depends on: settings, model configs, fold file, feature records, score files."""
-    settings = {k: v for k, v in to_dict(config).items() if k not in NOT_IN_FINGERPRINT}
+    settings = fingerprint_settings(config)
     models = {p: emo_settings_digest(p) for p in (config.emo_config, *config.ablations)}
     sha_of = sha_lookup(store, root)
     records = [(r.path, sha, store.keys_for(sha) if sha else []) for r, sha in ((r, sha_of(r)) for r in rows)]

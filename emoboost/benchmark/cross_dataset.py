@@ -39,11 +39,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from emoboost.benchmark.config import (
-    NOT_IN_FINGERPRINT,
     RESULTS_FORMAT,
     BenchmarkConfig,
     detector_configs,
     emo_settings_digest,
+    fingerprint_settings,
     load_benchmark_config,
     sha_lookup,
 )
@@ -132,7 +132,7 @@ def _records(rows: Sequence[ManifestRow], store: FeatureStore, root: Path) -> li
 
 
 def _training_fingerprint(bench: BenchmarkConfig, config: CrossDatasetConfig, records: list[Any]) -> str:
-    settings = {k: v for k, v in to_dict(bench).items() if k not in NOT_IN_FINGERPRINT}
+    settings = fingerprint_settings(bench)
     return digest(
         {
             "settings": settings,
@@ -211,7 +211,7 @@ def _load(
     detector: Detector,
 ) -> tuple[list[FoldClip], dict[str, Any]]:
     """One split's clips with features (refused when too many have none, or made by other encoders)."""
-    data = load_fold(rows, FeatureStore(store), root, token_frames, bench.silence_db)
+    data = load_fold(rows, FeatureStore(store), root, token_frames, bench.silence_db, bench.trim_rule)
     counts = data.missing.get(split, {})
     if missing_fraction(counts) > max_missing:
         raise DataError(

@@ -112,15 +112,16 @@ def check_consistency_source(
         overlap = sorted(files & set(test_files))
         if overlap:
             raise ConfigError(
-                f"{config.test.manifest}: {printable(test_files[overlap[0]])} is a real clip the consistency detector "
-                f"{folder} trained on ({len(overlap)} such files); leave them out of the test manifest"
+                f"{printable(config.test.manifest)}: {printable(test_files[overlap[0]])} is a real clip the "
+                f"consistency detector {printable(folder)} trained on ({len(overlap)} such files); leave them out of "
+                "the test manifest"
             )
     checked = dataset is not None and comparable(dataset, config.test.dataset)
     shared = sorted(people & test_people)
     if checked and shared:
         raise ConfigError(
             f"{len(shared)} of the {len(test_people)} people of {config.test.dataset}'s {config.test.split} split are "
-            f"among the people the consistency detector {folder} trained on ({dataset}; first: "
+            f"among the people the consistency detector {printable(folder)} trained on ({printable(dataset)}; first: "
             f"{printable(shared[0])}): both name people the same way, so its rows would be tested on people it learnt "
             "from; leave them out of the test manifest or train it again with --exclude"
         )

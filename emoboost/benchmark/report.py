@@ -451,9 +451,13 @@ def markdown(results: dict[str, Any], anchors: Path | None = None) -> str:
     ]
     for metric in ("auc", "ap"):
         lines += [f"## {METRIC_NAMES[metric]}", "", *_table(results, metric), ""]
+    rules = {t.get("rule", "level") for t in results.get("trim", {}).values()}
+    cut = {"vad": "before Silero VAD's first speech frame", "level": "before the first frame above silence_db"}
     for key in ("trimmed", "trimmed_trained"):
         if key in results:
-            lines += [f"## Silence-trimmed: {VARIANT_NAMES[key]} (AUC)", "", *_table(results[key], "auc"), ""]
+            how = " / ".join(cut.get(r, r) for r in sorted(rules)) or cut["level"]
+            lines += [f"## Silence-trimmed: {VARIANT_NAMES[key]} (AUC)", "", f"Frames {how} are dropped.", "",
+                      *_table(results[key], "auc"), ""]  # fmt: skip
     lines += baselines_lines(results)
     lines += controls_lines(results)
     lines += pairing_lines(results)

@@ -258,7 +258,7 @@ def _load_checked(
     sha_of = sha_lookup(store, root)
     rows, duplicates = drop_duplicate_files(rows, sha_of)
     check_fold_rows(category, rows, sha_of, held_out_categories)
-    data = load_fold(rows, store, root, token_frames, config.silence_db)
+    data = load_fold(rows, store, root, token_frames, config.silence_db, config.trim_rule)
     for split, counts in data.missing.items():
         share = missing_fraction(counts)
         if share > config.max_missing:
@@ -405,6 +405,7 @@ def run_fold(
             **_score_mixtures(logits["calib"], logits["test_trimmed"], splits["calib"], test_labels, config)[1],
         },
         "trim": {
+            "rule": config.trim_rule,
             "exact": data.exact_trim,
             "test_clips_trimmed": int(sum(c.trimmed_frames > 0 for c in splits["test"])),
         },

@@ -6,7 +6,8 @@ nothing else: a logistic regression (standardised inputs, classes weighted equal
 numbers per clip, from the feature record's level track and Silero VAD mask
 (:meth:`emoboost.training.clips.FoldClip.shortcut_features`):
 
-- seconds before the first frame louder than ``silence_db`` (the level rule the trimmed variants cut by),
+- seconds before the first frame louder than ``silence_db`` (the level rule; the trimmed variants cut by it or,
+  with ``trim_rule: vad``, by the next),
 - seconds before Silero VAD's first speech frame (the level rule's value in records without the mask),
 - the clip's duration in seconds.
 

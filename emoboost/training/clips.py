@@ -2,8 +2,10 @@
 
 Each clip carries the inputs of every network: emotion tokens (EmoForensics) and face crops +
 log-mel (low-level detectors). The **trimmed** variant drops the grid frames before the first
-frame louder than ``silence_db`` (leading silence is a known shortcut of FakeAVCeleb's fakes)
-and never sees them in any feature; :func:`span_tokens` is the one span rule:
+frame louder than ``silence_db`` (leading silence is a known shortcut of FakeAVCeleb's fakes),
+or with ``trim_rule="vad"`` before Silero VAD's first speech frame (so breath or room noise
+before the speech goes too; records without the VAD mask fall back to the level rule), and
+never sees them in any feature; :func:`span_tokens` is the one span rule:
 
 - per-frame features (face embeddings, face crops, log-mel, masks) are cut at the same frame;
 - ``face-geometry``'s deviation-from-the-clip-median columns are taken again from the median of
@@ -38,7 +40,7 @@ import numpy as np
 from emoboost.data.manifest import ManifestRow
 from emoboost.encoders.face_geometry import geometry_columns, respan
 from emoboost.encoders.speech import egemaps_of_version
-from emoboost.errors import StoreError
+from emoboost.errors import ConfigError, StoreError
 from emoboost.features.store import FeatureRecord, FeatureStore
 from emoboost.media.levels import SILENCE_DB
 from emoboost.media.timebase import FPS, MEL_PER_FRAME
@@ -222,6 +224,9 @@ class LazyLowLevelClip:
         return _read(self.record, ("logmel",))["logmel"][self.mel_start :]
 
 
+TRIM_RULES = ("level", "vad")  # where a trimmed variant starts: the first loud frame, or the first VAD speech frame
+
+
 def leading_silence(levels_db: np.ndarray, silence_db: float) -> int:
     """Grid frames before the first frame louder than ``silence_db`` (0 when silent throughout)."""
     loud = np.flatnonzero(levels_db > silence_db)
@@ -242,7 +247,11 @@ class ClipLoader:
         root: Path,
         token_frames: int,
         silence_db: float | None = None,
+        trim_rule: str = "level",
     ):
+        if trim_rule not in TRIM_RULES:
+            raise ConfigError(f"trim rule {trim_rule!r}: choose one of {', '.join(TRIM_RULES)}")
+        self.trim_rule = trim_rule
         self.token_frames = token_frames
         self.clips: list[StoredClip] = []
         self.missing: list[ManifestRow] = []
@@ -288,8 +297,9 @@ class ClipLoader:
         else:  # records made before the voice-activity mask: the level rule stands in
             onset = quiet
         trim = 0
-        if silence_db is not None:
-            trim = min(quiet, max(0, n_frames - self.token_frames))
+        if silence_db is not None:  # the level rule, or Silero VAD's onset (the level rule in records without it)
+            cut = onset if self.trim_rule == "vad" else quiet
+            trim = min(cut, max(0, n_frames - self.token_frames))
         crops = stored.arrays["face_crops"]
         return StoredClip(
             row,
@@ -357,9 +367,10 @@ def open_clips(
     root: str | Path,
     token_frames: int,
     silence_db: float | None = None,
+    trim_rule: str = "level",
 ) -> ClipLoader:
     """A :class:`ClipLoader` over ``rows`` (paths relative to ``root``)."""
-    return ClipLoader(rows, store, Path(root), token_frames, silence_db)
+    return ClipLoader(rows, store, Path(root), token_frames, silence_db, trim_rule)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -404,14 +415,19 @@ class FoldData:
 
 
 def load_fold(
-    rows: Sequence[ManifestRow], store: FeatureStore, root: Path, token_frames: int, silence_db: float
+    rows: Sequence[ManifestRow],
+    store: FeatureStore,
+    root: Path,
+    token_frames: int,
+    silence_db: float,
+    trim_rule: str = "level",
 ) -> FoldData:
     """Clips per split, read lazily from the store, with missing-feature counts.
 
     Every record must come from the same encoders; both variants of a clip (as recorded, silence
     trimmed) read their features only when a training or scoring step asks for them.
     """
-    loader = open_clips(rows, store, root, token_frames, silence_db)
+    loader = open_clips(rows, store, root, token_frames, silence_db, trim_rule)
     splits: dict[str, list[FoldClip]] = {row.split: [] for row in rows}
     missing: dict[str, dict[str, list[int]]] = {}
     for row in rows:

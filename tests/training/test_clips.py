@@ -1,5 +1,7 @@
 """The clip loader reads what the records hold, cut by the one span rule; checks encoders, counts missing features."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -123,3 +125,46 @@ def test_clips_from_other_encoders_are_refused(tmp_path):
     store, root, rows, _ = _store(tmp_path, encoders={**ENCODERS, "speech_encoder_version": "2"})
     with pytest.raises(StoreError, match="other encoders"):
         open_clips(rows, store, root, 5)
+
+
+def test_the_vad_trim_rule_cuts_at_the_first_speech_frame_where_the_level_rule_keeps_noise(tmp_path):
+    """A clip whose sound rises above silence_db (room noise, a breath) 10 frames before the VAD hears speech: the
+    level rule trims the silence only, the VAD rule the noise too, and its trimmed clip's lead-in features are 0."""
+    from emoboost.errors import ConfigError
+    from emoboost.features.store import FeatureRecord
+
+    store, root, rows, records = _store(tmp_path, n=4)
+    path = rows[0].path
+    record = records[path]
+    levels, heard = record.audio_rms_db.copy(), np.zeros(record.n_frames, bool)
+    levels[:5], levels[5:] = -70.0, -30.0  # silent for 5 frames, then noise, then speech
+    heard[15:] = True
+    arrays = {**record.arrays, "audio_rms_db": levels, "audio_mask": heard}
+    store.put(FeatureRecord(arrays, record.meta), KEY)  # replaces the row's record (same content hash and key)
+    by_rule = {}
+    for rule in ("level", "vad"):
+        loader = open_clips(rows[:1], store, root, 5, silence_db=-45.0, trim_rule=rule)
+        by_rule[rule] = loader.clips[0]
+    assert by_rule["level"].trim_start == 5 and by_rule["vad"].trim_start == 15
+    assert by_rule["vad"].lead_in == by_rule["level"].lead_in == (5, 15)  # what a shortcut reads, as recorded
+    from emoboost.training.clips import load_fold
+
+    fold = load_fold([dataclasses.replace(rows[0], split="test")], store, root, 5, -45.0, "vad")
+    (clip,) = fold.splits["test"]
+    assert clip.shortcut_features(trimmed=True)[:2] == (0.0, 0.0)  # nothing left before the speech
+    assert clip.shortcut_features(trimmed=False)[:2] == (5 / 25, 15 / 25)
+    with pytest.raises(ConfigError, match="trim rule 'onset'"):
+        open_clips(rows[:1], store, root, 5, silence_db=-45.0, trim_rule="onset")
+
+
+def test_the_trim_rule_enters_a_folds_fingerprint_only_away_from_its_default():
+    import dataclasses as dc
+
+    from emoboost.benchmark.config import BenchmarkConfig, fingerprint_settings
+    from emoboost.errors import ConfigError
+
+    config = BenchmarkConfig()
+    assert "trim_rule" not in fingerprint_settings(config)  # fold results stored before the rule existed stay valid
+    assert fingerprint_settings(dc.replace(config, trim_rule="vad"))["trim_rule"] == "vad"
+    with pytest.raises(ConfigError, match="trim_rule must be one of level, vad"):
+        dc.replace(config, trim_rule="onset").validate()

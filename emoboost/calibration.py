@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+NEUTRAL_BAND = 2.0  # an LR between 1/2 and 2 supports neither proposition in words (decisions.md, verbal scale)
 # ENFSI (2015) verbal equivalents: the lower bound of each LR range, and its wording
 VERBAL_SCALE = (
     (1e6, "extremely strong"),
@@ -43,7 +44,7 @@ VERBAL_SCALE = (
     (1e3, "strong"),
     (1e2, "moderately strong"),
     (1e1, "moderate"),
-    (1.0, "weak"),
+    (NEUTRAL_BAND, "weak"),
 )
 PROPOSITIONS = ("manipulated", "authentic")
 ECE_BINS = 10
@@ -58,12 +59,13 @@ def _check(labels: np.ndarray, llrs: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def verbal(llr: float) -> str:
-    """The LR's verbal equivalent: ``"moderate support for manipulated"`` (LR 10-100), "... for authentic" (LR < 1)."""
+    """The LR's verbal equivalent: ``"moderate support for manipulated"`` (LR 10-100), "... for authentic" (LR < 1);
+    from 1/2 to 2 ``"no meaningful support for either proposition"``."""
     if llr is None or math.isnan(llr):
         return "no likelihood ratio"
     ratio = math.exp(min(abs(llr), 700.0))
-    if ratio == 1.0:
-        return "no support for either proposition"
+    if ratio < NEUTRAL_BAND:
+        return "no meaningful support for either proposition"
     proposition = PROPOSITIONS[0] if llr > 0 else PROPOSITIONS[1]
     for bound, words in VERBAL_SCALE:
         if ratio >= bound:

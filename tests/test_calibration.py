@@ -81,7 +81,12 @@ def test_llr_metrics_and_plots(tmp_path):
 @pytest.mark.parametrize(
     "lr, words",
     [
-        (1.0, "no support for either proposition"),
+        (1.0, "no meaningful support for either proposition"),
+        (1.1, "no meaningful support for either proposition"),
+        (1 / 1.2, "no meaningful support for either proposition"),
+        (1.99, "no meaningful support for either proposition"),
+        (2.0, "weak support for manipulated"),
+        (1 / 2.5, "weak support for authentic"),
         (5.0, "weak support for manipulated"),
         (50.0, "moderate support for manipulated"),
         (500.0, "moderately strong support for manipulated"),

@@ -287,7 +287,7 @@ def lr_cell(llr: float) -> str:
 
 def support_cell(verbal: str) -> str:
     """``"moderate support for authentic"`` -> ``"moderate -> authentic"`` (narrow enough for 80 columns)."""
-    return "neither" if verbal.startswith("no support for") else verbal.replace(" support for ", " -> ")
+    return "neither" if verbal.startswith("no meaningful support") else verbal.replace(" support for ", " -> ")
 
 
 def print_verdicts(

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from emoboost.calibration import VERBAL_SCALE, format_lr, llr_metrics
+from emoboost.calibration import NEUTRAL_BAND, VERBAL_SCALE, format_lr, llr_metrics
 from emoboost.detector.detector import NOT_VALIDATED, Detector
 from emoboost.detector.timeline import panel_names, timeline_png_bytes
 from emoboost.detector.verdict import Verdict, operating_point_words
@@ -351,10 +351,11 @@ def window_rows(verdict: Verdict) -> tuple[list[str], list[list[str]]]:
 
 
 def scale_rows() -> list[tuple[str, str]]:
-    bounds = [1.0, *(b for b, _ in VERBAL_SCALE[::-1][1:])]
-    rows = []
-    for (_bound, words), low in zip(VERBAL_SCALE[::-1], bounds, strict=False):
-        upper = next((b for b in bounds if b > low), None)
+    """The verbal scale as (LR range, words) rows, from the band that supports neither proposition upwards."""
+    rows = [(f"1/{NEUTRAL_BAND:g} - {NEUTRAL_BAND:g}", "none (neither proposition)")]
+    ascending = VERBAL_SCALE[::-1]
+    for index, (low, words) in enumerate(ascending):
+        upper = ascending[index + 1][0] if index + 1 < len(ascending) else None
         rows.append((f"{low:,.0f} - {upper:,.0f}" if upper else f"> {low:,.0f}", words))
     return rows
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import html.parser
+import math
 import re
 import shutil
 from fractions import Fraction
@@ -179,3 +180,22 @@ def test_the_report_says_the_detectors_kinds_of_manipulation(model, tmp_path):
     words = propositions(detector)
     assert "RVFA: real video, voice cloned" in words["hp"] and "FVRA-WL: real voice, face lip-synced" in words["hp"]
     assert any("FVFA-FS" in line for line in words["scope"])
+
+
+def test_scale_rows_match_the_verbal_scale():
+    from emoboost.calibration import verbal
+    from emoboost.detector.case_report import scale_rows
+
+    rows = scale_rows()
+    assert rows[0] == ("1/2 - 2", "none (neither proposition)")
+    assert rows[1:] == [
+        ("2 - 10", "weak"),
+        ("10 - 100", "moderate"),
+        ("100 - 1,000", "moderately strong"),
+        ("1,000 - 10,000", "strong"),
+        ("10,000 - 1,000,000", "very strong"),
+        ("> 1,000,000", "extremely strong"),
+    ]
+    for band, words in rows[1:]:  # just above the lower end of every printed band: that band's words
+        low = float(band.split(" ")[-1 if band.startswith(">") else 0].replace(",", ""))
+        assert verbal(math.log(low * 1.01)) == f"{words} support for manipulated"

@@ -205,6 +205,14 @@ def synth(
             help="Only the real clips (a corpus for `emoboost train-consistency`; no folds are written).",
         ),
     ] = False,
+    photo_faces: Annotated[
+        bool,
+        typer.Option(
+            "--photo-faces",
+            help="v3: the first women of the set get real public-domain photographs as faces, animated by warping "
+            "(emoboost.data.synthav_photo; photo_faces.json names them).",
+        ),
+    ] = False,
 ) -> None:
     """Generate SynthAV, a talking-face benchmark with FakeAVCeleb's categories (checks the pipeline; not \
 FakeAVCeleb results).
@@ -215,7 +223,7 @@ FakeAVCeleb results).
 
     config = SynthConfig(
         identities=identities, clips_per_identity=clips_per_identity, seconds=seconds, seed=seed,
-        version=synthav_version,
+        version=synthav_version, photo_faces=photo_faces,
     )  # fmt: skip
     if real_only:
         from emoboost.data.manifest import REAL

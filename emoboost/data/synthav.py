@@ -19,6 +19,7 @@ the implementation under known conditions and are never FakeAVCeleb results.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from emoboost.data import synthav_v2, synthav_v3
 from emoboost.data.manifest import CATEGORIES, REAL, ManifestRow, write_manifest
 from emoboost.data.synthav_v2 import SynthConfig
 from emoboost.errors import ConfigError
+from emoboost.files import write_json_atomic
 
 __all__ = ["CATEGORIES", "VERSIONS", "SynthConfig", "categories_of", "clips_per_scenario", "generate"]
 
@@ -43,6 +45,26 @@ def clips_per_scenario(config: SynthConfig) -> int:
     if config.version == 2:
         return 1 + len(CATEGORIES)
     return 1 + 2 * len(CATEGORIES) + 1
+
+
+PHOTO_RECORD = "photo_faces.json"  # beside manifest.csv: which identities are real photographs (absent: none)
+
+
+def _check_photo_faces(out: Path, photos: dict[str, str]) -> None:
+    """Refuse to add clips to a set made with other photo faces (kept clips would mix two sets); record them."""
+    record = out / PHOTO_RECORD
+    existing = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
+    started = (out / "manifest.csv").exists() or any(out.glob("*/*/*/*.mp4"))
+    if started and existing != photos:
+        made = "with photo faces" if existing else "without photo faces"
+        raise ConfigError(f"{out}: its clips were generated {made}; generate this set into another folder")
+    if photos:
+        from emoboost.data.synthav_photo import photo_face
+
+        for name in sorted(set(photos.values())):
+            photo_face(name)  # a missing package or an undetectable photograph stops the run before any clip
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(record, photos)
 
 
 def generate(
@@ -63,7 +85,10 @@ def generate(
         raise ConfigError(f"SynthAV version {config.version} does not exist (versions: {known})")
     if config.version == 3:
         synthav_v3.check_size(config)
+    elif config.photo_faces:
+        raise ConfigError("photo faces exist in SynthAV v3 only (--synthav-version 3)")
     out = Path(out)
+    _check_photo_faces(out, synthav_v3.photo_assignment(config) if config.version == 3 else {})
     wanted = categories or categories_of(config.version)
     per_identity = VERSIONS[config.version]
     indices = range(config.identities)

@@ -39,6 +39,7 @@ class Identity:
     speed: int
     gender: str
     shading: float = 0.0  # SynthAV v3: depth of the face's shading (0 flat, as v2 draws it)
+    photo: str = ""  # SynthAV v3 with photo faces: the real photograph the face is (emoboost.data.synthav_photo)
 
 
 def draw_face(
@@ -50,15 +51,24 @@ def draw_face(
     canvas: tuple[int, int],
 ) -> Image.Image:
     """One frame: ``upper`` expression drives brows and eyes, ``lower`` the mouth shape."""
-    image = Image.new("RGB", canvas, identity.background)
-    draw = ImageDraw.Draw(image)
     cx, cy = centre
     unit = canvas[1] * 0.32
     w, h = unit * identity.head_w, unit * identity.head_h
     shade = tuple(int(c * 0.82) for c in identity.skin)
-    shirt = tuple(255 - c for c in identity.hair)
-    draw.ellipse([cx - w * 2.2, cy + h * 1.05, cx + w * 2.2, cy + h * 3.2], fill=shirt)  # shoulders
-    draw.rectangle([cx - w * 0.45, cy + h * 0.6, cx + w * 0.45, cy + h * 1.35], fill=shade)  # neck
+
+    def body(draw: ImageDraw.ImageDraw) -> None:
+        shirt = tuple(255 - c for c in identity.hair)
+        draw.ellipse([cx - w * 2.2, cy + h * 1.05, cx + w * 2.2, cy + h * 3.2], fill=shirt)  # shoulders
+        draw.rectangle([cx - w * 0.45, cy + h * 0.6, cx + w * 0.45, cy + h * 1.35], fill=shade)  # neck
+
+    if identity.photo:  # a real photograph, warped to the expression (its face box as tall as the drawn face)
+        from emoboost.data.synthav_photo import draw_photo_face, photo_face
+
+        face = photo_face(identity.photo)
+        return draw_photo_face(face, identity.background, body, upper, lower, mouth_open, centre, canvas, 2 * h)
+    image = Image.new("RGB", canvas, identity.background)
+    draw = ImageDraw.Draw(image)
+    body(draw)
     draw.ellipse([cx - w * 1.05, cy - h * 1.12, cx + w * 1.05, cy + h * 0.35], fill=identity.hair)
     for side in (-1, 1):  # ears
         draw.ellipse(

@@ -95,6 +95,7 @@ class SynthConfig:
     seconds: float = 4.0
     seed: int = 0
     version: int = 3  # the generator (2 or 3; see emoboost.data.synthav); the same version and seed give the same set
+    photo_faces: bool = False  # v3: the first women of the set get real photographs (emoboost.data.synthav_photo)
 
 
 def _rgb(values: Iterable[float]) -> tuple[int, int, int]:
@@ -113,6 +114,7 @@ def make_identity(index: int, seed: int) -> Identity:
         hair=_rgb(rng.integers(10, 140, 3)),
         background=_contrasting(rng.integers(60, 200, 3), np.array(skin)),
         **face_geometry(rng),
+        photo="",
         voice=voice,
         pitch=int(rng.integers(25, 70)),
         speed=int(rng.integers(140, 180)),

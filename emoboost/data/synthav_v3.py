@@ -208,6 +208,7 @@ def make_identity(index: int, seed: int) -> Identity:
         hair=_away(rng.integers(10, 160, 3).astype(float), skin_luma, HAIR_CONTRAST),
         background=_background(rng.integers(40, 220, 3).astype(float), skin_luma),
         **face_geometry(rng),
+        photo="",
         voice=voice,
         pitch=pitch,
         speed=int(rng.integers(140, 180)),
@@ -497,6 +498,37 @@ def scene_seed(config: SynthConfig, identity: Identity, k: int) -> list[int]:
     return _seed(config.seed, VERSION, identity.name, k)
 
 
+def photo_assignment(config: SynthConfig) -> dict[str, str]:
+    """Identity name -> photograph with ``config.photo_faces``: the first women of the set (index order), one
+    photograph each and never one person for two identities; empty without it."""
+    from emoboost.data.synthav_photo import PHOTOS
+
+    assigned: dict[str, str] = {}
+    photos = list(PHOTOS) if config.photo_faces else []
+    for index in range(config.identities):
+        if len(assigned) == len(photos):
+            break
+        if timbre_of(index, config.seed)[2] == "women":  # both photographs are of women, so are their voices
+            assigned[f"id{index:05d}"] = photos[len(assigned)]
+    return assigned
+
+
+def identity_of(index: int, config: SynthConfig) -> Identity:
+    """Identity ``index`` of the set, with its photograph when :func:`photo_assignment` gives it one."""
+    identity = make_identity(index, config.seed)
+    photo = photo_assignment(config).get(identity.name)
+    if not photo:
+        return identity
+    from emoboost.data.synthav_photo import CROP, photo_face
+    from emoboost.encoders.face_geometry import LIP_INNER_LOWER, LIP_INNER_UPPER
+
+    landmarks = photo_face(photo).landmarks
+    mouth = float(landmarks[LIP_INNER_UPPER, 1] + landmarks[LIP_INNER_LOWER, 1]) / 2
+    # the photograph's face box is drawn as tall as the drawn face (2 head_h units), centred where it is: a
+    # lip-sync's mouth box (synthav_v2.mouth_box) then lands on the photograph's mouth
+    return dataclasses.replace(identity, photo=photo, mouth_y=(mouth - CROP / 2) / (CROP / 3))
+
+
 def identity_clips(
     out: Path,
     config: SynthConfig,
@@ -506,8 +538,8 @@ def identity_clips(
 ) -> list[ManifestRow]:
     """Every scenario of identity ``i``: its real clip, each fake category at both mismatch levels, the
     emotion-only fake (clips already on disk are kept)."""
-    identity = make_identity(i, config.seed)
-    other = make_identity(partner(i, config.identities), config.seed)
+    identity = identity_of(i, config)
+    other = identity_of(partner(i, config.identities), config)
     rows: list[ManifestRow] = []
     for k in range(config.clips_per_identity):
         base_seed, scenario = scene_seed(config, identity, k), i * config.clips_per_identity + k

@@ -15,6 +15,11 @@ the emotion that covers >= 80 % of it (others are left out). Per stream:
 
 - ``accuracy``: standardisation + multinomial logistic regression, GroupKFold over identities
   (no identity in both parts of a fold); ``majority``: the training part's majority class;
+- ``accuracy_expressed``: the same probe with the tokens of phrases this stream plays muted
+  (v3's natural incongruence: gain 0.1-0.4, so the label names an emotion the stream barely shows)
+  left out of training and testing; the labels are each stream's own (the face's are lagged);
+- rows ending ``+-2 tokens``: each token with the stream's mean over the tokens within 1 s beside
+  it (what a sequence model sees; the plain rows are one 200 ms token alone);
 - ``mouth_r2``: the share of the stream's (standardised) variance explained by the ground-truth
   mouth opening (a linear model on opening and opening^2, identity held out the same way);
   1 - sum of squared errors / total sum of squares over all columns;
@@ -39,6 +44,8 @@ import numpy as np
 VISUAL = "face-geometry+fer-minixception+faceapi-expression"
 MIN_SHARE = 0.8
 TOKEN_FRAMES = 5
+CONTEXT = 2  # the context rows: each token with the stream's mean over +-2 tokens (1 s at 5 Hz) beside it
+FULL_GAIN = 0.6  # a token whose phrase the stream expresses at >= this gain (full: 0.7-1.0, muted: 0.1-0.4)
 
 
 def generate(work: Path, identities: int, clips: int, seconds: float) -> list[tuple[Path, str, Path]]:
@@ -60,8 +67,14 @@ def generate(work: Path, identities: int, clips: int, seconds: float) -> list[tu
                 seed = synthav_v3.scene_seed(config, identity, clip)
                 scene = synthav_v3.draw_scene(identity, np.random.default_rng(seed), seconds)
                 write_clip(path, synthav_v3.make_real(identity, scene, seed), seed)
+                phrase = synthav_v3._frame_of_phrase(scene.voice, len(scene.voice.weights))
                 np.savez(
-                    truth, weights=scene.voice.weights, face_weights=scene.face_weights(), mouth=scene.voice.mouth_open
+                    truth,
+                    weights=scene.voice.weights,
+                    face_weights=scene.face_weights(),
+                    mouth=scene.voice.mouth_open,
+                    voice_gain=np.asarray(scene.voice_gain, np.float32)[phrase],
+                    face_gain=synthav_v3._lagged(np.asarray(scene.face_gain, np.float32)[phrase], scene.lag),
                 )
             made.append((path, identity.name, truth))
     return made
@@ -88,19 +101,32 @@ def streams_of(record, raw_speech: np.ndarray) -> dict[str, tuple[np.ndarray, np
         "faceapi-expression + geometry upper": (np.concatenate([faceapi, upper], axis=1), face),
         "egemaps (clip-normalised)": (record.speech, audio),
         "egemaps (no clip normalisation)": (raw_speech, audio),
+        f"face-geometry+fer-minixception, +-{CONTEXT} tokens": (np.concatenate([upper, lower, fer], axis=1), face),
+        f"egemaps (clip-normalised), +-{CONTEXT} tokens": (record.speech, audio),
     }
 
 
-def tokens(values: np.ndarray, mask: np.ndarray, weights: np.ndarray, mouth: np.ndarray):
-    """Token means of a stream, the token labels (-1: no dominant emotion) and mouth opening."""
+def tokens(
+    values: np.ndarray, mask: np.ndarray, weights: np.ndarray, mouth: np.ndarray, gain: np.ndarray, context: int = 0
+):
+    """Token means of a stream, the token labels (-1: no dominant emotion), the labels of tokens the stream
+    expresses at full strength (-1 also where its phrase is muted) and mouth opening."""
     from emoboost.models.tokens import token_means
 
     stream, count = token_means(values, mask, TOKEN_FRAMES)
-    shares, _ = token_means(weights, np.ones(len(weights), bool), TOKEN_FRAMES)
+    everywhere = np.ones(len(weights), bool)
+    shares, _ = token_means(weights, everywhere, TOKEN_FRAMES)
+    strength, _ = token_means(gain[:, None], everywhere, TOKEN_FRAMES)
     opening, _ = token_means(mouth[:, None], mask, TOKEN_FRAMES)
     labels = np.where(shares.max(axis=1) >= MIN_SHARE, shares.argmax(axis=1), -1)
+    expressed = np.where(strength[:, 0] >= FULL_GAIN, labels, -1)
+    if context:  # beside each token, the mean of the stream over the tokens within +-context of it
+        kernel = np.ones(2 * context + 1, np.float32)
+        weight = np.convolve(count, kernel, mode="same")
+        summed = np.stack([np.convolve(stream[:, d] * count, kernel, mode="same") for d in range(stream.shape[1])], 1)
+        stream = np.concatenate([stream, summed / np.maximum(weight, 1e-12)[:, None]], axis=1)
     keep = count > 0
-    return stream[keep], labels[keep], opening[keep, 0]
+    return stream[keep], labels[keep], expressed[keep], opening[keep, 0]
 
 
 def _opening_basis(mouth: np.ndarray) -> np.ndarray:
@@ -172,16 +198,23 @@ def main() -> None:
         n = record.n_frames
         raw = raw_egemaps.encode(MediaReader(path, extractor.config.media, require_audio=True).audio, n)
         for name, (values, mask) in streams_of(record, raw).items():
-            weights = truth["weights" if name.startswith("egemaps") else "face_weights"]  # each stream's own truth
-            x, y, mouth = tokens(values, mask, weights[:n], truth["mouth"][:n])
-            samples.setdefault(name, []).append((x, y, mouth, np.full(len(y), identity)))
+            voice = name.startswith("egemaps")
+            weights = truth["weights" if voice else "face_weights"]  # each stream's own truth
+            gain = truth["voice_gain" if voice else "face_gain"]
+            context = CONTEXT if name.endswith(" tokens") else 0
+            x, y, expressed, mouth = tokens(values, mask, weights[:n], truth["mouth"][:n], gain[:n], context)
+            samples.setdefault(name, []).append((x, y, expressed, mouth, np.full(len(y), identity)))
     table = {}
     for name, parts in samples.items():
-        x, y, mouth, groups = (np.concatenate(column) for column in zip(*parts, strict=True))
+        x, y, expressed, mouth, groups = (np.concatenate(column) for column in zip(*parts, strict=True))
         table[name] = probe(x, y, mouth, groups, args.folds)
+        clean = probe(x, expressed, mouth, groups, args.folds)  # labels of muted phrases left out of train and test
         row = table[name]
+        row["accuracy_expressed"], row["majority_expressed"] = clean["accuracy"], clean["majority"]
+        row["tokens_expressed"] = clean["tokens"]
         print(
             f"{name:38s} acc {row['accuracy']:.3f} (majority {row['majority']:.3f})"
+            f"  expressed {row['accuracy_expressed']:.3f} (majority {row['majority_expressed']:.3f})"
             f"  variance from mouth R^2 {row['mouth_r2']:.3f}"
             f"  mouth from stream R^2 {row['mouth_from_stream_r2']:.3f}  tokens {row['tokens']}"
         )
